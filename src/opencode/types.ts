@@ -1,0 +1,46 @@
+import type { TokenUsage } from '../store/types.js'
+
+export interface ToolCall {
+  tool: string
+  status: string
+  title?: string
+  input?: unknown
+  output?: string
+  error?: string
+}
+
+/** What one `opencode run --format json` produced. */
+export interface RunResult {
+  sessionId: string
+  /** Text of the last assistant message of the turn (what a user reads as the reply). */
+  text: string
+  toolCalls: ToolCall[]
+  tokens: TokenUsage
+  cost: number
+  /** Errors opencode reported as events (provider errors and the like). */
+  errors: string[]
+  /** Tool calls that were refused by the permission config. */
+  permissionRejections: string[]
+  durationMs: number
+}
+
+export interface RunRequest {
+  message: string
+  /** Continue this session; with `fork`, copy it first and continue the copy. */
+  sessionId?: string
+  fork?: boolean
+  model?: string
+  agent?: string
+  /** Directory opencode runs in (its project). */
+  cwd: string
+  timeoutMs?: number
+  /** Called once opencode has been spawned. */
+  onSpawn?: (pid: number) => void
+}
+
+export interface OpencodeDriver {
+  run(request: RunRequest): Promise<RunResult>
+  /** The JSON text `opencode export` prints for the session. */
+  exportSession(sessionId: string, cwd: string): Promise<string>
+  importSession(sessionExport: string, cwd: string): Promise<void>
+}

@@ -1,0 +1,62 @@
+/** Token counts of one opencode turn, as reported by its step_finish events. */
+export interface TokenUsage {
+  input: number
+  output: number
+  reasoning: number
+  cacheRead: number
+  cacheWrite: number
+}
+
+/** A run that began and has not been completed: left behind by a crash, a kill or a timeout. */
+export interface PendingRun {
+  startedAt: string
+  mode: 'start' | 'continue'
+  pid?: number
+}
+
+export interface BaseRecord {
+  sessionId: string
+  createdAt: string
+  /** Model the base was created with, `provider/model`, when one was given. */
+  model?: string
+  /** sha256 of the base prompt, so a changed prompt can be told from the same one. */
+  promptHash: string
+}
+
+export interface IssueRecord {
+  /** Canonical `host/owner/repo#N`. */
+  ref: string
+  /** Null only while the first turn of the issue has never completed. */
+  sessionId: string | null
+  baseSessionId: string
+  createdAt: string
+  updatedAt: string
+  /** Completed turns. */
+  turns: number
+  lastTokens?: TokenUsage
+  lastCost?: number
+  pending?: PendingRun
+  /** One line describing the last failed run, cleared by the next success. */
+  lastError?: string
+}
+
+/**
+ * Where kugetsu keeps what it knows: the base, one record per issue, and the opencode export of
+ * each session (the JSON `opencode export` prints), so a session can be imported anywhere.
+ */
+export interface StateStore {
+  getBase(): Promise<BaseRecord | undefined>
+  readBaseExport(): Promise<string | undefined>
+  /** Replaces the base record and its export together. */
+  putBase(record: BaseRecord, sessionExport: string): Promise<void>
+  deleteBase(): Promise<void>
+
+  getIssue(ref: string): Promise<IssueRecord | undefined>
+  readIssueExport(ref: string): Promise<string | undefined>
+  /** Writes the record only; an existing export is left as it is. */
+  putIssueRecord(record: IssueRecord): Promise<void>
+  /** Writes the export, then the record that points at it. */
+  putIssue(record: IssueRecord, sessionExport: string): Promise<void>
+  deleteIssue(ref: string): Promise<void>
+  listIssues(): Promise<IssueRecord[]>
+}
