@@ -34,6 +34,8 @@ export interface RunRequest {
   /** Directory opencode runs in (its project). */
   cwd: string
   timeoutMs?: number
+  /** Session title; given, it spares the model a title-generation request. */
+  title?: string
   /** Called once opencode has been spawned. */
   onSpawn?: (pid: number) => void
 }
@@ -43,4 +45,6 @@ export interface OpencodeDriver {
   /** The JSON text `opencode export` prints for the session. */
   exportSession(sessionId: string, cwd: string): Promise<string>
   importSession(sessionExport: string, cwd: string): Promise<void>
+  /** `opencode session delete ID`; a session that is already gone is not an error. */
+  deleteSession?(sessionId: string, cwd: string): Promise<void>
 }
