@@ -69,17 +69,17 @@ function invalid(input: string, reason: string): KugetsuError {
 function hostProblem(host: string): string | undefined {
   const colon = host.indexOf(':')
   const name = colon === -1 ? host : host.slice(0, colon)
-  if (colon !== -1) {
-    const port = host.slice(colon + 1)
-    if (!PORT.test(port) || Number(port) > 65535) {
-      return `port ${show(port)} is not a number from 1 to 65535`
-    }
-  }
   if (name.length === 0) return 'host is empty'
   if (name.length > MAX_HOSTNAME_LENGTH) return `host is longer than ${MAX_HOSTNAME_LENGTH}`
   const labels = name.toLowerCase().split('.')
   if (!labels.every((label) => HOST_LABEL.test(label))) {
     return `host ${show(name)} is not a hostname (dot-separated labels of a-z, 0-9 and -)`
+  }
+  if (colon !== -1) {
+    const port = host.slice(colon + 1)
+    if (!PORT.test(port) || Number(port) > 65535) {
+      return `port ${show(port)} is not a number from 1 to 65535`
+    }
   }
   return undefined
 }
@@ -197,7 +197,7 @@ export function parseIssueRef(input: string, defaults?: RefDefaults): IssueRef {
   const url = URL_FORM.exec(text)
   if (url !== null) {
     ;[, host, owner, repo, numberText] = url as unknown as [string, string, string, string, string]
-  } else if (/^[a-z][a-z0-9+.-]*:/i.test(text)) {
+  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
     throw invalid(input, 'unsupported URL; expected https://host/owner/repo/issues/N')
   } else {
     const hash = text.indexOf('#')
