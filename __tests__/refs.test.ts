@@ -8,12 +8,13 @@ import {
   parseIssueRef,
   refFileStem,
   refKeySlug,
-  type IssueRef
+  type IssueRef,
+  type RefDefaults
 } from '../src/refs.js'
 
 const defaults = { host: 'github.com', owner: 'Shoko', repo: 'Kugetsu' }
 
-function parseError(input: string, withDefaults = defaults): KugetsuError {
+function parseError(input: string, withDefaults: RefDefaults = defaults): KugetsuError {
   try {
     parseIssueRef(input, withDefaults)
   } catch (error) {
@@ -143,8 +144,8 @@ describe('parseIssueRef', () => {
     expect(parseError('#4', { host: 'github.com' }).message).toMatch(
       /no default owner.*owner\/repo#N/
     )
-    expect(parseError('4', {} as typeof defaults).message).toMatch(/no default/)
-    expect(parseError('o/r#4', {} as typeof defaults).message).toMatch(/no default host/)
+    expect(parseError('4', {}).message).toMatch(/no default/)
+    expect(parseError('o/r#4', {}).message).toMatch(/no default host/)
     expect(() => parseIssueRef('#4')).toThrow(/no default/)
     expect(parseError('#4', { ...defaults, owner: 'bad owner' }).message).toMatch(
       /invalid default owner/
