@@ -549,6 +549,23 @@ describe('lock file', () => {
     expect(await files()).toEqual(['index.json'])
   })
 
+  it('recovers from a crash while breaking a lock', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '']).pid
+    const { hostname } = await import('node:os')
+    await writeFile(
+      lockPath(),
+      JSON.stringify({ pid: dead, host: hostname(), token: 'x', createdAt: T0 })
+    )
+    await writeFile(`${lockPath()}.break`, '')
+    const store = createLocalStore(dir, { lockTimeoutMs: 30 })
+    // A fresh breaker belongs to someone breaking the lock right now: wait for them.
+    await expectError(store.putIssueRecord(issue(REF)), 'state-locked')
+    const old = new Date(Date.now() - 3_600_000)
+    await utimes(`${lockPath()}.break`, old, old)
+    await store.putIssueRecord(issue(REF))
+    expect(await files()).toEqual(['index.json'])
+  })
+
   it('breaks an old lock of another host or an unreadable one, not a fresh one', async () => {
     const store = createLocalStore(dir, { lockTimeoutMs: 30, staleLockMs: 60_000 })
     const foreign = JSON.stringify({ pid: 1, host: 'elsewhere.invalid', token: 'x', createdAt: T0 })

@@ -147,7 +147,8 @@ function parseOwner(text: string): LockOwner | undefined {
   try {
     const owner = JSON.parse(text) as Partial<LockOwner>
     if (
-      Number.isInteger(owner.pid) &&
+      Number.isSafeInteger(owner.pid) &&
+      (owner.pid as number) > 0 &&
       typeof owner.host === 'string' &&
       typeof owner.token === 'string' &&
       typeof owner.createdAt === 'string'
@@ -224,8 +225,10 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
     const text = await readOwner(path, fs)
     if (text !== undefined) {
       lastOwner = text
-      if (await isStale(path, text, staleMs, fs)) {
-        await breakStaleLock(path, text, staleMs, fs)
+      if (
+        (await isStale(path, text, staleMs, fs)) &&
+        (await breakStaleLock(path, text, staleMs, fs))
+      ) {
         continue
       }
     }
@@ -259,7 +262,13 @@ async function isStale(path: string, text: string, staleMs: number, fs: StoreFs)
   return Date.now() - mtimeMs > limit
 }
 
-async function breakStaleLock(path: string, seen: string, staleMs: number, fs: StoreFs) {
+/** Removes the lock if it still is the stale one seen; false if someone else is breaking it. */
+async function breakStaleLock(
+  path: string,
+  seen: string,
+  staleMs: number,
+  fs: StoreFs
+): Promise<boolean> {
   const breaker = `${path}.break`
   const content = `${JSON.stringify({ pid: process.pid, host: hostname(), token: uniqueToken(12), createdAt: new Date().toISOString() })}\n`
   if (!(await createExclusive(breaker, content, fs))) {
@@ -270,8 +279,7 @@ async function breakStaleLock(path: string, seen: string, staleMs: number, fs: S
     } catch {
       // gone already
     }
-    await sleep(1)
-    return
+    return false
   }
   try {
     const now = await readOwner(path, fs)
@@ -283,4 +291,5 @@ async function breakStaleLock(path: string, seen: string, staleMs: number, fs: S
   } finally {
     await fs.unlink(breaker).catch(() => undefined)
   }
+  return true
 }
