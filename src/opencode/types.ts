@@ -38,6 +38,8 @@ export interface RunRequest {
   title?: string
   /** Called once opencode has been spawned. */
   onSpawn?: (pid: number) => void
+  /** Aborting kills opencode (and what it started) like a timeout does. */
+  signal?: AbortSignal
 }
 
 export interface OpencodeDriver {
