@@ -460,10 +460,7 @@ export class FaultQueue<M> {
     return fault
   }
 
-  /**
-   * Applies a fault to a response. Returns true when the response was handled (answered, hung or
-   * reset) and routing must stop.
-   */
+  /** Applies a fault to a response: answers it with the fault's status, holds it, or resets it. */
   apply(
     fault: PendingFault<M>,
     res: ServerResponse,
