@@ -1,0 +1,87 @@
+import { relative } from 'node:path'
+import { KugetsuError } from '../errors.js'
+
+/**
+ * Moves state directories in and out of the Actions cache. Entries are immutable, so every save
+ * uses a new key (`<stream prefix><run id>-<attempt>`) and a restore takes the newest entry whose
+ * key starts with the stream prefix. Prefixes end in `-`, so issue 7's stream never matches 70's.
+ */
+export interface CacheClient {
+  /** Restores the newest entry of the stream into `dir`; the matched key, or undefined. */
+  restore(dir: string, streamPrefix: string): Promise<string | undefined>
+  /** Saves `dir` as a new entry; false when the key already existed. */
+  save(dir: string, key: string): Promise<boolean>
+}
+
+export const MAX_KEY_LENGTH = 512
+
+export function validateStatePrefix(prefix: string): string {
+  const value = prefix.trim()
+  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(value)) {
+    throw new KugetsuError(
+      'invalid-input',
+      `state-prefix must be 1-64 lowercase letters, digits, ".", "_" or "-"; got "${value.slice(0, 80)}"`
+    )
+  }
+  return value
+}
+
+export interface StateKeys {
+  baseStream(baseHash: string): string
+  issueStream(refSlug: string): string
+  /** The key a save in this run uses for a stream. */
+  keyFor(stream: string): string
+}
+
+export function stateKeys(prefix: string, runId: string, runAttempt: string): StateKeys {
+  const suffix = `${runId || '0'}-${runAttempt || '1'}`.toLowerCase()
+  return {
+    baseStream: (baseHash) => `${prefix}-base-${baseHash.slice(0, 16)}-`,
+    issueStream: (refSlug) => `${prefix}-issue-${refSlug}-`,
+    keyFor: (stream) => {
+      const key = `${stream}${suffix}`
+      if (key.length > MAX_KEY_LENGTH) {
+        throw new KugetsuError('invalid-input', `cache key longer than ${MAX_KEY_LENGTH} characters`)
+      }
+      return key
+    }
+  }
+}
+
+type CacheModule = typeof import('@actions/cache')
+
+/**
+ * The `@actions/cache` client. Paths are given to it relative to `root`, with the workspace it
+ * resolves and extracts against pointed at `root` during each call: the cache version hashes the
+ * literal path strings, so relative ones keep entries valid whichever runner or temp dir a later
+ * run has.
+ */
+export function createActionsCacheClient(root: string, load: () => Promise<CacheModule>): CacheClient {
+  let queue: Promise<unknown> = Promise.resolve()
+  const inRoot = <T>(fn: (cache: CacheModule) => Promise<T>): Promise<T> => {
+    const next = queue.then(async () => {
+      const cache = await load()
+      const cwd = process.cwd()
+      const workspace = process.env.GITHUB_WORKSPACE
+      process.chdir(root)
+      process.env.GITHUB_WORKSPACE = root
+      try {
+        return await fn(cache)
+      } finally {
+        process.chdir(cwd)
+        if (workspace === undefined) delete process.env.GITHUB_WORKSPACE
+        else process.env.GITHUB_WORKSPACE = workspace
+      }
+    })
+    queue = next.catch(() => undefined)
+    return next
+  }
+  const literal = (dir: string) => relative(root, dir).split('\\').join('/')
+
+  return {
+    restore: (dir, streamPrefix) =>
+      inRoot((cache) => cache.restoreCache([literal(dir)], streamPrefix, [streamPrefix])),
+    save: (dir, key) =>
+      inRoot(async (cache) => (await cache.saveCache([literal(dir)], key)) !== -1)
+  }
+}

@@ -1,0 +1,93 @@
+import { KugetsuError } from '../errors.js'
+import { OPENCODE_VERSION } from '../opencode/version.js'
+import { validateStatePrefix } from './cache-state.js'
+
+/** Everything action.yml declares, read and checked once. */
+export interface ActionInputs {
+  githubToken: string
+  trigger: string
+  message: string
+  issueRef: string
+  command: string
+  model: string
+  agent: string
+  basePrompt: string
+  opencodeVersion: string
+  statePrefix: string
+  comment: boolean
+  workingDirectory: string
+  opencodeConfig: Record<string, unknown> | undefined
+  timeoutMs: number | undefined
+}
+
+/** How the runner passes an input: `INPUT_` and the name upper-cased, spaces as `_`. */
+export function inputFromEnv(env: NodeJS.ProcessEnv, name: string): string {
+  return (env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '').trim()
+}
+
+function parseBoolean(name: string, value: string, fallback: boolean): boolean {
+  if (value === '') return fallback
+  if (/^(true|yes|on|1)$/i.test(value)) return true
+  if (/^(false|no|off|0)$/i.test(value)) return false
+  throw new KugetsuError('invalid-input', `${name} must be true or false; got "${value.slice(0, 40)}"`)
+}
+
+function parseJsonObject(name: string, value: string): Record<string, unknown> | undefined {
+  if (value === '') return undefined
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(value)
+  } catch (error) {
+    throw new KugetsuError('invalid-input', `${name} is not valid JSON: ${(error as Error).message}`)
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new KugetsuError('invalid-input', `${name} must be a JSON object`)
+  }
+  return parsed as Record<string, unknown>
+}
+
+function parseTimeout(value: string): number | undefined {
+  if (value === '' || value === '0') return undefined
+  const minutes = Number(value)
+  if (!Number.isFinite(minutes) || minutes <= 0) {
+    throw new KugetsuError(
+      'invalid-input',
+      `timeout-minutes must be a positive number of minutes; got "${value.slice(0, 40)}"`
+    )
+  }
+  return Math.round(minutes * 60_000)
+}
+
+function parseModel(value: string): string {
+  if (value !== '' && !/^[^/\s]+\/\S+$/.test(value)) {
+    throw new KugetsuError('invalid-input', `model must look like provider/model; got "${value.slice(0, 80)}"`)
+  }
+  return value
+}
+
+export function readInputs(env: NodeJS.ProcessEnv): ActionInputs {
+  const input = (name: string) => inputFromEnv(env, name)
+  const opencodeVersion = input('opencode-version') || OPENCODE_VERSION
+  if (!/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(opencodeVersion)) {
+    throw new KugetsuError(
+      'invalid-input',
+      `opencode-version must be an exact version such as ${OPENCODE_VERSION}; got "${opencodeVersion.slice(0, 40)}"`
+    )
+  }
+  return {
+    githubToken: input('github-token'),
+    trigger: input('trigger') || '/kugetsu',
+    message: input('message'),
+    issueRef: input('issue-ref'),
+    command: input('command') || 'run',
+    model: parseModel(input('model')),
+    agent: input('agent'),
+    basePrompt: input('base-prompt'),
+    opencodeVersion,
+    statePrefix: validateStatePrefix(input('state-prefix') || 'kugetsu-v1'),
+    comment: parseBoolean('comment', input('comment'), true),
+    workingDirectory: input('working-directory'),
+    opencodeConfig: parseJsonObject('opencode-config', input('opencode-config')),
+    timeoutMs: parseTimeout(input('timeout-minutes'))
+  }
+}

@@ -1,0 +1,288 @@
+import { createHash } from 'node:crypto'
+import { KugetsuError, errorMessage, isKugetsuError } from './errors.js'
+import type { OpencodeDriver, RunRequest, RunResult } from './opencode/types.js'
+import type { BaseRecord, IssueRecord, StateStore } from './store/types.js'
+
+export const DEFAULT_BASE_PROMPT = [
+  'You are kugetsu, a coding agent that works on the GitHub issues of this repository.',
+  'Each issue gets its own copy of this conversation, and every later message on that issue',
+  'continues it, so you remember what was said and done before on the same issue.',
+  'Read the repository before you answer, keep replies short and concrete, and say plainly',
+  'when you cannot do something. Reply to this message with one word: ready.'
+].join(' ')
+
+export type TurnMode = 'start' | 'continue'
+
+export interface EngineOptions {
+  store: StateStore
+  driver: OpencodeDriver
+  /** The directory opencode works in (the repository checkout). */
+  cwd: string
+  model?: string
+  agent?: string
+  basePrompt?: string
+  timeoutMs?: number
+  /**
+   * Import a session's export before running it. Right when opencode's data dir is known to be
+   * fresh (a CI runner); otherwise the import happens only when opencode does not know the
+   * session, which saves a process start per turn.
+   */
+  importBeforeRun?: boolean
+  clock?: () => Date
+  onSpawn?: (pid: number) => void
+}
+
+export interface TurnOutcome {
+  mode: TurnMode
+  record: IssueRecord
+  result: RunResult
+}
+
+export interface InitOutcome {
+  base: BaseRecord
+  result: RunResult
+  replaced?: BaseRecord
+}
+
+export interface PruneOptions {
+  /** Report what would be removed, remove nothing. */
+  dryRun?: boolean
+  /** Also remove records that have a run pending (it may still be going). */
+  force?: boolean
+}
+
+export interface PruneOutcome {
+  removed: { ref: string; reason: string }[]
+  kept: { ref: string; reason: string }[]
+  orphanFiles: string[]
+}
+
+/** A store that can prune itself (records with a missing or unreadable export, orphan files). */
+export interface PrunableStore extends StateStore {
+  prune(options: PruneOptions): Promise<PruneOutcome>
+}
+
+export function hashPrompt(prompt: string): string {
+  return createHash('sha256').update(prompt).digest('hex')
+}
+
+function isPrunable(store: StateStore): store is PrunableStore {
+  return typeof (store as Partial<PrunableStore>).prune === 'function'
+}
+
+/**
+ * The session model of kugetsu: one base session, one fork of it per issue, continued on every
+ * later message. Refs given to the engine are canonical (`host/owner/repo#N`); callers parse.
+ */
+export class Engine {
+  private readonly options: EngineOptions
+
+  constructor(options: EngineOptions) {
+    this.options = options
+  }
+
+  get basePrompt(): string {
+    return this.options.basePrompt ?? DEFAULT_BASE_PROMPT
+  }
+
+  private now(): string {
+    return (this.options.clock?.() ?? new Date()).toISOString()
+  }
+
+  private request(message: string, extra: Partial<RunRequest> = {}): RunRequest {
+    const { cwd, model, agent, timeoutMs, onSpawn } = this.options
+    return { message, cwd, model, agent, timeoutMs, onSpawn, ...extra }
+  }
+
+  /** Whether the stored base was made from this prompt and model (else a new one is due). */
+  baseMatches(base: BaseRecord): boolean {
+    return base.promptHash === hashPrompt(this.basePrompt) && (base.model ?? '') === (this.options.model ?? '')
+  }
+
+  async init(options: { force?: boolean } = {}): Promise<InitOutcome> {
+    const { store, driver, cwd } = this.options
+    const existing = await store.getBase()
+    if (existing && !options.force) {
+      throw new KugetsuError(
+        'base-exists',
+        `a base session already exists (${existing.sessionId}); use --force to replace it`
+      )
+    }
+    const result = await driver.run(this.request(this.basePrompt, { title: 'kugetsu base' }))
+    const sessionExport = await driver.exportSession(result.sessionId, cwd)
+    const base: BaseRecord = {
+      sessionId: result.sessionId,
+      createdAt: this.now(),
+      promptHash: hashPrompt(this.basePrompt),
+      ...(this.options.model ? { model: this.options.model } : {})
+    }
+    await store.putBase(base, sessionExport)
+    return { base, result, ...(existing ? { replaced: existing } : {}) }
+  }
+
+  async start(ref: string, message: string): Promise<TurnOutcome> {
+    const previous = await this.options.store.getIssue(ref)
+    if (previous?.sessionId) {
+      throw new KugetsuError(
+        'already-started',
+        `${ref} already has a session (${previous.sessionId}); use continue`
+      )
+    }
+    return this.turn(ref, message, 'start', previous)
+  }
+
+  async continue(ref: string, message: string): Promise<TurnOutcome> {
+    const previous = await this.options.store.getIssue(ref)
+    if (!previous?.sessionId) {
+      throw new KugetsuError('not-found', `${ref} has no session yet; use start`)
+    }
+    return this.turn(ref, message, 'continue', previous)
+  }
+
+  /** Starts the issue's session the first time, continues it afterwards. */
+  async run(ref: string, message: string): Promise<TurnOutcome> {
+    const previous = await this.options.store.getIssue(ref)
+    return this.turn(ref, message, previous?.sessionId ? 'continue' : 'start', previous)
+  }
+
+  async list(): Promise<{ base?: BaseRecord; issues: IssueRecord[] }> {
+    const { store } = this.options
+    const [base, issues] = await Promise.all([store.getBase(), store.listIssues()])
+    issues.sort((a, b) => a.ref.localeCompare(b.ref))
+    return { base, issues }
+  }
+
+  /** Removes records whose session export is missing or unreadable, and orphan files. */
+  async prune(options: PruneOptions = {}): Promise<PruneOutcome> {
+    const { store } = this.options
+    if (!isPrunable(store)) throw new KugetsuError('invalid-input', 'this state store cannot be pruned')
+    return store.prune(options)
+  }
+
+  async destroy(ref: string): Promise<IssueRecord> {
+    const { store } = this.options
+    const record = await store.getIssue(ref)
+    if (!record) throw new KugetsuError('not-found', `${ref} is not tracked`)
+    await store.deleteIssue(ref)
+    if (record.sessionId) await this.deleteSessionQuietly(record.sessionId)
+    return record
+  }
+
+  async destroyBase(): Promise<BaseRecord> {
+    const { store } = this.options
+    const base = await store.getBase()
+    if (!base) throw new KugetsuError('no-base', 'there is no base session')
+    await store.deleteBase()
+    await this.deleteSessionQuietly(base.sessionId)
+    return base
+  }
+
+  private async deleteSessionQuietly(sessionId: string): Promise<void> {
+    const { driver, cwd } = this.options
+    try {
+      await driver.deleteSession?.(sessionId, cwd)
+    } catch {
+      // The session only lives on in opencode's own database; kugetsu's state is already gone.
+    }
+  }
+
+  private async turn(
+    ref: string,
+    message: string,
+    mode: TurnMode,
+    previous: IssueRecord | undefined
+  ): Promise<TurnOutcome> {
+    if (message.trim() === '') throw new KugetsuError('invalid-input', 'the message is empty')
+    const { store, driver, cwd } = this.options
+
+    let sessionId: string
+    let sessionExport: string | undefined
+    let baseSessionId: string
+    if (mode === 'continue' && previous?.sessionId) {
+      sessionId = previous.sessionId
+      baseSessionId = previous.baseSessionId
+    } else {
+      const base = await store.getBase()
+      if (!base) throw new KugetsuError('no-base', 'there is no base session yet; run init first')
+      sessionId = base.sessionId
+      baseSessionId = base.sessionId
+    }
+
+    const startedAt = this.now()
+    const placeholder: IssueRecord = {
+      ...(previous ?? {
+        ref,
+        sessionId: null,
+        baseSessionId,
+        createdAt: startedAt,
+        updatedAt: startedAt,
+        turns: 0
+      }),
+      pending: { startedAt, mode, pid: process.pid }
+    }
+    await store.putIssueRecord(placeholder)
+
+    try {
+      const fork = mode === 'start'
+      const readExport = async (): Promise<string> => {
+        sessionExport ??= fork ? await store.readBaseExport() : await store.readIssueExport(ref)
+        if (sessionExport === undefined) {
+          throw new KugetsuError(
+            'corrupt-state',
+            fork
+              ? 'the base session export is missing; run init --force'
+              : `the session export of ${ref} is missing; destroy ${ref} and start again`
+          )
+        }
+        return sessionExport
+      }
+      const request = this.request(message, {
+        sessionId,
+        fork,
+        title: fork ? ref : undefined
+      })
+
+      if (this.options.importBeforeRun) await driver.importSession(await readExport(), cwd)
+      let result: RunResult
+      try {
+        result = await driver.run(request)
+      } catch (error) {
+        if (this.options.importBeforeRun || !isKugetsuError(error, 'unknown-session')) throw error
+        await driver.importSession(await readExport(), cwd)
+        result = await driver.run(request)
+      }
+
+      const newExport = await driver.exportSession(result.sessionId, cwd)
+      const completed: IssueRecord = {
+        ref,
+        sessionId: result.sessionId,
+        baseSessionId,
+        createdAt: previous?.createdAt ?? startedAt,
+        updatedAt: this.now(),
+        turns: (previous?.sessionId ? previous.turns : 0) + 1,
+        lastTokens: result.tokens,
+        lastCost: result.cost
+      }
+      await store.putIssue(completed, newExport)
+      return { mode, record: completed, result }
+    } catch (error) {
+      await this.restore(ref, previous, errorMessage(error))
+      throw error
+    }
+  }
+
+  /** Puts back what existed before a failed run, noting the failure on it. */
+  private async restore(ref: string, previous: IssueRecord | undefined, failure: string): Promise<void> {
+    const { store } = this.options
+    try {
+      if (previous) {
+        const { pending: _pending, ...rest } = previous
+        await store.putIssueRecord({ ...rest, lastError: failure })
+      } else {
+        await store.deleteIssue(ref)
+      }
+    } catch {
+      // Leave the placeholder: it marks the failed run, and the previous export is untouched.
+    }
+  }
+}
