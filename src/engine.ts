@@ -96,7 +96,10 @@ export class Engine {
 
   /** Whether the stored base was made from this prompt and model (else a new one is due). */
   baseMatches(base: BaseRecord): boolean {
-    return base.promptHash === hashPrompt(this.basePrompt) && (base.model ?? '') === (this.options.model ?? '')
+    return (
+      base.promptHash === hashPrompt(this.basePrompt) &&
+      (base.model ?? '') === (this.options.model ?? '')
+    )
   }
 
   async init(options: { force?: boolean } = {}): Promise<InitOutcome> {
@@ -155,7 +158,8 @@ export class Engine {
   /** Removes records whose session export is missing or unreadable, and orphan files. */
   async prune(options: PruneOptions = {}): Promise<PruneOutcome> {
     const { store } = this.options
-    if (!isPrunable(store)) throw new KugetsuError('invalid-input', 'this state store cannot be pruned')
+    if (!isPrunable(store))
+      throw new KugetsuError('invalid-input', 'this state store cannot be pruned')
     return store.prune(options)
   }
 
@@ -272,7 +276,11 @@ export class Engine {
   }
 
   /** Puts back what existed before a failed run, noting the failure on it. */
-  private async restore(ref: string, previous: IssueRecord | undefined, failure: string): Promise<void> {
+  private async restore(
+    ref: string,
+    previous: IssueRecord | undefined,
+    failure: string
+  ): Promise<void> {
     const { store } = this.options
     try {
       if (previous) {

@@ -29,8 +29,11 @@ export function validateStatePrefix(prefix: string): string {
 export interface StateKeys {
   baseStream(baseHash: string): string
   issueStream(refSlug: string): string
-  /** The key a save in this run uses for a stream. */
-  keyFor(stream: string): string
+  /**
+   * The key a save in this run uses for a stream. `facts` (such as the turn count and session id)
+   * are appended so `list` can read them from the key alone.
+   */
+  keyFor(stream: string, facts?: string[]): string
 }
 
 export function stateKeys(prefix: string, runId: string, runAttempt: string): StateKeys {
@@ -38,10 +41,16 @@ export function stateKeys(prefix: string, runId: string, runAttempt: string): St
   return {
     baseStream: (baseHash) => `${prefix}-base-${baseHash.slice(0, 16)}-`,
     issueStream: (refSlug) => `${prefix}-issue-${refSlug}-`,
-    keyFor: (stream) => {
-      const key = `${stream}${suffix}`
+    keyFor: (stream, facts = []) => {
+      const key = [
+        `${stream}${suffix}`,
+        ...facts.map((fact) => fact.replace(/[^A-Za-z0-9_.]/g, '_'))
+      ].join('-')
       if (key.length > MAX_KEY_LENGTH) {
-        throw new KugetsuError('invalid-input', `cache key longer than ${MAX_KEY_LENGTH} characters`)
+        throw new KugetsuError(
+          'invalid-input',
+          `cache key longer than ${MAX_KEY_LENGTH} characters`
+        )
       }
       return key
     }
@@ -56,7 +65,10 @@ type CacheModule = typeof import('@actions/cache')
  * literal path strings, so relative ones keep entries valid whichever runner or temp dir a later
  * run has.
  */
-export function createActionsCacheClient(root: string, load: () => Promise<CacheModule>): CacheClient {
+export function createActionsCacheClient(
+  root: string,
+  load: () => Promise<CacheModule>
+): CacheClient {
   let queue: Promise<unknown> = Promise.resolve()
   const inRoot = <T>(fn: (cache: CacheModule) => Promise<T>): Promise<T> => {
     const next = queue.then(async () => {
@@ -81,7 +93,6 @@ export function createActionsCacheClient(root: string, load: () => Promise<Cache
   return {
     restore: (dir, streamPrefix) =>
       inRoot((cache) => cache.restoreCache([literal(dir)], streamPrefix, [streamPrefix])),
-    save: (dir, key) =>
-      inRoot(async (cache) => (await cache.saveCache([literal(dir)], key)) !== -1)
+    save: (dir, key) => inRoot(async (cache) => (await cache.saveCache([literal(dir)], key)) !== -1)
   }
 }

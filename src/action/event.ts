@@ -101,7 +101,10 @@ function commandRequest(inputs: EventInputs, context: RepoContext): ActionReques
   if (command === 'destroy') {
     const target = inputs.issueRef.trim()
     if (target === '') {
-      throw new KugetsuError('invalid-input', 'command destroy needs issue-ref (an issue, or "base")')
+      throw new KugetsuError(
+        'invalid-input',
+        'command destroy needs issue-ref (an issue, or "base")'
+      )
     }
     if (target.toLowerCase() === 'base') return { kind: 'command', command, base: true }
     return { kind: 'command', command, ref: refInThisRepository(target, context) }
@@ -127,7 +130,10 @@ export function requestFromEvent(
   switch (eventName) {
     case 'issue_comment': {
       if (payload?.action !== 'created') {
-        return { kind: 'skip', reason: `comment ${payload?.action ?? 'event'} (only new comments trigger)` }
+        return {
+          kind: 'skip',
+          reason: `comment ${payload?.action ?? 'event'} (only new comments trigger)`
+        }
       }
       const comment = payload.comment ?? {}
       const body = String(comment.body ?? '')
@@ -169,7 +175,10 @@ export function requestFromEvent(
     }
     case 'issues': {
       if (payload?.action !== 'closed') {
-        return { kind: 'skip', reason: `issues ${payload?.action ?? 'event'} is not handled (only closed)` }
+        return {
+          kind: 'skip',
+          reason: `issues ${payload?.action ?? 'event'} is not handled (only closed)`
+        }
       }
       const issue = issueInfo(payload.issue)
       return {

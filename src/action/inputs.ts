@@ -29,7 +29,10 @@ function parseBoolean(name: string, value: string, fallback: boolean): boolean {
   if (value === '') return fallback
   if (/^(true|yes|on|1)$/i.test(value)) return true
   if (/^(false|no|off|0)$/i.test(value)) return false
-  throw new KugetsuError('invalid-input', `${name} must be true or false; got "${value.slice(0, 40)}"`)
+  throw new KugetsuError(
+    'invalid-input',
+    `${name} must be true or false; got "${value.slice(0, 40)}"`
+  )
 }
 
 function parseJsonObject(name: string, value: string): Record<string, unknown> | undefined {
@@ -38,7 +41,10 @@ function parseJsonObject(name: string, value: string): Record<string, unknown> |
   try {
     parsed = JSON.parse(value)
   } catch (error) {
-    throw new KugetsuError('invalid-input', `${name} is not valid JSON: ${(error as Error).message}`)
+    throw new KugetsuError(
+      'invalid-input',
+      `${name} is not valid JSON: ${(error as Error).message}`
+    )
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new KugetsuError('invalid-input', `${name} must be a JSON object`)
@@ -60,7 +66,10 @@ function parseTimeout(value: string): number | undefined {
 
 function parseModel(value: string): string {
   if (value !== '' && !/^[^/\s]+\/\S+$/.test(value)) {
-    throw new KugetsuError('invalid-input', `model must look like provider/model; got "${value.slice(0, 80)}"`)
+    throw new KugetsuError(
+      'invalid-input',
+      `model must look like provider/model; got "${value.slice(0, 80)}"`
+    )
   }
   return value
 }

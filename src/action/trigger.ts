@@ -14,7 +14,10 @@ function triggerPattern(trigger: string): RegExp {
 function proseOnly(body: string): string {
   const blank = (match: string) => match.replace(/[^\n]/g, ' ')
   let text = body.replace(/<!--[\s\S]*?(?:-->|$)/g, blank)
-  text = text.replace(/^( {0,3})(`{3,}|~{3,})[^\n]*\n[\s\S]*?(?:^ {0,3}\2[`~]*[ \t]*$|(?![\s\S]))/gm, blank)
+  text = text.replace(
+    /^( {0,3})(`{3,}|~{3,})[^\n]*\n[\s\S]*?(?:^ {0,3}\2[`~]*[ \t]*$|(?![\s\S]))/gm,
+    blank
+  )
   text = text.replace(/(`+)[^`\n]*?\1/g, blank)
   text = text.replace(/^[ \t]*>[^\n]*/gm, blank)
   return text

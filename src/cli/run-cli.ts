@@ -121,7 +121,9 @@ function describeTurn(outcome: TurnOutcome): string {
 }
 
 function describeList(base: BaseRecord | undefined, issues: IssueRecord[]): string {
-  const lines = [base ? `base  ${base.sessionId}  created ${base.createdAt}` : 'base  (none; run kugetsu init)']
+  const lines = [
+    base ? `base  ${base.sessionId}  created ${base.createdAt}` : 'base  (none; run kugetsu init)'
+  ]
   if (issues.length === 0) lines.push('no issues tracked')
   for (const issue of issues) {
     const status = issue.pending
@@ -167,7 +169,10 @@ async function basePrompt(parsed: Parsed): Promise<string | undefined> {
   }
   if (values['base-prompt-file'] !== undefined) {
     return readFile(values['base-prompt-file'], 'utf8').catch((error: unknown) => {
-      throw new KugetsuError('invalid-input', `cannot read --base-prompt-file: ${errorMessage(error)}`)
+      throw new KugetsuError(
+        'invalid-input',
+        `cannot read --base-prompt-file: ${errorMessage(error)}`
+      )
     })
   }
   return values['base-prompt']
@@ -215,7 +220,8 @@ async function execute(
 
   const resolveRef = async (input: string): Promise<string> => {
     const explicit = values.repo ?? deps.env.KUGETSU_REPO
-    const fromRemote = explicit === undefined && !input.includes('/') ? await deps.gitRemote?.(deps.cwd) : undefined
+    const fromRemote =
+      explicit === undefined && !input.includes('/') ? await deps.gitRemote?.(deps.cwd) : undefined
     return formatIssueRef(parseIssueRef(input, repoDefaults(explicit ?? fromRemote)))
   }
 
@@ -278,7 +284,10 @@ async function execute(
         if (!base) throw new KugetsuError('no-base', 'there is no base session')
         await confirmOrFail(deps, parsed, `Destroy the base session ${base.sessionId}?`)
         const destroyed = await engine.destroyBase()
-        return { text: `destroyed base session ${destroyed.sessionId}`, json: { destroyed: { base: destroyed } } }
+        return {
+          text: `destroyed base session ${destroyed.sessionId}`,
+          json: { destroyed: { base: destroyed } }
+        }
       }
       const record = await store.getIssue(ref!)
       if (!record) throw new KugetsuError('not-found', `${ref} is not tracked`)

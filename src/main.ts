@@ -1,0 +1,423 @@
+import * as core from '@actions/core'
+import { readFileSync } from 'node:fs'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createActionsCacheClient, stateKeys, type CacheClient } from './action/cache-state.js'
+import { agentEnvironment } from './action/environment.js'
+import {
+  repoContext,
+  requestFromEvent,
+  type ActionRequest,
+  type IssueInfo,
+  type RepoContext
+} from './action/event.js'
+import { readInputs, type ActionInputs } from './action/inputs.js'
+import { firstTurnPrompt, laterTurnPrompt } from './action/prompt.js'
+import {
+  failureBody,
+  formatCost,
+  formatDuration,
+  replyBody,
+  summaryTable
+} from './action/report.js'
+import { DEFAULT_BASE_PROMPT, Engine, hashPrompt } from './engine.js'
+import { KugetsuError, errorMessage } from './errors.js'
+import { resolveOpencodeBinary, installDir } from './opencode/binary.js'
+import { buildOpencodeConfigContent } from './opencode/config.js'
+import { createOpencodeDriver } from './opencode/driver.js'
+import { formatIssueRef } from './refs.js'
+import { createEntryStore, type EntryStore } from './store/entries.js'
+
+type Octokit = ReturnType<(typeof import('@actions/github'))['getOctokit']>
+
+interface RunContext {
+  env: NodeJS.ProcessEnv
+  inputs: ActionInputs
+  repo: RepoContext
+  runUrl: string
+  startedAt: number
+}
+
+const loadCache = () => import('@actions/cache')
+
+function runUrl(env: NodeJS.ProcessEnv): string {
+  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env
+  if (!server || !repo || !runId) return ''
+  const attempt =
+    env.GITHUB_RUN_ATTEMPT && env.GITHUB_RUN_ATTEMPT !== '1'
+      ? `/attempts/${env.GITHUB_RUN_ATTEMPT}`
+      : ''
+  return `${server.replace(/\/+$/, '')}/${repo}/actions/runs/${runId}${attempt}`
+}
+
+function readPayload(path: string | undefined): unknown {
+  if (!path) return {}
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'))
+  } catch (error) {
+    throw new KugetsuError(
+      'invalid-input',
+      `cannot read the event payload ${path}: ${errorMessage(error)}`
+    )
+  }
+}
+
+function setOutputs(outputs: Record<string, string | number>): void {
+  for (const [name, value] of Object.entries(outputs)) core.setOutput(name, String(value))
+}
+
+function baseHash(inputs: ActionInputs): string {
+  return hashPrompt(`${inputs.model}\n${inputs.basePrompt || DEFAULT_BASE_PROMPT}`)
+}
+
+async function octokitFor(context: RunContext): Promise<Octokit> {
+  if (!context.inputs.githubToken) {
+    throw new KugetsuError(
+      'invalid-input',
+      'github-token is empty; pass ${{ github.token }} or a token with issues: write'
+    )
+  }
+  const { getOctokit } = await import('@actions/github')
+  return getOctokit(context.inputs.githubToken, {
+    baseUrl: context.env.GITHUB_API_URL || 'https://api.github.com'
+  })
+}
+
+/** Everything one run of opencode needs: the binary, a private data dir, the state store. */
+interface Workspace {
+  dir: string
+  store: EntryStore
+  cache: CacheClient
+  engine: Engine
+}
+
+async function openWorkspace(context: RunContext): Promise<Workspace> {
+  const { env, inputs } = context
+  const temp = env.RUNNER_TEMP || tmpdir()
+  await mkdir(temp, { recursive: true })
+  const dir = await mkdtemp(join(temp, 'kugetsu-'))
+  const stateRoot = join(dir, 'state')
+  await mkdir(stateRoot, { recursive: true })
+  const store = createEntryStore(stateRoot)
+  const cache = createActionsCacheClient(stateRoot, loadCache)
+
+  const binary = await opencodeBinary(context)
+  const agentEnv = agentEnvironment(env, {
+    XDG_DATA_HOME: join(dir, 'opencode-data')
+  })
+  const driver = createOpencodeDriver({
+    binary,
+    env: agentEnv,
+    configContent: buildOpencodeConfigContent({
+      user: inputs.opencodeConfig,
+      inherited: env.OPENCODE_CONFIG_CONTENT
+    }),
+    tempDir: dir
+  })
+  const engine = new Engine({
+    store,
+    driver,
+    cwd: inputs.workingDirectory
+      ? resolve(env.GITHUB_WORKSPACE || '.', inputs.workingDirectory)
+      : env.GITHUB_WORKSPACE || process.cwd(),
+    model: inputs.model || undefined,
+    agent: inputs.agent || undefined,
+    basePrompt: inputs.basePrompt || undefined,
+    timeoutMs: inputs.timeoutMs,
+    importBeforeRun: true
+  })
+  return { dir, store, cache, engine }
+}
+
+/** The opencode binary: on PATH at the wanted version, else from the tool cache, else installed once and cached. */
+async function opencodeBinary(context: RunContext): Promise<string> {
+  const { env, inputs } = context
+  const version = inputs.opencodeVersion
+  const toolDir = join(
+    env.RUNNER_TOOL_CACHE || join(env.RUNNER_TEMP || tmpdir(), 'tools'),
+    'kugetsu'
+  )
+  const found = await resolveOpencodeBinary({ version, toolDir, env, install: false }).catch(
+    () => undefined
+  )
+  if (found) return found.path
+
+  await mkdir(toolDir, { recursive: true })
+  const cache = createActionsCacheClient(toolDir, loadCache)
+  const stream = `kugetsu-opencode-${version}-${process.platform}-${process.arch}`
+  const restored = await cache.restore(installDir(toolDir, version), `${stream}-`)
+  if (restored) {
+    const cached = await resolveOpencodeBinary({
+      version,
+      toolDir,
+      env,
+      install: false,
+      searchPath: false
+    }).catch(() => undefined)
+    if (cached) return cached.path
+  }
+  const installed = await resolveOpencodeBinary({
+    version,
+    toolDir,
+    env,
+    searchPath: false,
+    log: core.info
+  })
+  await cache
+    .save(
+      installDir(toolDir, version),
+      `${stream}-${env.GITHUB_RUN_ID || '0'}-${env.GITHUB_RUN_ATTEMPT || '1'}`
+    )
+    .catch((error: unknown) =>
+      core.warning(`could not cache the opencode binary: ${errorMessage(error)}`)
+    )
+  return installed.path
+}
+
+async function issueForFirstTurn(
+  request: Extract<ActionRequest, { kind: 'turn' }>,
+  context: RunContext
+): Promise<IssueInfo> {
+  if (request.issue) return request.issue
+  const octokit = await octokitFor(context)
+  const { data } = await octokit.rest.issues.get({
+    owner: context.repo.owner,
+    repo: context.repo.repo,
+    issue_number: request.ref.number
+  })
+  return {
+    number: data.number,
+    title: data.title,
+    body: data.body ?? '',
+    url: data.html_url,
+    author: data.user?.login ?? 'unknown',
+    isPullRequest: data.pull_request !== undefined && data.pull_request !== null
+  }
+}
+
+async function handleTurn(
+  request: Extract<ActionRequest, { kind: 'turn' }>,
+  context: RunContext
+): Promise<void> {
+  const { env, inputs } = context
+  const ref = formatIssueRef(request.ref)
+  const keys = stateKeys(
+    inputs.statePrefix,
+    env.GITHUB_RUN_ID ?? '0',
+    env.GITHUB_RUN_ATTEMPT ?? '1'
+  )
+  const workspace = await openWorkspace(context)
+  try {
+    const { store, cache, engine } = workspace
+    const issueDir = store.issueDir(ref)
+    const issueStream = keys.issueStream(String(request.ref.number))
+    const restoredKey = await cache.restore(issueDir, issueStream)
+    const previous = restoredKey ? await store.getIssue(ref) : undefined
+    if (restoredKey && !previous?.sessionId) {
+      throw new KugetsuError(
+        'corrupt-state',
+        `the cached state of ${ref} (${restoredKey}) holds no session; destroy it and start again`
+      )
+    }
+
+    if (!previous) {
+      const baseStream = keys.baseStream(baseHash(inputs))
+      const baseKey = await cache.restore(workspace.store.baseDir, baseStream)
+      if (!baseKey || !(await store.getBase())) {
+        core.info('No cached base session for this base prompt and model: creating one')
+        await engine.init({ force: true })
+        if (!(await cache.save(store.baseDir, keys.keyFor(baseStream)))) {
+          core.warning(
+            'Could not save the new base session to the Actions cache; the next new issue will create another'
+          )
+        }
+      }
+    }
+
+    const prompt = previous
+      ? laterTurnPrompt(request.author, request.message)
+      : firstTurnPrompt(
+          ref,
+          await issueForFirstTurn(request, context),
+          request.author,
+          request.message
+        )
+    const outcome = await engine.run(ref, prompt)
+    if (
+      !(await cache.save(
+        issueDir,
+        keys.keyFor(issueStream, [`t${outcome.record.turns}`, outcome.record.sessionId ?? ''])
+      ))
+    ) {
+      throw new KugetsuError(
+        'opencode-failed',
+        `the agent answered but its session could not be saved to the Actions cache; the previous state of ${ref} is unchanged`
+      )
+    }
+
+    const durationMs = Date.now() - context.startedAt
+    const { record, result } = outcome
+    const facts = {
+      ref,
+      mode: outcome.mode,
+      sessionId: record.sessionId ?? result.sessionId,
+      turns: record.turns,
+      tokensInput: result.tokens.input,
+      tokensOutput: result.tokens.output,
+      cost: result.cost,
+      durationMs,
+      runUrl: context.runUrl
+    }
+    let comment: { id: number; url: string } | undefined
+    if (inputs.comment) {
+      const octokit = await octokitFor(context)
+      const { data } = await octokit.rest.issues.createComment({
+        owner: context.repo.owner,
+        repo: context.repo.repo,
+        issue_number: request.ref.number,
+        body: replyBody(result.text, facts)
+      })
+      comment = { id: data.id, url: data.html_url }
+    }
+
+    setOutputs({
+      skipped: 'false',
+      'skip-reason': '',
+      'issue-ref': ref,
+      mode: outcome.mode,
+      'session-id': facts.sessionId,
+      'base-session-id': record.baseSessionId,
+      response: result.text,
+      'comment-id': comment?.id ?? '',
+      'comment-url': comment?.url ?? '',
+      'state-restored': restoredKey ? 'true' : 'false',
+      'tokens-input': result.tokens.input,
+      'tokens-output': result.tokens.output,
+      cost: result.cost
+    })
+    await core.summary
+      .addHeading(`kugetsu: ${outcome.mode === 'start' ? 'started' : 'continued'} ${ref}`, 3)
+      .addRaw(
+        summaryTable([
+          ['Session', facts.sessionId],
+          ['Base session', record.baseSessionId],
+          ['Turn', String(record.turns)],
+          ['State', restoredKey ? `restored from ${restoredKey}` : 'new'],
+          ['Tokens', `${result.tokens.input} in / ${result.tokens.output} out`],
+          ['Cost', formatCost(result.cost)],
+          ['Duration', formatDuration(durationMs)],
+          ['Comment', comment?.url ?? '(not posted)']
+        ]),
+        true
+      )
+      .addHeading('Response', 4)
+      .addRaw(`\n${result.text}\n`, true)
+      .write()
+  } finally {
+    await rm(workspace.dir, { recursive: true, force: true }).catch(() => undefined)
+  }
+}
+
+async function handleInit(context: RunContext): Promise<void> {
+  const { env, inputs } = context
+  const keys = stateKeys(
+    inputs.statePrefix,
+    env.GITHUB_RUN_ID ?? '0',
+    env.GITHUB_RUN_ATTEMPT ?? '1'
+  )
+  const workspace = await openWorkspace(context)
+  try {
+    const outcome = await workspace.engine.init({ force: true })
+    const key = keys.keyFor(keys.baseStream(baseHash(inputs)))
+    if (!(await workspace.cache.save(workspace.store.baseDir, key))) {
+      throw new KugetsuError(
+        'opencode-failed',
+        'the base session could not be saved to the Actions cache'
+      )
+    }
+    setOutputs({
+      skipped: 'false',
+      'skip-reason': '',
+      mode: 'init',
+      'base-session-id': outcome.base.sessionId,
+      'session-id': outcome.base.sessionId,
+      response: outcome.result.text
+    })
+    await core.summary
+      .addHeading('kugetsu: created a base session', 3)
+      .addRaw(
+        summaryTable([
+          ['Base session', outcome.base.sessionId],
+          ['Cache key', key]
+        ]),
+        true
+      )
+      .write()
+  } finally {
+    await rm(workspace.dir, { recursive: true, force: true }).catch(() => undefined)
+  }
+}
+
+async function reportFailure(
+  error: unknown,
+  request: ActionRequest | undefined,
+  context: RunContext | undefined
+): Promise<void> {
+  const message = errorMessage(error)
+  core.setFailed(message)
+  if (!context?.inputs.comment || request?.kind !== 'turn') return
+  try {
+    const octokit = await octokitFor(context)
+    await octokit.rest.issues.createComment({
+      owner: context.repo.owner,
+      repo: context.repo.repo,
+      issue_number: request.ref.number,
+      body: failureBody(formatIssueRef(request.ref), message, context.runUrl)
+    })
+  } catch (commentError) {
+    core.warning(`could not post the failure comment: ${errorMessage(commentError)}`)
+  }
+}
+
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const startedAt = Date.now()
+  let request: ActionRequest | undefined
+  let context: RunContext | undefined
+  try {
+    const inputs = readInputs(env)
+    if (inputs.githubToken) core.setSecret(inputs.githubToken)
+    const repo = repoContext(
+      env.GITHUB_SERVER_URL || 'https://github.com',
+      env.GITHUB_REPOSITORY ?? ''
+    )
+    context = { env, inputs, repo, runUrl: runUrl(env), startedAt }
+    request = requestFromEvent(
+      env.GITHUB_EVENT_NAME ?? '',
+      readPayload(env.GITHUB_EVENT_PATH),
+      inputs,
+      repo
+    )
+
+    if (request.kind === 'skip') {
+      core.info(`Skipped: ${request.reason}`)
+      setOutputs({ skipped: 'true', 'skip-reason': request.reason })
+      return
+    }
+    if (request.kind === 'turn') {
+      core.setOutput('issue-ref', formatIssueRef(request.ref))
+      await handleTurn(request, context)
+      return
+    }
+    if (request.kind === 'command' && request.command === 'init') {
+      await handleInit(context)
+      return
+    }
+    throw new KugetsuError(
+      'invalid-input',
+      `${request.kind === 'command' ? `command ${request.command}` : 'closed issues'} is not supported yet`
+    )
+  } catch (error) {
+    await reportFailure(error, request, context)
+  }
+}
