@@ -76,6 +76,8 @@ function isPrunable(store: StateStore): store is PrunableStore {
  */
 export class Engine {
   private readonly options: EngineOptions
+  /** Sessions this engine created or imported: opencode knows them without an import. */
+  private readonly present = new Set<string>()
 
   constructor(options: EngineOptions) {
     this.options = options
@@ -112,6 +114,7 @@ export class Engine {
       )
     }
     const result = await driver.run(this.request(this.basePrompt, { title: 'kugetsu base' }))
+    this.present.add(result.sessionId)
     const sessionExport = await driver.exportSession(result.sessionId, cwd)
     const base: BaseRecord = {
       sessionId: result.sessionId,
@@ -246,15 +249,23 @@ export class Engine {
         title: fork ? ref : undefined
       })
 
-      if (this.options.importBeforeRun) await driver.importSession(await readExport(), cwd)
+      const importExport = async () => {
+        await driver.importSession(await readExport(), cwd)
+        this.present.add(sessionId)
+      }
+      const imported = this.options.importBeforeRun === true && !this.present.has(sessionId)
+      if (imported) await importExport()
       let result: RunResult
       try {
         result = await driver.run(request)
       } catch (error) {
-        if (this.options.importBeforeRun || !isKugetsuError(error, 'unknown-session')) throw error
-        await driver.importSession(await readExport(), cwd)
+        if (imported || !isKugetsuError(error, 'unknown-session')) {
+          throw error
+        }
+        await importExport()
         result = await driver.run(request)
       }
+      this.present.add(result.sessionId)
 
       const newExport = await driver.exportSession(result.sessionId, cwd)
       const completed: IssueRecord = {
