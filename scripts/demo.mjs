@@ -1,0 +1,244 @@
+// kugetsu in a minute, on your machine, with no account and no key.
+//
+// Runs the bundled action (dist/index.js) the way the Actions runner does, twice on the same
+// issue: the first `/kugetsu` comment starts the issue's session, the second continues it. Each
+// run gets a fresh runner directory, so only the Actions cache carries the session from one run to
+// the next, as on GitHub. Everything it talks to runs on 127.0.0.1:
+//
+// - a scripted OpenAI-compatible model server (it answers by listing what it has been told, so
+//   you can see the second run remembers the first),
+// - a stand-in for the Actions cache service (protocol v2, as on github.com),
+// - a stand-in for the GitHub REST API (the issue, its comments),
+// - the real opencode binary from node_modules, configured for the scripted model.
+//
+// The stand-ins are the test suite's own (__tests__/support/*.ts); they are transpiled to
+// build/demo/ with the TypeScript compiler first, so plain `node` can load them.
+//
+// Usage: npm run demo [-- --verbose]   (--verbose also prints the action's own log)
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { delimiter, dirname, join, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import ts from 'typescript'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const SUPPORT_SRC = join(ROOT, '__tests__', 'support')
+const SUPPORT_OUT = join(ROOT, 'build', 'demo', 'support')
+const ENTRY = join(ROOT, 'dist', 'index.js')
+const OPENCODE = join(
+  ROOT,
+  'node_modules',
+  '.bin',
+  process.platform === 'win32' ? 'opencode.cmd' : 'opencode'
+)
+const REPO = 'octo-org/octo-repo'
+const ISSUE = 1
+const verbose = process.argv.includes('--verbose') || process.argv.includes('-v')
+
+const bold = (text) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[22m` : text)
+const dim = (text) => (process.stdout.isTTY ? `\x1b[2m${text}\x1b[22m` : text)
+const say = (text = '') => process.stdout.write(`${text}\n`)
+const indent = (text, prefix = '    ') =>
+  text
+    .split('\n')
+    .map((line) => `${prefix}${line}`)
+    .join('\n')
+
+function fail(message) {
+  process.stderr.write(`demo: ${message}\n`)
+  process.exit(1)
+}
+
+/** Transpiles the test stand-ins to plain ESM JavaScript (types are stripped, not checked). */
+function buildStandIns() {
+  mkdirSync(SUPPORT_OUT, { recursive: true })
+  for (const name of readdirSync(SUPPORT_SRC).filter((file) => file.endsWith('.ts'))) {
+    const source = readFileSync(join(SUPPORT_SRC, name), 'utf8')
+    const { outputText } = ts.transpileModule(source, {
+      fileName: name,
+      compilerOptions: {
+        module: ts.ModuleKind.ESNext,
+        target: ts.ScriptTarget.ES2022,
+        isolatedModules: true,
+        sourceMap: false
+      }
+    })
+    writeFileSync(join(SUPPORT_OUT, name.replace(/\.ts$/, '.js')), outputText)
+  }
+}
+
+async function standIn(name) {
+  const file = join(SUPPORT_OUT, `${name}.js`)
+  if (!existsSync(file)) fail(`__tests__/support/${name}.ts is missing`)
+  return import(pathToFileURL(file).href)
+}
+
+/** The part of a kugetsu prompt that is the user's message (after "Message from @who:"). */
+function messageOf(prompt) {
+  const at = prompt.lastIndexOf('Message from @')
+  if (at < 0) return prompt
+  return prompt.slice(prompt.indexOf('\n', at) + 1).trim()
+}
+
+/**
+ * The scripted model. Its first user message is always kugetsu's base prompt; every later one is a
+ * message from the issue. It answers with what it has heard on this issue so far.
+ */
+function scriptedReply({ request }) {
+  const [, ...turns] = request.userTexts
+  if (turns.length === 0) return { type: 'text', text: 'ready' }
+  const heard = turns.map((text, index) => `${index + 1}. ${JSON.stringify(messageOf(text))}`)
+  return {
+    type: 'text',
+    text: [
+      `Hello from the scripted model. This session has heard ${turns.length} message${turns.length === 1 ? '' : 's'} on this issue:`,
+      '',
+      ...heard
+    ].join('\n')
+  }
+}
+
+async function main() {
+  if (!existsSync(ENTRY)) fail('dist/index.js is missing: run `npm run package` first')
+  if (!existsSync(OPENCODE)) fail('node_modules/.bin/opencode is missing: run `npm install` first')
+
+  buildStandIns()
+  const { runAction, createJob, cleanupJobs } = await standIn('action-runner')
+  const { startCacheServer } = await standIn('cache-server')
+  const { startGitHubApi, ACTIONS_BOT } = await standIn('github-api')
+  const { startModelServer } = await standIn('model-server')
+  const { createOpencodeEnv } = await standIn('opencode-env')
+
+  const model = await startModelServer(scriptedReply)
+  const cache = await startCacheServer({ protocol: 'v2' })
+  const github = await startGitHubApi({ cacheStore: cache.store, repos: [REPO] })
+  const machine = await createOpencodeEnv({ baseURL: model.baseURL })
+  const cleanup = async () => {
+    await Promise.allSettled([model.close(), cache.close(), github.close(), machine.cleanup()])
+    cleanupJobs()
+  }
+
+  try {
+    const issue = github.state.addIssue(REPO, {
+      number: ISSUE,
+      title: 'Add a --verbose flag',
+      body: 'The CLI should print what it does when asked to.',
+      user: 'alice'
+    })
+    say(bold('kugetsu demo'))
+    say(dim(`model ${model.baseURL} · cache ${cache.url} · GitHub API ${github.url}`))
+    say()
+    say(`Issue ${REPO}#${issue.number}: ${bold(issue.title)}`)
+    say(indent(issue.body))
+
+    // What opencode needs to reach the scripted model offline: the provider config (by file) and
+    // switches that keep it off the network. On GitHub this is your opencode.json and a secret.
+    const opencodeEnv = Object.fromEntries(
+      Object.entries(machine.env).filter(([name]) =>
+        /^(OPENCODE_|npm_config_offline$|NO_COLOR$)/.test(name)
+      )
+    )
+    const binDir = dirname(OPENCODE)
+
+    const turns = [
+      { author: 'alice', body: '/kugetsu where would the flag go?' },
+      { author: 'bob', body: '/kugetsu and what did alice ask you first?' }
+    ]
+    for (const [index, turn] of turns.entries()) {
+      say()
+      say(bold(`── Run ${index + 1}: @${turn.author} comments`))
+      say(indent(turn.body, '    > '))
+      const comment = github.state.addComment(REPO, ISSUE, { body: turn.body, user: turn.author })
+      const payload = {
+        action: 'created',
+        issue: {
+          number: issue.number,
+          title: issue.title,
+          body: issue.body,
+          html_url: `https://github.com/${REPO}/issues/${issue.number}`,
+          user: { login: issue.user, type: 'User' },
+          state: 'open'
+        },
+        comment: {
+          id: comment.id,
+          body: turn.body,
+          html_url: `https://github.com/${REPO}/issues/${issue.number}#issuecomment-${comment.id}`,
+          user: { login: turn.author, type: 'User' }
+        },
+        repository: {
+          name: REPO.split('/')[1],
+          full_name: REPO,
+          owner: { login: REPO.split('/')[0] }
+        },
+        sender: { login: turn.author, type: 'User' }
+      }
+      const before = new Set(github.state.commentsOf(REPO, ISSUE).map((c) => c.id))
+      const started = Date.now()
+      const result = await runAction({
+        entry: ENTRY,
+        job: createJob(REPO),
+        repo: REPO,
+        event: { name: 'issue_comment', payload },
+        inputs: { 'github-token': github.token, model: machine.model },
+        apiUrl: github.url,
+        runId: 7000 + index,
+        env: {
+          ...cache.env,
+          ...opencodeEnv,
+          PATH: `${binDir}${delimiter}${process.env.PATH ?? ''}`
+        },
+        timeoutMs: 300_000
+      })
+      if (verbose || result.exitCode !== 0) {
+        say(dim('    action log:'))
+        say(dim(indent(`${result.stdout}${result.stderr}`.trimEnd(), '    | ')))
+      }
+      if (result.exitCode !== 0) {
+        throw new Error(
+          `run ${index + 1} failed (exit code ${result.exitCode}${result.timedOut ? ', timed out' : ''})`
+        )
+      }
+      say(
+        dim(
+          `    (the action ran for ${((Date.now() - started) / 1000).toFixed(1)} s in a fresh runner directory)`
+        )
+      )
+
+      const posted = github.state
+        .commentsOf(REPO, ISSUE)
+        .filter((c) => !before.has(c.id) && c.user === ACTIONS_BOT.login)
+      for (const reply of posted) {
+        say()
+        say(`  @${reply.user} replied:`)
+        say(indent(reply.body))
+      }
+      say()
+      say('  step outputs:')
+      const shown = [
+        'mode',
+        'issue-ref',
+        'session-id',
+        'base-session-id',
+        'state-restored',
+        'tokens-input',
+        'tokens-output',
+        'cost',
+        'comment-url'
+      ]
+      for (const name of shown) say(`    ${name.padEnd(16)} ${result.outputs[name] ?? ''}`)
+      say()
+      say('  Actions cache entries now:')
+      for (const entry of cache.store.committed)
+        say(`    ${entry.key}  ${dim(`${entry.size} bytes`)}`)
+    }
+    say()
+    say(
+      bold('Done.') +
+        " Run 2 began on an empty runner, restored the issue's session from the cache and continued it:" +
+        " the model still knew run 1's message."
+    )
+  } finally {
+    await cleanup()
+  }
+}
+
+main().catch((error) => fail(error instanceof Error ? error.message : String(error)))
