@@ -236,6 +236,7 @@ async function main() {
         " Run 2 began on an empty runner, restored the issue's session from the cache and continued it:" +
         " the model still knew run 1's message."
     )
+    if (!verbose) say(dim('(npm run demo -- --verbose also prints the action’s own log)'))
   } finally {
     await cleanup()
   }
