@@ -1,0 +1,296 @@
+/**
+ * Finding (and if need be installing) the opencode binary kugetsu drives.
+ *
+ * Order: an explicit path (option, or env `KUGETSU_OPENCODE_BIN`), used as given; an `opencode` on
+ * PATH whose `--version` is the wanted version; a copy installed earlier in the tool dir; a fresh
+ * `npm install opencode-ai@VERSION` into the tool dir.
+ *
+ * The npm package `opencode-ai` ships a placeholder `bin/opencode.exe` that its postinstall script
+ * replaces with the real binary from a platform package (`opencode-linux-x64`, ...). Install scripts
+ * may not run (npm 11 warns it will stop running them by default, pnpm already does), so kugetsu
+ * installs with `--ignore-scripts` and uses the platform package's binary directly; the wrapper is
+ * only a fallback.
+ */
+import { spawn } from 'node:child_process'
+import { access, constants, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { KugetsuError } from '../errors.js'
+import { lastLine } from './events.js'
+import { OPENCODE_VERSION } from './version.js'
+
+export { OPENCODE_VERSION }
+
+/** Env var naming an opencode binary to use as is. */
+export const OPENCODE_BIN_ENV = 'KUGETSU_OPENCODE_BIN'
+
+export interface ResolveBinaryOptions {
+  /** Wanted version (default OPENCODE_VERSION). */
+  version?: string
+  /** Use this binary; no version check. Overrides `KUGETSU_OPENCODE_BIN`. */
+  binaryPath?: string
+  /** Where installed copies live (default: `$RUNNER_TOOL_CACHE/kugetsu` or `~/.cache/kugetsu/tools`). */
+  toolDir?: string
+  /** Environment to read PATH, KUGETSU_OPENCODE_BIN, etc. from (default process.env). */
+  env?: NodeJS.ProcessEnv
+  /** Look for `opencode` on PATH (default true). */
+  searchPath?: boolean
+  /** Install from the npm registry when nothing else fits (default true). */
+  install?: boolean
+  /** The npm command (default `npm`, `npm.cmd` on Windows). */
+  npmCommand?: string
+  /** Called with a line of progress for humans (e.g. "installing opencode-ai@1.18.33"). */
+  log?: (line: string) => void
+}
+
+export interface ResolvedBinary {
+  path: string
+  /** The version it reported (undefined for an explicit path that was not probed). */
+  version?: string
+  source: 'explicit' | 'path' | 'tool-dir' | 'installed'
+}
+
+interface CommandOutput {
+  code: number | null
+  stdout: string
+  stderr: string
+  error?: NodeJS.ErrnoException
+}
+
+function runCommand(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}
+): Promise<CommandOutput> {
+  return new Promise((resolve) => {
+    let stdout = ''
+    let stderr = ''
+    let settled = false
+    const finish = (output: CommandOutput) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      resolve(output)
+    }
+    const child = spawn(command, args, {
+      env: options.env,
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      shell: process.platform === 'win32' && /\.(cmd|bat)$/i.test(command)
+    })
+    const timer = options.timeoutMs
+      ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs)
+      : undefined
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    child.on('error', (error) => finish({ code: null, stdout, stderr, error }))
+    child.on('close', (code) => finish({ code, stdout, stderr }))
+  })
+}
+
+/** What `BINARY --version` prints (trimmed), or undefined when it cannot run. */
+export async function probeVersion(
+  binary: string,
+  env?: NodeJS.ProcessEnv
+): Promise<string | undefined> {
+  const output = await runCommand(binary, ['--version'], { env, timeoutMs: 60_000 })
+  if (output.error || output.code !== 0) return undefined
+  const version = output.stdout.trim().split('\n').pop()?.trim()
+  return version || undefined
+}
+
+async function isExecutable(file: string): Promise<boolean> {
+  try {
+    await access(file, process.platform === 'win32' ? constants.F_OK : constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Every `opencode` executable on PATH, in PATH order. */
+export async function findOnPath(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+  const pathValue = env.PATH ?? env.Path ?? ''
+  const names =
+    process.platform === 'win32' ? ['opencode.exe', 'opencode.cmd', 'opencode'] : ['opencode']
+  const found: string[] = []
+  for (const dir of pathValue.split(path.delimiter)) {
+    if (!dir) continue
+    for (const name of names) {
+      const candidate = path.join(dir, name)
+      if (!found.includes(candidate) && (await isExecutable(candidate))) found.push(candidate)
+    }
+  }
+  return found
+}
+
+export function defaultToolDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.RUNNER_TOOL_CACHE) return path.join(env.RUNNER_TOOL_CACHE, 'kugetsu')
+  const cache = env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), '.cache')
+  return path.join(cache, 'kugetsu', 'tools')
+}
+
+/** Directory of one installed version: `<toolDir>/opencode-ai/<version>`. */
+export function installDir(toolDir: string, version: string): string {
+  return path.join(toolDir, 'opencode-ai', version)
+}
+
+/** Platform packages of opencode-ai for this machine, best first (mirrors its postinstall). */
+export function platformPackages(
+  platform: NodeJS.Platform = process.platform,
+  arch: string = process.arch
+): string[] {
+  const os = platform === 'win32' ? 'windows' : platform
+  const base = `opencode-${os}-${arch}`
+  if (platform === 'linux') {
+    if (arch === 'x64') {
+      return [base, `${base}-baseline`, `${base}-musl`, `${base}-baseline-musl`]
+    }
+    return [base, `${base}-musl`]
+  }
+  if (arch === 'x64') return [base, `${base}-baseline`]
+  return [base]
+}
+
+/** Binaries an install dir may hold, best first. */
+export function installedCandidates(dir: string): string[] {
+  const exe = process.platform === 'win32' ? 'opencode.exe' : 'opencode'
+  const modules = path.join(dir, 'node_modules')
+  return [
+    ...platformPackages().map((name) => path.join(modules, name, 'bin', exe)),
+    path.join(modules, 'opencode-ai', 'bin', 'opencode.exe')
+  ]
+}
+
+const MARKER = 'kugetsu-opencode.json'
+
+async function fromInstallDir(
+  dir: string,
+  version: string,
+  env: NodeJS.ProcessEnv
+): Promise<string | undefined> {
+  // The marker names the binary that worked last time: one probe instead of several.
+  try {
+    const marker = JSON.parse(await readFile(path.join(dir, MARKER), 'utf8')) as {
+      binary?: string
+      version?: string
+    }
+    if (
+      marker.version === version &&
+      marker.binary &&
+      (await probeVersion(marker.binary, env)) === version
+    ) {
+      return marker.binary
+    }
+  } catch {
+    // no marker yet
+  }
+  for (const candidate of installedCandidates(dir)) {
+    if (!(await isExecutable(candidate))) continue
+    if ((await probeVersion(candidate, env)) === version) {
+      await writeFile(
+        path.join(dir, MARKER),
+        JSON.stringify({ binary: candidate, version }) + '\n'
+      ).catch(() => undefined)
+      return candidate
+    }
+  }
+  return undefined
+}
+
+/**
+ * Installs `opencode-ai@version` into `<toolDir>/opencode-ai/<version>` and returns its binary.
+ * Installs into a temp dir next to it first, so a failed install leaves nothing half-done behind.
+ */
+export async function installOpencode(
+  toolDir: string,
+  version: string,
+  options: { env?: NodeJS.ProcessEnv; npmCommand?: string; log?: (line: string) => void } = {}
+): Promise<string> {
+  const env = options.env ?? process.env
+  const npm = options.npmCommand ?? (process.platform === 'win32' ? 'npm.cmd' : 'npm')
+  const target = installDir(toolDir, version)
+  const staging = `${target}.tmp-${process.pid}-${Date.now()}`
+  await mkdir(path.dirname(target), { recursive: true })
+  await rm(staging, { recursive: true, force: true })
+  options.log?.(`installing opencode-ai@${version} into ${target}`)
+  const output = await runCommand(
+    npm,
+    [
+      'install',
+      '--prefix',
+      staging,
+      '--no-save',
+      '--ignore-scripts',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      `opencode-ai@${version}`
+    ],
+    { env, timeoutMs: 15 * 60_000 }
+  )
+  if (output.error || output.code !== 0) {
+    await rm(staging, { recursive: true, force: true })
+    const reason = output.error
+      ? `${npm}: ${output.error.code === 'ENOENT' ? 'not found' : output.error.message}`
+      : lastLine(output.stderr) || `npm exited with ${output.code}`
+    throw new KugetsuError(
+      'binary-missing',
+      `could not install opencode-ai@${version}: ${reason}`,
+      { cause: output.error }
+    )
+  }
+  await rm(target, { recursive: true, force: true })
+  await rename(staging, target)
+  const binary = await fromInstallDir(target, version, env)
+  if (!binary) {
+    throw new KugetsuError(
+      'binary-missing',
+      `opencode-ai@${version} was installed into ${target} but no binary there reports version ${version}`
+    )
+  }
+  return binary
+}
+
+/** Finds the opencode binary to drive (see the module comment for the order). */
+export async function resolveOpencodeBinary(
+  options: ResolveBinaryOptions = {}
+): Promise<ResolvedBinary> {
+  const env = options.env ?? process.env
+  const version = options.version ?? OPENCODE_VERSION
+  const explicit = options.binaryPath ?? env[OPENCODE_BIN_ENV]
+  if (explicit) {
+    if (!(await isExecutable(explicit))) {
+      throw new KugetsuError(
+        'binary-missing',
+        `opencode binary ${explicit} does not exist or is not executable`
+      )
+    }
+    return { path: explicit, source: 'explicit' }
+  }
+
+  if (options.searchPath !== false) {
+    for (const candidate of await findOnPath(env)) {
+      if ((await probeVersion(candidate, env)) === version) {
+        return { path: candidate, version, source: 'path' }
+      }
+    }
+  }
+
+  const toolDir = options.toolDir ?? defaultToolDir(env)
+  const installed = await fromInstallDir(installDir(toolDir, version), version, env)
+  if (installed) return { path: installed, version, source: 'tool-dir' }
+
+  if (options.install === false) {
+    throw new KugetsuError(
+      'binary-missing',
+      `opencode ${version} not found (not on PATH, not in ${installDir(toolDir, version)})`
+    )
+  }
+  const binary = await installOpencode(toolDir, version, {
+    env,
+    npmCommand: options.npmCommand,
+    log: options.log
+  })
+  return { path: binary, version, source: 'installed' }
+}

@@ -1,0 +1,420 @@
+/**
+ * Runs the real opencode CLI: `run --format json`, `export`, `import`, `session delete`.
+ *
+ * Every spawn: the given cwd (also as `PWD`: opencode prefers `$PWD` over its real working
+ * directory) and env (plus `OPENCODE_CONFIG_CONTENT`, see config.ts), stdin closed
+ * (`opencode run` reads stdin to the end when it is not a TTY), its own process group. A run that
+ * times out or is aborted gets SIGTERM, then SIGKILL after a grace period, sent to its group and to
+ * the groups of everything it started (see process.ts).
+ */
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { KugetsuError, type ErrorCode } from '../errors.js'
+import { buildOpencodeConfigContent } from './config.js'
+import { isProviderError, lastLine, parseRunOutput, stripAnsi } from './events.js'
+import { groupAlive, signalGroups, treeGroups } from './process.js'
+import type { OpencodeDriver, RunRequest, RunResult } from './types.js'
+
+export interface OpencodeDriverOptions {
+  /** Path of the opencode binary (see resolveOpencodeBinary). */
+  binary: string
+  /** Environment of every spawn (default process.env). */
+  env?: NodeJS.ProcessEnv
+  /**
+   * `OPENCODE_CONFIG_CONTENT` for every spawn. Default: kugetsu's safety config
+   * (buildOpencodeConfigContent) over the env's own `OPENCODE_CONFIG_CONTENT`, if any.
+   */
+  configContent?: string
+  /** Timeout of a run without `timeoutMs` (default 30 minutes). */
+  defaultTimeoutMs?: number
+  /** Timeout of export, import and delete (default 2 minutes). */
+  commandTimeoutMs?: number
+  /** Between SIGTERM and SIGKILL (default 5 s; opencode 1.18 exits ~2 s after SIGTERM). */
+  killGraceMs?: number
+  /** Where import writes its temporary file (default os.tmpdir()). */
+  tempDir?: string
+}
+
+/** A failed opencode command: a KugetsuError with what was known when it failed. */
+export class OpencodeRunError extends KugetsuError {
+  /** What the run had produced (sessionId is '' when opencode never reported one). */
+  readonly result?: RunResult
+  readonly exitCode: number | null
+  readonly exitSignal: NodeJS.Signals | null
+  /** stderr without colour codes (the end of it, when it was long). */
+  readonly stderr: string
+  /** Set when the run was stopped through RunRequest.signal rather than by its timeout. */
+  readonly aborted: boolean
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details: {
+      result?: RunResult
+      exitCode?: number | null
+      exitSignal?: NodeJS.Signals | null
+      stderr?: string
+      aborted?: boolean
+      cause?: unknown
+    } = {}
+  ) {
+    super(code, message, { cause: details.cause })
+    this.name = 'OpencodeRunError'
+    this.result = details.result
+    this.exitCode = details.exitCode ?? null
+    this.exitSignal = details.exitSignal ?? null
+    this.stderr = details.stderr ?? ''
+    this.aborted = details.aborted ?? false
+  }
+}
+
+interface SpawnResult {
+  exitCode: number | null
+  exitSignal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  durationMs: number
+  /** 'timeout' or 'abort' when kugetsu killed it. */
+  killed?: 'timeout' | 'abort'
+  abortReason?: unknown
+  spawnError?: NodeJS.ErrnoException
+}
+
+const MAX_STDERR = 64 * 1024
+const SESSION_NOT_FOUND = /session not found/i
+const SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
+
+function checkSessionId(sessionId: string): void {
+  if (!SESSION_ID.test(sessionId)) {
+    throw new KugetsuError(
+      'invalid-input',
+      `not an opencode session id: ${JSON.stringify(sessionId)}`
+    )
+  }
+}
+
+/**
+ * `opencode run` joins its message arguments with spaces, but wraps any argument containing a space
+ * in double quotes (escaping the quotes inside) first. Splitting the message at spaces gives
+ * arguments without spaces, whose join is the message exactly as typed. Everything after `--` is
+ * taken as message, so a message starting with `-` is fine.
+ */
+export function messageArgs(message: string): string[] {
+  return message.split(' ')
+}
+
+export function runArgs(request: RunRequest): string[] {
+  const args = ['run', '--format', 'json']
+  if (request.sessionId) args.push(`--session=${request.sessionId}`)
+  if (request.fork) args.push('--fork')
+  if (request.model) args.push(`--model=${request.model}`)
+  if (request.agent) args.push(`--agent=${request.agent}`)
+  if (request.title) args.push(`--title=${request.title}`)
+  args.push('--', ...messageArgs(request.message))
+  return args
+}
+
+function describeSignal(signal: AbortSignal): string {
+  const reason: unknown = signal.reason
+  if (reason instanceof Error && reason.name !== 'AbortError') return `: ${reason.message}`
+  if (typeof reason === 'string' && reason) return `: ${reason}`
+  return ''
+}
+
+export function createOpencodeDriver(options: OpencodeDriverOptions): OpencodeDriver {
+  const baseEnv = options.env ?? process.env
+  const configContent =
+    options.configContent ??
+    buildOpencodeConfigContent({ inherited: baseEnv.OPENCODE_CONFIG_CONTENT })
+  const env: NodeJS.ProcessEnv = { ...baseEnv, OPENCODE_CONFIG_CONTENT: configContent }
+  const defaultTimeoutMs = options.defaultTimeoutMs ?? 30 * 60_000
+  const commandTimeoutMs = options.commandTimeoutMs ?? 120_000
+  const killGraceMs = options.killGraceMs ?? 5_000
+
+  function spawnOpencode(
+    args: string[],
+    cwd: string,
+    control: { timeoutMs: number; signal?: AbortSignal; onSpawn?: (pid: number) => void }
+  ): Promise<SpawnResult> {
+    return new Promise((resolve) => {
+      const started = Date.now()
+      const stdout: Buffer[] = []
+      let stderr = ''
+      let killed: SpawnResult['killed']
+      let groups: number[] = []
+      let killTimer: NodeJS.Timeout | undefined
+      let settled = false
+
+      const child = spawn(options.binary, args, {
+        cwd,
+        // opencode takes its directory from $PWD when set, not from its actual cwd
+        env: { ...env, PWD: path.resolve(cwd) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true
+      })
+
+      const terminate = async (why: 'timeout' | 'abort') => {
+        if (killed || settled || child.pid === undefined) return
+        killed = why
+        groups = [child.pid]
+        groups = await treeGroups(child.pid).catch(() => groups)
+        if (settled) return
+        signalGroups(groups, 'SIGTERM')
+        killTimer = setTimeout(() => signalGroups(groups, 'SIGKILL'), killGraceMs)
+      }
+      const onAbort = () => void terminate('abort')
+      const timer = setTimeout(() => void terminate('timeout'), control.timeoutMs)
+
+      const finish = (result: Omit<SpawnResult, 'stdout' | 'stderr' | 'durationMs'>) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        clearTimeout(killTimer)
+        control.signal?.removeEventListener('abort', onAbort)
+        // opencode is gone; whatever it started and left behind goes now, without more grace
+        if (killed) signalGroups(groups.filter(groupAlive), 'SIGKILL')
+        resolve({
+          ...result,
+          killed,
+          abortReason: killed === 'abort' ? control.signal?.reason : undefined,
+          stdout: Buffer.concat(stdout).toString('utf8'),
+          stderr: stripAnsi(stderr),
+          durationMs: Date.now() - started
+        })
+      }
+
+      child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk))
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        stderr += chunk
+        if (stderr.length > 2 * MAX_STDERR) stderr = stderr.slice(-MAX_STDERR)
+      })
+      child.on('error', (error) => {
+        if (child.pid === undefined) {
+          finish({ exitCode: null, exitSignal: null, spawnError: error })
+        }
+      })
+      child.on('close', (code, signal) => finish({ exitCode: code, exitSignal: signal }))
+
+      if (child.pid !== undefined) {
+        control.onSpawn?.(child.pid)
+        if (control.signal?.aborted) void terminate('abort')
+        else control.signal?.addEventListener('abort', onAbort, { once: true })
+      }
+    })
+  }
+
+  function spawnFailure(error: NodeJS.ErrnoException): OpencodeRunError {
+    const reason =
+      error.code === 'ENOENT'
+        ? 'not found'
+        : error.code === 'EACCES'
+          ? 'not executable'
+          : error.message
+    return new OpencodeRunError(
+      'binary-missing',
+      `cannot run opencode (${options.binary}): ${reason}`,
+      { cause: error }
+    )
+  }
+
+  function exitMessage(what: string, output: SpawnResult): string {
+    const how =
+      output.exitSignal !== null
+        ? `was killed by ${output.exitSignal}`
+        : `exited with code ${output.exitCode}`
+    const detail = lastLine(output.stderr)
+    return `${what} ${how}${detail ? `: ${detail}` : ''}`
+  }
+
+  function exitFailure(what: string, output: SpawnResult): OpencodeRunError {
+    return new OpencodeRunError('opencode-failed', exitMessage(what, output), {
+      exitCode: output.exitCode,
+      exitSignal: output.exitSignal,
+      stderr: output.stderr
+    })
+  }
+
+  async function run(request: RunRequest): Promise<RunResult> {
+    if (!request.message.trim()) {
+      throw new KugetsuError('invalid-input', 'the message for opencode is empty')
+    }
+    if (request.message.includes('\0')) {
+      throw new KugetsuError('invalid-input', 'the message for opencode contains a NUL character')
+    }
+    if (request.sessionId !== undefined) checkSessionId(request.sessionId)
+    if (request.fork && !request.sessionId) {
+      throw new KugetsuError('invalid-input', 'forking needs the session id to fork')
+    }
+    const timeoutMs = request.timeoutMs ?? defaultTimeoutMs
+    if (request.signal?.aborted) {
+      throw new OpencodeRunError(
+        'timeout',
+        `opencode run was aborted${describeSignal(request.signal)}`,
+        {
+          aborted: true,
+          cause: request.signal.reason
+        }
+      )
+    }
+
+    const output = await spawnOpencode(runArgs(request), request.cwd, {
+      timeoutMs,
+      signal: request.signal,
+      onSpawn: request.onSpawn
+    })
+    if (output.spawnError) throw spawnFailure(output.spawnError)
+
+    const parsed = parseRunOutput(output.stdout)
+    const result: RunResult = {
+      sessionId: parsed.sessionId,
+      text: parsed.text,
+      toolCalls: parsed.toolCalls,
+      tokens: parsed.tokens,
+      cost: parsed.cost,
+      errors: parsed.errors,
+      permissionRejections: parsed.permissionRejections,
+      durationMs: output.durationMs
+    }
+    const details = {
+      result,
+      exitCode: output.exitCode,
+      exitSignal: output.exitSignal,
+      stderr: output.stderr
+    }
+
+    if (output.killed === 'timeout') {
+      throw new OpencodeRunError('timeout', `opencode run timed out after ${timeoutMs} ms`, details)
+    }
+    if (output.killed === 'abort') {
+      const reason = request.signal ? describeSignal(request.signal) : ''
+      throw new OpencodeRunError('timeout', `opencode run was aborted${reason}`, {
+        ...details,
+        aborted: true,
+        cause: output.abortReason
+      })
+    }
+    if (
+      output.exitCode !== 0 &&
+      request.sessionId &&
+      parsed.events.length === 0 &&
+      SESSION_NOT_FOUND.test(output.stderr)
+    ) {
+      throw new OpencodeRunError(
+        'unknown-session',
+        `opencode has no session ${request.sessionId}`,
+        details
+      )
+    }
+    if (parsed.errors.length && output.exitCode !== 0) {
+      const index = parsed.errorNames.findIndex(isProviderError)
+      if (index >= 0) {
+        throw new OpencodeRunError(
+          'provider-error',
+          `model provider error: ${parsed.errors[index]}`,
+          details
+        )
+      }
+      throw new OpencodeRunError('opencode-failed', `opencode failed: ${parsed.errors[0]}`, details)
+    }
+    if (output.exitCode !== 0) {
+      throw new OpencodeRunError('opencode-failed', exitMessage('opencode run', output), details)
+    }
+    if (!result.sessionId) {
+      const detail = lastLine(output.stderr)
+      throw new OpencodeRunError(
+        'opencode-failed',
+        `opencode run reported no session${detail ? `: ${detail}` : ''}`,
+        details
+      )
+    }
+    if (!result.text && result.permissionRejections.length) {
+      throw new OpencodeRunError(
+        'permission-rejected',
+        `opencode stopped on a rejected permission: ${result.permissionRejections[0]}`,
+        details
+      )
+    }
+    return result
+  }
+
+  async function command(args: string[], cwd: string, what: string): Promise<SpawnResult> {
+    const output = await spawnOpencode(args, cwd, { timeoutMs: commandTimeoutMs })
+    if (output.spawnError) throw spawnFailure(output.spawnError)
+    if (output.killed) {
+      throw new OpencodeRunError('timeout', `${what} timed out after ${commandTimeoutMs} ms`, {
+        stderr: output.stderr
+      })
+    }
+    return output
+  }
+
+  async function exportSession(sessionId: string, cwd: string): Promise<string> {
+    checkSessionId(sessionId)
+    const output = await command(['export', sessionId], cwd, 'opencode export')
+    if (output.exitCode !== 0) {
+      if (SESSION_NOT_FOUND.test(output.stderr)) {
+        throw new OpencodeRunError('unknown-session', `opencode has no session ${sessionId}`, {
+          exitCode: output.exitCode,
+          stderr: output.stderr
+        })
+      }
+      throw exitFailure('opencode export', output)
+    }
+    // The JSON starts at the first line that opens an object; anything before it is chatter.
+    const start = output.stdout.search(/^\{/m)
+    const text = start >= 0 ? output.stdout.slice(start).trim() : ''
+    let id: unknown
+    try {
+      id = (JSON.parse(text) as { info?: { id?: unknown } }).info?.id
+    } catch {
+      throw new OpencodeRunError(
+        'opencode-failed',
+        `opencode export printed no JSON for ${sessionId}`,
+        {
+          exitCode: output.exitCode,
+          stderr: output.stderr
+        }
+      )
+    }
+    if (id !== sessionId) {
+      throw new OpencodeRunError(
+        'opencode-failed',
+        `opencode export of ${sessionId} printed session ${String(id)}`,
+        { exitCode: output.exitCode, stderr: output.stderr }
+      )
+    }
+    return text
+  }
+
+  async function importSession(sessionExport: string, cwd: string): Promise<void> {
+    let id: unknown
+    try {
+      id = (JSON.parse(sessionExport) as { info?: { id?: unknown } }).info?.id
+    } catch {
+      throw new KugetsuError('invalid-input', 'the session export to import is not JSON')
+    }
+    if (typeof id !== 'string' || !id) {
+      throw new KugetsuError('invalid-input', 'the session export to import has no session id')
+    }
+    const dir = await mkdtemp(path.join(options.tempDir ?? os.tmpdir(), 'kugetsu-import-'))
+    try {
+      const file = path.join(dir, 'session.json')
+      await writeFile(file, sessionExport, { mode: 0o600 })
+      const output = await command(['import', file], cwd, 'opencode import')
+      if (output.exitCode !== 0) throw exitFailure('opencode import', output)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  }
+
+  async function deleteSession(sessionId: string, cwd: string): Promise<void> {
+    checkSessionId(sessionId)
+    const output = await command(['session', 'delete', sessionId], cwd, 'opencode session delete')
+    if (output.exitCode === 0 || SESSION_NOT_FOUND.test(output.stderr)) return
+    throw exitFailure('opencode session delete', output)
+  }
+
+  return { run, exportSession, importSession, deleteSession }
+}
