@@ -13,7 +13,9 @@
  * recorded with `kind: 'title'`, so they do not disturb counts of `kind: 'chat'` requests.
  *
  * Nothing here waits on a timer: a `hang` reply stays open until the client aborts it or the server
- * closes.
+ * closes. `waitForRequest` lets a test wait for a request instead; any request under `/notify/` is
+ * answered 200 and recorded, so a command run by opencode's bash tool can signal a point it
+ * reached.
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -262,6 +264,9 @@ export async function startModelServer(script?: Script): Promise<ModelServer> {
       } else if (kind === 'chat') {
         request.reply = pick(request)
         respond(res, request, request.reply, ++completions)
+      } else if (path.startsWith('/notify/')) {
+        // for tools run by opencode to say "I got here" (e.g. `curl -s URL/notify/started`)
+        sendJson(res, 200, { ok: true })
       } else {
         sendJson(res, 404, {
           error: { message: `no route for ${method} ${path}`, type: 'not_found' }
