@@ -14,6 +14,8 @@ export interface ProcessInfo {
   pid: number
   ppid: number
   pgid: number
+  /** One-letter state where known (`Z` for a zombie: dead, not yet reaped). */
+  state?: string
 }
 
 async function fromProc(): Promise<ProcessInfo[] | undefined> {
@@ -32,7 +34,12 @@ async function fromProc(): Promise<ProcessInfo[] | undefined> {
           const stat = await readFile(`/proc/${entry}/stat`, 'utf8')
           // pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses
           const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-          list.push({ pid: Number(entry), ppid: Number(fields[1]), pgid: Number(fields[2]) })
+          list.push({
+            pid: Number(entry),
+            ppid: Number(fields[1]),
+            pgid: Number(fields[2]),
+            state: fields[0]
+          })
         } catch {
           // the process is gone already
         }
@@ -43,12 +50,13 @@ async function fromProc(): Promise<ProcessInfo[] | undefined> {
 
 function fromPs(): Promise<ProcessInfo[]> {
   return new Promise((resolve) => {
-    execFile('ps', ['-A', '-o', 'pid=,ppid=,pgid='], (error, stdout) => {
+    execFile('ps', ['-A', '-o', 'pid=,ppid=,pgid=,stat='], (error, stdout) => {
       if (error) return resolve([])
       const list: ProcessInfo[] = []
       for (const line of stdout.split('\n')) {
-        const [pid, ppid, pgid] = line.trim().split(/\s+/).map(Number)
-        if (pid && !Number.isNaN(ppid) && !Number.isNaN(pgid)) list.push({ pid, ppid, pgid })
+        const [pid, ppid, pgid, stat] = line.trim().split(/\s+/)
+        const info = { pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid), state: stat?.[0] }
+        if (info.pid && !Number.isNaN(info.ppid) && !Number.isNaN(info.pgid)) list.push(info)
       }
       resolve(list)
     })
@@ -102,6 +110,11 @@ export function groupAlive(pgid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
+}
+
+/** Processes of a group that are alive (zombies, dead but not yet reaped, do not count). */
+export async function liveGroupMembers(pgid: number): Promise<ProcessInfo[]> {
+  return (await listProcesses()).filter((info) => info.pgid === pgid && info.state !== 'Z')
 }
 
 /**
