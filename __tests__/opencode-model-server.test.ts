@@ -94,7 +94,9 @@ describe('model server', () => {
     const body = JSON.parse(reply.body)
     expect(body.choices[0].message).toEqual({ role: 'assistant', content: 'plain' })
     expect(body.usage.total_tokens).toBeGreaterThan(0)
-    const models = await fetch(`${model.baseURL}/models`).then((response) => response.json())
+    const models = (await fetch(`${model.baseURL}/models`).then((response) => response.json())) as {
+      data: { id: string }[]
+    }
     expect(models.data[0].id).toBe('echo')
     expect(model.requests.map((request) => request.kind)).toEqual(['chat', 'models'])
   })
