@@ -1,0 +1,232 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import {
+  defaultToolDir,
+  installDir,
+  OPENCODE_VERSION,
+  platformPackages,
+  resolveOpencodeBinary
+} from '../src/opencode/binary.js'
+import { OPENCODE_VERSION as FROM_VERSION_MODULE } from '../src/opencode/version.js'
+
+/** Where sh, mkdir and chmod live, and no opencode. */
+const SYSTEM_PATH = ['/usr/bin', '/bin'].join(path.delimiter)
+let root: string
+let counter = 0
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'kugetsu-binary-'))
+})
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true })
+})
+
+async function fresh(name: string): Promise<string> {
+  const dir = path.join(root, `${name}-${++counter}`)
+  await mkdir(dir, { recursive: true })
+  return dir
+}
+
+async function script(file: string, body: string): Promise<string> {
+  await mkdir(path.dirname(file), { recursive: true })
+  await writeFile(file, `#!/bin/sh\n${body}\n`)
+  await chmod(file, 0o755)
+  return file
+}
+
+/** A fake opencode printing a version. */
+const fakeOpencode = (file: string, version: string) => script(file, `echo ${version}`)
+
+/**
+ * A fake npm: logs its invocation, and for `install --prefix DIR ... opencode-ai@V` lays out what
+ * the real package does without its postinstall: a placeholder wrapper that fails, and the
+ * platform package's binary.
+ */
+async function fakeNpm(
+  dir: string,
+  mode: 'ok' | 'fail' = 'ok'
+): Promise<{ npm: string; log: string }> {
+  const log = path.join(dir, 'npm.log')
+  const platformBinary = `node_modules/${platformPackages()[0]}/bin/opencode`
+  const npm = await script(
+    path.join(dir, 'npm'),
+    [
+      `echo "$@" >> ${log}`,
+      mode === 'fail'
+        ? 'echo "npm error code E404" >&2; echo "npm error 404 Not Found - opencode-ai" >&2; exit 1'
+        : [
+            'prefix=""; version=""',
+            'while [ $# -gt 0 ]; do case "$1" in --prefix) prefix="$2"; shift;; opencode-ai@*) version="${1#opencode-ai@}";; esac; shift; done',
+            'mkdir -p "$prefix/node_modules/opencode-ai/bin" "$(dirname "$prefix/' +
+              platformBinary +
+              '")"',
+            `printf '#!/bin/sh\\necho "postinstall was not run" >&2; exit 1\\n' > "$prefix/node_modules/opencode-ai/bin/opencode.exe"`,
+            `printf '#!/bin/sh\\necho %s\\n' "$version" > "$prefix/${platformBinary}"`,
+            `chmod +x "$prefix/node_modules/opencode-ai/bin/opencode.exe" "$prefix/${platformBinary}"`
+          ].join('\n')
+    ].join('\n')
+  )
+  return { npm, log }
+}
+
+const invocations = async (log: string) =>
+  (await readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean)
+
+describe('resolveOpencodeBinary', () => {
+  it('pins the version in one place', () => {
+    expect(OPENCODE_VERSION).toBe('1.18.33')
+    expect(FROM_VERSION_MODULE).toBe(OPENCODE_VERSION)
+  })
+
+  it('uses an explicit path (option or KUGETSU_OPENCODE_BIN) as given', async () => {
+    const dir = await fresh('explicit')
+    const binary = await fakeOpencode(path.join(dir, 'oc'), '0.0.1')
+    expect(await resolveOpencodeBinary({ env: { KUGETSU_OPENCODE_BIN: binary } })).toEqual({
+      path: binary,
+      source: 'explicit'
+    })
+    expect(
+      (await resolveOpencodeBinary({ binaryPath: binary, env: { KUGETSU_OPENCODE_BIN: '/nope' } }))
+        .path
+    ).toBe(binary)
+    await expect(
+      resolveOpencodeBinary({ env: { KUGETSU_OPENCODE_BIN: path.join(dir, 'missing') } })
+    ).rejects.toMatchObject({ code: 'binary-missing' })
+  })
+
+  it('takes opencode from PATH only when its version is the wanted one', async () => {
+    const dir = await fresh('path')
+    const wrong = await fakeOpencode(path.join(dir, 'a', 'opencode'), '1.0.0')
+    const right = await fakeOpencode(path.join(dir, 'b', 'opencode'), OPENCODE_VERSION)
+    const env = {
+      PATH: [path.dirname(wrong), path.dirname(right), process.env.PATH].join(path.delimiter)
+    }
+    expect(await resolveOpencodeBinary({ env, install: false, toolDir: dir })).toEqual({
+      path: right,
+      version: OPENCODE_VERSION,
+      source: 'path'
+    })
+    await expect(
+      resolveOpencodeBinary({
+        env: { PATH: path.dirname(wrong) },
+        install: false,
+        toolDir: path.join(dir, 'tools')
+      })
+    ).rejects.toMatchObject({ code: 'binary-missing' })
+    expect(
+      (
+        await resolveOpencodeBinary({ env, searchPath: false, install: false, toolDir: dir }).catch(
+          (e) => e
+        )
+      ).code
+    ).toBe('binary-missing')
+  })
+
+  it('installs into the tool dir once, then reuses it without asking npm', async () => {
+    const dir = await fresh('install')
+    const toolDir = path.join(dir, 'tools')
+    const { npm, log } = await fakeNpm(dir)
+    const logged: string[] = []
+    const first = await resolveOpencodeBinary({
+      env: { PATH: SYSTEM_PATH },
+      toolDir,
+      npmCommand: npm,
+      log: (line) => logged.push(line)
+    })
+    expect(first.source).toBe('installed')
+    expect(first.version).toBe(OPENCODE_VERSION)
+    // the wrapper needs its postinstall; the platform package's binary does not
+    expect(first.path).toBe(
+      path.join(
+        installDir(toolDir, OPENCODE_VERSION),
+        'node_modules',
+        platformPackages()[0],
+        'bin',
+        'opencode'
+      )
+    )
+    const calls = await invocations(log)
+    expect(calls).toHaveLength(1)
+    expect(calls[0]).toMatch(
+      /^install --prefix \S+ --no-save --ignore-scripts .* opencode-ai@1\.18\.33$/
+    )
+    expect(logged[0]).toMatch(/^installing opencode-ai@1\.18\.33 into /)
+
+    const again = await resolveOpencodeBinary({
+      env: { PATH: SYSTEM_PATH },
+      toolDir,
+      npmCommand: npm
+    })
+    expect(again).toEqual({ path: first.path, version: OPENCODE_VERSION, source: 'tool-dir' })
+    expect(await invocations(log)).toHaveLength(1)
+  })
+
+  it('falls back to the wrapper when it works (postinstall did run)', async () => {
+    const dir = await fresh('wrapper')
+    const toolDir = path.join(dir, 'tools')
+    const wrapper = await fakeOpencode(
+      path.join(
+        installDir(toolDir, OPENCODE_VERSION),
+        'node_modules',
+        'opencode-ai',
+        'bin',
+        'opencode.exe'
+      ),
+      OPENCODE_VERSION
+    )
+    const resolved = await resolveOpencodeBinary({
+      env: { PATH: SYSTEM_PATH },
+      toolDir,
+      install: false
+    })
+    expect(resolved).toEqual({ path: wrapper, version: OPENCODE_VERSION, source: 'tool-dir' })
+  })
+
+  it('reports a failed install as binary-missing with npm’s last line, leaving nothing behind', async () => {
+    const dir = await fresh('fail')
+    const toolDir = path.join(dir, 'tools')
+    const { npm } = await fakeNpm(dir, 'fail')
+    await expect(
+      resolveOpencodeBinary({ env: { PATH: SYSTEM_PATH }, toolDir, npmCommand: npm })
+    ).rejects.toMatchObject({
+      code: 'binary-missing',
+      message: 'could not install opencode-ai@1.18.33: npm error 404 Not Found - opencode-ai'
+    })
+    expect(await readdir(path.join(toolDir, 'opencode-ai'))).toEqual([])
+    await expect(
+      resolveOpencodeBinary({
+        env: { PATH: SYSTEM_PATH },
+        toolDir,
+        npmCommand: path.join(dir, 'no-npm')
+      })
+    ).rejects.toMatchObject({
+      code: 'binary-missing',
+      message: expect.stringMatching(/not found$/)
+    })
+  })
+
+  it('defaults the tool dir to the runner tool cache, else the user cache', () => {
+    expect(defaultToolDir({ RUNNER_TOOL_CACHE: '/opt/hostedtoolcache' })).toBe(
+      path.join('/opt/hostedtoolcache', 'kugetsu')
+    )
+    expect(defaultToolDir({ XDG_CACHE_HOME: '/c' })).toBe(path.join('/c', 'kugetsu', 'tools'))
+    expect(defaultToolDir({ HOME: '/h' })).toBe(path.join('/h', '.cache', 'kugetsu', 'tools'))
+  })
+
+  it('knows the platform packages of opencode-ai', () => {
+    expect(platformPackages('linux', 'x64')).toEqual([
+      'opencode-linux-x64',
+      'opencode-linux-x64-baseline',
+      'opencode-linux-x64-musl',
+      'opencode-linux-x64-baseline-musl'
+    ])
+    expect(platformPackages('darwin', 'arm64')).toEqual(['opencode-darwin-arm64'])
+    expect(platformPackages('win32', 'x64')).toEqual([
+      'opencode-windows-x64',
+      'opencode-windows-x64-baseline'
+    ])
+  })
+})
