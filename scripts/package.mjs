@@ -1,25 +1,50 @@
 // Bundles each entry point into dist/ with ncc. Both bundles are committed: the action runs
-// dist/index.js as is, and the `kugetsu` bin points at dist/cli/index.js.
+// dist/index.js as is, and the `kugetsu` bin points at dist/cli/index.js. The bundles are built
+// in a staging dir and swapped in at the end, so a test running dist/ never sees half of it.
 import { execFileSync } from 'node:child_process'
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync
+} from 'node:fs'
 
 const entries = [
-  { src: 'src/index.ts', out: 'dist' },
-  { src: 'src/cli.ts', out: 'dist/cli', shebang: true }
+  { src: 'src/index.ts', out: '' },
+  { src: 'src/cli.ts', out: 'cli', shebang: true }
 ]
 
-rmSync('dist', { recursive: true, force: true })
+const staging = `.tmp/dist-${process.pid}`
+rmSync(staging, { recursive: true, force: true })
+mkdirSync('.tmp', { recursive: true })
 for (const entry of entries) {
   if (!existsSync(entry.src)) throw new Error(`missing entry point ${entry.src}`)
+  const out = entry.out ? `${staging}/${entry.out}` : staging
   execFileSync(
     process.execPath,
-    ['node_modules/@vercel/ncc/dist/ncc/cli.js', 'build', entry.src, '-o', entry.out, '--license', 'licenses.txt', '-q'],
+    [
+      'node_modules/@vercel/ncc/dist/ncc/cli.js',
+      'build',
+      entry.src,
+      '-o',
+      out,
+      '--license',
+      'licenses.txt',
+      '-q'
+    ],
     { stdio: 'inherit' }
   )
-  const file = `${entry.out}/index.js`
+  const file = `${out}/index.js`
   if (entry.shebang) {
     const code = readFileSync(file, 'utf8')
     if (!code.startsWith('#!')) writeFileSync(file, `#!/usr/bin/env node\n${code}`)
     chmodSync(file, 0o755)
   }
 }
+const old = `.tmp/dist-old-${process.pid}`
+if (existsSync('dist')) renameSync('dist', old)
+renameSync(staging, 'dist')
+rmSync(old, { recursive: true, force: true })
