@@ -175,17 +175,36 @@ async function opencodeBinary(context: RunContext): Promise<string> {
   return installed.path
 }
 
-async function issueForFirstTurn(
+/** Raised when the issue a manual run names cannot be read: nothing to comment on. */
+class IssueNotFoundError extends KugetsuError {
+  constructor(message: string) {
+    super('not-found', message)
+  }
+}
+
+/**
+ * The issue a turn is on: as the event carried it, else (manual runs) read through the REST API.
+ * Read before any other work, so a wrong number fails at once.
+ */
+async function issueOf(
   request: Extract<ActionRequest, { kind: 'turn' }>,
   context: RunContext
 ): Promise<IssueInfo> {
   if (request.issue) return request.issue
   const octokit = await octokitFor(context)
-  const { data } = await octokit.rest.issues.get({
-    owner: context.repo.owner,
-    repo: context.repo.repo,
-    issue_number: request.ref.number
-  })
+  const ref = formatIssueRef(request.ref)
+  const { data } = await octokit.rest.issues
+    .get({ owner: context.repo.owner, repo: context.repo.repo, issue_number: request.ref.number })
+    .catch((error: unknown) => {
+      const status = (error as { status?: unknown }).status
+      if (status === 404) {
+        throw new IssueNotFoundError(`${ref} does not exist (or github-token cannot read it)`)
+      }
+      if (status === 410) throw new IssueNotFoundError(`${ref} was deleted`)
+      throw new Error(`cannot read ${ref} from the GitHub API: ${errorMessage(error)}`, {
+        cause: error
+      })
+    })
   return {
     number: data.number,
     title: data.title,
@@ -207,6 +226,7 @@ async function handleTurn(
     env.GITHUB_RUN_ID ?? '0',
     env.GITHUB_RUN_ATTEMPT ?? '1'
   )
+  const issue = await issueOf(request, context)
   const workspace = await openWorkspace(context)
   try {
     const { store, cache, engine } = workspace
@@ -237,12 +257,7 @@ async function handleTurn(
 
     const prompt = previous
       ? laterTurnPrompt(request.author, request.message)
-      : firstTurnPrompt(
-          ref,
-          await issueForFirstTurn(request, context),
-          request.author,
-          request.message
-        )
+      : firstTurnPrompt(ref, issue, request.author, request.message)
     const outcome = await engine.run(ref, prompt)
     if (
       !(await cache.save(
@@ -367,6 +382,7 @@ async function reportFailure(
   const message = errorMessage(error)
   core.setFailed(message)
   if (!context?.inputs.comment || request?.kind !== 'turn') return
+  if (error instanceof IssueNotFoundError) return
   try {
     const octokit = await octokitFor(context)
     await octokit.rest.issues.createComment({

@@ -1,0 +1,391 @@
+/**
+ * Pieces for running the bundled kugetsu action end to end, the way a runner would, against the
+ * loopback stand-ins and the real opencode binary:
+ *
+ * - `actionInputDefaults`: the inputs a runner fills in from action.yml (parsed with GitHub's own
+ *   action parser, `${{ github.token }}` evaluated), so tests never duplicate the defaults;
+ * - `createOpencodeShim`: an `opencode` first on PATH that logs every start, then execs the real
+ *   binary, so a test can count (and tell apart) the opencode processes a run starts;
+ * - `issueCommentEvent` / `dispatchEvent`: webhook payloads shaped like GitHub's, built from the
+ *   GitHub stand-in's state;
+ * - `createKugetsuWorld`: one "GitHub" (REST stand-in + Actions cache stand-in over one store)
+ *   whose `run` launches dist/index.js in a fresh job and reports what that run did: its outputs,
+ *   and the model, cache and REST requests, opencode starts, cache entries and comments it made.
+ */
+import { NoOperationTraceWriter, isBasicExpression, isString } from '@actions/workflow-parser'
+import { convertActionTemplate, parseAction } from '@actions/workflow-parser/actions/index'
+import { existsSync, readFileSync, realpathSync } from 'node:fs'
+import { chmod, mkdir, writeFile } from 'node:fs/promises'
+import { delimiter, join } from 'node:path'
+import {
+  REPO_ROOT,
+  createJob,
+  runAction,
+  type ActionEvent,
+  type ActionResult,
+  type RunActionOptions
+} from './action-runner.js'
+import {
+  startCacheServer,
+  type CacheEntry,
+  type CacheProtocol,
+  type CacheRequest,
+  type CacheServer
+} from './cache-server.js'
+import {
+  startGitHubApi,
+  type Comment,
+  type GitHubApi,
+  type GitHubRequest,
+  type Issue
+} from './github-api.js'
+import type { ModelServer, RecordedRequest } from './model-server.js'
+
+// ---------------------------------------------------------------------------------------------
+// action.yml
+
+export interface ActionDefinition {
+  inputs: { id: string; default?: string; expression?: string }[]
+  outputs: string[]
+  main: string
+}
+
+/** action.yml as GitHub's parser reads it; throws on any schema error. */
+export function readActionDefinition(path = join(REPO_ROOT, 'action.yml')): ActionDefinition {
+  const parsed = parseAction(
+    { name: 'action.yml', content: readFileSync(path, 'utf8') },
+    new NoOperationTraceWriter()
+  )
+  const errors = parsed.context.errors.getErrors()
+  if (errors.length > 0 || !parsed.value) {
+    throw new Error(`action.yml is invalid: ${errors.map((e) => e.message).join('; ')}`)
+  }
+  const template = convertActionTemplate(parsed.context, parsed.value)
+  if (!('main' in template.runs)) throw new Error('action.yml does not run a node entry point')
+  return {
+    inputs: (template.inputs ?? []).map((input) => {
+      const token = input.default
+      if (token === undefined) return { id: input.id }
+      if (isString(token)) return { id: input.id, default: token.value }
+      if (isBasicExpression(token)) return { id: input.id, expression: token.expression.trim() }
+      throw new Error(`input ${input.id}: unsupported default ${token.toDisplayString()}`)
+    }),
+    outputs: (template.outputs ?? []).map((output) => output.id),
+    main: template.runs.main
+  }
+}
+
+/**
+ * The value a runner gives every input that the workflow does not set: action.yml's default,
+ * with `${{ github.token }}` evaluated to `context.githubToken`. Inputs without a default get ''.
+ */
+export function actionInputDefaults(
+  context: { githubToken: string },
+  definition = readActionDefinition()
+): Record<string, string> {
+  const values: Record<string, string> = {}
+  for (const input of definition.inputs) {
+    if (input.expression === undefined) {
+      values[input.id] = input.default ?? ''
+    } else if (input.expression === 'github.token' || input.expression === 'secrets.GITHUB_TOKEN') {
+      values[input.id] = context.githubToken
+    } else {
+      throw new Error(`input ${input.id}: cannot evaluate \${{ ${input.expression} }}`)
+    }
+  }
+  return values
+}
+
+// ---------------------------------------------------------------------------------------------
+// The opencode shim
+
+/** Env var naming the file the shim appends its log lines to (one file per run). */
+export const SHIM_LOG_ENV = 'KUGETSU_E2E_OPENCODE_LOG'
+
+export interface OpencodeStart {
+  /** When it started (ms since the epoch; NaN where `date` has no `%N`). */
+  at: number
+  /** `--version`, `run`, `export`, `import`, `session`... */
+  command: string
+  /** For `run`: continued a session (`--session=`), and forked it (`--fork`). */
+  session: boolean
+  fork: boolean
+}
+
+export interface OpencodeShim {
+  /** Directory holding the shim; put it first on PATH. */
+  dir: string
+  /** The real binary the shim execs. */
+  real: string
+  /** The starts logged to `logFile` (none when the file was never written). */
+  starts(logFile: string): OpencodeStart[]
+}
+
+/** The real opencode of node_modules (what `npm install` put in node_modules/.bin). */
+export function realOpencodeBinary(): string {
+  const bin = join(REPO_ROOT, 'node_modules', '.bin', 'opencode')
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run npm install`)
+  return realpathSync(bin)
+}
+
+export async function createOpencodeShim(parent: string): Promise<OpencodeShim> {
+  const dir = join(parent, 'shim-bin')
+  await mkdir(dir, { recursive: true })
+  const real = realOpencodeBinary()
+  // One line per start with the arguments that tell starts apart (never the message, which may
+  // span lines), then the real binary in the shim's place: same pid, same signals.
+  const script = `#!/bin/sh
+if [ -n "$${SHIM_LOG_ENV}" ]; then
+  line="$(date +%s%3N) $1"
+  for arg in "$@"; do
+    case "$arg" in
+      --fork|--session=*) line="$line $arg" ;;
+    esac
+  done
+  printf '%s\\n' "$line" >> "$${SHIM_LOG_ENV}"
+fi
+exec '${real.replace(/'/g, `'\\''`)}' "$@"
+`
+  const path = join(dir, 'opencode')
+  await writeFile(path, script)
+  await chmod(path, 0o755)
+  return {
+    dir,
+    real,
+    starts(logFile) {
+      if (!existsSync(logFile)) return []
+      return readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => {
+          const [at, command, ...flags] = line.split(' ')
+          return {
+            at: Number(at),
+            command,
+            session: flags.some((flag) => flag.startsWith('--session=')),
+            fork: flags.includes('--fork')
+          }
+        })
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event payloads
+
+export interface EventContext {
+  repo: string
+  serverUrl: string
+}
+
+function userPayload(login: string) {
+  return { login, type: login.endsWith('[bot]') ? 'Bot' : 'User' }
+}
+
+function repositoryPayload(context: EventContext) {
+  const [owner, name] = context.repo.split('/')
+  return {
+    name,
+    full_name: context.repo,
+    owner: userPayload(owner),
+    html_url: `${context.serverUrl}/${context.repo}`
+  }
+}
+
+export function issuePayload(context: EventContext, issue: Issue) {
+  return {
+    number: issue.number,
+    title: issue.title,
+    body: issue.body,
+    html_url: `${context.serverUrl}/${context.repo}/issues/${issue.number}`,
+    user: userPayload(issue.user),
+    state: issue.state,
+    ...(issue.isPullRequest ? { pull_request: { url: '' } } : {})
+  }
+}
+
+/** `issue_comment` for a comment (of the GitHub stand-in) on an issue. */
+export function issueCommentEvent(
+  context: EventContext,
+  issue: Issue,
+  comment: Comment,
+  action: 'created' | 'edited' | 'deleted' = 'created'
+): ActionEvent {
+  return {
+    name: 'issue_comment',
+    payload: {
+      action,
+      issue: issuePayload(context, issue),
+      comment: {
+        id: comment.id,
+        body: comment.body,
+        html_url: `${context.serverUrl}/${context.repo}/issues/${issue.number}#issuecomment-${comment.id}`,
+        user: userPayload(comment.user)
+      },
+      repository: repositoryPayload(context),
+      sender: userPayload(comment.user)
+    }
+  }
+}
+
+/** `workflow_dispatch` (its inputs reach the action through `with:`, i.e. as action inputs). */
+export function dispatchEvent(
+  context: EventContext,
+  sender: string,
+  inputs: Record<string, string> = {}
+): ActionEvent {
+  return {
+    name: 'workflow_dispatch',
+    payload: {
+      inputs,
+      ref: 'refs/heads/main',
+      repository: repositoryPayload(context),
+      sender: userPayload(sender),
+      workflow: '.github/workflows/kugetsu.yml'
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A world: GitHub (REST + Actions cache) for one repository, and runs of the action in it
+
+export interface WorldOptions {
+  protocol: CacheProtocol
+  /** GITHUB_SERVER_URL; a host other than github.com makes @actions/cache speak v1 (GHES). */
+  serverUrl: string
+  repo: string
+  /** Keys lowercased by the cache service, like Gitea's / Forgejo's. */
+  lowercaseKeys?: boolean
+  model: ModelServer
+  shim: OpencodeShim
+  /** Environment every run gets (opencode's provider config and offline switches...). */
+  env: Record<string, string>
+  /** Where per-run shim logs go. */
+  scratch: string
+  /** First GITHUB_RUN_ID; every run gets the next one. */
+  firstRunId: number
+}
+
+export interface WorldRunOptions {
+  event: ActionEvent
+  inputs?: Record<string, string>
+  env?: Record<string, string | undefined>
+  /** Run in a job of its own (unique paths), so several runs may go at once. */
+  isolate?: boolean
+  timeoutMs?: number
+}
+
+/** One run of the action and everything it did to the world. */
+export interface WorldRun {
+  result: ActionResult
+  runId: number
+  /** When the step was launched (ms since the epoch). */
+  startedAt: number
+  outputs: Record<string, string>
+  /** Requests the model server got during the run (title requests included, kind tells). */
+  model: RecordedRequest[]
+  cache: CacheRequest[]
+  github: GitHubRequest[]
+  opencode: OpencodeStart[]
+  /** Cache entries the run committed. */
+  saved: CacheEntry[]
+  /** Comments the run posted. */
+  comments: Comment[]
+}
+
+export interface KugetsuWorld {
+  options: WorldOptions
+  cache: CacheServer
+  github: GitHubApi
+  context: EventContext
+  run(options: WorldRunOptions): Promise<WorldRun>
+  /** Runs that may overlap (e.g. skips); each in its own job. Logs are attributed by run. */
+  close(): Promise<void>
+}
+
+/** The keys of a cache lookup request (v1 `?keys=`, v2 `key` + `restore_keys`). */
+export function lookupKeys(request: CacheRequest): string[] {
+  if (request.kind !== 'lookup') return []
+  if (request.protocol === 'v2') {
+    const body = (request.json ?? {}) as { key?: string; restore_keys?: string[] }
+    return [body.key ?? '', ...(body.restore_keys ?? [])]
+  }
+  const query = new URL(request.url, 'http://x').searchParams.get('keys') ?? ''
+  return query.split(',').filter(Boolean)
+}
+
+export async function createKugetsuWorld(options: WorldOptions): Promise<KugetsuWorld> {
+  const cache = await startCacheServer({
+    protocol: options.protocol,
+    lowercaseKeys: options.lowercaseKeys
+  })
+  const github = await startGitHubApi({
+    cacheStore: cache.store,
+    serverUrl: options.serverUrl,
+    repos: [options.repo]
+  })
+  const context: EventContext = { repo: options.repo, serverUrl: options.serverUrl }
+  const defaults = actionInputDefaults({ githubToken: github.token })
+  let nextRunId = options.firstRunId
+
+  const run = async (runOptions: WorldRunOptions): Promise<WorldRun> => {
+    const runId = nextRunId++
+    const logFile = join(options.scratch, `opencode-starts-${runId}.log`)
+    const marks = {
+      model: options.model.requests.length,
+      cache: cache.requests.length,
+      github: github.requests.length,
+      entries: new Set(cache.store.entries.map((entry) => entry.id)),
+      comments: new Set(github.state.comments.keys())
+    }
+    const runnerOptions: RunActionOptions = {
+      entry: 'dist/index.js',
+      repo: options.repo,
+      serverUrl: options.serverUrl,
+      apiUrl: github.url,
+      runId,
+      event: runOptions.event,
+      inputDefaults: defaults,
+      inputs: runOptions.inputs,
+      job: runOptions.isolate ? createJob(options.repo, { isolate: true }) : undefined,
+      env: {
+        // The runner's own working directory leaks into a step's environment as PWD; the step
+        // itself runs in the workspace. opencode must work in the workspace all the same.
+        PWD: join(options.scratch, 'actions-runner'),
+        ...options.env,
+        ...cache.envFor(options.protocol),
+        PATH: [options.shim.dir, join(REPO_ROOT, 'node_modules', '.bin'), process.env.PATH]
+          .filter(Boolean)
+          .join(delimiter),
+        [SHIM_LOG_ENV]: logFile,
+        ...runOptions.env
+      },
+      timeoutMs: runOptions.timeoutMs ?? 150_000
+    }
+    const startedAt = Date.now()
+    const result = await runAction(runnerOptions)
+    return {
+      result,
+      runId,
+      startedAt,
+      outputs: result.outputs,
+      model: options.model.requests.slice(marks.model),
+      cache: cache.requests.slice(marks.cache),
+      github: github.requests.slice(marks.github),
+      opencode: options.shim.starts(logFile),
+      saved: cache.store.committed.filter((entry) => !marks.entries.has(entry.id)),
+      comments: [...github.state.comments.values()].filter((c) => !marks.comments.has(c.id))
+    }
+  }
+
+  return {
+    options,
+    cache,
+    github,
+    context,
+    run,
+    close: async () => {
+      await Promise.all([github.close(), cache.close()])
+    }
+  }
+}
