@@ -190,7 +190,12 @@ async function main() {
       })
       if (verbose || result.exitCode !== 0) {
         say(dim('    action log:'))
-        say(dim(indent(`${result.stdout}${result.stderr}`.trimEnd(), '    | ')))
+        // What the runner shows: no debug lines (RUNNER_DEBUG is off) and no mask commands.
+        const log = `${result.stdout}${result.stderr}`
+          .split('\n')
+          .filter((line) => !/^::(debug|add-mask)::/.test(line))
+          .join('\n')
+        say(dim(indent(log.trimEnd(), '    | ')))
       }
       if (result.exitCode !== 0) {
         throw new Error(
