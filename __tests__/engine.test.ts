@@ -152,7 +152,14 @@ describe('Engine', () => {
     const before = await store.getIssue(REF)
     const exportBefore = await store.readIssueExport(REF)
     opencode.failNextRun = new KugetsuError('provider-error', 'model said 500')
+    opencode.calls = []
     await expect(engine.continue(REF, 'second')).rejects.toMatchObject({ code: 'provider-error' })
+    // opencode's own copy is put back from the stored export.
+    expect(opencode.calls).toEqual([
+      `run ${before!.sessionId}`,
+      `delete ${before!.sessionId}`,
+      `import ${before!.sessionId}`
+    ])
     const after = await store.getIssue(REF)
     expect(after).toEqual({ ...before, lastError: 'model said 500' })
     expect(await store.readIssueExport(REF)).toBe(exportBefore)

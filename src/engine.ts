@@ -282,7 +282,38 @@ export class Engine {
       return { mode, record: completed, result }
     } catch (error) {
       await this.restore(ref, previous, errorMessage(error))
+      await this.rollbackSession(mode, sessionId, ref, error)
       throw error
+    }
+  }
+
+  /**
+   * opencode keeps what a failed turn wrote (the user's message at least) in its own database.
+   * Where that database outlives this run, the issue's session is put back from the stored
+   * export, and a fork the failed start made is deleted, so the next turn sees the old history.
+   */
+  private async rollbackSession(
+    mode: TurnMode,
+    sessionId: string,
+    ref: string,
+    error: unknown
+  ): Promise<void> {
+    if (this.options.importBeforeRun) return
+    const { driver, store, cwd } = this.options
+    const touched = (error as { result?: Partial<RunResult> }).result?.sessionId
+    try {
+      if (mode === 'continue') {
+        const sessionExport = await store.readIssueExport(ref)
+        if (sessionExport === undefined) return
+        this.present.delete(sessionId)
+        await driver.deleteSession?.(sessionId, cwd)
+        await driver.importSession(sessionExport, cwd)
+        this.present.add(sessionId)
+      } else if (touched && touched !== sessionId) {
+        await driver.deleteSession?.(touched, cwd)
+      }
+    } catch {
+      // The stored export is intact; the next turn that finds the session unknown imports it.
     }
   }
 

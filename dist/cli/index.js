@@ -284,7 +284,36 @@ class Engine {
         }
         catch (error) {
             await this.restore(ref, previous, (0,errors/* errorMessage */.gJ)(error));
+            await this.rollbackSession(mode, sessionId, ref, error);
             throw error;
+        }
+    }
+    /**
+     * opencode keeps what a failed turn wrote (the user's message at least) in its own database.
+     * Where that database outlives this run, the issue's session is put back from the stored
+     * export, and a fork the failed start made is deleted, so the next turn sees the old history.
+     */
+    async rollbackSession(mode, sessionId, ref, error) {
+        if (this.options.importBeforeRun)
+            return;
+        const { driver, store, cwd } = this.options;
+        const touched = error.result?.sessionId;
+        try {
+            if (mode === 'continue') {
+                const sessionExport = await store.readIssueExport(ref);
+                if (sessionExport === undefined)
+                    return;
+                this.present.delete(sessionId);
+                await driver.deleteSession?.(sessionId, cwd);
+                await driver.importSession(sessionExport, cwd);
+                this.present.add(sessionId);
+            }
+            else if (touched && touched !== sessionId) {
+                await driver.deleteSession?.(touched, cwd);
+            }
+        }
+        catch {
+            // The stored export is intact; the next turn that finds the session unknown imports it.
         }
     }
     /** Puts back what existed before a failed run, noting the failure on it. */
@@ -479,14 +508,15 @@ async function runCli(argv, deps) {
         return 0;
     }
     catch (error) {
-        const message = error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')
+        const badArguments = error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS');
+        const message = badArguments
             ? `${(0,errors/* errorMessage */.gJ)(error)} (see kugetsu --help)`
             : (0,errors/* errorMessage */.gJ)(error);
-        const code = (0,errors/* isKugetsuError */.Vl)(error) ? error.code : 'error';
+        const code = (0,errors/* isKugetsuError */.Vl)(error) ? error.code : badArguments ? 'invalid-input' : 'error';
         if (json)
             deps.io.stdout(JSON.stringify({ error: { code, message } }, null, 2));
         deps.io.stderr(`kugetsu: ${message}`);
-        return (0,errors/* isKugetsuError */.Vl)(error, 'invalid-input') || (0,errors/* isKugetsuError */.Vl)(error, 'invalid-ref') ? 2 : 1;
+        return code === 'invalid-input' || code === 'invalid-ref' ? 2 : 1;
     }
 }
 async function execute(command, args, parsed, deps) {

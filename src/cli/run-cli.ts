@@ -21,6 +21,7 @@ Usage:
   kugetsu destroy --base [-y]         forget the base session
 
 Refs: host/owner/repo#N, owner/repo#N, #N or N (short forms use --repo or the git remote).
+A message that starts with "-" goes after "--": kugetsu run 14 -- "--verbose please".
 
 Options:
   --state-dir DIR        where state is kept (env KUGETSU_STATE_DIR,
@@ -149,8 +150,7 @@ function describePrune(outcome: PruneOutcome, dryRun: boolean): string {
 
 async function confirmOrFail(deps: CliDeps, parsed: Parsed, question: string): Promise<void> {
   if (parsed.values.yes) return
-  if (!deps.io.confirm) throw usageError('refusing to destroy without confirmation; pass -y')
-  if (!(await deps.io.confirm(question))) throw new KugetsuError('invalid-input', 'cancelled')
+  if (!(await deps.io.confirm!(question))) throw new KugetsuError('invalid-input', 'cancelled')
 }
 
 function parseTimeout(value: string | undefined): number | undefined {
@@ -195,14 +195,15 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     deps.io.stdout(json ? JSON.stringify(result.json, null, 2) : result.text)
     return 0
   } catch (error) {
-    const message =
+    const badArguments =
       error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')
-        ? `${errorMessage(error)} (see kugetsu --help)`
-        : errorMessage(error)
-    const code = isKugetsuError(error) ? error.code : 'error'
+    const message = badArguments
+      ? `${errorMessage(error)} (see kugetsu --help)`
+      : errorMessage(error)
+    const code = isKugetsuError(error) ? error.code : badArguments ? 'invalid-input' : 'error'
     if (json) deps.io.stdout(JSON.stringify({ error: { code, message } }, null, 2))
     deps.io.stderr(`kugetsu: ${message}`)
-    return isKugetsuError(error, 'invalid-input') || isKugetsuError(error, 'invalid-ref') ? 2 : 1
+    return code === 'invalid-input' || code === 'invalid-ref' ? 2 : 1
   }
 }
 
@@ -222,7 +223,9 @@ async function execute(
     const explicit = values.repo ?? deps.env.KUGETSU_REPO
     const fromRemote =
       explicit === undefined && !input.includes('/') ? await deps.gitRemote?.(deps.cwd) : undefined
-    return formatIssueRef(parseIssueRef(input, repoDefaults(explicit ?? fromRemote)))
+    return formatIssueRef(
+      parseIssueRef(input, { host: 'github.com', ...repoDefaults(explicit ?? fromRemote) })
+    )
   }
 
   // Validate everything the user typed before anything is started or written.
@@ -238,6 +241,9 @@ async function execute(
       if (message.trim() === '') throw usageError('the message is empty')
       break
     case 'destroy':
+      if (!values.yes && !deps.io.confirm) {
+        throw usageError('refusing to destroy without confirmation; pass -y')
+      }
       if (values.base) expectArgs(command, args, 0, '--base')
       else expectArgs(command, args, 1, '<ref>')
       if (!values.base) ref = await resolveRef(args[0])
