@@ -256,6 +256,7 @@ describe('README.md and action.yml', () => {
     expect(action.outputs.length).toBeGreaterThan(0)
   })
 
+  // When action.yml changes, update the tables: one row per input or output, in action.yml's order.
   test('the Inputs table lists every input with its default and description', () => {
     const rows = tableUnder(readme, 'Inputs').map((row) => ({
       name: unquote(row.Input),
@@ -276,6 +277,7 @@ describe('README.md and action.yml', () => {
 })
 
 describe('README.md and the rest of the repository', () => {
+  // When USAGE in src/cli/run-cli.ts changes, paste it into README.md's ```text block.
   test('the CLI reference shows the CLI’s usage text as it is', () => {
     const usage = readmeBlocks.find((block) => block.content.startsWith('kugetsu: '))
     expect(usage?.content.trimEnd()).toBe(USAGE.trimEnd())
