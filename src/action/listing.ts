@@ -1,0 +1,78 @@
+/**
+ * What kugetsu has in the Actions cache, read from the caches REST API: the keys alone say which
+ * issue an entry belongs to, its turn count and session, so nothing is downloaded.
+ */
+
+export interface CacheEntryInfo {
+  id: number
+  key: string
+  createdAt: string
+  lastAccessedAt: string
+  sizeBytes: number
+}
+
+export interface TrackedSession {
+  ref: string
+  number: number
+  sessionId: string
+  turns: number
+  updatedAt: string
+  lastUsedAt: string
+  sizeBytes: number
+  /** Older entries of the same issue, superseded by the newest. */
+  olderEntries: number
+  key: string
+}
+
+export interface StateListing {
+  sessions: TrackedSession[]
+  base: { key: string; createdAt: string; sizeBytes: number }[]
+}
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+/** Groups the entries under `prefix` by issue, newest first; `refOf` makes a canonical ref. */
+export function listingFromEntries(
+  entries: CacheEntryInfo[],
+  prefix: string,
+  refOf: (issueNumber: number) => string
+): StateListing {
+  const issuePattern = new RegExp(
+    `^${escapeRegExp(prefix)}-issue-(\\d+)-\\d+-\\d+(?:-t(\\d+))?(?:-([A-Za-z0-9_.]+))?$`,
+    'i'
+  )
+  const basePrefix = `${prefix}-base-`.toLowerCase()
+  const byIssue = new Map<number, CacheEntryInfo[]>()
+  const base: StateListing['base'] = []
+  for (const entry of entries) {
+    const match = issuePattern.exec(entry.key)
+    if (match) {
+      const number = Number(match[1])
+      byIssue.set(number, [...(byIssue.get(number) ?? []), entry])
+    } else if (entry.key.toLowerCase().startsWith(basePrefix)) {
+      base.push({ key: entry.key, createdAt: entry.createdAt, sizeBytes: entry.sizeBytes })
+    }
+  }
+  const newestFirst = (a: { createdAt: string }, b: { createdAt: string }) =>
+    Date.parse(b.createdAt) - Date.parse(a.createdAt)
+  const sessions: TrackedSession[] = []
+  for (const [number, group] of byIssue) {
+    group.sort(newestFirst)
+    const newest = group[0]
+    const match = issuePattern.exec(newest.key)!
+    sessions.push({
+      ref: refOf(number),
+      number,
+      sessionId: match[3] ?? '',
+      turns: match[2] ? Number(match[2]) : 0,
+      updatedAt: newest.createdAt,
+      lastUsedAt: newest.lastAccessedAt,
+      sizeBytes: newest.sizeBytes,
+      olderEntries: group.length - 1,
+      key: newest.key
+    })
+  }
+  sessions.sort((a, b) => a.number - b.number)
+  base.sort(newestFirst)
+  return { sessions, base }
+}
