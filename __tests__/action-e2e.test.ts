@@ -122,6 +122,22 @@ function startsOf(starts: OpencodeStart[]): string[] {
 }
 
 /** Records a run's wall time and opencode starts (each with the second it began at). */
+/**
+ * Every opencode that works on a session ran in the checkout and was told so through `$PWD`,
+ * which opencode goes by (the runner's own PWD leaks into the step's environment).
+ */
+function expectOpencodeInWorkspace(run: WorldRun): void {
+  const sessionStarts = run.opencode.filter((start) => start.command !== '--version')
+  expect(sessionStarts.length).toBeGreaterThan(0)
+  for (const start of sessionStarts) {
+    expect({ command: start.command, cwd: start.cwd, pwd: start.pwd }).toEqual({
+      command: start.command,
+      cwd: run.result.job.workspace,
+      pwd: run.result.job.workspace
+    })
+  }
+}
+
 function note(label: string, run: WorldRun): void {
   const seconds = (ms: number) => (ms / 1000).toFixed(1)
   const starts = startsOf(run.opencode).map((start, index) => {
@@ -145,6 +161,7 @@ function expectSuccess(run: WorldRun): void {
   }
   expect(run.result.fileCommandErrors).toEqual([])
   for (const name of Object.keys(run.outputs)) expect(declaredOutputs).toContain(name)
+  if (run.outputs.skipped !== 'true') expectOpencodeInWorkspace(run)
 }
 
 /** Chat requests of a run (title requests aside), and the user texts of the last one. */
@@ -391,19 +408,16 @@ describe('on github.com (cache protocol v2)', () => {
   }, 60_000)
 
   test('manual runs on a missing issue or without a message fail at once', async () => {
-    const runs = await Promise.all([
-      world.run({
-        event: dispatchEvent(world.context, 'carol'),
-        inputs: { 'issue-ref': '404', message: 'anyone there?' },
-        isolate: true
-      }),
-      world.run({
-        event: dispatchEvent(world.context, 'carol'),
-        inputs: { 'issue-ref': '#7', message: '  ' },
-        isolate: true
-      })
-    ])
-    const [missing, empty] = runs
+    // One after the other, so each run's share of the stand-ins' logs is its own.
+    const missing = await world.run({
+      event: dispatchEvent(world.context, 'carol'),
+      inputs: { 'issue-ref': '404', message: 'anyone there?' }
+    })
+    const empty = await world.run({
+      event: dispatchEvent(world.context, 'carol'),
+      inputs: { 'issue-ref': '#7', message: '  ' }
+    })
+    const runs = [missing, empty]
     for (const run of runs) {
       expect(run.result.exitCode).toBe(1)
       expect(run.opencode).toEqual([])
@@ -540,6 +554,7 @@ describe('on github.com (cache protocol v2)', () => {
     expect(report).toContain('<!-- kugetsu:')
     expect(failed.saved).toEqual([])
     expect(startsOf(failed.opencode)).toEqual(['--version', 'import', 'run+session'])
+    expectOpencodeInWorkspace(failed)
 
     // The next comment continues the session as it was before the failure: from the newest of
     // #7's entries (turn 2), never #70's, and without the failed message.

@@ -4,7 +4,7 @@
  *
  * - `actionInputDefaults`: the inputs a runner fills in from action.yml (parsed with GitHub's own
  *   action parser, `${{ github.token }}` evaluated), so tests never duplicate the defaults;
- * - `createOpencodeShim`: an `opencode` first on PATH that logs every start, then execs the real
+ * - `createOpencodeShim`: an `opencode` first on PATH that logs every start, then runs the real
  *   binary, so a test can count (and tell apart) the opencode processes a run starts;
  * - `issueCommentEvent` / `dispatchEvent`: webhook payloads shaped like GitHub's, built from the
  *   GitHub stand-in's state;
@@ -103,19 +103,22 @@ export function actionInputDefaults(
 export const SHIM_LOG_ENV = 'KUGETSU_E2E_OPENCODE_LOG'
 
 export interface OpencodeStart {
-  /** When it started (ms since the epoch; NaN where `date` has no `%N`). */
+  /** When it started (ms since the epoch). */
   at: number
   /** `--version`, `run`, `export`, `import`, `session`... */
   command: string
   /** For `run`: continued a session (`--session=`), and forked it (`--fork`). */
   session: boolean
   fork: boolean
+  /** The directory it was started in, and `$PWD` as it got it (opencode goes by `$PWD`). */
+  cwd: string
+  pwd: string | undefined
 }
 
 export interface OpencodeShim {
   /** Directory holding the shim; put it first on PATH. */
   dir: string
-  /** The real binary the shim execs. */
+  /** The real binary the shim runs. */
   real: string
   /** The starts logged to `logFile` (none when the file was never written). */
   starts(logFile: string): OpencodeStart[]
@@ -128,23 +131,43 @@ export function realOpencodeBinary(): string {
   return realpathSync(bin)
 }
 
+/**
+ * Makes the shim: a node script (a shell script would reset `$PWD` to its cwd on start, hiding
+ * what opencode would have been given) that logs the start, then runs the real binary with the
+ * same arguments, environment and stdio, and exits as it exits. It stays in the process group of
+ * the process that started it, so a signal to that group reaches opencode too.
+ */
 export async function createOpencodeShim(parent: string): Promise<OpencodeShim> {
   const dir = join(parent, 'shim-bin')
   await mkdir(dir, { recursive: true })
   const real = realOpencodeBinary()
-  // One line per start with the arguments that tell starts apart (never the message, which may
-  // span lines), then the real binary in the shim's place: same pid, same signals.
-  const script = `#!/bin/sh
-if [ -n "$${SHIM_LOG_ENV}" ]; then
-  line="$(date +%s%3N) $1"
-  for arg in "$@"; do
-    case "$arg" in
-      --fork|--session=*) line="$line $arg" ;;
-    esac
-  done
-  printf '%s\\n' "$line" >> "$${SHIM_LOG_ENV}"
-fi
-exec '${real.replace(/'/g, `'\\''`)}' "$@"
+  const script = `#!${process.execPath}
+'use strict'
+const { spawn } = require('node:child_process')
+const { appendFileSync } = require('node:fs')
+const args = process.argv.slice(2)
+const log = process.env[${JSON.stringify(SHIM_LOG_ENV)}]
+if (log) {
+  const flags = args.filter((arg) => arg === '--fork' || arg.startsWith('--session='))
+  const entry = { at: Date.now(), command: args[0] ?? '', flags, cwd: process.cwd(), pwd: process.env.PWD }
+  appendFileSync(log, JSON.stringify(entry) + '\\n')
+}
+const child = spawn(${JSON.stringify(real)}, args, { stdio: 'inherit' })
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+  process.on(signal, () => child.kill(signal))
+}
+child.on('error', (error) => {
+  process.stderr.write(String(error) + '\\n')
+  process.exit(127)
+})
+child.on('exit', (code, signal) => {
+  if (signal) {
+    process.removeAllListeners(signal)
+    process.kill(process.pid, signal)
+  } else {
+    process.exit(code ?? 1)
+  }
+})
 `
   const path = join(dir, 'opencode')
   await writeFile(path, script)
@@ -158,12 +181,20 @@ exec '${real.replace(/'/g, `'\\''`)}' "$@"
         .split('\n')
         .filter(Boolean)
         .map((line) => {
-          const [at, command, ...flags] = line.split(' ')
+          const entry = JSON.parse(line) as {
+            at: number
+            command: string
+            flags: string[]
+            cwd: string
+            pwd?: string
+          }
           return {
-            at: Number(at),
-            command,
-            session: flags.some((flag) => flag.startsWith('--session=')),
-            fork: flags.includes('--fork')
+            at: entry.at,
+            command: entry.command,
+            session: entry.flags.some((flag) => flag.startsWith('--session=')),
+            fork: entry.flags.includes('--fork'),
+            cwd: entry.cwd,
+            pwd: entry.pwd
           }
         })
     }
@@ -270,12 +301,16 @@ export interface WorldRunOptions {
   event: ActionEvent
   inputs?: Record<string, string>
   env?: Record<string, string | undefined>
-  /** Run in a job of its own (unique paths), so several runs may go at once. */
+  /**
+   * Run in a job of its own (unique paths), so several runs may go at once. A run's `opencode`
+   * starts are its own either way; its share of the model, cache and REST logs (and of the entries
+   * and comments made) is only its own when no other run overlaps it.
+   */
   isolate?: boolean
   timeoutMs?: number
 }
 
-/** One run of the action and everything it did to the world. */
+/** One run of the action and everything the world saw while it ran. */
 export interface WorldRun {
   result: ActionResult
   runId: number
@@ -298,8 +333,8 @@ export interface KugetsuWorld {
   cache: CacheServer
   github: GitHubApi
   context: EventContext
+  /** Runs dist/index.js once, with the next run id, in a fresh job. */
   run(options: WorldRunOptions): Promise<WorldRun>
-  /** Runs that may overlap (e.g. skips); each in its own job. Logs are attributed by run. */
   close(): Promise<void>
 }
 
@@ -325,6 +360,8 @@ export async function createKugetsuWorld(options: WorldOptions): Promise<Kugetsu
     repos: [options.repo]
   })
   const context: EventContext = { repo: options.repo, serverUrl: options.serverUrl }
+  const runnerDir = join(options.scratch, 'actions-runner')
+  await mkdir(runnerDir, { recursive: true })
   const defaults = actionInputDefaults({ githubToken: github.token })
   let nextRunId = options.firstRunId
 
@@ -351,7 +388,7 @@ export async function createKugetsuWorld(options: WorldOptions): Promise<Kugetsu
       env: {
         // The runner's own working directory leaks into a step's environment as PWD; the step
         // itself runs in the workspace. opencode must work in the workspace all the same.
-        PWD: join(options.scratch, 'actions-runner'),
+        PWD: runnerDir,
         ...options.env,
         ...cache.envFor(options.protocol),
         PATH: [options.shim.dir, join(REPO_ROOT, 'node_modules', '.bin'), process.env.PATH]
