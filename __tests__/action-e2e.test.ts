@@ -145,7 +145,7 @@ function note(label: string, run: WorldRun): void {
     return Number.isFinite(at) ? `${start} @${seconds(at)}` : start
   })
   timings.push(
-    `  ${label.padEnd(34)} ${seconds(run.result.durationMs).padStart(5)} s, ` +
+    `  ${label.padEnd(40)} ${seconds(run.result.durationMs).padStart(5)} s, ` +
       `${run.opencode.length} opencode starts: ${starts.join(', ') || 'none'}`
   )
 }
@@ -579,6 +579,30 @@ describe('on github.com (cache protocol v2)', () => {
     expectReply(next, { verb: 'Continued', turn: 3, serverUrl: SERVER })
     expect(issueRecord(next, 7)).toMatchObject({ turns: 3, sessionId: first.outputs['session-id'] })
   }, 240_000)
+
+  test('a cache service that cannot restore the issue’s session fails the run rather than start over', async () => {
+    // @actions/cache reports a failed restore like a miss; a miss would fork a new session for
+    // #7 whose entry, the newest, would hide the old one for good.
+    world.cache.failNext('lookup', { status: 429 })
+    const run = await world.run({
+      event: commentOn(world, seven, '/kugetsu Do you remember me?', 'alice')
+    })
+    note('continue #7, cache lookup rate-limited', run)
+    expect(run.result.exitCode).toBe(1)
+    const errors = run.result.annotations.filter((a) => a.level === 'error')
+    expect(errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^could not read the session of github\\.com/${REPO}#7 from the Actions cache \\(.*429.*\\); nothing was changed, try again$`
+        )
+      )
+    ])
+    expect(chats(run)).toEqual([])
+    expect(startsOf(run.opencode)).toEqual(['--version'])
+    expect(run.saved).toEqual([])
+    expect(run.comments).toHaveLength(1)
+    expect(run.comments[0].body).toContain('**kugetsu failed:** could not read the session of')
+  }, 60_000)
 })
 
 describe('on a GHES-like server (cache protocol v1, keys lowercased, a port in the URL)', () => {

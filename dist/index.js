@@ -28450,6 +28450,39 @@ function stateKeys(prefix, runId, runAttempt) {
     };
 }
 /**
+ * A restore that failed (the cache service errored, rate-limited or refused, the archive did not
+ * download or extract), as opposed to a miss. `@actions/cache` reports both as `undefined`.
+ */
+class CacheRestoreError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'CacheRestoreError';
+    }
+}
+const RESTORE_FAILURE = /^::(?:error|warning)(?: [^:]*)?::Failed to restore: (.*)$/m;
+/**
+ * Runs `fn` while watching stdout for the workflow command `@actions/cache` prints when a restore
+ * fails (it prints, then carries on as after a miss): the failure's message, if any. Output is
+ * passed through unchanged.
+ */
+async function watchRestoreFailure(fn) {
+    let failure;
+    const write = process.stdout.write;
+    process.stdout.write = function (chunk, ...rest) {
+        const match = RESTORE_FAILURE.exec(typeof chunk === 'string' ? chunk : String(chunk));
+        if (match && failure === undefined) {
+            failure = match[1].replace(/%0D/g, '').replace(/%0A/g, ' ').replace(/%25/g, '%').trim();
+        }
+        return write.call(this, chunk, ...rest);
+    };
+    try {
+        return { value: await fn(), failure };
+    }
+    finally {
+        process.stdout.write = write;
+    }
+}
+/**
  * The `@actions/cache` client. Paths are given to it relative to `root`, with the workspace it
  * resolves and extracts against pointed at `root` during each call: the cache version hashes the
  * literal path strings, so relative ones keep entries valid whichever runner or temp dir a later
@@ -28480,7 +28513,12 @@ function createActionsCacheClient(root, load) {
     };
     const literal = (dir) => (0,external_node_path_.relative)(root, dir).split('\\').join('/');
     return {
-        restore: (dir, streamPrefix) => inRoot((cache) => cache.restoreCache([literal(dir)], streamPrefix, [streamPrefix])),
+        restore: (dir, streamPrefix) => inRoot(async (cache) => {
+            const { value: key, failure } = await watchRestoreFailure(() => cache.restoreCache([literal(dir)], streamPrefix, [streamPrefix]));
+            if (key === undefined && failure !== undefined)
+                throw new CacheRestoreError(failure);
+            return key;
+        }),
         save: (dir, key) => inRoot(async (cache) => (await cache.saveCache([literal(dir)], key)) !== -1)
     };
 }
@@ -30032,6 +30070,9 @@ function signalGroups(groups, signal) {
 /**
  * Runs the real opencode CLI: `run --format json`, `export`, `import`, `session delete`.
  *
+ * A fork is run in the directory the session records (see homeSession), so importSession makes
+ * the session record the cwd it is imported at.
+ *
  * Every spawn: the given cwd (also as `PWD`: opencode prefers `$PWD` over its real working
  * directory) and env (plus `OPENCODE_CONFIG_CONTENT`, see config.ts), stdin closed
  * (`opencode run` reads stdin to the end when it is not a TTY), its own process group. A run that
@@ -30114,6 +30155,8 @@ function createOpencodeDriver(options) {
     const defaultTimeoutMs = options.defaultTimeoutMs ?? 30 * 60_000;
     const commandTimeoutMs = options.commandTimeoutMs ?? 120_000;
     const killGraceMs = options.killGraceMs ?? 5_000;
+    /** The directory opencode records for sessions this driver created, imported or exported. */
+    const directories = new Map();
     function spawnOpencode(args, cwd, control) {
         return new Promise((resolve) => {
             const started = Date.now();
@@ -30224,6 +30267,8 @@ function createOpencodeDriver(options) {
                 cause: request.signal.reason
             });
         }
+        if (request.fork && request.sessionId)
+            await homeSession(request.sessionId, request.cwd);
         const output = await spawnOpencode(runArgs(request), request.cwd, {
             timeoutMs,
             signal: request.signal,
@@ -30283,6 +30328,9 @@ function createOpencodeDriver(options) {
         if (!result.text && result.permissionRejections.length) {
             throw new OpencodeRunError('permission-rejected', `opencode stopped on a rejected permission: ${result.permissionRejections[0]}`, details);
         }
+        // a new session, or a fork of a session homed here, records cwd as its directory
+        if (!request.sessionId || request.fork)
+            directories.set(result.sessionId, external_node_path_default().resolve(request.cwd));
         return result;
     }
     async function command(args, cwd, what) {
@@ -30312,8 +30360,11 @@ function createOpencodeDriver(options) {
         const start = output.stdout.search(/^\{/m);
         const text = start >= 0 ? output.stdout.slice(start).trim() : '';
         let id;
+        let directory;
         try {
-            id = JSON.parse(text).info?.id;
+            const info = JSON.parse(text).info;
+            id = info?.id;
+            directory = info?.directory;
         }
         catch {
             throw new OpencodeRunError('opencode-failed', `opencode export printed no JSON for ${sessionId}`, {
@@ -30324,23 +30375,32 @@ function createOpencodeDriver(options) {
         if (id !== sessionId) {
             throw new OpencodeRunError('opencode-failed', `opencode export of ${sessionId} printed session ${String(id)}`, { exitCode: output.exitCode, stderr: output.stderr });
         }
+        if (typeof directory === 'string')
+            directories.set(sessionId, directory);
         return text;
     }
     async function importSession(sessionExport, cwd) {
-        let id;
+        let parsed;
         try {
-            id = JSON.parse(sessionExport).info?.id;
+            parsed = JSON.parse(sessionExport);
         }
         catch {
             throw new errors_KugetsuError('invalid-input', 'the session export to import is not JSON');
         }
-        if (typeof id !== 'string' || !id) {
+        const id = parsed?.info?.id;
+        if (typeof id !== 'string' || !id || !parsed.info) {
             throw new errors_KugetsuError('invalid-input', 'the session export to import has no session id');
         }
+        // The session becomes this checkout's: opencode forks a session in the directory it records
+        // (and a fork run from any other directory hangs), so it must be the cwd used from now on.
+        const directory = external_node_path_default().resolve(cwd);
+        const text = parsed.info.directory === directory
+            ? sessionExport
+            : JSON.stringify({ ...parsed, info: { ...parsed.info, directory } });
         const dir = await (0,promises_namespaceObject.mkdtemp)(external_node_path_default().join(options.tempDir ?? external_node_os_default().tmpdir(), 'kugetsu-import-'));
         try {
             const file = external_node_path_default().join(dir, 'session.json');
-            await (0,promises_namespaceObject.writeFile)(file, sessionExport, { mode: 0o600 });
+            await (0,promises_namespaceObject.writeFile)(file, text, { mode: 0o600 });
             const output = await command(['import', file], cwd, 'opencode import');
             if (output.exitCode !== 0)
                 throw exitFailure('opencode import', output);
@@ -30348,6 +30408,21 @@ function createOpencodeDriver(options) {
         finally {
             await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
         }
+        directories.set(id, directory);
+    }
+    /**
+     * Makes sure a session records `cwd` as its directory before it is forked there: opencode 1.18
+     * runs a fork in the directory the session records, while `run` listens for the fork's events in
+     * its own cwd, so a fork run from another directory never sees its turn end and hangs forever.
+     * Costs an export (and an import when the directory differs) unless this driver already knows.
+     */
+    async function homeSession(sessionId, cwd) {
+        const directory = external_node_path_default().resolve(cwd);
+        if (directories.get(sessionId) === directory)
+            return;
+        const exported = await exportSession(sessionId, cwd);
+        if (directories.get(sessionId) !== directory)
+            await importSession(exported, cwd);
     }
     async function deleteSession(sessionId, cwd) {
         checkSessionId(sessionId);
@@ -30762,7 +30837,13 @@ async function opencodeBinary(context) {
     await (0,promises_namespaceObject.mkdir)(toolDir, { recursive: true });
     const cache = createActionsCacheClient(toolDir, loadCache);
     const stream = `kugetsu-opencode-${version}-${process.platform}-${process.arch}`;
-    const restored = await cache.restore(installDir(toolDir, version), `${stream}-`);
+    const restored = await cache
+        .restore(installDir(toolDir, version), `${stream}-`)
+        .catch((error) => {
+        if (!(error instanceof CacheRestoreError))
+            throw error;
+        return undefined;
+    });
     if (restored) {
         const cached = await resolveOpencodeBinary({
             version,
@@ -30833,14 +30914,26 @@ async function handleTurn(request, context) {
         const { store, cache, engine } = workspace;
         const issueDir = store.issueDir(ref);
         const issueStream = keys.issueStream(String(request.ref.number));
-        const restoredKey = await cache.restore(issueDir, issueStream);
+        const restoredKey = await cache.restore(issueDir, issueStream).catch((error) => {
+            // Going on would start the issue over, and its new entry would hide the old session.
+            if (!(error instanceof CacheRestoreError))
+                throw error;
+            throw new errors_KugetsuError('corrupt-state', `could not read the session of ${ref} from the Actions cache (${error.message}); nothing was changed, try again`, { cause: error });
+        });
         const previous = restoredKey ? await store.getIssue(ref) : undefined;
         if (restoredKey && !previous?.sessionId) {
             throw new errors_KugetsuError('corrupt-state', `the cached state of ${ref} (${restoredKey}) holds no session; destroy it and start again`);
         }
         if (!previous) {
             const baseStream = keys.baseStream(baseHash(inputs));
-            const baseKey = await cache.restore(workspace.store.baseDir, baseStream);
+            // A base that cannot be read is made again: it is the same for every issue.
+            const baseKey = await cache
+                .restore(workspace.store.baseDir, baseStream)
+                .catch((error) => {
+                if (!(error instanceof CacheRestoreError))
+                    throw error;
+                return undefined;
+            });
             if (!baseKey || !(await store.getBase())) {
                 core/* info */.pq('No cached base session for this base prompt and model: creating one');
                 await engine.init({ force: true });

@@ -3,7 +3,12 @@ import { readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { createActionsCacheClient, stateKeys, type CacheClient } from './action/cache-state.js'
+import {
+  CacheRestoreError,
+  createActionsCacheClient,
+  stateKeys,
+  type CacheClient
+} from './action/cache-state.js'
 import { agentEnvironment } from './action/environment.js'
 import {
   repoContext,
@@ -146,7 +151,12 @@ async function opencodeBinary(context: RunContext): Promise<string> {
   await mkdir(toolDir, { recursive: true })
   const cache = createActionsCacheClient(toolDir, loadCache)
   const stream = `kugetsu-opencode-${version}-${process.platform}-${process.arch}`
-  const restored = await cache.restore(installDir(toolDir, version), `${stream}-`)
+  const restored = await cache
+    .restore(installDir(toolDir, version), `${stream}-`)
+    .catch((error: unknown) => {
+      if (!(error instanceof CacheRestoreError)) throw error
+      return undefined
+    })
   if (restored) {
     const cached = await resolveOpencodeBinary({
       version,
@@ -232,7 +242,15 @@ async function handleTurn(
     const { store, cache, engine } = workspace
     const issueDir = store.issueDir(ref)
     const issueStream = keys.issueStream(String(request.ref.number))
-    const restoredKey = await cache.restore(issueDir, issueStream)
+    const restoredKey = await cache.restore(issueDir, issueStream).catch((error: unknown) => {
+      // Going on would start the issue over, and its new entry would hide the old session.
+      if (!(error instanceof CacheRestoreError)) throw error
+      throw new KugetsuError(
+        'corrupt-state',
+        `could not read the session of ${ref} from the Actions cache (${error.message}); nothing was changed, try again`,
+        { cause: error }
+      )
+    })
     const previous = restoredKey ? await store.getIssue(ref) : undefined
     if (restoredKey && !previous?.sessionId) {
       throw new KugetsuError(
@@ -243,7 +261,13 @@ async function handleTurn(
 
     if (!previous) {
       const baseStream = keys.baseStream(baseHash(inputs))
-      const baseKey = await cache.restore(workspace.store.baseDir, baseStream)
+      // A base that cannot be read is made again: it is the same for every issue.
+      const baseKey = await cache
+        .restore(workspace.store.baseDir, baseStream)
+        .catch((error: unknown) => {
+          if (!(error instanceof CacheRestoreError)) throw error
+          return undefined
+        })
       if (!baseKey || !(await store.getBase())) {
         core.info('No cached base session for this base prompt and model: creating one')
         await engine.init({ force: true })

@@ -1227,6 +1227,9 @@ function signalGroups(groups, signal) {
 /**
  * Runs the real opencode CLI: `run --format json`, `export`, `import`, `session delete`.
  *
+ * A fork is run in the directory the session records (see homeSession), so importSession makes
+ * the session record the cwd it is imported at.
+ *
  * Every spawn: the given cwd (also as `PWD`: opencode prefers `$PWD` over its real working
  * directory) and env (plus `OPENCODE_CONFIG_CONTENT`, see config.ts), stdin closed
  * (`opencode run` reads stdin to the end when it is not a TTY), its own process group. A run that
@@ -1309,6 +1312,8 @@ function createOpencodeDriver(options) {
     const defaultTimeoutMs = options.defaultTimeoutMs ?? 30 * 60_000;
     const commandTimeoutMs = options.commandTimeoutMs ?? 120_000;
     const killGraceMs = options.killGraceMs ?? 5_000;
+    /** The directory opencode records for sessions this driver created, imported or exported. */
+    const directories = new Map();
     function spawnOpencode(args, cwd, control) {
         return new Promise((resolve) => {
             const started = Date.now();
@@ -1419,6 +1424,8 @@ function createOpencodeDriver(options) {
                 cause: request.signal.reason
             });
         }
+        if (request.fork && request.sessionId)
+            await homeSession(request.sessionId, request.cwd);
         const output = await spawnOpencode(runArgs(request), request.cwd, {
             timeoutMs,
             signal: request.signal,
@@ -1478,6 +1485,9 @@ function createOpencodeDriver(options) {
         if (!result.text && result.permissionRejections.length) {
             throw new OpencodeRunError('permission-rejected', `opencode stopped on a rejected permission: ${result.permissionRejections[0]}`, details);
         }
+        // a new session, or a fork of a session homed here, records cwd as its directory
+        if (!request.sessionId || request.fork)
+            directories.set(result.sessionId, external_node_path_default().resolve(request.cwd));
         return result;
     }
     async function command(args, cwd, what) {
@@ -1507,8 +1517,11 @@ function createOpencodeDriver(options) {
         const start = output.stdout.search(/^\{/m);
         const text = start >= 0 ? output.stdout.slice(start).trim() : '';
         let id;
+        let directory;
         try {
-            id = JSON.parse(text).info?.id;
+            const info = JSON.parse(text).info;
+            id = info?.id;
+            directory = info?.directory;
         }
         catch {
             throw new OpencodeRunError('opencode-failed', `opencode export printed no JSON for ${sessionId}`, {
@@ -1519,23 +1532,32 @@ function createOpencodeDriver(options) {
         if (id !== sessionId) {
             throw new OpencodeRunError('opencode-failed', `opencode export of ${sessionId} printed session ${String(id)}`, { exitCode: output.exitCode, stderr: output.stderr });
         }
+        if (typeof directory === 'string')
+            directories.set(sessionId, directory);
         return text;
     }
     async function importSession(sessionExport, cwd) {
-        let id;
+        let parsed;
         try {
-            id = JSON.parse(sessionExport).info?.id;
+            parsed = JSON.parse(sessionExport);
         }
         catch {
             throw new errors/* KugetsuError */.r('invalid-input', 'the session export to import is not JSON');
         }
-        if (typeof id !== 'string' || !id) {
+        const id = parsed?.info?.id;
+        if (typeof id !== 'string' || !id || !parsed.info) {
             throw new errors/* KugetsuError */.r('invalid-input', 'the session export to import has no session id');
         }
+        // The session becomes this checkout's: opencode forks a session in the directory it records
+        // (and a fork run from any other directory hangs), so it must be the cwd used from now on.
+        const directory = external_node_path_default().resolve(cwd);
+        const text = parsed.info.directory === directory
+            ? sessionExport
+            : JSON.stringify({ ...parsed, info: { ...parsed.info, directory } });
         const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(options.tempDir ?? external_node_os_default().tmpdir(), 'kugetsu-import-'));
         try {
             const file = external_node_path_default().join(dir, 'session.json');
-            await (0,promises_.writeFile)(file, sessionExport, { mode: 0o600 });
+            await (0,promises_.writeFile)(file, text, { mode: 0o600 });
             const output = await command(['import', file], cwd, 'opencode import');
             if (output.exitCode !== 0)
                 throw exitFailure('opencode import', output);
@@ -1543,6 +1565,21 @@ function createOpencodeDriver(options) {
         finally {
             await (0,promises_.rm)(dir, { recursive: true, force: true });
         }
+        directories.set(id, directory);
+    }
+    /**
+     * Makes sure a session records `cwd` as its directory before it is forked there: opencode 1.18
+     * runs a fork in the directory the session records, while `run` listens for the fork's events in
+     * its own cwd, so a fork run from another directory never sees its turn end and hangs forever.
+     * Costs an export (and an import when the directory differs) unless this driver already knows.
+     */
+    async function homeSession(sessionId, cwd) {
+        const directory = external_node_path_default().resolve(cwd);
+        if (directories.get(sessionId) === directory)
+            return;
+        const exported = await exportSession(sessionId, cwd);
+        if (directories.get(sessionId) !== directory)
+            await importSession(exported, cwd);
     }
     async function deleteSession(sessionId, cwd) {
         checkSessionId(sessionId);

@@ -7,7 +7,10 @@ import { KugetsuError } from '../errors.js'
  * key starts with the stream prefix. Prefixes end in `-`, so issue 7's stream never matches 70's.
  */
 export interface CacheClient {
-  /** Restores the newest entry of the stream into `dir`; the matched key, or undefined. */
+  /**
+   * Restores the newest entry of the stream into `dir`: the matched key, or undefined when the
+   * stream has no entry. Throws CacheRestoreError when there may be one that could not be read.
+   */
   restore(dir: string, streamPrefix: string): Promise<string | undefined>
   /** Saves `dir` as a new entry; false when the key already existed. */
   save(dir: string, key: string): Promise<boolean>
@@ -60,6 +63,43 @@ export function stateKeys(prefix: string, runId: string, runAttempt: string): St
 type CacheModule = typeof import('@actions/cache')
 
 /**
+ * A restore that failed (the cache service errored, rate-limited or refused, the archive did not
+ * download or extract), as opposed to a miss. `@actions/cache` reports both as `undefined`.
+ */
+export class CacheRestoreError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'CacheRestoreError'
+  }
+}
+
+const RESTORE_FAILURE = /^::(?:error|warning)(?: [^:]*)?::Failed to restore: (.*)$/m
+
+/**
+ * Runs `fn` while watching stdout for the workflow command `@actions/cache` prints when a restore
+ * fails (it prints, then carries on as after a miss): the failure's message, if any. Output is
+ * passed through unchanged.
+ */
+async function watchRestoreFailure<T>(
+  fn: () => Promise<T>
+): Promise<{ value: T; failure?: string }> {
+  let failure: string | undefined
+  const write = process.stdout.write
+  process.stdout.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]) {
+    const match = RESTORE_FAILURE.exec(typeof chunk === 'string' ? chunk : String(chunk))
+    if (match && failure === undefined) {
+      failure = match[1].replace(/%0D/g, '').replace(/%0A/g, ' ').replace(/%25/g, '%').trim()
+    }
+    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest)
+  } as typeof process.stdout.write
+  try {
+    return { value: await fn(), failure }
+  } finally {
+    process.stdout.write = write
+  }
+}
+
+/**
  * The `@actions/cache` client. Paths are given to it relative to `root`, with the workspace it
  * resolves and extracts against pointed at `root` during each call: the cache version hashes the
  * literal path strings, so relative ones keep entries valid whichever runner or temp dir a later
@@ -92,7 +132,13 @@ export function createActionsCacheClient(
 
   return {
     restore: (dir, streamPrefix) =>
-      inRoot((cache) => cache.restoreCache([literal(dir)], streamPrefix, [streamPrefix])),
+      inRoot(async (cache) => {
+        const { value: key, failure } = await watchRestoreFailure(() =>
+          cache.restoreCache([literal(dir)], streamPrefix, [streamPrefix])
+        )
+        if (key === undefined && failure !== undefined) throw new CacheRestoreError(failure)
+        return key
+      }),
     save: (dir, key) => inRoot(async (cache) => (await cache.saveCache([literal(dir)], key)) !== -1)
   }
 }
