@@ -553,6 +553,8 @@ describe('on github.com (cache protocol v2)', () => {
     expect(report).toContain(`(${SERVER}/${REPO}/actions/runs/${failed.runId})`)
     expect(report).toContain('<!-- kugetsu:')
     expect(failed.saved).toEqual([])
+    expect(failed.result.summary).toContain(`kugetsu failed on github.com/${REPO}#7`)
+    expect(failed.result.summary).toContain(errors[0].message)
     expect(startsOf(failed.opencode)).toEqual(['--version', 'import', 'run+session'])
     expectOpencodeInWorkspace(failed)
 

@@ -31041,6 +31041,12 @@ async function handleInit(context) {
 async function reportFailure(error, request, context) {
     const message = errorMessage(error);
     core/* setFailed */.C1(message);
+    const what = request?.kind === 'turn' ? ` on ${formatIssueRef(request.ref)}` : '';
+    await core/* summary */.z
+        .addHeading(`kugetsu failed${what}`, 3)
+        .addRaw(`\n${message}\n`, true)
+        .write()
+        .catch(() => undefined);
     if (!context?.inputs.comment || request?.kind !== 'turn')
         return;
     if (error instanceof IssueNotFoundError)

@@ -405,6 +405,12 @@ async function reportFailure(
 ): Promise<void> {
   const message = errorMessage(error)
   core.setFailed(message)
+  const what = request?.kind === 'turn' ? ` on ${formatIssueRef(request.ref)}` : ''
+  await core.summary
+    .addHeading(`kugetsu failed${what}`, 3)
+    .addRaw(`\n${message}\n`, true)
+    .write()
+    .catch(() => undefined)
   if (!context?.inputs.comment || request?.kind !== 'turn') return
   if (error instanceof IssueNotFoundError) return
   try {
