@@ -121,7 +121,6 @@ function startsOf(starts: OpencodeStart[]): string[] {
   )
 }
 
-/** Records a run's wall time and opencode starts (each with the second it began at). */
 /**
  * Every opencode that works on a session ran in the checkout and was told so through `$PWD`,
  * which opencode goes by (the runner's own PWD leaks into the step's environment).
@@ -138,6 +137,7 @@ function expectOpencodeInWorkspace(run: WorldRun): void {
   }
 }
 
+/** Records a run's wall time and opencode starts (each with the second it began at). */
 function note(label: string, run: WorldRun): void {
   const seconds = (ms: number) => (ms / 1000).toFixed(1)
   const starts = startsOf(run.opencode).map((start, index) => {
@@ -164,7 +164,7 @@ function expectSuccess(run: WorldRun): void {
   if (run.outputs.skipped !== 'true') expectOpencodeInWorkspace(run)
 }
 
-/** Chat requests of a run (title requests aside), and the user texts of the last one. */
+/** The chat requests of a run (title requests aside). */
 function chats(run: WorldRun) {
   return run.model.filter((request) => request.kind === 'chat')
 }
