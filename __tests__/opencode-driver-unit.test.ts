@@ -38,14 +38,16 @@ fs.writeFileSync(env.FAKE_LOG, JSON.stringify({
 if (process.argv[2] === 'import') {
   fs.copyFileSync(process.argv[3], env.FAKE_LOG + '.imported')
 }
-if (env.FAKE_STDOUT) process.stdout.write(fs.readFileSync(env.FAKE_STDOUT))
+if (env.FAKE_HISTORY) fs.appendFileSync(env.FAKE_HISTORY, JSON.stringify(process.argv.slice(2)) + '\\n')
+const stdout = process.argv[2] === 'export' && env.FAKE_STDOUT_EXPORT ? env.FAKE_STDOUT_EXPORT : env.FAKE_STDOUT
+if (stdout) process.stdout.write(fs.readFileSync(stdout))
 if (env.FAKE_STDERR) process.stderr.write(fs.readFileSync(env.FAKE_STDERR))
 if (env.FAKE_MODE === 'hang') {
   // like opencode's bash tool: a command in a session of its own
+  if (env.FAKE_IGNORE_TERM) process.on('SIGTERM', () => fs.writeFileSync(env.FAKE_LOG + '.term', 'x'))
   const child = spawn('sleep', ['1000'], { detached: true, stdio: 'ignore' })
   child.unref()
   fs.writeFileSync(env.FAKE_LOG + '.child', String(child.pid))
-  if (env.FAKE_IGNORE_TERM) process.on('SIGTERM', () => fs.writeFileSync(env.FAKE_LOG + '.term', 'x'))
   setInterval(() => {}, 1000)
 } else {
   process.exitCode = Number(env.FAKE_EXIT || 0)
@@ -100,28 +102,28 @@ async function failure(promise: Promise<unknown>): Promise<OpencodeRunError> {
   throw new Error('expected a failure')
 }
 
-function waitForFile(file: string): Promise<string> {
+/** Resolves with the file's text once it exists, or undefined if `until` settles first. */
+function waitForFile(file: string, until: Promise<unknown>): Promise<string | undefined> {
   // event-driven: watch the directory instead of polling on a timer
   return new Promise((resolve) => {
     const read = () => {
       try {
-        return readFileSync(file, 'utf8')
+        return readFileSync(file, 'utf8') || undefined
       } catch {
         return undefined
       }
     }
+    const done = (text: string | undefined) => {
+      watcher.close()
+      resolve(text)
+    }
     const watcher = watch(path.dirname(file), () => {
       const text = read()
-      if (text) {
-        watcher.close()
-        resolve(text)
-      }
+      if (text) done(text)
     })
+    void until.finally(() => done(read()))
     const now = read()
-    if (now) {
-      watcher.close()
-      resolve(now)
-    }
+    if (now) done(now)
   })
 }
 
@@ -283,7 +285,7 @@ describe('killing', () => {
     const running = failure(
       d.run({ message: 'x', cwd: dir, signal: controller.signal, timeoutMs: 60_000 })
     )
-    await waitForFile(`${log}.child`)
+    expect(await waitForFile(`${log}.child`, running)).toMatch(/^\d+$/)
     controller.abort(new Error('job cancelled'))
     const error = await running
     expect(error.code).toBe('timeout')
@@ -300,6 +302,65 @@ describe('killing', () => {
     )
     expect(error.code).toBe('timeout')
     expect(error.aborted).toBe(true)
+  })
+})
+
+describe('forking', () => {
+  it('re-homes a session recorded elsewhere before forking it, once', async () => {
+    const history = path.join(dir, 'history.jsonl')
+    await rm(history, { force: true })
+    const exported = fixture('export.json')
+    const id = JSON.parse(readFileSync(exported, 'utf8')).info.id as string
+    const d = driver({
+      FAKE_HISTORY: history,
+      FAKE_STDOUT: fixture('run-text-turn.jsonl'),
+      FAKE_STDOUT_EXPORT: exported
+    })
+    const calls = async () =>
+      (await readFile(history, 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as string[])
+
+    await d.run({ message: 'fork it', cwd: dir, sessionId: id, fork: true })
+    const first = await calls()
+    expect(first.map((argv) => argv[0])).toEqual(['export', 'import', 'run'])
+    expect(first[2]).toContain('--fork')
+    expect(JSON.parse(await readFile(`${log}.imported`, 'utf8')).info.directory).toBe(dir)
+
+    // known now: the next fork from the same directory goes straight to run
+    await d.run({ message: 'again', cwd: dir, sessionId: id, fork: true })
+    expect((await calls()).map((argv) => argv[0])).toEqual(['export', 'import', 'run', 'run'])
+
+    // a session the driver created here is known too (the fixture's session id)
+    const created = await d.run({ message: 'new', cwd: path.join(dir, '.') })
+    await d.run({ message: 'fork new', cwd: dir, sessionId: created.sessionId, fork: true })
+    expect((await calls()).map((argv) => argv[0])).toEqual([
+      'export',
+      'import',
+      'run',
+      'run',
+      'run',
+      'run'
+    ])
+  })
+
+  it('does not import when the export already records the cwd', async () => {
+    const history = path.join(dir, 'history2.jsonl')
+    const exported = JSON.parse(readFileSync(fixture('export.json'), 'utf8'))
+    const here = path.join(dir, 'export-here.json')
+    await writeFile(
+      here,
+      JSON.stringify({ ...exported, info: { ...exported.info, directory: dir } })
+    )
+    const d = driver({
+      FAKE_HISTORY: history,
+      FAKE_STDOUT: fixture('run-text-turn.jsonl'),
+      FAKE_STDOUT_EXPORT: here
+    })
+    await d.run({ message: 'fork it', cwd: dir, sessionId: exported.info.id, fork: true })
+    const calls = (await readFile(history, 'utf8')).split('\n').filter(Boolean)
+    expect(calls.map((line) => JSON.parse(line)[0])).toEqual(['export', 'run'])
   })
 })
 
@@ -325,7 +386,14 @@ describe('export, import, delete', () => {
     await driver().importSession(text, dir)
     const seen = await logged()
     expect(seen.argv[0]).toBe('import')
-    expect(await readFile(`${log}.imported`, 'utf8')).toBe(text)
+    // the session is re-homed: its directory becomes the cwd it was imported at
+    const imported = JSON.parse(await readFile(`${log}.imported`, 'utf8'))
+    const original = JSON.parse(text)
+    expect(imported.info.directory).toBe(dir)
+    expect(original.info.directory).not.toBe(dir)
+    expect({ ...imported, info: { ...imported.info, directory: original.info.directory } }).toEqual(
+      original
+    )
     await expect(readFile(seen.argv[1])).rejects.toThrow()
     const failed = await failure(
       driver({

@@ -1,6 +1,9 @@
 /**
  * Runs the real opencode CLI: `run --format json`, `export`, `import`, `session delete`.
  *
+ * A fork is run in the directory the session records (see homeSession), so importSession makes
+ * the session record the cwd it is imported at.
+ *
  * Every spawn: the given cwd (also as `PWD`: opencode prefers `$PWD` over its real working
  * directory) and env (plus `OPENCODE_CONFIG_CONTENT`, see config.ts), stdin closed
  * (`opencode run` reads stdin to the end when it is not a TTY), its own process group. A run that
@@ -123,7 +126,7 @@ function describeSignal(signal: AbortSignal): string {
   return ''
 }
 
-export function createOpencodeDriver(options: OpencodeDriverOptions): OpencodeDriver {
+export function createOpencodeDriver(options: OpencodeDriverOptions): Required<OpencodeDriver> {
   const baseEnv = options.env ?? process.env
   const configContent =
     options.configContent ??
@@ -132,6 +135,8 @@ export function createOpencodeDriver(options: OpencodeDriverOptions): OpencodeDr
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 30 * 60_000
   const commandTimeoutMs = options.commandTimeoutMs ?? 120_000
   const killGraceMs = options.killGraceMs ?? 5_000
+  /** The directory opencode records for sessions this driver created, imported or exported. */
+  const directories = new Map<string, string>()
 
   function spawnOpencode(
     args: string[],
@@ -259,6 +264,8 @@ export function createOpencodeDriver(options: OpencodeDriverOptions): OpencodeDr
       )
     }
 
+    if (request.fork && request.sessionId) await homeSession(request.sessionId, request.cwd)
+
     const output = await spawnOpencode(runArgs(request), request.cwd, {
       timeoutMs,
       signal: request.signal,
@@ -268,7 +275,8 @@ export function createOpencodeDriver(options: OpencodeDriverOptions): OpencodeDr
 
     const parsed = parseRunOutput(output.stdout)
     const result: RunResult = {
-      sessionId: parsed.sessionId,
+      // opencode prints nothing before the model answers; a continued session is known anyway
+      sessionId: parsed.sessionId || (request.sessionId && !request.fork ? request.sessionId : ''),
       text: parsed.text,
       toolCalls: parsed.toolCalls,
       tokens: parsed.tokens,
@@ -321,7 +329,7 @@ export function createOpencodeDriver(options: OpencodeDriverOptions): OpencodeDr
     if (output.exitCode !== 0) {
       throw new OpencodeRunError('opencode-failed', exitMessage('opencode run', output), details)
     }
-    if (!result.sessionId) {
+    if (!parsed.sessionId) {
       const detail = lastLine(output.stderr)
       throw new OpencodeRunError(
         'opencode-failed',
@@ -336,6 +344,9 @@ export function createOpencodeDriver(options: OpencodeDriverOptions): OpencodeDr
         details
       )
     }
+    // a new session, or a fork of a session homed here, records cwd as its directory
+    if (!request.sessionId || request.fork)
+      directories.set(result.sessionId, path.resolve(request.cwd))
     return result
   }
 
@@ -366,8 +377,11 @@ export function createOpencodeDriver(options: OpencodeDriverOptions): OpencodeDr
     const start = output.stdout.search(/^\{/m)
     const text = start >= 0 ? output.stdout.slice(start).trim() : ''
     let id: unknown
+    let directory: unknown
     try {
-      id = (JSON.parse(text) as { info?: { id?: unknown } }).info?.id
+      const info = (JSON.parse(text) as { info?: { id?: unknown; directory?: unknown } }).info
+      id = info?.id
+      directory = info?.directory
     } catch {
       throw new OpencodeRunError(
         'opencode-failed',
@@ -385,28 +399,51 @@ export function createOpencodeDriver(options: OpencodeDriverOptions): OpencodeDr
         { exitCode: output.exitCode, stderr: output.stderr }
       )
     }
+    if (typeof directory === 'string') directories.set(sessionId, directory)
     return text
   }
 
   async function importSession(sessionExport: string, cwd: string): Promise<void> {
-    let id: unknown
+    let parsed: { info?: { id?: unknown; directory?: unknown } & Record<string, unknown> }
     try {
-      id = (JSON.parse(sessionExport) as { info?: { id?: unknown } }).info?.id
+      parsed = JSON.parse(sessionExport)
     } catch {
       throw new KugetsuError('invalid-input', 'the session export to import is not JSON')
     }
-    if (typeof id !== 'string' || !id) {
+    const id = parsed?.info?.id
+    if (typeof id !== 'string' || !id || !parsed.info) {
       throw new KugetsuError('invalid-input', 'the session export to import has no session id')
     }
+    // The session becomes this checkout's: opencode forks a session in the directory it records
+    // (and a fork run from any other directory hangs), so it must be the cwd used from now on.
+    const directory = path.resolve(cwd)
+    const text =
+      parsed.info.directory === directory
+        ? sessionExport
+        : JSON.stringify({ ...parsed, info: { ...parsed.info, directory } })
     const dir = await mkdtemp(path.join(options.tempDir ?? os.tmpdir(), 'kugetsu-import-'))
     try {
       const file = path.join(dir, 'session.json')
-      await writeFile(file, sessionExport, { mode: 0o600 })
+      await writeFile(file, text, { mode: 0o600 })
       const output = await command(['import', file], cwd, 'opencode import')
       if (output.exitCode !== 0) throw exitFailure('opencode import', output)
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
+    directories.set(id, directory)
+  }
+
+  /**
+   * Makes sure a session records `cwd` as its directory before it is forked there: opencode 1.18
+   * runs a fork in the directory the session records, while `run` listens for the fork's events in
+   * its own cwd, so a fork run from another directory never sees its turn end and hangs forever.
+   * Costs an export (and an import when the directory differs) unless this driver already knows.
+   */
+  async function homeSession(sessionId: string, cwd: string): Promise<void> {
+    const directory = path.resolve(cwd)
+    if (directories.get(sessionId) === directory) return
+    const exported = await exportSession(sessionId, cwd)
+    if (directories.get(sessionId) !== directory) await importSession(exported, cwd)
   }
 
   async function deleteSession(sessionId: string, cwd: string): Promise<void> {
