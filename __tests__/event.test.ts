@@ -40,6 +40,12 @@ describe('requestFromEvent', () => {
     })
   })
 
+  it('a comment with nothing but the trigger is a clear error', () => {
+    expect(() =>
+      requestFromEvent('issue_comment', commentPayload('/kugetsu'), inputs, context)
+    ).toThrow(/no message after \/kugetsu/)
+  })
+
   it('edited comments and comments without the trigger are skipped with a reason', () => {
     expect(
       requestFromEvent('issue_comment', commentPayload('/kugetsu hi', 'edited'), inputs, context)

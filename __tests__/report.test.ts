@@ -35,6 +35,16 @@ describe('reply comments', () => {
     expect(isKugetsuComment('/kugetsu hi')).toBe(false)
   })
 
+  it('the marker keeps refs with hyphens intact and cannot close the HTML comment early', () => {
+    const body = replyBody('ok', {
+      ...facts,
+      ref: 'github.com/octo-org/octo-repo#1',
+      sessionId: 'ses_a-->b'
+    })
+    expect(body).toContain('ref=github.com/octo-org/octo-repo#1')
+    expect(body.slice(body.indexOf('<!--')).match(/-->/g)).toHaveLength(1)
+  })
+
   it('a reply too long for a comment is cut with a note, keeping footer and marker', () => {
     const body = replyBody('x'.repeat(100_000), facts)
     expect(body.length).toBeLessThanOrEqual(MAX_COMMENT_LENGTH)

@@ -96,14 +96,6 @@ export class Engine {
     return { message, cwd, model, agent, timeoutMs, onSpawn, ...extra }
   }
 
-  /** Whether the stored base was made from this prompt and model (else a new one is due). */
-  baseMatches(base: BaseRecord): boolean {
-    return (
-      base.promptHash === hashPrompt(this.basePrompt) &&
-      (base.model ?? '') === (this.options.model ?? '')
-    )
-  }
-
   async init(options: { force?: boolean } = {}): Promise<InitOutcome> {
     const { store, driver, cwd } = this.options
     const existing = await store.getBase()

@@ -141,6 +141,9 @@ export function requestFromEvent(
       if (trigger === '') throw new KugetsuError('invalid-input', 'trigger must not be empty')
       const match = findTrigger(body, trigger)
       if (!match) return { kind: 'skip', reason: `the comment does not contain ${trigger}` }
+      if (match.message === '') {
+        throw new KugetsuError('invalid-input', `the comment has no message after ${trigger}`)
+      }
       const issue = issueInfo(payload.issue)
       return {
         kind: 'turn',

@@ -17,7 +17,7 @@ export interface TurnFacts {
 
 export function marker(fields: Record<string, string>): string {
   const body = Object.entries(fields)
-    .map(([key, value]) => `${key}=${value.replace(/[\s>-]/g, '_')}`)
+    .map(([key, value]) => `${key}=${value.replace(/\s|-->|>/g, '_')}`)
     .join(' ')
   return `${MARKER_PREFIX} ${body} -->`
 }
