@@ -360,6 +360,16 @@ describe('decryptState failures', () => {
     )
   })
 
+  it('keeps messages on one line whatever the context', async () => {
+    const envelope = await encryptState(SESSION, KEY, 'a\nb\u2028c')
+    const error = await expectFailure(
+      decryptState(envelope, OTHER_KEY, 'a\nb\u2028c'),
+      'corrupt-state',
+      'wrong-key'
+    )
+    expect(error.message).toContain('state of a b c:')
+  })
+
   it('plain text', async () => {
     await expectFailure(decryptState(SESSION, KEY, REF), 'corrupt-state', 'not-encrypted')
   })

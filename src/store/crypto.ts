@@ -68,7 +68,10 @@ export class StateCryptoError extends KugetsuError {
   }
 }
 
-const entryName = (context: string) => `the encrypted state of ${context.slice(0, 100)}`
+/** The context as it appears in a one-line message. */
+const shown = (context: string) =>
+  context.slice(0, 100).replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, ' ')
+const entryName = (context: string) => `the encrypted state of ${shown(context)}`
 
 function checkKey(secret: string | undefined, context: string, encrypted: boolean): string {
   if (secret === undefined || secret === '') {
@@ -76,7 +79,7 @@ function checkKey(secret: string | undefined, context: string, encrypted: boolea
       'invalid-input',
       'missing-key',
       encrypted
-        ? `the stored state of ${context.slice(0, 100)} is encrypted, but no state-key is set`
+        ? `the stored state of ${shown(context)} is encrypted, but no state-key is set`
         : 'state-key is empty'
     )
   }
@@ -307,6 +310,6 @@ export async function openState(
   throw new StateCryptoError(
     'corrupt-state',
     'not-encrypted',
-    `the stored state of ${context.slice(0, 100)} is not encrypted although a state-key is set (saved before encryption was enabled, or planted); destroy it and start again`
+    `the stored state of ${shown(context)} is not encrypted although a state-key is set (saved before encryption was enabled, or planted); destroy it and start again`
   )
 }
