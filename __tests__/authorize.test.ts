@@ -219,6 +219,23 @@ describe('authorize: permission', () => {
     }
   })
 
+  it('refuses to run with an unknown minimum rather than admit everyone', async () => {
+    for (const minPermission of ['none', 'owner', 'toString'] as unknown as Permission[]) {
+      await expect(
+        authorize(
+          input({ minPermission, permissionOf: lookup({ alice: 'superuser' }).permissionOf })
+        )
+      ).rejects.toThrow(KugetsuError)
+    }
+    const result = await authorize(
+      input({
+        minPermission: 'ADMIN' as Permission,
+        permissionOf: lookup({ alice: 'maintain' }).permissionOf
+      })
+    )
+    expect(result.allowed).toBe(false)
+  })
+
   it('fails closed when the lookup throws', async () => {
     const result = await authorize(
       input({

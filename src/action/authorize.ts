@@ -106,6 +106,11 @@ function admit(rule: AuthorizeRule, reason: string): Authorization {
   return { allowed: true, reason, rule }
 }
 
+/**
+ * Decides by the rules in the module comment. Never throws for anything about the commenter
+ * (a failed permission lookup refuses); throws KugetsuError 'invalid-input' only for a
+ * minPermission that is not one of PERMISSIONS.
+ */
 export async function authorize(input: AuthorizeInput): Promise<Authorization> {
   const body = input.commentBody ?? ''
   if (isKugetsuComment(body) || MARKER_LOOSE.test(body)) {
@@ -134,7 +139,8 @@ export async function authorize(input: AuthorizeInput): Promise<Authorization> {
     return admit('allowed-user', `${login} is in allowed-users`)
   }
 
-  const needed = input.minPermission ?? DEFAULT_MIN_PERMISSION
+  // Checked again here: an unknown minimum would rank below every permission and admit anyone.
+  const needed = parseMinPermission(input.minPermission ?? '')
   let found: string | undefined
   try {
     found = await input.permissionOf(login)
