@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6408);
 /** The action's entry point (action.yml `main`). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5:
+/***/ 6408:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28912,6 +28912,9 @@ function requestFromEvent(eventName, payload, inputs, context) {
             const match = findTrigger(body, trigger);
             if (!match)
                 return { kind: 'skip', reason: `the comment does not contain ${trigger}` };
+            if (match.message === '') {
+                throw new errors_KugetsuError('invalid-input', `the comment has no message after ${trigger}`);
+            }
             const issue = issueInfo(payload.issue);
             return {
                 kind: 'turn',
@@ -28961,6 +28964,51 @@ function requestFromEvent(eventName, payload, inputs, context) {
         default:
             return { kind: 'skip', reason: `the ${eventName || 'unknown'} event is not handled` };
     }
+}
+
+;// CONCATENATED MODULE: ./src/action/listing.ts
+/**
+ * What kugetsu has in the Actions cache, read from the caches REST API: the keys alone say which
+ * issue an entry belongs to, its turn count and session, so nothing is downloaded.
+ */
+const listing_escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Groups the entries under `prefix` by issue, newest first; `refOf` makes a canonical ref. */
+function listingFromEntries(entries, prefix, refOf) {
+    const issuePattern = new RegExp(`^${listing_escapeRegExp(prefix)}-issue-(\\d+)-\\d+-\\d+(?:-t(\\d+))?(?:-([A-Za-z0-9_.]+))?$`, 'i');
+    const basePrefix = `${prefix}-base-`.toLowerCase();
+    const byIssue = new Map();
+    const base = [];
+    for (const entry of entries) {
+        const match = issuePattern.exec(entry.key);
+        if (match) {
+            const number = Number(match[1]);
+            byIssue.set(number, [...(byIssue.get(number) ?? []), entry]);
+        }
+        else if (entry.key.toLowerCase().startsWith(basePrefix)) {
+            base.push({ key: entry.key, createdAt: entry.createdAt, sizeBytes: entry.sizeBytes });
+        }
+    }
+    const newestFirst = (a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt);
+    const sessions = [];
+    for (const [number, group] of byIssue) {
+        group.sort(newestFirst);
+        const newest = group[0];
+        const match = issuePattern.exec(newest.key);
+        sessions.push({
+            ref: refOf(number),
+            number,
+            sessionId: match[3] ?? '',
+            turns: match[2] ? Number(match[2]) : 0,
+            updatedAt: newest.createdAt,
+            lastUsedAt: newest.lastAccessedAt,
+            sizeBytes: newest.sizeBytes,
+            olderEntries: group.length - 1,
+            key: newest.key
+        });
+    }
+    sessions.sort((a, b) => a.number - b.number);
+    base.sort(newestFirst);
+    return { sessions, base };
 }
 
 ;// CONCATENATED MODULE: ./src/opencode/version.ts
@@ -29070,7 +29118,7 @@ const MARKER_PREFIX = '<!-- kugetsu:';
 const MAX_COMMENT_LENGTH = 65_536;
 function marker(fields) {
     const body = Object.entries(fields)
-        .map(([key, value]) => `${key}=${value.replace(/[\s>-]/g, '_')}`)
+        .map(([key, value]) => `${key}=${value.replace(/\s|-->|>/g, '_')}`)
         .join(' ');
     return `${MARKER_PREFIX} ${body} -->`;
 }
@@ -29173,11 +29221,6 @@ class Engine {
     request(message, extra = {}) {
         const { cwd, model, agent, timeoutMs, onSpawn } = this.options;
         return { message, cwd, model, agent, timeoutMs, onSpawn, ...extra };
-    }
-    /** Whether the stored base was made from this prompt and model (else a new one is due). */
-    baseMatches(base) {
-        return (base.promptHash === hashPrompt(this.basePrompt) &&
-            (base.model ?? '') === (this.options.model ?? ''));
     }
     async init(options = {}) {
         const { store, driver, cwd } = this.options;
@@ -30754,6 +30797,7 @@ function createEntryStore(root) {
 
 
 
+
 const loadCache = () => __nccwpck_require__.e(/* import() */ 691).then(__nccwpck_require__.bind(__nccwpck_require__, 1691));
 function runUrl(env) {
     const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env;
@@ -31038,6 +31082,66 @@ async function handleInit(context) {
         await (0,promises_namespaceObject.rm)(workspace.dir, { recursive: true, force: true }).catch(() => undefined);
     }
 }
+async function handleList(context) {
+    const { inputs, repo } = context;
+    const octokit = await octokitFor(context);
+    const caches = await octokit.paginate(octokit.rest.actions.getActionsCacheList, {
+        owner: repo.owner,
+        repo: repo.repo,
+        key: `${inputs.statePrefix}-`,
+        per_page: 100
+    });
+    const listing = listingFromEntries(caches.map((entry) => ({
+        id: entry.id ?? 0,
+        key: entry.key ?? '',
+        createdAt: entry.created_at ?? '',
+        lastAccessedAt: entry.last_accessed_at ?? entry.created_at ?? '',
+        sizeBytes: entry.size_in_bytes ?? 0
+    })), inputs.statePrefix, (number) => formatIssueRef(parseIssueRef(`#${number}`, repo)));
+    const sessions = listing.sessions.map(({ ref, sessionId, turns, updatedAt, lastUsedAt, sizeBytes }) => ({
+        ref,
+        sessionId,
+        turns,
+        updatedAt,
+        lastUsedAt,
+        sizeBytes
+    }));
+    setOutputs({
+        skipped: 'false',
+        'skip-reason': '',
+        mode: 'list',
+        sessions: JSON.stringify(sessions)
+    });
+    core/* info */.pq(`${sessions.length} tracked issue(s), ${listing.base.length} base entr${listing.base.length === 1 ? 'y' : 'ies'}`);
+    await core/* summary */.z
+        .addHeading(`kugetsu: ${sessions.length} tracked issue(s)`, 3)
+        .addTable([
+        [
+            { data: 'Issue', header: true },
+            { data: 'Session', header: true },
+            { data: 'Turns', header: true },
+            { data: 'Last saved', header: true },
+            { data: 'Size', header: true }
+        ],
+        ...sessions.map((session) => [
+            session.ref,
+            session.sessionId,
+            String(session.turns),
+            session.updatedAt,
+            `${Math.ceil(session.sizeBytes / 1024)} KiB`
+        ]),
+        ...listing.base
+            .slice(0, 1)
+            .map((base) => [
+            '(base)',
+            base.key,
+            '',
+            base.createdAt,
+            `${Math.ceil(base.sizeBytes / 1024)} KiB`
+        ])
+    ])
+        .write();
+}
 async function reportFailure(error, request, context) {
     const message = errorMessage(error);
     core/* setFailed */.C1(message);
@@ -31085,11 +31189,21 @@ async function run(env = process.env) {
             await handleTurn(request, context);
             return;
         }
-        if (request.kind === 'command' && request.command === 'init') {
-            await handleInit(context);
+        if (request.kind === 'closed') {
+            const reason = `closing ${formatIssueRef(request.ref)} keeps its session (this version destroys nothing automatically)`;
+            core/* info */.pq(`Skipped: ${reason}`);
+            setOutputs({
+                skipped: 'true',
+                'skip-reason': reason,
+                'issue-ref': formatIssueRef(request.ref)
+            });
             return;
         }
-        throw new errors_KugetsuError('invalid-input', `${request.kind === 'command' ? `command ${request.command}` : 'closed issues'} is not supported yet`);
+        if (request.command === 'init')
+            return await handleInit(context);
+        if (request.command === 'list')
+            return await handleList(context);
+        throw new errors_KugetsuError('invalid-input', `command ${request.command} is not available in this version of kugetsu; use run, init or list`);
     }
     catch (error) {
         await reportFailure(error, request, context);

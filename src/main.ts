@@ -17,6 +17,7 @@ import {
   type IssueInfo,
   type RepoContext
 } from './action/event.js'
+import { listingFromEntries } from './action/listing.js'
 import { readInputs, type ActionInputs } from './action/inputs.js'
 import { firstTurnPrompt, laterTurnPrompt } from './action/prompt.js'
 import {
@@ -31,7 +32,7 @@ import { KugetsuError, errorMessage } from './errors.js'
 import { resolveOpencodeBinary, installDir } from './opencode/binary.js'
 import { buildOpencodeConfigContent } from './opencode/config.js'
 import { createOpencodeDriver } from './opencode/driver.js'
-import { formatIssueRef } from './refs.js'
+import { formatIssueRef, parseIssueRef } from './refs.js'
 import { createEntryStore, type EntryStore } from './store/entries.js'
 
 type Octokit = ReturnType<(typeof import('@actions/github'))['getOctokit']>
@@ -398,6 +399,75 @@ async function handleInit(context: RunContext): Promise<void> {
   }
 }
 
+async function handleList(context: RunContext): Promise<void> {
+  const { inputs, repo } = context
+  const octokit = await octokitFor(context)
+  const caches = await octokit.paginate(octokit.rest.actions.getActionsCacheList, {
+    owner: repo.owner,
+    repo: repo.repo,
+    key: `${inputs.statePrefix}-`,
+    per_page: 100
+  })
+  const listing = listingFromEntries(
+    caches.map((entry) => ({
+      id: entry.id ?? 0,
+      key: entry.key ?? '',
+      createdAt: entry.created_at ?? '',
+      lastAccessedAt: entry.last_accessed_at ?? entry.created_at ?? '',
+      sizeBytes: entry.size_in_bytes ?? 0
+    })),
+    inputs.statePrefix,
+    (number) => formatIssueRef(parseIssueRef(`#${number}`, repo))
+  )
+  const sessions = listing.sessions.map(
+    ({ ref, sessionId, turns, updatedAt, lastUsedAt, sizeBytes }) => ({
+      ref,
+      sessionId,
+      turns,
+      updatedAt,
+      lastUsedAt,
+      sizeBytes
+    })
+  )
+  setOutputs({
+    skipped: 'false',
+    'skip-reason': '',
+    mode: 'list',
+    sessions: JSON.stringify(sessions)
+  })
+  core.info(
+    `${sessions.length} tracked issue(s), ${listing.base.length} base entr${listing.base.length === 1 ? 'y' : 'ies'}`
+  )
+  await core.summary
+    .addHeading(`kugetsu: ${sessions.length} tracked issue(s)`, 3)
+    .addTable([
+      [
+        { data: 'Issue', header: true },
+        { data: 'Session', header: true },
+        { data: 'Turns', header: true },
+        { data: 'Last saved', header: true },
+        { data: 'Size', header: true }
+      ],
+      ...sessions.map((session) => [
+        session.ref,
+        session.sessionId,
+        String(session.turns),
+        session.updatedAt,
+        `${Math.ceil(session.sizeBytes / 1024)} KiB`
+      ]),
+      ...listing.base
+        .slice(0, 1)
+        .map((base) => [
+          '(base)',
+          base.key,
+          '',
+          base.createdAt,
+          `${Math.ceil(base.sizeBytes / 1024)} KiB`
+        ])
+    ])
+    .write()
+}
+
 async function reportFailure(
   error: unknown,
   request: ActionRequest | undefined,
@@ -455,13 +525,21 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       await handleTurn(request, context)
       return
     }
-    if (request.kind === 'command' && request.command === 'init') {
-      await handleInit(context)
+    if (request.kind === 'closed') {
+      const reason = `closing ${formatIssueRef(request.ref)} keeps its session (this version destroys nothing automatically)`
+      core.info(`Skipped: ${reason}`)
+      setOutputs({
+        skipped: 'true',
+        'skip-reason': reason,
+        'issue-ref': formatIssueRef(request.ref)
+      })
       return
     }
+    if (request.command === 'init') return await handleInit(context)
+    if (request.command === 'list') return await handleList(context)
     throw new KugetsuError(
       'invalid-input',
-      `${request.kind === 'command' ? `command ${request.command}` : 'closed issues'} is not supported yet`
+      `command ${request.command} is not available in this version of kugetsu; use run, init or list`
     )
   } catch (error) {
     await reportFailure(error, request, context)

@@ -119,11 +119,6 @@ class Engine {
         const { cwd, model, agent, timeoutMs, onSpawn } = this.options;
         return { message, cwd, model, agent, timeoutMs, onSpawn, ...extra };
     }
-    /** Whether the stored base was made from this prompt and model (else a new one is due). */
-    baseMatches(base) {
-        return (base.promptHash === hashPrompt(this.basePrompt) &&
-            (base.model ?? '') === (this.options.model ?? ''));
-    }
     async init(options = {}) {
         const { store, driver, cwd } = this.options;
         const existing = await store.getBase();
