@@ -39,7 +39,7 @@ if (process.argv[2] === 'import') {
   fs.copyFileSync(process.argv[3], env.FAKE_LOG + '.imported')
 }
 if (env.FAKE_HISTORY) fs.appendFileSync(env.FAKE_HISTORY, JSON.stringify(process.argv.slice(2)) + '\\n')
-const stdout = process.argv[2] === 'export' && env.FAKE_STDOUT_EXPORT ? env.FAKE_STDOUT_EXPORT : env.FAKE_STDOUT
+const stdout = (process.argv[2] === 'export' && env.FAKE_STDOUT_EXPORT) || (process.argv[2] === 'db' && env.FAKE_STDOUT_DB) || env.FAKE_STDOUT
 if (stdout) process.stdout.write(fs.readFileSync(stdout))
 if (env.FAKE_STDERR) process.stderr.write(fs.readFileSync(env.FAKE_STDERR))
 if (env.FAKE_MODE === 'hang') {
@@ -305,62 +305,72 @@ describe('killing', () => {
   })
 })
 
-describe('forking', () => {
-  it('re-homes a session recorded elsewhere before forking it, once', async () => {
-    const history = path.join(dir, 'history.jsonl')
+describe('running a session only in the directory it records', () => {
+  const exported = fixture('export.json')
+  const id = JSON.parse(readFileSync(exported, 'utf8')).info.id as string
+
+  async function setup(name: string, recorded: unknown[]) {
+    const history = path.join(dir, `${name}.jsonl`)
+    const db = path.join(dir, `${name}-db.json`)
     await rm(history, { force: true })
-    const exported = fixture('export.json')
-    const id = JSON.parse(readFileSync(exported, 'utf8')).info.id as string
+    await writeFile(db, JSON.stringify(recorded))
     const d = driver({
       FAKE_HISTORY: history,
       FAKE_STDOUT: fixture('run-text-turn.jsonl'),
-      FAKE_STDOUT_EXPORT: exported
+      FAKE_STDOUT_EXPORT: exported,
+      FAKE_STDOUT_DB: db
     })
     const calls = async () =>
-      (await readFile(history, 'utf8'))
+      (await readFile(history, 'utf8').catch(() => ''))
         .split('\n')
         .filter(Boolean)
         .map((line) => JSON.parse(line) as string[])
+    return { d, calls }
+  }
 
+  it('moves a session recorded elsewhere here before running it, once', async () => {
+    const { d, calls } = await setup('moved', [{ directory: '/somewhere/else' }])
     await d.run({ message: 'fork it', cwd: dir, sessionId: id, fork: true })
     const first = await calls()
-    expect(first.map((argv) => argv[0])).toEqual(['export', 'import', 'run'])
-    expect(first[2]).toContain('--fork')
+    expect(first.map((argv) => argv[0])).toEqual(['db', 'export', 'import', 'run'])
+    expect(first[0]).toEqual([
+      'db',
+      '--format',
+      'json',
+      `select directory from session where id = '${id}'`
+    ])
+    expect(first[3]).toContain('--fork')
     expect(JSON.parse(await readFile(`${log}.imported`, 'utf8')).info.directory).toBe(dir)
 
-    // known now: the next fork from the same directory goes straight to run
+    // known now: further runs here go straight to opencode run
     await d.run({ message: 'again', cwd: dir, sessionId: id, fork: true })
-    expect((await calls()).map((argv) => argv[0])).toEqual(['export', 'import', 'run', 'run'])
-
-    // a session the driver created here is known too (the fixture's session id)
-    const created = await d.run({ message: 'new', cwd: path.join(dir, '.') })
-    await d.run({ message: 'fork new', cwd: dir, sessionId: created.sessionId, fork: true })
+    await d.run({ message: 'continue', cwd: dir, sessionId: id })
     expect((await calls()).map((argv) => argv[0])).toEqual([
+      'db',
       'export',
       'import',
       'run',
       'run',
-      'run',
       'run'
     ])
+
+    // a session the driver created here (the fixture's session id) is known too
+    const created = await d.run({ message: 'new', cwd: path.join(dir, '.') })
+    await d.run({ message: 'fork new', cwd: dir, sessionId: created.sessionId, fork: true })
+    expect((await calls()).slice(6).map((argv) => argv[0])).toEqual(['run', 'run'])
   })
 
-  it('does not import when the export already records the cwd', async () => {
-    const history = path.join(dir, 'history2.jsonl')
-    const exported = JSON.parse(readFileSync(fixture('export.json'), 'utf8'))
-    const here = path.join(dir, 'export-here.json')
-    await writeFile(
-      here,
-      JSON.stringify({ ...exported, info: { ...exported.info, directory: dir } })
-    )
-    const d = driver({
-      FAKE_HISTORY: history,
-      FAKE_STDOUT: fixture('run-text-turn.jsonl'),
-      FAKE_STDOUT_EXPORT: here
-    })
-    await d.run({ message: 'fork it', cwd: dir, sessionId: exported.info.id, fork: true })
-    const calls = (await readFile(history, 'utf8')).split('\n').filter(Boolean)
-    expect(calls.map((line) => JSON.parse(line)[0])).toEqual(['export', 'run'])
+  it('leaves a session that records the cwd where it is', async () => {
+    const { d, calls } = await setup('here', [{ directory: dir }])
+    await d.run({ message: 'continue', cwd: dir, sessionId: id })
+    expect((await calls()).map((argv) => argv[0])).toEqual(['db', 'run'])
+  })
+
+  it('knows an unknown session from the database, without a run', async () => {
+    const { d, calls } = await setup('unknown', [])
+    const error = await failure(d.run({ message: 'x', cwd: dir, sessionId: 'ses_gone' }))
+    expect(error.code).toBe('unknown-session')
+    expect((await calls()).map((argv) => argv[0])).toEqual(['db'])
   })
 })
 

@@ -1,0 +1,359 @@
+/**
+ * The driver with the real opencode binary (the `opencode-ai` devDependency), offline against the
+ * scripted model server. Each `opencode run` takes ~6-8 s here; tests in this file run serially.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createOpencodeDriver, OpencodeRunError } from '../src/opencode/driver.js'
+import { liveGroupMembers } from '../src/opencode/process.js'
+import type { OpencodeDriver, RunRequest, RunResult } from '../src/opencode/types.js'
+import { startModelServer, type ModelServer, type RecordedRequest } from './support/model-server.js'
+import { createOpencodeEnv, type OpencodeEnv } from './support/opencode-env.js'
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const binary = path.join(repoRoot, 'node_modules', '.bin', 'opencode')
+const TEST_TIMEOUT = 180_000
+
+let server: ModelServer
+let machine: OpencodeEnv
+let project: string
+let driver: Required<OpencodeDriver>
+/** The session created by the first test, continued and forked by later ones. */
+let base: string
+
+beforeAll(async () => {
+  server = await startModelServer()
+  machine = await createOpencodeEnv({ baseURL: server.baseURL })
+  project = await machine.makeProject('repo')
+  // a run that hangs must not outlive its test
+  driver = createOpencodeDriver({ binary, env: machine.env, defaultTimeoutMs: 150_000 })
+})
+
+afterAll(async () => {
+  await server?.close()
+  await machine?.cleanup()
+})
+
+/** Runs, recording which requests the model server got during the run. */
+async function run(
+  request: Omit<RunRequest, 'cwd'> & { cwd?: string },
+  using: OpencodeDriver = driver
+) {
+  const before = server.requests.length
+  const result = await using.run({ cwd: project, ...request })
+  return { result, requests: server.requests.slice(before) }
+}
+
+async function failure(promise: Promise<unknown>): Promise<OpencodeRunError> {
+  try {
+    await promise
+  } catch (error) {
+    if (error instanceof OpencodeRunError) return error
+    throw error
+  }
+  throw new Error('expected the run to fail')
+}
+
+/** Live processes whose command line contains `text` (Linux /proc). */
+async function processesRunning(text: string): Promise<number[]> {
+  const found: number[] = []
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0').join(' ')
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8')
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+      if (cmdline.includes(text) && state !== 'Z') found.push(Number(entry))
+    } catch {
+      // gone
+    }
+  }
+  return found
+}
+
+const chats = (requests: RecordedRequest[]) => requests.filter((r) => r.kind === 'chat')
+
+describe('opencode driver with the real binary', () => {
+  it(
+    'creates a session and continues it; the model sees the history; tokens and cost add up',
+    async () => {
+      const first = await run({ message: 'first message' })
+      expect(first.result.sessionId).toMatch(/^ses_/)
+      expect(first.result.text).toBe('ECHO[n=1]: first message')
+      expect(first.result.tokens.input).toBeGreaterThan(0)
+      expect(first.result.tokens.output).toBeGreaterThan(0)
+      expect(first.result.cost).toBeGreaterThan(0)
+      expect(first.result.errors).toEqual([])
+      // a new session gets a title from the model, in a request of its own
+      expect(first.requests.map((r) => r.kind).sort()).toEqual(['chat', 'title'])
+      const [chat] = chats(first.requests)
+      expect(chat.headers['x-session-id']).toBe(first.result.sessionId)
+      expect(chat.tools).not.toContain('question')
+      base = first.result.sessionId
+
+      const second = await run({ message: 'second message', sessionId: base })
+      expect(second.result.sessionId).toBe(base)
+      expect(second.result.text).toBe('ECHO[n=2]: first message | second message')
+      expect(second.requests.map((r) => r.kind)).toEqual(['chat'])
+    },
+    TEST_TIMEOUT
+  )
+
+  it(
+    'forks: the fork sees the history, the original never sees the fork',
+    async () => {
+      const fork = await run({ message: 'fork message', sessionId: base, fork: true })
+      expect(fork.result.sessionId).toMatch(/^ses_/)
+      expect(fork.result.sessionId).not.toBe(base)
+      expect(fork.result.text).toBe('ECHO[n=3]: first message | second message | fork message')
+      // the fork has no session rule denying questions: kugetsu's config must remove the tool
+      expect(chats(fork.requests)[0].tools).not.toContain('question')
+
+      const original = await run({ message: 'original again', sessionId: base })
+      expect(original.result.sessionId).toBe(base)
+      expect(original.result.text).toBe(
+        'ECHO[n=3]: first message | second message | original again'
+      )
+    },
+    TEST_TIMEOUT
+  )
+
+  it(
+    'moves a session to a fresh machine and another checkout: export, import, continue there',
+    async () => {
+      const exported = await driver.exportSession(base, project)
+      const parsed = JSON.parse(exported)
+      expect(parsed.info.id).toBe(base)
+      expect(parsed.info.directory).toBe(project)
+
+      const elsewhere = await machine.fresh()
+      try {
+        const checkout = await elsewhere.makeProject('checkout-elsewhere')
+        const other = createOpencodeDriver({
+          binary,
+          env: elsewhere.env,
+          defaultTimeoutMs: 150_000
+        })
+        await other.importSession(exported, checkout)
+
+        server.setScript([
+          { type: 'tool', tool: 'bash', input: { command: 'pwd', description: 'Where' } }
+        ])
+        const moved = await run(
+          { message: 'on the new runner', sessionId: base, cwd: checkout },
+          other
+        )
+        expect(moved.result.sessionId).toBe(base)
+        expect(moved.result.text).toBe(
+          'ECHO[n=4]: first message | second message | original again | on the new runner\n' +
+            `TOOL[bash]: ${checkout}`
+        )
+        expect(moved.result.toolCalls.map((call) => [call.tool, call.status])).toEqual([
+          ['bash', 'completed']
+        ])
+      } finally {
+        server.setScript(undefined)
+        await elsewhere.cleanup()
+      }
+    },
+    TEST_TIMEOUT
+  )
+
+  it(
+    'unknown sessions: never existed, or deleted',
+    async () => {
+      const never = await failure(run({ message: 'hello?', sessionId: 'ses_doesnotexist' }))
+      expect(never.code).toBe('unknown-session')
+      expect(never.message).toBe('opencode has no session ses_doesnotexist')
+      await expect(driver.exportSession('ses_doesnotexist', project)).rejects.toMatchObject({
+        code: 'unknown-session'
+      })
+
+      const doomed = await run({ message: 'short-lived', title: 'Doomed' })
+      // a title given up front spares the model the title request
+      expect(doomed.requests.map((r) => r.kind)).toEqual(['chat'])
+      await driver.deleteSession(doomed.result.sessionId, project)
+      await driver.deleteSession(doomed.result.sessionId, project) // already gone: fine
+      const deleted = await failure(
+        run({ message: 'still there?', sessionId: doomed.result.sessionId })
+      )
+      expect(deleted.code).toBe('unknown-session')
+    },
+    TEST_TIMEOUT
+  )
+
+  it(
+    'provider errors: a rejected key, and a server that keeps failing',
+    async () => {
+      server.setScript([{ type: 'error', status: 401, message: 'Incorrect API key provided' }])
+      const unauthorized = await failure(run({ message: 'who am i', sessionId: base }))
+      expect(unauthorized.code).toBe('provider-error')
+      expect(unauthorized.message).toBe(
+        'model provider error: APIError: Incorrect API key provided (HTTP 401)'
+      )
+      expect(unauthorized.result?.sessionId).toBe(base)
+
+      // opencode retries a 5xx five times; retry-after-ms spares the test its back-off (~60 s)
+      server.setScript(() => ({
+        type: 'error',
+        status: 500,
+        message: 'upstream exploded',
+        headers: { 'retry-after-ms': '0' }
+      }))
+      const before = server.requests.length
+      const broken = await failure(run({ message: 'anyone?', sessionId: base }))
+      expect(broken.code).toBe('provider-error')
+      expect(broken.message).toBe('model provider error: APIError: upstream exploded (HTTP 500)')
+      expect(chats(server.requests.slice(before))).toHaveLength(6)
+    },
+    TEST_TIMEOUT
+  )
+
+  it(
+    'a hung model: the run is stopped, opencode’s process group is gone, the request dropped',
+    async () => {
+      server.setScript([{ type: 'hang' }])
+      const controller = new AbortController()
+      let pid = 0
+      const hung = server.waitForRequest((r) => r.kind === 'chat' && r.reply?.type === 'hang')
+      void hung.then(() => controller.abort())
+      const error = await failure(
+        driver.run({
+          message: 'are you there?',
+          sessionId: base,
+          cwd: project,
+          signal: controller.signal,
+          onSpawn: (spawned) => (pid = spawned)
+        })
+      )
+      expect(error.code).toBe('timeout')
+      expect(error.aborted).toBe(true)
+      // nothing was printed before the model answered, but a continued session is known
+      expect(error.result?.sessionId).toBe(base)
+      expect(pid).toBeGreaterThan(0)
+      expect(await liveGroupMembers(pid)).toEqual([])
+      await server.waitForAbort(await hung)
+    },
+    TEST_TIMEOUT
+  )
+
+  it(
+    'a hung tool: the command opencode started in its own session dies too',
+    async () => {
+      const marker = `sleep 7${process.pid % 1000}3`
+      server.setScript([
+        {
+          type: 'tool',
+          tool: 'bash',
+          input: {
+            command: `curl -s ${server.url}/notify/sleeping; ${marker}`,
+            description: 'Wait forever'
+          }
+        }
+      ])
+      const controller = new AbortController()
+      void server
+        .waitForRequest((r) => r.path === '/notify/sleeping')
+        .then(() => controller.abort())
+      let pid = 0
+      const error = await failure(
+        driver.run({
+          message: 'sleep',
+          sessionId: base,
+          cwd: project,
+          signal: controller.signal,
+          onSpawn: (spawned) => (pid = spawned)
+        })
+      )
+      expect(error.code).toBe('timeout')
+      expect(error.result?.sessionId).toBe(base) // the step started before the tool hung
+      expect(await liveGroupMembers(pid)).toEqual([])
+      expect(await processesRunning(marker)).toEqual([])
+      server.setScript(undefined)
+    },
+    TEST_TIMEOUT
+  )
+
+  it(
+    'passes a message starting with -- and full of quotes exactly; long replies come back whole',
+    async () => {
+      const message = `--help "double" 'single'  two  spaces\n\ttab line -x `
+      const exact = await run({ message, title: 'Exact' })
+      expect(chats(exact.requests)[0].userTexts).toEqual([message])
+      expect(exact.result.text).toBe(`ECHO[n=1]: ${message}`.trim())
+
+      const long = 'word '.repeat(40_000).trim()
+      server.setScript([{ type: 'text', text: long, chunkSize: 4096 }])
+      const reply = await run({ message: 'say a lot', sessionId: exact.result.sessionId })
+      expect(reply.result.text).toBe(long)
+      server.setScript(undefined)
+    },
+    TEST_TIMEOUT
+  )
+
+  it(
+    'a fork in a repo that allows questions: a question does not hang, outside reads are denied',
+    async () => {
+      // the repository's own config tries to allow everything, questions included
+      const permissive = await machine.makeProject('permissive-repo')
+      await writeFile(
+        path.join(permissive, 'opencode.json'),
+        JSON.stringify({ permission: { question: 'allow', '*': 'allow' } })
+      )
+      server.setScript([
+        {
+          type: 'tool',
+          tool: 'question',
+          input: {
+            questions: [
+              {
+                question: 'Which one?',
+                header: 'Pick',
+                options: [{ label: 'A', description: 'a' }]
+              }
+            ]
+          }
+        },
+        { type: 'tool', tool: 'read', input: { filePath: '/etc/hostname' } }
+      ])
+      const fork = await run({ message: 'ask me', sessionId: base, fork: true, cwd: permissive })
+      const result: RunResult = fork.result
+      for (const chat of chats(fork.requests)) expect(chat.tools).not.toContain('question')
+      expect(result.toolCalls.map((call) => [call.tool, call.status])).toEqual([
+        ['invalid', 'completed'],
+        ['read', 'error']
+      ])
+      expect(result.permissionRejections).toEqual([
+        'read /etc/hostname: denied by permission rules'
+      ])
+      expect(result.text).toMatch(
+        /^ECHO\[n=\d+\]: first message \| .* \| ask me\nTOOL\[read\]: The user has specified a rule/
+      )
+      server.setScript(undefined)
+    },
+    TEST_TIMEOUT
+  )
+
+  it(
+    // base now records permissive-repo (the fork above moved it there): it is moved back first,
+    // or opencode would never hear of the permission request and hang
+    'an "ask" rule stops the turn: permission-rejected, with the session id kept',
+    async () => {
+      await writeFile(path.join(project, '.env'), 'SECRET=1\n')
+      server.setScript([
+        { type: 'tool', tool: 'read', input: { filePath: path.join(project, '.env') } }
+      ])
+      const error = await failure(run({ message: 'read the secrets', sessionId: base }))
+      expect(error.code).toBe('permission-rejected')
+      expect(error.result?.sessionId).toBe(base)
+      expect(error.result?.permissionRejections).toEqual([
+        `read ${path.join(project, '.env')}: rejected`
+      ])
+      expect(error.stderr).toMatch(/permission requested: read .*; auto-rejecting/)
+      server.setScript(undefined)
+    },
+    TEST_TIMEOUT
+  )
+})
