@@ -1222,7 +1222,7 @@ function signalGroups(groups, signal) {
 /**
  * Runs the real opencode CLI: `run --format json`, `export`, `import`, `session delete`.
  *
- * A fork is run in the directory the session records (see homeSession), so importSession makes
+ * A session is only ever run in the directory it records (see homeSession); importSession makes
  * the session record the cwd it is imported at.
  *
  * Every spawn: the given cwd (also as `PWD`: opencode prefers `$PWD` over its real working
@@ -1419,7 +1419,7 @@ function createOpencodeDriver(options) {
                 cause: request.signal.reason
             });
         }
-        if (request.fork && request.sessionId)
+        if (request.sessionId)
             await homeSession(request.sessionId, request.cwd);
         const output = await spawnOpencode(runArgs(request), request.cwd, {
             timeoutMs,
@@ -1563,15 +1563,47 @@ function createOpencodeDriver(options) {
         directories.set(id, directory);
     }
     /**
-     * Makes sure a session records `cwd` as its directory before it is forked there: opencode 1.18
-     * runs a fork in the directory the session records, while `run` listens for the fork's events in
-     * its own cwd, so a fork run from another directory never sees its turn end and hangs forever.
-     * Costs an export (and an import when the directory differs) unless this driver already knows.
+     * The directory opencode records for a session, read from its database (`opencode db`, ~1 s):
+     * null when there is no such session, undefined when the query did not work.
+     */
+    async function recordedDirectory(sessionId, cwd) {
+        // sessionId passed checkSessionId: letters, digits, `_`, `.` and `-` only
+        const query = `select directory from session where id = '${sessionId}'`;
+        const output = await command(['db', '--format', 'json', query], cwd, 'opencode db').catch(() => undefined);
+        if (!output || output.exitCode !== 0)
+            return undefined;
+        try {
+            const rows = JSON.parse(output.stdout.slice(Math.max(0, output.stdout.indexOf('['))));
+            if (!Array.isArray(rows))
+                return undefined;
+            if (rows.length === 0)
+                return null;
+            return typeof rows[0].directory === 'string' ? rows[0].directory : undefined;
+        }
+        catch {
+            return undefined;
+        }
+    }
+    /**
+     * Makes sure the session records `cwd` as its directory before a run in `cwd` continues or forks
+     * it. opencode 1.18 handles part of a turn in the directory the session records and part in its
+     * cwd: a fork run from another directory never sees its turn end, and a continued run never
+     * sees a permission request (nobody rejects it): both hang forever. Free when this driver
+     * created, imported or exported the session; otherwise a database query, plus an export and an
+     * import when the session has to move.
      */
     async function homeSession(sessionId, cwd) {
         const directory = external_node_path_default().resolve(cwd);
         if (directories.get(sessionId) === directory)
             return;
+        const recorded = await recordedDirectory(sessionId, cwd);
+        if (recorded === null) {
+            throw new OpencodeRunError('unknown-session', `opencode has no session ${sessionId}`);
+        }
+        if (recorded === directory) {
+            directories.set(sessionId, directory);
+            return;
+        }
         const exported = await exportSession(sessionId, cwd);
         if (directories.get(sessionId) !== directory)
             await importSession(exported, cwd);
