@@ -2,12 +2,10 @@ import { describe, expect, it } from '@jest/globals'
 import { KugetsuError, isKugetsuError } from '../src/errors.js'
 import {
   MAX_FILE_STEM_LENGTH,
-  MAX_KEY_SLUG_LENGTH,
   formatIssueRef,
   normalizeIssueRef,
   parseIssueRef,
   refFileStem,
-  refKeySlug,
   type IssueRef,
   type RefDefaults
 } from '../src/refs.js'
@@ -275,7 +273,6 @@ describe('formatIssueRef', () => {
     for (const ref of bad) {
       expect(() => formatIssueRef(ref)).toThrow(KugetsuError)
       expect(() => refFileStem(ref)).toThrow(KugetsuError)
-      expect(() => refKeySlug(ref)).toThrow(KugetsuError)
     }
   })
 })
@@ -329,43 +326,5 @@ describe('refFileStem', () => {
     ]
     const stems = texts.map((text) => refFileStem(parseIssueRef(text)))
     expect(new Set(stems).size).toBe(texts.length)
-    const slugs = texts.map((text) => refKeySlug(parseIssueRef(text)))
-    expect(new Set(slugs).size).toBe(texts.length)
-  })
-})
-
-describe('refKeySlug', () => {
-  it('is readable for ordinary refs', () => {
-    expect(refKeySlug(parseIssueRef('GitHub.com/Shoko/Kugetsu#12'))).toBe(
-      'github.com~shoko~kugetsu~12'
-    )
-    expect(refKeySlug(parseIssueRef('git.local:3000/o/r#1'))).toBe('git.local_3000~o~r~1')
-  })
-
-  it('is cache-key safe, bounded, injective and prefix-free over many generated refs', () => {
-    const refs = generateRefs(5000, 3)
-    const seen = new Map<string, string>()
-    for (const ref of refs) {
-      const slug = refKeySlug(ref)
-      expect(slug).toMatch(/^[a-z0-9._~-]+$/)
-      expect(slug).toBe(slug.toLowerCase())
-      expect(slug.length).toBeLessThanOrEqual(MAX_KEY_SLUG_LENGTH)
-      const canonical = formatIssueRef(ref)
-      const before = seen.get(slug)
-      if (before !== undefined) expect(before).toBe(canonical)
-      seen.set(slug, canonical)
-    }
-    expect(seen.size).toBe(new Set(refs.map(formatIssueRef)).size)
-    const slugs = [...seen.keys()].sort()
-    // After sorting, a slug that is a prefix of another sits right before one it prefixes.
-    for (let i = 1; i < slugs.length; i++) {
-      expect(slugs[i].startsWith(`${slugs[i - 1]}-`)).toBe(false)
-    }
-  })
-
-  it('is prefix-free even where a port could read as an owner', () => {
-    const a = refKeySlug(parseIssueRef('h/80/c#1'))
-    const b = refKeySlug(parseIssueRef('h:80/c/1-x#5'))
-    expect(b.startsWith(`${a}-`)).toBe(false)
   })
 })

@@ -28482,6 +28482,8 @@ async function watchRestoreFailure(fn) {
         process.stdout.write = write;
     }
 }
+/** Cache calls change the process's cwd and env, so all clients take turns. */
+let cacheCalls = Promise.resolve();
 /**
  * The `@actions/cache` client. Paths are given to it relative to `root`, with the workspace it
  * resolves and extracts against pointed at `root` during each call: the cache version hashes the
@@ -28489,9 +28491,8 @@ async function watchRestoreFailure(fn) {
  * run has.
  */
 function createActionsCacheClient(root, load) {
-    let queue = Promise.resolve();
     const inRoot = (fn) => {
-        const next = queue.then(async () => {
+        const next = cacheCalls.then(async () => {
             const cache = await load();
             const cwd = process.cwd();
             const workspace = process.env.GITHUB_WORKSPACE;
@@ -28508,7 +28509,7 @@ function createActionsCacheClient(root, load) {
                     process.env.GITHUB_WORKSPACE = workspace;
             }
         });
-        queue = next.catch(() => undefined);
+        cacheCalls = next.catch(() => undefined);
         return next;
     };
     const literal = (dir) => (0,external_node_path_.relative)(root, dir).split('\\').join('/');
@@ -28581,8 +28582,6 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 
 /** Longest stem `refFileStem` returns; longer readable stems are replaced by a hash. */
 const MAX_FILE_STEM_LENGTH = 200;
-/** Longest slug `refKeySlug` returns; longer readable slugs are replaced by a hash. */
-const MAX_KEY_SLUG_LENGTH = 128;
 const MAX_ISSUE_NUMBER = 2 ** 31 - 1;
 const MAX_HOSTNAME_LENGTH = 253;
 /** Longer than any valid ref (a URL of maximal components is about 430 characters). */
@@ -28790,19 +28789,6 @@ function refFileStem(ref) {
     const { host, owner, repo, number } = normalizeIssueRef(ref);
     const stem = `${host.replace(':', '+')}~${owner}~${repo}~${number}`;
     return stem.length <= MAX_FILE_STEM_LENGTH ? stem : `_${sha256(formatIssueRef(ref))}`;
-}
-/**
- * A slug for cache keys: `host~owner~repo~N` with the port's `:` written `_` (a hostname has no
- * `_`, no component has `~`). Lowercase `[a-z0-9._~-]` only (unreserved in URLs, no commas),
- * injective, and at most MAX_KEY_SLUG_LENGTH characters: longer ones are replaced by `_` and the
- * sha256 hex of the canonical ref. No slug followed by `-` is a prefix of another slug (a readable
- * slug ends in its digits and has exactly three `~`; a hashed one has a fixed length), so
- * `prefix-<slug>-` is safe as a cache restore-key prefix.
- */
-function refKeySlug(ref) {
-    const { host, owner, repo, number } = normalizeIssueRef(ref);
-    const slug = `${host.replace(':', '_')}~${owner}~${repo}~${number}`;
-    return slug.length <= MAX_KEY_SLUG_LENGTH ? slug : `_${sha256(formatIssueRef(ref))}`;
 }
 
 ;// CONCATENATED MODULE: ./src/action/trigger.ts
@@ -30617,7 +30603,8 @@ function parseOwner(text) {
     }
     return undefined;
 }
-async function readOwner(path, fs) {
+/** The file's text, or undefined when it does not exist. */
+async function readIfExists(path, fs = nodeFs) {
     try {
         return await fs.readFile(path);
     }
@@ -30672,14 +30659,14 @@ async function acquireLock(path, options = {}) {
         if (await createExclusive(path, content, fs)) {
             return {
                 release: async () => {
-                    const current = await readOwner(path, fs).catch(() => undefined);
+                    const current = await readIfExists(path, fs).catch(() => undefined);
                     if (current !== undefined && parseOwner(current)?.token === self.token) {
                         await fs.unlink(path).catch(() => undefined);
                     }
                 }
             };
         }
-        const text = await readOwner(path, fs);
+        const text = await readIfExists(path, fs);
         if (text !== undefined) {
             lastOwner = text;
             if ((await isStale(path, text, staleMs, fs)) &&
@@ -30733,7 +30720,7 @@ async function breakStaleLock(path, seen, staleMs, fs) {
         return false;
     }
     try {
-        const now = await readOwner(path, fs);
+        const now = await readIfExists(path, fs);
         if (now === seen && (await isStale(path, now, staleMs, fs))) {
             await fs.unlink(path).catch((error) => {
                 if (errorCode(error) !== 'ENOENT')
@@ -30755,18 +30742,8 @@ async function breakStaleLock(path, seen, staleMs, fs) {
 
 const RECORD = 'record.json';
 const SESSION = 'session.json';
-async function readText(path) {
-    try {
-        return await (0,promises_namespaceObject.readFile)(path, 'utf8');
-    }
-    catch (error) {
-        if (error.code === 'ENOENT')
-            return undefined;
-        throw error;
-    }
-}
 async function readRecord(dir, what) {
-    const text = await readText((0,external_node_path_.join)(dir, RECORD));
+    const text = await readIfExists((0,external_node_path_.join)(dir, RECORD));
     if (text === undefined)
         return undefined;
     try {
@@ -30794,11 +30771,11 @@ function createEntryStore(root) {
         baseDir,
         issueDir,
         getBase: () => readRecord(baseDir, 'the base session'),
-        readBaseExport: () => readText((0,external_node_path_.join)(baseDir, SESSION)),
+        readBaseExport: () => readIfExists((0,external_node_path_.join)(baseDir, SESSION)),
         putBase: (record, sessionExport) => writeEntry(baseDir, record, sessionExport),
         deleteBase: () => (0,promises_namespaceObject.rm)(baseDir, { recursive: true, force: true }),
         getIssue: (ref) => readRecord(issueDir(ref), ref),
-        readIssueExport: (ref) => readText((0,external_node_path_.join)(issueDir(ref), SESSION)),
+        readIssueExport: (ref) => readIfExists((0,external_node_path_.join)(issueDir(ref), SESSION)),
         putIssueRecord: (record) => writeEntry(issueDir(record.ref), record),
         putIssue: (record, sessionExport) => writeEntry(issueDir(record.ref), record, sessionExport),
         deleteIssue: (ref) => (0,promises_namespaceObject.rm)(issueDir(ref), { recursive: true, force: true }),

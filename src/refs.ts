@@ -31,8 +31,6 @@ export interface RefDefaults {
 
 /** Longest stem `refFileStem` returns; longer readable stems are replaced by a hash. */
 export const MAX_FILE_STEM_LENGTH = 200
-/** Longest slug `refKeySlug` returns; longer readable slugs are replaced by a hash. */
-export const MAX_KEY_SLUG_LENGTH = 128
 
 const MAX_ISSUE_NUMBER = 2 ** 31 - 1
 const MAX_HOSTNAME_LENGTH = 253
@@ -255,18 +253,4 @@ export function refFileStem(ref: IssueRef): string {
   const { host, owner, repo, number } = normalizeIssueRef(ref)
   const stem = `${host.replace(':', '+')}~${owner}~${repo}~${number}`
   return stem.length <= MAX_FILE_STEM_LENGTH ? stem : `_${sha256(formatIssueRef(ref))}`
-}
-
-/**
- * A slug for cache keys: `host~owner~repo~N` with the port's `:` written `_` (a hostname has no
- * `_`, no component has `~`). Lowercase `[a-z0-9._~-]` only (unreserved in URLs, no commas),
- * injective, and at most MAX_KEY_SLUG_LENGTH characters: longer ones are replaced by `_` and the
- * sha256 hex of the canonical ref. No slug followed by `-` is a prefix of another slug (a readable
- * slug ends in its digits and has exactly three `~`; a hashed one has a fixed length), so
- * `prefix-<slug>-` is safe as a cache restore-key prefix.
- */
-export function refKeySlug(ref: IssueRef): string {
-  const { host, owner, repo, number } = normalizeIssueRef(ref)
-  const slug = `${host.replace(':', '_')}~${owner}~${repo}~${number}`
-  return slug.length <= MAX_KEY_SLUG_LENGTH ? slug : `_${sha256(formatIssueRef(ref))}`
 }

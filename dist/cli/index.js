@@ -1819,7 +1819,7 @@ function lastLine(text) {
 /* harmony export */   rz: () => (/* binding */ refFileStem),
 /* harmony export */   yp: () => (/* binding */ formatIssueRef)
 /* harmony export */ });
-/* unused harmony exports MAX_FILE_STEM_LENGTH, MAX_KEY_SLUG_LENGTH, normalizeIssueRef, refKeySlug */
+/* unused harmony exports MAX_FILE_STEM_LENGTH, normalizeIssueRef */
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(598);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(916);
@@ -1842,8 +1842,6 @@ function lastLine(text) {
 
 /** Longest stem `refFileStem` returns; longer readable stems are replaced by a hash. */
 const MAX_FILE_STEM_LENGTH = 200;
-/** Longest slug `refKeySlug` returns; longer readable slugs are replaced by a hash. */
-const MAX_KEY_SLUG_LENGTH = 128;
 const MAX_ISSUE_NUMBER = 2 ** 31 - 1;
 const MAX_HOSTNAME_LENGTH = 253;
 /** Longer than any valid ref (a URL of maximal components is about 430 characters). */
@@ -2052,19 +2050,6 @@ function refFileStem(ref) {
     const stem = `${host.replace(':', '+')}~${owner}~${repo}~${number}`;
     return stem.length <= MAX_FILE_STEM_LENGTH ? stem : `_${sha256(formatIssueRef(ref))}`;
 }
-/**
- * A slug for cache keys: `host~owner~repo~N` with the port's `:` written `_` (a hostname has no
- * `_`, no component has `~`). Lowercase `[a-z0-9._~-]` only (unreserved in URLs, no commas),
- * injective, and at most MAX_KEY_SLUG_LENGTH characters: longer ones are replaced by `_` and the
- * sha256 hex of the canonical ref. No slug followed by `-` is a prefix of another slug (a readable
- * slug ends in its digits and has exactly three `~`; a hashed one has a fixed length), so
- * `prefix-<slug>-` is safe as a cache restore-key prefix.
- */
-function refKeySlug(ref) {
-    const { host, owner, repo, number } = normalizeIssueRef(ref);
-    const slug = `${host.replace(':', '_')}~${owner}~${repo}~${number}`;
-    return slug.length <= MAX_KEY_SLUG_LENGTH ? slug : `_${sha256(formatIssueRef(ref))}`;
-}
 
 
 /***/ }),
@@ -2200,7 +2185,8 @@ function parseOwner(text) {
     }
     return undefined;
 }
-async function readOwner(path, fs) {
+/** The file's text, or undefined when it does not exist. */
+async function readIfExists(path, fs = nodeFs) {
     try {
         return await fs.readFile(path);
     }
@@ -2255,14 +2241,14 @@ async function acquireLock(path, options = {}) {
         if (await createExclusive(path, content, fs)) {
             return {
                 release: async () => {
-                    const current = await readOwner(path, fs).catch(() => undefined);
+                    const current = await readIfExists(path, fs).catch(() => undefined);
                     if (current !== undefined && parseOwner(current)?.token === self.token) {
                         await fs.unlink(path).catch(() => undefined);
                     }
                 }
             };
         }
-        const text = await readOwner(path, fs);
+        const text = await readIfExists(path, fs);
         if (text !== undefined) {
             lastOwner = text;
             if ((await isStale(path, text, staleMs, fs)) &&
@@ -2316,7 +2302,7 @@ async function breakStaleLock(path, seen, staleMs, fs) {
         return false;
     }
     try {
-        const now = await readOwner(path, fs);
+        const now = await readIfExists(path, fs);
         if (now === seen && (await isStale(path, now, staleMs, fs))) {
             await fs.unlink(path).catch((error) => {
                 if (errorCode(error) !== 'ENOENT')

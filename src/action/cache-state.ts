@@ -99,6 +99,9 @@ async function watchRestoreFailure<T>(
   }
 }
 
+/** Cache calls change the process's cwd and env, so all clients take turns. */
+let cacheCalls: Promise<unknown> = Promise.resolve()
+
 /**
  * The `@actions/cache` client. Paths are given to it relative to `root`, with the workspace it
  * resolves and extracts against pointed at `root` during each call: the cache version hashes the
@@ -109,9 +112,8 @@ export function createActionsCacheClient(
   root: string,
   load: () => Promise<CacheModule>
 ): CacheClient {
-  let queue: Promise<unknown> = Promise.resolve()
   const inRoot = <T>(fn: (cache: CacheModule) => Promise<T>): Promise<T> => {
-    const next = queue.then(async () => {
+    const next = cacheCalls.then(async () => {
       const cache = await load()
       const cwd = process.cwd()
       const workspace = process.env.GITHUB_WORKSPACE
@@ -125,7 +127,7 @@ export function createActionsCacheClient(
         else process.env.GITHUB_WORKSPACE = workspace
       }
     })
-    queue = next.catch(() => undefined)
+    cacheCalls = next.catch(() => undefined)
     return next
   }
   const literal = (dir: string) => relative(root, dir).split('\\').join('/')

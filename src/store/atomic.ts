@@ -161,7 +161,11 @@ function parseOwner(text: string): LockOwner | undefined {
   return undefined
 }
 
-async function readOwner(path: string, fs: StoreFs): Promise<string | undefined> {
+/** The file's text, or undefined when it does not exist. */
+export async function readIfExists(
+  path: string,
+  fs: StoreFs = nodeFs
+): Promise<string | undefined> {
   try {
     return await fs.readFile(path)
   } catch (error) {
@@ -215,14 +219,14 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
     if (await createExclusive(path, content, fs)) {
       return {
         release: async () => {
-          const current = await readOwner(path, fs).catch(() => undefined)
+          const current = await readIfExists(path, fs).catch(() => undefined)
           if (current !== undefined && parseOwner(current)?.token === self.token) {
             await fs.unlink(path).catch(() => undefined)
           }
         }
       }
     }
-    const text = await readOwner(path, fs)
+    const text = await readIfExists(path, fs)
     if (text !== undefined) {
       lastOwner = text
       if (
@@ -282,7 +286,7 @@ async function breakStaleLock(
     return false
   }
   try {
-    const now = await readOwner(path, fs)
+    const now = await readIfExists(path, fs)
     if (now === seen && (await isStale(path, now, staleMs, fs))) {
       await fs.unlink(path).catch((error) => {
         if (errorCode(error) !== 'ENOENT') throw error

@@ -1,8 +1,8 @@
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises'
+import { mkdir, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KugetsuError, errorMessage } from '../errors.js'
 import { parseIssueRef, refFileStem } from '../refs.js'
-import { writeFileAtomic } from './atomic.js'
+import { readIfExists, writeFileAtomic } from './atomic.js'
 import type { BaseRecord, IssueRecord, StateStore } from './types.js'
 
 const RECORD = 'record.json'
@@ -20,17 +20,8 @@ export interface EntryStore extends StateStore {
   issueDir(ref: string): string
 }
 
-async function readText(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
-  }
-}
-
 async function readRecord<T>(dir: string, what: string): Promise<T | undefined> {
-  const text = await readText(join(dir, RECORD))
+  const text = await readIfExists(join(dir, RECORD))
   if (text === undefined) return undefined
   try {
     const record = JSON.parse(text) as T
@@ -60,11 +51,11 @@ export function createEntryStore(root: string): EntryStore {
     baseDir,
     issueDir,
     getBase: () => readRecord<BaseRecord>(baseDir, 'the base session'),
-    readBaseExport: () => readText(join(baseDir, SESSION)),
+    readBaseExport: () => readIfExists(join(baseDir, SESSION)),
     putBase: (record, sessionExport) => writeEntry(baseDir, record, sessionExport),
     deleteBase: () => rm(baseDir, { recursive: true, force: true }),
     getIssue: (ref) => readRecord<IssueRecord>(issueDir(ref), ref),
-    readIssueExport: (ref) => readText(join(issueDir(ref), SESSION)),
+    readIssueExport: (ref) => readIfExists(join(issueDir(ref), SESSION)),
     putIssueRecord: (record) => writeEntry(issueDir(record.ref), record),
     putIssue: (record, sessionExport) => writeEntry(issueDir(record.ref), record, sessionExport),
     deleteIssue: (ref) => rm(issueDir(ref), { recursive: true, force: true }),
