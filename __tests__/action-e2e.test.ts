@@ -95,13 +95,16 @@ afterAll(async () => {
   if (timings.length > 0) console.log(`kugetsu action e2e runs:\n${timings.join('\n')}`)
 })
 
-function newWorld(
+/** People with write access to the repository, who may address kugetsu by default. */
+const WRITERS = ['alice', 'bob', 'carol', 'dave']
+
+async function newWorld(
   options: Pick<Parameters<typeof createKugetsuWorld>[0], 'protocol' | 'serverUrl'> & {
     lowercaseKeys?: boolean
     firstRunId: number
   }
 ): Promise<KugetsuWorld> {
-  return createKugetsuWorld({
+  const world = await createKugetsuWorld({
     ...options,
     repo: REPO,
     model,
@@ -109,6 +112,8 @@ function newWorld(
     env: opencodeEnv,
     scratch
   })
+  for (const login of WRITERS) world.github.state.setPermission(REPO, login, 'write')
+  return world
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -307,8 +312,9 @@ describe('on github.com (cache protocol v2)', () => {
       directory: first.result.job.workspace
     })
     expect(first.github.every((r) => r.authorization === `token ${world.github.token}`)).toBe(true)
-    // No GitHub read was needed: the event carried the issue.
+    // Only the permission check was read: the event carried the issue.
     expect(first.github.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `GET /repos/${REPO}/collaborators/alice/permission`,
       `POST /repos/${REPO}/issues/7/comments`
     ])
     expect(startsOf(first.opencode)).toEqual([
@@ -433,13 +439,16 @@ describe('on github.com (cache protocol v2)', () => {
     ])
     // The issue was read once, and nothing was posted on an issue that isn't there.
     expect(missing.github.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual([
+      `GET /repos/${REPO}/collaborators/carol/permission 200`,
       `GET /repos/${REPO}/issues/404 404`
     ])
     expect(missing.result.annotations.filter((a) => a.level === 'warning')).toEqual([])
     expect(empty.result.annotations.filter((a) => a.level === 'error')).toEqual([
       expect.objectContaining({ message: 'a manual run needs a non-empty message input' })
     ])
-    expect(empty.github).toEqual([])
+    expect(empty.github.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual([
+      `GET /repos/${REPO}/collaborators/carol/permission 200`
+    ])
   }, 60_000)
 
   test('command: init creates a new base entry', async () => {
@@ -489,6 +498,7 @@ describe('on github.com (cache protocol v2)', () => {
 
     // The issue came from the REST API, since a manual run's event does not carry it.
     expect(run.github.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `GET /repos/${REPO}/collaborators/carol/permission`,
       `GET /repos/${REPO}/issues/70`,
       `POST /repos/${REPO}/issues/70/comments`
     ])
@@ -595,7 +605,7 @@ describe('on github.com (cache protocol v2)', () => {
     expect(errors.map((e) => e.message)).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^could not read the session of github\\.com/${REPO}#7 from the Actions cache \\(.*429.*\\); nothing was changed, try again$`
+          `^could not read the session of github\\.com/${REPO}#7 from the Actions cache \\(.*429.*\\); nothing was changed: try again, and if it keeps failing the entry is damaged \(to start github\.com/${REPO}#7 over, run kugetsu with command: destroy and issue-ref: 7\)$`
         )
       )
     ])

@@ -40,10 +40,10 @@ describe('requestFromEvent', () => {
     })
   })
 
-  it('a comment with nothing but the trigger is a clear error', () => {
-    expect(() =>
+  it('a comment with nothing but the trigger is a turn with an empty message (refused once authorised)', () => {
+    expect(
       requestFromEvent('issue_comment', commentPayload('/kugetsu'), inputs, context)
-    ).toThrow(/no message after \/kugetsu/)
+    ).toMatchObject({ kind: 'turn', message: '', author: 'bob', authorType: 'User' })
   })
 
   it('edited comments and comments without the trigger are skipped with a reason', () => {
@@ -79,7 +79,7 @@ describe('requestFromEvent', () => {
     })
     expect(dispatch('shoko/kugetsu#70', 'go')).toMatchObject({ kind: 'turn', ref: { number: 70 } })
     expect(() => dispatch('', 'go')).toThrow(/needs the issue-ref/)
-    expect(() => dispatch('#70', '  ')).toThrow(/non-empty message/)
+    expect(dispatch('#70', '  ')).toMatchObject({ kind: 'turn', message: '' })
     expect(() => dispatch('other/repo#1', 'go')).toThrow(/must name an issue of Shoko\/Kugetsu/)
     expect(() => dispatch('../../etc#1', 'go')).toThrow(/invalid issue ref/)
     expect(() => dispatch('#0', 'go')).toThrow(/invalid issue ref/)

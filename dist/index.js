@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6408);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7625);
 /** The action's entry point (action.yml `main`). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6408:
+/***/ 7625:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28898,15 +28898,14 @@ function requestFromEvent(eventName, payload, inputs, context) {
             const match = findTrigger(body, trigger);
             if (!match)
                 return { kind: 'skip', reason: `the comment does not contain ${trigger}` };
-            if (match.message === '') {
-                throw new errors_KugetsuError('invalid-input', `the comment has no message after ${trigger}`);
-            }
+            // An empty message is refused only once the author is known to be allowed (see main).
             const issue = issueInfo(payload.issue);
             return {
                 kind: 'turn',
                 ref: issueInRepository(issue.number, context),
                 message: match.message,
                 author: String(comment.user?.login ?? 'unknown'),
+                authorType: String(comment.user?.type ?? 'User'),
                 source: 'comment',
                 comment: {
                     id: Number(comment.id),
@@ -28922,14 +28921,12 @@ function requestFromEvent(eventName, payload, inputs, context) {
                 throw new errors_KugetsuError('invalid-input', 'a manual run needs the issue-ref input');
             }
             const ref = refInThisRepository(inputs.issueRef, context);
-            if (inputs.message.trim() === '') {
-                throw new errors_KugetsuError('invalid-input', 'a manual run needs a non-empty message input');
-            }
             return {
                 kind: 'turn',
                 ref,
                 message: inputs.message.trim(),
                 author: String(payload?.sender?.login ?? process.env.GITHUB_ACTOR ?? 'unknown'),
+                authorType: String(payload?.sender?.type ?? 'User'),
                 source: 'dispatch'
             };
         }
@@ -28950,152 +28947,6 @@ function requestFromEvent(eventName, payload, inputs, context) {
         default:
             return { kind: 'skip', reason: `the ${eventName || 'unknown'} event is not handled` };
     }
-}
-
-;// CONCATENATED MODULE: ./src/action/listing.ts
-/**
- * What kugetsu has in the Actions cache, read from the caches REST API: the keys alone say which
- * issue an entry belongs to, its turn count and session, so nothing is downloaded.
- */
-const listing_escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** Groups the entries under `prefix` by issue, newest first; `refOf` makes a canonical ref. */
-function listingFromEntries(entries, prefix, refOf) {
-    const issuePattern = new RegExp(`^${listing_escapeRegExp(prefix)}-issue-(\\d+)-\\d+-\\d+(?:-t(\\d+))?(?:-([A-Za-z0-9_.]+))?$`, 'i');
-    const basePrefix = `${prefix}-base-`.toLowerCase();
-    const byIssue = new Map();
-    const base = [];
-    for (const entry of entries) {
-        const match = issuePattern.exec(entry.key);
-        if (match) {
-            const number = Number(match[1]);
-            byIssue.set(number, [...(byIssue.get(number) ?? []), entry]);
-        }
-        else if (entry.key.toLowerCase().startsWith(basePrefix)) {
-            base.push({ key: entry.key, createdAt: entry.createdAt, sizeBytes: entry.sizeBytes });
-        }
-    }
-    const newestFirst = (a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt);
-    const sessions = [];
-    for (const [number, group] of byIssue) {
-        group.sort(newestFirst);
-        const newest = group[0];
-        const match = issuePattern.exec(newest.key);
-        sessions.push({
-            ref: refOf(number),
-            number,
-            sessionId: match[3] ?? '',
-            turns: match[2] ? Number(match[2]) : 0,
-            updatedAt: newest.createdAt,
-            lastUsedAt: newest.lastAccessedAt,
-            sizeBytes: newest.sizeBytes,
-            olderEntries: group.length - 1,
-            key: newest.key
-        });
-    }
-    sessions.sort((a, b) => a.number - b.number);
-    base.sort(newestFirst);
-    return { sessions, base };
-}
-
-;// CONCATENATED MODULE: ./src/opencode/version.ts
-/** The opencode release kugetsu is built and tested against (npm package `opencode-ai`). */
-const OPENCODE_VERSION = '1.18.33';
-
-;// CONCATENATED MODULE: ./src/action/inputs.ts
-
-
-
-/** How the runner passes an input: `INPUT_` and the name upper-cased, spaces as `_`. */
-function inputFromEnv(env, name) {
-    return (env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '').trim();
-}
-function parseBoolean(name, value, fallback) {
-    if (value === '')
-        return fallback;
-    if (/^(true|yes|on|1)$/i.test(value))
-        return true;
-    if (/^(false|no|off|0)$/i.test(value))
-        return false;
-    throw new errors_KugetsuError('invalid-input', `${name} must be true or false; got "${value.slice(0, 40)}"`);
-}
-function parseJsonObject(name, value) {
-    if (value === '')
-        return undefined;
-    let parsed;
-    try {
-        parsed = JSON.parse(value);
-    }
-    catch (error) {
-        throw new errors_KugetsuError('invalid-input', `${name} is not valid JSON: ${error.message}`);
-    }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-        throw new errors_KugetsuError('invalid-input', `${name} must be a JSON object`);
-    }
-    return parsed;
-}
-function parseTimeout(value) {
-    if (value === '' || value === '0')
-        return undefined;
-    const minutes = Number(value);
-    if (!Number.isFinite(minutes) || minutes <= 0) {
-        throw new errors_KugetsuError('invalid-input', `timeout-minutes must be a positive number of minutes; got "${value.slice(0, 40)}"`);
-    }
-    return Math.round(minutes * 60_000);
-}
-function parseModel(value) {
-    if (value !== '' && !/^[^/\s]+\/\S+$/.test(value)) {
-        throw new errors_KugetsuError('invalid-input', `model must look like provider/model; got "${value.slice(0, 80)}"`);
-    }
-    return value;
-}
-function readInputs(env) {
-    const input = (name) => inputFromEnv(env, name);
-    const opencodeVersion = input('opencode-version') || OPENCODE_VERSION;
-    if (!/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(opencodeVersion)) {
-        throw new errors_KugetsuError('invalid-input', `opencode-version must be an exact version such as ${OPENCODE_VERSION}; got "${opencodeVersion.slice(0, 40)}"`);
-    }
-    return {
-        githubToken: input('github-token'),
-        trigger: input('trigger') || '/kugetsu',
-        message: input('message'),
-        issueRef: input('issue-ref'),
-        command: input('command') || 'run',
-        model: parseModel(input('model')),
-        agent: input('agent'),
-        basePrompt: input('base-prompt'),
-        opencodeVersion,
-        statePrefix: validateStatePrefix(input('state-prefix') || 'kugetsu-v1'),
-        comment: parseBoolean('comment', input('comment'), true),
-        workingDirectory: input('working-directory'),
-        opencodeConfig: parseJsonObject('opencode-config', input('opencode-config')),
-        timeoutMs: parseTimeout(input('timeout-minutes'))
-    };
-}
-
-;// CONCATENATED MODULE: ./src/action/prompt.ts
-/**
- * The text the agent receives. The first turn of an issue carries the issue itself (title, URL,
- * author, body); later turns only the new message and who wrote it, since the session remembers.
- */
-function firstTurnPrompt(ref, issue, author, message) {
-    const kind = issue.isPullRequest ? 'pull request' : 'issue';
-    const body = issue.body.trim() === '' ? '(no description)' : issue.body.trim();
-    return [
-        `You are now working on GitHub ${kind} ${ref}.`,
-        `Title: ${issue.title}`,
-        `URL: ${issue.url}`,
-        `Opened by: @${issue.author}`,
-        '',
-        'Description:',
-        body,
-        '',
-        '---',
-        `Message from @${author}:`,
-        message
-    ].join('\n');
-}
-function laterTurnPrompt(author, message) {
-    return `Message from @${author}:\n${message}`;
 }
 
 ;// CONCATENATED MODULE: ./src/action/report.ts
@@ -29169,6 +29020,901 @@ function summaryTable(rows) {
         '|---|---|',
         ...rows.map(([k, v]) => `| ${escapeCell(k)} | ${escapeCell(v)} |`)
     ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/action/authorize.ts
+
+
+/**
+ * Whether the person (or bot) behind a trigger may run the agent, decided before any heavy work.
+ * On a public repository anyone can comment, and a run spends the repository's model budget and
+ * acts with its token, so by default only people with write access may trigger one.
+ *
+ * The rules, in order:
+ * 1. A comment carrying kugetsu's hidden marker never triggers, whoever posted it: kugetsu's own
+ *    replies may quote `/kugetsu`, and answering them would loop.
+ * 2. Bots (user type Bot, or a login ending in `[bot]`) are refused unless listed in
+ *    `allowed-bots` (case-insensitive, with or without the `[bot]` suffix); a listed bot is
+ *    admitted without a permission check (apps are not collaborators).
+ * 3. Users listed in `allowed-users` (case-insensitive) are admitted whatever their permission.
+ * 4. Everyone else needs a repository permission at least `min-permission` (default write).
+ *    A failed lookup refuses: the decision fails closed, and says why. (On a public repository
+ *    `read` may admit anyone who can comment; triage or higher keeps it to people you chose.)
+ */
+const PERMISSIONS = ['read', 'triage', 'write', 'maintain', 'admin'];
+const DEFAULT_MIN_PERMISSION = 'write';
+/** A GitHub login (`[bot]` suffix allowed), lenient enough for legacy names with odd hyphens. */
+const LOGIN = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}(?:\[bot\])?$/;
+const BOT_SUFFIX = /\[bot\]$/i;
+/** The marker with any spacing or case, so a hand-typed variant also counts. */
+const MARKER_LOOSE = /<!--\s*kugetsu:/i;
+const rank = (permission) => PERMISSIONS.indexOf(permission);
+const bare = (login) => login.trim().replace(BOT_SUFFIX, '').toLowerCase();
+const listed = (list, login) => (list ?? []).some((entry) => bare(entry) === bare(login));
+/**
+ * Untrusted text quoted in a one-line message: JSON-quoted, with format, control and other
+ * invisible characters also escaped, so a bidi override cannot reorder the log line.
+ */
+function quoted(text, max = 60) {
+    return JSON.stringify(text.slice(0, max)).replace(/[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/gu, (c) => {
+        const code = c.codePointAt(0);
+        return code > 0xffff
+            ? `\\u{${code.toString(16)}}`
+            : `\\u${code.toString(16).padStart(4, '0')}`;
+    });
+}
+const shown = (login) => quoted(login);
+function isBot(login, userType) {
+    return userType.toLowerCase() === 'bot' || BOT_SUFFIX.test(login.trim());
+}
+/**
+ * The permission in a `GET /repos/{owner}/{repo}/collaborators/{username}/permission` answer.
+ * `role_name` is preferred when it is one of the five roles, because `permission` reports
+ * maintain as write and triage as read; a custom role falls back to `permission`. Anything
+ * unrecognised is 'none'.
+ */
+function permissionFromResponse(data) {
+    const record = (data ?? {});
+    for (const value of [record.role_name, record.permission]) {
+        const name = typeof value === 'string' ? value.trim().toLowerCase() : '';
+        if (rank(name) >= 0)
+            return name;
+    }
+    return 'none';
+}
+function refuse(rule, reason) {
+    return { allowed: false, reason, rule };
+}
+function admit(rule, reason) {
+    return { allowed: true, reason, rule };
+}
+/**
+ * Decides by the rules in the module comment. Never throws for anything about the commenter
+ * (a failed permission lookup refuses); throws KugetsuError 'invalid-input' only for a
+ * minPermission that is not one of PERMISSIONS.
+ */
+async function authorize(input) {
+    const body = input.commentBody ?? '';
+    if (isKugetsuComment(body) || MARKER_LOOSE.test(body)) {
+        return refuse('marker', 'the comment carries kugetsu\u2019s marker (kugetsu never answers itself)');
+    }
+    const login = input.login.trim();
+    if (!LOGIN.test(login)) {
+        return refuse('invalid-login', `the author ${shown(login)} is not a valid GitHub login`);
+    }
+    if (isBot(login, input.userType)) {
+        if (listed(input.allowedBots, login)) {
+            return admit('allowed-bot', `the bot ${login} is in allowed-bots`);
+        }
+        const hint = listed(input.allowedUsers, login)
+            ? ' (bots go in allowed-bots, not allowed-users)'
+            : '';
+        return refuse('bot', `the bot ${login} is not in allowed-bots${hint}`);
+    }
+    if (listed(input.allowedUsers, login)) {
+        return admit('allowed-user', `${login} is in allowed-users`);
+    }
+    // Checked again here: an unknown minimum would rank below every permission and admit anyone.
+    const needed = parseMinPermission(input.minPermission ?? '');
+    let found;
+    try {
+        found = await input.permissionOf(login);
+    }
+    catch (error) {
+        return refuse('lookup-failed', `could not look up ${login}\u2019s permission on the repository (${errorMessage(error)})`);
+    }
+    const permission = (found ?? 'none').trim().toLowerCase();
+    if (rank(permission) >= rank(needed)) {
+        return admit('permission', `${login} has ${permission} permission (${needed} needed)`);
+    }
+    const has = rank(permission) >= 0
+        ? `has only ${permission} permission`
+        : permission === 'none' || permission === ''
+            ? 'has no permission on the repository'
+            : `has an unrecognised permission ${shown(permission)}`;
+    return refuse('permission', `${login} ${has}; ${needed} or higher is needed`);
+}
+/**
+ * A list of logins from an input such as `allowed-users`: separated by commas and/or newlines,
+ * each trimmed, empty entries dropped, a leading `@` dropped, duplicates (ignoring case) dropped.
+ * Refuses anything that is not a GitHub login, naming the first bad entry.
+ */
+function parseLoginList(text, inputName = 'allowed-users') {
+    const logins = [];
+    const seen = new Set();
+    for (const raw of text.split(/[,\r\n]/)) {
+        const entry = raw.trim().replace(/^@/, '');
+        if (entry === '')
+            continue;
+        if (!LOGIN.test(entry)) {
+            const why = /\s/.test(entry)
+                ? ' (separate logins with commas or newlines)'
+                : ' (a login is 1-39 letters, digits or hyphens, optionally ending in [bot])';
+            throw new errors_KugetsuError('invalid-input', `${inputName} has an entry that is not a GitHub login: ${quoted(entry)}${why}`);
+        }
+        const key = entry.toLowerCase();
+        if (seen.has(key))
+            continue;
+        seen.add(key);
+        logins.push(entry);
+    }
+    return logins;
+}
+/** The `min-permission` input; empty means the default (write). */
+function parseMinPermission(text, inputName = 'min-permission') {
+    const value = text.trim().toLowerCase();
+    if (value === '')
+        return DEFAULT_MIN_PERMISSION;
+    if (rank(value) < 0) {
+        throw new errors_KugetsuError('invalid-input', `${inputName} must be one of ${PERMISSIONS.join(', ')}; got ${quoted(text.trim(), 40)}`);
+    }
+    return value;
+}
+
+;// CONCATENATED MODULE: ./src/action/listing.ts
+/**
+ * What kugetsu has in the Actions cache, read from the caches REST API: the keys alone say which
+ * issue an entry belongs to, its turn count and session, so nothing is downloaded.
+ */
+const listing_escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Groups the entries under `prefix` by issue, newest first; `refOf` makes a canonical ref. */
+function listingFromEntries(entries, prefix, refOf) {
+    const issuePattern = new RegExp(`^${listing_escapeRegExp(prefix)}-issue-(\\d+)-\\d+-\\d+(?:-t(\\d+))?(?:-([A-Za-z0-9_.]+))?$`, 'i');
+    const basePrefix = `${prefix}-base-`.toLowerCase();
+    const byIssue = new Map();
+    const base = [];
+    for (const entry of entries) {
+        const match = issuePattern.exec(entry.key);
+        if (match) {
+            const number = Number(match[1]);
+            byIssue.set(number, [...(byIssue.get(number) ?? []), entry]);
+        }
+        else if (entry.key.toLowerCase().startsWith(basePrefix)) {
+            base.push({ key: entry.key, createdAt: entry.createdAt, sizeBytes: entry.sizeBytes });
+        }
+    }
+    const newestFirst = (a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt);
+    const sessions = [];
+    for (const [number, group] of byIssue) {
+        group.sort(newestFirst);
+        const newest = group[0];
+        const match = issuePattern.exec(newest.key);
+        sessions.push({
+            ref: refOf(number),
+            number,
+            sessionId: match[3] ?? '',
+            turns: match[2] ? Number(match[2]) : 0,
+            updatedAt: newest.createdAt,
+            lastUsedAt: newest.lastAccessedAt,
+            sizeBytes: newest.sizeBytes,
+            olderEntries: group.length - 1,
+            key: newest.key
+        });
+    }
+    sessions.sort((a, b) => a.number - b.number);
+    base.sort(newestFirst);
+    return { sessions, base };
+}
+
+;// CONCATENATED MODULE: ./src/opencode/version.ts
+/** The opencode release kugetsu is built and tested against (npm package `opencode-ai`). */
+const OPENCODE_VERSION = '1.18.33';
+
+;// CONCATENATED MODULE: ./src/store/crypto.ts
+
+
+/**
+ * Encryption of stored state with the `state-key` secret. Actions cache entries are readable by
+ * any workflow run of the repository, including runs for pull requests from forks on a public
+ * repository, and a session export holds the whole conversation, so with a state-key set every
+ * entry is sealed before it is cached.
+ *
+ * The envelope is one line of text, never valid JSON (so it cannot be mistaken for a plain
+ * record), with its fields in this fixed order:
+ *
+ *     kugetsu-enc-v1 alg=aes-256-gcm kdf=scrypt:N=16384,r=8,p=1 ctx=<16 hex> salt=<base64>
+ *       nonce=<base64> len=<decimal> tag=<base64> data=<base64>
+ *
+ * - `kdf`: the key is scrypt(state-key as UTF-8, salt, N=2^14, r=8, p=1, 32 bytes), 16 MiB of
+ *   memory and a few tens of milliseconds per derivation (the parameters scrypt's author gives for
+ *   interactive use; N=2^15 measured 4-7 times slower on a 2-vCPU runner, well over 100 ms). A
+ *   state-key should be a random secret anyway (`openssl rand -base64 32`); scrypt is there so a
+ *   weak one is still costly to guess from a leaked entry.
+ * - `salt`: 16 random bytes per envelope, so every envelope has its own key; `nonce`: 12 random
+ *   bytes per envelope. (A key is thus used once, so nonce reuse cannot happen.)
+ * - `ctx`: the first 16 hex digits of SHA-256 of the context (the issue ref, or `base`), only to
+ *   tell "this is another entry's state" from "wrong key"; the context itself is authenticated.
+ * - `len`: the ciphertext's length in bytes, to tell a truncated entry from a wrong key.
+ * - `tag`: the 16-byte GCM tag; `data`: the ciphertext of the UTF-8 plaintext.
+ *
+ * The additional authenticated data is the envelope up to (not including) ` tag=`, a line feed
+ * and the context: any change to a field, or decrypting an entry under another issue's context,
+ * fails authentication. Readers accept only these exact parameters, so a planted envelope cannot
+ * ask for a huge scrypt cost.
+ */
+const ENVELOPE_FORMAT = 'kugetsu-enc-v1';
+const ALGORITHM = 'aes-256-gcm';
+const KDF_PARAMS = { N: 2 ** 14, r: 8, p: 1 };
+/** A shorter state-key is refused: it would be guessable from a leaked cache entry. */
+const MIN_STATE_KEY_LENGTH = 16;
+const KDF_LABEL = `scrypt:N=${KDF_PARAMS.N},r=${KDF_PARAMS.r},p=${KDF_PARAMS.p}`;
+const KEY_BYTES = 32;
+const SALT_BYTES = 16;
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+/** Twice what the parameters need (128 * N * r), as OpenSSL's check is not exact. */
+const SCRYPT_MAXMEM = 256 * KDF_PARAMS.N * KDF_PARAMS.r;
+const FIELDS = ['alg', 'kdf', 'ctx', 'salt', 'nonce', 'len', 'tag', 'data'];
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** A KugetsuError whose `failure` tells the reasons apart for callers and tests. */
+class StateCryptoError extends errors_KugetsuError {
+    failure;
+    constructor(code, failure, message) {
+        super(code, message);
+        this.name = 'StateCryptoError';
+        this.failure = failure;
+    }
+}
+/** The context as it appears in a one-line message. */
+const crypto_shown = (context) => context.slice(0, 100).replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, ' ');
+const entryName = (context) => `the encrypted state of ${crypto_shown(context)}`;
+function checkKey(secret, context, encrypted) {
+    if (secret === undefined || secret === '') {
+        throw new StateCryptoError('invalid-input', 'missing-key', encrypted
+            ? `the stored state of ${crypto_shown(context)} is encrypted, but no state-key is set`
+            : 'state-key is empty');
+    }
+    if (secret.length < MIN_STATE_KEY_LENGTH) {
+        throw new StateCryptoError('invalid-input', 'weak-key', `state-key must be at least ${MIN_STATE_KEY_LENGTH} characters (it is ${secret.length}); generate one with: openssl rand -base64 32`);
+    }
+    return secret;
+}
+/** The 32-byte key for a secret and salt (scrypt with KDF_PARAMS). */
+function deriveKey(secret, salt) {
+    return new Promise((resolve, reject) => {
+        (0,external_node_crypto_.scrypt)(Buffer.from(secret, 'utf8'), salt, KEY_BYTES, { ...KDF_PARAMS, maxmem: SCRYPT_MAXMEM }, (error, key) => (error ? reject(error) : resolve(key)));
+    });
+}
+function contextId(context) {
+    return (0,external_node_crypto_.createHash)('sha256')
+        .update(`${ENVELOPE_FORMAT} context\0${context}`, 'utf8')
+        .digest('hex')
+        .slice(0, 16);
+}
+const aad = (header, context) => Buffer.from(`${header}\n${context}`, 'utf8');
+/** Whether a stored text is an envelope (of any version), as opposed to plain JSON. */
+function isEncrypted(text) {
+    return /^\s*kugetsu-enc-/.test(text.slice(0, 64));
+}
+/** Seals `plaintext` for `context` (the issue ref, or 'base'). */
+async function encryptState(plaintext, secret, context) {
+    const salt = (0,external_node_crypto_.randomBytes)(SALT_BYTES);
+    return seal(plaintext, salt, await deriveKey(checkKey(secret, context, false), salt), context);
+}
+function seal(plaintext, salt, key, context) {
+    const nonce = (0,external_node_crypto_.randomBytes)(NONCE_BYTES);
+    const data = Buffer.from(plaintext, 'utf8');
+    const header = [
+        ENVELOPE_FORMAT,
+        `alg=${ALGORITHM}`,
+        `kdf=${KDF_LABEL}`,
+        `ctx=${contextId(context)}`,
+        `salt=${salt.toString('base64')}`,
+        `nonce=${nonce.toString('base64')}`,
+        `len=${data.length}`
+    ].join(' ');
+    const cipher = (0,external_node_crypto_.createCipheriv)(ALGORITHM, key, nonce, { authTagLength: TAG_BYTES });
+    cipher.setAAD(aad(header, context));
+    const ciphertext = Buffer.concat([cipher.update(data), cipher.final()]);
+    return `${header} tag=${cipher.getAuthTag().toString('base64')} data=${ciphertext.toString('base64')}`;
+}
+function parseEnvelope(text, context) {
+    const what = entryName(context);
+    const malformed = (detail) => new StateCryptoError('corrupt-state', 'malformed', `${what} is not a valid ${ENVELOPE_FORMAT} envelope (${detail}); destroy it and start again`);
+    const truncated = (detail) => new StateCryptoError('corrupt-state', 'truncated', `${what} is truncated (${detail}); destroy it and start again`);
+    const body = text.trim();
+    const parts = body.split(' ');
+    const format = parts[0];
+    if (format !== ENVELOPE_FORMAT) {
+        const version = /^kugetsu-enc-(v\d{1,4})$/.exec(format);
+        if (version) {
+            throw new StateCryptoError('corrupt-state', 'unsupported', `${what} uses the format kugetsu-enc-${version[1]}, which this kugetsu cannot read (it reads ${ENVELOPE_FORMAT})`);
+        }
+        throw malformed('unknown format name');
+    }
+    const values = {};
+    const present = parts.slice(1);
+    for (let i = 0; i < present.length && i < FIELDS.length; i++) {
+        const name = FIELDS[i];
+        const part = present[i];
+        const last = i === present.length - 1;
+        if (part.startsWith(`${name}=`))
+            values[name] = part.slice(name.length + 1);
+        else if (last && `${name}=`.startsWith(part))
+            throw truncated(`it ends in the ${name} field`);
+        else
+            throw malformed(`expected the ${name} field`);
+    }
+    if (present.length < FIELDS.length) {
+        throw truncated(present.length === 0
+            ? 'it ends after the format name'
+            : `it ends in the ${FIELDS[present.length - 1]} field`);
+    }
+    if (present.length > FIELDS.length)
+        throw malformed('unexpected text after the data field');
+    if (values.alg !== ALGORITHM)
+        throw malformed(`unsupported algorithm`);
+    if (values.kdf !== KDF_LABEL)
+        throw malformed(`unsupported key derivation`);
+    if (!/^[0-9a-f]{16}$/.test(values.ctx))
+        throw malformed('bad ctx field');
+    const bytes = (name, length) => {
+        const value = values[name];
+        const decoded = Buffer.from(value, 'base64');
+        if (!BASE64.test(value) || value.length % 4 !== 0 || decoded.length !== length) {
+            throw malformed(`bad ${name} field`);
+        }
+        return decoded;
+    };
+    const salt = bytes('salt', SALT_BYTES);
+    const nonce = bytes('nonce', NONCE_BYTES);
+    if (!/^(0|[1-9][0-9]{0,9})$/.test(values.len))
+        throw malformed('bad len field');
+    const length = Number(values.len);
+    const tag = bytes('tag', TAG_BYTES);
+    if (!BASE64.test(values.data))
+        throw malformed('bad data field');
+    if (values.data.length % 4 !== 0) {
+        // No encoder writes this: the end of the text is missing.
+        const got = Buffer.from(values.data, 'base64').length;
+        throw truncated(got < length ? `about ${got} of ${length} encrypted bytes` : 'its last characters are missing');
+    }
+    const data = Buffer.from(values.data, 'base64');
+    if (data.length < length)
+        throw truncated(`${data.length} of ${length} encrypted bytes`);
+    if (data.length > length)
+        throw malformed(`${data.length} encrypted bytes where len says ${length}`);
+    const header = body.slice(0, body.indexOf(' tag='));
+    return { header, ctx: values.ctx, salt, nonce, tag, data };
+}
+/**
+ * Opens an envelope sealed for `context`. Throws a StateCryptoError: 'invalid-input' when no (or
+ * too short a) state-key is given, 'corrupt-state' when the envelope is not for this context, was
+ * encrypted with another key or altered, is cut short or garbled, or is not an envelope at all.
+ */
+async function decryptState(text, secret, context) {
+    const what = entryName(context);
+    if (!isEncrypted(text)) {
+        throw new StateCryptoError('corrupt-state', 'not-encrypted', `${what} is not encrypted`);
+    }
+    const key = checkKey(secret, context, true);
+    const envelope = parseEnvelope(text, context);
+    if (envelope.ctx !== contextId(context)) {
+        throw new StateCryptoError('corrupt-state', 'wrong-context', `${what} was sealed for another entry and cannot stand in for this one; destroy it and start again`);
+    }
+    const decipher = (0,external_node_crypto_.createDecipheriv)(ALGORITHM, await deriveKey(key, envelope.salt), envelope.nonce, {
+        authTagLength: TAG_BYTES
+    });
+    decipher.setAAD(aad(envelope.header, context));
+    decipher.setAuthTag(envelope.tag);
+    let plaintext;
+    try {
+        plaintext = Buffer.concat([decipher.update(envelope.data), decipher.final()]);
+    }
+    catch {
+        throw new StateCryptoError('corrupt-state', 'wrong-key', `cannot decrypt ${what}: the state-key is not the one it was encrypted with, or the entry was altered`);
+    }
+    return plaintext.toString('utf8');
+}
+/** What to store: the plaintext sealed for `context` when a state-key is set, else as it is. */
+function sealState(plaintext, secret, context) {
+    if (secret === undefined || secret === '')
+        return Promise.resolve(plaintext);
+    return encryptState(plaintext, secret, context);
+}
+/**
+ * What a stored text holds: an envelope is opened (a state-key is then required); plain text is
+ * returned as it is when no state-key is set. With a state-key set, plain text is refused unless
+ * `allowPlaintext`: it was saved before encryption was enabled, or planted by someone without
+ * the key, and nothing vouches for it.
+ */
+async function openState(text, secret, context, options = {}) {
+    if (isEncrypted(text))
+        return decryptState(text, secret, context);
+    if (secret === undefined || secret === '' || options.allowPlaintext)
+        return text;
+    throw new StateCryptoError('corrupt-state', 'not-encrypted', `the stored state of ${crypto_shown(context)} is not encrypted although a state-key is set (saved before encryption was enabled, or planted); destroy it and start again`);
+}
+/**
+ * The entry codec for a state-key: every file sealed under its context when a key is set; an
+ * encrypted file read without the key, with another key or under another context is refused.
+ */
+function stateCodec(secret) {
+    return {
+        encode: (text, context) => sealState(text, secret, context),
+        decode: (text, context) => openState(text, secret, context)
+    };
+}
+
+;// CONCATENATED MODULE: ./src/action/inputs.ts
+
+
+
+
+
+/** How the runner passes an input: `INPUT_` and the name upper-cased, spaces as `_`. */
+function inputFromEnv(env, name) {
+    return (env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '').trim();
+}
+function parseBoolean(name, value, fallback) {
+    if (value === '')
+        return fallback;
+    if (/^(true|yes|on|1)$/i.test(value))
+        return true;
+    if (/^(false|no|off|0)$/i.test(value))
+        return false;
+    throw new errors_KugetsuError('invalid-input', `${name} must be true or false; got "${value.slice(0, 40)}"`);
+}
+function parseJsonObject(name, value) {
+    if (value === '')
+        return undefined;
+    let parsed;
+    try {
+        parsed = JSON.parse(value);
+    }
+    catch (error) {
+        throw new errors_KugetsuError('invalid-input', `${name} is not valid JSON: ${error.message}`);
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        throw new errors_KugetsuError('invalid-input', `${name} must be a JSON object`);
+    }
+    return parsed;
+}
+function parseTimeout(value) {
+    if (value === '' || value === '0')
+        return undefined;
+    const minutes = Number(value);
+    if (!Number.isFinite(minutes) || minutes <= 0) {
+        throw new errors_KugetsuError('invalid-input', `timeout-minutes must be a positive number of minutes; got "${value.slice(0, 40)}"`);
+    }
+    return Math.round(minutes * 60_000);
+}
+function parseModel(value) {
+    if (value !== '' && !/^[^/\s]+\/\S+$/.test(value)) {
+        throw new errors_KugetsuError('invalid-input', `model must look like provider/model; got "${value.slice(0, 80)}"`);
+    }
+    return value;
+}
+function parseStateKey(value) {
+    if (value !== '' && value.length < MIN_STATE_KEY_LENGTH) {
+        throw new errors_KugetsuError('invalid-input', `state-key must be at least ${MIN_STATE_KEY_LENGTH} characters (it is ${value.length}); generate one with: openssl rand -base64 32`);
+    }
+    return value;
+}
+function readInputs(env) {
+    const input = (name) => inputFromEnv(env, name);
+    const opencodeVersion = input('opencode-version') || OPENCODE_VERSION;
+    if (!/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(opencodeVersion)) {
+        throw new errors_KugetsuError('invalid-input', `opencode-version must be an exact version such as ${OPENCODE_VERSION}; got "${opencodeVersion.slice(0, 40)}"`);
+    }
+    return {
+        githubToken: input('github-token'),
+        trigger: input('trigger') || '/kugetsu',
+        message: input('message'),
+        issueRef: input('issue-ref'),
+        command: input('command') || 'run',
+        model: parseModel(input('model')),
+        agent: input('agent'),
+        basePrompt: input('base-prompt'),
+        opencodeVersion,
+        statePrefix: validateStatePrefix(input('state-prefix') || 'kugetsu-v1'),
+        comment: parseBoolean('comment', input('comment'), true),
+        workingDirectory: input('working-directory'),
+        opencodeConfig: parseJsonObject('opencode-config', input('opencode-config')),
+        timeoutMs: parseTimeout(input('timeout-minutes')),
+        minPermission: parseMinPermission(input('min-permission')),
+        allowedUsers: parseLoginList(input('allowed-users'), 'allowed-users'),
+        allowedBots: parseLoginList(input('allowed-bots'), 'allowed-bots'),
+        stateKey: parseStateKey(input('state-key')),
+        exposeGithubToken: parseBoolean('expose-github-token', input('expose-github-token'), false)
+    };
+}
+
+;// CONCATENATED MODULE: ./src/action/masking.ts
+/**
+ * Values to register with the runner's log masking (`core.setSecret`) before anything runs, so a
+ * credential echoed by the agent, opencode or an error message shows as `***` in the log. Inputs
+ * given from `secrets.*` are masked by the runner already; these are not when they come from
+ * plain `env:`, variables or a config file.
+ *
+ * A value is listed when it is at least MIN_SECRET_LENGTH characters and comes from:
+ * - the `github-token` or `state-key` input (`INPUT_GITHUB-TOKEN`, `INPUT_STATE-KEY`);
+ * - an environment variable whose name, ignoring case and with `-` or spaces read as `_`, ends in
+ *   `API_KEY` / `APIKEY`, `TOKEN`, `SECRET`, `SECRET_KEY`, `ACCESS_KEY`, `PRIVATE_KEY`, `PASSWORD`
+ *   or `PASSPHRASE` (OPENAI_API_KEY, GH_TOKEN, GITHUBTOKEN, AWS_SECRET_ACCESS_KEY);
+ * - a string in the `opencode-config` input's JSON under a key that names a credential (`apiKey`,
+ *   `token`, `secret`, `password`, ...), as a provider key may be written there inline.
+ *
+ * Shorter values are left out: masking `true` or `main` would garble the log and protect nothing.
+ * A multi-line value is also listed line by line (the runner masks per line), and a value with
+ * surrounding whitespace also trimmed. The list is deduplicated, longest first.
+ */
+const MIN_SECRET_LENGTH = 8;
+const SECRET_INPUTS = ['INPUT_GITHUB_TOKEN', 'INPUT_STATE_KEY'];
+const SECRET_NAME = /(?:API_?KEY|TOKEN|SECRET|SECRET_KEY|ACCESS_KEY|PRIVATE_KEY|PASSWORD|PASSPHRASE)$/;
+const CONFIG_INPUT = 'INPUT_OPENCODE_CONFIG';
+const SECRET_CONFIG_KEY = /(?:api_?key|token|secret|password|passphrase|private_?key|credential)/i;
+const normalName = (name) => name.toUpperCase().replace(/[-\s]/g, '_');
+function* configSecrets(value, depth = 0) {
+    if (depth > 20 || value === null || typeof value !== 'object')
+        return;
+    for (const [key, item] of Object.entries(value)) {
+        if (typeof item === 'string' && SECRET_CONFIG_KEY.test(key))
+            yield item;
+        else
+            yield* configSecrets(item, depth + 1);
+    }
+}
+function parsedConfig(text) {
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return undefined;
+    }
+}
+function variants(value) {
+    const found = [value, value.trim()];
+    if (/[\r\n]/.test(value))
+        found.push(...value.split(/\r?\n|\r/).map((line) => line.trim()));
+    return found;
+}
+/** The values in `env` to mask; see the module comment. Pure: reads only its argument. */
+function secretValuesFrom(env) {
+    const found = new Set();
+    const add = (value) => {
+        for (const candidate of variants(value)) {
+            // Masking a value that is only whitespace or a template would blank unrelated log text.
+            if (candidate.trim().length >= MIN_SECRET_LENGTH && !/^\{env:[^}]*\}$/.test(candidate)) {
+                found.add(candidate);
+            }
+        }
+    };
+    for (const [name, value] of Object.entries(env)) {
+        if (typeof value !== 'string' || value === '')
+            continue;
+        const normal = normalName(name);
+        if (SECRET_INPUTS.includes(normal) || SECRET_NAME.test(normal))
+            add(value);
+        if (normal === CONFIG_INPUT) {
+            for (const secret of configSecrets(parsedConfig(value)))
+                add(secret);
+        }
+    }
+    return [...found].sort((a, b) => b.length - a.length || (a < b ? -1 : a > b ? 1 : 0));
+}
+/**
+ * `text` with every secret value replaced by `***`, also where it appears JSON-escaped (inside a
+ * session export), so a key the agent happened to print is not kept in the cached state.
+ */
+function redactSecrets(text, secrets) {
+    let out = text;
+    for (const secret of secrets) {
+        for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1)])) {
+            if (form.length >= MIN_SECRET_LENGTH)
+                out = out.split(form).join('***');
+        }
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/action/sanitize.ts
+
+/**
+ * Cleaning text written by others (comments, issue bodies) before an agent reads it. On a public
+ * repository anyone can write text that a human reviewer cannot see but a model reads: HTML
+ * comments (hidden when GitHub renders Markdown), invisible format characters, bidirectional
+ * overrides that make the displayed text differ from the logical one, Unicode tag characters
+ * ("ASCII smuggling") and runs of variation selectors ("emoji smuggling"). `sanitizeText` removes
+ * all of them while keeping ordinary prose, code, CJK, right-to-left scripts and emoji intact.
+ *
+ * What is removed (code points are those of the running Node's Unicode data):
+ *
+ * - HTML comments `<!-- ... -->`, wherever they are (also inside code blocks: our idea of a code
+ *   block must never be looser than GitHub's, so none is trusted), and an unterminated `<!--` with
+ *   everything after it. `<!-->` does not close a comment here (it does in CommonMark); removing
+ *   too much is safe, removing too little is not. The result never contains `<!--`, so text cannot
+ *   be made to carry kugetsu's hidden marker.
+ * - Every format character (general category Cf) and every Default_Ignorable_Code_Point, which
+ *   includes: soft hyphen U+00AD, combining grapheme joiner U+034F, Arabic letter mark U+061C, the
+ *   Cf number signs U+0600–U+0605, U+06DD, U+070F, U+0890–U+0891, U+08E2, U+110BD, U+110CD, Khmer
+ *   inherent vowels U+17B4–U+17B5, zero-width space U+200B, LRM/RLM U+200E–U+200F, bidi
+ *   embeddings and overrides U+202A–U+202E, word joiner and invisible operators U+2060–U+2064,
+ *   bidi isolates U+2066–U+2069, deprecated format characters U+206A–U+206F, BOM / zero-width
+ *   no-break space U+FEFF, interlinear annotation U+FFF9–U+FFFB, Egyptian hieroglyph, shorthand
+ *   and musical format controls, tag characters U+E0000–U+E007F, variation selectors U+FE00–U+FE0F
+ *   and U+E0100–U+E01EF, and the rest of U+E0000–U+E0FFF — except in the contexts below.
+ * - Control characters (Cc) other than tab and line feed: NUL, escape (so no terminal escape
+ *   sequences reach logs), DEL, C1 controls. Lone UTF-16 surrogates.
+ *
+ * What is kept, because real text needs it (each only in a context where it has a visible job,
+ * so none can be strung into an invisible payload):
+ *
+ * - ZWJ U+200D inside an emoji ZWJ sequence: after an Extended_Pictographic character (optionally
+ *   followed by U+FE0F or a skin-tone modifier) and before another (👩‍💻, 🏳️‍🌈, 🧑🏽‍🚀).
+ * - ZWNJ U+200C and ZWJ U+200D between two letters or marks of a script whose spelling needs them
+ *   (Arabic, Syriac, N'Ko, Mandaic, Thaana, Mongolian, and the Brahmic scripts of South and
+ *   Southeast Asia from Devanagari to Sinhala, Myanmar, Khmer, Balinese, Javanese), e.g. Persian "می‌خواهم" or Devanagari half forms. In Latin, CJK and other text they go.
+ * - Emoji / text presentation selectors U+FE0E and U+FE0F directly after an Emoji character (one
+ *   per character, so ❤️ and keycaps 1️⃣ survive but runs of selectors do not). All other
+ *   variation selectors are removed: they only choose a glyph variant, and they are the carrier of
+ *   "variation selector smuggling".
+ * - Mongolian free variation selectors U+180B–U+180D, U+180F directly after a Mongolian letter,
+ *   and the Mongolian vowel separator U+180E between two Mongolian letters.
+ * - Hangul fillers U+115F / U+1160 only inside a conjoining jamo syllable (U+115F before a vowel
+ *   jamo, U+1160 after a leading consonant jamo); U+3164 and U+FFA0 always go.
+ * - The tag sequences of the three RGI subdivision flags (England, Scotland, Wales); any other tag
+ *   character goes, leaving the plain black flag.
+ *
+ * Also: CRLF and lone CR become LF, and U+2028 / U+2029 (line / paragraph separator) become LF.
+ * Nothing else changes: no Unicode normalisation, ordinary spaces (also NBSP, ideographic space)
+ * stay. The function is idempotent.
+ *
+ * Not covered (Markdown that renders invisibly without comments, such as link reference
+ * definitions `[x]: # "hidden"`, or collapsed `<details>`): such text is visible in the source a
+ * maintainer edits, and authorisation, not sanitisation, decides who may address the agent.
+ */
+/** The longest message a single `/kugetsu` comment or manual run may carry, in characters. */
+const MAX_MESSAGE_LENGTH = 20_000;
+const ZWNJ = 0x200c;
+const ZWJ = 0x200d;
+const VS15 = 0xfe0e;
+const VS16 = 0xfe0f;
+const BLACK_FLAG = 0x1f3f4;
+const CANCEL_TAG = 0xe007f;
+/** Characters removed unless a rule below keeps them. */
+const INVISIBLE = /^[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cs}]$/u;
+/** Control characters other than tab and line feed (CR is normalised before). */
+const CONTROL = /^[\p{Cc}]$/u;
+/** Whether a text has anything stripInvisible would look at. */
+const ANY_SUSPECT = /[^\t\n\P{Cc}]|[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cs}]/u;
+const PICTOGRAPHIC = /^\p{Extended_Pictographic}$/u;
+const EMOJI = /^\p{Emoji}$/u;
+const SKIN_TONE = /^[\u{1F3FB}-\u{1F3FF}]$/u;
+const JOINING_SCRIPT = new RegExp(`^(?=[\\p{L}\\p{M}])[${[
+    'Arabic',
+    'Syriac',
+    'Nko',
+    'Mandaic',
+    'Thaana',
+    'Mongolian',
+    'Devanagari',
+    'Bengali',
+    'Gurmukhi',
+    'Gujarati',
+    'Oriya',
+    'Tamil',
+    'Telugu',
+    'Kannada',
+    'Malayalam',
+    'Sinhala',
+    'Myanmar',
+    'Khmer',
+    'Balinese',
+    'Javanese'
+]
+    .map((script) => `\\p{scx=${script}}`)
+    .join('')}]$`, 'u');
+const MONGOLIAN_LETTER = /^(?=\p{L})\p{scx=Mongolian}$/u;
+const LEADING_JAMO = /^[\u1100-\u115E\uA960-\uA97C]$/u;
+const VOWEL_JAMO = /^[\u1161-\u11A7\uD7B0-\uD7C6]$/u;
+/** The tag spellings of the RGI subdivision flags: 🏴 + tags + cancel tag. */
+const SUBDIVISION_FLAGS = ['gbeng', 'gbsct', 'gbwls'].map((code) => [BLACK_FLAG, ...Array.from(code, (c) => 0xe0000 + c.charCodeAt(0)), CANCEL_TAG].join(','));
+const charOf = (cp) => (cp === undefined ? '' : String.fromCodePoint(cp));
+const is = (pattern, cp) => cp !== undefined && pattern.test(charOf(cp));
+function subdivisionFlagAt(cps, i) {
+    if (cps[i] !== BLACK_FLAG)
+        return 0;
+    for (const flag of SUBDIVISION_FLAGS) {
+        const length = flag.split(',').length;
+        if (cps.slice(i, i + length).join(',') === flag)
+            return length;
+    }
+    return 0;
+}
+function emojiZwj(cps, i) {
+    let before = i - 1;
+    if (cps[before] === VS16 || is(SKIN_TONE, cps[before]))
+        before -= 1;
+    return is(PICTOGRAPHIC, cps[before]) && is(PICTOGRAPHIC, cps[i + 1]);
+}
+/** Whether the invisible character at `i` does a visible job where it stands. */
+function keepInvisible(cps, i) {
+    const cp = cps[i];
+    const prev = cps[i - 1];
+    const next = cps[i + 1];
+    switch (cp) {
+        case ZWJ:
+            return emojiZwj(cps, i) || (is(JOINING_SCRIPT, prev) && is(JOINING_SCRIPT, next));
+        case ZWNJ:
+            return is(JOINING_SCRIPT, prev) && is(JOINING_SCRIPT, next);
+        case VS15:
+        case VS16:
+            return is(EMOJI, prev);
+        case 0x180b:
+        case 0x180c:
+        case 0x180d:
+        case 0x180f:
+            return is(MONGOLIAN_LETTER, prev);
+        case 0x180e:
+            return is(MONGOLIAN_LETTER, prev) && is(MONGOLIAN_LETTER, next);
+        case 0x115f:
+            return is(VOWEL_JAMO, next);
+        case 0x1160:
+            return is(LEADING_JAMO, prev);
+        default:
+            return false;
+    }
+}
+function stripInvisible(text) {
+    if (!ANY_SUSPECT.test(text))
+        return text;
+    const cps = Array.from(text, (c) => c.codePointAt(0));
+    let out = '';
+    for (let i = 0; i < cps.length; i++) {
+        const flag = subdivisionFlagAt(cps, i);
+        if (flag > 0) {
+            out += String.fromCodePoint(...cps.slice(i, i + flag));
+            i += flag - 1;
+            continue;
+        }
+        const cp = cps[i];
+        if (cp === 0x09 || cp === 0x0a) {
+            out += charOf(cp);
+            continue;
+        }
+        if (is(CONTROL, cp))
+            continue;
+        if (is(INVISIBLE, cp) && !keepInvisible(cps, i))
+            continue;
+        out += charOf(cp);
+    }
+    return out;
+}
+/**
+ * Removes HTML comments in one pass, such that the result never contains `<!--`: the output is
+ * only ever appended to, or cut back by the `<!--` just completed, so an opener formed by joining
+ * the text on both sides of a removed comment is caught as well.
+ */
+function stripComments(text) {
+    if (!text.includes('<!--'))
+        return text;
+    const out = [];
+    const opened = () => {
+        const n = out.length;
+        return (n >= 4 && out[n - 4] === '<' && out[n - 3] === '!' && out[n - 2] === '-' && out[n - 1] === '-');
+    };
+    let i = 0;
+    while (i < text.length) {
+        out.push(text[i]);
+        i += 1;
+        if (opened()) {
+            out.length -= 4;
+            const end = text.indexOf('-->', i);
+            i = end === -1 ? text.length : end + 3;
+        }
+    }
+    return out.join('');
+}
+function normalizeLineBreaks(text) {
+    return text.replace(/\r\n?|[\u2028\u2029]/g, '\n');
+}
+/** The text without hidden content or invisible characters; see the module comment. */
+function sanitizeText(text) {
+    let current = normalizeLineBreaks(text);
+    // Each round only removes characters, so this ends; almost always after one or two rounds.
+    for (;;) {
+        const next = stripComments(stripInvisible(current));
+        if (next === current)
+            return next;
+        current = next;
+    }
+}
+/** Length in characters (code points), as a person counts them: an emoji or a kanji is one. */
+function characterCount(text) {
+    let count = 0;
+    for (let i = 0; i < text.length; i++) {
+        const code = text.charCodeAt(i);
+        if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+            const low = text.charCodeAt(i + 1);
+            if (low >= 0xdc00 && low <= 0xdfff)
+                i += 1;
+        }
+        count += 1;
+    }
+    return count;
+}
+/**
+ * Refuses a message longer than MAX_MESSAGE_LENGTH characters (check it after sanitizeText, so
+ * stripped content does not count). Returns the message.
+ */
+function checkMessageLength(message, limit = MAX_MESSAGE_LENGTH) {
+    // No character is more than two UTF-16 units, so short strings need no counting.
+    if (message.length <= limit)
+        return message;
+    const length = characterCount(message);
+    if (length > limit) {
+        throw new errors_KugetsuError('invalid-input', `the message is ${length.toLocaleString('en-US')} characters long; the limit is ${limit.toLocaleString('en-US')}`);
+    }
+    return message;
+}
+
+;// CONCATENATED MODULE: ./src/action/message.ts
+
+
+/**
+ * The message of an accepted request as the agent will read it: hidden content stripped, then
+ * refused when nothing is left or it is over the length limit. Called only after the author is
+ * authorised, so a stranger's empty or oversized comment gets no answer at all.
+ */
+function agentMessage(raw, source, trigger) {
+    const message = sanitizeText(raw).trim();
+    if (message === '') {
+        throw new errors_KugetsuError('invalid-input', source === 'comment'
+            ? `the comment has no message after ${trigger}`
+            : 'a manual run needs a non-empty message input');
+    }
+    return checkMessageLength(message);
+}
+/** The issue as the agent will read it: title and body without hidden content. */
+function agentIssue(issue) {
+    return { ...issue, title: sanitizeText(issue.title).trim(), body: sanitizeText(issue.body) };
+}
+
+;// CONCATENATED MODULE: ./src/action/prompt.ts
+/**
+ * The text the agent receives. The first turn of an issue carries the issue itself (title, URL,
+ * author, body); later turns only the new message and who wrote it, since the session remembers.
+ */
+function firstTurnPrompt(ref, issue, author, message) {
+    const kind = issue.isPullRequest ? 'pull request' : 'issue';
+    const body = issue.body.trim() === '' ? '(no description)' : issue.body.trim();
+    return [
+        `You are now working on GitHub ${kind} ${ref}.`,
+        `Title: ${issue.title}`,
+        `URL: ${issue.url}`,
+        `Opened by: @${issue.author}`,
+        '',
+        'Description:',
+        body,
+        '',
+        '---',
+        `Message from @${author}:`,
+        message
+    ].join('\n');
+}
+function laterTurnPrompt(author, message) {
+    return `Message from @${author}:\n${message}`;
 }
 
 ;// CONCATENATED MODULE: ./src/engine.ts
@@ -30740,54 +31486,85 @@ async function breakStaleLock(path, seen, staleMs, fs) {
 
 
 
+
 const RECORD = 'record.json';
 const SESSION = 'session.json';
-async function readRecord(dir, what) {
-    const text = await readIfExists((0,external_node_path_.join)(dir, RECORD));
-    if (text === undefined)
-        return undefined;
+function corrupt(what, problem) {
+    return new errors_KugetsuError('corrupt-state', `the stored ${what} is ${problem}; destroy it and start again`);
+}
+/** The parsed JSON object in `text`, or a corrupt-state error naming `what`. */
+function parseObject(text, what) {
+    let value;
     try {
-        const record = JSON.parse(text);
-        if (record === null || typeof record !== 'object')
-            throw new Error('not an object');
-        return record;
+        value = JSON.parse(text);
     }
     catch (error) {
-        throw new errors_KugetsuError('corrupt-state', `the stored record of ${what} is unreadable (${errorMessage(error)}); destroy it and start again`);
+        throw corrupt(what, `unreadable, truncated or damaged (${errorMessage(error)})`);
     }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw corrupt(what, 'not a JSON object');
+    }
+    return value;
 }
-function createEntryStore(root) {
+/** The context naming a file for the codec: whose it is (`base` or the ref) and which. */
+const contextOf = (owner, file) => `${owner} ${file === RECORD ? 'record' : 'session'}`;
+function createEntryStore(root, codec = stateCodec(undefined)) {
     const baseDir = (0,external_node_path_.join)(root, 'base');
     const issuesDir = (0,external_node_path_.join)(root, 'issues');
-    const issueDir = (ref) => (0,external_node_path_.join)(issuesDir, refFileStem(parseIssueRef(ref)));
-    const writeEntry = async (dir, record, sessionExport) => {
+    // An issue's files are bound to its directory's name, which is unique per ref.
+    const stemOf = (ref) => refFileStem(parseIssueRef(ref));
+    const issueDir = (ref) => (0,external_node_path_.join)(issuesDir, stemOf(ref));
+    const readText = async (dir, file, owner) => {
+        const text = await readIfExists((0,external_node_path_.join)(dir, file));
+        return text === undefined ? undefined : codec.decode(text, contextOf(owner, file));
+    };
+    const readRecord = async (dir, owner, what) => {
+        const text = await readText(dir, RECORD, owner);
+        return text === undefined ? undefined : parseObject(text, `record of ${what}`);
+    };
+    /** A session export, checked to be whole before opencode is asked to import it. */
+    const readExport = async (dir, owner, what) => {
+        const text = await readText(dir, SESSION, owner);
+        if (text === undefined)
+            return undefined;
+        const info = parseObject(text, `session of ${what}`).info;
+        if (typeof info?.id !== 'string')
+            throw corrupt(`session of ${what}`, 'not a session export');
+        return text;
+    };
+    const writeEntry = async (dir, owner, record, sessionExport) => {
         await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
-        if (sessionExport !== undefined)
-            await writeFileAtomic((0,external_node_path_.join)(dir, SESSION), sessionExport);
-        await writeFileAtomic((0,external_node_path_.join)(dir, RECORD), `${JSON.stringify(record, null, 2)}\n`);
+        if (sessionExport !== undefined) {
+            await writeFileAtomic((0,external_node_path_.join)(dir, SESSION), await codec.encode(sessionExport, contextOf(owner, SESSION)));
+        }
+        await writeFileAtomic((0,external_node_path_.join)(dir, RECORD), await codec.encode(`${JSON.stringify(record, null, 2)}\n`, contextOf(owner, RECORD)));
     };
     return {
         root,
         baseDir,
         issueDir,
-        getBase: () => readRecord(baseDir, 'the base session'),
-        readBaseExport: () => readIfExists((0,external_node_path_.join)(baseDir, SESSION)),
-        putBase: (record, sessionExport) => writeEntry(baseDir, record, sessionExport),
+        getBase: () => readRecord(baseDir, 'base', 'the base session'),
+        readBaseExport: () => readExport(baseDir, 'base', 'the base session'),
+        putBase: (record, sessionExport) => writeEntry(baseDir, 'base', record, sessionExport),
         deleteBase: () => (0,promises_namespaceObject.rm)(baseDir, { recursive: true, force: true }),
-        getIssue: (ref) => readRecord(issueDir(ref), ref),
-        readIssueExport: (ref) => readIfExists((0,external_node_path_.join)(issueDir(ref), SESSION)),
-        putIssueRecord: (record) => writeEntry(issueDir(record.ref), record),
-        putIssue: (record, sessionExport) => writeEntry(issueDir(record.ref), record, sessionExport),
+        getIssue: (ref) => readRecord(issueDir(ref), stemOf(ref), ref),
+        readIssueExport: (ref) => readExport(issueDir(ref), stemOf(ref), ref),
+        putIssueRecord: (record) => writeEntry(issueDir(record.ref), stemOf(record.ref), record),
+        putIssue: (record, sessionExport) => writeEntry(issueDir(record.ref), stemOf(record.ref), record, sessionExport),
         deleteIssue: (ref) => (0,promises_namespaceObject.rm)(issueDir(ref), { recursive: true, force: true }),
         async listIssues() {
             const names = await (0,promises_namespaceObject.readdir)(issuesDir).catch(() => []);
-            const records = await Promise.all(names.map((name) => readRecord((0,external_node_path_.join)(issuesDir, name), name)));
+            const records = await Promise.all(names.map((name) => readRecord((0,external_node_path_.join)(issuesDir, name), name, name)));
             return records.filter((record) => record !== undefined);
         }
     };
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
+
+
+
+
 
 
 
@@ -30831,8 +31608,34 @@ function setOutputs(outputs) {
     for (const [name, value] of Object.entries(outputs))
         core/* setOutput */.uH(name, String(value));
 }
+/** Sealed bases get a stream of their own, so turning a state-key on makes a new base. */
 function baseHash(inputs) {
-    return hashPrompt(`${inputs.model}\n${inputs.basePrompt || DEFAULT_BASE_PROMPT}`);
+    const sealed = inputs.stateKey ? '\nsealed' : '';
+    return hashPrompt(`${inputs.model}\n${inputs.basePrompt || DEFAULT_BASE_PROMPT}${sealed}`);
+}
+/** Entries sealed with the state-key (when set), with secret values redacted before sealing. */
+function entryCodec(context) {
+    const { stateKey } = context.inputs;
+    return {
+        encode: (text, name) => sealState(redactSecrets(text, context.secrets), stateKey, name),
+        decode: stateCodec(stateKey).decode
+    };
+}
+/* eslint-disable @typescript-eslint/no-explicit-any -- webhook payloads are untyped JSON */
+function isPublicRepository(payload) {
+    const repository = payload?.repository;
+    return repository?.private === false || repository?.visibility === 'public';
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */
+/** On a public repository without a state-key, cached sessions can be read by pull-request runs. */
+async function warnIfUnsealed(context) {
+    if (!context.isPublic || context.inputs.stateKey)
+        return;
+    const warning = 'This repository is public and state-key is not set: the cached sessions are stored unencrypted, ' +
+        'and workflows run for pull requests can read the default branch\u2019s caches. ' +
+        'Set state-key from a secret (openssl rand -base64 32) to encrypt them.';
+    core/* warning */.$e(warning);
+    core/* summary */.z.addRaw(`\n> [!WARNING]\n> ${warning}\n`, true);
 }
 async function octokitFor(context) {
     if (!context.inputs.githubToken) {
@@ -30850,12 +31653,10 @@ async function openWorkspace(context) {
     const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(temp, 'kugetsu-'));
     const stateRoot = (0,external_node_path_.join)(dir, 'state');
     await (0,promises_namespaceObject.mkdir)(stateRoot, { recursive: true });
-    const store = createEntryStore(stateRoot);
+    const store = createEntryStore(stateRoot, entryCodec(context));
     const cache = createActionsCacheClient(stateRoot, loadCache);
     const binary = await opencodeBinary(context);
-    const agentEnv = agentEnvironment(env, {
-        XDG_DATA_HOME: (0,external_node_path_.join)(dir, 'opencode-data')
-    });
+    const agentEnv = agentEnvironment(env, { XDG_DATA_HOME: (0,external_node_path_.join)(dir, 'opencode-data') }, { exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined });
     const driver = createOpencodeDriver({
         binary,
         env: agentEnv,
@@ -30920,6 +31721,34 @@ async function opencodeBinary(context) {
         .catch((error) => core/* warning */.$e(`could not cache the opencode binary: ${errorMessage(error)}`));
     return installed.path;
 }
+/** Whether the author of a turn may run the agent; see authorize.ts. Spends one API call at most. */
+async function authorizeTurn(request, context) {
+    const { inputs, repo } = context;
+    return authorize({
+        login: request.author,
+        userType: request.authorType,
+        commentBody: request.comment?.body,
+        minPermission: inputs.minPermission,
+        allowedUsers: inputs.allowedUsers,
+        allowedBots: inputs.allowedBots,
+        async permissionOf(login) {
+            const octokit = await octokitFor(context);
+            try {
+                const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({
+                    owner: repo.owner,
+                    repo: repo.repo,
+                    username: login
+                });
+                return permissionFromResponse(data);
+            }
+            catch (error) {
+                if (error.status === 404)
+                    return undefined;
+                throw error;
+            }
+        }
+    });
+}
 /** Raised when the issue a manual run names cannot be read: nothing to comment on. */
 class IssueNotFoundError extends errors_KugetsuError {
     constructor(message) {
@@ -30961,7 +31790,8 @@ async function handleTurn(request, context) {
     const { env, inputs } = context;
     const ref = formatIssueRef(request.ref);
     const keys = stateKeys(inputs.statePrefix, env.GITHUB_RUN_ID ?? '0', env.GITHUB_RUN_ATTEMPT ?? '1');
-    const issue = await issueOf(request, context);
+    const issue = agentIssue(await issueOf(request, context));
+    await warnIfUnsealed(context);
     const workspace = await openWorkspace(context);
     try {
         const { store, cache, engine } = workspace;
@@ -30971,7 +31801,7 @@ async function handleTurn(request, context) {
             // Going on would start the issue over, and its new entry would hide the old session.
             if (!(error instanceof CacheRestoreError))
                 throw error;
-            throw new errors_KugetsuError('corrupt-state', `could not read the session of ${ref} from the Actions cache (${error.message}); nothing was changed, try again`, { cause: error });
+            throw new errors_KugetsuError('corrupt-state', `could not read the session of ${ref} from the Actions cache (${error.message}); nothing was changed: try again, and if it keeps failing the entry is damaged`, { cause: error });
         });
         const previous = restoredKey ? await store.getIssue(ref) : undefined;
         if (restoredKey && !previous?.sessionId) {
@@ -31063,6 +31893,7 @@ async function handleTurn(request, context) {
 }
 async function handleInit(context) {
     const { env, inputs } = context;
+    await warnIfUnsealed(context);
     const keys = stateKeys(inputs.statePrefix, env.GITHUB_RUN_ID ?? '0', env.GITHUB_RUN_ATTEMPT ?? '1');
     const workspace = await openWorkspace(context);
     try {
@@ -31152,7 +31983,11 @@ async function handleList(context) {
         .write();
 }
 async function reportFailure(error, request, context) {
-    const message = errorMessage(error);
+    let message = errorMessage(error);
+    if (request?.kind === 'turn' && isKugetsuError(error, 'corrupt-state')) {
+        const ref = formatIssueRef(request.ref);
+        message += ` (to start ${ref} over, run kugetsu with command: destroy and issue-ref: ${request.ref.number})`;
+    }
     core/* setFailed */.C1(message);
     const what = request?.kind === 'turn' ? ` on ${formatIssueRef(request.ref)}` : '';
     await core/* summary */.z
@@ -31182,19 +32017,51 @@ async function run(env = process.env) {
     let request;
     let context;
     try {
+        const secrets = secretValuesFrom(env);
+        for (const secret of secrets)
+            core/* setSecret */.Pq(secret);
         const inputs = readInputs(env);
-        if (inputs.githubToken)
-            core/* setSecret */.Pq(inputs.githubToken);
         const repo = repoContext(env.GITHUB_SERVER_URL || 'https://github.com', env.GITHUB_REPOSITORY ?? '');
-        context = { env, inputs, repo, runUrl: runUrl(env), startedAt };
-        request = requestFromEvent(env.GITHUB_EVENT_NAME ?? '', readPayload(env.GITHUB_EVENT_PATH), inputs, repo);
+        const payload = readPayload(env.GITHUB_EVENT_PATH);
+        context = {
+            env,
+            inputs,
+            repo,
+            runUrl: runUrl(env),
+            startedAt,
+            secrets,
+            isPublic: isPublicRepository(payload)
+        };
+        request = requestFromEvent(env.GITHUB_EVENT_NAME ?? '', payload, inputs, repo);
         if (request.kind === 'skip') {
             core/* info */.pq(`Skipped: ${request.reason}`);
             setOutputs({ skipped: 'true', 'skip-reason': request.reason });
             return;
         }
         if (request.kind === 'turn') {
-            core/* setOutput */.uH('issue-ref', formatIssueRef(request.ref));
+            const ref = formatIssueRef(request.ref);
+            const decision = await authorizeTurn(request, context);
+            if (!decision.allowed) {
+                const turn = request;
+                // A refusal the lookup decided is an error of this run; any other is a quiet skip,
+                // with nothing posted that a stranger's comment could make kugetsu say.
+                request = undefined;
+                if (decision.rule === 'lookup-failed') {
+                    throw new errors_KugetsuError('invalid-input', `${decision.reason}; nothing was run`);
+                }
+                const reason = `not authorised: ${decision.reason}`;
+                core/* info */.pq(`Skipped ${ref}: ${reason} (comment by ${turn.author})`);
+                setOutputs({ skipped: 'true', 'skip-reason': reason, 'issue-ref': ref });
+                return;
+            }
+            core/* info */.pq(`Authorised: ${decision.reason}`);
+            const turn = request;
+            // Whoever ran a manual run sees its error in the run; the issue gets no comment about it.
+            if (turn.source === 'dispatch')
+                request = undefined;
+            const message = agentMessage(turn.message, turn.source, inputs.trigger);
+            request = { ...turn, message };
+            core/* setOutput */.uH('issue-ref', ref);
             await handleTurn(request, context);
             return;
         }

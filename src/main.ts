@@ -17,8 +17,11 @@ import {
   type IssueInfo,
   type RepoContext
 } from './action/event.js'
+import { authorize, permissionFromResponse, type Authorization } from './action/authorize.js'
 import { listingFromEntries } from './action/listing.js'
 import { readInputs, type ActionInputs } from './action/inputs.js'
+import { redactSecrets, secretValuesFrom } from './action/masking.js'
+import { agentIssue, agentMessage } from './action/message.js'
 import { firstTurnPrompt, laterTurnPrompt } from './action/prompt.js'
 import {
   failureBody,
@@ -28,12 +31,13 @@ import {
   summaryTable
 } from './action/report.js'
 import { DEFAULT_BASE_PROMPT, Engine, hashPrompt } from './engine.js'
-import { KugetsuError, errorMessage } from './errors.js'
+import { KugetsuError, errorMessage, isKugetsuError } from './errors.js'
 import { resolveOpencodeBinary, installDir } from './opencode/binary.js'
 import { buildOpencodeConfigContent } from './opencode/config.js'
 import { createOpencodeDriver } from './opencode/driver.js'
 import { formatIssueRef, parseIssueRef } from './refs.js'
-import { createEntryStore, type EntryStore } from './store/entries.js'
+import { sealState, stateCodec } from './store/crypto.js'
+import { createEntryStore, type EntryCodec, type EntryStore } from './store/entries.js'
 
 type Octokit = ReturnType<(typeof import('@actions/github'))['getOctokit']>
 
@@ -43,6 +47,10 @@ interface RunContext {
   repo: RepoContext
   runUrl: string
   startedAt: number
+  /** Values masked in the log and kept out of cached state. */
+  secrets: string[]
+  /** The repository is public (from the event payload): anyone can read its caches' keys. */
+  isPublic: boolean
 }
 
 const loadCache = () => import('@actions/cache')
@@ -73,8 +81,37 @@ function setOutputs(outputs: Record<string, string | number>): void {
   for (const [name, value] of Object.entries(outputs)) core.setOutput(name, String(value))
 }
 
+/** Sealed bases get a stream of their own, so turning a state-key on makes a new base. */
 function baseHash(inputs: ActionInputs): string {
-  return hashPrompt(`${inputs.model}\n${inputs.basePrompt || DEFAULT_BASE_PROMPT}`)
+  const sealed = inputs.stateKey ? '\nsealed' : ''
+  return hashPrompt(`${inputs.model}\n${inputs.basePrompt || DEFAULT_BASE_PROMPT}${sealed}`)
+}
+
+/** Entries sealed with the state-key (when set), with secret values redacted before sealing. */
+function entryCodec(context: RunContext): EntryCodec {
+  const { stateKey } = context.inputs
+  return {
+    encode: (text, name) => sealState(redactSecrets(text, context.secrets), stateKey, name),
+    decode: stateCodec(stateKey).decode
+  }
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- webhook payloads are untyped JSON */
+function isPublicRepository(payload: any): boolean {
+  const repository = payload?.repository
+  return repository?.private === false || repository?.visibility === 'public'
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+/** On a public repository without a state-key, cached sessions can be read by pull-request runs. */
+async function warnIfUnsealed(context: RunContext): Promise<void> {
+  if (!context.isPublic || context.inputs.stateKey) return
+  const warning =
+    'This repository is public and state-key is not set: the cached sessions are stored unencrypted, ' +
+    'and workflows run for pull requests can read the default branch\u2019s caches. ' +
+    'Set state-key from a secret (openssl rand -base64 32) to encrypt them.'
+  core.warning(warning)
+  core.summary.addRaw(`\n> [!WARNING]\n> ${warning}\n`, true)
 }
 
 async function octokitFor(context: RunContext): Promise<Octokit> {
@@ -105,13 +142,15 @@ async function openWorkspace(context: RunContext): Promise<Workspace> {
   const dir = await mkdtemp(join(temp, 'kugetsu-'))
   const stateRoot = join(dir, 'state')
   await mkdir(stateRoot, { recursive: true })
-  const store = createEntryStore(stateRoot)
+  const store = createEntryStore(stateRoot, entryCodec(context))
   const cache = createActionsCacheClient(stateRoot, loadCache)
 
   const binary = await opencodeBinary(context)
-  const agentEnv = agentEnvironment(env, {
-    XDG_DATA_HOME: join(dir, 'opencode-data')
-  })
+  const agentEnv = agentEnvironment(
+    env,
+    { XDG_DATA_HOME: join(dir, 'opencode-data') },
+    { exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined }
+  )
   const driver = createOpencodeDriver({
     binary,
     env: agentEnv,
@@ -186,6 +225,36 @@ async function opencodeBinary(context: RunContext): Promise<string> {
   return installed.path
 }
 
+/** Whether the author of a turn may run the agent; see authorize.ts. Spends one API call at most. */
+async function authorizeTurn(
+  request: Extract<ActionRequest, { kind: 'turn' }>,
+  context: RunContext
+): Promise<Authorization> {
+  const { inputs, repo } = context
+  return authorize({
+    login: request.author,
+    userType: request.authorType,
+    commentBody: request.comment?.body,
+    minPermission: inputs.minPermission,
+    allowedUsers: inputs.allowedUsers,
+    allowedBots: inputs.allowedBots,
+    async permissionOf(login) {
+      const octokit = await octokitFor(context)
+      try {
+        const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({
+          owner: repo.owner,
+          repo: repo.repo,
+          username: login
+        })
+        return permissionFromResponse(data)
+      } catch (error) {
+        if ((error as { status?: unknown }).status === 404) return undefined
+        throw error
+      }
+    }
+  })
+}
+
 /** Raised when the issue a manual run names cannot be read: nothing to comment on. */
 class IssueNotFoundError extends KugetsuError {
   constructor(message: string) {
@@ -237,7 +306,8 @@ async function handleTurn(
     env.GITHUB_RUN_ID ?? '0',
     env.GITHUB_RUN_ATTEMPT ?? '1'
   )
-  const issue = await issueOf(request, context)
+  const issue = agentIssue(await issueOf(request, context))
+  await warnIfUnsealed(context)
   const workspace = await openWorkspace(context)
   try {
     const { store, cache, engine } = workspace
@@ -248,7 +318,7 @@ async function handleTurn(
       if (!(error instanceof CacheRestoreError)) throw error
       throw new KugetsuError(
         'corrupt-state',
-        `could not read the session of ${ref} from the Actions cache (${error.message}); nothing was changed, try again`,
+        `could not read the session of ${ref} from the Actions cache (${error.message}); nothing was changed: try again, and if it keeps failing the entry is damaged`,
         { cause: error }
       )
     })
@@ -361,6 +431,7 @@ async function handleTurn(
 
 async function handleInit(context: RunContext): Promise<void> {
   const { env, inputs } = context
+  await warnIfUnsealed(context)
   const keys = stateKeys(
     inputs.statePrefix,
     env.GITHUB_RUN_ID ?? '0',
@@ -473,7 +544,11 @@ async function reportFailure(
   request: ActionRequest | undefined,
   context: RunContext | undefined
 ): Promise<void> {
-  const message = errorMessage(error)
+  let message = errorMessage(error)
+  if (request?.kind === 'turn' && isKugetsuError(error, 'corrupt-state')) {
+    const ref = formatIssueRef(request.ref)
+    message += ` (to start ${ref} over, run kugetsu with command: destroy and issue-ref: ${request.ref.number})`
+  }
   core.setFailed(message)
   const what = request?.kind === 'turn' ? ` on ${formatIssueRef(request.ref)}` : ''
   await core.summary
@@ -501,19 +576,24 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let request: ActionRequest | undefined
   let context: RunContext | undefined
   try {
+    const secrets = secretValuesFrom(env)
+    for (const secret of secrets) core.setSecret(secret)
     const inputs = readInputs(env)
-    if (inputs.githubToken) core.setSecret(inputs.githubToken)
     const repo = repoContext(
       env.GITHUB_SERVER_URL || 'https://github.com',
       env.GITHUB_REPOSITORY ?? ''
     )
-    context = { env, inputs, repo, runUrl: runUrl(env), startedAt }
-    request = requestFromEvent(
-      env.GITHUB_EVENT_NAME ?? '',
-      readPayload(env.GITHUB_EVENT_PATH),
+    const payload = readPayload(env.GITHUB_EVENT_PATH)
+    context = {
+      env,
       inputs,
-      repo
-    )
+      repo,
+      runUrl: runUrl(env),
+      startedAt,
+      secrets,
+      isPublic: isPublicRepository(payload)
+    }
+    request = requestFromEvent(env.GITHUB_EVENT_NAME ?? '', payload, inputs, repo)
 
     if (request.kind === 'skip') {
       core.info(`Skipped: ${request.reason}`)
@@ -521,7 +601,28 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       return
     }
     if (request.kind === 'turn') {
-      core.setOutput('issue-ref', formatIssueRef(request.ref))
+      const ref = formatIssueRef(request.ref)
+      const decision = await authorizeTurn(request, context)
+      if (!decision.allowed) {
+        const turn = request
+        // A refusal the lookup decided is an error of this run; any other is a quiet skip,
+        // with nothing posted that a stranger's comment could make kugetsu say.
+        request = undefined
+        if (decision.rule === 'lookup-failed') {
+          throw new KugetsuError('invalid-input', `${decision.reason}; nothing was run`)
+        }
+        const reason = `not authorised: ${decision.reason}`
+        core.info(`Skipped ${ref}: ${reason} (comment by ${turn.author})`)
+        setOutputs({ skipped: 'true', 'skip-reason': reason, 'issue-ref': ref })
+        return
+      }
+      core.info(`Authorised: ${decision.reason}`)
+      const turn = request
+      // Whoever ran a manual run sees its error in the run; the issue gets no comment about it.
+      if (turn.source === 'dispatch') request = undefined
+      const message = agentMessage(turn.message, turn.source, inputs.trigger)
+      request = { ...turn, message }
+      core.setOutput('issue-ref', ref)
       await handleTurn(request, context)
       return
     }

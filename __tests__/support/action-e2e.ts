@@ -207,6 +207,8 @@ child.on('exit', (code, signal) => {
 export interface EventContext {
   repo: string
   serverUrl: string
+  /** The repository's visibility as payloads carry it (default public). */
+  private?: boolean
 }
 
 function userPayload(login: string) {
@@ -219,7 +221,9 @@ function repositoryPayload(context: EventContext) {
     name,
     full_name: context.repo,
     owner: userPayload(owner),
-    html_url: `${context.serverUrl}/${context.repo}`
+    html_url: `${context.serverUrl}/${context.repo}`,
+    private: context.private ?? false,
+    visibility: context.private ? 'private' : 'public'
   }
 }
 
@@ -359,7 +363,11 @@ export async function createKugetsuWorld(options: WorldOptions): Promise<Kugetsu
     serverUrl: options.serverUrl,
     repos: [options.repo]
   })
-  const context: EventContext = { repo: options.repo, serverUrl: options.serverUrl }
+  const context: EventContext = {
+    repo: options.repo,
+    serverUrl: options.serverUrl,
+    private: github.state.repo(options.repo)?.private ?? false
+  }
   const runnerDir = join(options.scratch, 'actions-runner')
   await mkdir(runnerDir, { recursive: true })
   const defaults = actionInputDefaults({ githubToken: github.token })

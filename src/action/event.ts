@@ -9,8 +9,9 @@ export type ActionRequest =
       kind: 'turn'
       ref: IssueRef
       message: string
-      /** Login of whoever wrote the message. */
+      /** Login of whoever wrote the message, and their user type (`User`, `Bot`...). */
       author: string
+      authorType: string
       source: 'comment' | 'dispatch'
       comment?: TriggerComment
       /** The issue as the event carried it; absent for manual runs. */
@@ -141,15 +142,14 @@ export function requestFromEvent(
       if (trigger === '') throw new KugetsuError('invalid-input', 'trigger must not be empty')
       const match = findTrigger(body, trigger)
       if (!match) return { kind: 'skip', reason: `the comment does not contain ${trigger}` }
-      if (match.message === '') {
-        throw new KugetsuError('invalid-input', `the comment has no message after ${trigger}`)
-      }
+      // An empty message is refused only once the author is known to be allowed (see main).
       const issue = issueInfo(payload.issue)
       return {
         kind: 'turn',
         ref: issueInRepository(issue.number, context),
         message: match.message,
         author: String(comment.user?.login ?? 'unknown'),
+        authorType: String(comment.user?.type ?? 'User'),
         source: 'comment',
         comment: {
           id: Number(comment.id),
@@ -165,14 +165,12 @@ export function requestFromEvent(
         throw new KugetsuError('invalid-input', 'a manual run needs the issue-ref input')
       }
       const ref = refInThisRepository(inputs.issueRef, context)
-      if (inputs.message.trim() === '') {
-        throw new KugetsuError('invalid-input', 'a manual run needs a non-empty message input')
-      }
       return {
         kind: 'turn',
         ref,
         message: inputs.message.trim(),
         author: String(payload?.sender?.login ?? process.env.GITHUB_ACTOR ?? 'unknown'),
+        authorType: String(payload?.sender?.type ?? 'User'),
         source: 'dispatch'
       }
     }

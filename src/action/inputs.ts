@@ -1,5 +1,7 @@
 import { KugetsuError } from '../errors.js'
 import { OPENCODE_VERSION } from '../opencode/version.js'
+import { MIN_STATE_KEY_LENGTH } from '../store/crypto.js'
+import { parseLoginList, parseMinPermission, type Permission } from './authorize.js'
 import { validateStatePrefix } from './cache-state.js'
 
 /** Everything action.yml declares, read and checked once. */
@@ -18,6 +20,13 @@ export interface ActionInputs {
   workingDirectory: string
   opencodeConfig: Record<string, unknown> | undefined
   timeoutMs: number | undefined
+  minPermission: Permission
+  allowedUsers: string[]
+  allowedBots: string[]
+  /** Secret that encrypts every cached entry; empty means entries are stored in the clear. */
+  stateKey: string
+  /** Give the agent github-token as GITHUB_TOKEN and GH_TOKEN. */
+  exposeGithubToken: boolean
 }
 
 /** How the runner passes an input: `INPUT_` and the name upper-cased, spaces as `_`. */
@@ -74,6 +83,16 @@ function parseModel(value: string): string {
   return value
 }
 
+function parseStateKey(value: string): string {
+  if (value !== '' && value.length < MIN_STATE_KEY_LENGTH) {
+    throw new KugetsuError(
+      'invalid-input',
+      `state-key must be at least ${MIN_STATE_KEY_LENGTH} characters (it is ${value.length}); generate one with: openssl rand -base64 32`
+    )
+  }
+  return value
+}
+
 export function readInputs(env: NodeJS.ProcessEnv): ActionInputs {
   const input = (name: string) => inputFromEnv(env, name)
   const opencodeVersion = input('opencode-version') || OPENCODE_VERSION
@@ -97,6 +116,11 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionInputs {
     comment: parseBoolean('comment', input('comment'), true),
     workingDirectory: input('working-directory'),
     opencodeConfig: parseJsonObject('opencode-config', input('opencode-config')),
-    timeoutMs: parseTimeout(input('timeout-minutes'))
+    timeoutMs: parseTimeout(input('timeout-minutes')),
+    minPermission: parseMinPermission(input('min-permission')),
+    allowedUsers: parseLoginList(input('allowed-users'), 'allowed-users'),
+    allowedBots: parseLoginList(input('allowed-bots'), 'allowed-bots'),
+    stateKey: parseStateKey(input('state-key')),
+    exposeGithubToken: parseBoolean('expose-github-token', input('expose-github-token'), false)
   }
 }

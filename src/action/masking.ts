@@ -70,3 +70,17 @@ export function secretValuesFrom(env: Readonly<Record<string, string | undefined
   }
   return [...found].sort((a, b) => b.length - a.length || (a < b ? -1 : a > b ? 1 : 0))
 }
+
+/**
+ * `text` with every secret value replaced by `***`, also where it appears JSON-escaped (inside a
+ * session export), so a key the agent happened to print is not kept in the cached state.
+ */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  let out = text
+  for (const secret of secrets) {
+    for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1)])) {
+      if (form.length >= MIN_SECRET_LENGTH) out = out.split(form).join('***')
+    }
+  }
+  return out
+}

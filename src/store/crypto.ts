@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, scrypt } from 'node:crypto'
 import { KugetsuError, type ErrorCode } from '../errors.js'
+import type { EntryCodec } from './entries.js'
 
 /**
  * Encryption of stored state with the `state-key` secret. Actions cache entries are readable by
@@ -312,4 +313,15 @@ export async function openState(
     'not-encrypted',
     `the stored state of ${shown(context)} is not encrypted although a state-key is set (saved before encryption was enabled, or planted); destroy it and start again`
   )
+}
+
+/**
+ * The entry codec for a state-key: every file sealed under its context when a key is set; an
+ * encrypted file read without the key, with another key or under another context is refused.
+ */
+export function stateCodec(secret: string | undefined): EntryCodec {
+  return {
+    encode: (text, context) => sealState(text, secret, context),
+    decode: (text, context) => openState(text, secret, context)
+  }
 }
