@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { MIN_SECRET_LENGTH, secretValuesFrom } from '../src/action/masking.js'
+import { MIN_SECRET_LENGTH, redactSecrets, secretValuesFrom } from '../src/action/masking.js'
 
 describe('secretValuesFrom', () => {
   it('lists the github-token and state-key inputs', () => {
@@ -138,5 +138,21 @@ describe('secretValuesFrom', () => {
     } finally {
       delete process.env.KUGETSU_TEST_TOKEN
     }
+  })
+})
+
+describe('redactSecrets', () => {
+  it('replaces every occurrence, also JSON-escaped inside an export, and keeps the JSON valid', () => {
+    const secret = 'pa"ss\\word-1234'
+    const text = JSON.stringify({ output: `KEY=${secret}\nagain ${secret}` })
+    const redacted = redactSecrets(text, [secret])
+    expect(redacted).not.toContain(JSON.stringify(secret).slice(1, -1))
+    expect(JSON.parse(redacted)).toEqual({ output: 'KEY=***\nagain ***' })
+    expect(redactSecrets(`token ghs_abcdefgh1234`, ['ghs_abcdefgh1234'])).toBe('token ***')
+  })
+
+  it('leaves text without secrets, and values too short to be secrets, alone', () => {
+    expect(redactSecrets('nothing here', ['ghs_abcdefgh1234'])).toBe('nothing here')
+    expect(redactSecrets('true main', ['true', 'main'])).toBe('true main')
   })
 })

@@ -1,0 +1,50 @@
+import { describe, expect, it } from '@jest/globals'
+import { readInputs } from '../src/action/inputs.js'
+
+const env = (inputs: Record<string, string>) =>
+  Object.fromEntries(
+    Object.entries(inputs).map(([name, value]) => [`INPUT_${name.toUpperCase()}`, value])
+  )
+
+describe('readInputs: trust and safety inputs', () => {
+  it('defaults: write permission, nobody listed, no state-key, no token for the agent', () => {
+    expect(readInputs(env({}))).toMatchObject({
+      minPermission: 'write',
+      allowedUsers: [],
+      allowedBots: [],
+      stateKey: '',
+      exposeGithubToken: false
+    })
+  })
+
+  it('reads lists, the permission and the opt-in', () => {
+    expect(
+      readInputs(
+        env({
+          'min-permission': ' Triage ',
+          'allowed-users': '@alice, bob\ncarol,',
+          'allowed-bots': 'renovate[bot], dependabot',
+          'state-key': 'x'.repeat(16),
+          'expose-github-token': 'true'
+        })
+      )
+    ).toMatchObject({
+      minPermission: 'triage',
+      allowedUsers: ['alice', 'bob', 'carol'],
+      allowedBots: ['renovate[bot]', 'dependabot'],
+      stateKey: 'x'.repeat(16),
+      exposeGithubToken: true
+    })
+  })
+
+  it('refuses what it cannot honour, saying which input', () => {
+    expect(() => readInputs(env({ 'min-permission': 'owner' }))).toThrow(/^min-permission must be/)
+    expect(() => readInputs(env({ 'allowed-bots': 'a b' }))).toThrow(/^allowed-bots has an entry/)
+    expect(() => readInputs(env({ 'state-key': 'x'.repeat(15) }))).toThrow(
+      /^state-key must be at least 16 characters \(it is 15\)/
+    )
+    expect(() => readInputs(env({ 'expose-github-token': 'sure' }))).toThrow(
+      /^expose-github-token must be true or false/
+    )
+  })
+})
