@@ -312,10 +312,16 @@ describe('on github.com (cache protocol v2)', () => {
       directory: first.result.job.workspace
     })
     expect(first.github.every((r) => r.authorization === `token ${world.github.token}`)).toBe(true)
-    // Only the permission check was read: the event carried the issue.
+    // The event carried the issue: only the permission was read.
     expect(first.github.map((r) => `${r.method} ${r.path}`)).toEqual([
       `GET /repos/${REPO}/collaborators/alice/permission`,
+      expect.stringMatching(new RegExp(`^POST /repos/${REPO}/issues/comments/\\d+/reactions$`)),
       `POST /repos/${REPO}/issues/7/comments`
+    ])
+    // 👀 on the trigger comment, before any opencode start.
+    const trigger = world.github.state.commentsOf(REPO, 7)[0]
+    expect(trigger.reactions.map((r) => `${r.content} ${r.user}`)).toEqual([
+      'eyes github-actions[bot]'
     ])
     expect(startsOf(first.opencode)).toEqual([
       '--version',
@@ -605,7 +611,7 @@ describe('on github.com (cache protocol v2)', () => {
     expect(errors.map((e) => e.message)).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^could not read the session of github\\.com/${REPO}#7 from the Actions cache \\(.*429.*\\); nothing was changed: try again, and if it keeps failing the entry is damaged \(to start github\.com/${REPO}#7 over, run kugetsu with command: destroy and issue-ref: 7\)$`
+          `^could not read the session of github\\.com/${REPO}#7 from the Actions cache \\(.*429.*\\); nothing was changed: try again, and if it keeps failing the entry is damaged \\(to start github\\.com/${REPO}#7 over, run kugetsu with command: destroy and issue-ref: 7\\)$`
         )
       )
     ])

@@ -98,7 +98,10 @@ describe('entry store sealed with a state-key', () => {
   })
 
   it('another key, no key, or a file moved from another issue is refused, never read as empty', async () => {
-    await createEntryStore(root, stateCodec(KEY)).putIssue(record(SEVEN, 'ses_7'), exportOf('ses_7'))
+    await createEntryStore(root, stateCodec(KEY)).putIssue(
+      record(SEVEN, 'ses_7'),
+      exportOf('ses_7')
+    )
     await expect(createEntryStore(root, stateCodec(OTHER_KEY)).getIssue(SEVEN)).rejects.toThrow(
       /state-key is not the one it was encrypted with/
     )

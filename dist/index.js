@@ -28520,7 +28520,8 @@ function createActionsCacheClient(root, load) {
                 throw new CacheRestoreError(failure);
             return key;
         }),
-        save: (dir, key) => inRoot(async (cache) => (await cache.saveCache([literal(dir)], key)) !== -1)
+        save: (dir, key) => inRoot(async (cache) => (await cache.saveCache([literal(dir)], key)) !== -1),
+        newestKey: (dir, streamPrefix) => inRoot((cache) => cache.restoreCache([literal(dir)], streamPrefix, [streamPrefix], { lookupOnly: true })).catch(() => undefined)
     };
 }
 
@@ -28990,7 +28991,8 @@ function footer(facts) {
 }
 /** The reply comment: the agent's text, the footer and the marker, cut to fit GitHub's limit. */
 function replyBody(text, facts) {
-    const tail = `\n\n---\n${footer(facts)}\n${marker({ session: facts.sessionId, ref: facts.ref, turn: String(facts.turns) })}`;
+    const notes = (facts.notes ?? []).map((note) => `\n\n> [!NOTE]\n> ${note}`).join('');
+    const tail = `${notes}\n\n---\n${footer(facts)}\n${marker({ session: facts.sessionId, ref: facts.ref, turn: String(facts.turns) })}`;
     const reply = text.trim() === '' ? '_(the agent gave no text reply)_' : text.trim();
     return fitComment(reply, tail);
 }
@@ -31749,6 +31751,23 @@ async function authorizeTurn(request, context) {
         }
     });
 }
+/** 👀 on the triggering comment, so its author sees at once that kugetsu took it up. */
+async function acknowledge(request, context) {
+    if (!request.comment || !context.inputs.comment)
+        return;
+    try {
+        const octokit = await octokitFor(context);
+        await octokit.rest.reactions.createForIssueComment({
+            owner: context.repo.owner,
+            repo: context.repo.repo,
+            comment_id: request.comment.id,
+            content: 'eyes'
+        });
+    }
+    catch (error) {
+        core/* warning */.$e(`could not react to the comment: ${errorMessage(error)}`);
+    }
+}
 /** Raised when the issue a manual run names cannot be read: nothing to comment on. */
 class IssueNotFoundError extends errors_KugetsuError {
     constructor(message) {
@@ -31790,6 +31809,7 @@ async function handleTurn(request, context) {
     const { env, inputs } = context;
     const ref = formatIssueRef(request.ref);
     const keys = stateKeys(inputs.statePrefix, env.GITHUB_RUN_ID ?? '0', env.GITHUB_RUN_ATTEMPT ?? '1');
+    await acknowledge(request, context);
     const issue = agentIssue(await issueOf(request, context));
     await warnIfUnsealed(context);
     const workspace = await openWorkspace(context);
@@ -31829,6 +31849,13 @@ async function handleTurn(request, context) {
             ? laterTurnPrompt(request.author, request.message)
             : firstTurnPrompt(ref, issue, request.author, request.message);
         const outcome = await engine.run(ref, prompt);
+        const notes = [];
+        const lostRace = await newerStateOf(cache, issueDir, issueStream, restoredKey);
+        if (lostRace) {
+            const note = `Another run saved a newer session for ${ref} (\`${lostRace}\`) while this one worked; this reply does not know that run's turn, and the next turn continues from this one.`;
+            core/* warning */.$e(note);
+            notes.push(note);
+        }
         if (!(await cache.save(issueDir, keys.keyFor(issueStream, [`t${outcome.record.turns}`, outcome.record.sessionId ?? ''])))) {
             throw new errors_KugetsuError('opencode-failed', `the agent answered but its session could not be saved to the Actions cache; the previous state of ${ref} is unchanged`);
         }
@@ -31843,7 +31870,8 @@ async function handleTurn(request, context) {
             tokensOutput: result.tokens.output,
             cost: result.cost,
             durationMs,
-            runUrl: context.runUrl
+            runUrl: context.runUrl,
+            notes
         };
         let comment;
         if (inputs.comment) {
@@ -31883,6 +31911,7 @@ async function handleTurn(request, context) {
             ['Duration', formatDuration(durationMs)],
             ['Comment', comment?.url ?? '(not posted)']
         ]), true)
+            .addRaw(notes.map((note) => `\n> [!NOTE]\n> ${note}\n`).join(''), true)
             .addHeading('Response', 4)
             .addRaw(`\n${result.text}\n`, true)
             .write();
@@ -31890,6 +31919,16 @@ async function handleTurn(request, context) {
     finally {
         await (0,promises_namespaceObject.rm)(workspace.dir, { recursive: true, force: true }).catch(() => undefined);
     }
+}
+/**
+ * The key of an entry another run saved for the issue after this run restored `restoredKey`: the
+ * stream's newest entry is then not the one restored (keys may come back lowercased on GHES/Gitea).
+ */
+async function newerStateOf(cache, dir, stream, restoredKey) {
+    const newest = await cache.newestKey(dir, stream);
+    if (newest === undefined)
+        return undefined;
+    return newest.toLowerCase() === restoredKey?.toLowerCase() ? undefined : newest;
 }
 async function handleInit(context) {
     const { env, inputs } = context;

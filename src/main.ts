@@ -255,6 +255,25 @@ async function authorizeTurn(
   })
 }
 
+/** 👀 on the triggering comment, so its author sees at once that kugetsu took it up. */
+async function acknowledge(
+  request: Extract<ActionRequest, { kind: 'turn' }>,
+  context: RunContext
+): Promise<void> {
+  if (!request.comment || !context.inputs.comment) return
+  try {
+    const octokit = await octokitFor(context)
+    await octokit.rest.reactions.createForIssueComment({
+      owner: context.repo.owner,
+      repo: context.repo.repo,
+      comment_id: request.comment.id,
+      content: 'eyes'
+    })
+  } catch (error) {
+    core.warning(`could not react to the comment: ${errorMessage(error)}`)
+  }
+}
+
 /** Raised when the issue a manual run names cannot be read: nothing to comment on. */
 class IssueNotFoundError extends KugetsuError {
   constructor(message: string) {
@@ -306,6 +325,7 @@ async function handleTurn(
     env.GITHUB_RUN_ID ?? '0',
     env.GITHUB_RUN_ATTEMPT ?? '1'
   )
+  await acknowledge(request, context)
   const issue = agentIssue(await issueOf(request, context))
   await warnIfUnsealed(context)
   const workspace = await openWorkspace(context)
@@ -354,6 +374,13 @@ async function handleTurn(
       ? laterTurnPrompt(request.author, request.message)
       : firstTurnPrompt(ref, issue, request.author, request.message)
     const outcome = await engine.run(ref, prompt)
+    const notes: string[] = []
+    const lostRace = await newerStateOf(cache, issueDir, issueStream, restoredKey)
+    if (lostRace) {
+      const note = `Another run saved a newer session for ${ref} (\`${lostRace}\`) while this one worked; this reply does not know that run's turn, and the next turn continues from this one.`
+      core.warning(note)
+      notes.push(note)
+    }
     if (
       !(await cache.save(
         issueDir,
@@ -377,7 +404,8 @@ async function handleTurn(
       tokensOutput: result.tokens.output,
       cost: result.cost,
       durationMs,
-      runUrl: context.runUrl
+      runUrl: context.runUrl,
+      notes
     }
     let comment: { id: number; url: string } | undefined
     if (inputs.comment) {
@@ -421,12 +449,28 @@ async function handleTurn(
         ]),
         true
       )
+      .addRaw(notes.map((note) => `\n> [!NOTE]\n> ${note}\n`).join(''), true)
       .addHeading('Response', 4)
       .addRaw(`\n${result.text}\n`, true)
       .write()
   } finally {
     await rm(workspace.dir, { recursive: true, force: true }).catch(() => undefined)
   }
+}
+
+/**
+ * The key of an entry another run saved for the issue after this run restored `restoredKey`: the
+ * stream's newest entry is then not the one restored (keys may come back lowercased on GHES/Gitea).
+ */
+async function newerStateOf(
+  cache: CacheClient,
+  dir: string,
+  stream: string,
+  restoredKey: string | undefined
+): Promise<string | undefined> {
+  const newest = await cache.newestKey(dir, stream)
+  if (newest === undefined) return undefined
+  return newest.toLowerCase() === restoredKey?.toLowerCase() ? undefined : newest
 }
 
 async function handleInit(context: RunContext): Promise<void> {

@@ -14,6 +14,11 @@ export interface CacheClient {
   restore(dir: string, streamPrefix: string): Promise<string | undefined>
   /** Saves `dir` as a new entry; false when the key already existed. */
   save(dir: string, key: string): Promise<boolean>
+  /**
+   * The key of the stream's newest entry, without downloading it; undefined when there is none or
+   * the lookup failed (it is only ever advisory).
+   */
+  newestKey(dir: string, streamPrefix: string): Promise<string | undefined>
 }
 
 export const MAX_KEY_LENGTH = 512
@@ -141,6 +146,11 @@ export function createActionsCacheClient(
         if (key === undefined && failure !== undefined) throw new CacheRestoreError(failure)
         return key
       }),
-    save: (dir, key) => inRoot(async (cache) => (await cache.saveCache([literal(dir)], key)) !== -1)
+    save: (dir, key) =>
+      inRoot(async (cache) => (await cache.saveCache([literal(dir)], key)) !== -1),
+    newestKey: (dir, streamPrefix) =>
+      inRoot((cache) =>
+        cache.restoreCache([literal(dir)], streamPrefix, [streamPrefix], { lookupOnly: true })
+      ).catch(() => undefined)
   }
 }

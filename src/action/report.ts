@@ -13,6 +13,8 @@ export interface TurnFacts {
   cost: number
   durationMs: number
   runUrl: string
+  /** Things the reader should know about this turn (lost memory, a lost race), shown above the footer. */
+  notes?: string[]
 }
 
 export function marker(fields: Record<string, string>): string {
@@ -57,7 +59,8 @@ export function footer(facts: TurnFacts): string {
 
 /** The reply comment: the agent's text, the footer and the marker, cut to fit GitHub's limit. */
 export function replyBody(text: string, facts: TurnFacts): string {
-  const tail = `\n\n---\n${footer(facts)}\n${marker({ session: facts.sessionId, ref: facts.ref, turn: String(facts.turns) })}`
+  const notes = (facts.notes ?? []).map((note) => `\n\n> [!NOTE]\n> ${note}`).join('')
+  const tail = `${notes}\n\n---\n${footer(facts)}\n${marker({ session: facts.sessionId, ref: facts.ref, turn: String(facts.turns) })}`
   const reply = text.trim() === '' ? '_(the agent gave no text reply)_' : text.trim()
   return fitComment(reply, tail)
 }

@@ -57,7 +57,10 @@ function parseObject(text: string, what: string): Record<string, unknown> {
 const contextOf = (owner: string, file: typeof RECORD | typeof SESSION) =>
   `${owner} ${file === RECORD ? 'record' : 'session'}`
 
-export function createEntryStore(root: string, codec: EntryCodec = stateCodec(undefined)): EntryStore {
+export function createEntryStore(
+  root: string,
+  codec: EntryCodec = stateCodec(undefined)
+): EntryStore {
   const baseDir = join(root, 'base')
   const issuesDir = join(root, 'issues')
   // An issue's files are bound to its directory's name, which is unique per ref.
