@@ -11,19 +11,15 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { parseIssueRef, refFileStem } from '../src/refs.js'
 import { decryptState } from '../src/store/crypto.js'
 import { cleanupJobs, type ActionEvent } from './support/action-runner.js'
 import {
-  createKugetsuWorld,
-  createOpencodeShim,
+  createTestBed,
   dispatchEvent,
   issueCommentEvent,
   type KugetsuWorld,
-  type OpencodeShim,
+  type TestBed,
   type WorldRun
 } from './support/action-e2e.js'
 import {
@@ -33,14 +29,7 @@ import {
   type CacheEntry
 } from './support/cache-server.js'
 import type { Issue } from './support/github-api.js'
-import {
-  echoText,
-  startModelServer,
-  type ModelServer,
-  type Reply,
-  type ScriptContext
-} from './support/model-server.js'
-import { createOpencodeEnv, type OpencodeEnv } from './support/opencode-env.js'
+import { echoText, type Reply, type ScriptContext } from './support/model-server.js'
 
 const REPO = 'octo-org/octo-repo'
 const PREFIX = 'kugetsu-v1'
@@ -50,10 +39,7 @@ const PROVIDER_KEY = 'sk-kugetsu-test-provider-key-0123456789'
 const STATE_KEY = 'state-key-for-tests-0123456789abcdef'
 const OTHER_STATE_KEY = 'another-state-key-0123456789abcdef'
 
-const scratch = mkdtempSync(join(tmpdir(), 'kugetsu-action-security-'))
-let model: ModelServer
-let machine: OpencodeEnv
-let shim: OpencodeShim
+let bed: TestBed
 let world: KugetsuWorld
 
 /** Echoes, except that ENV-CHECK first makes the agent run `env` with the bash tool. */
@@ -66,25 +52,13 @@ function scriptedModel({ request }: ScriptContext): Reply | undefined {
 }
 
 beforeAll(async () => {
-  model = await startModelServer(scriptedModel)
-  machine = await createOpencodeEnv({ baseURL: model.baseURL, parentDir: scratch })
-  shim = await createOpencodeShim(scratch)
-  world = await createKugetsuWorld({
-    protocol: 'v2',
-    serverUrl: 'https://github.com',
+  bed = await createTestBed({
+    script: scriptedModel,
     repo: REPO,
-    model,
-    shim,
-    env: Object.fromEntries(
-      Object.entries(machine.env).filter(
-        (entry): entry is [string, string] =>
-          /^(OPENCODE_|npm_config_offline$|NO_COLOR$)/.test(entry[0]) && entry[1] !== undefined
-      )
-    ),
-    scratch,
-    firstRunId: 5000
+    firstRunId: 5000,
+    writers: ['alice']
   })
-  world.github.state.setPermission(REPO, 'alice', 'write')
+  world = bed.world
   world.github.state.setPermission(REPO, 'tom', 'triage')
   world.github.state.addUser('mallory')
   world.github.state.addUser('erin')
@@ -92,10 +66,8 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await world?.close()
-  await model?.close()
+  await bed?.close()
   cleanupJobs()
-  rmSync(scratch, { recursive: true, force: true })
 })
 
 let nextIssue = 20

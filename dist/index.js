@@ -32023,6 +32023,11 @@ async function handleList(context) {
 }
 async function reportFailure(error, request, context) {
     let message = errorMessage(error);
+    const timeoutMs = context?.inputs.timeoutMs;
+    if (request?.kind === 'turn' && isKugetsuError(error, 'timeout') && timeoutMs) {
+        const limit = `${Number((timeoutMs / 60_000).toFixed(2))} min`;
+        message = `the agent did not finish within timeout-minutes (${limit}) and was stopped; ${formatIssueRef(request.ref)} keeps the session it had before this run`;
+    }
     if (request?.kind === 'turn' && isKugetsuError(error, 'corrupt-state')) {
         const ref = formatIssueRef(request.ref);
         message += ` (to start ${ref} over, run kugetsu with command: destroy and issue-ref: ${request.ref.number})`;

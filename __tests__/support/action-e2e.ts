@@ -14,8 +14,9 @@
  */
 import { NoOperationTraceWriter, isBasicExpression, isString } from '@actions/workflow-parser'
 import { convertActionTemplate, parseAction } from '@actions/workflow-parser/actions/index'
-import { existsSync, readFileSync, realpathSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
 import { chmod, mkdir, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import {
   REPO_ROOT,
@@ -39,7 +40,13 @@ import {
   type GitHubRequest,
   type Issue
 } from './github-api.js'
-import type { ModelServer, RecordedRequest } from './model-server.js'
+import {
+  startModelServer,
+  type ModelServer,
+  type RecordedRequest,
+  type Script
+} from './model-server.js'
+import { createOpencodeEnv } from './opencode-env.js'
 
 // ---------------------------------------------------------------------------------------------
 // action.yml
@@ -431,6 +438,67 @@ export async function createKugetsuWorld(options: WorldOptions): Promise<Kugetsu
     run,
     close: async () => {
       await Promise.all([github.close(), cache.close()])
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A test bed: a scripted model, an opencode machine, the shim and one world, set up together
+
+export interface TestBed {
+  model: ModelServer
+  world: KugetsuWorld
+  scratch: string
+  /** Environment that points opencode at the scripted model, offline. */
+  opencodeEnv: Record<string, string>
+  close(): Promise<void>
+}
+
+export interface TestBedOptions {
+  /** Decides the model's replies (undefined: echo). */
+  script: Script
+  protocol?: CacheProtocol
+  serverUrl?: string
+  repo: string
+  firstRunId: number
+  /** Logins given write permission on the repository. */
+  writers?: string[]
+}
+
+/** Everything a suite of action runs needs, on loopback, in a scratch dir removed by close(). */
+export async function createTestBed(options: TestBedOptions): Promise<TestBed> {
+  const scratch = mkdtempSync(join(tmpdir(), 'kugetsu-action-'))
+  const model = await startModelServer(options.script)
+  const machine = await createOpencodeEnv({ baseURL: model.baseURL, parentDir: scratch })
+  const shim = await createOpencodeShim(scratch)
+  const opencodeEnv = Object.fromEntries(
+    Object.entries(machine.env).filter(
+      (entry): entry is [string, string] =>
+        /^(OPENCODE_|npm_config_offline$|NO_COLOR$)/.test(entry[0]) && entry[1] !== undefined
+    )
+  )
+  const world = await createKugetsuWorld({
+    protocol: options.protocol ?? 'v2',
+    serverUrl: options.serverUrl ?? 'https://github.com',
+    repo: options.repo,
+    model,
+    shim,
+    env: opencodeEnv,
+    scratch,
+    firstRunId: options.firstRunId
+  })
+  for (const login of options.writers ?? []) {
+    world.github.state.setPermission(options.repo, login, 'write')
+  }
+  return {
+    model,
+    world,
+    scratch,
+    opencodeEnv,
+    async close() {
+      await world.close()
+      await model.close()
+      rmSync(scratch, { recursive: true, force: true })
     }
   }
 }

@@ -1,0 +1,208 @@
+/**
+ * Faults and concurrency, end to end (the bundled action, the real opencode, loopback stand-ins):
+ * parallel runs on different issues, a lost race on one issue, a reply too long for a comment, a
+ * model that never answers, and failing GitHub and cache services. In every case the issue's
+ * previous session survives and the next run continues it.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { cleanupJobs, type ActionEvent } from './support/action-runner.js'
+import {
+  createTestBed,
+  issueCommentEvent,
+  type KugetsuWorld,
+  type TestBed,
+  type WorldRun
+} from './support/action-e2e.js'
+import { MAX_COMMENT_LENGTH, type Issue } from './support/github-api.js'
+import type { Reply, ScriptContext } from './support/model-server.js'
+
+const REPO = 'octo-org/octo-repo'
+const PREFIX = 'kugetsu-v1'
+/** Words in a message that change what the scripted model does. */
+const LONG = 'LONG-REPLY'
+const HANG = 'NEVER-ANSWER'
+const RACE = 'RACE-ME'
+const LONG_TEXT = Array.from({ length: 1400 }, (_, i) => `line ${i}: ${'x'.repeat(50)}`).join('\n')
+
+let bed: TestBed
+let world: KugetsuWorld
+/** Called when the model gets a RACE message: another run saves the issue meanwhile. */
+let onRace: (() => void) | undefined
+
+function scriptedModel({ request }: ScriptContext): Reply | undefined {
+  const last = request.userTexts.at(-1) ?? ''
+  if (last.includes(LONG)) return { type: 'text', text: LONG_TEXT }
+  if (last.includes(HANG)) return { type: 'hang' }
+  if (last.includes(RACE)) onRace?.()
+  return undefined
+}
+
+beforeAll(async () => {
+  bed = await createTestBed({
+    script: scriptedModel,
+    repo: REPO,
+    firstRunId: 7000,
+    writers: ['alice', 'bob']
+  })
+  world = bed.world
+})
+
+afterAll(async () => {
+  await bed?.close()
+  cleanupJobs()
+})
+
+function newIssue(number: number): Issue {
+  return world.github.state.addIssue(REPO, {
+    number,
+    title: `Issue ${number}`,
+    body: `The body of issue ${number}.`,
+    user: 'alice'
+  })
+}
+
+function commentOn(issue: Issue, body: string, user = 'alice'): ActionEvent {
+  const comment = world.github.state.addComment(REPO, issue.number, { body, user })
+  return issueCommentEvent(world.context, issue, comment)
+}
+
+const chats = (run: WorldRun) => run.model.filter((request) => request.kind === 'chat')
+const errorsOf = (run: WorldRun) =>
+  run.result.annotations.filter((a) => a.level === 'error').map((a) => a.message)
+
+function expectSuccess(run: WorldRun): void {
+  if (run.result.exitCode !== 0 || errorsOf(run).length > 0) {
+    throw new Error(
+      `the action failed (exit ${run.result.exitCode}): ${errorsOf(run).join('; ')}\n${run.result.stdout.slice(-3000)}`
+    )
+  }
+}
+
+let one: Issue
+let two: Issue
+let oneFirst: WorldRun
+
+describe('concurrency', () => {
+  test('runs on different issues at the same time never touch each other', async () => {
+    one = newIssue(31)
+    two = newIssue(32)
+    // Both at once, each in a job of its own; neither finds a base, so each makes one.
+    const [a, b] = await Promise.all([
+      world.run({ event: commentOn(one, '/kugetsu apples for 31'), isolate: true }),
+      world.run({ event: commentOn(two, '/kugetsu pears for 32', 'bob'), isolate: true })
+    ])
+    expectSuccess(a)
+    expectSuccess(b)
+    oneFirst = a
+    expect(a.outputs['session-id']).not.toBe(b.outputs['session-id'])
+    const entries = world.cache.store.entries.filter((entry) => entry.key.includes('-issue-'))
+    expect(entries.map((entry) => entry.key).sort()).toEqual(
+      [
+        `${PREFIX}-issue-31-${a.runId}-1-t1-${a.outputs['session-id']}`,
+        `${PREFIX}-issue-32-${b.runId}-1-t1-${b.outputs['session-id']}`
+      ].sort()
+    )
+    // Each reply is on its own issue and speaks only of its own message.
+    const replies = (number: number) =>
+      world.github.state.commentsOf(REPO, number).filter((c) => c.user.endsWith('[bot]'))
+    expect(replies(31)).toHaveLength(1)
+    expect(replies(31)[0].body).toContain('apples for 31')
+    expect(replies(31)[0].body).not.toContain('pears')
+    expect(replies(32)).toHaveLength(1)
+    expect(replies(32)[0].body).toContain('pears for 32')
+    expect(replies(32)[0].body).not.toContain('apples')
+  }, 240_000)
+
+  test('a run that finds another run saved the issue meanwhile says so instead of dropping it silently', async () => {
+    // While the model answers, "another run" saves #31: a newer entry in its stream.
+    let raced = ''
+    onRace = () => {
+      if (raced) return
+      const source = world.cache.store.entries.find((e) => e.key.startsWith(`${PREFIX}-issue-31-`))
+      if (!source) throw new Error('no entry of #31 to race with')
+      raced = `${PREFIX}-issue-31-9998-1-t2-${oneFirst.outputs['session-id']}`
+      world.cache.store.seed({
+        key: raced,
+        version: source.version,
+        archive: source.archive,
+        createdAt: new Date(Date.now() + 1_000)
+      })
+    }
+    const run = await world.run({ event: commentOn(one, `/kugetsu ${RACE} now`) })
+    onRace = undefined
+    expectSuccess(run)
+    expect(raced).not.toBe('')
+    const note = `Another run saved a newer session for github.com/${REPO}#31 (\`${raced}\`) while this one worked`
+    expect(run.comments).toHaveLength(1)
+    expect(run.comments[0].body).toContain(note)
+    expect(run.result.summary).toContain(note)
+    expect(
+      run.result.annotations.filter((a) => a.level === 'warning').map((a) => a.message)
+    ).toEqual([expect.stringContaining(note)])
+    // Its own turn is still saved, as the newest entry.
+    expect(run.saved.map((entry) => entry.key)).toEqual([
+      `${PREFIX}-issue-31-${run.runId}-1-t2-${oneFirst.outputs['session-id']}`
+    ])
+  }, 150_000)
+})
+
+describe('faults', () => {
+  test('a reply longer than a comment is cut with a note; the output and summary keep all of it', async () => {
+    const run = await world.run({ event: commentOn(two, `/kugetsu ${LONG} please`, 'bob') })
+    expectSuccess(run)
+    expect(LONG_TEXT.length).toBeGreaterThan(MAX_COMMENT_LENGTH)
+    expect(run.outputs.response).toBe(LONG_TEXT)
+    expect(run.result.summary).toContain(LONG_TEXT)
+    const [comment] = run.comments
+    expect(comment.body.length).toBeLessThanOrEqual(MAX_COMMENT_LENGTH)
+    expect(comment.body).toContain('the reply was cut here to fit a GitHub comment')
+    expect(comment.body).toMatch(/<!-- kugetsu: session=\S+ ref=\S+ turn=2 -->\s*$/)
+    // Cut on a line break: the last line of text before the note is whole.
+    const kept = comment.body.slice(0, comment.body.indexOf('\n\n_…the reply was cut'))
+    expect(LONG_TEXT.startsWith(kept)).toBe(true)
+    expect(LONG_TEXT[kept.length]).toBe('\n')
+  }, 150_000)
+
+  test('a model that never answers is stopped at timeout-minutes; the session survives', async () => {
+    const run = await world.run({
+      event: commentOn(two, `/kugetsu ${HANG} think hard`, 'bob'),
+      inputs: { 'timeout-minutes': '0.25' }
+    })
+    expect(run.result.exitCode).toBe(1)
+    expect(run.result.timedOut).toBe(false)
+    expect(errorsOf(run)).toEqual([
+      `the agent did not finish within timeout-minutes (0.25 min) and was stopped; github.com/${REPO}#32 keeps the session it had before this run`
+    ])
+    expect(run.saved).toEqual([])
+    expect(run.comments).toHaveLength(1)
+    expect(run.comments[0].body).toContain('**kugetsu failed:**')
+
+    const next = await world.run({ event: commentOn(two, '/kugetsu are you back?', 'bob') })
+    expectSuccess(next)
+    expect(next.outputs).toMatchObject({ mode: 'continue', 'state-restored': 'true' })
+    const [turn] = chats(next)
+    const texts = turn.userTexts.join('\n')
+    expect(texts).toContain('pears for 32')
+    expect(texts).not.toContain(HANG)
+    expect(next.comments[0].body).toContain('turn=3')
+  }, 240_000)
+
+  test('a cache service that cannot save fails the turn clearly; the previous session survives', async () => {
+    world.cache.failNext('reserve', { status: 500, count: 10 })
+    const failed = await world.run({ event: commentOn(one, '/kugetsu save this please') })
+    world.cache.clearFaults()
+    expect(failed.result.exitCode).toBe(1)
+    expect(errorsOf(failed)).toEqual([
+      expect.stringMatching(/its session could not be saved to the Actions cache/)
+    ])
+    expect(failed.saved).toEqual([])
+    expect(failed.comments).toHaveLength(1)
+
+    const next = await world.run({ event: commentOn(one, '/kugetsu still with me?') })
+    expectSuccess(next)
+    expect(next.outputs).toMatchObject({
+      mode: 'continue',
+      'session-id': oneFirst.outputs['session-id']
+    })
+  }, 240_000)
+})
