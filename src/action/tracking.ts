@@ -20,6 +20,17 @@ export const TRACKING_STATE = {
 /** What the post step says when it cannot know which of these ended the job. */
 export const INTERRUPTED_WHY = 'the job was cancelled, timed out or stopped before kugetsu finished'
 
+/** The link to this run (its attempt, after a re-run), or '' outside Actions. */
+export function runUrlFromEnv(env: NodeJS.ProcessEnv): string {
+  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env
+  if (!server || !repo || !runId) return ''
+  const attempt =
+    env.GITHUB_RUN_ATTEMPT && env.GITHUB_RUN_ATTEMPT !== '1'
+      ? `/attempts/${env.GITHUB_RUN_ATTEMPT}`
+      : ''
+  return `${server.replace(/\/+$/, '')}/${repo}/actions/runs/${runId}${attempt}`
+}
+
 const runLink = (runUrl: string) => (runUrl ? ` ([run](${runUrl}))` : '')
 
 function trackingMarker(state: 'working' | 'interrupted', ref: string): string {
