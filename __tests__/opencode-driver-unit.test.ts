@@ -10,12 +10,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { isKugetsuError } from '../src/errors.js'
-import {
-  createOpencodeDriver,
-  messageArgs,
-  OpencodeRunError,
-  runArgs
-} from '../src/opencode/driver.js'
+import { createOpencodeDriver, OpencodeRunError, runArgs } from '../src/opencode/driver.js'
 import { liveGroupMembers } from '../src/opencode/process.js'
 import type { OpencodeDriver } from '../src/opencode/types.js'
 
@@ -128,10 +123,7 @@ function waitForFile(file: string, until: Promise<unknown>): Promise<string | un
 }
 
 describe('argv', () => {
-  it('passes the message split at spaces, after --, so opencode joins it back exactly', () => {
-    const message = '--flag "quoted"  two  spaces\nand a line '
-    expect(messageArgs(message).join(' ')).toBe(message)
-    expect(messageArgs(message).some((arg) => arg.includes(' '))).toBe(false)
+  it('keeps the message out of argv (it goes on stdin)', () => {
     expect(
       runArgs({
         message: 'hi there',
@@ -150,23 +142,20 @@ describe('argv', () => {
       '--fork',
       '--model=a/b',
       '--agent=build',
-      '--title=-t',
-      '--',
-      'hi',
-      'there'
+      '--title=-t'
     ])
   })
 
-  it('runs in the cwd with PWD set, stdin closed, and the config in OPENCODE_CONFIG_CONTENT', async () => {
+  it('runs in the cwd with PWD set, the message on stdin, and the config in OPENCODE_CONFIG_CONTENT', async () => {
     const result = await driver({ FAKE_STDOUT: fixture('run-text-turn.jsonl') }).run({
       message: '-x "y"',
       cwd: dir
     })
     const seen = await logged()
-    expect(seen.argv).toEqual(['run', '--format', 'json', '--', '-x', '"y"'])
+    expect(seen.argv).toEqual(['run', '--format', 'json'])
     expect(seen.cwd).toBe(dir)
     expect(seen.pwd).toBe(dir)
-    expect(seen.stdin).toBe('')
+    expect(seen.stdin).toBe('-x "y"')
     expect(JSON.parse(seen.config)).toEqual({ permission: { question: 'deny' } })
     expect(result.text).toBe('ECHO[n=1]: hello there')
     expect(result.durationMs).toBeGreaterThanOrEqual(0)

@@ -104,10 +104,12 @@ describe('opencode driver with the real binary', () => {
   it(
     'forks: the fork sees the history, the original never sees the fork',
     async () => {
-      const fork = await run({ message: 'fork message', sessionId: base, fork: true })
+      // Numbers, quotes, double spaces, dashes and lines reach the model exactly as written.
+      const message = 'fork message 42 "quoted"  -x 0x10 3.5\n--line 2 '
+      const fork = await run({ message, sessionId: base, fork: true })
       expect(fork.result.sessionId).toMatch(/^ses_/)
       expect(fork.result.sessionId).not.toBe(base)
-      expect(fork.result.text).toBe('ECHO[n=3]: first message | second message | fork message')
+      expect(fork.result.text).toBe(`ECHO[n=3]: first message | second message | ${message}`)
       // the fork has no session rule denying questions: kugetsu's config must remove the tool
       expect(chats(fork.requests)[0].tools).not.toContain('question')
 

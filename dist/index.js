@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7625);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1205);
 /** The action's entry point (action.yml `main`). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7625:
+/***/ 1205:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29173,15 +29173,165 @@ function parseMinPermission(text, inputName = 'min-permission') {
     return value;
 }
 
+;// CONCATENATED MODULE: ./src/action/github-retry.ts
+/**
+ * Retries for GitHub REST calls. A run makes only a handful of calls, but each one failing on a
+ * passing 502 or a secondary rate limit would fail the whole turn after the agent did its work, so
+ * transient failures are retried a few times; everything GitHub means (401, 404, 422 ...) is not.
+ */
+/** GitHub's advice for a secondary rate limit without retry-after: wait at least a minute. */
+const SECONDARY_LIMIT_WAIT_MS = 60_000;
+const NETWORK_CODES = new Set([
+    'ECONNRESET',
+    'ECONNREFUSED',
+    'ECONNABORTED',
+    'ETIMEDOUT',
+    'EPIPE',
+    'EAI_AGAIN',
+    'ENETUNREACH',
+    'EHOSTUNREACH',
+    'UND_ERR_SOCKET',
+    'UND_ERR_CONNECT_TIMEOUT',
+    'UND_ERR_HEADERS_TIMEOUT',
+    'UND_ERR_BODY_TIMEOUT'
+]);
+const NETWORK_MESSAGE = /fetch failed|socket hang up|network|ECONNRESET|ETIMEDOUT|other side closed/i;
+const shape = (error) => error !== null && typeof error === 'object' ? error : {};
+function header(error, name) {
+    const headers = error.response?.headers ?? {};
+    for (const [key, value] of Object.entries(headers)) {
+        if (key.toLowerCase() === name && value !== undefined && value !== null)
+            return String(value);
+    }
+    return undefined;
+}
+/** The error's message and GitHub's own `message` from the response body. */
+function messages(error) {
+    const data = error.response?.data;
+    const apiMessage = data !== null && typeof data === 'object' ? data.message : data;
+    return [error.message, apiMessage].filter((m) => typeof m === 'string').join(' ');
+}
+/** A failure to talk to the server at all, looking through `cause` chains (fetch wraps them). */
+function isNetworkError(error) {
+    for (let current = error, depth = 0; current && depth < 5; depth++) {
+        const { code, message, cause } = shape(current);
+        if (typeof code === 'string' && NETWORK_CODES.has(code))
+            return true;
+        if (typeof message === 'string' && NETWORK_MESSAGE.test(message))
+            return true;
+        current = cause;
+    }
+    return false;
+}
+/** `retry-after` in seconds or as an HTTP date, as milliseconds from now. */
+function retryAfterMs(value, now) {
+    if (/^\d+(\.\d+)?$/.test(value.trim()))
+        return Math.ceil(Number(value) * 1000);
+    const date = Date.parse(value);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+/** Whether a failed call is worth trying again, and how long the server asked us to wait. */
+function classifyFailure(error, now = Date.now()) {
+    const failure = shape(error);
+    // octokit reports an aborted request with status 500; whoever aborted it wants it to stop.
+    if (failure.name === 'AbortError')
+        return { retry: false, reason: 'aborted' };
+    const status = typeof failure.status === 'number' ? failure.status : undefined;
+    // octokit turns a failed fetch into status 500 without a response.
+    if (status === undefined || (status === 500 && failure.response === undefined)) {
+        return isNetworkError(error)
+            ? { retry: true, reason: `network error (${messages(failure) || 'no message'})` }
+            : { retry: false, reason: 'not an HTTP or network failure' };
+    }
+    const retryAfter = header(failure, 'retry-after');
+    const waitFromRetryAfter = retryAfter === undefined ? undefined : retryAfterMs(retryAfter, now);
+    if (status === 403 || status === 429) {
+        if (header(failure, 'x-ratelimit-remaining') === '0') {
+            const reset = Number(header(failure, 'x-ratelimit-reset'));
+            const waitMs = waitFromRetryAfter ?? (Number.isFinite(reset) ? Math.max(0, reset * 1000 - now) : undefined);
+            return { retry: true, reason: `${status} rate limit exhausted`, waitMs };
+        }
+        if (waitFromRetryAfter !== undefined || /secondary rate limit/i.test(messages(failure))) {
+            return {
+                retry: true,
+                reason: `${status} secondary rate limit`,
+                waitMs: waitFromRetryAfter ?? SECONDARY_LIMIT_WAIT_MS
+            };
+        }
+        if (status === 429)
+            return { retry: true, reason: '429 too many requests' };
+        return { retry: false, reason: '403 forbidden' };
+    }
+    if (status >= 500)
+        return { retry: true, reason: `${status} server error`, waitMs: waitFromRetryAfter };
+    return { retry: false, reason: `${status}` };
+}
+/** Raised when the server asks for a wait longer than the cap: better to fail now than idle for an hour. */
+class RetryWaitTooLongError extends Error {
+    status;
+    constructor(message, cause) {
+        super(message, { cause });
+        this.name = 'RetryWaitTooLongError';
+        const status = shape(cause).status;
+        this.status = typeof status === 'number' ? status : undefined;
+    }
+}
+const seconds = (ms) => `${Math.ceil(ms / 1000)} s`;
+/**
+ * Calls `call` until it succeeds, fails in a way not worth retrying, or runs out of attempts;
+ * then throws the last error as it was. `label` names the call in log lines.
+ */
+async function withRetry(call, label, options = {}) {
+    const { maxAttempts = 4, maxWaitMs = 60_000, baseDelayMs = 1000, sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms)), random = Math.random, now = Date.now, log = () => undefined } = options;
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await call();
+        }
+        catch (error) {
+            const failure = classifyFailure(error, now());
+            if (!failure.retry)
+                throw error;
+            if (attempt >= maxAttempts) {
+                log(`${label}: ${failure.reason}; giving up after ${attempt} attempts`);
+                throw error;
+            }
+            if (failure.waitMs !== undefined && failure.waitMs > maxWaitMs) {
+                throw new RetryWaitTooLongError(`${label}: ${failure.reason}; GitHub asks to wait ${seconds(failure.waitMs)}, longer than the ${seconds(maxWaitMs)} kugetsu waits. Try again later.`, error);
+            }
+            // Full backoff times a random factor in [0.5, 1), so parallel jobs do not retry in step.
+            const backoff = Math.min(maxWaitMs, baseDelayMs * 2 ** (attempt - 1) * (0.5 + random() / 2));
+            const waitMs = Math.round(failure.waitMs ?? backoff);
+            log(`${label}: ${failure.reason}; retrying in ${seconds(waitMs)} (attempt ${attempt + 1} of ${maxAttempts})`);
+            await sleep(waitMs);
+        }
+    }
+}
+/** Makes every request of `octokit` (REST methods, `request`, `paginate`) go through withRetry. */
+function installRetry(octokit, options = {}) {
+    octokit.hook.wrap('request', (request, requestOptions) => withRetry(async () => request(requestOptions), `${requestOptions.method} ${requestOptions.url}`, options));
+    return octokit;
+}
+
 ;// CONCATENATED MODULE: ./src/action/listing.ts
 /**
  * What kugetsu has in the Actions cache, read from the caches REST API: the keys alone say which
  * issue an entry belongs to, its turn count and session, so nothing is downloaded.
  */
 const listing_escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/**
+ * Patterns matching whole keys, so issue 7 never matches 70's entries. Case-insensitive: some
+ * cache services (Gitea, Forgejo) lowercase keys.
+ */
+function keyPatterns(prefix) {
+    const start = `^${listing_escapeRegExp(prefix)}`;
+    return {
+        issue: new RegExp(`${start}-issue-(\\d+)-\\d+-\\d+(?:-t(\\d+))?(?:-([A-Za-z0-9_.]+))?$`, 'i'),
+        base: new RegExp(`${start}-base-([A-Za-z0-9]+)-\\d+-\\d+$`, 'i')
+    };
+}
 /** Groups the entries under `prefix` by issue, newest first; `refOf` makes a canonical ref. */
 function listingFromEntries(entries, prefix, refOf) {
-    const issuePattern = new RegExp(`^${listing_escapeRegExp(prefix)}-issue-(\\d+)-\\d+-\\d+(?:-t(\\d+))?(?:-([A-Za-z0-9_.]+))?$`, 'i');
+    const issuePattern = keyPatterns(prefix).issue;
     const basePrefix = `${prefix}-base-`.toLowerCase();
     const byIssue = new Map();
     const base = [];
@@ -29216,6 +29366,520 @@ function listingFromEntries(entries, prefix, refOf) {
     sessions.sort((a, b) => a.number - b.number);
     base.sort(newestFirst);
     return { sessions, base };
+}
+
+;// CONCATENATED MODULE: ./src/action/prune.ts
+
+function parse(entries, prefix) {
+    const patterns = keyPatterns(prefix);
+    const parsed = [];
+    for (const entry of entries) {
+        const issue = patterns.issue.exec(entry.key);
+        if (issue) {
+            parsed.push({ entry, issue: Number(issue[1]) });
+            continue;
+        }
+        const base = patterns.base.exec(entry.key);
+        if (base)
+            parsed.push({ entry, baseHash: base[1].toLowerCase() });
+    }
+    return parsed;
+}
+/** Newest first; the larger id breaks a tie (ids grow with every save). */
+const newestFirst = (a, b) => Date.parse(b.entry.createdAt) - Date.parse(a.entry.createdAt) || b.entry.id - a.entry.id;
+function groupBy(items, keyOf) {
+    const groups = new Map();
+    for (const item of items) {
+        const key = keyOf(item);
+        if (key === undefined)
+            continue;
+        groups.set(key, [...(groups.get(key) ?? []), item]);
+    }
+    for (const group of groups.values())
+        group.sort(newestFirst);
+    return groups;
+}
+function planOf(parsed, reasons) {
+    const deletions = [];
+    for (const item of parsed) {
+        const reason = reasons.get(item);
+        if (reason === undefined)
+            continue;
+        const { id, key, sizeBytes } = item.entry;
+        deletions.push({ id, key, sizeBytes, reason });
+    }
+    return {
+        deletions,
+        kept: parsed.filter((item) => !reasons.has(item)).map(({ entry }) => entry),
+        totals: {
+            count: deletions.length,
+            bytesFreed: deletions.reduce((sum, deletion) => sum + deletion.sizeBytes, 0)
+        }
+    };
+}
+/** The distinct issue numbers that have entries, ascending: ask the API which of them are closed. */
+function issueNumbersWithEntries(entries, prefix) {
+    const numbers = new Set(parse(entries, prefix).flatMap(({ issue }) => issue ?? []));
+    return [...numbers].sort((a, b) => a - b);
+}
+/**
+ * What `prune` deletes: entries of closed issues; every issue entry but the newest; every base
+ * entry but the newest of its hash (and, with dropOtherBases, every entry of another hash).
+ */
+function planPrune(entries, options) {
+    const parsed = parse(entries, options.prefix);
+    const closed = new Set(options.closedIssues ?? []);
+    const current = options.currentBaseHash.slice(0, 16).toLowerCase();
+    const reasons = new Map();
+    for (const [issue, group] of groupBy(parsed, (item) => item.issue)) {
+        group.forEach((item, index) => {
+            if (closed.has(issue))
+                reasons.set(item, `issue #${issue} is closed`);
+            else if (index > 0)
+                reasons.set(item, `superseded by ${group[0].entry.key}`);
+        });
+    }
+    for (const [hash, group] of groupBy(parsed, (item) => item.baseHash)) {
+        group.forEach((item, index) => {
+            if (options.dropOtherBases && hash !== current) {
+                reasons.set(item, `base ${hash} is not the current base (${current})`);
+            }
+            else if (index > 0)
+                reasons.set(item, `superseded by ${group[0].entry.key}`);
+        });
+    }
+    return planOf(parsed, reasons);
+}
+/** What `destroy` deletes: every entry of one issue, or every base entry. */
+function destroyPlan(entries, prefix, target) {
+    const parsed = parse(entries, prefix);
+    const reasons = new Map();
+    for (const item of parsed) {
+        if ('issueNumber' in target && item.issue === target.issueNumber) {
+            reasons.set(item, `destroy issue #${target.issueNumber}`);
+        }
+        else if ('base' in target && item.baseHash !== undefined) {
+            reasons.set(item, 'destroy base');
+        }
+    }
+    return planOf(parsed, reasons);
+}
+
+;// CONCATENATED MODULE: ./src/action/sanitize.ts
+
+/**
+ * Cleaning text written by others (comments, issue bodies) before an agent reads it. On a public
+ * repository anyone can write text that a human reviewer cannot see but a model reads: HTML
+ * comments (hidden when GitHub renders Markdown), invisible format characters, bidirectional
+ * overrides that make the displayed text differ from the logical one, Unicode tag characters
+ * ("ASCII smuggling") and runs of variation selectors ("emoji smuggling"). `sanitizeText` removes
+ * all of them while keeping ordinary prose, code, CJK, right-to-left scripts and emoji intact.
+ *
+ * What is removed (code points are those of the running Node's Unicode data):
+ *
+ * - HTML comments `<!-- ... -->`, wherever they are (also inside code blocks: our idea of a code
+ *   block must never be looser than GitHub's, so none is trusted), and an unterminated `<!--` with
+ *   everything after it. `<!-->` does not close a comment here (it does in CommonMark); removing
+ *   too much is safe, removing too little is not. The result never contains `<!--`, so text cannot
+ *   be made to carry kugetsu's hidden marker.
+ * - Every format character (general category Cf) and every Default_Ignorable_Code_Point, which
+ *   includes: soft hyphen U+00AD, combining grapheme joiner U+034F, Arabic letter mark U+061C, the
+ *   Cf number signs U+0600–U+0605, U+06DD, U+070F, U+0890–U+0891, U+08E2, U+110BD, U+110CD, Khmer
+ *   inherent vowels U+17B4–U+17B5, zero-width space U+200B, LRM/RLM U+200E–U+200F, bidi
+ *   embeddings and overrides U+202A–U+202E, word joiner and invisible operators U+2060–U+2064,
+ *   bidi isolates U+2066–U+2069, deprecated format characters U+206A–U+206F, BOM / zero-width
+ *   no-break space U+FEFF, interlinear annotation U+FFF9–U+FFFB, Egyptian hieroglyph, shorthand
+ *   and musical format controls, tag characters U+E0000–U+E007F, variation selectors U+FE00–U+FE0F
+ *   and U+E0100–U+E01EF, and the rest of U+E0000–U+E0FFF — except in the contexts below.
+ * - Control characters (Cc) other than tab and line feed: NUL, escape (so no terminal escape
+ *   sequences reach logs), DEL, C1 controls. Lone UTF-16 surrogates.
+ *
+ * What is kept, because real text needs it (each only in a context where it has a visible job,
+ * so none can be strung into an invisible payload):
+ *
+ * - ZWJ U+200D inside an emoji ZWJ sequence: after an Extended_Pictographic character (optionally
+ *   followed by U+FE0F or a skin-tone modifier) and before another (👩‍💻, 🏳️‍🌈, 🧑🏽‍🚀).
+ * - ZWNJ U+200C and ZWJ U+200D between two letters or marks of a script whose spelling needs them
+ *   (Arabic, Syriac, N'Ko, Mandaic, Thaana, Mongolian, and the Brahmic scripts of South and
+ *   Southeast Asia from Devanagari to Sinhala, Myanmar, Khmer, Balinese, Javanese), e.g. Persian "می‌خواهم" or Devanagari half forms. In Latin, CJK and other text they go.
+ * - Emoji / text presentation selectors U+FE0E and U+FE0F directly after an Emoji character (one
+ *   per character, so ❤️ and keycaps 1️⃣ survive but runs of selectors do not). All other
+ *   variation selectors are removed: they only choose a glyph variant, and they are the carrier of
+ *   "variation selector smuggling".
+ * - Mongolian free variation selectors U+180B–U+180D, U+180F directly after a Mongolian letter,
+ *   and the Mongolian vowel separator U+180E between two Mongolian letters.
+ * - Hangul fillers U+115F / U+1160 only inside a conjoining jamo syllable (U+115F before a vowel
+ *   jamo, U+1160 after a leading consonant jamo); U+3164 and U+FFA0 always go.
+ * - The tag sequences of the three RGI subdivision flags (England, Scotland, Wales); any other tag
+ *   character goes, leaving the plain black flag.
+ *
+ * Also: CRLF and lone CR become LF, and U+2028 / U+2029 (line / paragraph separator) become LF.
+ * Nothing else changes: no Unicode normalisation, ordinary spaces (also NBSP, ideographic space)
+ * stay. The function is idempotent.
+ *
+ * Not covered (Markdown that renders invisibly without comments, such as link reference
+ * definitions `[x]: # "hidden"`, or collapsed `<details>`): such text is visible in the source a
+ * maintainer edits, and authorisation, not sanitisation, decides who may address the agent.
+ */
+/** The longest message a single `/kugetsu` comment or manual run may carry, in characters. */
+const MAX_MESSAGE_LENGTH = 20_000;
+const ZWNJ = 0x200c;
+const ZWJ = 0x200d;
+const VS15 = 0xfe0e;
+const VS16 = 0xfe0f;
+const BLACK_FLAG = 0x1f3f4;
+const CANCEL_TAG = 0xe007f;
+/** Characters removed unless a rule below keeps them. */
+const INVISIBLE = /^[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cs}]$/u;
+/** Control characters other than tab and line feed (CR is normalised before). */
+const CONTROL = /^[\p{Cc}]$/u;
+/** Whether a text has anything stripInvisible would look at. */
+const ANY_SUSPECT = /[^\t\n\P{Cc}]|[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cs}]/u;
+const PICTOGRAPHIC = /^\p{Extended_Pictographic}$/u;
+const EMOJI = /^\p{Emoji}$/u;
+const SKIN_TONE = /^[\u{1F3FB}-\u{1F3FF}]$/u;
+const JOINING_SCRIPT = new RegExp(`^(?=[\\p{L}\\p{M}])[${[
+    'Arabic',
+    'Syriac',
+    'Nko',
+    'Mandaic',
+    'Thaana',
+    'Mongolian',
+    'Devanagari',
+    'Bengali',
+    'Gurmukhi',
+    'Gujarati',
+    'Oriya',
+    'Tamil',
+    'Telugu',
+    'Kannada',
+    'Malayalam',
+    'Sinhala',
+    'Myanmar',
+    'Khmer',
+    'Balinese',
+    'Javanese'
+]
+    .map((script) => `\\p{scx=${script}}`)
+    .join('')}]$`, 'u');
+const MONGOLIAN_LETTER = /^(?=\p{L})\p{scx=Mongolian}$/u;
+const LEADING_JAMO = /^[\u1100-\u115E\uA960-\uA97C]$/u;
+const VOWEL_JAMO = /^[\u1161-\u11A7\uD7B0-\uD7C6]$/u;
+/** The tag spellings of the RGI subdivision flags: 🏴 + tags + cancel tag. */
+const SUBDIVISION_FLAGS = ['gbeng', 'gbsct', 'gbwls'].map((code) => [BLACK_FLAG, ...Array.from(code, (c) => 0xe0000 + c.charCodeAt(0)), CANCEL_TAG].join(','));
+const charOf = (cp) => (cp === undefined ? '' : String.fromCodePoint(cp));
+const is = (pattern, cp) => cp !== undefined && pattern.test(charOf(cp));
+function subdivisionFlagAt(cps, i) {
+    if (cps[i] !== BLACK_FLAG)
+        return 0;
+    for (const flag of SUBDIVISION_FLAGS) {
+        const length = flag.split(',').length;
+        if (cps.slice(i, i + length).join(',') === flag)
+            return length;
+    }
+    return 0;
+}
+function emojiZwj(cps, i) {
+    let before = i - 1;
+    if (cps[before] === VS16 || is(SKIN_TONE, cps[before]))
+        before -= 1;
+    return is(PICTOGRAPHIC, cps[before]) && is(PICTOGRAPHIC, cps[i + 1]);
+}
+/** Whether the invisible character at `i` does a visible job where it stands. */
+function keepInvisible(cps, i) {
+    const cp = cps[i];
+    const prev = cps[i - 1];
+    const next = cps[i + 1];
+    switch (cp) {
+        case ZWJ:
+            return emojiZwj(cps, i) || (is(JOINING_SCRIPT, prev) && is(JOINING_SCRIPT, next));
+        case ZWNJ:
+            return is(JOINING_SCRIPT, prev) && is(JOINING_SCRIPT, next);
+        case VS15:
+        case VS16:
+            return is(EMOJI, prev);
+        case 0x180b:
+        case 0x180c:
+        case 0x180d:
+        case 0x180f:
+            return is(MONGOLIAN_LETTER, prev);
+        case 0x180e:
+            return is(MONGOLIAN_LETTER, prev) && is(MONGOLIAN_LETTER, next);
+        case 0x115f:
+            return is(VOWEL_JAMO, next);
+        case 0x1160:
+            return is(LEADING_JAMO, prev);
+        default:
+            return false;
+    }
+}
+function stripInvisible(text) {
+    if (!ANY_SUSPECT.test(text))
+        return text;
+    const cps = Array.from(text, (c) => c.codePointAt(0));
+    let out = '';
+    for (let i = 0; i < cps.length; i++) {
+        const flag = subdivisionFlagAt(cps, i);
+        if (flag > 0) {
+            out += String.fromCodePoint(...cps.slice(i, i + flag));
+            i += flag - 1;
+            continue;
+        }
+        const cp = cps[i];
+        if (cp === 0x09 || cp === 0x0a) {
+            out += charOf(cp);
+            continue;
+        }
+        if (is(CONTROL, cp))
+            continue;
+        if (is(INVISIBLE, cp) && !keepInvisible(cps, i))
+            continue;
+        out += charOf(cp);
+    }
+    return out;
+}
+/**
+ * Removes HTML comments in one pass, such that the result never contains `<!--`: the output is
+ * only ever appended to, or cut back by the `<!--` just completed, so an opener formed by joining
+ * the text on both sides of a removed comment is caught as well.
+ */
+function stripComments(text) {
+    if (!text.includes('<!--'))
+        return text;
+    const out = [];
+    const opened = () => {
+        const n = out.length;
+        return (n >= 4 && out[n - 4] === '<' && out[n - 3] === '!' && out[n - 2] === '-' && out[n - 1] === '-');
+    };
+    let i = 0;
+    while (i < text.length) {
+        out.push(text[i]);
+        i += 1;
+        if (opened()) {
+            out.length -= 4;
+            const end = text.indexOf('-->', i);
+            i = end === -1 ? text.length : end + 3;
+        }
+    }
+    return out.join('');
+}
+function normalizeLineBreaks(text) {
+    return text.replace(/\r\n?|[\u2028\u2029]/g, '\n');
+}
+/** The text without hidden content or invisible characters; see the module comment. */
+function sanitizeText(text) {
+    let current = normalizeLineBreaks(text);
+    // Each round only removes characters, so this ends; almost always after one or two rounds.
+    for (;;) {
+        const next = stripComments(stripInvisible(current));
+        if (next === current)
+            return next;
+        current = next;
+    }
+}
+/** Length in characters (code points), as a person counts them: an emoji or a kanji is one. */
+function characterCount(text) {
+    let count = 0;
+    for (let i = 0; i < text.length; i++) {
+        const code = text.charCodeAt(i);
+        if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+            const low = text.charCodeAt(i + 1);
+            if (low >= 0xdc00 && low <= 0xdfff)
+                i += 1;
+        }
+        count += 1;
+    }
+    return count;
+}
+/**
+ * Refuses a message longer than MAX_MESSAGE_LENGTH characters (check it after sanitizeText, so
+ * stripped content does not count). Returns the message.
+ */
+function checkMessageLength(message, limit = MAX_MESSAGE_LENGTH) {
+    // No character is more than two UTF-16 units, so short strings need no counting.
+    if (message.length <= limit)
+        return message;
+    const length = characterCount(message);
+    if (length > limit) {
+        throw new errors_KugetsuError('invalid-input', `the message is ${length.toLocaleString('en-US')} characters long; the limit is ${limit.toLocaleString('en-US')}`);
+    }
+    return message;
+}
+
+;// CONCATENATED MODULE: ./src/action/tracking.ts
+
+/**
+ * The tracking comment: posted as soon as a request is accepted, so the person asking sees that
+ * kugetsu is on it while the agent works (a turn can take many minutes). The main step saves its
+ * id; if the job then ends without main marking it done (cancelled, timed out, killed), the post
+ * step rewrites it to say so, instead of leaving "working on it" forever.
+ */
+/** Names main passes to core.saveState and the post step reads back (as STATE_<name>). */
+const TRACKING_STATE = {
+    /** Id of the tracking comment. */
+    commentId: 'tracking-comment-id',
+    /** `true` once main has dealt with the comment (replaced it with the reply or the failure). */
+    done: 'tracking-done',
+    /** The issue's canonical ref, for the marker. */
+    ref: 'tracking-ref'
+};
+/** What the post step says when it cannot know which of these ended the job. */
+const INTERRUPTED_WHY = 'the job was cancelled, timed out or stopped before kugetsu finished';
+/** The link to this run (its attempt, after a re-run), or '' outside Actions. */
+function runUrlFromEnv(env) {
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env;
+    if (!server || !repo || !runId)
+        return '';
+    const attempt = env.GITHUB_RUN_ATTEMPT && env.GITHUB_RUN_ATTEMPT !== '1'
+        ? `/attempts/${env.GITHUB_RUN_ATTEMPT}`
+        : '';
+    return `${server.replace(/\/+$/, '')}/${repo}/actions/runs/${runId}${attempt}`;
+}
+const runLink = (runUrl) => (runUrl ? ` ([run](${runUrl}))` : '');
+function trackingMarker(state, ref) {
+    return marker(ref ? { ref, tracking: state } : { tracking: state });
+}
+/** Whether a comment is a tracking comment (not a reply), from its marker. */
+function isTrackingComment(body) {
+    const start = body.indexOf(MARKER_PREFIX);
+    if (start === -1)
+        return false;
+    const end = body.indexOf('-->', start);
+    return /\btracking=/.test(body.slice(start, end === -1 ? undefined : end));
+}
+function workingBody(runUrl, ref = '') {
+    return `_kugetsu is working on it…_${runLink(runUrl)}\n${trackingMarker('working', ref)}`;
+}
+function interruptedBody(runUrl, why = INTERRUPTED_WHY, ref = '') {
+    return [
+        `**kugetsu stopped without replying:** ${why}.${runLink(runUrl)}`,
+        'Ask again to retry.',
+        trackingMarker('interrupted', ref)
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/action/thread.ts
+
+
+
+/**
+ * Memory rebuilt from the issue thread when an issue's saved session is gone (Actions cache
+ * entries unused for 7 days are evicted, and a full cache evicts the oldest). The new session is
+ * forked from the base like a first turn, but is given the conversation so far so it can go on
+ * from where the lost one was.
+ */
+const DEFAULT_THREAD_BUDGET = 30_000;
+/** The line kugetsu puts in its reply when it answered from a rebuilt memory. */
+const MEMORY_REBUILT_NOTE = "_kugetsu lost this issue's saved session (Actions cache entries expire after 7 days unused) and rebuilt its memory from the thread._";
+/** Comments as `GET /repos/{o}/{r}/issues/{n}/comments` returns them. */
+function threadCommentsFromApi(data) {
+    return data.map((comment) => ({
+        id: comment.id,
+        author: comment.user?.login ?? 'ghost',
+        authorType: comment.user?.type,
+        body: comment.body ?? '',
+        createdAt: comment.created_at
+    }));
+}
+const FOOTER = /\n*(?:---\n)?<sub>kugetsu · [^\n]*<\/sub>\s*$/;
+const NOTE_LINE = new RegExp(`^${MEMORY_REBUILT_NOTE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n*`);
+function formatDate(iso) {
+    const date = new Date(iso);
+    if (Number.isNaN(date.getTime()))
+        return iso;
+    return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+/**
+ * A marker is only trusted from kugetsu's own account: anyone can type one, and a comment shown
+ * as kugetsu's would put their words in the agent's mouth.
+ */
+function isOwn(comment, kugetsuLogins) {
+    if (!isKugetsuComment(comment.body))
+        return false;
+    const login = comment.author.toLowerCase();
+    return (comment.authorType?.toLowerCase() === 'bot' ||
+        login.endsWith('[bot]') ||
+        kugetsuLogins.some((own) => own.toLowerCase() === login));
+}
+function entryText(comment, own) {
+    // Sanitising removes the marker (an HTML comment); then the footer line can go.
+    let text = sanitizeText(comment.body);
+    if (own)
+        text = text.replace(FOOTER, '').replace(NOTE_LINE, '');
+    const who = own ? 'kugetsu' : `@${comment.author}`;
+    return `${who} (${formatDate(comment.createdAt)}):\n${text.trim() || '(empty)'}`;
+}
+function openingPost(issue, room) {
+    const body = sanitizeText(issue.body).trim() || '(no description)';
+    const cut = characterCount(body) > room ? `${Array.from(body).slice(0, room).join('')}\n…(cut)` : body;
+    return `@${issue.author} opened the issue "${sanitizeText(issue.title)}":\n${cut}`;
+}
+const SEPARATOR = '\n\n';
+const omissionNote = (count) => `(${count} earlier comment${count === 1 ? '' : 's'} left out to save space)`;
+/** Index of the oldest entry such that it and all newer ones fit in `room`. */
+function firstThatFits(sizes, room) {
+    let first = sizes.length;
+    while (first > 0 && sizes[first - 1] <= room) {
+        room -= sizes[first - 1];
+        first -= 1;
+    }
+    return first;
+}
+/**
+ * The thread as context for the first turn of a rebuilt session: the opening post, then the
+ * comments oldest first with kugetsu's own replies as `kugetsu`, all sanitised. Within `budget`
+ * characters the newest comments are kept whole; older ones are left out, and counted.
+ */
+function rebuildThread(issue, comments, options = {}) {
+    const budget = options.budget ?? DEFAULT_THREAD_BUDGET;
+    const excluded = new Set(options.excludeIds ?? []);
+    const kugetsuLogins = options.kugetsuLogins ?? [];
+    const thread = [...comments]
+        .filter((comment) => !excluded.has(comment.id) && !isTrackingComment(comment.body))
+        .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.id - b.id);
+    const entries = thread.map((comment) => {
+        const own = isOwn(comment, kugetsuLogins);
+        return { own, text: entryText(comment, own) };
+    });
+    // The opening post gets at most half the budget, so a long description never crowds out the
+    // latest exchanges.
+    const opening = openingPost(issue, Math.floor(budget / 2));
+    const sizes = entries.map((entry) => characterCount(entry.text) + SEPARATOR.length);
+    const room = budget - characterCount(opening);
+    const noteRoom = characterCount(omissionNote(entries.length)) + SEPARATOR.length;
+    let first = firstThatFits(sizes, room);
+    // The note saying what was left out needs room too.
+    if (first > 0)
+        first = firstThatFits(sizes, room - noteRoom);
+    const parts = [opening];
+    if (first > 0)
+        parts.push(omissionNote(first));
+    parts.push(...entries.slice(first).map((entry) => entry.text));
+    return {
+        hadEarlierReplies: entries.some((entry) => entry.own),
+        context: parts.join(SEPARATOR),
+        includedComments: entries.length - first,
+        omittedComments: first
+    };
+}
+/**
+ * The first prompt of a session rebuilt from the thread: like firstTurnPrompt, with the
+ * conversation so far in place of the bare description.
+ */
+function rebuiltTurnPrompt(ref, issue, thread, author, message) {
+    const kind = issue.isPullRequest ? 'pull request' : 'issue';
+    return [
+        `You are now working on GitHub ${kind} ${ref}.`,
+        `URL: ${issue.url}`,
+        '',
+        `You worked on this ${kind} before, but that session was lost. The conversation so far, oldest first (your own earlier replies are shown as "kugetsu"):`,
+        '',
+        thread.context,
+        '',
+        '---',
+        `Message from @${author}:`,
+        message
+    ].join('\n');
 }
 
 ;// CONCATENATED MODULE: ./src/opencode/version.ts
@@ -29628,247 +30292,6 @@ function redactSecrets(text, secrets) {
         }
     }
     return out;
-}
-
-;// CONCATENATED MODULE: ./src/action/sanitize.ts
-
-/**
- * Cleaning text written by others (comments, issue bodies) before an agent reads it. On a public
- * repository anyone can write text that a human reviewer cannot see but a model reads: HTML
- * comments (hidden when GitHub renders Markdown), invisible format characters, bidirectional
- * overrides that make the displayed text differ from the logical one, Unicode tag characters
- * ("ASCII smuggling") and runs of variation selectors ("emoji smuggling"). `sanitizeText` removes
- * all of them while keeping ordinary prose, code, CJK, right-to-left scripts and emoji intact.
- *
- * What is removed (code points are those of the running Node's Unicode data):
- *
- * - HTML comments `<!-- ... -->`, wherever they are (also inside code blocks: our idea of a code
- *   block must never be looser than GitHub's, so none is trusted), and an unterminated `<!--` with
- *   everything after it. `<!-->` does not close a comment here (it does in CommonMark); removing
- *   too much is safe, removing too little is not. The result never contains `<!--`, so text cannot
- *   be made to carry kugetsu's hidden marker.
- * - Every format character (general category Cf) and every Default_Ignorable_Code_Point, which
- *   includes: soft hyphen U+00AD, combining grapheme joiner U+034F, Arabic letter mark U+061C, the
- *   Cf number signs U+0600–U+0605, U+06DD, U+070F, U+0890–U+0891, U+08E2, U+110BD, U+110CD, Khmer
- *   inherent vowels U+17B4–U+17B5, zero-width space U+200B, LRM/RLM U+200E–U+200F, bidi
- *   embeddings and overrides U+202A–U+202E, word joiner and invisible operators U+2060–U+2064,
- *   bidi isolates U+2066–U+2069, deprecated format characters U+206A–U+206F, BOM / zero-width
- *   no-break space U+FEFF, interlinear annotation U+FFF9–U+FFFB, Egyptian hieroglyph, shorthand
- *   and musical format controls, tag characters U+E0000–U+E007F, variation selectors U+FE00–U+FE0F
- *   and U+E0100–U+E01EF, and the rest of U+E0000–U+E0FFF — except in the contexts below.
- * - Control characters (Cc) other than tab and line feed: NUL, escape (so no terminal escape
- *   sequences reach logs), DEL, C1 controls. Lone UTF-16 surrogates.
- *
- * What is kept, because real text needs it (each only in a context where it has a visible job,
- * so none can be strung into an invisible payload):
- *
- * - ZWJ U+200D inside an emoji ZWJ sequence: after an Extended_Pictographic character (optionally
- *   followed by U+FE0F or a skin-tone modifier) and before another (👩‍💻, 🏳️‍🌈, 🧑🏽‍🚀).
- * - ZWNJ U+200C and ZWJ U+200D between two letters or marks of a script whose spelling needs them
- *   (Arabic, Syriac, N'Ko, Mandaic, Thaana, Mongolian, and the Brahmic scripts of South and
- *   Southeast Asia from Devanagari to Sinhala, Myanmar, Khmer, Balinese, Javanese), e.g. Persian "می‌خواهم" or Devanagari half forms. In Latin, CJK and other text they go.
- * - Emoji / text presentation selectors U+FE0E and U+FE0F directly after an Emoji character (one
- *   per character, so ❤️ and keycaps 1️⃣ survive but runs of selectors do not). All other
- *   variation selectors are removed: they only choose a glyph variant, and they are the carrier of
- *   "variation selector smuggling".
- * - Mongolian free variation selectors U+180B–U+180D, U+180F directly after a Mongolian letter,
- *   and the Mongolian vowel separator U+180E between two Mongolian letters.
- * - Hangul fillers U+115F / U+1160 only inside a conjoining jamo syllable (U+115F before a vowel
- *   jamo, U+1160 after a leading consonant jamo); U+3164 and U+FFA0 always go.
- * - The tag sequences of the three RGI subdivision flags (England, Scotland, Wales); any other tag
- *   character goes, leaving the plain black flag.
- *
- * Also: CRLF and lone CR become LF, and U+2028 / U+2029 (line / paragraph separator) become LF.
- * Nothing else changes: no Unicode normalisation, ordinary spaces (also NBSP, ideographic space)
- * stay. The function is idempotent.
- *
- * Not covered (Markdown that renders invisibly without comments, such as link reference
- * definitions `[x]: # "hidden"`, or collapsed `<details>`): such text is visible in the source a
- * maintainer edits, and authorisation, not sanitisation, decides who may address the agent.
- */
-/** The longest message a single `/kugetsu` comment or manual run may carry, in characters. */
-const MAX_MESSAGE_LENGTH = 20_000;
-const ZWNJ = 0x200c;
-const ZWJ = 0x200d;
-const VS15 = 0xfe0e;
-const VS16 = 0xfe0f;
-const BLACK_FLAG = 0x1f3f4;
-const CANCEL_TAG = 0xe007f;
-/** Characters removed unless a rule below keeps them. */
-const INVISIBLE = /^[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cs}]$/u;
-/** Control characters other than tab and line feed (CR is normalised before). */
-const CONTROL = /^[\p{Cc}]$/u;
-/** Whether a text has anything stripInvisible would look at. */
-const ANY_SUSPECT = /[^\t\n\P{Cc}]|[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cs}]/u;
-const PICTOGRAPHIC = /^\p{Extended_Pictographic}$/u;
-const EMOJI = /^\p{Emoji}$/u;
-const SKIN_TONE = /^[\u{1F3FB}-\u{1F3FF}]$/u;
-const JOINING_SCRIPT = new RegExp(`^(?=[\\p{L}\\p{M}])[${[
-    'Arabic',
-    'Syriac',
-    'Nko',
-    'Mandaic',
-    'Thaana',
-    'Mongolian',
-    'Devanagari',
-    'Bengali',
-    'Gurmukhi',
-    'Gujarati',
-    'Oriya',
-    'Tamil',
-    'Telugu',
-    'Kannada',
-    'Malayalam',
-    'Sinhala',
-    'Myanmar',
-    'Khmer',
-    'Balinese',
-    'Javanese'
-]
-    .map((script) => `\\p{scx=${script}}`)
-    .join('')}]$`, 'u');
-const MONGOLIAN_LETTER = /^(?=\p{L})\p{scx=Mongolian}$/u;
-const LEADING_JAMO = /^[\u1100-\u115E\uA960-\uA97C]$/u;
-const VOWEL_JAMO = /^[\u1161-\u11A7\uD7B0-\uD7C6]$/u;
-/** The tag spellings of the RGI subdivision flags: 🏴 + tags + cancel tag. */
-const SUBDIVISION_FLAGS = ['gbeng', 'gbsct', 'gbwls'].map((code) => [BLACK_FLAG, ...Array.from(code, (c) => 0xe0000 + c.charCodeAt(0)), CANCEL_TAG].join(','));
-const charOf = (cp) => (cp === undefined ? '' : String.fromCodePoint(cp));
-const is = (pattern, cp) => cp !== undefined && pattern.test(charOf(cp));
-function subdivisionFlagAt(cps, i) {
-    if (cps[i] !== BLACK_FLAG)
-        return 0;
-    for (const flag of SUBDIVISION_FLAGS) {
-        const length = flag.split(',').length;
-        if (cps.slice(i, i + length).join(',') === flag)
-            return length;
-    }
-    return 0;
-}
-function emojiZwj(cps, i) {
-    let before = i - 1;
-    if (cps[before] === VS16 || is(SKIN_TONE, cps[before]))
-        before -= 1;
-    return is(PICTOGRAPHIC, cps[before]) && is(PICTOGRAPHIC, cps[i + 1]);
-}
-/** Whether the invisible character at `i` does a visible job where it stands. */
-function keepInvisible(cps, i) {
-    const cp = cps[i];
-    const prev = cps[i - 1];
-    const next = cps[i + 1];
-    switch (cp) {
-        case ZWJ:
-            return emojiZwj(cps, i) || (is(JOINING_SCRIPT, prev) && is(JOINING_SCRIPT, next));
-        case ZWNJ:
-            return is(JOINING_SCRIPT, prev) && is(JOINING_SCRIPT, next);
-        case VS15:
-        case VS16:
-            return is(EMOJI, prev);
-        case 0x180b:
-        case 0x180c:
-        case 0x180d:
-        case 0x180f:
-            return is(MONGOLIAN_LETTER, prev);
-        case 0x180e:
-            return is(MONGOLIAN_LETTER, prev) && is(MONGOLIAN_LETTER, next);
-        case 0x115f:
-            return is(VOWEL_JAMO, next);
-        case 0x1160:
-            return is(LEADING_JAMO, prev);
-        default:
-            return false;
-    }
-}
-function stripInvisible(text) {
-    if (!ANY_SUSPECT.test(text))
-        return text;
-    const cps = Array.from(text, (c) => c.codePointAt(0));
-    let out = '';
-    for (let i = 0; i < cps.length; i++) {
-        const flag = subdivisionFlagAt(cps, i);
-        if (flag > 0) {
-            out += String.fromCodePoint(...cps.slice(i, i + flag));
-            i += flag - 1;
-            continue;
-        }
-        const cp = cps[i];
-        if (cp === 0x09 || cp === 0x0a) {
-            out += charOf(cp);
-            continue;
-        }
-        if (is(CONTROL, cp))
-            continue;
-        if (is(INVISIBLE, cp) && !keepInvisible(cps, i))
-            continue;
-        out += charOf(cp);
-    }
-    return out;
-}
-/**
- * Removes HTML comments in one pass, such that the result never contains `<!--`: the output is
- * only ever appended to, or cut back by the `<!--` just completed, so an opener formed by joining
- * the text on both sides of a removed comment is caught as well.
- */
-function stripComments(text) {
-    if (!text.includes('<!--'))
-        return text;
-    const out = [];
-    const opened = () => {
-        const n = out.length;
-        return (n >= 4 && out[n - 4] === '<' && out[n - 3] === '!' && out[n - 2] === '-' && out[n - 1] === '-');
-    };
-    let i = 0;
-    while (i < text.length) {
-        out.push(text[i]);
-        i += 1;
-        if (opened()) {
-            out.length -= 4;
-            const end = text.indexOf('-->', i);
-            i = end === -1 ? text.length : end + 3;
-        }
-    }
-    return out.join('');
-}
-function normalizeLineBreaks(text) {
-    return text.replace(/\r\n?|[\u2028\u2029]/g, '\n');
-}
-/** The text without hidden content or invisible characters; see the module comment. */
-function sanitizeText(text) {
-    let current = normalizeLineBreaks(text);
-    // Each round only removes characters, so this ends; almost always after one or two rounds.
-    for (;;) {
-        const next = stripComments(stripInvisible(current));
-        if (next === current)
-            return next;
-        current = next;
-    }
-}
-/** Length in characters (code points), as a person counts them: an emoji or a kanji is one. */
-function characterCount(text) {
-    let count = 0;
-    for (let i = 0; i < text.length; i++) {
-        const code = text.charCodeAt(i);
-        if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-            const low = text.charCodeAt(i + 1);
-            if (low >= 0xdc00 && low <= 0xdfff)
-                i += 1;
-        }
-        count += 1;
-    }
-    return count;
-}
-/**
- * Refuses a message longer than MAX_MESSAGE_LENGTH characters (check it after sanitizeText, so
- * stripped content does not count). Returns the message.
- */
-function checkMessageLength(message, limit = MAX_MESSAGE_LENGTH) {
-    // No character is more than two UTF-16 units, so short strings need no counting.
-    if (message.length <= limit)
-        return message;
-    const length = characterCount(message);
-    if (length > limit) {
-        throw new errors_KugetsuError('invalid-input', `the message is ${length.toLocaleString('en-US')} characters long; the limit is ${limit.toLocaleString('en-US')}`);
-    }
-    return message;
 }
 
 ;// CONCATENATED MODULE: ./src/action/message.ts
@@ -30893,14 +31316,11 @@ function checkSessionId(sessionId) {
     }
 }
 /**
- * `opencode run` joins its message arguments with spaces, but wraps any argument containing a space
- * in double quotes (escaping the quotes inside) first. Splitting the message at spaces gives
- * arguments without spaces, whose join is the message exactly as typed. Everything after `--` is
- * taken as message, so a message starting with `-` is fine.
+ * The arguments of `opencode run`. The message goes on stdin, not in argv: opencode reads a piped
+ * stdin as the whole message when no message argument is given, exactly as written. As arguments
+ * it would be mangled: one containing a space is wrapped in quotes, and one that looks like a
+ * number (`fix issue 42`) is parsed as a number, which crashes opencode 1.18.
  */
-function messageArgs(message) {
-    return message.split(' ');
-}
 function runArgs(request) {
     const args = ['run', '--format', 'json'];
     if (request.sessionId)
@@ -30913,7 +31333,6 @@ function runArgs(request) {
         args.push(`--agent=${request.agent}`);
     if (request.title)
         args.push(`--title=${request.title}`);
-    args.push('--', ...messageArgs(request.message));
     return args;
 }
 function describeSignal(signal) {
@@ -30947,9 +31366,13 @@ function createOpencodeDriver(options) {
                 cwd,
                 // opencode takes its directory from $PWD when set, not from its actual cwd
                 env: { ...env, PWD: external_node_path_default().resolve(cwd) },
-                stdio: ['ignore', 'pipe', 'pipe'],
+                stdio: ['pipe', 'pipe', 'pipe'],
                 detached: true
             });
+            // Ended at once (empty when there is no input): opencode waits for a piped stdin to end.
+            // An opencode that exits without reading it (a bad flag) is reported by its exit, not here.
+            child.stdin.on('error', () => undefined);
+            child.stdin.end(control.input ?? '');
             const terminate = async (why) => {
                 if (killed || settled || child.pid === undefined)
                     return;
@@ -31049,7 +31472,8 @@ function createOpencodeDriver(options) {
         const output = await spawnOpencode(runArgs(request), request.cwd, {
             timeoutMs,
             signal: request.signal,
-            onSpawn: request.onSpawn
+            onSpawn: request.onSpawn,
+            input: request.message
         });
         if (output.spawnError)
             throw spawnFailure(output.spawnError);
@@ -31586,6 +32010,10 @@ function createEntryStore(root, codec = stateCodec(undefined)) {
 
 
 
+
+
+
+
 const loadCache = () => __nccwpck_require__.e(/* import() */ 691).then(__nccwpck_require__.bind(__nccwpck_require__, 1691));
 function runUrl(env) {
     const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env;
@@ -31644,9 +32072,10 @@ async function octokitFor(context) {
         throw new errors_KugetsuError('invalid-input', 'github-token is empty; pass ${{ github.token }} or a token with issues: write');
     }
     const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
-    return getOctokit(context.inputs.githubToken, {
+    const octokit = getOctokit(context.inputs.githubToken, {
         baseUrl: context.env.GITHUB_API_URL || 'https://api.github.com'
     });
+    return installRetry(octokit, { log: core/* info */.pq });
 }
 async function openWorkspace(context) {
     const { env, inputs } = context;
@@ -31768,6 +32197,76 @@ async function acknowledge(request, context) {
         core/* warning */.$e(`could not react to the comment: ${errorMessage(error)}`);
     }
 }
+/**
+ * The "working on it" comment, posted before opencode starts. Its id is saved for the post step,
+ * which rewrites it if the job ends before this step edits it into the reply or the failure.
+ */
+async function startTracking(issueNumber, ref, context) {
+    if (!context.inputs.comment)
+        return;
+    try {
+        const octokit = await octokitFor(context);
+        const { data } = await octokit.rest.issues.createComment({
+            owner: context.repo.owner,
+            repo: context.repo.repo,
+            issue_number: issueNumber,
+            body: workingBody(context.runUrl, ref)
+        });
+        context.tracking = { id: data.id, url: data.html_url };
+        core/* saveState */.LZ(TRACKING_STATE.commentId, String(data.id));
+        core/* saveState */.LZ(TRACKING_STATE.ref, ref);
+    }
+    catch (error) {
+        core/* warning */.$e(`could not post the tracking comment: ${errorMessage(error)}`);
+    }
+}
+/** Posts `body` on the issue: as an edit of the tracking comment when there is one. */
+async function answerOnIssue(issueNumber, body, context) {
+    const octokit = await octokitFor(context);
+    const { owner, repo } = context.repo;
+    if (context.tracking) {
+        const { data } = await octokit.rest.issues.updateComment({
+            owner,
+            repo,
+            comment_id: context.tracking.id,
+            body
+        });
+        core/* saveState */.LZ(TRACKING_STATE.done, 'true');
+        return { id: data.id, url: data.html_url };
+    }
+    const { data } = await octokit.rest.issues.createComment({
+        owner,
+        repo,
+        issue_number: issueNumber,
+        body
+    });
+    return { id: data.id, url: data.html_url };
+}
+/**
+ * The first prompt of an issue without state: a plain first turn, or, when kugetsu has replied
+ * on the issue before (its session was lost: evicted from the cache), one that carries the thread.
+ */
+async function firstPrompt(request, issue, context) {
+    const ref = formatIssueRef(request.ref);
+    const octokit = await octokitFor(context);
+    const comments = await octokit.paginate(octokit.rest.issues.listComments, {
+        owner: context.repo.owner,
+        repo: context.repo.repo,
+        issue_number: request.ref.number,
+        per_page: 100
+    });
+    const thread = rebuildThread(issue, threadCommentsFromApi(comments), {
+        excludeIds: [request.comment?.id, context.tracking?.id].filter((id) => id !== undefined)
+    });
+    if (!thread.hadEarlierReplies) {
+        return { prompt: firstTurnPrompt(ref, issue, request.author, request.message), rebuilt: false };
+    }
+    core/* info */.pq(`${ref} has earlier kugetsu replies but no saved session: rebuilding from ${thread.includedComments} comment(s)`);
+    return {
+        prompt: rebuiltTurnPrompt(ref, issue, thread, request.author, request.message),
+        rebuilt: true
+    };
+}
 /** Raised when the issue a manual run names cannot be read: nothing to comment on. */
 class IssueNotFoundError extends errors_KugetsuError {
     constructor(message) {
@@ -31811,6 +32310,7 @@ async function handleTurn(request, context) {
     const keys = stateKeys(inputs.statePrefix, env.GITHUB_RUN_ID ?? '0', env.GITHUB_RUN_ATTEMPT ?? '1');
     await acknowledge(request, context);
     const issue = agentIssue(await issueOf(request, context));
+    await startTracking(request.ref.number, ref, context);
     await warnIfUnsealed(context);
     const workspace = await openWorkspace(context);
     try {
@@ -31845,11 +32345,12 @@ async function handleTurn(request, context) {
                 }
             }
         }
-        const prompt = previous
-            ? laterTurnPrompt(request.author, request.message)
-            : firstTurnPrompt(ref, issue, request.author, request.message);
+        const first = previous ? undefined : await firstPrompt(request, issue, context);
+        const prompt = first?.prompt ?? laterTurnPrompt(request.author, request.message);
         const outcome = await engine.run(ref, prompt);
         const notes = [];
+        if (first?.rebuilt)
+            notes.push(MEMORY_REBUILT_NOTE.replace(/^_|_$/g, ''));
         const lostRace = await newerStateOf(cache, issueDir, issueStream, restoredKey);
         if (lostRace) {
             const note = `Another run saved a newer session for ${ref} (\`${lostRace}\`) while this one worked; this reply does not know that run's turn, and the next turn continues from this one.`;
@@ -31873,17 +32374,9 @@ async function handleTurn(request, context) {
             runUrl: context.runUrl,
             notes
         };
-        let comment;
-        if (inputs.comment) {
-            const octokit = await octokitFor(context);
-            const { data } = await octokit.rest.issues.createComment({
-                owner: context.repo.owner,
-                repo: context.repo.repo,
-                issue_number: request.ref.number,
-                body: replyBody(result.text, facts)
-            });
-            comment = { id: data.id, url: data.html_url };
-        }
+        const comment = inputs.comment
+            ? await answerOnIssue(request.ref.number, replyBody(result.text, facts), context)
+            : undefined;
         setOutputs({
             skipped: 'false',
             'skip-reason': '',
@@ -31961,7 +32454,8 @@ async function handleInit(context) {
         await (0,promises_namespaceObject.rm)(workspace.dir, { recursive: true, force: true }).catch(() => undefined);
     }
 }
-async function handleList(context) {
+/** kugetsu's entries in the Actions cache (under state-prefix), from the caches REST API. */
+async function cacheEntries(context) {
     const { inputs, repo } = context;
     const octokit = await octokitFor(context);
     const caches = await octokit.paginate(octokit.rest.actions.getActionsCacheList, {
@@ -31970,13 +32464,97 @@ async function handleList(context) {
         key: `${inputs.statePrefix}-`,
         per_page: 100
     });
-    const listing = listingFromEntries(caches.map((entry) => ({
+    return caches.map((entry) => ({
         id: entry.id ?? 0,
         key: entry.key ?? '',
         createdAt: entry.created_at ?? '',
         lastAccessedAt: entry.last_accessed_at ?? entry.created_at ?? '',
         sizeBytes: entry.size_in_bytes ?? 0
-    })), inputs.statePrefix, (number) => formatIssueRef(parseIssueRef(`#${number}`, repo)));
+    }));
+}
+/** Deletes the plan's entries through the REST API (one already gone counts as deleted). */
+async function deleteEntries(plan, context) {
+    const octokit = await octokitFor(context);
+    for (const deletion of plan.deletions) {
+        try {
+            await octokit.rest.actions.deleteActionsCacheById({
+                owner: context.repo.owner,
+                repo: context.repo.repo,
+                cache_id: deletion.id
+            });
+        }
+        catch (error) {
+            if (error.status !== 404) {
+                throw new errors_KugetsuError('opencode-failed', `could not delete the cache entry ${deletion.key}: ${errorMessage(error)} (the token needs actions: write)`, { cause: error });
+            }
+        }
+        core/* info */.pq(`Deleted ${deletion.key} (${deletion.reason})`);
+    }
+}
+async function reportDeletions(title, mode, plan, extra = {}) {
+    const { count, bytesFreed } = plan.totals;
+    const size = `${Math.ceil(bytesFreed / 1024)} KiB`;
+    core/* info */.pq(`${title}: ${count} entr${count === 1 ? 'y' : 'ies'} deleted, ${size} freed`);
+    setOutputs({ skipped: 'false', 'skip-reason': '', mode, 'deleted-entries': count, ...extra });
+    await core/* summary */.z
+        .addHeading(`kugetsu: ${title}`, 3)
+        .addRaw(`\n${count} cache entr${count === 1 ? 'y' : 'ies'} deleted, ${size} freed.\n\n`, true)
+        .addTable([
+        [
+            { data: 'Entry', header: true },
+            { data: 'Why', header: true }
+        ],
+        ...plan.deletions.map((deletion) => [deletion.key, deletion.reason])
+    ])
+        .write();
+}
+async function handleDestroy(target, context, title) {
+    const entries = await cacheEntries(context);
+    const prefix = context.inputs.statePrefix;
+    const plan = 'base' in target
+        ? destroyPlan(entries, prefix, { base: true })
+        : destroyPlan(entries, prefix, { issueNumber: target.ref.number });
+    await deleteEntries(plan, context);
+    const what = 'base' in target ? 'the base session' : formatIssueRef(target.ref);
+    await reportDeletions(title ?? `destroyed ${what}`, 'destroy', plan, 'base' in target ? {} : { 'issue-ref': formatIssueRef(target.ref) });
+}
+/** Whether an issue is closed (or gone), read through the REST API. */
+async function isClosed(number, context) {
+    const octokit = await octokitFor(context);
+    try {
+        const { data } = await octokit.rest.issues.get({
+            owner: context.repo.owner,
+            repo: context.repo.repo,
+            issue_number: number
+        });
+        return data.state === 'closed';
+    }
+    catch (error) {
+        const status = error.status;
+        if (status === 404 || status === 410)
+            return true;
+        throw error;
+    }
+}
+async function handlePrune(context) {
+    const { inputs } = context;
+    const entries = await cacheEntries(context);
+    const closedIssues = [];
+    for (const number of issueNumbersWithEntries(entries, inputs.statePrefix)) {
+        if (await isClosed(number, context))
+            closedIssues.push(number);
+    }
+    const plan = planPrune(entries, {
+        prefix: inputs.statePrefix,
+        currentBaseHash: baseHash(inputs),
+        closedIssues
+    });
+    await deleteEntries(plan, context);
+    await reportDeletions('pruned the Actions cache', 'prune', plan);
+}
+async function handleList(context) {
+    const { inputs, repo } = context;
+    const listing = listingFromEntries(await cacheEntries(context), inputs.statePrefix, (number) => formatIssueRef(parseIssueRef(`#${number}`, repo)));
     const sessions = listing.sessions.map(({ ref, sessionId, turns, updatedAt, lastUsedAt, sizeBytes }) => ({
         ref,
         sessionId,
@@ -32044,13 +32622,7 @@ async function reportFailure(error, request, context) {
     if (error instanceof IssueNotFoundError)
         return;
     try {
-        const octokit = await octokitFor(context);
-        await octokit.rest.issues.createComment({
-            owner: context.repo.owner,
-            repo: context.repo.repo,
-            issue_number: request.ref.number,
-            body: failureBody(formatIssueRef(request.ref), message, context.runUrl)
-        });
+        await answerOnIssue(request.ref.number, failureBody(formatIssueRef(request.ref), message, context.runUrl), context);
     }
     catch (commentError) {
         core/* warning */.$e(`could not post the failure comment: ${errorMessage(commentError)}`);
@@ -32110,20 +32682,18 @@ async function run(env = process.env) {
             return;
         }
         if (request.kind === 'closed') {
-            const reason = `closing ${formatIssueRef(request.ref)} keeps its session (this version destroys nothing automatically)`;
-            core/* info */.pq(`Skipped: ${reason}`);
-            setOutputs({
-                skipped: 'true',
-                'skip-reason': reason,
-                'issue-ref': formatIssueRef(request.ref)
-            });
-            return;
+            const ref = formatIssueRef(request.ref);
+            return await handleDestroy(request, context, `${ref} was closed: destroyed its session`);
         }
         if (request.command === 'init')
             return await handleInit(context);
         if (request.command === 'list')
             return await handleList(context);
-        throw new errors_KugetsuError('invalid-input', `command ${request.command} is not available in this version of kugetsu; use run, init or list`);
+        if (request.command === 'prune')
+            return await handlePrune(context);
+        if (request.ref)
+            return await handleDestroy({ ref: request.ref }, context);
+        return await handleDestroy({ base: true }, context);
     }
     catch (error) {
         await reportFailure(error, request, context);
@@ -32437,6 +33007,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   z3: () => (/* binding */ error),
   pq: () => (/* binding */ info),
   _o: () => (/* binding */ isDebug),
+  LZ: () => (/* binding */ saveState),
   C1: () => (/* binding */ setFailed),
   uH: () => (/* binding */ setOutput),
   Pq: () => (/* binding */ core_setSecret),
@@ -32444,7 +33015,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   $e: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: ExitCode, addPath, endGroup, exportVariable, getBooleanInput, getIDToken, getInput, getMultilineInput, getState, group, markdownSummary, notice, platform, saveState, setCommandEcho, startGroup, toPlatformPath, toPosixPath, toWin32Path
+// UNUSED EXPORTS: ExitCode, addPath, endGroup, exportVariable, getBooleanInput, getIDToken, getInput, getMultilineInput, getState, group, markdownSummary, notice, platform, setCommandEcho, startGroup, toPlatformPath, toPosixPath, toWin32Path
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);
@@ -33360,9 +33931,9 @@ function group(name, fn) {
 function saveState(name, value) {
     const filePath = process.env['GITHUB_STATE'] || '';
     if (filePath) {
-        return issueFileCommand('STATE', prepareKeyValueMessage(name, value));
+        return file_command_issueFileCommand('STATE', file_command_prepareKeyValueMessage(name, value));
     }
-    issueCommand('save-state', { name }, toCommandValue(value));
+    command_issueCommand('save-state', { name }, utils_toCommandValue(value));
 }
 /**
  * Gets the value of an state set by this action's main execution.

@@ -1,6 +1,7 @@
-// Bundles each entry point into dist/ with ncc. Both bundles are committed: the action runs
-// dist/index.js as is, and the `kugetsu` bin points at dist/cli/index.js. The bundles are built
-// in a staging dir and swapped in at the end, so a test running dist/ never sees half of it.
+// Bundles each entry point into dist/ with ncc. The bundles are committed: the action runs
+// dist/index.js and its post step dist/post/index.js as they are, and the `kugetsu` bin points at
+// dist/cli/index.js. The bundles are built in a staging dir and swapped in at the end, so a test
+// running dist/ never sees half of it.
 import { execFileSync } from 'node:child_process'
 import {
   chmodSync,
@@ -14,6 +15,7 @@ import {
 
 const entries = [
   { src: 'src/index.ts', out: '' },
+  { src: 'src/post-index.ts', out: 'post' },
   { src: 'src/cli.ts', out: 'cli', shebang: true }
 ]
 

@@ -18,7 +18,21 @@ import {
   type RepoContext
 } from './action/event.js'
 import { authorize, permissionFromResponse, type Authorization } from './action/authorize.js'
-import { listingFromEntries } from './action/listing.js'
+import { installRetry } from './action/github-retry.js'
+import { listingFromEntries, type CacheEntryInfo } from './action/listing.js'
+import {
+  destroyPlan,
+  issueNumbersWithEntries,
+  planPrune,
+  type DeletionPlan
+} from './action/prune.js'
+import {
+  MEMORY_REBUILT_NOTE,
+  rebuildThread,
+  rebuiltTurnPrompt,
+  threadCommentsFromApi
+} from './action/thread.js'
+import { TRACKING_STATE, workingBody } from './action/tracking.js'
 import { readInputs, type ActionInputs } from './action/inputs.js'
 import { redactSecrets, secretValuesFrom } from './action/masking.js'
 import { agentIssue, agentMessage } from './action/message.js'
@@ -35,7 +49,7 @@ import { KugetsuError, errorMessage, isKugetsuError } from './errors.js'
 import { resolveOpencodeBinary, installDir } from './opencode/binary.js'
 import { buildOpencodeConfigContent } from './opencode/config.js'
 import { createOpencodeDriver } from './opencode/driver.js'
-import { formatIssueRef, parseIssueRef } from './refs.js'
+import { formatIssueRef, parseIssueRef, type IssueRef } from './refs.js'
 import { sealState, stateCodec } from './store/crypto.js'
 import { createEntryStore, type EntryCodec, type EntryStore } from './store/entries.js'
 
@@ -51,6 +65,8 @@ interface RunContext {
   secrets: string[]
   /** The repository is public (from the event payload): anyone can read its caches' keys. */
   isPublic: boolean
+  /** The "working on it" comment of this run, to be edited into the reply or the failure. */
+  tracking?: { id: number; url: string }
 }
 
 const loadCache = () => import('@actions/cache')
@@ -122,9 +138,10 @@ async function octokitFor(context: RunContext): Promise<Octokit> {
     )
   }
   const { getOctokit } = await import('@actions/github')
-  return getOctokit(context.inputs.githubToken, {
+  const octokit = getOctokit(context.inputs.githubToken, {
     baseUrl: context.env.GITHUB_API_URL || 'https://api.github.com'
   })
+  return installRetry(octokit, { log: core.info })
 }
 
 /** Everything one run of opencode needs: the binary, a private data dir, the state store. */
@@ -274,6 +291,89 @@ async function acknowledge(
   }
 }
 
+/**
+ * The "working on it" comment, posted before opencode starts. Its id is saved for the post step,
+ * which rewrites it if the job ends before this step edits it into the reply or the failure.
+ */
+async function startTracking(issueNumber: number, ref: string, context: RunContext): Promise<void> {
+  if (!context.inputs.comment) return
+  try {
+    const octokit = await octokitFor(context)
+    const { data } = await octokit.rest.issues.createComment({
+      owner: context.repo.owner,
+      repo: context.repo.repo,
+      issue_number: issueNumber,
+      body: workingBody(context.runUrl, ref)
+    })
+    context.tracking = { id: data.id, url: data.html_url }
+    core.saveState(TRACKING_STATE.commentId, String(data.id))
+    core.saveState(TRACKING_STATE.ref, ref)
+  } catch (error) {
+    core.warning(`could not post the tracking comment: ${errorMessage(error)}`)
+  }
+}
+
+/** Posts `body` on the issue: as an edit of the tracking comment when there is one. */
+async function answerOnIssue(
+  issueNumber: number,
+  body: string,
+  context: RunContext
+): Promise<{ id: number; url: string }> {
+  const octokit = await octokitFor(context)
+  const { owner, repo } = context.repo
+  if (context.tracking) {
+    const { data } = await octokit.rest.issues.updateComment({
+      owner,
+      repo,
+      comment_id: context.tracking.id,
+      body
+    })
+    core.saveState(TRACKING_STATE.done, 'true')
+    return { id: data.id, url: data.html_url }
+  }
+  const { data } = await octokit.rest.issues.createComment({
+    owner,
+    repo,
+    issue_number: issueNumber,
+    body
+  })
+  return { id: data.id, url: data.html_url }
+}
+
+/**
+ * The first prompt of an issue without state: a plain first turn, or, when kugetsu has replied
+ * on the issue before (its session was lost: evicted from the cache), one that carries the thread.
+ */
+async function firstPrompt(
+  request: Extract<ActionRequest, { kind: 'turn' }>,
+  issue: IssueInfo,
+  context: RunContext
+): Promise<{ prompt: string; rebuilt: boolean }> {
+  const ref = formatIssueRef(request.ref)
+  const octokit = await octokitFor(context)
+  const comments = await octokit.paginate(octokit.rest.issues.listComments, {
+    owner: context.repo.owner,
+    repo: context.repo.repo,
+    issue_number: request.ref.number,
+    per_page: 100
+  })
+  const thread = rebuildThread(issue, threadCommentsFromApi(comments), {
+    excludeIds: [request.comment?.id, context.tracking?.id].filter(
+      (id): id is number => id !== undefined
+    )
+  })
+  if (!thread.hadEarlierReplies) {
+    return { prompt: firstTurnPrompt(ref, issue, request.author, request.message), rebuilt: false }
+  }
+  core.info(
+    `${ref} has earlier kugetsu replies but no saved session: rebuilding from ${thread.includedComments} comment(s)`
+  )
+  return {
+    prompt: rebuiltTurnPrompt(ref, issue, thread, request.author, request.message),
+    rebuilt: true
+  }
+}
+
 /** Raised when the issue a manual run names cannot be read: nothing to comment on. */
 class IssueNotFoundError extends KugetsuError {
   constructor(message: string) {
@@ -327,6 +427,7 @@ async function handleTurn(
   )
   await acknowledge(request, context)
   const issue = agentIssue(await issueOf(request, context))
+  await startTracking(request.ref.number, ref, context)
   await warnIfUnsealed(context)
   const workspace = await openWorkspace(context)
   try {
@@ -370,11 +471,11 @@ async function handleTurn(
       }
     }
 
-    const prompt = previous
-      ? laterTurnPrompt(request.author, request.message)
-      : firstTurnPrompt(ref, issue, request.author, request.message)
+    const first = previous ? undefined : await firstPrompt(request, issue, context)
+    const prompt = first?.prompt ?? laterTurnPrompt(request.author, request.message)
     const outcome = await engine.run(ref, prompt)
     const notes: string[] = []
+    if (first?.rebuilt) notes.push(MEMORY_REBUILT_NOTE.replace(/^_|_$/g, ''))
     const lostRace = await newerStateOf(cache, issueDir, issueStream, restoredKey)
     if (lostRace) {
       const note = `Another run saved a newer session for ${ref} (\`${lostRace}\`) while this one worked; this reply does not know that run's turn, and the next turn continues from this one.`
@@ -407,17 +508,9 @@ async function handleTurn(
       runUrl: context.runUrl,
       notes
     }
-    let comment: { id: number; url: string } | undefined
-    if (inputs.comment) {
-      const octokit = await octokitFor(context)
-      const { data } = await octokit.rest.issues.createComment({
-        owner: context.repo.owner,
-        repo: context.repo.repo,
-        issue_number: request.ref.number,
-        body: replyBody(result.text, facts)
-      })
-      comment = { id: data.id, url: data.html_url }
-    }
+    const comment = inputs.comment
+      ? await answerOnIssue(request.ref.number, replyBody(result.text, facts), context)
+      : undefined
 
     setOutputs({
       skipped: 'false',
@@ -514,7 +607,8 @@ async function handleInit(context: RunContext): Promise<void> {
   }
 }
 
-async function handleList(context: RunContext): Promise<void> {
+/** kugetsu's entries in the Actions cache (under state-prefix), from the caches REST API. */
+async function cacheEntries(context: RunContext): Promise<CacheEntryInfo[]> {
   const { inputs, repo } = context
   const octokit = await octokitFor(context)
   const caches = await octokit.paginate(octokit.rest.actions.getActionsCacheList, {
@@ -523,16 +617,119 @@ async function handleList(context: RunContext): Promise<void> {
     key: `${inputs.statePrefix}-`,
     per_page: 100
   })
-  const listing = listingFromEntries(
-    caches.map((entry) => ({
-      id: entry.id ?? 0,
-      key: entry.key ?? '',
-      createdAt: entry.created_at ?? '',
-      lastAccessedAt: entry.last_accessed_at ?? entry.created_at ?? '',
-      sizeBytes: entry.size_in_bytes ?? 0
-    })),
-    inputs.statePrefix,
-    (number) => formatIssueRef(parseIssueRef(`#${number}`, repo))
+  return caches.map((entry) => ({
+    id: entry.id ?? 0,
+    key: entry.key ?? '',
+    createdAt: entry.created_at ?? '',
+    lastAccessedAt: entry.last_accessed_at ?? entry.created_at ?? '',
+    sizeBytes: entry.size_in_bytes ?? 0
+  }))
+}
+
+/** Deletes the plan's entries through the REST API (one already gone counts as deleted). */
+async function deleteEntries(plan: DeletionPlan, context: RunContext): Promise<void> {
+  const octokit = await octokitFor(context)
+  for (const deletion of plan.deletions) {
+    try {
+      await octokit.rest.actions.deleteActionsCacheById({
+        owner: context.repo.owner,
+        repo: context.repo.repo,
+        cache_id: deletion.id
+      })
+    } catch (error) {
+      if ((error as { status?: unknown }).status !== 404) {
+        throw new KugetsuError(
+          'opencode-failed',
+          `could not delete the cache entry ${deletion.key}: ${errorMessage(error)} (the token needs actions: write)`,
+          { cause: error }
+        )
+      }
+    }
+    core.info(`Deleted ${deletion.key} (${deletion.reason})`)
+  }
+}
+
+async function reportDeletions(
+  title: string,
+  mode: 'destroy' | 'prune',
+  plan: DeletionPlan,
+  extra: Record<string, string> = {}
+): Promise<void> {
+  const { count, bytesFreed } = plan.totals
+  const size = `${Math.ceil(bytesFreed / 1024)} KiB`
+  core.info(`${title}: ${count} entr${count === 1 ? 'y' : 'ies'} deleted, ${size} freed`)
+  setOutputs({ skipped: 'false', 'skip-reason': '', mode, 'deleted-entries': count, ...extra })
+  await core.summary
+    .addHeading(`kugetsu: ${title}`, 3)
+    .addRaw(`\n${count} cache entr${count === 1 ? 'y' : 'ies'} deleted, ${size} freed.\n\n`, true)
+    .addTable([
+      [
+        { data: 'Entry', header: true },
+        { data: 'Why', header: true }
+      ],
+      ...plan.deletions.map((deletion) => [deletion.key, deletion.reason])
+    ])
+    .write()
+}
+
+async function handleDestroy(
+  target: { ref: IssueRef } | { base: true },
+  context: RunContext,
+  title?: string
+): Promise<void> {
+  const entries = await cacheEntries(context)
+  const prefix = context.inputs.statePrefix
+  const plan =
+    'base' in target
+      ? destroyPlan(entries, prefix, { base: true })
+      : destroyPlan(entries, prefix, { issueNumber: target.ref.number })
+  await deleteEntries(plan, context)
+  const what = 'base' in target ? 'the base session' : formatIssueRef(target.ref)
+  await reportDeletions(
+    title ?? `destroyed ${what}`,
+    'destroy',
+    plan,
+    'base' in target ? {} : { 'issue-ref': formatIssueRef(target.ref) }
+  )
+}
+
+/** Whether an issue is closed (or gone), read through the REST API. */
+async function isClosed(number: number, context: RunContext): Promise<boolean> {
+  const octokit = await octokitFor(context)
+  try {
+    const { data } = await octokit.rest.issues.get({
+      owner: context.repo.owner,
+      repo: context.repo.repo,
+      issue_number: number
+    })
+    return data.state === 'closed'
+  } catch (error) {
+    const status = (error as { status?: unknown }).status
+    if (status === 404 || status === 410) return true
+    throw error
+  }
+}
+
+async function handlePrune(context: RunContext): Promise<void> {
+  const { inputs } = context
+  const entries = await cacheEntries(context)
+  const closedIssues: number[] = []
+  for (const number of issueNumbersWithEntries(entries, inputs.statePrefix)) {
+    if (await isClosed(number, context)) closedIssues.push(number)
+  }
+  const plan = planPrune(entries, {
+    prefix: inputs.statePrefix,
+    currentBaseHash: baseHash(inputs),
+    closedIssues
+  })
+  await deleteEntries(plan, context)
+  await reportDeletions('pruned the Actions cache', 'prune', plan)
+}
+
+async function handleList(context: RunContext): Promise<void> {
+  const { inputs, repo } = context
+  const listing = listingFromEntries(await cacheEntries(context), inputs.statePrefix, (number) =>
+    formatIssueRef(parseIssueRef(`#${number}`, repo))
   )
   const sessions = listing.sessions.map(
     ({ ref, sessionId, turns, updatedAt, lastUsedAt, sizeBytes }) => ({
@@ -608,13 +805,11 @@ async function reportFailure(
   if (!context?.inputs.comment || request?.kind !== 'turn') return
   if (error instanceof IssueNotFoundError) return
   try {
-    const octokit = await octokitFor(context)
-    await octokit.rest.issues.createComment({
-      owner: context.repo.owner,
-      repo: context.repo.repo,
-      issue_number: request.ref.number,
-      body: failureBody(formatIssueRef(request.ref), message, context.runUrl)
-    })
+    await answerOnIssue(
+      request.ref.number,
+      failureBody(formatIssueRef(request.ref), message, context.runUrl),
+      context
+    )
   } catch (commentError) {
     core.warning(`could not post the failure comment: ${errorMessage(commentError)}`)
   }
@@ -676,21 +871,14 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       return
     }
     if (request.kind === 'closed') {
-      const reason = `closing ${formatIssueRef(request.ref)} keeps its session (this version destroys nothing automatically)`
-      core.info(`Skipped: ${reason}`)
-      setOutputs({
-        skipped: 'true',
-        'skip-reason': reason,
-        'issue-ref': formatIssueRef(request.ref)
-      })
-      return
+      const ref = formatIssueRef(request.ref)
+      return await handleDestroy(request, context, `${ref} was closed: destroyed its session`)
     }
     if (request.command === 'init') return await handleInit(context)
     if (request.command === 'list') return await handleList(context)
-    throw new KugetsuError(
-      'invalid-input',
-      `command ${request.command} is not available in this version of kugetsu; use run, init or list`
-    )
+    if (request.command === 'prune') return await handlePrune(context)
+    if (request.ref) return await handleDestroy({ ref: request.ref }, context)
+    return await handleDestroy({ base: true }, context)
   } catch (error) {
     await reportFailure(error, request, context)
   }

@@ -917,7 +917,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   iF: () => (/* binding */ createOpencodeDriver)
 });
 
-// UNUSED EXPORTS: OpencodeRunError, messageArgs, runArgs
+// UNUSED EXPORTS: OpencodeRunError, runArgs
 
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(421);
@@ -1268,14 +1268,11 @@ function checkSessionId(sessionId) {
     }
 }
 /**
- * `opencode run` joins its message arguments with spaces, but wraps any argument containing a space
- * in double quotes (escaping the quotes inside) first. Splitting the message at spaces gives
- * arguments without spaces, whose join is the message exactly as typed. Everything after `--` is
- * taken as message, so a message starting with `-` is fine.
+ * The arguments of `opencode run`. The message goes on stdin, not in argv: opencode reads a piped
+ * stdin as the whole message when no message argument is given, exactly as written. As arguments
+ * it would be mangled: one containing a space is wrapped in quotes, and one that looks like a
+ * number (`fix issue 42`) is parsed as a number, which crashes opencode 1.18.
  */
-function messageArgs(message) {
-    return message.split(' ');
-}
 function runArgs(request) {
     const args = ['run', '--format', 'json'];
     if (request.sessionId)
@@ -1288,7 +1285,6 @@ function runArgs(request) {
         args.push(`--agent=${request.agent}`);
     if (request.title)
         args.push(`--title=${request.title}`);
-    args.push('--', ...messageArgs(request.message));
     return args;
 }
 function describeSignal(signal) {
@@ -1322,9 +1318,13 @@ function createOpencodeDriver(options) {
                 cwd,
                 // opencode takes its directory from $PWD when set, not from its actual cwd
                 env: { ...env, PWD: external_node_path_default().resolve(cwd) },
-                stdio: ['ignore', 'pipe', 'pipe'],
+                stdio: ['pipe', 'pipe', 'pipe'],
                 detached: true
             });
+            // Ended at once (empty when there is no input): opencode waits for a piped stdin to end.
+            // An opencode that exits without reading it (a bad flag) is reported by its exit, not here.
+            child.stdin.on('error', () => undefined);
+            child.stdin.end(control.input ?? '');
             const terminate = async (why) => {
                 if (killed || settled || child.pid === undefined)
                     return;
@@ -1424,7 +1424,8 @@ function createOpencodeDriver(options) {
         const output = await spawnOpencode(runArgs(request), request.cwd, {
             timeoutMs,
             signal: request.signal,
-            onSpawn: request.onSpawn
+            onSpawn: request.onSpawn,
+            input: request.message
         });
         if (output.spawnError)
             throw spawnFailure(output.spawnError);

@@ -31,16 +31,32 @@ export interface StateListing {
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
+export interface KeyPatterns {
+  /** `<prefix>-issue-<N>-<run>-<attempt>[-t<turns>][-<session>]`: N, turns, session. */
+  issue: RegExp
+  /** `<prefix>-base-<hash16>-<run>-<attempt>`: the hash. */
+  base: RegExp
+}
+
+/**
+ * Patterns matching whole keys, so issue 7 never matches 70's entries. Case-insensitive: some
+ * cache services (Gitea, Forgejo) lowercase keys.
+ */
+export function keyPatterns(prefix: string): KeyPatterns {
+  const start = `^${escapeRegExp(prefix)}`
+  return {
+    issue: new RegExp(`${start}-issue-(\\d+)-\\d+-\\d+(?:-t(\\d+))?(?:-([A-Za-z0-9_.]+))?$`, 'i'),
+    base: new RegExp(`${start}-base-([A-Za-z0-9]+)-\\d+-\\d+$`, 'i')
+  }
+}
+
 /** Groups the entries under `prefix` by issue, newest first; `refOf` makes a canonical ref. */
 export function listingFromEntries(
   entries: CacheEntryInfo[],
   prefix: string,
   refOf: (issueNumber: number) => string
 ): StateListing {
-  const issuePattern = new RegExp(
-    `^${escapeRegExp(prefix)}-issue-(\\d+)-\\d+-\\d+(?:-t(\\d+))?(?:-([A-Za-z0-9_.]+))?$`,
-    'i'
-  )
+  const issuePattern = keyPatterns(prefix).issue
   const basePrefix = `${prefix}-base-`.toLowerCase()
   const byIssue = new Map<number, CacheEntryInfo[]>()
   const base: StateListing['base'] = []

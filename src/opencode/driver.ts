@@ -99,15 +99,11 @@ function checkSessionId(sessionId: string): void {
 }
 
 /**
- * `opencode run` joins its message arguments with spaces, but wraps any argument containing a space
- * in double quotes (escaping the quotes inside) first. Splitting the message at spaces gives
- * arguments without spaces, whose join is the message exactly as typed. Everything after `--` is
- * taken as message, so a message starting with `-` is fine.
+ * The arguments of `opencode run`. The message goes on stdin, not in argv: opencode reads a piped
+ * stdin as the whole message when no message argument is given, exactly as written. As arguments
+ * it would be mangled: one containing a space is wrapped in quotes, and one that looks like a
+ * number (`fix issue 42`) is parsed as a number, which crashes opencode 1.18.
  */
-export function messageArgs(message: string): string[] {
-  return message.split(' ')
-}
-
 export function runArgs(request: RunRequest): string[] {
   const args = ['run', '--format', 'json']
   if (request.sessionId) args.push(`--session=${request.sessionId}`)
@@ -115,7 +111,6 @@ export function runArgs(request: RunRequest): string[] {
   if (request.model) args.push(`--model=${request.model}`)
   if (request.agent) args.push(`--agent=${request.agent}`)
   if (request.title) args.push(`--title=${request.title}`)
-  args.push('--', ...messageArgs(request.message))
   return args
 }
 
@@ -141,7 +136,13 @@ export function createOpencodeDriver(options: OpencodeDriverOptions): Required<O
   function spawnOpencode(
     args: string[],
     cwd: string,
-    control: { timeoutMs: number; signal?: AbortSignal; onSpawn?: (pid: number) => void }
+    control: {
+      timeoutMs: number
+      signal?: AbortSignal
+      onSpawn?: (pid: number) => void
+      /** Written to stdin, which is then closed (opencode waits for a piped stdin to end). */
+      input?: string
+    }
   ): Promise<SpawnResult> {
     return new Promise((resolve) => {
       const started = Date.now()
@@ -156,9 +157,13 @@ export function createOpencodeDriver(options: OpencodeDriverOptions): Required<O
         cwd,
         // opencode takes its directory from $PWD when set, not from its actual cwd
         env: { ...env, PWD: path.resolve(cwd) },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['pipe', 'pipe', 'pipe'],
         detached: true
       })
+      // Ended at once (empty when there is no input): opencode waits for a piped stdin to end.
+      // An opencode that exits without reading it (a bad flag) is reported by its exit, not here.
+      child.stdin.on('error', () => undefined)
+      child.stdin.end(control.input ?? '')
 
       const terminate = async (why: 'timeout' | 'abort') => {
         if (killed || settled || child.pid === undefined) return
@@ -269,7 +274,8 @@ export function createOpencodeDriver(options: OpencodeDriverOptions): Required<O
     const output = await spawnOpencode(runArgs(request), request.cwd, {
       timeoutMs,
       signal: request.signal,
-      onSpawn: request.onSpawn
+      onSpawn: request.onSpawn,
+      input: request.message
     })
     if (output.spawnError) throw spawnFailure(output.spawnError)
 

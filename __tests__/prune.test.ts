@@ -1,0 +1,138 @@
+import { describe, expect, it } from '@jest/globals'
+import type { CacheEntryInfo } from '../src/action/listing.js'
+import { destroyPlan, issueNumbersWithEntries, planPrune } from '../src/action/prune.js'
+
+const PREFIX = 'kugetsu-v1'
+const CURRENT = '0123456789abcdef'
+const OLD = 'fedcba9876543210'
+
+let nextId = 1
+const entry = (key: string, day: number, sizeBytes = 100): CacheEntryInfo => ({
+  id: nextId++,
+  key,
+  createdAt: new Date(Date.UTC(2026, 10, day)).toISOString(),
+  lastAccessedAt: new Date(Date.UTC(2026, 10, day)).toISOString(),
+  sizeBytes
+})
+
+const issue7old = entry('kugetsu-v1-issue-7-100-1-t1-ses_seven', 1, 10)
+const issue7mid = entry('kugetsu-v1-issue-7-101-1-t2-ses_seven', 2, 20)
+const issue7new = entry('kugetsu-v1-issue-7-102-1-t3-ses_seven', 3, 30)
+const issue70 = entry('kugetsu-v1-issue-70-103-1-t1-ses_seventy', 1, 40)
+const issue8old = entry('kugetsu-v1-issue-8-104-1-t1-ses_eight', 1, 50)
+const issue8new = entry('kugetsu-v1-issue-8-105-2-t2-ses_eight', 4, 60)
+const baseCurrentOld = entry(`kugetsu-v1-base-${CURRENT}-90-1`, 1, 1000)
+const baseCurrentNew = entry(`kugetsu-v1-base-${CURRENT}-91-1`, 2, 2000)
+const baseOtherOld = entry(`kugetsu-v1-base-${OLD}-80-1`, 1, 3000)
+const baseOtherNew = entry(`kugetsu-v1-base-${OLD}-81-1`, 2, 4000)
+const foreign = [
+  entry('kugetsu-opencode-1.18.33-linux-x64-1-1', 1),
+  entry('other-v1-issue-7-1-1-t9-ses_other', 9),
+  entry('kugetsu-v1-issue-7-notes', 9)
+]
+const all = [
+  issue7old,
+  issue7mid,
+  issue7new,
+  issue70,
+  issue8old,
+  issue8new,
+  baseCurrentOld,
+  baseCurrentNew,
+  baseOtherOld,
+  baseOtherNew,
+  ...foreign
+]
+
+const ids = (items: { id: number }[]) => items.map((item) => item.id).sort((a, b) => a - b)
+
+describe('planPrune', () => {
+  it('keeps the newest entry of each issue and of each base hash, deleting the superseded', () => {
+    const plan = planPrune(all, { prefix: PREFIX, currentBaseHash: CURRENT })
+    expect(ids(plan.deletions)).toEqual(
+      ids([issue7old, issue7mid, issue8old, baseCurrentOld, baseOtherOld])
+    )
+    expect(ids(plan.kept)).toEqual(
+      ids([issue7new, issue70, issue8new, baseCurrentNew, baseOtherNew])
+    )
+    expect(plan.deletions.find((d) => d.id === issue7old.id)).toEqual({
+      id: issue7old.id,
+      key: issue7old.key,
+      sizeBytes: 10,
+      reason: `superseded by ${issue7new.key}`
+    })
+    expect(plan.totals).toEqual({ count: 5, bytesFreed: 10 + 20 + 50 + 1000 + 3000 })
+  })
+
+  it('deletes every entry of a closed issue, and only of that issue (7 is not 70)', () => {
+    const plan = planPrune(all, { prefix: PREFIX, currentBaseHash: CURRENT, closedIssues: [7] })
+    const closed = plan.deletions.filter((d) => d.reason === 'issue #7 is closed')
+    expect(ids(closed)).toEqual(ids([issue7old, issue7mid, issue7new]))
+    expect(plan.kept).toContain(issue70)
+  })
+
+  it('with dropOtherBases, deletes every entry of other base hashes but keeps the current newest', () => {
+    const plan = planPrune(all, {
+      prefix: PREFIX,
+      currentBaseHash: `${CURRENT}99999999`,
+      dropOtherBases: true
+    })
+    const bases = plan.deletions.filter((d) => d.key.includes('-base-'))
+    expect(ids(bases)).toEqual(ids([baseCurrentOld, baseOtherOld, baseOtherNew]))
+    expect(bases.find((d) => d.id === baseOtherNew.id)?.reason).toBe(
+      `base ${OLD} is not the current base (${CURRENT})`
+    )
+    expect(plan.kept).toContain(baseCurrentNew)
+  })
+
+  it('never touches keys that are not kugetsu entries under the prefix', () => {
+    const plan = planPrune(foreign, { prefix: PREFIX, currentBaseHash: CURRENT, closedIssues: [7] })
+    expect(plan).toEqual({ deletions: [], kept: [], totals: { count: 0, bytesFreed: 0 } })
+  })
+
+  it('breaks a createdAt tie by the larger id', () => {
+    const a = entry('kugetsu-v1-issue-5-1-1-t1-ses_a', 5)
+    const b = entry('kugetsu-v1-issue-5-2-1-t2-ses_a', 5)
+    const plan = planPrune([b, a], { prefix: PREFIX, currentBaseHash: CURRENT })
+    expect(plan.deletions.map((d) => d.id)).toEqual([a.id])
+  })
+
+  it('reads lowercased keys (Gitea, Forgejo)', () => {
+    const upper = entry('kugetsu-v1-base-0123456789ABCDEF-1-1', 1)
+    const lower = entry('kugetsu-v1-base-0123456789abcdef-2-1', 2)
+    const plan = planPrune([upper, lower], {
+      prefix: PREFIX,
+      currentBaseHash: CURRENT,
+      dropOtherBases: true
+    })
+    expect(plan.deletions.map((d) => d.id)).toEqual([upper.id])
+  })
+})
+
+describe('issueNumbersWithEntries', () => {
+  it('lists each issue with entries once, ascending', () => {
+    expect(issueNumbersWithEntries(all, PREFIX)).toEqual([7, 8, 70])
+  })
+})
+
+describe('destroyPlan', () => {
+  it("deletes every entry of one issue, matching the whole key (7 is not 70's prefix)", () => {
+    const plan = destroyPlan(all, PREFIX, { issueNumber: 7 })
+    expect(ids(plan.deletions)).toEqual(ids([issue7old, issue7mid, issue7new]))
+    expect(plan.deletions.every((d) => d.reason === 'destroy issue #7')).toBe(true)
+    expect(plan.kept).toContain(issue70)
+    expect(plan.totals).toEqual({ count: 3, bytesFreed: 60 })
+  })
+
+  it('deletes every base entry, of every hash', () => {
+    const plan = destroyPlan(all, PREFIX, { base: true })
+    expect(ids(plan.deletions)).toEqual(
+      ids([baseCurrentOld, baseCurrentNew, baseOtherOld, baseOtherNew])
+    )
+    expect(plan.totals.bytesFreed).toBe(10_000)
+  })
+
+  it('an issue without entries gives an empty plan', () => {
+    expect(destroyPlan(all, PREFIX, { issueNumber: 9 }).totals).toEqual({ count: 0, bytesFreed: 0 })
+  })
+})

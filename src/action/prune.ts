@@ -1,0 +1,138 @@
+import { keyPatterns, type CacheEntryInfo } from './listing.js'
+
+/**
+ * Which Actions cache entries `command: prune` and `command: destroy` delete, decided from the
+ * caches REST API's list alone. Every save makes a new entry, so an issue's older entries are dead
+ * weight once a newer one exists; they still count against the repository's cache quota and push
+ * live sessions out when it fills. Keys matching neither kugetsu pattern are never touched.
+ */
+
+export interface PlannedDeletion {
+  id: number
+  key: string
+  sizeBytes: number
+  reason: string
+}
+
+export interface DeletionPlan {
+  deletions: PlannedDeletion[]
+  /** kugetsu's entries the plan leaves in place. */
+  kept: CacheEntryInfo[]
+  totals: { count: number; bytesFreed: number }
+}
+
+export interface PruneOptions {
+  prefix: string
+  /** The current base stream's hash (the first 16 characters are used, as in the keys). */
+  currentBaseHash: string
+  /** Issues found closed: all their entries go. */
+  closedIssues?: Iterable<number>
+  /** Also delete every entry of base hashes other than the current one. Default false. */
+  dropOtherBases?: boolean
+}
+
+export type DestroyTarget = { issueNumber: number } | { base: true }
+
+interface Parsed {
+  entry: CacheEntryInfo
+  issue?: number
+  baseHash?: string
+}
+
+function parse(entries: CacheEntryInfo[], prefix: string): Parsed[] {
+  const patterns = keyPatterns(prefix)
+  const parsed: Parsed[] = []
+  for (const entry of entries) {
+    const issue = patterns.issue.exec(entry.key)
+    if (issue) {
+      parsed.push({ entry, issue: Number(issue[1]) })
+      continue
+    }
+    const base = patterns.base.exec(entry.key)
+    if (base) parsed.push({ entry, baseHash: base[1].toLowerCase() })
+  }
+  return parsed
+}
+
+/** Newest first; the larger id breaks a tie (ids grow with every save). */
+const newestFirst = (a: Parsed, b: Parsed) =>
+  Date.parse(b.entry.createdAt) - Date.parse(a.entry.createdAt) || b.entry.id - a.entry.id
+
+function groupBy<K>(items: Parsed[], keyOf: (item: Parsed) => K | undefined): Map<K, Parsed[]> {
+  const groups = new Map<K, Parsed[]>()
+  for (const item of items) {
+    const key = keyOf(item)
+    if (key === undefined) continue
+    groups.set(key, [...(groups.get(key) ?? []), item])
+  }
+  for (const group of groups.values()) group.sort(newestFirst)
+  return groups
+}
+
+function planOf(parsed: Parsed[], reasons: Map<Parsed, string>): DeletionPlan {
+  const deletions: PlannedDeletion[] = []
+  for (const item of parsed) {
+    const reason = reasons.get(item)
+    if (reason === undefined) continue
+    const { id, key, sizeBytes } = item.entry
+    deletions.push({ id, key, sizeBytes, reason })
+  }
+  return {
+    deletions,
+    kept: parsed.filter((item) => !reasons.has(item)).map(({ entry }) => entry),
+    totals: {
+      count: deletions.length,
+      bytesFreed: deletions.reduce((sum, deletion) => sum + deletion.sizeBytes, 0)
+    }
+  }
+}
+
+/** The distinct issue numbers that have entries, ascending: ask the API which of them are closed. */
+export function issueNumbersWithEntries(entries: CacheEntryInfo[], prefix: string): number[] {
+  const numbers = new Set(parse(entries, prefix).flatMap(({ issue }) => issue ?? []))
+  return [...numbers].sort((a, b) => a - b)
+}
+
+/**
+ * What `prune` deletes: entries of closed issues; every issue entry but the newest; every base
+ * entry but the newest of its hash (and, with dropOtherBases, every entry of another hash).
+ */
+export function planPrune(entries: CacheEntryInfo[], options: PruneOptions): DeletionPlan {
+  const parsed = parse(entries, options.prefix)
+  const closed = new Set(options.closedIssues ?? [])
+  const current = options.currentBaseHash.slice(0, 16).toLowerCase()
+  const reasons = new Map<Parsed, string>()
+
+  for (const [issue, group] of groupBy(parsed, (item) => item.issue)) {
+    group.forEach((item, index) => {
+      if (closed.has(issue)) reasons.set(item, `issue #${issue} is closed`)
+      else if (index > 0) reasons.set(item, `superseded by ${group[0].entry.key}`)
+    })
+  }
+  for (const [hash, group] of groupBy(parsed, (item) => item.baseHash)) {
+    group.forEach((item, index) => {
+      if (options.dropOtherBases && hash !== current) {
+        reasons.set(item, `base ${hash} is not the current base (${current})`)
+      } else if (index > 0) reasons.set(item, `superseded by ${group[0].entry.key}`)
+    })
+  }
+  return planOf(parsed, reasons)
+}
+
+/** What `destroy` deletes: every entry of one issue, or every base entry. */
+export function destroyPlan(
+  entries: CacheEntryInfo[],
+  prefix: string,
+  target: DestroyTarget
+): DeletionPlan {
+  const parsed = parse(entries, prefix)
+  const reasons = new Map<Parsed, string>()
+  for (const item of parsed) {
+    if ('issueNumber' in target && item.issue === target.issueNumber) {
+      reasons.set(item, `destroy issue #${target.issueNumber}`)
+    } else if ('base' in target && item.baseHash !== undefined) {
+      reasons.set(item, 'destroy base')
+    }
+  }
+  return planOf(parsed, reasons)
+}

@@ -1,0 +1,58 @@
+import { MARKER_PREFIX, marker } from './report.js'
+
+/**
+ * The tracking comment: posted as soon as a request is accepted, so the person asking sees that
+ * kugetsu is on it while the agent works (a turn can take many minutes). The main step saves its
+ * id; if the job then ends without main marking it done (cancelled, timed out, killed), the post
+ * step rewrites it to say so, instead of leaving "working on it" forever.
+ */
+
+/** Names main passes to core.saveState and the post step reads back (as STATE_<name>). */
+export const TRACKING_STATE = {
+  /** Id of the tracking comment. */
+  commentId: 'tracking-comment-id',
+  /** `true` once main has dealt with the comment (replaced it with the reply or the failure). */
+  done: 'tracking-done',
+  /** The issue's canonical ref, for the marker. */
+  ref: 'tracking-ref'
+} as const
+
+/** What the post step says when it cannot know which of these ended the job. */
+export const INTERRUPTED_WHY = 'the job was cancelled, timed out or stopped before kugetsu finished'
+
+/** The link to this run (its attempt, after a re-run), or '' outside Actions. */
+export function runUrlFromEnv(env: NodeJS.ProcessEnv): string {
+  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env
+  if (!server || !repo || !runId) return ''
+  const attempt =
+    env.GITHUB_RUN_ATTEMPT && env.GITHUB_RUN_ATTEMPT !== '1'
+      ? `/attempts/${env.GITHUB_RUN_ATTEMPT}`
+      : ''
+  return `${server.replace(/\/+$/, '')}/${repo}/actions/runs/${runId}${attempt}`
+}
+
+const runLink = (runUrl: string) => (runUrl ? ` ([run](${runUrl}))` : '')
+
+function trackingMarker(state: 'working' | 'interrupted', ref: string): string {
+  return marker(ref ? { ref, tracking: state } : { tracking: state })
+}
+
+/** Whether a comment is a tracking comment (not a reply), from its marker. */
+export function isTrackingComment(body: string): boolean {
+  const start = body.indexOf(MARKER_PREFIX)
+  if (start === -1) return false
+  const end = body.indexOf('-->', start)
+  return /\btracking=/.test(body.slice(start, end === -1 ? undefined : end))
+}
+
+export function workingBody(runUrl: string, ref = ''): string {
+  return `_kugetsu is working on it…_${runLink(runUrl)}\n${trackingMarker('working', ref)}`
+}
+
+export function interruptedBody(runUrl: string, why: string = INTERRUPTED_WHY, ref = ''): string {
+  return [
+    `**kugetsu stopped without replying:** ${why}.${runLink(runUrl)}`,
+    'Ask again to retry.',
+    trackingMarker('interrupted', ref)
+  ].join('\n')
+}

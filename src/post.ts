@@ -1,0 +1,58 @@
+import * as core from '@actions/core'
+import { installRetry, type RetryOptions } from './action/github-retry.js'
+import { inputFromEnv } from './action/inputs.js'
+import { TRACKING_STATE, interruptedBody, runUrlFromEnv } from './action/tracking.js'
+import { errorMessage } from './errors.js'
+
+/**
+ * The action's `post:` step, which the runner runs after the job's steps whatever happened
+ * (`post-if: always()`), also when the main step was cancelled or timed out. Its one job: a
+ * tracking comment the main step never finished gets rewritten to say the run stopped. It only
+ * warns, never fails the job: the job's outcome is the main step's.
+ */
+
+export type PostOutcome = 'no-tracking-comment' | 'already-done' | 'marked-interrupted' | 'failed'
+
+export interface PostOptions {
+  retry?: RetryOptions
+}
+
+/** How the runner passes what the main step saved with core.saveState. */
+const stateFromEnv = (env: NodeJS.ProcessEnv, name: string) => (env[`STATE_${name}`] ?? '').trim()
+
+export async function runPost(
+  env: NodeJS.ProcessEnv = process.env,
+  options: PostOptions = {}
+): Promise<PostOutcome> {
+  const commentId = stateFromEnv(env, TRACKING_STATE.commentId)
+  if (!commentId) return 'no-tracking-comment'
+  if (stateFromEnv(env, TRACKING_STATE.done) === 'true') return 'already-done'
+  try {
+    if (!/^\d+$/.test(commentId))
+      throw new Error(`the saved comment id "${commentId}" is not a number`)
+    const token = inputFromEnv(env, 'github-token')
+    if (!token) throw new Error('github-token is empty')
+    core.setSecret(token)
+    const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/')
+    if (!owner || !repo) throw new Error('GITHUB_REPOSITORY is not set')
+
+    const { getOctokit } = await import('@actions/github')
+    const octokit = installRetry(
+      getOctokit(token, { baseUrl: env.GITHUB_API_URL || 'https://api.github.com' }),
+      { log: core.info, ...options.retry }
+    )
+    await octokit.rest.issues.updateComment({
+      owner,
+      repo,
+      comment_id: Number(commentId),
+      body: interruptedBody(runUrlFromEnv(env), undefined, stateFromEnv(env, TRACKING_STATE.ref))
+    })
+    core.info(`Marked tracking comment ${commentId} as interrupted`)
+    return 'marked-interrupted'
+  } catch (error) {
+    core.warning(
+      `could not mark the tracking comment ${commentId} as interrupted: ${errorMessage(error)}`
+    )
+    return 'failed'
+  }
+}
