@@ -316,7 +316,10 @@ describe('on github.com (cache protocol v2)', () => {
     expect(first.github.map((r) => `${r.method} ${r.path}`)).toEqual([
       `GET /repos/${REPO}/collaborators/alice/permission`,
       expect.stringMatching(new RegExp(`^POST /repos/${REPO}/issues/comments/\\d+/reactions$`)),
-      `POST /repos/${REPO}/issues/7/comments`
+      // "working on it", then the thread (has kugetsu answered here before?), then the answer
+      `POST /repos/${REPO}/issues/7/comments`,
+      `GET /repos/${REPO}/issues/7/comments`,
+      `PATCH /repos/${REPO}/issues/comments/${first.outputs['comment-id']}`
     ])
     // 👀 on the trigger comment, before any opencode start.
     const trigger = world.github.state.commentsOf(REPO, 7)[0]
@@ -506,7 +509,9 @@ describe('on github.com (cache protocol v2)', () => {
     expect(run.github.map((r) => `${r.method} ${r.path}`)).toEqual([
       `GET /repos/${REPO}/collaborators/carol/permission`,
       `GET /repos/${REPO}/issues/70`,
-      `POST /repos/${REPO}/issues/70/comments`
+      `POST /repos/${REPO}/issues/70/comments`,
+      `GET /repos/${REPO}/issues/70/comments`,
+      `PATCH /repos/${REPO}/issues/comments/${run.outputs['comment-id']}`
     ])
     const requests = chats(run)
     const prompt = requests[0].userTexts[1]

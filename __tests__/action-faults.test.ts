@@ -5,7 +5,7 @@
  * previous session survives and the next run continues it.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { cleanupJobs, type ActionEvent } from './support/action-runner.js'
+import { cleanupJobs, runPost, type ActionEvent } from './support/action-runner.js'
 import {
   createTestBed,
   issueCommentEvent,
@@ -66,6 +66,7 @@ function commentOn(issue: Issue, body: string, user = 'alice'): ActionEvent {
   return issueCommentEvent(world.context, issue, comment)
 }
 
+const workingOn = (body: string) => body.startsWith('_kugetsu is working on it…_')
 const chats = (run: WorldRun) => run.model.filter((request) => request.kind === 'chat')
 const errorsOf = (run: WorldRun) =>
   run.result.annotations.filter((a) => a.level === 'error').map((a) => a.message)
@@ -111,6 +112,19 @@ describe('concurrency', () => {
     expect(replies(32)).toHaveLength(1)
     expect(replies(32)[0].body).toContain('pears for 32')
     expect(replies(32)[0].body).not.toContain('apples')
+
+    // Each answer is the run's tracking comment, posted before opencode ran, edited at the end.
+    for (const run of [a, b]) {
+      const posts = run.github.filter((r) => r.method === 'POST' && r.path.endsWith('/comments'))
+      const firstRun = run.opencode.find((start) => start.command === 'run')
+      expect(posts).toHaveLength(1)
+      expect(posts[0].at.getTime()).toBeLessThanOrEqual(firstRun!.at)
+      expect(workingOn((posts[0].json as { body: string }).body)).toBe(true)
+      expect(run.github.map((r) => `${r.method} ${r.path}`)).toContain(
+        `PATCH /repos/${REPO}/issues/comments/${run.outputs['comment-id']}`
+      )
+      expect(run.result.state['tracking-done']).toBe('true')
+    }
   }, 240_000)
 
   test('a run that finds another run saved the issue meanwhile says so instead of dropping it silently', async () => {
@@ -161,6 +175,69 @@ describe('faults', () => {
     const kept = comment.body.slice(0, comment.body.indexOf('\n\n_…the reply was cut'))
     expect(LONG_TEXT.startsWith(kept)).toBe(true)
     expect(LONG_TEXT[kept.length]).toBe('\n')
+  }, 150_000)
+
+  test('GitHub API 5xx and secondary rate limits are retried; the turn succeeds', async () => {
+    world.github.failNext(
+      (method, path) => method === 'PATCH' && path.includes('/issues/comments/'),
+      { status: 502, count: 2 }
+    )
+    const run = await world.run({ event: commentOn(one, '/kugetsu once more, please') })
+    expectSuccess(run)
+    const patches = run.github.filter((r) => r.method === 'PATCH')
+    expect(patches.map((r) => r.status)).toEqual([502, 502, 200])
+    expect(run.comments).toHaveLength(1)
+    expect(run.comments[0].body).toContain('once more, please')
+    expect(run.result.stdout).toMatch(/retry/i)
+  }, 150_000)
+
+  test('a job stopped mid-turn: the post step marks the tracking comment, the session survives', async () => {
+    // The runner's own limit (or a cancel) ends the step while the model thinks.
+    const killed = await world.run({
+      event: commentOn(two, `/kugetsu ${HANG} for ever`, 'bob'),
+      timeoutMs: 25_000
+    })
+    expect(killed.result.timedOut).toBe(true)
+    expect(killed.comments).toHaveLength(1)
+    expect(workingOn(killed.comments[0].body)).toBe(true)
+    expect(killed.result.state['tracking-comment-id']).toBe(String(killed.comments[0].id))
+    expect(killed.result.state['tracking-done']).toBeUndefined()
+
+    const post = await runPost(killed.result, { entry: 'dist/post/index.js' })
+    expect(post.exitCode).toBe(0)
+    const comment = world.github.state.comments.get(killed.comments[0].id)!
+    expect(comment.body).toContain('**kugetsu stopped without replying:**')
+    expect(comment.body).toContain(`/actions/runs/${killed.runId}`)
+
+    // After a finished run, the post step leaves the answer alone.
+    const done = await runPost(oneFirst.result, { entry: 'dist/post/index.js' })
+    expect(done.exitCode).toBe(0)
+    expect(world.github.state.comments.get(Number(oneFirst.outputs['comment-id']))!.body).toContain(
+      'apples for 31'
+    )
+  }, 150_000)
+
+  test('an issue whose session was lost gets a new one that is given the thread, and says so', async () => {
+    const lost = newIssue(33)
+    world.github.state.addComment(REPO, 33, {
+      body: '/kugetsu the secret word is MANGO',
+      user: 'alice'
+    })
+    world.github.state.addComment(REPO, 33, {
+      body: 'Noted: MANGO.\n\n---\n<sub>kugetsu · Started session</sub>\n<!-- kugetsu: session=ses_gone ref=x turn=1 -->',
+      user: 'github-actions[bot]'
+    })
+    const run = await world.run({ event: commentOn(lost, '/kugetsu what was the word?') })
+    expectSuccess(run)
+    expect(run.outputs).toMatchObject({ mode: 'start', 'state-restored': 'false' })
+    const [turn] = chats(run)
+    const prompt = turn.userTexts.at(-1)!
+    expect(prompt).toContain('that session was lost')
+    expect(prompt).toContain('the secret word is MANGO')
+    expect(prompt).toContain('Noted: MANGO.')
+    expect(prompt).not.toContain('<!-- kugetsu')
+    expect(prompt.endsWith('Message from @alice:\nwhat was the word?')).toBe(true)
+    expect(run.comments[0].body).toContain('rebuilt its memory from the thread')
   }, 150_000)
 
   test('a model that never answers is stopped at timeout-minutes; the session survives', async () => {
