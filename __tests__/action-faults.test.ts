@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { cleanupJobs, runPost, type ActionEvent } from './support/action-runner.js'
 import {
+  SHIM_CRASH_ENV,
   createTestBed,
   issueCommentEvent,
   type KugetsuWorld,
@@ -240,6 +241,23 @@ describe('faults', () => {
     expect(run.comments[0].body).toContain('rebuilt its memory from the thread')
   }, 150_000)
 
+  test('opencode crashing after the model answered fails the turn; nothing half-done is kept', async () => {
+    const run = await world.run({
+      event: commentOn(two, '/kugetsu remember BANANA', 'bob'),
+      env: { [SHIM_CRASH_ENV]: 'export' }
+    })
+    expect(run.result.exitCode).toBe(1)
+    expect(run.opencode.map((start) => start.command)).toEqual([
+      '--version',
+      'import',
+      'run',
+      'export'
+    ])
+    expect(errorsOf(run)).toEqual([expect.stringMatching(/opencode export .*(SIGSEGV|139)/)])
+    expect(run.saved).toEqual([])
+    expect(run.comments[0].body).toContain('**kugetsu failed:**')
+  }, 150_000)
+
   test('a model that never answers is stopped at timeout-minutes; the session survives', async () => {
     const run = await world.run({
       event: commentOn(two, `/kugetsu ${HANG} think hard`, 'bob'),
@@ -261,6 +279,7 @@ describe('faults', () => {
     const texts = turn.userTexts.join('\n')
     expect(texts).toContain('pears for 32')
     expect(texts).not.toContain(HANG)
+    expect(texts).not.toContain('BANANA')
     expect(next.comments[0].body).toContain('turn=3')
   }, 240_000)
 

@@ -108,6 +108,8 @@ export function actionInputDefaults(
 
 /** Env var naming the file the shim appends its log lines to (one file per run). */
 export const SHIM_LOG_ENV = 'KUGETSU_E2E_OPENCODE_LOG'
+/** Env var naming an opencode command (`run`, `export`...) the shim crashes on (SIGSEGV). */
+export const SHIM_CRASH_ENV = 'KUGETSU_E2E_OPENCODE_CRASH'
 
 export interface OpencodeStart {
   /** When it started (ms since the epoch). */
@@ -158,6 +160,11 @@ if (log) {
   const flags = args.filter((arg) => arg === '--fork' || arg.startsWith('--session='))
   const entry = { at: Date.now(), command: args[0] ?? '', flags, cwd: process.cwd(), pwd: process.env.PWD }
   appendFileSync(log, JSON.stringify(entry) + '\\n')
+}
+if (args[0] && process.env[${JSON.stringify(SHIM_CRASH_ENV)}] === args[0]) {
+  process.stderr.write('Segmentation fault (simulated by the test shim)\\n')
+  process.kill(process.pid, 'SIGSEGV')
+  process.exit(139)
 }
 const child = spawn(${JSON.stringify(real)}, args, { stdio: 'inherit' })
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
