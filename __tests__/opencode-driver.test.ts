@@ -105,7 +105,7 @@ describe('opencode driver with the real binary', () => {
     'forks: the fork sees the history, the original never sees the fork',
     async () => {
       // Numbers, quotes, double spaces, dashes and lines reach the model exactly as written.
-      const message = 'fork message 42 "quoted"  -x 0x10 3.5\n--line 2 '
+      const message = 'fork message 42 "quoted"  -x 0x10 3.5\n--line 2'
       const fork = await run({ message, sessionId: base, fork: true })
       expect(fork.result.sessionId).toMatch(/^ses_/)
       expect(fork.result.sessionId).not.toBe(base)
