@@ -2,7 +2,7 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 581:
+/***/ 187:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
@@ -10,10 +10,10 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_readline_promises__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(848);
 /* harmony import */ var node_readline_promises__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_readline_promises__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _cli_run_cli_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(835);
-/* harmony import */ var _opencode_driver_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(78);
-/* harmony import */ var _opencode_binary_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(992);
-/* harmony import */ var _store_local_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(584);
+/* harmony import */ var _cli_run_cli_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(762);
+/* harmony import */ var _opencode_driver_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(431);
+/* harmony import */ var _opencode_binary_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(771);
+/* harmony import */ var _store_local_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(480);
 /** The `kugetsu` command line (package.json `bin`). */
 
 
@@ -59,7 +59,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 835:
+/***/ 762:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -81,7 +81,7 @@ const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(598);
 // EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(916);
+var errors = __nccwpck_require__(174);
 ;// CONCATENATED MODULE: ./src/engine.ts
 
 
@@ -330,7 +330,7 @@ class Engine {
 }
 
 // EXTERNAL MODULE: ./src/refs.ts
-var refs = __nccwpck_require__(977);
+var refs = __nccwpck_require__(635);
 ;// CONCATENATED MODULE: ./src/cli/run-cli.ts
 
 
@@ -636,7 +636,7 @@ function lazyDriver(create) {
 
 /***/ }),
 
-/***/ 916:
+/***/ 174:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -664,7 +664,7 @@ function errorMessage(error) {
 
 /***/ }),
 
-/***/ 992:
+/***/ 771:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -673,7 +673,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   Du: () => (/* binding */ resolveOpencodeBinary)
 });
 
-// UNUSED EXPORTS: OPENCODE_BIN_ENV, OPENCODE_VERSION, defaultToolDir, findOnPath, installDir, installOpencode, installedCandidates, platformPackages, probeVersion
+// UNUSED EXPORTS: OPENCODE_BIN_ENV, OPENCODE_VERSION, binaryVersion, defaultToolDir, findOnPath, installDir, installOpencode, installedCandidates, packageVersion, platformPackages, probeVersion
 
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(421);
@@ -686,9 +686,9 @@ var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_
 var external_node_path_ = __nccwpck_require__(760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
 // EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(916);
+var errors = __nccwpck_require__(174);
 // EXTERNAL MODULE: ./src/opencode/events.ts
-var events = __nccwpck_require__(464);
+var events = __nccwpck_require__(826);
 ;// CONCATENATED MODULE: ./src/opencode/version.ts
 /** The opencode release kugetsu is built and tested against (npm package `opencode-ai`). */
 const OPENCODE_VERSION = '1.18.33';
@@ -698,7 +698,7 @@ const OPENCODE_VERSION = '1.18.33';
  * Finding (and if need be installing) the opencode binary kugetsu drives.
  *
  * Order: an explicit path (option, or env `KUGETSU_OPENCODE_BIN`), used as given; an `opencode` on
- * PATH whose `--version` is the wanted version; a copy installed earlier in the tool dir; a fresh
+ * PATH whose version (its npm package's, else what `--version` prints) is the wanted version; a copy installed earlier in the tool dir; a fresh
  * `npm install opencode-ai@VERSION` into the tool dir.
  *
  * The npm package `opencode-ai` ships a placeholder `bin/opencode.exe` that its postinstall script
@@ -706,6 +706,10 @@ const OPENCODE_VERSION = '1.18.33';
  * may not run (npm 11 warns it will stop running them by default, pnpm already does), so kugetsu
  * installs with `--ignore-scripts` and uses the platform package's binary directly; the wrapper is
  * only a fallback.
+ *
+ * Asking a binary its version (`opencode --version`) takes over a second, so a binary that belongs
+ * to one of these npm packages is known by its package.json instead (see packageVersion); other
+ * binaries are still asked.
  */
 
 
@@ -751,6 +755,67 @@ async function probeVersion(binary, env) {
         return undefined;
     const version = output.stdout.trim().split('\n').pop()?.trim();
     return version || undefined;
+}
+/** Magic numbers of native executables: ELF, Mach-O (both byte orders, fat), PE. */
+const NATIVE_MAGIC = [
+    [0x7f, 0x45, 0x4c, 0x46],
+    [0xcf, 0xfa, 0xed, 0xfe],
+    [0xce, 0xfa, 0xed, 0xfe],
+    [0xfe, 0xed, 0xfa, 0xcf],
+    [0xfe, 0xed, 0xfa, 0xce],
+    [0xca, 0xfe, 0xba, 0xbe],
+    [0x4d, 0x5a]
+];
+async function isNativeExecutable(file) {
+    const handle = await (0,promises_.open)(file, 'r').catch(() => undefined);
+    if (!handle)
+        return false;
+    try {
+        const head = Buffer.alloc(4);
+        const { bytesRead } = await handle.read(head, 0, 4, 0);
+        return NATIVE_MAGIC.some((magic) => bytesRead >= magic.length && magic.every((byte, i) => head[i] === byte));
+    }
+    finally {
+        await handle.close();
+    }
+}
+/**
+ * The version of the npm package a binary was installed from, read from its package.json, or
+ * undefined when that cannot be told without running it. Recognised (after resolving symlinks,
+ * such as `node_modules/.bin/opencode`):
+ *
+ * - `<pkg>/bin/opencode` of one of this machine's platform packages (`opencode-linux-x64`, ...);
+ * - `<pkg>/bin/opencode.exe` of `opencode-ai`, only once its postinstall has replaced the
+ *   placeholder script there with the platform binary (which the postinstall checks runs).
+ *
+ * Either must be a native executable (not a script) whose package.json names the package.
+ */
+async function packageVersion(binary) {
+    try {
+        const file = await (0,promises_.realpath)(binary);
+        const binDir = external_node_path_default().dirname(file);
+        if (external_node_path_default().basename(binDir) !== 'bin')
+            return undefined;
+        const packageDir = external_node_path_default().dirname(binDir);
+        const manifest = JSON.parse(await (0,promises_.readFile)(external_node_path_default().join(packageDir, 'package.json'), 'utf8'));
+        if (typeof manifest.version !== 'string' || !manifest.version)
+            return undefined;
+        const exe = process.platform === 'win32' ? 'opencode.exe' : 'opencode';
+        const known = (manifest.name === 'opencode-ai' && external_node_path_default().basename(file) === 'opencode.exe') ||
+            (typeof manifest.name === 'string' &&
+                platformPackages().includes(manifest.name) &&
+                external_node_path_default().basename(file) === exe);
+        if (!known || !(await isNativeExecutable(file)))
+            return undefined;
+        return manifest.version;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The binary's version: from its npm package when it has one, else by asking it (probeVersion). */
+async function binaryVersion(binary, env) {
+    return (await packageVersion(binary)) ?? (await probeVersion(binary, env));
 }
 async function isExecutable(file) {
     try {
@@ -812,12 +877,16 @@ function installedCandidates(dir) {
 }
 const MARKER = 'kugetsu-opencode.json';
 async function fromInstallDir(dir, version, env) {
-    // The marker names the binary that worked last time: one probe instead of several.
+    // The marker names the binary that worked last time (it was run then): read its package.json
+    // rather than run it again. Without a marker, each candidate is run, best first: the first
+    // platform package may not run on this machine (no AVX2, musl), while its package.json would
+    // still claim the right version.
     try {
         const marker = JSON.parse(await (0,promises_.readFile)(external_node_path_default().join(dir, MARKER), 'utf8'));
         if (marker.version === version &&
             marker.binary &&
-            (await probeVersion(marker.binary, env)) === version) {
+            (await isExecutable(marker.binary)) &&
+            (await binaryVersion(marker.binary, env)) === version) {
             return marker.binary;
         }
     }
@@ -885,7 +954,7 @@ async function resolveOpencodeBinary(options = {}) {
     }
     if (options.searchPath !== false) {
         for (const candidate of await findOnPath(env)) {
-            if ((await probeVersion(candidate, env)) === version) {
+            if ((await binaryVersion(candidate, env)) === version) {
                 return { path: candidate, version, source: 'path' };
             }
         }
@@ -908,7 +977,7 @@ async function resolveOpencodeBinary(options = {}) {
 
 /***/ }),
 
-/***/ 78:
+/***/ 431:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -930,7 +999,7 @@ var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_
 var external_node_path_ = __nccwpck_require__(760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
 // EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(916);
+var errors = __nccwpck_require__(174);
 ;// CONCATENATED MODULE: ./src/opencode/config.ts
 /**
  * The opencode configuration kugetsu runs with, delivered through `OPENCODE_CONFIG_CONTENT` so no
@@ -1089,7 +1158,7 @@ function buildOpencodeConfigContent(options = {}) {
 }
 
 // EXTERNAL MODULE: ./src/opencode/events.ts
-var events = __nccwpck_require__(464);
+var events = __nccwpck_require__(826);
 ;// CONCATENATED MODULE: ./src/opencode/process.ts
 /**
  * Killing an opencode process and everything it started.
@@ -1621,7 +1690,7 @@ function createOpencodeDriver(options) {
 
 /***/ }),
 
-/***/ 464:
+/***/ 826:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -1811,7 +1880,7 @@ function lastLine(text) {
 
 /***/ }),
 
-/***/ 977:
+/***/ 635:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -1822,7 +1891,7 @@ function lastLine(text) {
 /* unused harmony exports MAX_FILE_STEM_LENGTH, normalizeIssueRef */
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(598);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(916);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(174);
 /**
  * Issue references: parsing what a user or an event gives us, the canonical text form used as the
  * key of every record, and names derived from it for files and cache keys.
@@ -2054,7 +2123,7 @@ function refFileStem(ref) {
 
 /***/ }),
 
-/***/ 584:
+/***/ 480:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -2068,9 +2137,9 @@ __nccwpck_require__.d(__webpack_exports__, {
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(760);
 // EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(916);
+var errors = __nccwpck_require__(174);
 // EXTERNAL MODULE: ./src/refs.ts
-var refs = __nccwpck_require__(977);
+var refs = __nccwpck_require__(635);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(598);
 // EXTERNAL MODULE: external "node:fs/promises"
@@ -2961,6 +3030,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readlin
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(581);
+/******/ var __webpack_exports__ = __nccwpck_require__(187);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 
