@@ -12,8 +12,8 @@
 //    saved to the cache, then restored from it) -- downloads ~180 MB, skip with --skip-install;
 // 4. time from the start of dist/index.js to its first opencode start (an opencode shim on PATH
 //    logs every start), opencode starts per run, and the bundle sizes of dist/;
-// 5. `opencode serve`: start to ready, a prompt over HTTP against `opencode run`, whether CLI
-//    export/import work next to it; and, growing one session over HTTP, the size of the session
+// 5. `opencode serve`: start to ready, a prompt over HTTP and `opencode run --attach` against
+//    `opencode run`, whether CLI export/import work next to it; and, growing one session over HTTP, the size of the session
 //    export kugetsu caches per issue after each of --turns turns.
 //
 // Usage: npm run bench [-- --reps 3] [--issues 200] [--turns 1,10,50] [--skip-install] [--verbose]
@@ -21,7 +21,7 @@
 import { spawn } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { delimiter, join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import { gzipSync } from 'node:zlib'
@@ -68,6 +68,16 @@ const rows = []
 const row = (section, measure, value) => {
   rows.push([section, measure, value])
   if (flags.verbose) log(`${section} ${measure}: ${value}`)
+}
+
+/** Runs one section; a failure becomes a row of the table instead of ending the bench. */
+async function guarded(section, fn) {
+  try {
+    await fn()
+  } catch (error) {
+    row(section, 'FAILED', String(error instanceof Error ? error.message : error).split('\n')[0])
+    log(`section ${section} failed: ${error instanceof Error ? error.stack : error}`)
+  }
 }
 
 /** Runs a command without blocking the loop (the stand-ins live in this process). */
@@ -117,6 +127,8 @@ async function main() {
   const { startModelServer } = await standIn('model-server')
   const { createOpencodeEnv } = await standIn('opencode-env')
 
+  // Other work on the machine skews every figure: the load average is printed with them.
+  row('env', 'load average (1 min) at the start', loadavg()[0].toFixed(2))
   const scratch = await mkdtemp(join(tmpdir(), 'kugetsu-bench-'))
   const model = await startModelServer()
   const machine = await createOpencodeEnv({ baseURL: model.baseURL, parentDir: scratch })
@@ -177,174 +189,196 @@ async function main() {
     const start = await turn({ shimmed: true })
     row('setup', 'start run (init base + fork + export x2)', seconds(start.result.durationMs))
 
-    // ---- 1. continue run vs bare opencode run
-    const project = await machine.makeProject('bare')
-    const opencodeArgs = (message, sessionId) => [
-      'run',
-      '--format',
-      'json',
-      ...(sessionId ? [`--session=${sessionId}`] : []),
-      '--',
-      ...message.split(' ')
-    ]
-    const first = await exec(OPENCODE, opencodeArgs('hello'), { cwd: project, env: machine.env })
-    const bareSession = /"sessionID":"([^"]+)"/.exec(first.stdout)?.[1]
-    if (!bareSession) throw new Error(`opencode run printed no session id: ${first.stderr}`)
     const action = []
     const bare = []
-    for (let rep = 1; rep <= REPS; rep++) {
-      log(`1. continue vs bare opencode run, repetition ${rep}/${REPS}`)
-      action.push((await turn()).result.durationMs)
-      const message = `turn ${comments}: how long does this take?`
-      const result = await exec(OPENCODE, opencodeArgs(message, bareSession), {
-        cwd: project,
-        env: machine.env
-      })
-      if (result.code !== 0) throw new Error(`bare opencode run failed: ${result.stderr}`)
-      bare.push(result.ms)
-    }
-    const ratios = action.map((ms, i) => ms / bare[i])
-    row(
-      '1',
-      `action continue run, median of ${REPS}`,
-      `${seconds(median(action))}  (${all(action)})`
-    )
-    row(
-      '1',
-      `bare opencode run --session, median of ${REPS}`,
-      `${seconds(median(bare))}  (${all(bare)})`
-    )
-    row('1', 'action / bare, median of per-repetition ratios', `${median(ratios).toFixed(2)}x`)
-
+    // ---- 1. continue run vs bare opencode run
+    await guarded('1', async () => {
+      const project = await machine.makeProject('bare')
+      const opencodeArgs = (message, sessionId) => [
+        'run',
+        '--format',
+        'json',
+        ...(sessionId ? [`--session=${sessionId}`] : []),
+        '--',
+        ...message.split(' ')
+      ]
+      const first = await exec(OPENCODE, opencodeArgs('hello'), { cwd: project, env: machine.env })
+      const bareSession = /"sessionID":"([^"]+)"/.exec(first.stdout)?.[1]
+      if (!bareSession) throw new Error(`opencode run printed no session id: ${first.stderr}`)
+      for (let rep = 1; rep <= REPS; rep++) {
+        log(`1. continue vs bare opencode run, repetition ${rep}/${REPS}`)
+        action.push((await turn()).result.durationMs)
+        const message = `turn ${comments}: how long does this take?`
+        const result = await exec(OPENCODE, opencodeArgs(message, bareSession), {
+          cwd: project,
+          env: machine.env
+        })
+        if (result.code !== 0) throw new Error(`bare opencode run failed: ${result.stderr}`)
+        bare.push(result.ms)
+      }
+      const ratios = action.map((ms, i) => ms / bare[i])
+      row(
+        '1',
+        `action continue run, median of ${REPS}`,
+        `${seconds(median(action))}  (${all(action)})`
+      )
+      row(
+        '1',
+        `bare opencode run --session, median of ${REPS}`,
+        `${seconds(median(bare))}  (${all(bare)})`
+      )
+      row('1', 'action / bare, median of per-repetition ratios', `${median(ratios).toFixed(2)}x`)
+    })
     // ---- 2. 1 vs N other tracked issues in the cache
-    const own = world.cache.store.committed
-      .filter((entry) => entry.key.startsWith(`${PREFIX}-issue-${ISSUE}-`))
-      .at(-1)
-    const seeded = []
-    const setOthers = (count) => {
-      while (seeded.length > count) world.cache.store.delete(seeded.pop())
-      while (seeded.length < count) {
-        const n = 1000 + seeded.length
-        seeded.push(
-          world.cache.store.seed({
-            key: `${PREFIX}-issue-${n}-8000-1-t3-ses_other${n}`,
-            version: own.version,
-            archive: own.archive
-          }).id
-        )
-      }
-    }
-    const few = []
-    const many = []
-    for (let rep = 1; rep <= REPS; rep++) {
-      log(`2. continue with 1 vs ${OTHER_ISSUES} other tracked issues, repetition ${rep}/${REPS}`)
-      setOthers(1)
-      few.push((await turn()).result.durationMs)
-      setOthers(OTHER_ISSUES)
-      many.push((await turn()).result.durationMs)
-    }
-    setOthers(0)
-    row('2', 'continue, 1 other tracked issue, median', `${seconds(median(few))}  (${all(few)})`)
-    row(
-      '2',
-      `continue, ${OTHER_ISSUES} other tracked issues, median`,
-      `${seconds(median(many))}  (${all(many)})`
-    )
-    row(
-      '2',
-      `${OTHER_ISSUES} / 1, median of per-repetition ratios`,
-      `${median(many.map((ms, i) => ms / few[i])).toFixed(2)}x`
-    )
-
-    // ---- 3. cold vs warm install of opencode
-    if (flags['skip-install']) {
-      row('3', 'cold / warm install', 'skipped (--skip-install)')
-    } else {
-      const env = { PATH: pathWithoutOpencode(), npm_config_offline: undefined }
-      const reachable = await exec('npm', ['view', `opencode-ai@${OPENCODE_VERSION}`, 'version'], {
-        env: { ...process.env, npm_config_offline: undefined },
-        timeoutMs: 30_000
-      })
-      if (reachable.code !== 0 || !reachable.stdout.includes(OPENCODE_VERSION)) {
-        row('3', 'cold / warm install', 'skipped: the npm registry is unreachable')
-        log(`npm view failed: ${reachable.stderr.trim().split('\n').at(-1)}`)
-      } else {
-        log('3. cold install: opencode not on PATH, nothing in the cache (downloads from npm)')
-        const cold = await turn({ shimmed: true, env, timeoutMs: 1_200_000 })
-        const tool = cold.saved.find((entry) => entry.key.startsWith('kugetsu-opencode-'))
-        log('3. warm install: restored from the cache stand-in')
-        const warm = await turn({ shimmed: true, env, timeoutMs: 1_200_000 })
-        row('3', 'continue with cold install (npm + cache save)', seconds(cold.result.durationMs))
-        row('3', 'continue with warm install (cache restore)', seconds(warm.result.durationMs))
-        row('3', 'continue with opencode on PATH (item 1)', seconds(median(action)))
-        row(
-          '3',
-          'opencode cache entry',
-          tool ? `${mib(tool.size)} (${tool.compression})` : 'not saved'
-        )
-      }
-    }
-
-    // ---- 4. time to the first opencode start, starts per run, bundle sizes
-    log('4. a continue run with the logging shim first on PATH')
-    const shimmed = await turn({ shimmed: true })
-    const starts = shimmed.opencode
-    const firstWork = starts.find((s) => s.command !== '--version')
-    row(
-      '4',
-      'dist/index.js start -> first opencode start',
-      starts[0] ? `${seconds(starts[0].at - shimmed.startedAt)} (${starts[0].command})` : 'none'
-    )
-    row(
-      '4',
-      'dist/index.js start -> first opencode start after the version probe',
-      firstWork ? `${seconds(firstWork.at - shimmed.startedAt)} (${firstWork.command})` : 'none'
-    )
-    row(
-      '4',
-      'opencode starts in a continue run (shim on PATH)',
-      `${starts.length}: ${starts.map((s) => `${s.command}${s.session ? '+session' : ''}${s.fork ? '+fork' : ''}`).join(', ')}`
-    )
-    row(
-      '4',
-      'opencode starts in the first run of an issue',
-      `${start.opencode.length}: ${start.opencode.map((s) => s.command).join(', ')}`
-    )
-    const gaps = starts.slice(1).map((s, i) => `${s.command} +${seconds(s.at - starts[i].at)}`)
-    row('4', 'gaps between starts', gaps.join(', ') || '-')
-    let distTotal = 0
-    const distFiles = []
-    const walk = (dir) => {
-      for (const name of readdirSync(dir)) {
-        const file = join(dir, name)
-        const stat = statSync(file)
-        if (stat.isDirectory()) walk(file)
-        else if (name.endsWith('.js')) {
-          distTotal += stat.size
-          distFiles.push(`${relative(join(ROOT, 'dist'), file)} ${kib(stat.size)}`)
+    await guarded('2', async () => {
+      const own = world.cache.store.committed
+        .filter((entry) => entry.key.startsWith(`${PREFIX}-issue-${ISSUE}-`))
+        .at(-1)
+      const seeded = []
+      const setOthers = (count) => {
+        while (seeded.length > count) world.cache.store.delete(seeded.pop())
+        while (seeded.length < count) {
+          const n = 1000 + seeded.length
+          seeded.push(
+            world.cache.store.seed({
+              key: `${PREFIX}-issue-${n}-8000-1-t3-ses_other${n}`,
+              version: own.version,
+              archive: own.archive
+            }).id
+          )
         }
       }
-    }
-    walk(join(ROOT, 'dist'))
-    row('4', 'dist/*.js bundle sizes', `${kib(distTotal)} in all: ${distFiles.join(', ')}`)
-
-    // ---- 5. opencode serve, and state size per turn
-    await serveFigures({ machine, bare, action })
-    // The same measure on the action's own entries, for the turn counts it reached.
-    for (const entry of world.cache.store.committed) {
-      const turns = Number(/^kugetsu-v1-issue-1-.*-t(\d+)-/.exec(entry.key)?.[1])
-      if (TURNS.includes(turns)) {
-        row(
-          '5',
-          `issue cache archive in the stand-in after ${turns} turn(s) (action)`,
-          `${kib(entry.size)} (${entry.compression})`
-        )
+      const few = []
+      const many = []
+      for (let rep = 1; rep <= REPS; rep++) {
+        log(`2. continue with 1 vs ${OTHER_ISSUES} other tracked issues, repetition ${rep}/${REPS}`)
+        setOthers(1)
+        few.push((await turn()).result.durationMs)
+        setOthers(OTHER_ISSUES)
+        many.push((await turn()).result.durationMs)
       }
-    }
+      setOthers(0)
+      row('2', 'continue, 1 other tracked issue, median', `${seconds(median(few))}  (${all(few)})`)
+      row(
+        '2',
+        `continue, ${OTHER_ISSUES} other tracked issues, median`,
+        `${seconds(median(many))}  (${all(many)})`
+      )
+      row(
+        '2',
+        `${OTHER_ISSUES} / 1, median of per-repetition ratios`,
+        `${median(many.map((ms, i) => ms / few[i])).toFixed(2)}x`
+      )
+    })
+    // ---- 3. cold vs warm install of opencode
+    await guarded('3', async () => {
+      if (flags['skip-install']) {
+        row('3', 'cold / warm install', 'skipped (--skip-install)')
+      } else {
+        // npm must reach the registry: not offline, and trusting what this machine trusts (the
+        // runner's environment is rebuilt from scratch, so the CA settings are passed on).
+        const env = {
+          PATH: pathWithoutOpencode(),
+          npm_config_offline: undefined,
+          NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS,
+          SSL_CERT_FILE: process.env.SSL_CERT_FILE
+        }
+        const reachable = await exec(
+          'npm',
+          ['view', `opencode-ai@${OPENCODE_VERSION}`, 'version'],
+          {
+            env: { ...process.env, npm_config_offline: undefined },
+            timeoutMs: 30_000
+          }
+        )
+        if (reachable.code !== 0 || !reachable.stdout.includes(OPENCODE_VERSION)) {
+          row('3', 'cold / warm install', 'skipped: the npm registry is unreachable')
+          log(`npm view failed: ${reachable.stderr.trim().split('\n').at(-1)}`)
+        } else {
+          log('3. cold install: opencode not on PATH, nothing in the cache (downloads from npm)')
+          const cold = await turn({ shimmed: true, env, timeoutMs: 1_200_000 })
+          const tool = cold.saved.find((entry) => entry.key.startsWith('kugetsu-opencode-'))
+          log('3. warm install: restored from the cache stand-in')
+          const warm = await turn({ shimmed: true, env, timeoutMs: 1_200_000 })
+          row('3', 'continue with cold install (npm + cache save)', seconds(cold.result.durationMs))
+          row('3', 'continue with warm install (cache restore)', seconds(warm.result.durationMs))
+          row('3', 'continue with opencode on PATH (item 1)', seconds(median(action)))
+          row(
+            '3',
+            'opencode cache entry',
+            tool ? `${mib(tool.size)} (${tool.compression})` : 'not saved'
+          )
+        }
+      }
+    })
+    // ---- 4. time to the first opencode start, starts per run, bundle sizes
+    await guarded('4', async () => {
+      log('4. a continue run with the logging shim first on PATH')
+      const shimmed = await turn({ shimmed: true })
+      const starts = shimmed.opencode
+      const firstWork = starts.find((s) => s.command !== '--version')
+      row(
+        '4',
+        'dist/index.js start -> first opencode start',
+        starts[0] ? `${seconds(starts[0].at - shimmed.startedAt)} (${starts[0].command})` : 'none'
+      )
+      row(
+        '4',
+        'dist/index.js start -> first opencode start after the version probe',
+        firstWork ? `${seconds(firstWork.at - shimmed.startedAt)} (${firstWork.command})` : 'none'
+      )
+      row(
+        '4',
+        'opencode starts in a continue run (shim on PATH)',
+        `${starts.length}: ${starts.map((s) => `${s.command}${s.session ? '+session' : ''}${s.fork ? '+fork' : ''}`).join(', ')}`
+      )
+      row(
+        '4',
+        'opencode starts in the first run of an issue',
+        `${start.opencode.length}: ${start.opencode.map((s) => s.command).join(', ')}`
+      )
+      const gaps = starts.slice(1).map((s, i) => `${s.command} +${seconds(s.at - starts[i].at)}`)
+      row('4', 'gaps between starts', gaps.join(', ') || '-')
+      let distTotal = 0
+      const distFiles = []
+      const walk = (dir) => {
+        for (const name of readdirSync(dir)) {
+          const file = join(dir, name)
+          const stat = statSync(file)
+          if (stat.isDirectory()) walk(file)
+          else if (name.endsWith('.js')) {
+            distTotal += stat.size
+            distFiles.push(`${relative(join(ROOT, 'dist'), file)} ${kib(stat.size)}`)
+          }
+        }
+      }
+      walk(join(ROOT, 'dist'))
+      row('4', 'dist/*.js bundle sizes', `${kib(distTotal)} in all: ${distFiles.join(', ')}`)
+    })
+    // ---- 5. opencode serve, and state size per turn
+    await guarded('5', async () => {
+      await serveFigures({ machine, bare, action })
+      // The same measure on the action's own entries, for the turn counts it reached.
+      for (const entry of world.cache.store.committed) {
+        const turns = Number(/^kugetsu-v1-issue-1-.*-t(\d+)-/.exec(entry.key)?.[1])
+        if (TURNS.includes(turns)) {
+          row(
+            '5',
+            `issue cache archive in the stand-in after ${turns} turn(s) (action)`,
+            `${kib(entry.size)} (${entry.compression})`
+          )
+        }
+      }
+    })
   } finally {
     await cleanup()
   }
 
+  row(
+    'env',
+    'load average (1 min) at the end; cores',
+    `${loadavg()[0].toFixed(2)}; ${cpus().length}`
+  )
   const width = Math.max(...rows.map(([, measure]) => measure.length))
   let section = ''
   process.stdout.write(
@@ -445,6 +479,33 @@ async function serveFigures({ machine, bare }) {
         ratio(median(bare), median(warm))
       )
     }
+    // `opencode run` is itself a client of an in-process server; --attach points it at ours.
+    const attached = []
+    let attachedOutput = ''
+    for (let rep = 0; rep < 3; rep++) {
+      const result = await exec(
+        OPENCODE,
+        [
+          'run',
+          '--attach',
+          url,
+          '--format',
+          'json',
+          `--session=${session}`,
+          '--',
+          'attached',
+          'turn'
+        ],
+        { cwd: project, env }
+      )
+      attached.push(result.ms)
+      attachedOutput = `exit ${result.code}, ${/"type":"text"/.test(result.stdout) ? 'text' : 'no text'}, ${/"type":"step_finish"/.test(result.stdout) ? 'step_finish (tokens, cost)' : 'no step_finish'}`
+    }
+    row(
+      '5',
+      'opencode run --attach (server up), median of 3',
+      `${seconds(median(attached))} (${all(attached)}); ${attachedOutput}`
+    )
     const fork = await call('POST', `/session/${session}/fork`, {})
     row('5', 'HTTP fork of that session', seconds(fork.ms))
     const exported = await exec(OPENCODE, ['export', fork.json.id], { cwd: project, env })
