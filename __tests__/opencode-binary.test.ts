@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {
   defaultToolDir,
   installDir,
   OPENCODE_VERSION,
+  packageVersion,
   platformPackages,
   resolveOpencodeBinary
 } from '../src/opencode/binary.js'
@@ -43,14 +44,16 @@ const fakeOpencode = (file: string, version: string) => script(file, `echo ${ver
 /**
  * A fake npm: logs its invocation, and for `install --prefix DIR ... opencode-ai@V` lays out what
  * the real package does without its postinstall: a placeholder wrapper that fails, and the
- * platform package's binary.
+ * binaries of the platform packages that fit the machine (on linux-x64 two: AVX2 and baseline).
  */
 async function fakeNpm(
   dir: string,
   mode: 'ok' | 'fail' = 'ok'
 ): Promise<{ npm: string; log: string }> {
   const log = path.join(dir, 'npm.log')
-  const platformBinary = `node_modules/${platformPackages()[0]}/bin/opencode`
+  const platformBinaries = platformPackages()
+    .slice(0, 2)
+    .map((name) => `node_modules/${name}/bin/opencode`)
   const npm = await script(
     path.join(dir, 'npm'),
     [
@@ -60,17 +63,40 @@ async function fakeNpm(
         : [
             'prefix=""; version=""',
             'while [ $# -gt 0 ]; do case "$1" in --prefix) prefix="$2"; shift;; opencode-ai@*) version="${1#opencode-ai@}";; esac; shift; done',
-            'mkdir -p "$prefix/node_modules/opencode-ai/bin" "$(dirname "$prefix/' +
-              platformBinary +
-              '")"',
+            'mkdir -p "$prefix/node_modules/opencode-ai/bin"',
             `printf '#!/bin/sh\\necho "postinstall was not run" >&2; exit 1\\n' > "$prefix/node_modules/opencode-ai/bin/opencode.exe"`,
-            `printf '#!/bin/sh\\necho %s\\n' "$version" > "$prefix/${platformBinary}"`,
-            `chmod +x "$prefix/node_modules/opencode-ai/bin/opencode.exe" "$prefix/${platformBinary}"`
+            'chmod +x "$prefix/node_modules/opencode-ai/bin/opencode.exe"',
+            ...platformBinaries.flatMap((binary) => [
+              `mkdir -p "$(dirname "$prefix/${binary}")"`,
+              `printf '#!/bin/sh\\necho %s\\n' "$version" > "$prefix/${binary}"`,
+              `chmod +x "$prefix/${binary}"`
+            ])
           ].join('\n')
     ].join('\n')
   )
   return { npm, log }
 }
+
+/**
+ * A file that looks like a native binary (ELF header) but cannot run: if kugetsu took its
+ * version by running it, it would get none. Executable, so PATH lookups find it.
+ */
+async function nativeLookalike(file: string): Promise<string> {
+  await mkdir(path.dirname(file), { recursive: true })
+  await writeFile(file, Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(60)]))
+  await chmod(file, 0o755)
+  return file
+}
+
+/** An npm package dir `<modules>/<name>` with a package.json. */
+async function npmPackage(modules: string, name: string, version: string): Promise<string> {
+  const dir = path.join(modules, name)
+  await mkdir(path.join(dir, 'bin'), { recursive: true })
+  await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name, version }))
+  return dir
+}
+
+const exe = process.platform === 'win32' ? 'opencode.exe' : 'opencode'
 
 const invocations = async (log: string) =>
   (await readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean)
@@ -148,6 +174,9 @@ describe('resolveOpencodeBinary', () => {
         'opencode'
       )
     )
+    // Only the platform package that ran is kept (it is what gets cached).
+    const modules = path.join(installDir(toolDir, OPENCODE_VERSION), 'node_modules')
+    expect((await readdir(modules)).sort()).toEqual(['opencode-ai', platformPackages()[0]].sort())
     const calls = await invocations(log)
     expect(calls).toHaveLength(1)
     expect(calls[0]).toMatch(
@@ -228,5 +257,108 @@ describe('resolveOpencodeBinary', () => {
       'opencode-windows-x64',
       'opencode-windows-x64-baseline'
     ])
+  })
+
+  it('takes the version of an npm-installed opencode on PATH from its package.json, without running it', async () => {
+    const dir = await fresh('npm-path')
+    const modules = path.join(dir, 'node_modules')
+    const wrapper = await nativeLookalike(
+      path.join(await npmPackage(modules, 'opencode-ai', OPENCODE_VERSION), 'bin', 'opencode.exe')
+    )
+    await mkdir(path.join(modules, '.bin'))
+    const onPath = path.join(modules, '.bin', 'opencode')
+    await symlink(path.relative(path.dirname(onPath), wrapper), onPath)
+    const env = { PATH: [path.dirname(onPath), SYSTEM_PATH].join(path.delimiter) }
+    expect(
+      await resolveOpencodeBinary({ env, install: false, toolDir: path.join(dir, 'tools') })
+    ).toEqual({ path: onPath, version: OPENCODE_VERSION, source: 'path' })
+
+    // another version in package.json: not taken (and running it tells nothing either)
+    await writeFile(
+      path.join(modules, 'opencode-ai', 'package.json'),
+      JSON.stringify({ name: 'opencode-ai', version: '1.0.0' })
+    )
+    await expect(
+      resolveOpencodeBinary({ env, install: false, toolDir: path.join(dir, 'tools') })
+    ).rejects.toMatchObject({ code: 'binary-missing' })
+  })
+
+  it('still runs `--version` for binaries no npm package vouches for', async () => {
+    const dir = await fresh('no-package')
+    const modules = path.join(dir, 'node_modules')
+    // opencode-ai without its postinstall: the placeholder script, not the binary
+    const placeholder = await fakeOpencode(
+      path.join(await npmPackage(modules, 'opencode-ai', OPENCODE_VERSION), 'bin', 'opencode.exe'),
+      '0.0.0-placeholder'
+    )
+    expect(await packageVersion(placeholder)).toBeUndefined()
+    // a native-looking binary in a package that is not opencode's
+    const other = await nativeLookalike(
+      path.join(await npmPackage(modules, 'not-opencode', OPENCODE_VERSION), 'bin', exe)
+    )
+    expect(await packageVersion(other)).toBeUndefined()
+    // no package.json at all, or one that is not JSON
+    const loose = await nativeLookalike(path.join(dir, 'loose', 'bin', exe))
+    expect(await packageVersion(loose)).toBeUndefined()
+    await writeFile(path.join(dir, 'loose', 'package.json'), '{')
+    expect(await packageVersion(loose)).toBeUndefined()
+    expect(await packageVersion(path.join(dir, 'missing', 'bin', exe))).toBeUndefined()
+
+    // a script with no package is asked, as before
+    const script = await fakeOpencode(path.join(dir, 'plain', 'opencode'), OPENCODE_VERSION)
+    expect(
+      await resolveOpencodeBinary({
+        env: { PATH: path.dirname(script) },
+        install: false,
+        toolDir: path.join(dir, 'tools')
+      })
+    ).toEqual({ path: script, version: OPENCODE_VERSION, source: 'path' })
+  })
+
+  it('knows the platform package binaries of this machine by their package.json', async () => {
+    const dir = await fresh('platform')
+    const modules = path.join(dir, 'node_modules')
+    for (const name of platformPackages()) {
+      const binary = await nativeLookalike(
+        path.join(await npmPackage(modules, name, OPENCODE_VERSION), 'bin', exe)
+      )
+      expect(await packageVersion(binary)).toBe(OPENCODE_VERSION)
+    }
+    const foreign = process.platform === 'darwin' ? 'opencode-linux-x64' : 'opencode-darwin-arm64'
+    const binary = await nativeLookalike(
+      path.join(await npmPackage(modules, foreign, OPENCODE_VERSION), 'bin', exe)
+    )
+    expect(await packageVersion(binary)).toBeUndefined()
+  })
+
+  it('trusts the marker of an install dir by package.json; without one, runs the candidates', async () => {
+    const dir = await fresh('marker')
+    const toolDir = path.join(dir, 'tools')
+    const target = installDir(toolDir, OPENCODE_VERSION)
+    const modules = path.join(target, 'node_modules')
+    const binary = await nativeLookalike(
+      path.join(await npmPackage(modules, platformPackages()[0], OPENCODE_VERSION), 'bin', exe)
+    )
+    // No marker: the lookalike cannot run, so it is not taken on its package.json's word.
+    await expect(
+      resolveOpencodeBinary({ env: { PATH: SYSTEM_PATH }, toolDir, install: false })
+    ).rejects.toMatchObject({ code: 'binary-missing' })
+
+    await writeFile(
+      path.join(target, 'kugetsu-opencode.json'),
+      JSON.stringify({ binary, version: OPENCODE_VERSION })
+    )
+    expect(
+      await resolveOpencodeBinary({ env: { PATH: SYSTEM_PATH }, toolDir, install: false })
+    ).toEqual({ path: binary, version: OPENCODE_VERSION, source: 'tool-dir' })
+
+    // a marker for another version is ignored
+    await writeFile(
+      path.join(target, 'kugetsu-opencode.json'),
+      JSON.stringify({ binary, version: '1.0.0' })
+    )
+    await expect(
+      resolveOpencodeBinary({ env: { PATH: SYSTEM_PATH }, toolDir, install: false })
+    ).rejects.toMatchObject({ code: 'binary-missing' })
   })
 })

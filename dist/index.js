@@ -30774,7 +30774,7 @@ function lastLine(text) {
  * Finding (and if need be installing) the opencode binary kugetsu drives.
  *
  * Order: an explicit path (option, or env `KUGETSU_OPENCODE_BIN`), used as given; an `opencode` on
- * PATH whose `--version` is the wanted version; a copy installed earlier in the tool dir; a fresh
+ * PATH whose version (its npm package's, else what `--version` prints) is the wanted version; a copy installed earlier in the tool dir; a fresh
  * `npm install opencode-ai@VERSION` into the tool dir.
  *
  * The npm package `opencode-ai` ships a placeholder `bin/opencode.exe` that its postinstall script
@@ -30782,6 +30782,10 @@ function lastLine(text) {
  * may not run (npm 11 warns it will stop running them by default, pnpm already does), so kugetsu
  * installs with `--ignore-scripts` and uses the platform package's binary directly; the wrapper is
  * only a fallback.
+ *
+ * Asking a binary its version (`opencode --version`) takes over a second, so a binary that belongs
+ * to one of these npm packages is known by its package.json instead (see packageVersion); other
+ * binaries are still asked.
  */
 
 
@@ -30827,6 +30831,67 @@ async function probeVersion(binary, env) {
         return undefined;
     const version = output.stdout.trim().split('\n').pop()?.trim();
     return version || undefined;
+}
+/** Magic numbers of native executables: ELF, Mach-O (both byte orders, fat), PE. */
+const NATIVE_MAGIC = [
+    [0x7f, 0x45, 0x4c, 0x46],
+    [0xcf, 0xfa, 0xed, 0xfe],
+    [0xce, 0xfa, 0xed, 0xfe],
+    [0xfe, 0xed, 0xfa, 0xcf],
+    [0xfe, 0xed, 0xfa, 0xce],
+    [0xca, 0xfe, 0xba, 0xbe],
+    [0x4d, 0x5a]
+];
+async function isNativeExecutable(file) {
+    const handle = await (0,promises_namespaceObject.open)(file, 'r').catch(() => undefined);
+    if (!handle)
+        return false;
+    try {
+        const head = Buffer.alloc(4);
+        const { bytesRead } = await handle.read(head, 0, 4, 0);
+        return NATIVE_MAGIC.some((magic) => bytesRead >= magic.length && magic.every((byte, i) => head[i] === byte));
+    }
+    finally {
+        await handle.close();
+    }
+}
+/**
+ * The version of the npm package a binary was installed from, read from its package.json, or
+ * undefined when that cannot be told without running it. Recognised (after resolving symlinks,
+ * such as `node_modules/.bin/opencode`):
+ *
+ * - `<pkg>/bin/opencode` of one of this machine's platform packages (`opencode-linux-x64`, ...);
+ * - `<pkg>/bin/opencode.exe` of `opencode-ai`, only once its postinstall has replaced the
+ *   placeholder script there with the platform binary (which the postinstall checks runs).
+ *
+ * Either must be a native executable (not a script) whose package.json names the package.
+ */
+async function packageVersion(binary) {
+    try {
+        const file = await (0,promises_namespaceObject.realpath)(binary);
+        const binDir = external_node_path_default().dirname(file);
+        if (external_node_path_default().basename(binDir) !== 'bin')
+            return undefined;
+        const packageDir = external_node_path_default().dirname(binDir);
+        const manifest = JSON.parse(await (0,promises_namespaceObject.readFile)(external_node_path_default().join(packageDir, 'package.json'), 'utf8'));
+        if (typeof manifest.version !== 'string' || !manifest.version)
+            return undefined;
+        const exe = process.platform === 'win32' ? 'opencode.exe' : 'opencode';
+        const known = (manifest.name === 'opencode-ai' && external_node_path_default().basename(file) === 'opencode.exe') ||
+            (typeof manifest.name === 'string' &&
+                platformPackages().includes(manifest.name) &&
+                external_node_path_default().basename(file) === exe);
+        if (!known || !(await isNativeExecutable(file)))
+            return undefined;
+        return manifest.version;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The binary's version: from its npm package when it has one, else by asking it (probeVersion). */
+async function binaryVersion(binary, env) {
+    return (await packageVersion(binary)) ?? (await probeVersion(binary, env));
 }
 async function isExecutable(file) {
     try {
@@ -30888,12 +30953,16 @@ function installedCandidates(dir) {
 }
 const MARKER = 'kugetsu-opencode.json';
 async function fromInstallDir(dir, version, env) {
-    // The marker names the binary that worked last time: one probe instead of several.
+    // The marker names the binary that worked last time (it was run then): read its package.json
+    // rather than run it again. Without a marker, each candidate is run, best first: the first
+    // platform package may not run on this machine (no AVX2, musl), while its package.json would
+    // still claim the right version.
     try {
         const marker = JSON.parse(await (0,promises_namespaceObject.readFile)(external_node_path_default().join(dir, MARKER), 'utf8'));
         if (marker.version === version &&
             marker.binary &&
-            (await probeVersion(marker.binary, env)) === version) {
+            (await isExecutable(marker.binary)) &&
+            (await binaryVersion(marker.binary, env)) === version) {
             return marker.binary;
         }
     }
@@ -30946,7 +31015,20 @@ async function installOpencode(toolDir, version, options = {}) {
     if (!binary) {
         throw new errors_KugetsuError('binary-missing', `opencode-ai@${version} was installed into ${target} but no binary there reports version ${version}`);
     }
+    await dropUnusedPlatforms(target, binary);
     return binary;
+}
+/**
+ * npm installs every platform package that fits the machine (on linux-x64 the AVX2 and the
+ * baseline build, 185 MB each); only the one that ran is kept, which halves what is cached.
+ */
+async function dropUnusedPlatforms(dir, binary) {
+    const modules = external_node_path_default().join(dir, 'node_modules');
+    const used = external_node_path_default().relative(modules, binary).split((external_node_path_default()).sep)[0];
+    for (const name of platformPackages()) {
+        if (name !== used)
+            await (0,promises_namespaceObject.rm)(external_node_path_default().join(modules, name), { recursive: true, force: true });
+    }
 }
 /** Finds the opencode binary to drive (see the module comment for the order). */
 async function resolveOpencodeBinary(options = {}) {
@@ -30961,7 +31043,7 @@ async function resolveOpencodeBinary(options = {}) {
     }
     if (options.searchPath !== false) {
         for (const candidate of await findOnPath(env)) {
-            if ((await probeVersion(candidate, env)) === version) {
+            if ((await binaryVersion(candidate, env)) === version) {
                 return { path: candidate, version, source: 'path' };
             }
         }

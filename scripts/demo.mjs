@@ -15,13 +15,10 @@
 // build/demo/ with the TypeScript compiler first, so plain `node` can load them.
 //
 // Usage: npm run demo [-- --verbose]   (--verbose also prints the action's own log)
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
-import { delimiter, dirname, join, resolve } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
-import ts from 'typescript'
+import { existsSync } from 'node:fs'
+import { delimiter, dirname, join } from 'node:path'
+import { ROOT, buildStandIns } from './support-build.mjs'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const SUPPORT_SRC = join(ROOT, '__tests__', 'support')
 const SUPPORT_OUT = join(ROOT, 'build', 'demo', 'support')
 const ENTRY = join(ROOT, 'dist', 'index.js')
 const OPENCODE = join(
@@ -46,30 +43,6 @@ const indent = (text, prefix = '    ') =>
 function fail(message) {
   process.stderr.write(`demo: ${message}\n`)
   process.exit(1)
-}
-
-/** Transpiles the test stand-ins to plain ESM JavaScript (types are stripped, not checked). */
-function buildStandIns() {
-  mkdirSync(SUPPORT_OUT, { recursive: true })
-  for (const name of readdirSync(SUPPORT_SRC).filter((file) => file.endsWith('.ts'))) {
-    const source = readFileSync(join(SUPPORT_SRC, name), 'utf8')
-    const { outputText } = ts.transpileModule(source, {
-      fileName: name,
-      compilerOptions: {
-        module: ts.ModuleKind.ESNext,
-        target: ts.ScriptTarget.ES2022,
-        isolatedModules: true,
-        sourceMap: false
-      }
-    })
-    writeFileSync(join(SUPPORT_OUT, name.replace(/\.ts$/, '.js')), outputText)
-  }
-}
-
-async function standIn(name) {
-  const file = join(SUPPORT_OUT, `${name}.js`)
-  if (!existsSync(file)) fail(`__tests__/support/${name}.ts is missing`)
-  return import(pathToFileURL(file).href)
 }
 
 /** The part of a kugetsu prompt that is the user's message (after "Message from @who:"). */
@@ -101,7 +74,7 @@ async function main() {
   if (!existsSync(ENTRY)) fail('dist/index.js is missing: run `npm run package` first')
   if (!existsSync(OPENCODE)) fail('node_modules/.bin/opencode is missing: run `npm install` first')
 
-  buildStandIns()
+  const standIn = buildStandIns(SUPPORT_OUT)
   const { runAction, createJob, cleanupJobs } = await standIn('action-runner')
   const { startCacheServer } = await standIn('cache-server')
   const { startGitHubApi, ACTIONS_BOT } = await standIn('github-api')

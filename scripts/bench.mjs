@@ -1,0 +1,540 @@
+// How fast is kugetsu, and where does the time go? Prints figures; asserts nothing.
+//
+// Everything runs on this machine against the test suite's stand-ins (__tests__/support/*.ts,
+// transpiled by support-build.mjs): a scripted OpenAI-compatible model that answers at once, the
+// Actions cache service (v2) and the GitHub REST API, with the real opencode binary of
+// node_modules. So the figures are kugetsu's and opencode's own overhead, with no model time.
+//
+// 1. a whole `continue` run of the bundled action (dist/index.js, launched like the runner does)
+//    against a bare `opencode run --session ID` of the same message, alternating;
+// 2. a `continue` run with 1 and with N other tracked issues in the Actions cache;
+// 3. a cold and a warm install of opencode by the action (not on PATH: installed from npm and
+//    saved to the cache, then restored from it) -- downloads ~180 MB, skip with --skip-install;
+// 4. time from the start of dist/index.js to its first opencode start (an opencode shim on PATH
+//    logs every start), opencode starts per run, and the bundle sizes of dist/;
+// 5. `opencode serve`: start to ready, a prompt over HTTP and `opencode run --attach` against
+//    `opencode run`, whether CLI export/import work next to it; and, growing one session over HTTP, the size of the session
+//    export kugetsu caches per issue after each of --turns turns.
+//
+// Usage: npm run bench [-- --reps 3] [--issues 200] [--turns 1,10,50] [--skip-install] [--verbose]
+/* global fetch */
+import { spawn } from 'node:child_process'
+import { readdirSync, statSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { delimiter, join, relative } from 'node:path'
+import { parseArgs } from 'node:util'
+import { gzipSync } from 'node:zlib'
+import { ROOT, buildStandIns } from './support-build.mjs'
+
+const { values: flags } = parseArgs({
+  options: {
+    reps: { type: 'string', default: '3' },
+    issues: { type: 'string', default: '200' },
+    turns: { type: 'string', default: '1,10,50' },
+    'skip-install': { type: 'boolean', default: false },
+    verbose: { type: 'boolean', short: 'v', default: false }
+  }
+})
+const REPS = Math.max(1, Number.parseInt(flags.reps, 10) || 3)
+const OTHER_ISSUES = Math.max(1, Number.parseInt(flags.issues, 10) || 200)
+const TURNS = [...new Set(flags.turns.split(',').map((t) => Number.parseInt(t, 10)))]
+  .filter((t) => t > 0)
+  .sort((a, b) => a - b)
+
+const REPO = 'octo-org/octo-repo'
+const PREFIX = 'kugetsu-v1'
+const ISSUE = 1
+const OPENCODE_VERSION = '1.18.33'
+const BIN_DIR = join(ROOT, 'node_modules', '.bin')
+const OPENCODE = join(BIN_DIR, 'opencode')
+// Two levels below the root: action-runner.ts finds the repository two directories up.
+const standIn = buildStandIns(join(ROOT, 'build', 'bench'))
+
+const log = (line) => process.stderr.write(`bench: ${line}\n`)
+const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`
+const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`
+const mib = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+const ratio = (a, b) => `${(a / b).toFixed(2)}x`
+const all = (values, format = seconds) => values.map(format).join(', ')
+
+/** Rows of the final table: [section, measure, value]. */
+const rows = []
+const row = (section, measure, value) => {
+  rows.push([section, measure, value])
+  if (flags.verbose) log(`${section} ${measure}: ${value}`)
+}
+
+/** Runs one section; a failure becomes a row of the table instead of ending the bench. */
+async function guarded(section, fn) {
+  try {
+    await fn()
+  } catch (error) {
+    row(section, 'FAILED', String(error instanceof Error ? error.message : error).split('\n')[0])
+    log(`section ${section} failed: ${error instanceof Error ? error.stack : error}`)
+  }
+}
+
+/** Runs a command without blocking the loop (the stand-ins live in this process). */
+function exec(command, args, { cwd, env, timeoutMs = 600_000 } = {}) {
+  return new Promise((resolve) => {
+    const started = Date.now()
+    const child = spawn(command, args, {
+      cwd,
+      env: cwd ? { ...env, PWD: cwd } : env,
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.on('error', (error) => {
+      clearTimeout(timer)
+      resolve({ code: null, stdout, stderr: String(error), ms: Date.now() - started })
+    })
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr, ms: Date.now() - started })
+    })
+  })
+}
+
+/** PATH without any directory holding an `opencode`. */
+function pathWithoutOpencode() {
+  return (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter((dir) => dir && !readdirSafe(dir).includes('opencode'))
+    .join(delimiter)
+}
+
+function readdirSafe(dir) {
+  try {
+    return readdirSync(dir)
+  } catch {
+    return []
+  }
+}
+
+async function main() {
+  const { createKugetsuWorld, createOpencodeShim, issueCommentEvent } = await standIn('action-e2e')
+  const { cleanupJobs } = await standIn('action-runner')
+  const { startModelServer } = await standIn('model-server')
+  const { createOpencodeEnv } = await standIn('opencode-env')
+
+  // Other work on the machine skews every figure: the load average is printed with them.
+  row('env', 'load average (1 min) at the start', loadavg()[0].toFixed(2))
+  const scratch = await mkdtemp(join(tmpdir(), 'kugetsu-bench-'))
+  const model = await startModelServer()
+  const machine = await createOpencodeEnv({ baseURL: model.baseURL, parentDir: scratch })
+  const shim = await createOpencodeShim(scratch)
+  // What opencode needs to reach the scripted model offline (as in the e2e suite).
+  const opencodeEnv = Object.fromEntries(
+    Object.entries(machine.env).filter(
+      ([name, value]) =>
+        /^(OPENCODE_|npm_config_offline$|NO_COLOR$)/.test(name) && value !== undefined
+    )
+  )
+  const world = await createKugetsuWorld({
+    protocol: 'v2',
+    serverUrl: 'https://github.com',
+    repo: REPO,
+    model,
+    shim,
+    env: opencodeEnv,
+    scratch,
+    firstRunId: 9000
+  })
+  const cleanup = async () => {
+    await Promise.allSettled([world.close(), model.close()])
+    cleanupJobs()
+    await rm(scratch, { recursive: true, force: true })
+  }
+
+  try {
+    const issue = world.github.state.addIssue(REPO, {
+      number: ISSUE,
+      title: 'Performance',
+      body: 'How long does a turn take?',
+      user: 'alice'
+    })
+    let comments = 0
+    /** One run of the action on the issue. `shimmed`: the logging shim first on PATH. */
+    const turn = async ({ shimmed = false, env = {}, timeoutMs = 300_000 } = {}) => {
+      const body = `/kugetsu turn ${++comments}: how long does this take?`
+      const comment = world.github.state.addComment(REPO, ISSUE, { body, user: 'alice' })
+      const run = await world.run({
+        event: issueCommentEvent(world.context, issue, comment),
+        inputs: { model: machine.model },
+        env: {
+          ...(shimmed ? {} : { PATH: [BIN_DIR, process.env.PATH].filter(Boolean).join(delimiter) }),
+          ...env
+        },
+        timeoutMs
+      })
+      if (run.result.exitCode !== 0) {
+        const output = `${run.result.stdout}${run.result.stderr}`.trim().split('\n').slice(-15)
+        throw new Error(`action run ${run.runId} failed:\n${output.join('\n')}`)
+      }
+      return run
+    }
+
+    // ---- warm-up: the issue's first turn (base session + fork), as in production
+    log('first turn on the issue (creates the base session and forks it)')
+    const start = await turn({ shimmed: true })
+    row('setup', 'start run (init base + fork + export x2)', seconds(start.result.durationMs))
+
+    const action = []
+    const bare = []
+    // ---- 1. continue run vs bare opencode run
+    await guarded('1', async () => {
+      const project = await machine.makeProject('bare')
+      const opencodeArgs = (message, sessionId) => [
+        'run',
+        '--format',
+        'json',
+        ...(sessionId ? [`--session=${sessionId}`] : []),
+        '--',
+        ...message.split(' ')
+      ]
+      const first = await exec(OPENCODE, opencodeArgs('hello'), { cwd: project, env: machine.env })
+      const bareSession = /"sessionID":"([^"]+)"/.exec(first.stdout)?.[1]
+      if (!bareSession) throw new Error(`opencode run printed no session id: ${first.stderr}`)
+      for (let rep = 1; rep <= REPS; rep++) {
+        log(`1. continue vs bare opencode run, repetition ${rep}/${REPS}`)
+        action.push((await turn()).result.durationMs)
+        const message = `turn ${comments}: how long does this take?`
+        const result = await exec(OPENCODE, opencodeArgs(message, bareSession), {
+          cwd: project,
+          env: machine.env
+        })
+        if (result.code !== 0) throw new Error(`bare opencode run failed: ${result.stderr}`)
+        bare.push(result.ms)
+      }
+      const ratios = action.map((ms, i) => ms / bare[i])
+      row(
+        '1',
+        `action continue run, median of ${REPS}`,
+        `${seconds(median(action))}  (${all(action)})`
+      )
+      row(
+        '1',
+        `bare opencode run --session, median of ${REPS}`,
+        `${seconds(median(bare))}  (${all(bare)})`
+      )
+      row('1', 'action / bare, median of per-repetition ratios', `${median(ratios).toFixed(2)}x`)
+    })
+    // ---- 2. 1 vs N other tracked issues in the cache
+    await guarded('2', async () => {
+      const own = world.cache.store.committed
+        .filter((entry) => entry.key.startsWith(`${PREFIX}-issue-${ISSUE}-`))
+        .at(-1)
+      const seeded = []
+      const setOthers = (count) => {
+        while (seeded.length > count) world.cache.store.delete(seeded.pop())
+        while (seeded.length < count) {
+          const n = 1000 + seeded.length
+          seeded.push(
+            world.cache.store.seed({
+              key: `${PREFIX}-issue-${n}-8000-1-t3-ses_other${n}`,
+              version: own.version,
+              archive: own.archive
+            }).id
+          )
+        }
+      }
+      const few = []
+      const many = []
+      for (let rep = 1; rep <= REPS; rep++) {
+        log(`2. continue with 1 vs ${OTHER_ISSUES} other tracked issues, repetition ${rep}/${REPS}`)
+        setOthers(1)
+        few.push((await turn()).result.durationMs)
+        setOthers(OTHER_ISSUES)
+        many.push((await turn()).result.durationMs)
+      }
+      setOthers(0)
+      row('2', 'continue, 1 other tracked issue, median', `${seconds(median(few))}  (${all(few)})`)
+      row(
+        '2',
+        `continue, ${OTHER_ISSUES} other tracked issues, median`,
+        `${seconds(median(many))}  (${all(many)})`
+      )
+      row(
+        '2',
+        `${OTHER_ISSUES} / 1, median of per-repetition ratios`,
+        `${median(many.map((ms, i) => ms / few[i])).toFixed(2)}x`
+      )
+    })
+    // ---- 3. cold vs warm install of opencode
+    await guarded('3', async () => {
+      if (flags['skip-install']) {
+        row('3', 'cold / warm install', 'skipped (--skip-install)')
+      } else {
+        // npm must reach the registry: not offline, and trusting what this machine trusts (the
+        // runner's environment is rebuilt from scratch, so the CA settings are passed on).
+        const env = {
+          PATH: pathWithoutOpencode(),
+          npm_config_offline: undefined,
+          NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS,
+          SSL_CERT_FILE: process.env.SSL_CERT_FILE
+        }
+        const reachable = await exec(
+          'npm',
+          ['view', `opencode-ai@${OPENCODE_VERSION}`, 'version'],
+          {
+            env: { ...process.env, npm_config_offline: undefined },
+            timeoutMs: 30_000
+          }
+        )
+        if (reachable.code !== 0 || !reachable.stdout.includes(OPENCODE_VERSION)) {
+          row('3', 'cold / warm install', 'skipped: the npm registry is unreachable')
+          log(`npm view failed: ${reachable.stderr.trim().split('\n').at(-1)}`)
+        } else {
+          log('3. cold install: opencode not on PATH, nothing in the cache (downloads from npm)')
+          const cold = await turn({ shimmed: true, env, timeoutMs: 1_200_000 })
+          const tool = cold.saved.find((entry) => entry.key.startsWith('kugetsu-opencode-'))
+          log('3. warm install: restored from the cache stand-in')
+          const warm = await turn({ shimmed: true, env, timeoutMs: 1_200_000 })
+          row('3', 'continue with cold install (npm + cache save)', seconds(cold.result.durationMs))
+          row('3', 'continue with warm install (cache restore)', seconds(warm.result.durationMs))
+          row('3', 'continue with opencode on PATH (item 1)', seconds(median(action)))
+          row(
+            '3',
+            'opencode cache entry',
+            tool ? `${mib(tool.size)} (${tool.compression})` : 'not saved'
+          )
+        }
+      }
+    })
+    // ---- 4. time to the first opencode start, starts per run, bundle sizes
+    await guarded('4', async () => {
+      log('4. a continue run with the logging shim first on PATH')
+      const shimmed = await turn({ shimmed: true })
+      const starts = shimmed.opencode
+      const firstWork = starts.find((s) => s.command !== '--version')
+      row(
+        '4',
+        'dist/index.js start -> first opencode start',
+        starts[0] ? `${seconds(starts[0].at - shimmed.startedAt)} (${starts[0].command})` : 'none'
+      )
+      row(
+        '4',
+        'dist/index.js start -> first opencode start after the version probe',
+        firstWork ? `${seconds(firstWork.at - shimmed.startedAt)} (${firstWork.command})` : 'none'
+      )
+      row(
+        '4',
+        'opencode starts in a continue run (shim on PATH)',
+        `${starts.length}: ${starts.map((s) => `${s.command}${s.session ? '+session' : ''}${s.fork ? '+fork' : ''}`).join(', ')}`
+      )
+      row(
+        '4',
+        'opencode starts in the first run of an issue',
+        `${start.opencode.length}: ${start.opencode.map((s) => s.command).join(', ')}`
+      )
+      const gaps = starts.slice(1).map((s, i) => `${s.command} +${seconds(s.at - starts[i].at)}`)
+      row('4', 'gaps between starts', gaps.join(', ') || '-')
+      let distTotal = 0
+      const distFiles = []
+      const walk = (dir) => {
+        for (const name of readdirSync(dir)) {
+          const file = join(dir, name)
+          const stat = statSync(file)
+          if (stat.isDirectory()) walk(file)
+          else if (name.endsWith('.js')) {
+            distTotal += stat.size
+            distFiles.push(`${relative(join(ROOT, 'dist'), file)} ${kib(stat.size)}`)
+          }
+        }
+      }
+      walk(join(ROOT, 'dist'))
+      row('4', 'dist/*.js bundle sizes', `${kib(distTotal)} in all: ${distFiles.join(', ')}`)
+    })
+    // ---- 5. opencode serve, and state size per turn
+    await guarded('5', async () => {
+      await serveFigures({ machine, bare, action })
+      // The same measure on the action's own entries, for the turn counts it reached.
+      for (const entry of world.cache.store.committed) {
+        const turns = Number(/^kugetsu-v1-issue-1-.*-t(\d+)-/.exec(entry.key)?.[1])
+        if (TURNS.includes(turns)) {
+          row(
+            '5',
+            `issue cache archive in the stand-in after ${turns} turn(s) (action)`,
+            `${kib(entry.size)} (${entry.compression})`
+          )
+        }
+      }
+    })
+  } finally {
+    await cleanup()
+  }
+
+  row(
+    'env',
+    'load average (1 min) at the end; cores',
+    `${loadavg()[0].toFixed(2)}; ${cpus().length}`
+  )
+  const width = Math.max(...rows.map(([, measure]) => measure.length))
+  let section = ''
+  process.stdout.write(
+    `\nkugetsu bench (opencode ${OPENCODE_VERSION}, node ${process.version}, reps ${REPS})\n`
+  )
+  for (const [group, measure, value] of rows) {
+    if (group !== section) {
+      section = group
+      process.stdout.write('\n')
+    }
+    process.stdout.write(`${group.padEnd(6)} ${measure.padEnd(width)}  ${value}\n`)
+  }
+}
+
+/** Section 5: `opencode serve` against `opencode run`, and the size of a session's export. */
+async function serveFigures({ machine, bare }) {
+  const project = await machine.makeProject('serve')
+  const env = { ...machine.env, PWD: project }
+  log('5. opencode serve: start to ready')
+  const started = Date.now()
+  const server = spawn(OPENCODE, ['serve', '--port', '0', '--hostname', '127.0.0.1'], {
+    cwd: project,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  const stopped = new Promise((resolve) => server.on('close', resolve))
+  try {
+    let output = ''
+    const url = await new Promise((resolve, reject) => {
+      const onData = (chunk) => {
+        output += chunk
+        const match = /listening on (http:\/\/\S+)/.exec(output)
+        if (match) resolve(match[1])
+      }
+      server.stdout.setEncoding('utf8').on('data', onData)
+      server.stderr.setEncoding('utf8').on('data', onData)
+      server.on('close', (code) => reject(new Error(`opencode serve exited (${code}): ${output}`)))
+    })
+    const listening = Date.now() - started
+    const query = `directory=${encodeURIComponent(project)}`
+    const call = async (method, path, body) => {
+      const t = Date.now()
+      const response = await fetch(`${url}${path}${path.includes('?') ? '&' : '?'}${query}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body)
+      })
+      const text = await response.text()
+      if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`)
+      return { json: text ? JSON.parse(text) : undefined, ms: Date.now() - t }
+    }
+    await call('GET', '/global/health')
+    row('5', 'opencode serve: start -> listening', seconds(listening))
+    row('5', 'opencode serve: start -> health answered', seconds(Date.now() - started))
+
+    const prompt = (id, text) =>
+      call('POST', `/session/${id}/message`, {
+        parts: [{ type: 'text', text }],
+        model: { providerID: 'scripted', modelID: 'echo' }
+      })
+    const session = (await call('POST', '/session', {})).json.id
+    const turns = []
+    const firstTurn = await prompt(session, 'turn 1: how long does this take?')
+    turns.push(firstTurn.ms)
+    row('5', 'HTTP prompt, first in the server (cold)', seconds(firstTurn.ms))
+    const info = firstTurn.json.info
+    row(
+      '5',
+      'HTTP prompt answer carries tokens / cost',
+      `${JSON.stringify(info.tokens)} / $${info.cost}`
+    )
+    const exportSize = async (turnCount) => {
+      const result = await exec(OPENCODE, ['export', session], { cwd: project, env })
+      const json = result.stdout.slice(result.stdout.indexOf('{'))
+      row(
+        '5',
+        `session export (opencode export, JSON) after ${turnCount} turn(s)`,
+        `${kib(json.length)}, gzip ${kib(gzipSync(json).length)} (export took ${seconds(result.ms)} next to serve, exit ${result.code})`
+      )
+    }
+    if (TURNS.includes(1)) await exportSize(1)
+    const last = TURNS.at(-1) ?? 1
+    for (let n = 2; n <= last; n++) {
+      turns.push((await prompt(session, `turn ${n}: how long does this take?`)).ms)
+      if (n % 10 === 0) log(`5. grown to ${n} turns over HTTP`)
+      if (TURNS.includes(n)) await exportSize(n)
+    }
+    const warm = turns.slice(1)
+    if (warm.length > 0) {
+      row(
+        '5',
+        `HTTP prompt, warm, median of ${warm.length}`,
+        `${seconds(median(warm))} (min ${seconds(Math.min(...warm))}, max ${seconds(Math.max(...warm))})`
+      )
+      row(
+        '5',
+        'bare opencode run --session (item 1) / warm HTTP prompt',
+        ratio(median(bare), median(warm))
+      )
+    }
+    // `opencode run` is itself a client of an in-process server; --attach points it at ours.
+    const attached = []
+    let attachedOutput = ''
+    for (let rep = 0; rep < 3; rep++) {
+      const result = await exec(
+        OPENCODE,
+        [
+          'run',
+          '--attach',
+          url,
+          '--format',
+          'json',
+          `--session=${session}`,
+          '--',
+          'attached',
+          'turn'
+        ],
+        { cwd: project, env }
+      )
+      attached.push(result.ms)
+      attachedOutput = `exit ${result.code}, ${/"type":"text"/.test(result.stdout) ? 'text' : 'no text'}, ${/"type":"step_finish"/.test(result.stdout) ? 'step_finish (tokens, cost)' : 'no step_finish'}`
+    }
+    row(
+      '5',
+      'opencode run --attach (server up), median of 3',
+      `${seconds(median(attached))} (${all(attached)}); ${attachedOutput}`
+    )
+    const fork = await call('POST', `/session/${session}/fork`, {})
+    row('5', 'HTTP fork of that session', seconds(fork.ms))
+    const exported = await exec(OPENCODE, ['export', fork.json.id], { cwd: project, env })
+    const file = join(project, '..', 'fork.json')
+    await writeFile(file, exported.stdout.slice(exported.stdout.indexOf('{')))
+    await call('DELETE', `/session/${fork.json.id}`)
+    const imported = await exec(OPENCODE, ['import', file], { cwd: project, env })
+    const seen = await call('GET', `/session/${fork.json.id}`).then(
+      () => 'yes',
+      () => 'no'
+    )
+    const after = await prompt(fork.json.id, 'after the import').then(
+      (r) => `yes, ${seconds(r.ms)}`,
+      () => 'no'
+    )
+    row(
+      '5',
+      'CLI import next to serve: exit / serve sees it / prompt works',
+      `${imported.code} (${seconds(imported.ms)}) / ${seen} / ${after}`
+    )
+  } finally {
+    server.kill('SIGTERM')
+    const force = setTimeout(() => server.kill('SIGKILL'), 10_000)
+    await stopped
+    clearTimeout(force)
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench: ${error instanceof Error ? error.stack : String(error)}\n`)
+  process.exit(1)
+})
