@@ -163,6 +163,8 @@ async function main() {
       body: 'How long does a turn take?',
       user: 'alice'
     })
+    // kugetsu answers people with write access only.
+    world.github.state.setPermission(REPO, 'alice', 'write')
     let comments = 0
     /** One run of the action on the issue. `shimmed`: the logging shim first on PATH. */
     const turn = async ({ shimmed = false, env = {}, timeoutMs = 300_000 } = {}) => {
@@ -177,6 +179,9 @@ async function main() {
         },
         timeoutMs
       })
+      if (run.outputs.skipped === 'true') {
+        throw new Error(`action run ${run.runId} was skipped: ${run.outputs['skip-reason']}`)
+      }
       if (run.result.exitCode !== 0) {
         const output = `${run.result.stdout}${run.result.stderr}`.trim().split('\n').slice(-15)
         throw new Error(`action run ${run.runId} failed:\n${output.join('\n')}`)
