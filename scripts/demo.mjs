@@ -97,6 +97,8 @@ async function main() {
       body: 'The CLI should print what it does when asked to.',
       user: 'alice'
     })
+    // kugetsu answers people with write access to the repository (min-permission).
+    for (const login of ['alice', 'bob']) github.state.setPermission(REPO, login, 'write')
     say(bold('kugetsu demo'))
     say(dim(`model ${model.baseURL} · cache ${cache.url} · GitHub API ${github.url}`))
     say()
@@ -169,6 +171,9 @@ async function main() {
           .filter((line) => !/^::(debug|add-mask)::/.test(line))
           .join('\n')
         say(dim(indent(log.trimEnd(), '    | ')))
+      }
+      if (result.outputs.skipped === 'true') {
+        throw new Error(`run ${index + 1} was skipped: ${result.outputs['skip-reason']}`)
       }
       if (result.exitCode !== 0) {
         throw new Error(
