@@ -32097,15 +32097,6 @@ function createEntryStore(root, codec = stateCodec(undefined)) {
 
 
 const loadCache = () => __nccwpck_require__.e(/* import() */ 691).then(__nccwpck_require__.bind(__nccwpck_require__, 1691));
-function runUrl(env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env;
-    if (!server || !repo || !runId)
-        return '';
-    const attempt = env.GITHUB_RUN_ATTEMPT && env.GITHUB_RUN_ATTEMPT !== '1'
-        ? `/attempts/${env.GITHUB_RUN_ATTEMPT}`
-        : '';
-    return `${server.replace(/\/+$/, '')}/${repo}/actions/runs/${runId}${attempt}`;
-}
 function readPayload(path) {
     if (!path)
         return {};
@@ -32725,7 +32716,7 @@ async function run(env = process.env) {
             env,
             inputs,
             repo,
-            runUrl: runUrl(env),
+            runUrl: runUrlFromEnv(env),
             startedAt,
             secrets,
             isPublic: isPublicRepository(payload)

@@ -32,7 +32,7 @@ import {
   rebuiltTurnPrompt,
   threadCommentsFromApi
 } from './action/thread.js'
-import { TRACKING_STATE, workingBody } from './action/tracking.js'
+import { TRACKING_STATE, runUrlFromEnv, workingBody } from './action/tracking.js'
 import { readInputs, type ActionInputs } from './action/inputs.js'
 import { redactSecrets, secretValuesFrom } from './action/masking.js'
 import { agentIssue, agentMessage } from './action/message.js'
@@ -70,16 +70,6 @@ interface RunContext {
 }
 
 const loadCache = () => import('@actions/cache')
-
-function runUrl(env: NodeJS.ProcessEnv): string {
-  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env
-  if (!server || !repo || !runId) return ''
-  const attempt =
-    env.GITHUB_RUN_ATTEMPT && env.GITHUB_RUN_ATTEMPT !== '1'
-      ? `/attempts/${env.GITHUB_RUN_ATTEMPT}`
-      : ''
-  return `${server.replace(/\/+$/, '')}/${repo}/actions/runs/${runId}${attempt}`
-}
 
 function readPayload(path: string | undefined): unknown {
   if (!path) return {}
@@ -832,7 +822,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       env,
       inputs,
       repo,
-      runUrl: runUrl(env),
+      runUrl: runUrlFromEnv(env),
       startedAt,
       secrets,
       isPublic: isPublicRepository(payload)
