@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1205);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5946);
 /** The action's entry point (action.yml `main`). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1205:
+/***/ 5946:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29312,159 +29312,6 @@ function installRetry(octokit, options = {}) {
     return octokit;
 }
 
-;// CONCATENATED MODULE: ./src/action/listing.ts
-/**
- * What kugetsu has in the Actions cache, read from the caches REST API: the keys alone say which
- * issue an entry belongs to, its turn count and session, so nothing is downloaded.
- */
-const listing_escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/**
- * Patterns matching whole keys, so issue 7 never matches 70's entries. Case-insensitive: some
- * cache services (Gitea, Forgejo) lowercase keys.
- */
-function keyPatterns(prefix) {
-    const start = `^${listing_escapeRegExp(prefix)}`;
-    return {
-        issue: new RegExp(`${start}-issue-(\\d+)-\\d+-\\d+(?:-t(\\d+))?(?:-([A-Za-z0-9_.]+))?$`, 'i'),
-        base: new RegExp(`${start}-base-([A-Za-z0-9]+)-\\d+-\\d+$`, 'i')
-    };
-}
-/** Groups the entries under `prefix` by issue, newest first; `refOf` makes a canonical ref. */
-function listingFromEntries(entries, prefix, refOf) {
-    const issuePattern = keyPatterns(prefix).issue;
-    const basePrefix = `${prefix}-base-`.toLowerCase();
-    const byIssue = new Map();
-    const base = [];
-    for (const entry of entries) {
-        const match = issuePattern.exec(entry.key);
-        if (match) {
-            const number = Number(match[1]);
-            byIssue.set(number, [...(byIssue.get(number) ?? []), entry]);
-        }
-        else if (entry.key.toLowerCase().startsWith(basePrefix)) {
-            base.push({ key: entry.key, createdAt: entry.createdAt, sizeBytes: entry.sizeBytes });
-        }
-    }
-    const newestFirst = (a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt);
-    const sessions = [];
-    for (const [number, group] of byIssue) {
-        group.sort(newestFirst);
-        const newest = group[0];
-        const match = issuePattern.exec(newest.key);
-        sessions.push({
-            ref: refOf(number),
-            number,
-            sessionId: match[3] ?? '',
-            turns: match[2] ? Number(match[2]) : 0,
-            updatedAt: newest.createdAt,
-            lastUsedAt: newest.lastAccessedAt,
-            sizeBytes: newest.sizeBytes,
-            olderEntries: group.length - 1,
-            key: newest.key
-        });
-    }
-    sessions.sort((a, b) => a.number - b.number);
-    base.sort(newestFirst);
-    return { sessions, base };
-}
-
-;// CONCATENATED MODULE: ./src/action/prune.ts
-
-function parse(entries, prefix) {
-    const patterns = keyPatterns(prefix);
-    const parsed = [];
-    for (const entry of entries) {
-        const issue = patterns.issue.exec(entry.key);
-        if (issue) {
-            parsed.push({ entry, issue: Number(issue[1]) });
-            continue;
-        }
-        const base = patterns.base.exec(entry.key);
-        if (base)
-            parsed.push({ entry, baseHash: base[1].toLowerCase() });
-    }
-    return parsed;
-}
-/** Newest first; the larger id breaks a tie (ids grow with every save). */
-const newestFirst = (a, b) => Date.parse(b.entry.createdAt) - Date.parse(a.entry.createdAt) || b.entry.id - a.entry.id;
-function groupBy(items, keyOf) {
-    const groups = new Map();
-    for (const item of items) {
-        const key = keyOf(item);
-        if (key === undefined)
-            continue;
-        groups.set(key, [...(groups.get(key) ?? []), item]);
-    }
-    for (const group of groups.values())
-        group.sort(newestFirst);
-    return groups;
-}
-function planOf(parsed, reasons) {
-    const deletions = [];
-    for (const item of parsed) {
-        const reason = reasons.get(item);
-        if (reason === undefined)
-            continue;
-        const { id, key, sizeBytes } = item.entry;
-        deletions.push({ id, key, sizeBytes, reason });
-    }
-    return {
-        deletions,
-        kept: parsed.filter((item) => !reasons.has(item)).map(({ entry }) => entry),
-        totals: {
-            count: deletions.length,
-            bytesFreed: deletions.reduce((sum, deletion) => sum + deletion.sizeBytes, 0)
-        }
-    };
-}
-/** The distinct issue numbers that have entries, ascending: ask the API which of them are closed. */
-function issueNumbersWithEntries(entries, prefix) {
-    const numbers = new Set(parse(entries, prefix).flatMap(({ issue }) => issue ?? []));
-    return [...numbers].sort((a, b) => a - b);
-}
-/**
- * What `prune` deletes: entries of closed issues; every issue entry but the newest; every base
- * entry but the newest of its hash (and, with dropOtherBases, every entry of another hash).
- */
-function planPrune(entries, options) {
-    const parsed = parse(entries, options.prefix);
-    const closed = new Set(options.closedIssues ?? []);
-    const current = options.currentBaseHash.slice(0, 16).toLowerCase();
-    const reasons = new Map();
-    for (const [issue, group] of groupBy(parsed, (item) => item.issue)) {
-        group.forEach((item, index) => {
-            if (closed.has(issue))
-                reasons.set(item, `issue #${issue} is closed`);
-            else if (index > 0)
-                reasons.set(item, `superseded by ${group[0].entry.key}`);
-        });
-    }
-    for (const [hash, group] of groupBy(parsed, (item) => item.baseHash)) {
-        group.forEach((item, index) => {
-            if (options.dropOtherBases && hash !== current) {
-                reasons.set(item, `base ${hash} is not the current base (${current})`);
-            }
-            else if (index > 0)
-                reasons.set(item, `superseded by ${group[0].entry.key}`);
-        });
-    }
-    return planOf(parsed, reasons);
-}
-/** What `destroy` deletes: every entry of one issue, or every base entry. */
-function destroyPlan(entries, prefix, target) {
-    const parsed = parse(entries, prefix);
-    const reasons = new Map();
-    for (const item of parsed) {
-        if ('issueNumber' in target && item.issue === target.issueNumber) {
-            reasons.set(item, `destroy issue #${target.issueNumber}`);
-        }
-        else if ('base' in target && item.baseHash !== undefined) {
-            reasons.set(item, 'destroy base');
-        }
-    }
-    return planOf(parsed, reasons);
-}
-
 ;// CONCATENATED MODULE: ./src/action/sanitize.ts
 
 /**
@@ -29882,9 +29729,914 @@ function rebuiltTurnPrompt(ref, issue, thread, author, message) {
     ].join('\n');
 }
 
+;// CONCATENATED MODULE: ./src/action/github.ts
+
+
+
+
+/** The issue a manual run names cannot be read: there is nothing to comment on. */
+class IssueNotFoundError extends errors_KugetsuError {
+    constructor(message) {
+        super('not-found', message);
+    }
+}
+const statusOf = (error) => error.status;
+function createGitHub(options) {
+    let client;
+    const octokit = () => {
+        if (!options.token) {
+            return Promise.reject(new errors_KugetsuError('invalid-input', 'github-token is empty; pass ${{ github.token }} or a token with issues: write'));
+        }
+        client ??= __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413)).then(({ getOctokit }) => installRetry(getOctokit(options.token, { baseUrl: options.apiUrl }), {
+            log: options.log,
+            ...options.retry
+        }));
+        return client;
+    };
+    const { owner, repo } = options.repo;
+    return {
+        async permissionOf(login) {
+            try {
+                const { data } = await (await octokit()).rest.repos.getCollaboratorPermissionLevel({ owner, repo, username: login });
+                return permissionFromResponse(data);
+            }
+            catch (error) {
+                if (statusOf(error) === 404)
+                    return undefined;
+                throw error;
+            }
+        },
+        async reactToComment(commentId, content) {
+            await (await octokit()).rest.reactions.createForIssueComment({ owner, repo, comment_id: commentId, content });
+        },
+        async issue(number, ref) {
+            const { data } = await (await octokit()).rest.issues
+                .get({ owner, repo, issue_number: number })
+                .catch((error) => {
+                const status = statusOf(error);
+                if (status === 404) {
+                    throw new IssueNotFoundError(`${ref} does not exist (or github-token cannot read it)`);
+                }
+                if (status === 410)
+                    throw new IssueNotFoundError(`${ref} was deleted`);
+                throw new Error(`cannot read ${ref} from the GitHub API: ${errorMessage(error)}`, {
+                    cause: error
+                });
+            });
+            return {
+                number: data.number,
+                title: data.title,
+                body: data.body ?? '',
+                url: data.html_url,
+                author: data.user?.login ?? 'unknown',
+                isPullRequest: data.pull_request !== undefined && data.pull_request !== null
+            };
+        },
+        async isClosed(number) {
+            try {
+                const { data } = await (await octokit()).rest.issues.get({
+                    owner,
+                    repo,
+                    issue_number: number
+                });
+                return data.state === 'closed';
+            }
+            catch (error) {
+                const status = statusOf(error);
+                if (status === 404 || status === 410)
+                    return true;
+                throw error;
+            }
+        },
+        async comments(number) {
+            const client = await octokit();
+            const data = await client.paginate(client.rest.issues.listComments, {
+                owner,
+                repo,
+                issue_number: number,
+                per_page: 100
+            });
+            return threadCommentsFromApi(data);
+        },
+        async createComment(number, body) {
+            const { data } = await (await octokit()).rest.issues.createComment({ owner, repo, issue_number: number, body });
+            return { id: data.id, url: data.html_url };
+        },
+        async updateComment(commentId, body) {
+            const { data } = await (await octokit()).rest.issues.updateComment({ owner, repo, comment_id: commentId, body });
+            return { id: data.id, url: data.html_url };
+        },
+        async cacheEntries(keyPrefix) {
+            const client = await octokit();
+            const caches = await client.paginate(client.rest.actions.getActionsCacheList, {
+                owner,
+                repo,
+                key: keyPrefix,
+                per_page: 100
+            });
+            return caches.map((entry) => ({
+                id: entry.id ?? 0,
+                key: entry.key ?? '',
+                createdAt: entry.created_at ?? '',
+                lastAccessedAt: entry.last_accessed_at ?? entry.created_at ?? '',
+                sizeBytes: entry.size_in_bytes ?? 0
+            }));
+        },
+        async deleteCacheEntry(id, key) {
+            try {
+                await (await octokit()).rest.actions.deleteActionsCacheById({ owner, repo, cache_id: id });
+            }
+            catch (error) {
+                if (statusOf(error) === 404)
+                    return;
+                throw new errors_KugetsuError('opencode-failed', `could not delete the cache entry ${key}: ${errorMessage(error)} (the token needs actions: write)`, { cause: error });
+            }
+        }
+    };
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/opencode/events.ts
+/** Errors opencode reports about the model or its provider (as opposed to its own failures). */
+const NON_PROVIDER_ERRORS = new Set(['UnknownError', 'MessageAbortedError']);
+/** What a tool error says when the permission config refused the call. */
+const PERMISSION_ERRORS = [
+    /rejected permission/i,
+    /specified a rule which prevents you from using this specific tool call/i,
+    /permission (?:was )?(?:denied|rejected)/i
+];
+function emptyTokens() {
+    return { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0 };
+}
+/** Splits stdout into events; non-JSON lines and a partial last line are tolerated. */
+function parseEventLines(stdout) {
+    const events = [];
+    const otherLines = [];
+    for (const raw of stdout.split('\n')) {
+        const line = raw.trim();
+        if (!line)
+            continue;
+        if (line.startsWith('{')) {
+            try {
+                const value = JSON.parse(line);
+                if (value &&
+                    typeof value === 'object' &&
+                    typeof value.type === 'string') {
+                    events.push(value);
+                    continue;
+                }
+            }
+            catch {
+                // a partial line (the process was killed mid-write) or something that only looks like JSON
+            }
+        }
+        otherLines.push(line);
+    }
+    return { events, otherLines };
+}
+function num(value) {
+    return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+function str(value) {
+    return typeof value === 'string' ? value : undefined;
+}
+function oneLine(text, max = 300) {
+    const line = text.replace(/\s+/g, ' ').trim();
+    return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+/** A one-line description of an `error` event. */
+function describeErrorEvent(error) {
+    if (!error)
+        return 'unknown error';
+    const name = str(error.name) ?? 'Error';
+    const data = (error.data ?? {});
+    const message = str(data.message) ?? str(error.message) ?? '';
+    const status = typeof data.statusCode === 'number' ? ` (HTTP ${data.statusCode})` : '';
+    return oneLine(message ? `${name}: ${message}${status}` : `${name}${status}`);
+}
+/** True when an error event comes from the model or its provider. */
+function isProviderError(name) {
+    return !NON_PROVIDER_ERRORS.has(name);
+}
+function isPermissionError(error) {
+    return error !== undefined && PERMISSION_ERRORS.some((pattern) => pattern.test(error));
+}
+function describeToolTarget(call) {
+    const input = call.input && typeof call.input === 'object' ? call.input : {};
+    const target = str(input.command) ??
+        str(input.filePath) ??
+        str(input.path) ??
+        str(input.url) ??
+        str(input.pattern);
+    return target ? `${call.tool} ${oneLine(target, 120)}` : call.tool;
+}
+function permissionSummary(call) {
+    const error = call.error ?? '';
+    const reason = /rejected permission/i.test(error) ? 'rejected' : 'denied by permission rules';
+    return `${describeToolTarget(call)}: ${reason}`;
+}
+/** Turns the events of one run into a result (durationMs is the caller's to add). */
+function summarizeEvents(events, otherLines = []) {
+    let sessionId = '';
+    const tokens = emptyTokens();
+    let cost = 0;
+    const toolCalls = [];
+    const errors = [];
+    const errorNames = [];
+    const permissionRejections = [];
+    // text parts per assistant message, in order of appearance
+    const texts = new Map();
+    let lastTextMessage;
+    for (const event of events) {
+        if (!sessionId && typeof event.sessionID === 'string')
+            sessionId = event.sessionID;
+        const part = event.part ?? {};
+        switch (event.type) {
+            case 'text': {
+                const text = str(part.text);
+                if (text === undefined)
+                    break;
+                const messageId = str(part.messageID) ?? `#${texts.size}`;
+                const list = texts.get(messageId) ?? [];
+                list.push(text);
+                texts.set(messageId, list);
+                lastTextMessage = messageId;
+                break;
+            }
+            case 'tool_use': {
+                const state = (part.state ?? {});
+                const call = {
+                    tool: str(part.tool) ?? 'unknown',
+                    status: str(state.status) ?? 'unknown'
+                };
+                if (str(state.title) !== undefined)
+                    call.title = str(state.title);
+                if (state.input !== undefined)
+                    call.input = state.input;
+                if (str(state.output) !== undefined)
+                    call.output = str(state.output);
+                if (str(state.error) !== undefined)
+                    call.error = str(state.error);
+                toolCalls.push(call);
+                if (call.status === 'error' && isPermissionError(call.error)) {
+                    permissionRejections.push(permissionSummary(call));
+                }
+                break;
+            }
+            case 'step_finish': {
+                const used = (part.tokens ?? {});
+                const cache = (used.cache ?? {});
+                tokens.input += num(used.input);
+                tokens.output += num(used.output);
+                tokens.reasoning += num(used.reasoning);
+                tokens.cacheRead += num(cache.read);
+                tokens.cacheWrite += num(cache.write);
+                cost += num(part.cost);
+                break;
+            }
+            case 'error': {
+                errors.push(describeErrorEvent(event.error));
+                errorNames.push(str(event.error?.name) ?? 'Error');
+                break;
+            }
+        }
+    }
+    const text = lastTextMessage ? (texts.get(lastTextMessage) ?? []).join('\n').trim() : '';
+    return {
+        sessionId,
+        text,
+        toolCalls,
+        tokens,
+        cost,
+        errors,
+        errorNames,
+        permissionRejections,
+        events,
+        otherLines
+    };
+}
+/** Parses the whole stdout of `opencode run --format json`. */
+function parseRunOutput(stdout) {
+    const { events, otherLines } = parseEventLines(stdout);
+    return summarizeEvents(events, otherLines);
+}
+/** Drops terminal colour codes (opencode colours its stderr even when it is a pipe). */
+function stripAnsi(text) {
+    // eslint-disable-next-line no-control-regex
+    return text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '');
+}
+/** The last non-empty line of a text, without colour codes. */
+function lastLine(text) {
+    const lines = stripAnsi(text)
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean);
+    return lines.length ? lines[lines.length - 1] : '';
+}
+
 ;// CONCATENATED MODULE: ./src/opencode/version.ts
 /** The opencode release kugetsu is built and tested against (npm package `opencode-ai`). */
 const OPENCODE_VERSION = '1.18.33';
+
+;// CONCATENATED MODULE: ./src/opencode/binary.ts
+/**
+ * Finding (and if need be installing) the opencode binary kugetsu drives.
+ *
+ * Order: an explicit path (option, or env `KUGETSU_OPENCODE_BIN`), used as given; an `opencode` on
+ * PATH whose version (its npm package's, else what `--version` prints) is the wanted version; a copy installed earlier in the tool dir; a fresh
+ * `npm install opencode-ai@VERSION` into the tool dir.
+ *
+ * The npm package `opencode-ai` ships a placeholder `bin/opencode.exe` that its postinstall script
+ * replaces with the real binary from a platform package (`opencode-linux-x64`, ...). Install scripts
+ * may not run (npm 11 warns it will stop running them by default, pnpm already does), so kugetsu
+ * installs with `--ignore-scripts` and uses the platform package's binary directly; the wrapper is
+ * only a fallback.
+ *
+ * Asking a binary its version (`opencode --version`) takes over a second, so a binary that belongs
+ * to one of these npm packages is known by its package.json instead (see packageVersion); other
+ * binaries are still asked.
+ */
+
+
+
+
+
+
+
+
+/** Env var naming an opencode binary to use as is. */
+const OPENCODE_BIN_ENV = 'KUGETSU_OPENCODE_BIN';
+function runCommand(command, args, options = {}) {
+    return new Promise((resolve) => {
+        let stdout = '';
+        let stderr = '';
+        let settled = false;
+        const finish = (output) => {
+            if (settled)
+                return;
+            settled = true;
+            clearTimeout(timer);
+            resolve(output);
+        };
+        const child = (0,external_node_child_process_namespaceObject.spawn)(command, args, {
+            env: options.env,
+            cwd: options.cwd,
+            stdio: ['ignore', 'pipe', 'pipe'],
+            shell: process.platform === 'win32' && /\.(cmd|bat)$/i.test(command)
+        });
+        const timer = options.timeoutMs
+            ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs)
+            : undefined;
+        child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+        child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+        child.on('error', (error) => finish({ code: null, stdout, stderr, error }));
+        child.on('close', (code) => finish({ code, stdout, stderr }));
+    });
+}
+/** What `BINARY --version` prints (trimmed), or undefined when it cannot run. */
+async function probeVersion(binary, env) {
+    const output = await runCommand(binary, ['--version'], { env, timeoutMs: 60_000 });
+    if (output.error || output.code !== 0)
+        return undefined;
+    const version = output.stdout.trim().split('\n').pop()?.trim();
+    return version || undefined;
+}
+/** Magic numbers of native executables: ELF, Mach-O (both byte orders, fat), PE. */
+const NATIVE_MAGIC = [
+    [0x7f, 0x45, 0x4c, 0x46],
+    [0xcf, 0xfa, 0xed, 0xfe],
+    [0xce, 0xfa, 0xed, 0xfe],
+    [0xfe, 0xed, 0xfa, 0xcf],
+    [0xfe, 0xed, 0xfa, 0xce],
+    [0xca, 0xfe, 0xba, 0xbe],
+    [0x4d, 0x5a]
+];
+async function isNativeExecutable(file) {
+    const handle = await (0,promises_namespaceObject.open)(file, 'r').catch(() => undefined);
+    if (!handle)
+        return false;
+    try {
+        const head = Buffer.alloc(4);
+        const { bytesRead } = await handle.read(head, 0, 4, 0);
+        return NATIVE_MAGIC.some((magic) => bytesRead >= magic.length && magic.every((byte, i) => head[i] === byte));
+    }
+    finally {
+        await handle.close();
+    }
+}
+/**
+ * The version of the npm package a binary was installed from, read from its package.json, or
+ * undefined when that cannot be told without running it. Recognised (after resolving symlinks,
+ * such as `node_modules/.bin/opencode`):
+ *
+ * - `<pkg>/bin/opencode` of one of this machine's platform packages (`opencode-linux-x64`, ...);
+ * - `<pkg>/bin/opencode.exe` of `opencode-ai`, only once its postinstall has replaced the
+ *   placeholder script there with the platform binary (which the postinstall checks runs).
+ *
+ * Either must be a native executable (not a script) whose package.json names the package.
+ */
+async function packageVersion(binary) {
+    try {
+        const file = await (0,promises_namespaceObject.realpath)(binary);
+        const binDir = external_node_path_default().dirname(file);
+        if (external_node_path_default().basename(binDir) !== 'bin')
+            return undefined;
+        const packageDir = external_node_path_default().dirname(binDir);
+        const manifest = JSON.parse(await (0,promises_namespaceObject.readFile)(external_node_path_default().join(packageDir, 'package.json'), 'utf8'));
+        if (typeof manifest.version !== 'string' || !manifest.version)
+            return undefined;
+        const exe = process.platform === 'win32' ? 'opencode.exe' : 'opencode';
+        const known = (manifest.name === 'opencode-ai' && external_node_path_default().basename(file) === 'opencode.exe') ||
+            (typeof manifest.name === 'string' &&
+                platformPackages().includes(manifest.name) &&
+                external_node_path_default().basename(file) === exe);
+        if (!known || !(await isNativeExecutable(file)))
+            return undefined;
+        return manifest.version;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The binary's version: from its npm package when it has one, else by asking it (probeVersion). */
+async function binaryVersion(binary, env) {
+    return (await packageVersion(binary)) ?? (await probeVersion(binary, env));
+}
+async function isExecutable(file) {
+    try {
+        await (0,promises_namespaceObject.access)(file, process.platform === 'win32' ? promises_namespaceObject.constants.F_OK : promises_namespaceObject.constants.X_OK);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/** Every `opencode` executable on PATH, in PATH order. */
+async function findOnPath(env = process.env) {
+    const pathValue = env.PATH ?? env.Path ?? '';
+    const names = process.platform === 'win32' ? ['opencode.exe', 'opencode.cmd', 'opencode'] : ['opencode'];
+    const found = [];
+    for (const dir of pathValue.split((external_node_path_default()).delimiter)) {
+        if (!dir)
+            continue;
+        for (const name of names) {
+            const candidate = external_node_path_default().join(dir, name);
+            if (!found.includes(candidate) && (await isExecutable(candidate)))
+                found.push(candidate);
+        }
+    }
+    return found;
+}
+function defaultToolDir(env = process.env) {
+    if (env.RUNNER_TOOL_CACHE)
+        return external_node_path_default().join(env.RUNNER_TOOL_CACHE, 'kugetsu');
+    const cache = env.XDG_CACHE_HOME || external_node_path_default().join(env.HOME || external_node_os_default().homedir(), '.cache');
+    return external_node_path_default().join(cache, 'kugetsu', 'tools');
+}
+/** Directory of one installed version: `<toolDir>/opencode-ai/<version>`. */
+function installDir(toolDir, version) {
+    return external_node_path_default().join(toolDir, 'opencode-ai', version);
+}
+/** Platform packages of opencode-ai for this machine, best first (mirrors its postinstall). */
+function platformPackages(platform = process.platform, arch = process.arch) {
+    const os = platform === 'win32' ? 'windows' : platform;
+    const base = `opencode-${os}-${arch}`;
+    if (platform === 'linux') {
+        if (arch === 'x64') {
+            return [base, `${base}-baseline`, `${base}-musl`, `${base}-baseline-musl`];
+        }
+        return [base, `${base}-musl`];
+    }
+    if (arch === 'x64')
+        return [base, `${base}-baseline`];
+    return [base];
+}
+/** Binaries an install dir may hold, best first. */
+function installedCandidates(dir) {
+    const exe = process.platform === 'win32' ? 'opencode.exe' : 'opencode';
+    const modules = external_node_path_default().join(dir, 'node_modules');
+    return [
+        ...platformPackages().map((name) => external_node_path_default().join(modules, name, 'bin', exe)),
+        external_node_path_default().join(modules, 'opencode-ai', 'bin', 'opencode.exe')
+    ];
+}
+const MARKER = 'kugetsu-opencode.json';
+async function fromInstallDir(dir, version, env) {
+    // The marker names the binary that worked last time (it was run then): read its package.json
+    // rather than run it again. Without a marker, each candidate is run, best first: the first
+    // platform package may not run on this machine (no AVX2, musl), while its package.json would
+    // still claim the right version.
+    try {
+        const marker = JSON.parse(await (0,promises_namespaceObject.readFile)(external_node_path_default().join(dir, MARKER), 'utf8'));
+        if (marker.version === version &&
+            marker.binary &&
+            (await isExecutable(marker.binary)) &&
+            (await binaryVersion(marker.binary, env)) === version) {
+            return marker.binary;
+        }
+    }
+    catch {
+        // no marker yet
+    }
+    for (const candidate of installedCandidates(dir)) {
+        if (!(await isExecutable(candidate)))
+            continue;
+        if ((await probeVersion(candidate, env)) === version) {
+            await (0,promises_namespaceObject.writeFile)(external_node_path_default().join(dir, MARKER), JSON.stringify({ binary: candidate, version }) + '\n').catch(() => undefined);
+            return candidate;
+        }
+    }
+    return undefined;
+}
+/**
+ * Installs `opencode-ai@version` into `<toolDir>/opencode-ai/<version>` and returns its binary.
+ * Installs into a temp dir next to it first, so a failed install leaves nothing half-done behind.
+ */
+async function installOpencode(toolDir, version, options = {}) {
+    const env = options.env ?? process.env;
+    const npm = options.npmCommand ?? (process.platform === 'win32' ? 'npm.cmd' : 'npm');
+    const target = installDir(toolDir, version);
+    const staging = `${target}.tmp-${process.pid}-${Date.now()}`;
+    await (0,promises_namespaceObject.mkdir)(external_node_path_default().dirname(target), { recursive: true });
+    await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
+    options.log?.(`installing opencode-ai@${version} into ${target}`);
+    const output = await runCommand(npm, [
+        'install',
+        '--prefix',
+        staging,
+        '--no-save',
+        '--ignore-scripts',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        `opencode-ai@${version}`
+    ], { env, timeoutMs: 15 * 60_000 });
+    if (output.error || output.code !== 0) {
+        await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
+        const reason = output.error
+            ? `${npm}: ${output.error.code === 'ENOENT' ? 'not found' : output.error.message}`
+            : lastLine(output.stderr) || `npm exited with ${output.code}`;
+        throw new errors_KugetsuError('binary-missing', `could not install opencode-ai@${version}: ${reason}`, { cause: output.error });
+    }
+    await (0,promises_namespaceObject.rm)(target, { recursive: true, force: true });
+    await (0,promises_namespaceObject.rename)(staging, target);
+    const binary = await fromInstallDir(target, version, env);
+    if (!binary) {
+        throw new errors_KugetsuError('binary-missing', `opencode-ai@${version} was installed into ${target} but no binary there reports version ${version}`);
+    }
+    await dropUnusedPlatforms(target, binary);
+    return binary;
+}
+/**
+ * npm installs every platform package that fits the machine (on linux-x64 the AVX2 and the
+ * baseline build, 185 MB each); only the one that ran is kept, which halves what is cached.
+ */
+async function dropUnusedPlatforms(dir, binary) {
+    const modules = external_node_path_default().join(dir, 'node_modules');
+    const used = external_node_path_default().relative(modules, binary).split((external_node_path_default()).sep)[0];
+    for (const name of platformPackages()) {
+        if (name !== used)
+            await (0,promises_namespaceObject.rm)(external_node_path_default().join(modules, name), { recursive: true, force: true });
+    }
+}
+/** Finds the opencode binary to drive (see the module comment for the order). */
+async function resolveOpencodeBinary(options = {}) {
+    const env = options.env ?? process.env;
+    const version = options.version ?? OPENCODE_VERSION;
+    const explicit = options.binaryPath ?? env[OPENCODE_BIN_ENV];
+    if (explicit) {
+        if (!(await isExecutable(explicit))) {
+            throw new errors_KugetsuError('binary-missing', `opencode binary ${explicit} does not exist or is not executable`);
+        }
+        return { path: explicit, source: 'explicit' };
+    }
+    if (options.searchPath !== false) {
+        for (const candidate of await findOnPath(env)) {
+            if ((await binaryVersion(candidate, env)) === version) {
+                return { path: candidate, version, source: 'path' };
+            }
+        }
+    }
+    const toolDir = options.toolDir ?? defaultToolDir(env);
+    const installed = await fromInstallDir(installDir(toolDir, version), version, env);
+    if (installed)
+        return { path: installed, version, source: 'tool-dir' };
+    if (options.install === false) {
+        throw new errors_KugetsuError('binary-missing', `opencode ${version} not found (not on PATH, not in ${installDir(toolDir, version)})`);
+    }
+    const binary = await installOpencode(toolDir, version, {
+        env,
+        npmCommand: options.npmCommand,
+        log: options.log
+    });
+    return { path: binary, version, source: 'installed' };
+}
+
+;// CONCATENATED MODULE: ./src/action/opencode-install.ts
+
+
+
+
+
+
+
+/**
+ * The opencode binary for a run of the action: on PATH at the wanted version, else in the runner's
+ * tool cache, else restored from the Actions cache, else installed from npm once and saved there
+ * (keyed by version, OS and architecture), so a warm run installs nothing and asks no registry.
+ */
+async function opencodeForAction(env, version, loadCache) {
+    const toolDir = (0,external_node_path_.join)(env.RUNNER_TOOL_CACHE || (0,external_node_path_.join)(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'tools'), 'kugetsu');
+    const found = await resolveOpencodeBinary({ version, toolDir, env, install: false }).catch(() => undefined);
+    if (found)
+        return found.path;
+    await (0,promises_namespaceObject.mkdir)(toolDir, { recursive: true });
+    const cache = createActionsCacheClient(toolDir, loadCache);
+    const stream = `kugetsu-opencode-${version}-${process.platform}-${process.arch}`;
+    const restored = await cache
+        .restore(installDir(toolDir, version), `${stream}-`)
+        .catch((error) => {
+        if (!(error instanceof CacheRestoreError))
+            throw error;
+        return undefined;
+    });
+    if (restored) {
+        const cached = await resolveOpencodeBinary({
+            version,
+            toolDir,
+            env,
+            install: false,
+            searchPath: false
+        }).catch(() => undefined);
+        if (cached)
+            return cached.path;
+    }
+    const installed = await resolveOpencodeBinary({
+        version,
+        toolDir,
+        env,
+        searchPath: false,
+        log: core/* info */.pq
+    });
+    await cache
+        .save(installDir(toolDir, version), `${stream}-${env.GITHUB_RUN_ID || '0'}-${env.GITHUB_RUN_ATTEMPT || '1'}`)
+        .catch((error) => core/* warning */.$e(`could not cache the opencode binary: ${errorMessage(error)}`));
+    return installed.path;
+}
+
+;// CONCATENATED MODULE: ./src/action/listing.ts
+/**
+ * What kugetsu has in the Actions cache, read from the caches REST API: the keys alone say which
+ * issue an entry belongs to, its turn count and session, so nothing is downloaded.
+ */
+const listing_escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/**
+ * Patterns matching whole keys, so issue 7 never matches 70's entries. Case-insensitive: some
+ * cache services (Gitea, Forgejo) lowercase keys.
+ */
+function keyPatterns(prefix) {
+    const start = `^${listing_escapeRegExp(prefix)}`;
+    return {
+        issue: new RegExp(`${start}-issue-(\\d+)-\\d+-\\d+(?:-t(\\d+))?(?:-([A-Za-z0-9_.]+))?$`, 'i'),
+        base: new RegExp(`${start}-base-([A-Za-z0-9]+)-\\d+-\\d+$`, 'i')
+    };
+}
+/** Groups the entries under `prefix` by issue, newest first; `refOf` makes a canonical ref. */
+function listingFromEntries(entries, prefix, refOf) {
+    const issuePattern = keyPatterns(prefix).issue;
+    const basePrefix = `${prefix}-base-`.toLowerCase();
+    const byIssue = new Map();
+    const base = [];
+    for (const entry of entries) {
+        const match = issuePattern.exec(entry.key);
+        if (match) {
+            const number = Number(match[1]);
+            byIssue.set(number, [...(byIssue.get(number) ?? []), entry]);
+        }
+        else if (entry.key.toLowerCase().startsWith(basePrefix)) {
+            base.push({ key: entry.key, createdAt: entry.createdAt, sizeBytes: entry.sizeBytes });
+        }
+    }
+    const newestFirst = (a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt);
+    const sessions = [];
+    for (const [number, group] of byIssue) {
+        group.sort(newestFirst);
+        const newest = group[0];
+        const match = issuePattern.exec(newest.key);
+        sessions.push({
+            ref: refOf(number),
+            number,
+            sessionId: match[3] ?? '',
+            turns: match[2] ? Number(match[2]) : 0,
+            updatedAt: newest.createdAt,
+            lastUsedAt: newest.lastAccessedAt,
+            sizeBytes: newest.sizeBytes,
+            olderEntries: group.length - 1,
+            key: newest.key
+        });
+    }
+    sessions.sort((a, b) => a.number - b.number);
+    base.sort(newestFirst);
+    return { sessions, base };
+}
+
+;// CONCATENATED MODULE: ./src/action/prune.ts
+
+function parse(entries, prefix) {
+    const patterns = keyPatterns(prefix);
+    const parsed = [];
+    for (const entry of entries) {
+        const issue = patterns.issue.exec(entry.key);
+        if (issue) {
+            parsed.push({ entry, issue: Number(issue[1]) });
+            continue;
+        }
+        const base = patterns.base.exec(entry.key);
+        if (base)
+            parsed.push({ entry, baseHash: base[1].toLowerCase() });
+    }
+    return parsed;
+}
+/** Newest first; the larger id breaks a tie (ids grow with every save). */
+const newestFirst = (a, b) => Date.parse(b.entry.createdAt) - Date.parse(a.entry.createdAt) || b.entry.id - a.entry.id;
+function groupBy(items, keyOf) {
+    const groups = new Map();
+    for (const item of items) {
+        const key = keyOf(item);
+        if (key === undefined)
+            continue;
+        groups.set(key, [...(groups.get(key) ?? []), item]);
+    }
+    for (const group of groups.values())
+        group.sort(newestFirst);
+    return groups;
+}
+function planOf(parsed, reasons) {
+    const deletions = [];
+    for (const item of parsed) {
+        const reason = reasons.get(item);
+        if (reason === undefined)
+            continue;
+        const { id, key, sizeBytes } = item.entry;
+        deletions.push({ id, key, sizeBytes, reason });
+    }
+    return {
+        deletions,
+        kept: parsed.filter((item) => !reasons.has(item)).map(({ entry }) => entry),
+        totals: {
+            count: deletions.length,
+            bytesFreed: deletions.reduce((sum, deletion) => sum + deletion.sizeBytes, 0)
+        }
+    };
+}
+/** The distinct issue numbers that have entries, ascending: ask the API which of them are closed. */
+function issueNumbersWithEntries(entries, prefix) {
+    const numbers = new Set(parse(entries, prefix).flatMap(({ issue }) => issue ?? []));
+    return [...numbers].sort((a, b) => a - b);
+}
+/**
+ * What `prune` deletes: entries of closed issues; every issue entry but the newest; every base
+ * entry but the newest of its hash (and, with dropOtherBases, every entry of another hash).
+ */
+function planPrune(entries, options) {
+    const parsed = parse(entries, options.prefix);
+    const closed = new Set(options.closedIssues ?? []);
+    const current = options.currentBaseHash.slice(0, 16).toLowerCase();
+    const reasons = new Map();
+    for (const [issue, group] of groupBy(parsed, (item) => item.issue)) {
+        group.forEach((item, index) => {
+            if (closed.has(issue))
+                reasons.set(item, `issue #${issue} is closed`);
+            else if (index > 0)
+                reasons.set(item, `superseded by ${group[0].entry.key}`);
+        });
+    }
+    for (const [hash, group] of groupBy(parsed, (item) => item.baseHash)) {
+        group.forEach((item, index) => {
+            if (options.dropOtherBases && hash !== current) {
+                reasons.set(item, `base ${hash} is not the current base (${current})`);
+            }
+            else if (index > 0)
+                reasons.set(item, `superseded by ${group[0].entry.key}`);
+        });
+    }
+    return planOf(parsed, reasons);
+}
+/** What `destroy` deletes: every entry of one issue, or every base entry. */
+function destroyPlan(entries, prefix, target) {
+    const parsed = parse(entries, prefix);
+    const reasons = new Map();
+    for (const item of parsed) {
+        if ('issueNumber' in target && item.issue === target.issueNumber) {
+            reasons.set(item, `destroy issue #${target.issueNumber}`);
+        }
+        else if ('base' in target && item.baseHash !== undefined) {
+            reasons.set(item, 'destroy base');
+        }
+    }
+    return planOf(parsed, reasons);
+}
+
+;// CONCATENATED MODULE: ./src/action/sessions.ts
+
+
+
+
+const entries = (context) => context.github.cacheEntries(`${context.prefix}-`);
+const plural = (count) => `entr${count === 1 ? 'y' : 'ies'}`;
+const kib = (bytes) => `${Math.ceil(bytes / 1024)} KiB`;
+async function deleteAll(plan, context) {
+    for (const deletion of plan.deletions) {
+        await context.github.deleteCacheEntry(deletion.id, deletion.key);
+        core/* info */.pq(`Deleted ${deletion.key} (${deletion.reason})`);
+    }
+}
+async function report(title, mode, plan, context, extra = {}) {
+    const { count, bytesFreed } = plan.totals;
+    core/* info */.pq(`${title}: ${count} ${plural(count)} deleted, ${kib(bytesFreed)} freed`);
+    context.setOutputs({
+        skipped: 'false',
+        'skip-reason': '',
+        mode,
+        'deleted-entries': count,
+        ...extra
+    });
+    await core/* summary */.z
+        .addHeading(`kugetsu: ${title}`, 3)
+        .addRaw(`\n${count} cache ${plural(count)} deleted, ${kib(bytesFreed)} freed.\n\n`, true)
+        .addTable([
+        [
+            { data: 'Entry', header: true },
+            { data: 'Why', header: true }
+        ],
+        ...plan.deletions.map((deletion) => [deletion.key, deletion.reason])
+    ])
+        .write();
+}
+/** Deletes every entry of an issue (never of another whose number starts the same) or of the base. */
+async function destroySessions(target, context, title) {
+    const all = await entries(context);
+    const plan = 'base' in target
+        ? destroyPlan(all, context.prefix, { base: true })
+        : destroyPlan(all, context.prefix, { issueNumber: target.ref.number });
+    await deleteAll(plan, context);
+    const what = 'base' in target ? 'the base session' : formatIssueRef(target.ref);
+    await report(title ?? `destroyed ${what}`, 'destroy', plan, context, 'base' in target ? {} : { 'issue-ref': formatIssueRef(target.ref) });
+}
+/** Deletes superseded entries, older entries of the current base and closed issues' entries. */
+async function pruneSessions(currentBaseHash, context) {
+    const all = await entries(context);
+    const closedIssues = [];
+    for (const number of issueNumbersWithEntries(all, context.prefix)) {
+        if (await context.github.isClosed(number))
+            closedIssues.push(number);
+    }
+    const plan = planPrune(all, { prefix: context.prefix, currentBaseHash, closedIssues });
+    await deleteAll(plan, context);
+    await report('pruned the Actions cache', 'prune', plan, context);
+}
+/** Every tracked issue, as the `sessions` output and a job-summary table. */
+async function listSessions(context) {
+    const listing = listingFromEntries(await entries(context), context.prefix, (number) => formatIssueRef(parseIssueRef(`#${number}`, context.repo)));
+    const sessions = listing.sessions.map(({ ref, sessionId, turns, updatedAt, lastUsedAt, sizeBytes }) => ({
+        ref,
+        sessionId,
+        turns,
+        updatedAt,
+        lastUsedAt,
+        sizeBytes
+    }));
+    context.setOutputs({
+        skipped: 'false',
+        'skip-reason': '',
+        mode: 'list',
+        sessions: JSON.stringify(sessions)
+    });
+    core/* info */.pq(`${sessions.length} tracked issue(s), ${listing.base.length} base ${plural(listing.base.length)}`);
+    await core/* summary */.z
+        .addHeading(`kugetsu: ${sessions.length} tracked issue(s)`, 3)
+        .addTable([
+        [
+            { data: 'Issue', header: true },
+            { data: 'Session', header: true },
+            { data: 'Turns', header: true },
+            { data: 'Last saved', header: true },
+            { data: 'Size', header: true }
+        ],
+        ...sessions.map((session) => [
+            session.ref,
+            session.sessionId,
+            String(session.turns),
+            session.updatedAt,
+            kib(session.sizeBytes)
+        ]),
+        ...listing.base
+            .slice(0, 1)
+            .map((base) => ['(base)', base.key, '', base.createdAt, kib(base.sizeBytes)])
+    ])
+        .write();
+}
 
 ;// CONCATENATED MODULE: ./src/store/crypto.ts
 
@@ -30587,480 +31339,6 @@ class Engine {
             // Leave the placeholder: it marks the failed run, and the previous export is untouched.
         }
     }
-}
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/opencode/events.ts
-/** Errors opencode reports about the model or its provider (as opposed to its own failures). */
-const NON_PROVIDER_ERRORS = new Set(['UnknownError', 'MessageAbortedError']);
-/** What a tool error says when the permission config refused the call. */
-const PERMISSION_ERRORS = [
-    /rejected permission/i,
-    /specified a rule which prevents you from using this specific tool call/i,
-    /permission (?:was )?(?:denied|rejected)/i
-];
-function emptyTokens() {
-    return { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0 };
-}
-/** Splits stdout into events; non-JSON lines and a partial last line are tolerated. */
-function parseEventLines(stdout) {
-    const events = [];
-    const otherLines = [];
-    for (const raw of stdout.split('\n')) {
-        const line = raw.trim();
-        if (!line)
-            continue;
-        if (line.startsWith('{')) {
-            try {
-                const value = JSON.parse(line);
-                if (value &&
-                    typeof value === 'object' &&
-                    typeof value.type === 'string') {
-                    events.push(value);
-                    continue;
-                }
-            }
-            catch {
-                // a partial line (the process was killed mid-write) or something that only looks like JSON
-            }
-        }
-        otherLines.push(line);
-    }
-    return { events, otherLines };
-}
-function num(value) {
-    return typeof value === 'number' && Number.isFinite(value) ? value : 0;
-}
-function str(value) {
-    return typeof value === 'string' ? value : undefined;
-}
-function oneLine(text, max = 300) {
-    const line = text.replace(/\s+/g, ' ').trim();
-    return line.length > max ? `${line.slice(0, max - 1)}…` : line;
-}
-/** A one-line description of an `error` event. */
-function describeErrorEvent(error) {
-    if (!error)
-        return 'unknown error';
-    const name = str(error.name) ?? 'Error';
-    const data = (error.data ?? {});
-    const message = str(data.message) ?? str(error.message) ?? '';
-    const status = typeof data.statusCode === 'number' ? ` (HTTP ${data.statusCode})` : '';
-    return oneLine(message ? `${name}: ${message}${status}` : `${name}${status}`);
-}
-/** True when an error event comes from the model or its provider. */
-function isProviderError(name) {
-    return !NON_PROVIDER_ERRORS.has(name);
-}
-function isPermissionError(error) {
-    return error !== undefined && PERMISSION_ERRORS.some((pattern) => pattern.test(error));
-}
-function describeToolTarget(call) {
-    const input = call.input && typeof call.input === 'object' ? call.input : {};
-    const target = str(input.command) ??
-        str(input.filePath) ??
-        str(input.path) ??
-        str(input.url) ??
-        str(input.pattern);
-    return target ? `${call.tool} ${oneLine(target, 120)}` : call.tool;
-}
-function permissionSummary(call) {
-    const error = call.error ?? '';
-    const reason = /rejected permission/i.test(error) ? 'rejected' : 'denied by permission rules';
-    return `${describeToolTarget(call)}: ${reason}`;
-}
-/** Turns the events of one run into a result (durationMs is the caller's to add). */
-function summarizeEvents(events, otherLines = []) {
-    let sessionId = '';
-    const tokens = emptyTokens();
-    let cost = 0;
-    const toolCalls = [];
-    const errors = [];
-    const errorNames = [];
-    const permissionRejections = [];
-    // text parts per assistant message, in order of appearance
-    const texts = new Map();
-    let lastTextMessage;
-    for (const event of events) {
-        if (!sessionId && typeof event.sessionID === 'string')
-            sessionId = event.sessionID;
-        const part = event.part ?? {};
-        switch (event.type) {
-            case 'text': {
-                const text = str(part.text);
-                if (text === undefined)
-                    break;
-                const messageId = str(part.messageID) ?? `#${texts.size}`;
-                const list = texts.get(messageId) ?? [];
-                list.push(text);
-                texts.set(messageId, list);
-                lastTextMessage = messageId;
-                break;
-            }
-            case 'tool_use': {
-                const state = (part.state ?? {});
-                const call = {
-                    tool: str(part.tool) ?? 'unknown',
-                    status: str(state.status) ?? 'unknown'
-                };
-                if (str(state.title) !== undefined)
-                    call.title = str(state.title);
-                if (state.input !== undefined)
-                    call.input = state.input;
-                if (str(state.output) !== undefined)
-                    call.output = str(state.output);
-                if (str(state.error) !== undefined)
-                    call.error = str(state.error);
-                toolCalls.push(call);
-                if (call.status === 'error' && isPermissionError(call.error)) {
-                    permissionRejections.push(permissionSummary(call));
-                }
-                break;
-            }
-            case 'step_finish': {
-                const used = (part.tokens ?? {});
-                const cache = (used.cache ?? {});
-                tokens.input += num(used.input);
-                tokens.output += num(used.output);
-                tokens.reasoning += num(used.reasoning);
-                tokens.cacheRead += num(cache.read);
-                tokens.cacheWrite += num(cache.write);
-                cost += num(part.cost);
-                break;
-            }
-            case 'error': {
-                errors.push(describeErrorEvent(event.error));
-                errorNames.push(str(event.error?.name) ?? 'Error');
-                break;
-            }
-        }
-    }
-    const text = lastTextMessage ? (texts.get(lastTextMessage) ?? []).join('\n').trim() : '';
-    return {
-        sessionId,
-        text,
-        toolCalls,
-        tokens,
-        cost,
-        errors,
-        errorNames,
-        permissionRejections,
-        events,
-        otherLines
-    };
-}
-/** Parses the whole stdout of `opencode run --format json`. */
-function parseRunOutput(stdout) {
-    const { events, otherLines } = parseEventLines(stdout);
-    return summarizeEvents(events, otherLines);
-}
-/** Drops terminal colour codes (opencode colours its stderr even when it is a pipe). */
-function stripAnsi(text) {
-    // eslint-disable-next-line no-control-regex
-    return text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '');
-}
-/** The last non-empty line of a text, without colour codes. */
-function lastLine(text) {
-    const lines = stripAnsi(text)
-        .split('\n')
-        .map((line) => line.trim())
-        .filter(Boolean);
-    return lines.length ? lines[lines.length - 1] : '';
-}
-
-;// CONCATENATED MODULE: ./src/opencode/binary.ts
-/**
- * Finding (and if need be installing) the opencode binary kugetsu drives.
- *
- * Order: an explicit path (option, or env `KUGETSU_OPENCODE_BIN`), used as given; an `opencode` on
- * PATH whose version (its npm package's, else what `--version` prints) is the wanted version; a copy installed earlier in the tool dir; a fresh
- * `npm install opencode-ai@VERSION` into the tool dir.
- *
- * The npm package `opencode-ai` ships a placeholder `bin/opencode.exe` that its postinstall script
- * replaces with the real binary from a platform package (`opencode-linux-x64`, ...). Install scripts
- * may not run (npm 11 warns it will stop running them by default, pnpm already does), so kugetsu
- * installs with `--ignore-scripts` and uses the platform package's binary directly; the wrapper is
- * only a fallback.
- *
- * Asking a binary its version (`opencode --version`) takes over a second, so a binary that belongs
- * to one of these npm packages is known by its package.json instead (see packageVersion); other
- * binaries are still asked.
- */
-
-
-
-
-
-
-
-
-/** Env var naming an opencode binary to use as is. */
-const OPENCODE_BIN_ENV = 'KUGETSU_OPENCODE_BIN';
-function runCommand(command, args, options = {}) {
-    return new Promise((resolve) => {
-        let stdout = '';
-        let stderr = '';
-        let settled = false;
-        const finish = (output) => {
-            if (settled)
-                return;
-            settled = true;
-            clearTimeout(timer);
-            resolve(output);
-        };
-        const child = (0,external_node_child_process_namespaceObject.spawn)(command, args, {
-            env: options.env,
-            cwd: options.cwd,
-            stdio: ['ignore', 'pipe', 'pipe'],
-            shell: process.platform === 'win32' && /\.(cmd|bat)$/i.test(command)
-        });
-        const timer = options.timeoutMs
-            ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs)
-            : undefined;
-        child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
-        child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
-        child.on('error', (error) => finish({ code: null, stdout, stderr, error }));
-        child.on('close', (code) => finish({ code, stdout, stderr }));
-    });
-}
-/** What `BINARY --version` prints (trimmed), or undefined when it cannot run. */
-async function probeVersion(binary, env) {
-    const output = await runCommand(binary, ['--version'], { env, timeoutMs: 60_000 });
-    if (output.error || output.code !== 0)
-        return undefined;
-    const version = output.stdout.trim().split('\n').pop()?.trim();
-    return version || undefined;
-}
-/** Magic numbers of native executables: ELF, Mach-O (both byte orders, fat), PE. */
-const NATIVE_MAGIC = [
-    [0x7f, 0x45, 0x4c, 0x46],
-    [0xcf, 0xfa, 0xed, 0xfe],
-    [0xce, 0xfa, 0xed, 0xfe],
-    [0xfe, 0xed, 0xfa, 0xcf],
-    [0xfe, 0xed, 0xfa, 0xce],
-    [0xca, 0xfe, 0xba, 0xbe],
-    [0x4d, 0x5a]
-];
-async function isNativeExecutable(file) {
-    const handle = await (0,promises_namespaceObject.open)(file, 'r').catch(() => undefined);
-    if (!handle)
-        return false;
-    try {
-        const head = Buffer.alloc(4);
-        const { bytesRead } = await handle.read(head, 0, 4, 0);
-        return NATIVE_MAGIC.some((magic) => bytesRead >= magic.length && magic.every((byte, i) => head[i] === byte));
-    }
-    finally {
-        await handle.close();
-    }
-}
-/**
- * The version of the npm package a binary was installed from, read from its package.json, or
- * undefined when that cannot be told without running it. Recognised (after resolving symlinks,
- * such as `node_modules/.bin/opencode`):
- *
- * - `<pkg>/bin/opencode` of one of this machine's platform packages (`opencode-linux-x64`, ...);
- * - `<pkg>/bin/opencode.exe` of `opencode-ai`, only once its postinstall has replaced the
- *   placeholder script there with the platform binary (which the postinstall checks runs).
- *
- * Either must be a native executable (not a script) whose package.json names the package.
- */
-async function packageVersion(binary) {
-    try {
-        const file = await (0,promises_namespaceObject.realpath)(binary);
-        const binDir = external_node_path_default().dirname(file);
-        if (external_node_path_default().basename(binDir) !== 'bin')
-            return undefined;
-        const packageDir = external_node_path_default().dirname(binDir);
-        const manifest = JSON.parse(await (0,promises_namespaceObject.readFile)(external_node_path_default().join(packageDir, 'package.json'), 'utf8'));
-        if (typeof manifest.version !== 'string' || !manifest.version)
-            return undefined;
-        const exe = process.platform === 'win32' ? 'opencode.exe' : 'opencode';
-        const known = (manifest.name === 'opencode-ai' && external_node_path_default().basename(file) === 'opencode.exe') ||
-            (typeof manifest.name === 'string' &&
-                platformPackages().includes(manifest.name) &&
-                external_node_path_default().basename(file) === exe);
-        if (!known || !(await isNativeExecutable(file)))
-            return undefined;
-        return manifest.version;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** The binary's version: from its npm package when it has one, else by asking it (probeVersion). */
-async function binaryVersion(binary, env) {
-    return (await packageVersion(binary)) ?? (await probeVersion(binary, env));
-}
-async function isExecutable(file) {
-    try {
-        await (0,promises_namespaceObject.access)(file, process.platform === 'win32' ? promises_namespaceObject.constants.F_OK : promises_namespaceObject.constants.X_OK);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-/** Every `opencode` executable on PATH, in PATH order. */
-async function findOnPath(env = process.env) {
-    const pathValue = env.PATH ?? env.Path ?? '';
-    const names = process.platform === 'win32' ? ['opencode.exe', 'opencode.cmd', 'opencode'] : ['opencode'];
-    const found = [];
-    for (const dir of pathValue.split((external_node_path_default()).delimiter)) {
-        if (!dir)
-            continue;
-        for (const name of names) {
-            const candidate = external_node_path_default().join(dir, name);
-            if (!found.includes(candidate) && (await isExecutable(candidate)))
-                found.push(candidate);
-        }
-    }
-    return found;
-}
-function defaultToolDir(env = process.env) {
-    if (env.RUNNER_TOOL_CACHE)
-        return external_node_path_default().join(env.RUNNER_TOOL_CACHE, 'kugetsu');
-    const cache = env.XDG_CACHE_HOME || external_node_path_default().join(env.HOME || external_node_os_default().homedir(), '.cache');
-    return external_node_path_default().join(cache, 'kugetsu', 'tools');
-}
-/** Directory of one installed version: `<toolDir>/opencode-ai/<version>`. */
-function installDir(toolDir, version) {
-    return external_node_path_default().join(toolDir, 'opencode-ai', version);
-}
-/** Platform packages of opencode-ai for this machine, best first (mirrors its postinstall). */
-function platformPackages(platform = process.platform, arch = process.arch) {
-    const os = platform === 'win32' ? 'windows' : platform;
-    const base = `opencode-${os}-${arch}`;
-    if (platform === 'linux') {
-        if (arch === 'x64') {
-            return [base, `${base}-baseline`, `${base}-musl`, `${base}-baseline-musl`];
-        }
-        return [base, `${base}-musl`];
-    }
-    if (arch === 'x64')
-        return [base, `${base}-baseline`];
-    return [base];
-}
-/** Binaries an install dir may hold, best first. */
-function installedCandidates(dir) {
-    const exe = process.platform === 'win32' ? 'opencode.exe' : 'opencode';
-    const modules = external_node_path_default().join(dir, 'node_modules');
-    return [
-        ...platformPackages().map((name) => external_node_path_default().join(modules, name, 'bin', exe)),
-        external_node_path_default().join(modules, 'opencode-ai', 'bin', 'opencode.exe')
-    ];
-}
-const MARKER = 'kugetsu-opencode.json';
-async function fromInstallDir(dir, version, env) {
-    // The marker names the binary that worked last time (it was run then): read its package.json
-    // rather than run it again. Without a marker, each candidate is run, best first: the first
-    // platform package may not run on this machine (no AVX2, musl), while its package.json would
-    // still claim the right version.
-    try {
-        const marker = JSON.parse(await (0,promises_namespaceObject.readFile)(external_node_path_default().join(dir, MARKER), 'utf8'));
-        if (marker.version === version &&
-            marker.binary &&
-            (await isExecutable(marker.binary)) &&
-            (await binaryVersion(marker.binary, env)) === version) {
-            return marker.binary;
-        }
-    }
-    catch {
-        // no marker yet
-    }
-    for (const candidate of installedCandidates(dir)) {
-        if (!(await isExecutable(candidate)))
-            continue;
-        if ((await probeVersion(candidate, env)) === version) {
-            await (0,promises_namespaceObject.writeFile)(external_node_path_default().join(dir, MARKER), JSON.stringify({ binary: candidate, version }) + '\n').catch(() => undefined);
-            return candidate;
-        }
-    }
-    return undefined;
-}
-/**
- * Installs `opencode-ai@version` into `<toolDir>/opencode-ai/<version>` and returns its binary.
- * Installs into a temp dir next to it first, so a failed install leaves nothing half-done behind.
- */
-async function installOpencode(toolDir, version, options = {}) {
-    const env = options.env ?? process.env;
-    const npm = options.npmCommand ?? (process.platform === 'win32' ? 'npm.cmd' : 'npm');
-    const target = installDir(toolDir, version);
-    const staging = `${target}.tmp-${process.pid}-${Date.now()}`;
-    await (0,promises_namespaceObject.mkdir)(external_node_path_default().dirname(target), { recursive: true });
-    await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
-    options.log?.(`installing opencode-ai@${version} into ${target}`);
-    const output = await runCommand(npm, [
-        'install',
-        '--prefix',
-        staging,
-        '--no-save',
-        '--ignore-scripts',
-        '--no-audit',
-        '--no-fund',
-        '--loglevel=error',
-        `opencode-ai@${version}`
-    ], { env, timeoutMs: 15 * 60_000 });
-    if (output.error || output.code !== 0) {
-        await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
-        const reason = output.error
-            ? `${npm}: ${output.error.code === 'ENOENT' ? 'not found' : output.error.message}`
-            : lastLine(output.stderr) || `npm exited with ${output.code}`;
-        throw new errors_KugetsuError('binary-missing', `could not install opencode-ai@${version}: ${reason}`, { cause: output.error });
-    }
-    await (0,promises_namespaceObject.rm)(target, { recursive: true, force: true });
-    await (0,promises_namespaceObject.rename)(staging, target);
-    const binary = await fromInstallDir(target, version, env);
-    if (!binary) {
-        throw new errors_KugetsuError('binary-missing', `opencode-ai@${version} was installed into ${target} but no binary there reports version ${version}`);
-    }
-    await dropUnusedPlatforms(target, binary);
-    return binary;
-}
-/**
- * npm installs every platform package that fits the machine (on linux-x64 the AVX2 and the
- * baseline build, 185 MB each); only the one that ran is kept, which halves what is cached.
- */
-async function dropUnusedPlatforms(dir, binary) {
-    const modules = external_node_path_default().join(dir, 'node_modules');
-    const used = external_node_path_default().relative(modules, binary).split((external_node_path_default()).sep)[0];
-    for (const name of platformPackages()) {
-        if (name !== used)
-            await (0,promises_namespaceObject.rm)(external_node_path_default().join(modules, name), { recursive: true, force: true });
-    }
-}
-/** Finds the opencode binary to drive (see the module comment for the order). */
-async function resolveOpencodeBinary(options = {}) {
-    const env = options.env ?? process.env;
-    const version = options.version ?? OPENCODE_VERSION;
-    const explicit = options.binaryPath ?? env[OPENCODE_BIN_ENV];
-    if (explicit) {
-        if (!(await isExecutable(explicit))) {
-            throw new errors_KugetsuError('binary-missing', `opencode binary ${explicit} does not exist or is not executable`);
-        }
-        return { path: explicit, source: 'explicit' };
-    }
-    if (options.searchPath !== false) {
-        for (const candidate of await findOnPath(env)) {
-            if ((await binaryVersion(candidate, env)) === version) {
-                return { path: candidate, version, source: 'path' };
-            }
-        }
-    }
-    const toolDir = options.toolDir ?? defaultToolDir(env);
-    const installed = await fromInstallDir(installDir(toolDir, version), version, env);
-    if (installed)
-        return { path: installed, version, source: 'tool-dir' };
-    if (options.install === false) {
-        throw new errors_KugetsuError('binary-missing', `opencode ${version} not found (not on PATH, not in ${installDir(toolDir, version)})`);
-    }
-    const binary = await installOpencode(toolDir, version, {
-        env,
-        npmCommand: options.npmCommand,
-        log: options.log
-    });
-    return { path: binary, version, source: 'installed' };
 }
 
 ;// CONCATENATED MODULE: ./src/opencode/config.ts
@@ -32095,7 +32373,6 @@ function createEntryStore(root, codec = stateCodec(undefined)) {
 
 
 
-
 const loadCache = () => __nccwpck_require__.e(/* import() */ 691).then(__nccwpck_require__.bind(__nccwpck_require__, 1691));
 function readPayload(path) {
     if (!path)
@@ -32140,16 +32417,6 @@ async function warnIfUnsealed(context) {
     core/* warning */.$e(warning);
     core/* summary */.z.addRaw(`\n> [!WARNING]\n> ${warning}\n`, true);
 }
-async function octokitFor(context) {
-    if (!context.inputs.githubToken) {
-        throw new errors_KugetsuError('invalid-input', 'github-token is empty; pass ${{ github.token }} or a token with issues: write');
-    }
-    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
-    const octokit = getOctokit(context.inputs.githubToken, {
-        baseUrl: context.env.GITHUB_API_URL || 'https://api.github.com'
-    });
-    return installRetry(octokit, { log: core/* info */.pq });
-}
 async function openWorkspace(context) {
     const { env, inputs } = context;
     const temp = env.RUNNER_TEMP || (0,external_node_os_.tmpdir)();
@@ -32159,7 +32426,7 @@ async function openWorkspace(context) {
     await (0,promises_namespaceObject.mkdir)(stateRoot, { recursive: true });
     const store = createEntryStore(stateRoot, entryCodec(context));
     const cache = createActionsCacheClient(stateRoot, loadCache);
-    const binary = await opencodeBinary(context);
+    const binary = await opencodeForAction(env, inputs.opencodeVersion, loadCache);
     const agentEnv = agentEnvironment(env, { XDG_DATA_HOME: (0,external_node_path_.join)(dir, 'opencode-data') }, { exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined });
     const driver = createOpencodeDriver({
         binary,
@@ -32184,50 +32451,9 @@ async function openWorkspace(context) {
     });
     return { dir, store, cache, engine };
 }
-/** The opencode binary: on PATH at the wanted version, else from the tool cache, else installed once and cached. */
-async function opencodeBinary(context) {
-    const { env, inputs } = context;
-    const version = inputs.opencodeVersion;
-    const toolDir = (0,external_node_path_.join)(env.RUNNER_TOOL_CACHE || (0,external_node_path_.join)(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'tools'), 'kugetsu');
-    const found = await resolveOpencodeBinary({ version, toolDir, env, install: false }).catch(() => undefined);
-    if (found)
-        return found.path;
-    await (0,promises_namespaceObject.mkdir)(toolDir, { recursive: true });
-    const cache = createActionsCacheClient(toolDir, loadCache);
-    const stream = `kugetsu-opencode-${version}-${process.platform}-${process.arch}`;
-    const restored = await cache
-        .restore(installDir(toolDir, version), `${stream}-`)
-        .catch((error) => {
-        if (!(error instanceof CacheRestoreError))
-            throw error;
-        return undefined;
-    });
-    if (restored) {
-        const cached = await resolveOpencodeBinary({
-            version,
-            toolDir,
-            env,
-            install: false,
-            searchPath: false
-        }).catch(() => undefined);
-        if (cached)
-            return cached.path;
-    }
-    const installed = await resolveOpencodeBinary({
-        version,
-        toolDir,
-        env,
-        searchPath: false,
-        log: core/* info */.pq
-    });
-    await cache
-        .save(installDir(toolDir, version), `${stream}-${env.GITHUB_RUN_ID || '0'}-${env.GITHUB_RUN_ATTEMPT || '1'}`)
-        .catch((error) => core/* warning */.$e(`could not cache the opencode binary: ${errorMessage(error)}`));
-    return installed.path;
-}
 /** Whether the author of a turn may run the agent; see authorize.ts. Spends one API call at most. */
 async function authorizeTurn(request, context) {
-    const { inputs, repo } = context;
+    const { inputs, github } = context;
     return authorize({
         login: request.author,
         userType: request.authorType,
@@ -32235,22 +32461,7 @@ async function authorizeTurn(request, context) {
         minPermission: inputs.minPermission,
         allowedUsers: inputs.allowedUsers,
         allowedBots: inputs.allowedBots,
-        async permissionOf(login) {
-            const octokit = await octokitFor(context);
-            try {
-                const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({
-                    owner: repo.owner,
-                    repo: repo.repo,
-                    username: login
-                });
-                return permissionFromResponse(data);
-            }
-            catch (error) {
-                if (error.status === 404)
-                    return undefined;
-                throw error;
-            }
-        }
+        permissionOf: (login) => github.permissionOf(login)
     });
 }
 /** 👀 on the triggering comment, so its author sees at once that kugetsu took it up. */
@@ -32258,13 +32469,7 @@ async function acknowledge(request, context) {
     if (!request.comment || !context.inputs.comment)
         return;
     try {
-        const octokit = await octokitFor(context);
-        await octokit.rest.reactions.createForIssueComment({
-            owner: context.repo.owner,
-            repo: context.repo.repo,
-            comment_id: request.comment.id,
-            content: 'eyes'
-        });
+        await context.github.reactToComment(request.comment.id, 'eyes');
     }
     catch (error) {
         core/* warning */.$e(`could not react to the comment: ${errorMessage(error)}`);
@@ -32278,15 +32483,8 @@ async function startTracking(issueNumber, ref, context) {
     if (!context.inputs.comment)
         return;
     try {
-        const octokit = await octokitFor(context);
-        const { data } = await octokit.rest.issues.createComment({
-            owner: context.repo.owner,
-            repo: context.repo.repo,
-            issue_number: issueNumber,
-            body: workingBody(context.runUrl, ref)
-        });
-        context.tracking = { id: data.id, url: data.html_url };
-        core/* saveState */.LZ(TRACKING_STATE.commentId, String(data.id));
+        context.tracking = await context.github.createComment(issueNumber, workingBody(context.runUrl, ref));
+        core/* saveState */.LZ(TRACKING_STATE.commentId, String(context.tracking.id));
         core/* saveState */.LZ(TRACKING_STATE.ref, ref);
     }
     catch (error) {
@@ -32295,25 +32493,11 @@ async function startTracking(issueNumber, ref, context) {
 }
 /** Posts `body` on the issue: as an edit of the tracking comment when there is one. */
 async function answerOnIssue(issueNumber, body, context) {
-    const octokit = await octokitFor(context);
-    const { owner, repo } = context.repo;
-    if (context.tracking) {
-        const { data } = await octokit.rest.issues.updateComment({
-            owner,
-            repo,
-            comment_id: context.tracking.id,
-            body
-        });
-        core/* saveState */.LZ(TRACKING_STATE.done, 'true');
-        return { id: data.id, url: data.html_url };
-    }
-    const { data } = await octokit.rest.issues.createComment({
-        owner,
-        repo,
-        issue_number: issueNumber,
-        body
-    });
-    return { id: data.id, url: data.html_url };
+    if (!context.tracking)
+        return context.github.createComment(issueNumber, body);
+    const answer = await context.github.updateComment(context.tracking.id, body);
+    core/* saveState */.LZ(TRACKING_STATE.done, 'true');
+    return answer;
 }
 /**
  * The first prompt of an issue without state: a plain first turn, or, when kugetsu has replied
@@ -32321,14 +32505,8 @@ async function answerOnIssue(issueNumber, body, context) {
  */
 async function firstPrompt(request, issue, context) {
     const ref = formatIssueRef(request.ref);
-    const octokit = await octokitFor(context);
-    const comments = await octokit.paginate(octokit.rest.issues.listComments, {
-        owner: context.repo.owner,
-        repo: context.repo.repo,
-        issue_number: request.ref.number,
-        per_page: 100
-    });
-    const thread = rebuildThread(issue, threadCommentsFromApi(comments), {
+    const comments = await context.github.comments(request.ref.number);
+    const thread = rebuildThread(issue, comments, {
         excludeIds: [request.comment?.id, context.tracking?.id].filter((id) => id !== undefined)
     });
     if (!thread.hadEarlierReplies) {
@@ -32340,12 +32518,6 @@ async function firstPrompt(request, issue, context) {
         rebuilt: true
     };
 }
-/** Raised when the issue a manual run names cannot be read: nothing to comment on. */
-class IssueNotFoundError extends errors_KugetsuError {
-    constructor(message) {
-        super('not-found', message);
-    }
-}
 /**
  * The issue a turn is on: as the event carried it, else (manual runs) read through the REST API.
  * Read before any other work, so a wrong number fails at once.
@@ -32353,29 +32525,7 @@ class IssueNotFoundError extends errors_KugetsuError {
 async function issueOf(request, context) {
     if (request.issue)
         return request.issue;
-    const octokit = await octokitFor(context);
-    const ref = formatIssueRef(request.ref);
-    const { data } = await octokit.rest.issues
-        .get({ owner: context.repo.owner, repo: context.repo.repo, issue_number: request.ref.number })
-        .catch((error) => {
-        const status = error.status;
-        if (status === 404) {
-            throw new IssueNotFoundError(`${ref} does not exist (or github-token cannot read it)`);
-        }
-        if (status === 410)
-            throw new IssueNotFoundError(`${ref} was deleted`);
-        throw new Error(`cannot read ${ref} from the GitHub API: ${errorMessage(error)}`, {
-            cause: error
-        });
-    });
-    return {
-        number: data.number,
-        title: data.title,
-        body: data.body ?? '',
-        url: data.html_url,
-        author: data.user?.login ?? 'unknown',
-        isPullRequest: data.pull_request !== undefined && data.pull_request !== null
-    };
+    return context.github.issue(request.ref.number, formatIssueRef(request.ref));
 }
 async function handleTurn(request, context) {
     const { env, inputs } = context;
@@ -32527,151 +32677,6 @@ async function handleInit(context) {
         await (0,promises_namespaceObject.rm)(workspace.dir, { recursive: true, force: true }).catch(() => undefined);
     }
 }
-/** kugetsu's entries in the Actions cache (under state-prefix), from the caches REST API. */
-async function cacheEntries(context) {
-    const { inputs, repo } = context;
-    const octokit = await octokitFor(context);
-    const caches = await octokit.paginate(octokit.rest.actions.getActionsCacheList, {
-        owner: repo.owner,
-        repo: repo.repo,
-        key: `${inputs.statePrefix}-`,
-        per_page: 100
-    });
-    return caches.map((entry) => ({
-        id: entry.id ?? 0,
-        key: entry.key ?? '',
-        createdAt: entry.created_at ?? '',
-        lastAccessedAt: entry.last_accessed_at ?? entry.created_at ?? '',
-        sizeBytes: entry.size_in_bytes ?? 0
-    }));
-}
-/** Deletes the plan's entries through the REST API (one already gone counts as deleted). */
-async function deleteEntries(plan, context) {
-    const octokit = await octokitFor(context);
-    for (const deletion of plan.deletions) {
-        try {
-            await octokit.rest.actions.deleteActionsCacheById({
-                owner: context.repo.owner,
-                repo: context.repo.repo,
-                cache_id: deletion.id
-            });
-        }
-        catch (error) {
-            if (error.status !== 404) {
-                throw new errors_KugetsuError('opencode-failed', `could not delete the cache entry ${deletion.key}: ${errorMessage(error)} (the token needs actions: write)`, { cause: error });
-            }
-        }
-        core/* info */.pq(`Deleted ${deletion.key} (${deletion.reason})`);
-    }
-}
-async function reportDeletions(title, mode, plan, extra = {}) {
-    const { count, bytesFreed } = plan.totals;
-    const size = `${Math.ceil(bytesFreed / 1024)} KiB`;
-    core/* info */.pq(`${title}: ${count} entr${count === 1 ? 'y' : 'ies'} deleted, ${size} freed`);
-    setOutputs({ skipped: 'false', 'skip-reason': '', mode, 'deleted-entries': count, ...extra });
-    await core/* summary */.z
-        .addHeading(`kugetsu: ${title}`, 3)
-        .addRaw(`\n${count} cache entr${count === 1 ? 'y' : 'ies'} deleted, ${size} freed.\n\n`, true)
-        .addTable([
-        [
-            { data: 'Entry', header: true },
-            { data: 'Why', header: true }
-        ],
-        ...plan.deletions.map((deletion) => [deletion.key, deletion.reason])
-    ])
-        .write();
-}
-async function handleDestroy(target, context, title) {
-    const entries = await cacheEntries(context);
-    const prefix = context.inputs.statePrefix;
-    const plan = 'base' in target
-        ? destroyPlan(entries, prefix, { base: true })
-        : destroyPlan(entries, prefix, { issueNumber: target.ref.number });
-    await deleteEntries(plan, context);
-    const what = 'base' in target ? 'the base session' : formatIssueRef(target.ref);
-    await reportDeletions(title ?? `destroyed ${what}`, 'destroy', plan, 'base' in target ? {} : { 'issue-ref': formatIssueRef(target.ref) });
-}
-/** Whether an issue is closed (or gone), read through the REST API. */
-async function isClosed(number, context) {
-    const octokit = await octokitFor(context);
-    try {
-        const { data } = await octokit.rest.issues.get({
-            owner: context.repo.owner,
-            repo: context.repo.repo,
-            issue_number: number
-        });
-        return data.state === 'closed';
-    }
-    catch (error) {
-        const status = error.status;
-        if (status === 404 || status === 410)
-            return true;
-        throw error;
-    }
-}
-async function handlePrune(context) {
-    const { inputs } = context;
-    const entries = await cacheEntries(context);
-    const closedIssues = [];
-    for (const number of issueNumbersWithEntries(entries, inputs.statePrefix)) {
-        if (await isClosed(number, context))
-            closedIssues.push(number);
-    }
-    const plan = planPrune(entries, {
-        prefix: inputs.statePrefix,
-        currentBaseHash: baseHash(inputs),
-        closedIssues
-    });
-    await deleteEntries(plan, context);
-    await reportDeletions('pruned the Actions cache', 'prune', plan);
-}
-async function handleList(context) {
-    const { inputs, repo } = context;
-    const listing = listingFromEntries(await cacheEntries(context), inputs.statePrefix, (number) => formatIssueRef(parseIssueRef(`#${number}`, repo)));
-    const sessions = listing.sessions.map(({ ref, sessionId, turns, updatedAt, lastUsedAt, sizeBytes }) => ({
-        ref,
-        sessionId,
-        turns,
-        updatedAt,
-        lastUsedAt,
-        sizeBytes
-    }));
-    setOutputs({
-        skipped: 'false',
-        'skip-reason': '',
-        mode: 'list',
-        sessions: JSON.stringify(sessions)
-    });
-    core/* info */.pq(`${sessions.length} tracked issue(s), ${listing.base.length} base entr${listing.base.length === 1 ? 'y' : 'ies'}`);
-    await core/* summary */.z
-        .addHeading(`kugetsu: ${sessions.length} tracked issue(s)`, 3)
-        .addTable([
-        [
-            { data: 'Issue', header: true },
-            { data: 'Session', header: true },
-            { data: 'Turns', header: true },
-            { data: 'Last saved', header: true },
-            { data: 'Size', header: true }
-        ],
-        ...sessions.map((session) => [
-            session.ref,
-            session.sessionId,
-            String(session.turns),
-            session.updatedAt,
-            `${Math.ceil(session.sizeBytes / 1024)} KiB`
-        ]),
-        ...listing.base
-            .slice(0, 1)
-            .map((base) => [
-            '(base)',
-            base.key,
-            '',
-            base.createdAt,
-            `${Math.ceil(base.sizeBytes / 1024)} KiB`
-        ])
-    ])
-        .write();
-}
 async function reportFailure(error, request, context) {
     let message = errorMessage(error);
     const timeoutMs = context?.inputs.timeoutMs;
@@ -32719,7 +32724,13 @@ async function run(env = process.env) {
             runUrl: runUrlFromEnv(env),
             startedAt,
             secrets,
-            isPublic: isPublicRepository(payload)
+            isPublic: isPublicRepository(payload),
+            github: createGitHub({
+                token: inputs.githubToken,
+                apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+                repo,
+                log: core/* info */.pq
+            })
         };
         request = requestFromEvent(env.GITHUB_EVENT_NAME ?? '', payload, inputs, repo);
         if (request.kind === 'skip') {
@@ -32754,19 +32765,18 @@ async function run(env = process.env) {
             await handleTurn(request, context);
             return;
         }
+        const sessions = { github: context.github, repo, prefix: inputs.statePrefix, setOutputs };
         if (request.kind === 'closed') {
             const ref = formatIssueRef(request.ref);
-            return await handleDestroy(request, context, `${ref} was closed: destroyed its session`);
+            return await destroySessions(request, sessions, `${ref} was closed: destroyed its session`);
         }
         if (request.command === 'init')
             return await handleInit(context);
         if (request.command === 'list')
-            return await handleList(context);
+            return await listSessions(sessions);
         if (request.command === 'prune')
-            return await handlePrune(context);
-        if (request.ref)
-            return await handleDestroy({ ref: request.ref }, context);
-        return await handleDestroy({ base: true }, context);
+            return await pruneSessions(baseHash(inputs), sessions);
+        return await destroySessions(request.ref ? { ref: request.ref } : { base: true }, sessions);
     }
     catch (error) {
         await reportFailure(error, request, context);

@@ -17,21 +17,16 @@ import {
   type IssueInfo,
   type RepoContext
 } from './action/event.js'
-import { authorize, permissionFromResponse, type Authorization } from './action/authorize.js'
-import { installRetry } from './action/github-retry.js'
-import { listingFromEntries, type CacheEntryInfo } from './action/listing.js'
+import { authorize, type Authorization } from './action/authorize.js'
 import {
-  destroyPlan,
-  issueNumbersWithEntries,
-  planPrune,
-  type DeletionPlan
-} from './action/prune.js'
-import {
-  MEMORY_REBUILT_NOTE,
-  rebuildThread,
-  rebuiltTurnPrompt,
-  threadCommentsFromApi
-} from './action/thread.js'
+  IssueNotFoundError,
+  createGitHub,
+  type GitHub,
+  type PostedComment
+} from './action/github.js'
+import { opencodeForAction } from './action/opencode-install.js'
+import { destroySessions, listSessions, pruneSessions } from './action/sessions.js'
+import { MEMORY_REBUILT_NOTE, rebuildThread, rebuiltTurnPrompt } from './action/thread.js'
 import { TRACKING_STATE, runUrlFromEnv, workingBody } from './action/tracking.js'
 import { readInputs, type ActionInputs } from './action/inputs.js'
 import { redactSecrets, secretValuesFrom } from './action/masking.js'
@@ -46,14 +41,11 @@ import {
 } from './action/report.js'
 import { DEFAULT_BASE_PROMPT, Engine, hashPrompt } from './engine.js'
 import { KugetsuError, errorMessage, isKugetsuError } from './errors.js'
-import { resolveOpencodeBinary, installDir } from './opencode/binary.js'
 import { buildOpencodeConfigContent } from './opencode/config.js'
 import { createOpencodeDriver } from './opencode/driver.js'
-import { formatIssueRef, parseIssueRef, type IssueRef } from './refs.js'
+import { formatIssueRef } from './refs.js'
 import { sealState, stateCodec } from './store/crypto.js'
 import { createEntryStore, type EntryCodec, type EntryStore } from './store/entries.js'
-
-type Octokit = ReturnType<(typeof import('@actions/github'))['getOctokit']>
 
 interface RunContext {
   env: NodeJS.ProcessEnv
@@ -65,8 +57,9 @@ interface RunContext {
   secrets: string[]
   /** The repository is public (from the event payload): anyone can read its caches' keys. */
   isPublic: boolean
+  github: GitHub
   /** The "working on it" comment of this run, to be edited into the reply or the failure. */
-  tracking?: { id: number; url: string }
+  tracking?: PostedComment
 }
 
 const loadCache = () => import('@actions/cache')
@@ -120,20 +113,6 @@ async function warnIfUnsealed(context: RunContext): Promise<void> {
   core.summary.addRaw(`\n> [!WARNING]\n> ${warning}\n`, true)
 }
 
-async function octokitFor(context: RunContext): Promise<Octokit> {
-  if (!context.inputs.githubToken) {
-    throw new KugetsuError(
-      'invalid-input',
-      'github-token is empty; pass ${{ github.token }} or a token with issues: write'
-    )
-  }
-  const { getOctokit } = await import('@actions/github')
-  const octokit = getOctokit(context.inputs.githubToken, {
-    baseUrl: context.env.GITHUB_API_URL || 'https://api.github.com'
-  })
-  return installRetry(octokit, { log: core.info })
-}
-
 /** Everything one run of opencode needs: the binary, a private data dir, the state store. */
 interface Workspace {
   dir: string
@@ -152,7 +131,7 @@ async function openWorkspace(context: RunContext): Promise<Workspace> {
   const store = createEntryStore(stateRoot, entryCodec(context))
   const cache = createActionsCacheClient(stateRoot, loadCache)
 
-  const binary = await opencodeBinary(context)
+  const binary = await opencodeForAction(env, inputs.opencodeVersion, loadCache)
   const agentEnv = agentEnvironment(
     env,
     { XDG_DATA_HOME: join(dir, 'opencode-data') },
@@ -182,62 +161,12 @@ async function openWorkspace(context: RunContext): Promise<Workspace> {
   return { dir, store, cache, engine }
 }
 
-/** The opencode binary: on PATH at the wanted version, else from the tool cache, else installed once and cached. */
-async function opencodeBinary(context: RunContext): Promise<string> {
-  const { env, inputs } = context
-  const version = inputs.opencodeVersion
-  const toolDir = join(
-    env.RUNNER_TOOL_CACHE || join(env.RUNNER_TEMP || tmpdir(), 'tools'),
-    'kugetsu'
-  )
-  const found = await resolveOpencodeBinary({ version, toolDir, env, install: false }).catch(
-    () => undefined
-  )
-  if (found) return found.path
-
-  await mkdir(toolDir, { recursive: true })
-  const cache = createActionsCacheClient(toolDir, loadCache)
-  const stream = `kugetsu-opencode-${version}-${process.platform}-${process.arch}`
-  const restored = await cache
-    .restore(installDir(toolDir, version), `${stream}-`)
-    .catch((error: unknown) => {
-      if (!(error instanceof CacheRestoreError)) throw error
-      return undefined
-    })
-  if (restored) {
-    const cached = await resolveOpencodeBinary({
-      version,
-      toolDir,
-      env,
-      install: false,
-      searchPath: false
-    }).catch(() => undefined)
-    if (cached) return cached.path
-  }
-  const installed = await resolveOpencodeBinary({
-    version,
-    toolDir,
-    env,
-    searchPath: false,
-    log: core.info
-  })
-  await cache
-    .save(
-      installDir(toolDir, version),
-      `${stream}-${env.GITHUB_RUN_ID || '0'}-${env.GITHUB_RUN_ATTEMPT || '1'}`
-    )
-    .catch((error: unknown) =>
-      core.warning(`could not cache the opencode binary: ${errorMessage(error)}`)
-    )
-  return installed.path
-}
-
 /** Whether the author of a turn may run the agent; see authorize.ts. Spends one API call at most. */
 async function authorizeTurn(
   request: Extract<ActionRequest, { kind: 'turn' }>,
   context: RunContext
 ): Promise<Authorization> {
-  const { inputs, repo } = context
+  const { inputs, github } = context
   return authorize({
     login: request.author,
     userType: request.authorType,
@@ -245,20 +174,7 @@ async function authorizeTurn(
     minPermission: inputs.minPermission,
     allowedUsers: inputs.allowedUsers,
     allowedBots: inputs.allowedBots,
-    async permissionOf(login) {
-      const octokit = await octokitFor(context)
-      try {
-        const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({
-          owner: repo.owner,
-          repo: repo.repo,
-          username: login
-        })
-        return permissionFromResponse(data)
-      } catch (error) {
-        if ((error as { status?: unknown }).status === 404) return undefined
-        throw error
-      }
-    }
+    permissionOf: (login) => github.permissionOf(login)
   })
 }
 
@@ -269,13 +185,7 @@ async function acknowledge(
 ): Promise<void> {
   if (!request.comment || !context.inputs.comment) return
   try {
-    const octokit = await octokitFor(context)
-    await octokit.rest.reactions.createForIssueComment({
-      owner: context.repo.owner,
-      repo: context.repo.repo,
-      comment_id: request.comment.id,
-      content: 'eyes'
-    })
+    await context.github.reactToComment(request.comment.id, 'eyes')
   } catch (error) {
     core.warning(`could not react to the comment: ${errorMessage(error)}`)
   }
@@ -288,15 +198,11 @@ async function acknowledge(
 async function startTracking(issueNumber: number, ref: string, context: RunContext): Promise<void> {
   if (!context.inputs.comment) return
   try {
-    const octokit = await octokitFor(context)
-    const { data } = await octokit.rest.issues.createComment({
-      owner: context.repo.owner,
-      repo: context.repo.repo,
-      issue_number: issueNumber,
-      body: workingBody(context.runUrl, ref)
-    })
-    context.tracking = { id: data.id, url: data.html_url }
-    core.saveState(TRACKING_STATE.commentId, String(data.id))
+    context.tracking = await context.github.createComment(
+      issueNumber,
+      workingBody(context.runUrl, ref)
+    )
+    core.saveState(TRACKING_STATE.commentId, String(context.tracking.id))
     core.saveState(TRACKING_STATE.ref, ref)
   } catch (error) {
     core.warning(`could not post the tracking comment: ${errorMessage(error)}`)
@@ -308,26 +214,11 @@ async function answerOnIssue(
   issueNumber: number,
   body: string,
   context: RunContext
-): Promise<{ id: number; url: string }> {
-  const octokit = await octokitFor(context)
-  const { owner, repo } = context.repo
-  if (context.tracking) {
-    const { data } = await octokit.rest.issues.updateComment({
-      owner,
-      repo,
-      comment_id: context.tracking.id,
-      body
-    })
-    core.saveState(TRACKING_STATE.done, 'true')
-    return { id: data.id, url: data.html_url }
-  }
-  const { data } = await octokit.rest.issues.createComment({
-    owner,
-    repo,
-    issue_number: issueNumber,
-    body
-  })
-  return { id: data.id, url: data.html_url }
+): Promise<PostedComment> {
+  if (!context.tracking) return context.github.createComment(issueNumber, body)
+  const answer = await context.github.updateComment(context.tracking.id, body)
+  core.saveState(TRACKING_STATE.done, 'true')
+  return answer
 }
 
 /**
@@ -340,14 +231,8 @@ async function firstPrompt(
   context: RunContext
 ): Promise<{ prompt: string; rebuilt: boolean }> {
   const ref = formatIssueRef(request.ref)
-  const octokit = await octokitFor(context)
-  const comments = await octokit.paginate(octokit.rest.issues.listComments, {
-    owner: context.repo.owner,
-    repo: context.repo.repo,
-    issue_number: request.ref.number,
-    per_page: 100
-  })
-  const thread = rebuildThread(issue, threadCommentsFromApi(comments), {
+  const comments = await context.github.comments(request.ref.number)
+  const thread = rebuildThread(issue, comments, {
     excludeIds: [request.comment?.id, context.tracking?.id].filter(
       (id): id is number => id !== undefined
     )
@@ -364,13 +249,6 @@ async function firstPrompt(
   }
 }
 
-/** Raised when the issue a manual run names cannot be read: nothing to comment on. */
-class IssueNotFoundError extends KugetsuError {
-  constructor(message: string) {
-    super('not-found', message)
-  }
-}
-
 /**
  * The issue a turn is on: as the event carried it, else (manual runs) read through the REST API.
  * Read before any other work, so a wrong number fails at once.
@@ -380,28 +258,7 @@ async function issueOf(
   context: RunContext
 ): Promise<IssueInfo> {
   if (request.issue) return request.issue
-  const octokit = await octokitFor(context)
-  const ref = formatIssueRef(request.ref)
-  const { data } = await octokit.rest.issues
-    .get({ owner: context.repo.owner, repo: context.repo.repo, issue_number: request.ref.number })
-    .catch((error: unknown) => {
-      const status = (error as { status?: unknown }).status
-      if (status === 404) {
-        throw new IssueNotFoundError(`${ref} does not exist (or github-token cannot read it)`)
-      }
-      if (status === 410) throw new IssueNotFoundError(`${ref} was deleted`)
-      throw new Error(`cannot read ${ref} from the GitHub API: ${errorMessage(error)}`, {
-        cause: error
-      })
-    })
-  return {
-    number: data.number,
-    title: data.title,
-    body: data.body ?? '',
-    url: data.html_url,
-    author: data.user?.login ?? 'unknown',
-    isPullRequest: data.pull_request !== undefined && data.pull_request !== null
-  }
+  return context.github.issue(request.ref.number, formatIssueRef(request.ref))
 }
 
 async function handleTurn(
@@ -597,179 +454,6 @@ async function handleInit(context: RunContext): Promise<void> {
   }
 }
 
-/** kugetsu's entries in the Actions cache (under state-prefix), from the caches REST API. */
-async function cacheEntries(context: RunContext): Promise<CacheEntryInfo[]> {
-  const { inputs, repo } = context
-  const octokit = await octokitFor(context)
-  const caches = await octokit.paginate(octokit.rest.actions.getActionsCacheList, {
-    owner: repo.owner,
-    repo: repo.repo,
-    key: `${inputs.statePrefix}-`,
-    per_page: 100
-  })
-  return caches.map((entry) => ({
-    id: entry.id ?? 0,
-    key: entry.key ?? '',
-    createdAt: entry.created_at ?? '',
-    lastAccessedAt: entry.last_accessed_at ?? entry.created_at ?? '',
-    sizeBytes: entry.size_in_bytes ?? 0
-  }))
-}
-
-/** Deletes the plan's entries through the REST API (one already gone counts as deleted). */
-async function deleteEntries(plan: DeletionPlan, context: RunContext): Promise<void> {
-  const octokit = await octokitFor(context)
-  for (const deletion of plan.deletions) {
-    try {
-      await octokit.rest.actions.deleteActionsCacheById({
-        owner: context.repo.owner,
-        repo: context.repo.repo,
-        cache_id: deletion.id
-      })
-    } catch (error) {
-      if ((error as { status?: unknown }).status !== 404) {
-        throw new KugetsuError(
-          'opencode-failed',
-          `could not delete the cache entry ${deletion.key}: ${errorMessage(error)} (the token needs actions: write)`,
-          { cause: error }
-        )
-      }
-    }
-    core.info(`Deleted ${deletion.key} (${deletion.reason})`)
-  }
-}
-
-async function reportDeletions(
-  title: string,
-  mode: 'destroy' | 'prune',
-  plan: DeletionPlan,
-  extra: Record<string, string> = {}
-): Promise<void> {
-  const { count, bytesFreed } = plan.totals
-  const size = `${Math.ceil(bytesFreed / 1024)} KiB`
-  core.info(`${title}: ${count} entr${count === 1 ? 'y' : 'ies'} deleted, ${size} freed`)
-  setOutputs({ skipped: 'false', 'skip-reason': '', mode, 'deleted-entries': count, ...extra })
-  await core.summary
-    .addHeading(`kugetsu: ${title}`, 3)
-    .addRaw(`\n${count} cache entr${count === 1 ? 'y' : 'ies'} deleted, ${size} freed.\n\n`, true)
-    .addTable([
-      [
-        { data: 'Entry', header: true },
-        { data: 'Why', header: true }
-      ],
-      ...plan.deletions.map((deletion) => [deletion.key, deletion.reason])
-    ])
-    .write()
-}
-
-async function handleDestroy(
-  target: { ref: IssueRef } | { base: true },
-  context: RunContext,
-  title?: string
-): Promise<void> {
-  const entries = await cacheEntries(context)
-  const prefix = context.inputs.statePrefix
-  const plan =
-    'base' in target
-      ? destroyPlan(entries, prefix, { base: true })
-      : destroyPlan(entries, prefix, { issueNumber: target.ref.number })
-  await deleteEntries(plan, context)
-  const what = 'base' in target ? 'the base session' : formatIssueRef(target.ref)
-  await reportDeletions(
-    title ?? `destroyed ${what}`,
-    'destroy',
-    plan,
-    'base' in target ? {} : { 'issue-ref': formatIssueRef(target.ref) }
-  )
-}
-
-/** Whether an issue is closed (or gone), read through the REST API. */
-async function isClosed(number: number, context: RunContext): Promise<boolean> {
-  const octokit = await octokitFor(context)
-  try {
-    const { data } = await octokit.rest.issues.get({
-      owner: context.repo.owner,
-      repo: context.repo.repo,
-      issue_number: number
-    })
-    return data.state === 'closed'
-  } catch (error) {
-    const status = (error as { status?: unknown }).status
-    if (status === 404 || status === 410) return true
-    throw error
-  }
-}
-
-async function handlePrune(context: RunContext): Promise<void> {
-  const { inputs } = context
-  const entries = await cacheEntries(context)
-  const closedIssues: number[] = []
-  for (const number of issueNumbersWithEntries(entries, inputs.statePrefix)) {
-    if (await isClosed(number, context)) closedIssues.push(number)
-  }
-  const plan = planPrune(entries, {
-    prefix: inputs.statePrefix,
-    currentBaseHash: baseHash(inputs),
-    closedIssues
-  })
-  await deleteEntries(plan, context)
-  await reportDeletions('pruned the Actions cache', 'prune', plan)
-}
-
-async function handleList(context: RunContext): Promise<void> {
-  const { inputs, repo } = context
-  const listing = listingFromEntries(await cacheEntries(context), inputs.statePrefix, (number) =>
-    formatIssueRef(parseIssueRef(`#${number}`, repo))
-  )
-  const sessions = listing.sessions.map(
-    ({ ref, sessionId, turns, updatedAt, lastUsedAt, sizeBytes }) => ({
-      ref,
-      sessionId,
-      turns,
-      updatedAt,
-      lastUsedAt,
-      sizeBytes
-    })
-  )
-  setOutputs({
-    skipped: 'false',
-    'skip-reason': '',
-    mode: 'list',
-    sessions: JSON.stringify(sessions)
-  })
-  core.info(
-    `${sessions.length} tracked issue(s), ${listing.base.length} base entr${listing.base.length === 1 ? 'y' : 'ies'}`
-  )
-  await core.summary
-    .addHeading(`kugetsu: ${sessions.length} tracked issue(s)`, 3)
-    .addTable([
-      [
-        { data: 'Issue', header: true },
-        { data: 'Session', header: true },
-        { data: 'Turns', header: true },
-        { data: 'Last saved', header: true },
-        { data: 'Size', header: true }
-      ],
-      ...sessions.map((session) => [
-        session.ref,
-        session.sessionId,
-        String(session.turns),
-        session.updatedAt,
-        `${Math.ceil(session.sizeBytes / 1024)} KiB`
-      ]),
-      ...listing.base
-        .slice(0, 1)
-        .map((base) => [
-          '(base)',
-          base.key,
-          '',
-          base.createdAt,
-          `${Math.ceil(base.sizeBytes / 1024)} KiB`
-        ])
-    ])
-    .write()
-}
-
 async function reportFailure(
   error: unknown,
   request: ActionRequest | undefined,
@@ -825,7 +509,13 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       runUrl: runUrlFromEnv(env),
       startedAt,
       secrets,
-      isPublic: isPublicRepository(payload)
+      isPublic: isPublicRepository(payload),
+      github: createGitHub({
+        token: inputs.githubToken,
+        apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+        repo,
+        log: core.info
+      })
     }
     request = requestFromEvent(env.GITHUB_EVENT_NAME ?? '', payload, inputs, repo)
 
@@ -860,15 +550,15 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       await handleTurn(request, context)
       return
     }
+    const sessions = { github: context.github, repo, prefix: inputs.statePrefix, setOutputs }
     if (request.kind === 'closed') {
       const ref = formatIssueRef(request.ref)
-      return await handleDestroy(request, context, `${ref} was closed: destroyed its session`)
+      return await destroySessions(request, sessions, `${ref} was closed: destroyed its session`)
     }
     if (request.command === 'init') return await handleInit(context)
-    if (request.command === 'list') return await handleList(context)
-    if (request.command === 'prune') return await handlePrune(context)
-    if (request.ref) return await handleDestroy({ ref: request.ref }, context)
-    return await handleDestroy({ base: true }, context)
+    if (request.command === 'list') return await listSessions(sessions)
+    if (request.command === 'prune') return await pruneSessions(baseHash(inputs), sessions)
+    return await destroySessions(request.ref ? { ref: request.ref } : { base: true }, sessions)
   } catch (error) {
     await reportFailure(error, request, context)
   }

@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
-import { installRetry, type RetryOptions } from './action/github-retry.js'
+import { createGitHub } from './action/github.js'
+import type { RetryOptions } from './action/github-retry.js'
 import { inputFromEnv } from './action/inputs.js'
 import { TRACKING_STATE, interruptedBody, runUrlFromEnv } from './action/tracking.js'
 import { errorMessage } from './errors.js'
@@ -36,17 +37,17 @@ export async function runPost(
     const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/')
     if (!owner || !repo) throw new Error('GITHUB_REPOSITORY is not set')
 
-    const { getOctokit } = await import('@actions/github')
-    const octokit = installRetry(
-      getOctokit(token, { baseUrl: env.GITHUB_API_URL || 'https://api.github.com' }),
-      { log: core.info, ...options.retry }
-    )
-    await octokit.rest.issues.updateComment({
-      owner,
-      repo,
-      comment_id: Number(commentId),
-      body: interruptedBody(runUrlFromEnv(env), undefined, stateFromEnv(env, TRACKING_STATE.ref))
+    const github = createGitHub({
+      token,
+      apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+      repo: { owner, repo },
+      log: core.info,
+      retry: options.retry
     })
+    await github.updateComment(
+      Number(commentId),
+      interruptedBody(runUrlFromEnv(env), undefined, stateFromEnv(env, TRACKING_STATE.ref))
+    )
     core.info(`Marked tracking comment ${commentId} as interrupted`)
     return 'marked-interrupted'
   } catch (error) {

@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(480);
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6298);
 /** The action's post step (action.yml `post`, run with `post-if: always()`). */
 
 await (0,_post_js__WEBPACK_IMPORTED_MODULE_0__/* .runPost */ .a)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 480:
+/***/ 6298:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31336,6 +31336,173 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: ./src/errors.ts
+class errors_KugetsuError extends Error {
+    code;
+    constructor(code, message, options) {
+        super(message, options);
+        this.name = 'KugetsuError';
+        this.code = code;
+    }
+}
+function isKugetsuError(error, code) {
+    return error instanceof errors_KugetsuError && (code === undefined || error.code === code);
+}
+/** One line, whatever was thrown. */
+function errors_errorMessage(error) {
+    const text = error instanceof Error ? error.message : String(error);
+    return text.split('\n')[0].trim() || 'unknown error';
+}
+
+;// CONCATENATED MODULE: ./src/action/authorize.ts
+
+
+/**
+ * Whether the person (or bot) behind a trigger may run the agent, decided before any heavy work.
+ * On a public repository anyone can comment, and a run spends the repository's model budget and
+ * acts with its token, so by default only people with write access may trigger one.
+ *
+ * The rules, in order:
+ * 1. A comment carrying kugetsu's hidden marker never triggers, whoever posted it: kugetsu's own
+ *    replies may quote `/kugetsu`, and answering them would loop.
+ * 2. Bots (user type Bot, or a login ending in `[bot]`) are refused unless listed in
+ *    `allowed-bots` (case-insensitive, with or without the `[bot]` suffix); a listed bot is
+ *    admitted without a permission check (apps are not collaborators).
+ * 3. Users listed in `allowed-users` (case-insensitive) are admitted whatever their permission.
+ * 4. Everyone else needs a repository permission at least `min-permission` (default write).
+ *    A failed lookup refuses: the decision fails closed, and says why. (On a public repository
+ *    `read` may admit anyone who can comment; triage or higher keeps it to people you chose.)
+ */
+const PERMISSIONS = ['read', 'triage', 'write', 'maintain', 'admin'];
+const DEFAULT_MIN_PERMISSION = 'write';
+/** A GitHub login (`[bot]` suffix allowed), lenient enough for legacy names with odd hyphens. */
+const LOGIN = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}(?:\[bot\])?$/;
+const BOT_SUFFIX = /\[bot\]$/i;
+/** The marker with any spacing or case, so a hand-typed variant also counts. */
+const MARKER_LOOSE = /<!--\s*kugetsu:/i;
+const rank = (permission) => PERMISSIONS.indexOf(permission);
+const bare = (login) => login.trim().replace(BOT_SUFFIX, '').toLowerCase();
+const listed = (list, login) => (list ?? []).some((entry) => bare(entry) === bare(login));
+/**
+ * Untrusted text quoted in a one-line message: JSON-quoted, with format, control and other
+ * invisible characters also escaped, so a bidi override cannot reorder the log line.
+ */
+function quoted(text, max = 60) {
+    return JSON.stringify(text.slice(0, max)).replace(/[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/gu, (c) => {
+        const code = c.codePointAt(0);
+        return code > 0xffff
+            ? `\\u{${code.toString(16)}}`
+            : `\\u${code.toString(16).padStart(4, '0')}`;
+    });
+}
+const shown = (login) => quoted(login);
+function isBot(login, userType) {
+    return userType.toLowerCase() === 'bot' || BOT_SUFFIX.test(login.trim());
+}
+/**
+ * The permission in a `GET /repos/{owner}/{repo}/collaborators/{username}/permission` answer.
+ * `role_name` is preferred when it is one of the five roles, because `permission` reports
+ * maintain as write and triage as read; a custom role falls back to `permission`. Anything
+ * unrecognised is 'none'.
+ */
+function permissionFromResponse(data) {
+    const record = (data ?? {});
+    for (const value of [record.role_name, record.permission]) {
+        const name = typeof value === 'string' ? value.trim().toLowerCase() : '';
+        if (rank(name) >= 0)
+            return name;
+    }
+    return 'none';
+}
+function refuse(rule, reason) {
+    return { allowed: false, reason, rule };
+}
+function admit(rule, reason) {
+    return { allowed: true, reason, rule };
+}
+/**
+ * Decides by the rules in the module comment. Never throws for anything about the commenter
+ * (a failed permission lookup refuses); throws KugetsuError 'invalid-input' only for a
+ * minPermission that is not one of PERMISSIONS.
+ */
+async function authorize(input) {
+    const body = input.commentBody ?? '';
+    if (isKugetsuComment(body) || MARKER_LOOSE.test(body)) {
+        return refuse('marker', 'the comment carries kugetsu\u2019s marker (kugetsu never answers itself)');
+    }
+    const login = input.login.trim();
+    if (!LOGIN.test(login)) {
+        return refuse('invalid-login', `the author ${shown(login)} is not a valid GitHub login`);
+    }
+    if (isBot(login, input.userType)) {
+        if (listed(input.allowedBots, login)) {
+            return admit('allowed-bot', `the bot ${login} is in allowed-bots`);
+        }
+        const hint = listed(input.allowedUsers, login)
+            ? ' (bots go in allowed-bots, not allowed-users)'
+            : '';
+        return refuse('bot', `the bot ${login} is not in allowed-bots${hint}`);
+    }
+    if (listed(input.allowedUsers, login)) {
+        return admit('allowed-user', `${login} is in allowed-users`);
+    }
+    // Checked again here: an unknown minimum would rank below every permission and admit anyone.
+    const needed = authorize_parseMinPermission(input.minPermission ?? '');
+    let found;
+    try {
+        found = await input.permissionOf(login);
+    }
+    catch (error) {
+        return refuse('lookup-failed', `could not look up ${login}\u2019s permission on the repository (${errorMessage(error)})`);
+    }
+    const permission = (found ?? 'none').trim().toLowerCase();
+    if (rank(permission) >= rank(needed)) {
+        return admit('permission', `${login} has ${permission} permission (${needed} needed)`);
+    }
+    const has = rank(permission) >= 0
+        ? `has only ${permission} permission`
+        : permission === 'none' || permission === ''
+            ? 'has no permission on the repository'
+            : `has an unrecognised permission ${shown(permission)}`;
+    return refuse('permission', `${login} ${has}; ${needed} or higher is needed`);
+}
+/**
+ * A list of logins from an input such as `allowed-users`: separated by commas and/or newlines,
+ * each trimmed, empty entries dropped, a leading `@` dropped, duplicates (ignoring case) dropped.
+ * Refuses anything that is not a GitHub login, naming the first bad entry.
+ */
+function authorize_parseLoginList(text, inputName = 'allowed-users') {
+    const logins = [];
+    const seen = new Set();
+    for (const raw of text.split(/[,\r\n]/)) {
+        const entry = raw.trim().replace(/^@/, '');
+        if (entry === '')
+            continue;
+        if (!LOGIN.test(entry)) {
+            const why = /\s/.test(entry)
+                ? ' (separate logins with commas or newlines)'
+                : ' (a login is 1-39 letters, digits or hyphens, optionally ending in [bot])';
+            throw new KugetsuError('invalid-input', `${inputName} has an entry that is not a GitHub login: ${quoted(entry)}${why}`);
+        }
+        const key = entry.toLowerCase();
+        if (seen.has(key))
+            continue;
+        seen.add(key);
+        logins.push(entry);
+    }
+    return logins;
+}
+/** The `min-permission` input; empty means the default (write). */
+function authorize_parseMinPermission(text, inputName = 'min-permission') {
+    const value = text.trim().toLowerCase();
+    if (value === '')
+        return DEFAULT_MIN_PERMISSION;
+    if (rank(value) < 0) {
+        throw new KugetsuError('invalid-input', `${inputName} must be one of ${PERMISSIONS.join(', ')}; got ${quoted(text.trim(), 40)}`);
+    }
+    return value;
+}
+
 ;// CONCATENATED MODULE: ./src/action/github-retry.ts
 /**
  * Retries for GitHub REST calls. A run makes only a handful of calls, but each one failing on a
@@ -31475,22 +31642,621 @@ function installRetry(octokit, options = {}) {
     return octokit;
 }
 
-;// CONCATENATED MODULE: ./src/errors.ts
-class errors_KugetsuError extends Error {
-    code;
-    constructor(code, message, options) {
-        super(message, options);
-        this.name = 'KugetsuError';
-        this.code = code;
+;// CONCATENATED MODULE: ./src/action/sanitize.ts
+
+/**
+ * Cleaning text written by others (comments, issue bodies) before an agent reads it. On a public
+ * repository anyone can write text that a human reviewer cannot see but a model reads: HTML
+ * comments (hidden when GitHub renders Markdown), invisible format characters, bidirectional
+ * overrides that make the displayed text differ from the logical one, Unicode tag characters
+ * ("ASCII smuggling") and runs of variation selectors ("emoji smuggling"). `sanitizeText` removes
+ * all of them while keeping ordinary prose, code, CJK, right-to-left scripts and emoji intact.
+ *
+ * What is removed (code points are those of the running Node's Unicode data):
+ *
+ * - HTML comments `<!-- ... -->`, wherever they are (also inside code blocks: our idea of a code
+ *   block must never be looser than GitHub's, so none is trusted), and an unterminated `<!--` with
+ *   everything after it. `<!-->` does not close a comment here (it does in CommonMark); removing
+ *   too much is safe, removing too little is not. The result never contains `<!--`, so text cannot
+ *   be made to carry kugetsu's hidden marker.
+ * - Every format character (general category Cf) and every Default_Ignorable_Code_Point, which
+ *   includes: soft hyphen U+00AD, combining grapheme joiner U+034F, Arabic letter mark U+061C, the
+ *   Cf number signs U+0600–U+0605, U+06DD, U+070F, U+0890–U+0891, U+08E2, U+110BD, U+110CD, Khmer
+ *   inherent vowels U+17B4–U+17B5, zero-width space U+200B, LRM/RLM U+200E–U+200F, bidi
+ *   embeddings and overrides U+202A–U+202E, word joiner and invisible operators U+2060–U+2064,
+ *   bidi isolates U+2066–U+2069, deprecated format characters U+206A–U+206F, BOM / zero-width
+ *   no-break space U+FEFF, interlinear annotation U+FFF9–U+FFFB, Egyptian hieroglyph, shorthand
+ *   and musical format controls, tag characters U+E0000–U+E007F, variation selectors U+FE00–U+FE0F
+ *   and U+E0100–U+E01EF, and the rest of U+E0000–U+E0FFF — except in the contexts below.
+ * - Control characters (Cc) other than tab and line feed: NUL, escape (so no terminal escape
+ *   sequences reach logs), DEL, C1 controls. Lone UTF-16 surrogates.
+ *
+ * What is kept, because real text needs it (each only in a context where it has a visible job,
+ * so none can be strung into an invisible payload):
+ *
+ * - ZWJ U+200D inside an emoji ZWJ sequence: after an Extended_Pictographic character (optionally
+ *   followed by U+FE0F or a skin-tone modifier) and before another (👩‍💻, 🏳️‍🌈, 🧑🏽‍🚀).
+ * - ZWNJ U+200C and ZWJ U+200D between two letters or marks of a script whose spelling needs them
+ *   (Arabic, Syriac, N'Ko, Mandaic, Thaana, Mongolian, and the Brahmic scripts of South and
+ *   Southeast Asia from Devanagari to Sinhala, Myanmar, Khmer, Balinese, Javanese), e.g. Persian "می‌خواهم" or Devanagari half forms. In Latin, CJK and other text they go.
+ * - Emoji / text presentation selectors U+FE0E and U+FE0F directly after an Emoji character (one
+ *   per character, so ❤️ and keycaps 1️⃣ survive but runs of selectors do not). All other
+ *   variation selectors are removed: they only choose a glyph variant, and they are the carrier of
+ *   "variation selector smuggling".
+ * - Mongolian free variation selectors U+180B–U+180D, U+180F directly after a Mongolian letter,
+ *   and the Mongolian vowel separator U+180E between two Mongolian letters.
+ * - Hangul fillers U+115F / U+1160 only inside a conjoining jamo syllable (U+115F before a vowel
+ *   jamo, U+1160 after a leading consonant jamo); U+3164 and U+FFA0 always go.
+ * - The tag sequences of the three RGI subdivision flags (England, Scotland, Wales); any other tag
+ *   character goes, leaving the plain black flag.
+ *
+ * Also: CRLF and lone CR become LF, and U+2028 / U+2029 (line / paragraph separator) become LF.
+ * Nothing else changes: no Unicode normalisation, ordinary spaces (also NBSP, ideographic space)
+ * stay. The function is idempotent.
+ *
+ * Not covered (Markdown that renders invisibly without comments, such as link reference
+ * definitions `[x]: # "hidden"`, or collapsed `<details>`): such text is visible in the source a
+ * maintainer edits, and authorisation, not sanitisation, decides who may address the agent.
+ */
+/** The longest message a single `/kugetsu` comment or manual run may carry, in characters. */
+const MAX_MESSAGE_LENGTH = 20_000;
+const ZWNJ = 0x200c;
+const ZWJ = 0x200d;
+const VS15 = 0xfe0e;
+const VS16 = 0xfe0f;
+const BLACK_FLAG = 0x1f3f4;
+const CANCEL_TAG = 0xe007f;
+/** Characters removed unless a rule below keeps them. */
+const INVISIBLE = /^[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cs}]$/u;
+/** Control characters other than tab and line feed (CR is normalised before). */
+const CONTROL = /^[\p{Cc}]$/u;
+/** Whether a text has anything stripInvisible would look at. */
+const ANY_SUSPECT = /[^\t\n\P{Cc}]|[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cs}]/u;
+const PICTOGRAPHIC = /^\p{Extended_Pictographic}$/u;
+const EMOJI = /^\p{Emoji}$/u;
+const SKIN_TONE = /^[\u{1F3FB}-\u{1F3FF}]$/u;
+const JOINING_SCRIPT = new RegExp(`^(?=[\\p{L}\\p{M}])[${[
+    'Arabic',
+    'Syriac',
+    'Nko',
+    'Mandaic',
+    'Thaana',
+    'Mongolian',
+    'Devanagari',
+    'Bengali',
+    'Gurmukhi',
+    'Gujarati',
+    'Oriya',
+    'Tamil',
+    'Telugu',
+    'Kannada',
+    'Malayalam',
+    'Sinhala',
+    'Myanmar',
+    'Khmer',
+    'Balinese',
+    'Javanese'
+]
+    .map((script) => `\\p{scx=${script}}`)
+    .join('')}]$`, 'u');
+const MONGOLIAN_LETTER = /^(?=\p{L})\p{scx=Mongolian}$/u;
+const LEADING_JAMO = /^[\u1100-\u115E\uA960-\uA97C]$/u;
+const VOWEL_JAMO = /^[\u1161-\u11A7\uD7B0-\uD7C6]$/u;
+/** The tag spellings of the RGI subdivision flags: 🏴 + tags + cancel tag. */
+const SUBDIVISION_FLAGS = ['gbeng', 'gbsct', 'gbwls'].map((code) => [BLACK_FLAG, ...Array.from(code, (c) => 0xe0000 + c.charCodeAt(0)), CANCEL_TAG].join(','));
+const charOf = (cp) => (cp === undefined ? '' : String.fromCodePoint(cp));
+const is = (pattern, cp) => cp !== undefined && pattern.test(charOf(cp));
+function subdivisionFlagAt(cps, i) {
+    if (cps[i] !== BLACK_FLAG)
+        return 0;
+    for (const flag of SUBDIVISION_FLAGS) {
+        const length = flag.split(',').length;
+        if (cps.slice(i, i + length).join(',') === flag)
+            return length;
+    }
+    return 0;
+}
+function emojiZwj(cps, i) {
+    let before = i - 1;
+    if (cps[before] === VS16 || is(SKIN_TONE, cps[before]))
+        before -= 1;
+    return is(PICTOGRAPHIC, cps[before]) && is(PICTOGRAPHIC, cps[i + 1]);
+}
+/** Whether the invisible character at `i` does a visible job where it stands. */
+function keepInvisible(cps, i) {
+    const cp = cps[i];
+    const prev = cps[i - 1];
+    const next = cps[i + 1];
+    switch (cp) {
+        case ZWJ:
+            return emojiZwj(cps, i) || (is(JOINING_SCRIPT, prev) && is(JOINING_SCRIPT, next));
+        case ZWNJ:
+            return is(JOINING_SCRIPT, prev) && is(JOINING_SCRIPT, next);
+        case VS15:
+        case VS16:
+            return is(EMOJI, prev);
+        case 0x180b:
+        case 0x180c:
+        case 0x180d:
+        case 0x180f:
+            return is(MONGOLIAN_LETTER, prev);
+        case 0x180e:
+            return is(MONGOLIAN_LETTER, prev) && is(MONGOLIAN_LETTER, next);
+        case 0x115f:
+            return is(VOWEL_JAMO, next);
+        case 0x1160:
+            return is(LEADING_JAMO, prev);
+        default:
+            return false;
     }
 }
-function isKugetsuError(error, code) {
-    return error instanceof errors_KugetsuError && (code === undefined || error.code === code);
+function stripInvisible(text) {
+    if (!ANY_SUSPECT.test(text))
+        return text;
+    const cps = Array.from(text, (c) => c.codePointAt(0));
+    let out = '';
+    for (let i = 0; i < cps.length; i++) {
+        const flag = subdivisionFlagAt(cps, i);
+        if (flag > 0) {
+            out += String.fromCodePoint(...cps.slice(i, i + flag));
+            i += flag - 1;
+            continue;
+        }
+        const cp = cps[i];
+        if (cp === 0x09 || cp === 0x0a) {
+            out += charOf(cp);
+            continue;
+        }
+        if (is(CONTROL, cp))
+            continue;
+        if (is(INVISIBLE, cp) && !keepInvisible(cps, i))
+            continue;
+        out += charOf(cp);
+    }
+    return out;
 }
-/** One line, whatever was thrown. */
-function errors_errorMessage(error) {
-    const text = error instanceof Error ? error.message : String(error);
-    return text.split('\n')[0].trim() || 'unknown error';
+/**
+ * Removes HTML comments in one pass, such that the result never contains `<!--`: the output is
+ * only ever appended to, or cut back by the `<!--` just completed, so an opener formed by joining
+ * the text on both sides of a removed comment is caught as well.
+ */
+function stripComments(text) {
+    if (!text.includes('<!--'))
+        return text;
+    const out = [];
+    const opened = () => {
+        const n = out.length;
+        return (n >= 4 && out[n - 4] === '<' && out[n - 3] === '!' && out[n - 2] === '-' && out[n - 1] === '-');
+    };
+    let i = 0;
+    while (i < text.length) {
+        out.push(text[i]);
+        i += 1;
+        if (opened()) {
+            out.length -= 4;
+            const end = text.indexOf('-->', i);
+            i = end === -1 ? text.length : end + 3;
+        }
+    }
+    return out.join('');
+}
+function normalizeLineBreaks(text) {
+    return text.replace(/\r\n?|[\u2028\u2029]/g, '\n');
+}
+/** The text without hidden content or invisible characters; see the module comment. */
+function sanitize_sanitizeText(text) {
+    let current = normalizeLineBreaks(text);
+    // Each round only removes characters, so this ends; almost always after one or two rounds.
+    for (;;) {
+        const next = stripComments(stripInvisible(current));
+        if (next === current)
+            return next;
+        current = next;
+    }
+}
+/** Length in characters (code points), as a person counts them: an emoji or a kanji is one. */
+function sanitize_characterCount(text) {
+    let count = 0;
+    for (let i = 0; i < text.length; i++) {
+        const code = text.charCodeAt(i);
+        if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+            const low = text.charCodeAt(i + 1);
+            if (low >= 0xdc00 && low <= 0xdfff)
+                i += 1;
+        }
+        count += 1;
+    }
+    return count;
+}
+/**
+ * Refuses a message longer than MAX_MESSAGE_LENGTH characters (check it after sanitizeText, so
+ * stripped content does not count). Returns the message.
+ */
+function checkMessageLength(message, limit = MAX_MESSAGE_LENGTH) {
+    // No character is more than two UTF-16 units, so short strings need no counting.
+    if (message.length <= limit)
+        return message;
+    const length = sanitize_characterCount(message);
+    if (length > limit) {
+        throw new KugetsuError('invalid-input', `the message is ${length.toLocaleString('en-US')} characters long; the limit is ${limit.toLocaleString('en-US')}`);
+    }
+    return message;
+}
+
+;// CONCATENATED MODULE: ./src/action/report.ts
+/** How kugetsu answers on an issue: the reply comment, its footer and hidden marker, the summary. */
+const report_MARKER_PREFIX = '<!-- kugetsu:';
+const MAX_COMMENT_LENGTH = 65_536;
+function marker(fields) {
+    const body = Object.entries(fields)
+        .map(([key, value]) => `${key}=${value.replace(/\s|-->|>/g, '_')}`)
+        .join(' ');
+    return `${report_MARKER_PREFIX} ${body} -->`;
+}
+/** Whether a comment body is one kugetsu wrote (it carries the hidden marker). */
+function report_isKugetsuComment(body) {
+    return body.includes(report_MARKER_PREFIX);
+}
+function shortSessionId(sessionId) {
+    return sessionId.length > 14 ? `${sessionId.slice(0, 14)}…` : sessionId;
+}
+function formatDuration(ms) {
+    const seconds = ms / 1000;
+    if (seconds < 60)
+        return `${seconds.toFixed(1)} s`;
+    const minutes = Math.floor(seconds / 60);
+    return `${minutes} min ${Math.round(seconds - minutes * 60)} s`;
+}
+function formatCost(cost) {
+    return `$${cost.toFixed(cost > 0 && cost < 0.01 ? 4 : 2)}`;
+}
+function footer(facts) {
+    const verb = facts.mode === 'start' ? 'Started' : 'Continued';
+    const parts = [
+        `${verb} session \`${shortSessionId(facts.sessionId)}\``,
+        `turn ${facts.turns}`,
+        `${facts.tokensInput.toLocaleString('en-US')} in / ${facts.tokensOutput.toLocaleString('en-US')} out tokens`,
+        formatCost(facts.cost),
+        formatDuration(facts.durationMs)
+    ];
+    const run = facts.runUrl ? ` · [run](${facts.runUrl})` : '';
+    return `<sub>kugetsu · ${parts.join(' · ')}${run}</sub>`;
+}
+/** The reply comment: the agent's text, the footer and the marker, cut to fit GitHub's limit. */
+function replyBody(text, facts) {
+    const notes = (facts.notes ?? []).map((note) => `\n\n> [!NOTE]\n> ${note}`).join('');
+    const tail = `${notes}\n\n---\n${footer(facts)}\n${marker({ session: facts.sessionId, ref: facts.ref, turn: String(facts.turns) })}`;
+    const reply = text.trim() === '' ? '_(the agent gave no text reply)_' : text.trim();
+    return fitComment(reply, tail);
+}
+function failureBody(ref, message, runUrl) {
+    const link = runUrl ? ` See [the run](${runUrl}) for details.` : '';
+    const tail = `\n${marker({ ref, failed: 'true' })}`;
+    return fitComment(`**kugetsu failed:** ${message}${link}`, tail);
+}
+const TRUNCATION_NOTE = '\n\n_…the reply was cut here to fit a GitHub comment; the whole text is in the job summary and the `response` output._';
+function fitComment(text, tail) {
+    if (text.length + tail.length <= MAX_COMMENT_LENGTH)
+        return text + tail;
+    const room = MAX_COMMENT_LENGTH - tail.length - TRUNCATION_NOTE.length;
+    let cut = text.slice(0, room);
+    const lineBreak = cut.lastIndexOf('\n');
+    if (lineBreak > room * 0.8)
+        cut = cut.slice(0, lineBreak);
+    // Never end on half of a surrogate pair.
+    if (/[\uD800-\uDBFF]$/.test(cut))
+        cut = cut.slice(0, -1);
+    return cut + TRUNCATION_NOTE + tail;
+}
+const escapeCell = (value) => value.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+function summaryTable(rows) {
+    return [
+        '| | |',
+        '|---|---|',
+        ...rows.map(([k, v]) => `| ${escapeCell(k)} | ${escapeCell(v)} |`)
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/action/tracking.ts
+
+/**
+ * The tracking comment: posted as soon as a request is accepted, so the person asking sees that
+ * kugetsu is on it while the agent works (a turn can take many minutes). The main step saves its
+ * id; if the job then ends without main marking it done (cancelled, timed out, killed), the post
+ * step rewrites it to say so, instead of leaving "working on it" forever.
+ */
+/** Names main passes to core.saveState and the post step reads back (as STATE_<name>). */
+const TRACKING_STATE = {
+    /** Id of the tracking comment. */
+    commentId: 'tracking-comment-id',
+    /** `true` once main has dealt with the comment (replaced it with the reply or the failure). */
+    done: 'tracking-done',
+    /** The issue's canonical ref, for the marker. */
+    ref: 'tracking-ref'
+};
+/** What the post step says when it cannot know which of these ended the job. */
+const INTERRUPTED_WHY = 'the job was cancelled, timed out or stopped before kugetsu finished';
+/** The link to this run (its attempt, after a re-run), or '' outside Actions. */
+function runUrlFromEnv(env) {
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env;
+    if (!server || !repo || !runId)
+        return '';
+    const attempt = env.GITHUB_RUN_ATTEMPT && env.GITHUB_RUN_ATTEMPT !== '1'
+        ? `/attempts/${env.GITHUB_RUN_ATTEMPT}`
+        : '';
+    return `${server.replace(/\/+$/, '')}/${repo}/actions/runs/${runId}${attempt}`;
+}
+const runLink = (runUrl) => (runUrl ? ` ([run](${runUrl}))` : '');
+function trackingMarker(state, ref) {
+    return marker(ref ? { ref, tracking: state } : { tracking: state });
+}
+/** Whether a comment is a tracking comment (not a reply), from its marker. */
+function tracking_isTrackingComment(body) {
+    const start = body.indexOf(MARKER_PREFIX);
+    if (start === -1)
+        return false;
+    const end = body.indexOf('-->', start);
+    return /\btracking=/.test(body.slice(start, end === -1 ? undefined : end));
+}
+function workingBody(runUrl, ref = '') {
+    return `_kugetsu is working on it…_${runLink(runUrl)}\n${trackingMarker('working', ref)}`;
+}
+function interruptedBody(runUrl, why = INTERRUPTED_WHY, ref = '') {
+    return [
+        `**kugetsu stopped without replying:** ${why}.${runLink(runUrl)}`,
+        'Ask again to retry.',
+        trackingMarker('interrupted', ref)
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/action/thread.ts
+
+
+
+/**
+ * Memory rebuilt from the issue thread when an issue's saved session is gone (Actions cache
+ * entries unused for 7 days are evicted, and a full cache evicts the oldest). The new session is
+ * forked from the base like a first turn, but is given the conversation so far so it can go on
+ * from where the lost one was.
+ */
+const DEFAULT_THREAD_BUDGET = 30_000;
+/** The line kugetsu puts in its reply when it answered from a rebuilt memory. */
+const MEMORY_REBUILT_NOTE = "_kugetsu lost this issue's saved session (Actions cache entries expire after 7 days unused) and rebuilt its memory from the thread._";
+/** Comments as `GET /repos/{o}/{r}/issues/{n}/comments` returns them. */
+function threadCommentsFromApi(data) {
+    return data.map((comment) => ({
+        id: comment.id,
+        author: comment.user?.login ?? 'ghost',
+        authorType: comment.user?.type,
+        body: comment.body ?? '',
+        createdAt: comment.created_at
+    }));
+}
+const FOOTER = /\n*(?:---\n)?<sub>kugetsu · [^\n]*<\/sub>\s*$/;
+const NOTE_LINE = new RegExp(`^${MEMORY_REBUILT_NOTE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n*`);
+function formatDate(iso) {
+    const date = new Date(iso);
+    if (Number.isNaN(date.getTime()))
+        return iso;
+    return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+/**
+ * A marker is only trusted from kugetsu's own account: anyone can type one, and a comment shown
+ * as kugetsu's would put their words in the agent's mouth.
+ */
+function isOwn(comment, kugetsuLogins) {
+    if (!isKugetsuComment(comment.body))
+        return false;
+    const login = comment.author.toLowerCase();
+    return (comment.authorType?.toLowerCase() === 'bot' ||
+        login.endsWith('[bot]') ||
+        kugetsuLogins.some((own) => own.toLowerCase() === login));
+}
+function entryText(comment, own) {
+    // Sanitising removes the marker (an HTML comment); then the footer line can go.
+    let text = sanitizeText(comment.body);
+    if (own)
+        text = text.replace(FOOTER, '').replace(NOTE_LINE, '');
+    const who = own ? 'kugetsu' : `@${comment.author}`;
+    return `${who} (${formatDate(comment.createdAt)}):\n${text.trim() || '(empty)'}`;
+}
+function openingPost(issue, room) {
+    const body = sanitizeText(issue.body).trim() || '(no description)';
+    const cut = characterCount(body) > room ? `${Array.from(body).slice(0, room).join('')}\n…(cut)` : body;
+    return `@${issue.author} opened the issue "${sanitizeText(issue.title)}":\n${cut}`;
+}
+const SEPARATOR = '\n\n';
+const omissionNote = (count) => `(${count} earlier comment${count === 1 ? '' : 's'} left out to save space)`;
+/** Index of the oldest entry such that it and all newer ones fit in `room`. */
+function firstThatFits(sizes, room) {
+    let first = sizes.length;
+    while (first > 0 && sizes[first - 1] <= room) {
+        room -= sizes[first - 1];
+        first -= 1;
+    }
+    return first;
+}
+/**
+ * The thread as context for the first turn of a rebuilt session: the opening post, then the
+ * comments oldest first with kugetsu's own replies as `kugetsu`, all sanitised. Within `budget`
+ * characters the newest comments are kept whole; older ones are left out, and counted.
+ */
+function rebuildThread(issue, comments, options = {}) {
+    const budget = options.budget ?? DEFAULT_THREAD_BUDGET;
+    const excluded = new Set(options.excludeIds ?? []);
+    const kugetsuLogins = options.kugetsuLogins ?? [];
+    const thread = [...comments]
+        .filter((comment) => !excluded.has(comment.id) && !isTrackingComment(comment.body))
+        .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.id - b.id);
+    const entries = thread.map((comment) => {
+        const own = isOwn(comment, kugetsuLogins);
+        return { own, text: entryText(comment, own) };
+    });
+    // The opening post gets at most half the budget, so a long description never crowds out the
+    // latest exchanges.
+    const opening = openingPost(issue, Math.floor(budget / 2));
+    const sizes = entries.map((entry) => characterCount(entry.text) + SEPARATOR.length);
+    const room = budget - characterCount(opening);
+    const noteRoom = characterCount(omissionNote(entries.length)) + SEPARATOR.length;
+    let first = firstThatFits(sizes, room);
+    // The note saying what was left out needs room too.
+    if (first > 0)
+        first = firstThatFits(sizes, room - noteRoom);
+    const parts = [opening];
+    if (first > 0)
+        parts.push(omissionNote(first));
+    parts.push(...entries.slice(first).map((entry) => entry.text));
+    return {
+        hadEarlierReplies: entries.some((entry) => entry.own),
+        context: parts.join(SEPARATOR),
+        includedComments: entries.length - first,
+        omittedComments: first
+    };
+}
+/**
+ * The first prompt of a session rebuilt from the thread: like firstTurnPrompt, with the
+ * conversation so far in place of the bare description.
+ */
+function rebuiltTurnPrompt(ref, issue, thread, author, message) {
+    const kind = issue.isPullRequest ? 'pull request' : 'issue';
+    return [
+        `You are now working on GitHub ${kind} ${ref}.`,
+        `URL: ${issue.url}`,
+        '',
+        `You worked on this ${kind} before, but that session was lost. The conversation so far, oldest first (your own earlier replies are shown as "kugetsu"):`,
+        '',
+        thread.context,
+        '',
+        '---',
+        `Message from @${author}:`,
+        message
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/action/github.ts
+
+
+
+
+/** The issue a manual run names cannot be read: there is nothing to comment on. */
+class IssueNotFoundError extends errors_KugetsuError {
+    constructor(message) {
+        super('not-found', message);
+    }
+}
+const statusOf = (error) => error.status;
+function createGitHub(options) {
+    let client;
+    const octokit = () => {
+        if (!options.token) {
+            return Promise.reject(new errors_KugetsuError('invalid-input', 'github-token is empty; pass ${{ github.token }} or a token with issues: write'));
+        }
+        client ??= __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413)).then(({ getOctokit }) => installRetry(getOctokit(options.token, { baseUrl: options.apiUrl }), {
+            log: options.log,
+            ...options.retry
+        }));
+        return client;
+    };
+    const { owner, repo } = options.repo;
+    return {
+        async permissionOf(login) {
+            try {
+                const { data } = await (await octokit()).rest.repos.getCollaboratorPermissionLevel({ owner, repo, username: login });
+                return permissionFromResponse(data);
+            }
+            catch (error) {
+                if (statusOf(error) === 404)
+                    return undefined;
+                throw error;
+            }
+        },
+        async reactToComment(commentId, content) {
+            await (await octokit()).rest.reactions.createForIssueComment({ owner, repo, comment_id: commentId, content });
+        },
+        async issue(number, ref) {
+            const { data } = await (await octokit()).rest.issues
+                .get({ owner, repo, issue_number: number })
+                .catch((error) => {
+                const status = statusOf(error);
+                if (status === 404) {
+                    throw new IssueNotFoundError(`${ref} does not exist (or github-token cannot read it)`);
+                }
+                if (status === 410)
+                    throw new IssueNotFoundError(`${ref} was deleted`);
+                throw new Error(`cannot read ${ref} from the GitHub API: ${errors_errorMessage(error)}`, {
+                    cause: error
+                });
+            });
+            return {
+                number: data.number,
+                title: data.title,
+                body: data.body ?? '',
+                url: data.html_url,
+                author: data.user?.login ?? 'unknown',
+                isPullRequest: data.pull_request !== undefined && data.pull_request !== null
+            };
+        },
+        async isClosed(number) {
+            try {
+                const { data } = await (await octokit()).rest.issues.get({
+                    owner,
+                    repo,
+                    issue_number: number
+                });
+                return data.state === 'closed';
+            }
+            catch (error) {
+                const status = statusOf(error);
+                if (status === 404 || status === 410)
+                    return true;
+                throw error;
+            }
+        },
+        async comments(number) {
+            const client = await octokit();
+            const data = await client.paginate(client.rest.issues.listComments, {
+                owner,
+                repo,
+                issue_number: number,
+                per_page: 100
+            });
+            return threadCommentsFromApi(data);
+        },
+        async createComment(number, body) {
+            const { data } = await (await octokit()).rest.issues.createComment({ owner, repo, issue_number: number, body });
+            return { id: data.id, url: data.html_url };
+        },
+        async updateComment(commentId, body) {
+            const { data } = await (await octokit()).rest.issues.updateComment({ owner, repo, comment_id: commentId, body });
+            return { id: data.id, url: data.html_url };
+        },
+        async cacheEntries(keyPrefix) {
+            const client = await octokit();
+            const caches = await client.paginate(client.rest.actions.getActionsCacheList, {
+                owner,
+                repo,
+                key: keyPrefix,
+                per_page: 100
+            });
+            return caches.map((entry) => ({
+                id: entry.id ?? 0,
+                key: entry.key ?? '',
+                createdAt: entry.created_at ?? '',
+                lastAccessedAt: entry.last_accessed_at ?? entry.created_at ?? '',
+                sizeBytes: entry.size_in_bytes ?? 0
+            }));
+        },
+        async deleteCacheEntry(id, key) {
+            try {
+                await (await octokit()).rest.actions.deleteActionsCacheById({ owner, repo, cache_id: id });
+            }
+            catch (error) {
+                if (statusOf(error) === 404)
+                    return;
+                throw new errors_KugetsuError('opencode-failed', `could not delete the cache entry ${key}: ${errors_errorMessage(error)} (the token needs actions: write)`, { cause: error });
+            }
+        }
+    };
 }
 
 // EXTERNAL MODULE: external "node:crypto"
@@ -31551,12 +32317,12 @@ class StateCryptoError extends errors_KugetsuError {
     }
 }
 /** The context as it appears in a one-line message. */
-const shown = (context) => context.slice(0, 100).replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, ' ');
-const entryName = (context) => `the encrypted state of ${shown(context)}`;
+const crypto_shown = (context) => context.slice(0, 100).replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, ' ');
+const entryName = (context) => `the encrypted state of ${crypto_shown(context)}`;
 function checkKey(secret, context, encrypted) {
     if (secret === undefined || secret === '') {
         throw new StateCryptoError('invalid-input', 'missing-key', encrypted
-            ? `the stored state of ${shown(context)} is encrypted, but no state-key is set`
+            ? `the stored state of ${crypto_shown(context)} is encrypted, but no state-key is set`
             : 'state-key is empty');
     }
     if (secret.length < crypto_MIN_STATE_KEY_LENGTH) {
@@ -31718,7 +32484,7 @@ async function openState(text, secret, context, options = {}) {
         return decryptState(text, secret, context);
     if (secret === undefined || secret === '' || options.allowPlaintext)
         return text;
-    throw new StateCryptoError('corrupt-state', 'not-encrypted', `the stored state of ${shown(context)} is not encrypted although a state-key is set (saved before encryption was enabled, or planted); destroy it and start again`);
+    throw new StateCryptoError('corrupt-state', 'not-encrypted', `the stored state of ${crypto_shown(context)} is not encrypted although a state-key is set (saved before encryption was enabled, or planted); destroy it and start again`);
 }
 /**
  * The entry codec for a state-key: every file sealed under its context when a key is set; an
@@ -31729,155 +32495,6 @@ function stateCodec(secret) {
         encode: (text, context) => sealState(text, secret, context),
         decode: (text, context) => openState(text, secret, context)
     };
-}
-
-;// CONCATENATED MODULE: ./src/action/authorize.ts
-
-
-/**
- * Whether the person (or bot) behind a trigger may run the agent, decided before any heavy work.
- * On a public repository anyone can comment, and a run spends the repository's model budget and
- * acts with its token, so by default only people with write access may trigger one.
- *
- * The rules, in order:
- * 1. A comment carrying kugetsu's hidden marker never triggers, whoever posted it: kugetsu's own
- *    replies may quote `/kugetsu`, and answering them would loop.
- * 2. Bots (user type Bot, or a login ending in `[bot]`) are refused unless listed in
- *    `allowed-bots` (case-insensitive, with or without the `[bot]` suffix); a listed bot is
- *    admitted without a permission check (apps are not collaborators).
- * 3. Users listed in `allowed-users` (case-insensitive) are admitted whatever their permission.
- * 4. Everyone else needs a repository permission at least `min-permission` (default write).
- *    A failed lookup refuses: the decision fails closed, and says why. (On a public repository
- *    `read` may admit anyone who can comment; triage or higher keeps it to people you chose.)
- */
-const PERMISSIONS = (/* unused pure expression or super */ null && (['read', 'triage', 'write', 'maintain', 'admin']));
-const DEFAULT_MIN_PERMISSION = 'write';
-/** A GitHub login (`[bot]` suffix allowed), lenient enough for legacy names with odd hyphens. */
-const LOGIN = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}(?:\[bot\])?$/;
-const BOT_SUFFIX = /\[bot\]$/i;
-/** The marker with any spacing or case, so a hand-typed variant also counts. */
-const MARKER_LOOSE = /<!--\s*kugetsu:/i;
-const rank = (permission) => PERMISSIONS.indexOf(permission);
-const bare = (login) => login.trim().replace(BOT_SUFFIX, '').toLowerCase();
-const listed = (list, login) => (list ?? []).some((entry) => bare(entry) === bare(login));
-/**
- * Untrusted text quoted in a one-line message: JSON-quoted, with format, control and other
- * invisible characters also escaped, so a bidi override cannot reorder the log line.
- */
-function quoted(text, max = 60) {
-    return JSON.stringify(text.slice(0, max)).replace(/[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/gu, (c) => {
-        const code = c.codePointAt(0);
-        return code > 0xffff
-            ? `\\u{${code.toString(16)}}`
-            : `\\u${code.toString(16).padStart(4, '0')}`;
-    });
-}
-const authorize_shown = (login) => quoted(login);
-function isBot(login, userType) {
-    return userType.toLowerCase() === 'bot' || BOT_SUFFIX.test(login.trim());
-}
-/**
- * The permission in a `GET /repos/{owner}/{repo}/collaborators/{username}/permission` answer.
- * `role_name` is preferred when it is one of the five roles, because `permission` reports
- * maintain as write and triage as read; a custom role falls back to `permission`. Anything
- * unrecognised is 'none'.
- */
-function permissionFromResponse(data) {
-    const record = (data ?? {});
-    for (const value of [record.role_name, record.permission]) {
-        const name = typeof value === 'string' ? value.trim().toLowerCase() : '';
-        if (rank(name) >= 0)
-            return name;
-    }
-    return 'none';
-}
-function refuse(rule, reason) {
-    return { allowed: false, reason, rule };
-}
-function admit(rule, reason) {
-    return { allowed: true, reason, rule };
-}
-/**
- * Decides by the rules in the module comment. Never throws for anything about the commenter
- * (a failed permission lookup refuses); throws KugetsuError 'invalid-input' only for a
- * minPermission that is not one of PERMISSIONS.
- */
-async function authorize(input) {
-    const body = input.commentBody ?? '';
-    if (isKugetsuComment(body) || MARKER_LOOSE.test(body)) {
-        return refuse('marker', 'the comment carries kugetsu\u2019s marker (kugetsu never answers itself)');
-    }
-    const login = input.login.trim();
-    if (!LOGIN.test(login)) {
-        return refuse('invalid-login', `the author ${authorize_shown(login)} is not a valid GitHub login`);
-    }
-    if (isBot(login, input.userType)) {
-        if (listed(input.allowedBots, login)) {
-            return admit('allowed-bot', `the bot ${login} is in allowed-bots`);
-        }
-        const hint = listed(input.allowedUsers, login)
-            ? ' (bots go in allowed-bots, not allowed-users)'
-            : '';
-        return refuse('bot', `the bot ${login} is not in allowed-bots${hint}`);
-    }
-    if (listed(input.allowedUsers, login)) {
-        return admit('allowed-user', `${login} is in allowed-users`);
-    }
-    // Checked again here: an unknown minimum would rank below every permission and admit anyone.
-    const needed = authorize_parseMinPermission(input.minPermission ?? '');
-    let found;
-    try {
-        found = await input.permissionOf(login);
-    }
-    catch (error) {
-        return refuse('lookup-failed', `could not look up ${login}\u2019s permission on the repository (${errorMessage(error)})`);
-    }
-    const permission = (found ?? 'none').trim().toLowerCase();
-    if (rank(permission) >= rank(needed)) {
-        return admit('permission', `${login} has ${permission} permission (${needed} needed)`);
-    }
-    const has = rank(permission) >= 0
-        ? `has only ${permission} permission`
-        : permission === 'none' || permission === ''
-            ? 'has no permission on the repository'
-            : `has an unrecognised permission ${authorize_shown(permission)}`;
-    return refuse('permission', `${login} ${has}; ${needed} or higher is needed`);
-}
-/**
- * A list of logins from an input such as `allowed-users`: separated by commas and/or newlines,
- * each trimmed, empty entries dropped, a leading `@` dropped, duplicates (ignoring case) dropped.
- * Refuses anything that is not a GitHub login, naming the first bad entry.
- */
-function authorize_parseLoginList(text, inputName = 'allowed-users') {
-    const logins = [];
-    const seen = new Set();
-    for (const raw of text.split(/[,\r\n]/)) {
-        const entry = raw.trim().replace(/^@/, '');
-        if (entry === '')
-            continue;
-        if (!LOGIN.test(entry)) {
-            const why = /\s/.test(entry)
-                ? ' (separate logins with commas or newlines)'
-                : ' (a login is 1-39 letters, digits or hyphens, optionally ending in [bot])';
-            throw new KugetsuError('invalid-input', `${inputName} has an entry that is not a GitHub login: ${quoted(entry)}${why}`);
-        }
-        const key = entry.toLowerCase();
-        if (seen.has(key))
-            continue;
-        seen.add(key);
-        logins.push(entry);
-    }
-    return logins;
-}
-/** The `min-permission` input; empty means the default (write). */
-function authorize_parseMinPermission(text, inputName = 'min-permission') {
-    const value = text.trim().toLowerCase();
-    if (value === '')
-        return DEFAULT_MIN_PERMISSION;
-    if (rank(value) < 0) {
-        throw new KugetsuError('invalid-input', `${inputName} must be one of ${PERMISSIONS.join(', ')}; got ${quoted(text.trim(), 40)}`);
-    }
-    return value;
 }
 
 ;// CONCATENATED MODULE: external "node:path"
@@ -32070,132 +32687,6 @@ function readInputs(env) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/action/report.ts
-/** How kugetsu answers on an issue: the reply comment, its footer and hidden marker, the summary. */
-const report_MARKER_PREFIX = '<!-- kugetsu:';
-const MAX_COMMENT_LENGTH = 65_536;
-function marker(fields) {
-    const body = Object.entries(fields)
-        .map(([key, value]) => `${key}=${value.replace(/\s|-->|>/g, '_')}`)
-        .join(' ');
-    return `${report_MARKER_PREFIX} ${body} -->`;
-}
-/** Whether a comment body is one kugetsu wrote (it carries the hidden marker). */
-function report_isKugetsuComment(body) {
-    return body.includes(report_MARKER_PREFIX);
-}
-function shortSessionId(sessionId) {
-    return sessionId.length > 14 ? `${sessionId.slice(0, 14)}…` : sessionId;
-}
-function formatDuration(ms) {
-    const seconds = ms / 1000;
-    if (seconds < 60)
-        return `${seconds.toFixed(1)} s`;
-    const minutes = Math.floor(seconds / 60);
-    return `${minutes} min ${Math.round(seconds - minutes * 60)} s`;
-}
-function formatCost(cost) {
-    return `$${cost.toFixed(cost > 0 && cost < 0.01 ? 4 : 2)}`;
-}
-function footer(facts) {
-    const verb = facts.mode === 'start' ? 'Started' : 'Continued';
-    const parts = [
-        `${verb} session \`${shortSessionId(facts.sessionId)}\``,
-        `turn ${facts.turns}`,
-        `${facts.tokensInput.toLocaleString('en-US')} in / ${facts.tokensOutput.toLocaleString('en-US')} out tokens`,
-        formatCost(facts.cost),
-        formatDuration(facts.durationMs)
-    ];
-    const run = facts.runUrl ? ` · [run](${facts.runUrl})` : '';
-    return `<sub>kugetsu · ${parts.join(' · ')}${run}</sub>`;
-}
-/** The reply comment: the agent's text, the footer and the marker, cut to fit GitHub's limit. */
-function replyBody(text, facts) {
-    const notes = (facts.notes ?? []).map((note) => `\n\n> [!NOTE]\n> ${note}`).join('');
-    const tail = `${notes}\n\n---\n${footer(facts)}\n${marker({ session: facts.sessionId, ref: facts.ref, turn: String(facts.turns) })}`;
-    const reply = text.trim() === '' ? '_(the agent gave no text reply)_' : text.trim();
-    return fitComment(reply, tail);
-}
-function failureBody(ref, message, runUrl) {
-    const link = runUrl ? ` See [the run](${runUrl}) for details.` : '';
-    const tail = `\n${marker({ ref, failed: 'true' })}`;
-    return fitComment(`**kugetsu failed:** ${message}${link}`, tail);
-}
-const TRUNCATION_NOTE = '\n\n_…the reply was cut here to fit a GitHub comment; the whole text is in the job summary and the `response` output._';
-function fitComment(text, tail) {
-    if (text.length + tail.length <= MAX_COMMENT_LENGTH)
-        return text + tail;
-    const room = MAX_COMMENT_LENGTH - tail.length - TRUNCATION_NOTE.length;
-    let cut = text.slice(0, room);
-    const lineBreak = cut.lastIndexOf('\n');
-    if (lineBreak > room * 0.8)
-        cut = cut.slice(0, lineBreak);
-    // Never end on half of a surrogate pair.
-    if (/[\uD800-\uDBFF]$/.test(cut))
-        cut = cut.slice(0, -1);
-    return cut + TRUNCATION_NOTE + tail;
-}
-const escapeCell = (value) => value.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-function summaryTable(rows) {
-    return [
-        '| | |',
-        '|---|---|',
-        ...rows.map(([k, v]) => `| ${escapeCell(k)} | ${escapeCell(v)} |`)
-    ].join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/action/tracking.ts
-
-/**
- * The tracking comment: posted as soon as a request is accepted, so the person asking sees that
- * kugetsu is on it while the agent works (a turn can take many minutes). The main step saves its
- * id; if the job then ends without main marking it done (cancelled, timed out, killed), the post
- * step rewrites it to say so, instead of leaving "working on it" forever.
- */
-/** Names main passes to core.saveState and the post step reads back (as STATE_<name>). */
-const TRACKING_STATE = {
-    /** Id of the tracking comment. */
-    commentId: 'tracking-comment-id',
-    /** `true` once main has dealt with the comment (replaced it with the reply or the failure). */
-    done: 'tracking-done',
-    /** The issue's canonical ref, for the marker. */
-    ref: 'tracking-ref'
-};
-/** What the post step says when it cannot know which of these ended the job. */
-const INTERRUPTED_WHY = 'the job was cancelled, timed out or stopped before kugetsu finished';
-/** The link to this run (its attempt, after a re-run), or '' outside Actions. */
-function runUrlFromEnv(env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env;
-    if (!server || !repo || !runId)
-        return '';
-    const attempt = env.GITHUB_RUN_ATTEMPT && env.GITHUB_RUN_ATTEMPT !== '1'
-        ? `/attempts/${env.GITHUB_RUN_ATTEMPT}`
-        : '';
-    return `${server.replace(/\/+$/, '')}/${repo}/actions/runs/${runId}${attempt}`;
-}
-const runLink = (runUrl) => (runUrl ? ` ([run](${runUrl}))` : '');
-function trackingMarker(state, ref) {
-    return marker(ref ? { ref, tracking: state } : { tracking: state });
-}
-/** Whether a comment is a tracking comment (not a reply), from its marker. */
-function isTrackingComment(body) {
-    const start = body.indexOf(MARKER_PREFIX);
-    if (start === -1)
-        return false;
-    const end = body.indexOf('-->', start);
-    return /\btracking=/.test(body.slice(start, end === -1 ? undefined : end));
-}
-function workingBody(runUrl, ref = '') {
-    return `_kugetsu is working on it…_${runLink(runUrl)}\n${trackingMarker('working', ref)}`;
-}
-function interruptedBody(runUrl, why = INTERRUPTED_WHY, ref = '') {
-    return [
-        `**kugetsu stopped without replying:** ${why}.${runLink(runUrl)}`,
-        'Ask again to retry.',
-        trackingMarker('interrupted', ref)
-    ].join('\n');
-}
-
 ;// CONCATENATED MODULE: ./src/post.ts
 
 
@@ -32220,14 +32711,14 @@ async function runPost(env = process.env, options = {}) {
         const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
         if (!owner || !repo)
             throw new Error('GITHUB_REPOSITORY is not set');
-        const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
-        const octokit = installRetry(getOctokit(token, { baseUrl: env.GITHUB_API_URL || 'https://api.github.com' }), { log: info, ...options.retry });
-        await octokit.rest.issues.updateComment({
-            owner,
-            repo,
-            comment_id: Number(commentId),
-            body: interruptedBody(runUrlFromEnv(env), undefined, stateFromEnv(env, TRACKING_STATE.ref))
+        const github = createGitHub({
+            token,
+            apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+            repo: { owner, repo },
+            log: info,
+            retry: options.retry
         });
+        await github.updateComment(Number(commentId), interruptedBody(runUrlFromEnv(env), undefined, stateFromEnv(env, TRACKING_STATE.ref)));
         info(`Marked tracking comment ${commentId} as interrupted`);
         return 'marked-interrupted';
     }
@@ -32595,6 +33086,17 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/make namespace object */
+/******/ (() => {
+/******/ 	// define __esModule on exports
+/******/ 	__nccwpck_require__.r = (exports) => {
+/******/ 		if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
+/******/ 			Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
+/******/ 		}
+/******/ 		Object.defineProperty(exports, '__esModule', { value: true });
+/******/ 	};
 /******/ })();
 /******/ 
 /******/ /* webpack/runtime/import chunk loading */

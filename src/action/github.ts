@@ -1,0 +1,189 @@
+import { KugetsuError, errorMessage } from '../errors.js'
+import { permissionFromResponse } from './authorize.js'
+import type { IssueInfo, RepoContext } from './event.js'
+import { installRetry, type RetryOptions } from './github-retry.js'
+import type { CacheEntryInfo } from './listing.js'
+import { threadCommentsFromApi, type ThreadComment } from './thread.js'
+
+/**
+ * The GitHub REST calls the action makes, for one repository, with retries on 5xx and rate limits
+ * (github-retry.ts). `@actions/github` is loaded on first use, so a run that needs no API call
+ * (a skipped event) never loads it.
+ */
+export interface GitHub {
+  /** The login's permission on the repository, or undefined when not a collaborator (404). */
+  permissionOf(login: string): Promise<string | undefined>
+  reactToComment(commentId: number, content: 'eyes'): Promise<void>
+  /** The issue (or pull request); IssueNotFoundError when it does not exist or was deleted. */
+  issue(number: number, ref: string): Promise<IssueInfo>
+  /** Whether an issue is closed, or gone (deleted or transferred). */
+  isClosed(number: number): Promise<boolean>
+  comments(number: number): Promise<ThreadComment[]>
+  createComment(number: number, body: string): Promise<PostedComment>
+  updateComment(commentId: number, body: string): Promise<PostedComment>
+  /** The repository's Actions cache entries whose key starts with `keyPrefix`. */
+  cacheEntries(keyPrefix: string): Promise<CacheEntryInfo[]>
+  /** Deletes one cache entry; one already gone counts as deleted. */
+  deleteCacheEntry(id: number, key: string): Promise<void>
+}
+
+export interface PostedComment {
+  id: number
+  url: string
+}
+
+/** The issue a manual run names cannot be read: there is nothing to comment on. */
+export class IssueNotFoundError extends KugetsuError {
+  constructor(message: string) {
+    super('not-found', message)
+  }
+}
+
+type Octokit = ReturnType<(typeof import('@actions/github'))['getOctokit']>
+
+const statusOf = (error: unknown) => (error as { status?: unknown }).status
+
+export function createGitHub(options: {
+  token: string
+  apiUrl: string
+  repo: Pick<RepoContext, 'owner' | 'repo'>
+  log?: (message: string) => void
+  retry?: RetryOptions
+}): GitHub {
+  let client: Promise<Octokit> | undefined
+  const octokit = (): Promise<Octokit> => {
+    if (!options.token) {
+      return Promise.reject(
+        new KugetsuError(
+          'invalid-input',
+          'github-token is empty; pass ${{ github.token }} or a token with issues: write'
+        )
+      )
+    }
+    client ??= import('@actions/github').then(({ getOctokit }) =>
+      installRetry(getOctokit(options.token, { baseUrl: options.apiUrl }), {
+        log: options.log,
+        ...options.retry
+      })
+    )
+    return client
+  }
+  const { owner, repo } = options.repo
+
+  return {
+    async permissionOf(login) {
+      try {
+        const { data } = await (
+          await octokit()
+        ).rest.repos.getCollaboratorPermissionLevel({ owner, repo, username: login })
+        return permissionFromResponse(data)
+      } catch (error) {
+        if (statusOf(error) === 404) return undefined
+        throw error
+      }
+    },
+
+    async reactToComment(commentId, content) {
+      await (
+        await octokit()
+      ).rest.reactions.createForIssueComment({ owner, repo, comment_id: commentId, content })
+    },
+
+    async issue(number, ref) {
+      const { data } = await (
+        await octokit()
+      ).rest.issues
+        .get({ owner, repo, issue_number: number })
+        .catch((error: unknown) => {
+          const status = statusOf(error)
+          if (status === 404) {
+            throw new IssueNotFoundError(`${ref} does not exist (or github-token cannot read it)`)
+          }
+          if (status === 410) throw new IssueNotFoundError(`${ref} was deleted`)
+          throw new Error(`cannot read ${ref} from the GitHub API: ${errorMessage(error)}`, {
+            cause: error
+          })
+        })
+      return {
+        number: data.number,
+        title: data.title,
+        body: data.body ?? '',
+        url: data.html_url,
+        author: data.user?.login ?? 'unknown',
+        isPullRequest: data.pull_request !== undefined && data.pull_request !== null
+      }
+    },
+
+    async isClosed(number) {
+      try {
+        const { data } = await (
+          await octokit()
+        ).rest.issues.get({
+          owner,
+          repo,
+          issue_number: number
+        })
+        return data.state === 'closed'
+      } catch (error) {
+        const status = statusOf(error)
+        if (status === 404 || status === 410) return true
+        throw error
+      }
+    },
+
+    async comments(number) {
+      const client = await octokit()
+      const data = await client.paginate(client.rest.issues.listComments, {
+        owner,
+        repo,
+        issue_number: number,
+        per_page: 100
+      })
+      return threadCommentsFromApi(data)
+    },
+
+    async createComment(number, body) {
+      const { data } = await (
+        await octokit()
+      ).rest.issues.createComment({ owner, repo, issue_number: number, body })
+      return { id: data.id, url: data.html_url }
+    },
+
+    async updateComment(commentId, body) {
+      const { data } = await (
+        await octokit()
+      ).rest.issues.updateComment({ owner, repo, comment_id: commentId, body })
+      return { id: data.id, url: data.html_url }
+    },
+
+    async cacheEntries(keyPrefix) {
+      const client = await octokit()
+      const caches = await client.paginate(client.rest.actions.getActionsCacheList, {
+        owner,
+        repo,
+        key: keyPrefix,
+        per_page: 100
+      })
+      return caches.map((entry) => ({
+        id: entry.id ?? 0,
+        key: entry.key ?? '',
+        createdAt: entry.created_at ?? '',
+        lastAccessedAt: entry.last_accessed_at ?? entry.created_at ?? '',
+        sizeBytes: entry.size_in_bytes ?? 0
+      }))
+    },
+
+    async deleteCacheEntry(id, key) {
+      try {
+        await (await octokit()).rest.actions.deleteActionsCacheById({ owner, repo, cache_id: id })
+      } catch (error) {
+        if (statusOf(error) === 404) return
+        throw new KugetsuError(
+          'opencode-failed',
+          `could not delete the cache entry ${key}: ${errorMessage(error)} (the token needs actions: write)`,
+          { cause: error }
+        )
+      }
+    }
+  }
+}

@@ -1,0 +1,145 @@
+import * as core from '@actions/core'
+import { formatIssueRef, parseIssueRef, type IssueRef } from '../refs.js'
+import type { RepoContext } from './event.js'
+import type { GitHub } from './github.js'
+import { listingFromEntries } from './listing.js'
+import { destroyPlan, issueNumbersWithEntries, planPrune, type DeletionPlan } from './prune.js'
+
+/**
+ * The session commands of the action (`list`, `destroy`, `prune`, and a closed issue's destroy),
+ * worked from the caches REST API alone: the keys say which issue an entry belongs to, so nothing
+ * is downloaded and no opencode starts.
+ */
+
+export interface SessionsContext {
+  github: GitHub
+  repo: RepoContext
+  /** state-prefix: only entries under it are kugetsu's. */
+  prefix: string
+  setOutputs(outputs: Record<string, string | number>): void
+}
+
+const entries = (context: SessionsContext) => context.github.cacheEntries(`${context.prefix}-`)
+const plural = (count: number) => `entr${count === 1 ? 'y' : 'ies'}`
+const kib = (bytes: number) => `${Math.ceil(bytes / 1024)} KiB`
+
+async function deleteAll(plan: DeletionPlan, context: SessionsContext): Promise<void> {
+  for (const deletion of plan.deletions) {
+    await context.github.deleteCacheEntry(deletion.id, deletion.key)
+    core.info(`Deleted ${deletion.key} (${deletion.reason})`)
+  }
+}
+
+async function report(
+  title: string,
+  mode: 'destroy' | 'prune',
+  plan: DeletionPlan,
+  context: SessionsContext,
+  extra: Record<string, string> = {}
+): Promise<void> {
+  const { count, bytesFreed } = plan.totals
+  core.info(`${title}: ${count} ${plural(count)} deleted, ${kib(bytesFreed)} freed`)
+  context.setOutputs({
+    skipped: 'false',
+    'skip-reason': '',
+    mode,
+    'deleted-entries': count,
+    ...extra
+  })
+  await core.summary
+    .addHeading(`kugetsu: ${title}`, 3)
+    .addRaw(`\n${count} cache ${plural(count)} deleted, ${kib(bytesFreed)} freed.\n\n`, true)
+    .addTable([
+      [
+        { data: 'Entry', header: true },
+        { data: 'Why', header: true }
+      ],
+      ...plan.deletions.map((deletion) => [deletion.key, deletion.reason])
+    ])
+    .write()
+}
+
+/** Deletes every entry of an issue (never of another whose number starts the same) or of the base. */
+export async function destroySessions(
+  target: { ref: IssueRef } | { base: true },
+  context: SessionsContext,
+  title?: string
+): Promise<void> {
+  const all = await entries(context)
+  const plan =
+    'base' in target
+      ? destroyPlan(all, context.prefix, { base: true })
+      : destroyPlan(all, context.prefix, { issueNumber: target.ref.number })
+  await deleteAll(plan, context)
+  const what = 'base' in target ? 'the base session' : formatIssueRef(target.ref)
+  await report(
+    title ?? `destroyed ${what}`,
+    'destroy',
+    plan,
+    context,
+    'base' in target ? {} : { 'issue-ref': formatIssueRef(target.ref) }
+  )
+}
+
+/** Deletes superseded entries, older entries of the current base and closed issues' entries. */
+export async function pruneSessions(
+  currentBaseHash: string,
+  context: SessionsContext
+): Promise<void> {
+  const all = await entries(context)
+  const closedIssues: number[] = []
+  for (const number of issueNumbersWithEntries(all, context.prefix)) {
+    if (await context.github.isClosed(number)) closedIssues.push(number)
+  }
+  const plan = planPrune(all, { prefix: context.prefix, currentBaseHash, closedIssues })
+  await deleteAll(plan, context)
+  await report('pruned the Actions cache', 'prune', plan, context)
+}
+
+/** Every tracked issue, as the `sessions` output and a job-summary table. */
+export async function listSessions(context: SessionsContext): Promise<void> {
+  const listing = listingFromEntries(await entries(context), context.prefix, (number) =>
+    formatIssueRef(parseIssueRef(`#${number}`, context.repo))
+  )
+  const sessions = listing.sessions.map(
+    ({ ref, sessionId, turns, updatedAt, lastUsedAt, sizeBytes }) => ({
+      ref,
+      sessionId,
+      turns,
+      updatedAt,
+      lastUsedAt,
+      sizeBytes
+    })
+  )
+  context.setOutputs({
+    skipped: 'false',
+    'skip-reason': '',
+    mode: 'list',
+    sessions: JSON.stringify(sessions)
+  })
+  core.info(
+    `${sessions.length} tracked issue(s), ${listing.base.length} base ${plural(listing.base.length)}`
+  )
+  await core.summary
+    .addHeading(`kugetsu: ${sessions.length} tracked issue(s)`, 3)
+    .addTable([
+      [
+        { data: 'Issue', header: true },
+        { data: 'Session', header: true },
+        { data: 'Turns', header: true },
+        { data: 'Last saved', header: true },
+        { data: 'Size', header: true }
+      ],
+      ...sessions.map((session) => [
+        session.ref,
+        session.sessionId,
+        String(session.turns),
+        session.updatedAt,
+        kib(session.sizeBytes)
+      ]),
+      ...listing.base
+        .slice(0, 1)
+        .map((base) => ['(base)', base.key, '', base.createdAt, kib(base.sizeBytes)])
+    ])
+    .write()
+}
