@@ -201,6 +201,36 @@ describe('classifyFailure', () => {
   })
 })
 
+describe('calls that must not happen twice', () => {
+  const failing = (status: number, headers: Record<string, string> = {}) => {
+    let calls = 0
+    const call = async () => {
+      calls += 1
+      if (calls === 1) throw Object.assign(new Error('failed'), { status, response: { headers } })
+      return 'ok'
+    }
+    return { call, calls: () => calls }
+  }
+
+  it('are not retried after a 5xx, which GitHub may have carried out', async () => {
+    const { options } = harness()
+    const attempt = failing(502)
+    await expect(
+      withRetry(attempt.call, 'POST /comments', { ...options, idempotent: false })
+    ).rejects.toMatchObject({ status: 502 })
+    expect(attempt.calls()).toBe(1)
+  })
+
+  it('are retried after a rate limit, which refused them unprocessed', async () => {
+    const { options } = harness()
+    const attempt = failing(429, { 'retry-after': '1' })
+    await expect(
+      withRetry(attempt.call, 'POST /comments', { ...options, idempotent: false })
+    ).resolves.toBe('ok')
+    expect(attempt.calls()).toBe(2)
+  })
+})
+
 describe('installRetry on a real octokit', () => {
   let server: Awaited<ReturnType<typeof listenLoopback>>
   let requests = 0

@@ -31579,17 +31579,18 @@ function classifyFailure(error, now = Date.now()) {
         if (header(failure, 'x-ratelimit-remaining') === '0') {
             const reset = Number(header(failure, 'x-ratelimit-reset'));
             const waitMs = waitFromRetryAfter ?? (Number.isFinite(reset) ? Math.max(0, reset * 1000 - now) : undefined);
-            return { retry: true, reason: `${status} rate limit exhausted`, waitMs };
+            return { retry: true, reason: `${status} rate limit exhausted`, waitMs, refused: true };
         }
         if (waitFromRetryAfter !== undefined || /secondary rate limit/i.test(messages(failure))) {
             return {
                 retry: true,
                 reason: `${status} secondary rate limit`,
-                waitMs: waitFromRetryAfter ?? SECONDARY_LIMIT_WAIT_MS
+                waitMs: waitFromRetryAfter ?? SECONDARY_LIMIT_WAIT_MS,
+                refused: true
             };
         }
         if (status === 429)
-            return { retry: true, reason: '429 too many requests' };
+            return { retry: true, reason: '429 too many requests', refused: true };
         return { retry: false, reason: '403 forbidden' };
     }
     if (status >= 500)
@@ -31612,7 +31613,7 @@ const seconds = (ms) => `${Math.ceil(ms / 1000)} s`;
  * then throws the last error as it was. `label` names the call in log lines.
  */
 async function withRetry(call, label, options = {}) {
-    const { maxAttempts = 4, maxWaitMs = 60_000, baseDelayMs = 1000, sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms)), random = Math.random, now = Date.now, log = () => undefined } = options;
+    const { maxAttempts = 4, maxWaitMs = 60_000, baseDelayMs = 1000, sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms)), random = Math.random, now = Date.now, log = () => undefined, idempotent = true } = options;
     for (let attempt = 1;; attempt++) {
         try {
             return await call();
@@ -31621,6 +31622,10 @@ async function withRetry(call, label, options = {}) {
             const failure = classifyFailure(error, now());
             if (!failure.retry)
                 throw error;
+            if (!idempotent && !failure.refused) {
+                log(`${label}: ${failure.reason}; not retried, as it may have been carried out`);
+                throw error;
+            }
             if (attempt >= maxAttempts) {
                 log(`${label}: ${failure.reason}; giving up after ${attempt} attempts`);
                 throw error;
@@ -31638,7 +31643,7 @@ async function withRetry(call, label, options = {}) {
 }
 /** Makes every request of `octokit` (REST methods, `request`, `paginate`) go through withRetry. */
 function installRetry(octokit, options = {}) {
-    octokit.hook.wrap('request', (request, requestOptions) => withRetry(async () => request(requestOptions), `${requestOptions.method} ${requestOptions.url}`, options));
+    octokit.hook.wrap('request', (request, requestOptions) => withRetry(async () => request(requestOptions), `${requestOptions.method} ${requestOptions.url}`, { idempotent: requestOptions.method !== 'POST', ...options }));
     return octokit;
 }
 

@@ -18,12 +18,21 @@ export interface RetryOptions {
   random?: () => number
   now?: () => number
   log?: (message: string) => void
+  /**
+   * False for a call that must not happen twice (a POST that creates something): it is retried
+   * only when GitHub refused it unprocessed (a rate limit), never after a 5xx or a dropped
+   * connection, after which GitHub may have done it. Default true.
+   */
+  idempotent?: boolean
 }
 
 export type FailureClass =
   | { retry: false; reason: string }
-  /** `waitMs` is what the server asked for; absent means back off exponentially. */
-  | { retry: true; reason: string; waitMs?: number }
+  /**
+   * `waitMs` is what the server asked for; absent means back off exponentially. `refused`: the
+   * request was turned away by a rate limit, so it was not carried out.
+   */
+  | { retry: true; reason: string; waitMs?: number; refused?: boolean }
 
 /** GitHub's advice for a secondary rate limit without retry-after: wait at least a minute. */
 const SECONDARY_LIMIT_WAIT_MS = 60_000
@@ -110,16 +119,17 @@ export function classifyFailure(error: unknown, now: number = Date.now()): Failu
       const reset = Number(header(failure, 'x-ratelimit-reset'))
       const waitMs =
         waitFromRetryAfter ?? (Number.isFinite(reset) ? Math.max(0, reset * 1000 - now) : undefined)
-      return { retry: true, reason: `${status} rate limit exhausted`, waitMs }
+      return { retry: true, reason: `${status} rate limit exhausted`, waitMs, refused: true }
     }
     if (waitFromRetryAfter !== undefined || /secondary rate limit/i.test(messages(failure))) {
       return {
         retry: true,
         reason: `${status} secondary rate limit`,
-        waitMs: waitFromRetryAfter ?? SECONDARY_LIMIT_WAIT_MS
+        waitMs: waitFromRetryAfter ?? SECONDARY_LIMIT_WAIT_MS,
+        refused: true
       }
     }
-    if (status === 429) return { retry: true, reason: '429 too many requests' }
+    if (status === 429) return { retry: true, reason: '429 too many requests', refused: true }
     return { retry: false, reason: '403 forbidden' }
   }
   if (status >= 500)
@@ -156,7 +166,8 @@ export async function withRetry<T>(
     sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
     random = Math.random,
     now = Date.now,
-    log = () => undefined
+    log = () => undefined,
+    idempotent = true
   } = options
   for (let attempt = 1; ; attempt++) {
     try {
@@ -164,6 +175,10 @@ export async function withRetry<T>(
     } catch (error) {
       const failure = classifyFailure(error, now())
       if (!failure.retry) throw error
+      if (!idempotent && !failure.refused) {
+        log(`${label}: ${failure.reason}; not retried, as it may have been carried out`)
+        throw error
+      }
       if (attempt >= maxAttempts) {
         log(`${label}: ${failure.reason}; giving up after ${attempt} attempts`)
         throw error
@@ -191,7 +206,7 @@ export function installRetry(octokit: Octokit, options: RetryOptions = {}): Octo
     withRetry(
       async () => request(requestOptions),
       `${requestOptions.method} ${requestOptions.url}`,
-      options
+      { idempotent: requestOptions.method !== 'POST', ...options }
     )
   )
   return octokit
