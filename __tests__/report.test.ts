@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals'
 import {
   MAX_COMMENT_LENGTH,
   failureBody,
+  NOTE_BLOCKS,
   isKugetsuComment,
   replyBody
 } from '../src/action/report.js'
@@ -33,6 +34,18 @@ describe('reply comments', () => {
     )
     expect(isKugetsuComment(body)).toBe(true)
     expect(isKugetsuComment('/kugetsu hi')).toBe(false)
+  })
+
+  it('notes stand between the text and the footer, also when the text is cut', () => {
+    const note = 'Another run saved a newer session.'
+    const body = replyBody('Done.', { ...facts, notes: [note] })
+    expect(body).toMatch(
+      /^Done\.\n\n> \[!NOTE\]\n> Another run saved a newer session\.\n\n---\n<sub>/
+    )
+    expect(body.replace(NOTE_BLOCKS, '')).toBe(replyBody('Done.', facts))
+    const long = replyBody('x'.repeat(MAX_COMMENT_LENGTH), { ...facts, notes: [note] })
+    expect(long.length).toBeLessThanOrEqual(MAX_COMMENT_LENGTH)
+    expect(long).toContain(`> ${note}\n\n---\n`)
   })
 
   it('the marker keeps refs with hyphens intact and cannot close the HTML comment early', () => {

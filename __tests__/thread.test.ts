@@ -69,7 +69,7 @@ describe('rebuildThread', () => {
 
   it('shows failure comments as kugetsu, and drops the rebuilt-memory note from replies', () => {
     const failed = bot(failureBody(REF, 'model provider error', facts.runUrl), 1)
-    const rebuilt = bot(replyBody(`${MEMORY_REBUILT_NOTE}\n\nBack on track.`, facts), 2)
+    const rebuilt = bot(replyBody('Back on track.', { ...facts, notes: [MEMORY_REBUILT_NOTE] }), 2)
     const thread = rebuildThread(issue, [failed, rebuilt])
     expect(thread.context).toContain(
       'kugetsu (2026-11-01 10:01 UTC):\n**kugetsu failed:** model provider error See [the run]'

@@ -36,6 +36,7 @@ import {
   failureBody,
   formatCost,
   formatDuration,
+  noteBlock,
   replyBody,
   summaryTable
 } from './action/report.js'
@@ -322,7 +323,7 @@ async function handleTurn(
     const prompt = first?.prompt ?? laterTurnPrompt(request.author, request.message)
     const outcome = await engine.run(ref, prompt)
     const notes: string[] = []
-    if (first?.rebuilt) notes.push(MEMORY_REBUILT_NOTE.replace(/^_|_$/g, ''))
+    if (first?.rebuilt) notes.push(MEMORY_REBUILT_NOTE)
     const lostRace = await newerStateOf(cache, issueDir, issueStream, restoredKey)
     if (lostRace) {
       const note = `Another run saved a newer session for ${ref} (\`${lostRace}\`) while this one worked; this reply does not know that run's turn, and the next turn continues from this one.`
@@ -389,7 +390,7 @@ async function handleTurn(
         ]),
         true
       )
-      .addRaw(notes.map((note) => `\n> [!NOTE]\n> ${note}\n`).join(''), true)
+      .addRaw(notes.map((note) => `\n${noteBlock(note)}\n`).join(''), true)
       .addHeading('Response', 4)
       .addRaw(`\n${result.text}\n`, true)
       .write()

@@ -31892,6 +31892,12 @@ function checkMessageLength(message, limit = MAX_MESSAGE_LENGTH) {
 /** How kugetsu answers on an issue: the reply comment, its footer and hidden marker, the summary. */
 const report_MARKER_PREFIX = '<!-- kugetsu:';
 const MAX_COMMENT_LENGTH = 65_536;
+/** A note above a reply's footer (lost memory, a lost race), as a GitHub alert block. */
+function noteBlock(note) {
+    return `> [!NOTE]\n> ${note.replace(/\n/g, ' ')}`;
+}
+/** Every note block in a reply, so a reply can be read without them. */
+const report_NOTE_BLOCKS = /\n*> \[!NOTE\]\n> [^\n]*/g;
 function marker(fields) {
     const body = Object.entries(fields)
         .map(([key, value]) => `${key}=${value.replace(/\s|-->|>/g, '_')}`)
@@ -31929,7 +31935,7 @@ function footer(facts) {
 }
 /** The reply comment: the agent's text, the footer and the marker, cut to fit GitHub's limit. */
 function replyBody(text, facts) {
-    const notes = (facts.notes ?? []).map((note) => `\n\n> [!NOTE]\n> ${note}`).join('');
+    const notes = (facts.notes ?? []).map((note) => `\n\n${noteBlock(note)}`).join('');
     const tail = `${notes}\n\n---\n${footer(facts)}\n${marker({ session: facts.sessionId, ref: facts.ref, turn: String(facts.turns) })}`;
     const reply = text.trim() === '' ? '_(the agent gave no text reply)_' : text.trim();
     return fitComment(reply, tail);
@@ -32026,7 +32032,7 @@ function interruptedBody(runUrl, why = INTERRUPTED_WHY, ref = '') {
  */
 const DEFAULT_THREAD_BUDGET = 30_000;
 /** The line kugetsu puts in its reply when it answered from a rebuilt memory. */
-const MEMORY_REBUILT_NOTE = "_kugetsu lost this issue's saved session (Actions cache entries expire after 7 days unused) and rebuilt its memory from the thread._";
+const MEMORY_REBUILT_NOTE = "kugetsu lost this issue's saved session (Actions cache entries expire after 7 days unused) and rebuilt its memory from the thread.";
 /** Comments as `GET /repos/{o}/{r}/issues/{n}/comments` returns them. */
 function threadCommentsFromApi(data) {
     return data.map((comment) => ({
@@ -32038,7 +32044,6 @@ function threadCommentsFromApi(data) {
     }));
 }
 const FOOTER = /\n*(?:---\n)?<sub>kugetsu · [^\n]*<\/sub>\s*$/;
-const NOTE_LINE = new RegExp(`^${MEMORY_REBUILT_NOTE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n*`);
 function formatDate(iso) {
     const date = new Date(iso);
     if (Number.isNaN(date.getTime()))
@@ -32061,7 +32066,7 @@ function entryText(comment, own) {
     // Sanitising removes the marker (an HTML comment); then the footer line can go.
     let text = sanitizeText(comment.body);
     if (own)
-        text = text.replace(FOOTER, '').replace(NOTE_LINE, '');
+        text = text.replace(FOOTER, '').replace(NOTE_BLOCKS, '');
     const who = own ? 'kugetsu' : `@${comment.author}`;
     return `${who} (${formatDate(comment.createdAt)}):\n${text.trim() || '(empty)'}`;
 }

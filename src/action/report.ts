@@ -17,6 +17,14 @@ export interface TurnFacts {
   notes?: string[]
 }
 
+/** A note above a reply's footer (lost memory, a lost race), as a GitHub alert block. */
+export function noteBlock(note: string): string {
+  return `> [!NOTE]\n> ${note.replace(/\n/g, ' ')}`
+}
+
+/** Every note block in a reply, so a reply can be read without them. */
+export const NOTE_BLOCKS = /\n*> \[!NOTE\]\n> [^\n]*/g
+
 export function marker(fields: Record<string, string>): string {
   const body = Object.entries(fields)
     .map(([key, value]) => `${key}=${value.replace(/\s|-->|>/g, '_')}`)
@@ -59,7 +67,7 @@ export function footer(facts: TurnFacts): string {
 
 /** The reply comment: the agent's text, the footer and the marker, cut to fit GitHub's limit. */
 export function replyBody(text: string, facts: TurnFacts): string {
-  const notes = (facts.notes ?? []).map((note) => `\n\n> [!NOTE]\n> ${note}`).join('')
+  const notes = (facts.notes ?? []).map((note) => `\n\n${noteBlock(note)}`).join('')
   const tail = `${notes}\n\n---\n${footer(facts)}\n${marker({ session: facts.sessionId, ref: facts.ref, turn: String(facts.turns) })}`
   const reply = text.trim() === '' ? '_(the agent gave no text reply)_' : text.trim()
   return fitComment(reply, tail)

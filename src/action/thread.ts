@@ -1,5 +1,5 @@
 import type { IssueInfo } from './event.js'
-import { isKugetsuComment } from './report.js'
+import { NOTE_BLOCKS, isKugetsuComment } from './report.js'
 import { characterCount, sanitizeText } from './sanitize.js'
 import { isTrackingComment } from './tracking.js'
 
@@ -14,7 +14,7 @@ export const DEFAULT_THREAD_BUDGET = 30_000
 
 /** The line kugetsu puts in its reply when it answered from a rebuilt memory. */
 export const MEMORY_REBUILT_NOTE =
-  "_kugetsu lost this issue's saved session (Actions cache entries expire after 7 days unused) and rebuilt its memory from the thread._"
+  "kugetsu lost this issue's saved session (Actions cache entries expire after 7 days unused) and rebuilt its memory from the thread."
 
 export interface ThreadComment {
   id: number
@@ -64,7 +64,6 @@ export function threadCommentsFromApi(
 }
 
 const FOOTER = /\n*(?:---\n)?<sub>kugetsu · [^\n]*<\/sub>\s*$/
-const NOTE_LINE = new RegExp(`^${MEMORY_REBUILT_NOTE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n*`)
 
 function formatDate(iso: string): string {
   const date = new Date(iso)
@@ -89,7 +88,7 @@ function isOwn(comment: ThreadComment, kugetsuLogins: string[]): boolean {
 function entryText(comment: ThreadComment, own: boolean): string {
   // Sanitising removes the marker (an HTML comment); then the footer line can go.
   let text = sanitizeText(comment.body)
-  if (own) text = text.replace(FOOTER, '').replace(NOTE_LINE, '')
+  if (own) text = text.replace(FOOTER, '').replace(NOTE_BLOCKS, '')
   const who = own ? 'kugetsu' : `@${comment.author}`
   return `${who} (${formatDate(comment.createdAt)}):\n${text.trim() || '(empty)'}`
 }
