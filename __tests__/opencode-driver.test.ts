@@ -1,12 +1,15 @@
 /**
- * The driver with the real opencode binary (the `opencode-ai` devDependency), offline against the
- * scripted model server. Each `opencode run` takes ~6-8 s here; tests in this file run serially.
+ * Both drivers with the real opencode binary (the `opencode-ai` devDependency), offline against
+ * the scripted model server: one opencode process per command (driver.ts), and one `opencode serve`
+ * driven over HTTP (serve.ts). The same behaviour is asked of both. Each `opencode run` takes ~6-8 s
+ * here; tests in this file run serially.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createOpencodeDriver, OpencodeRunError } from '../src/opencode/driver.js'
+import { createServeDriver } from '../src/opencode/serve.js'
 import { liveGroupMembers } from '../src/opencode/process.js'
 import type { OpencodeDriver, RunRequest, RunResult } from '../src/opencode/types.js'
 import { startModelServer, type ModelServer, type RecordedRequest } from './support/model-server.js'
@@ -23,15 +26,33 @@ let driver: Required<OpencodeDriver>
 /** The session created by the first test, continued and forked by later ones. */
 let base: string
 
+/** A driver for `env`, working in `cwd`; `close` stops what it started. */
+type DriverFactory = (
+  env: NodeJS.ProcessEnv,
+  cwd: string
+) => Required<OpencodeDriver> & { close?: () => Promise<void> }
+
+// a run that hangs must not outlive its test
+const DRIVERS: [string, DriverFactory][] = [
+  [
+    'one opencode process per command',
+    (env) => createOpencodeDriver({ binary, env, defaultTimeoutMs: 150_000 })
+  ],
+  [
+    'one opencode serve',
+    (env, cwd) => createServeDriver({ binary, env, cwd, defaultTimeoutMs: 150_000 })
+  ]
+]
+const opened: { close?: () => Promise<void> }[] = []
+
 beforeAll(async () => {
   server = await startModelServer()
   machine = await createOpencodeEnv({ baseURL: server.baseURL })
   project = await machine.makeProject('repo')
-  // a run that hangs must not outlive its test
-  driver = createOpencodeDriver({ binary, env: machine.env, defaultTimeoutMs: 150_000 })
 })
 
 afterAll(async () => {
+  await Promise.all(opened.map((one) => one.close?.()))
   await server?.close()
   await machine?.cleanup()
 })
@@ -75,7 +96,16 @@ async function processesRunning(text: string): Promise<number[]> {
 
 const chats = (requests: RecordedRequest[]) => requests.filter((r) => r.kind === 'chat')
 
-describe('opencode driver with the real binary', () => {
+describe.each(DRIVERS)('opencode driver with the real binary: %s', (kind, makeDriver) => {
+  const open = (env: NodeJS.ProcessEnv, cwd: string) => {
+    const made = makeDriver(env, cwd)
+    opened.push(made)
+    return made
+  }
+  beforeAll(() => {
+    driver = open(machine.env, project)
+  })
+
   it(
     'creates a session and continues it; the model sees the history; tokens and cost add up',
     async () => {
@@ -131,13 +161,9 @@ describe('opencode driver with the real binary', () => {
       expect(parsed.info.directory).toBe(project)
 
       const elsewhere = await machine.fresh()
+      const checkout = await elsewhere.makeProject('checkout-elsewhere')
+      const other = open(elsewhere.env, checkout)
       try {
-        const checkout = await elsewhere.makeProject('checkout-elsewhere')
-        const other = createOpencodeDriver({
-          binary,
-          env: elsewhere.env,
-          defaultTimeoutMs: 150_000
-        })
         await other.importSession(exported, checkout)
 
         server.setScript([
@@ -157,6 +183,7 @@ describe('opencode driver with the real binary', () => {
         ])
       } finally {
         server.setScript(undefined)
+        await other.close?.()
         await elsewhere.cleanup()
       }
     },
@@ -353,7 +380,9 @@ describe('opencode driver with the real binary', () => {
       expect(error.result?.permissionRejections).toEqual([
         `read ${path.join(project, '.env')}: rejected`
       ])
-      expect(error.stderr).toMatch(/permission requested: read .*; auto-rejecting/)
+      if (kind === DRIVERS[0][0]) {
+        expect(error.stderr).toMatch(/permission requested: read .*; auto-rejecting/)
+      }
       server.setScript(undefined)
     },
     TEST_TIMEOUT

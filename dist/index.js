@@ -30044,6 +30044,44 @@ function lastLine(text) {
         .filter(Boolean);
     return lines.length ? lines[lines.length - 1] : '';
 }
+/**
+ * The events `opencode run --format json` would have printed for these messages (as
+ * `GET /session/{id}/message` of `opencode serve` returns them, `[{info, parts}]`): finished text
+ * parts, finished tool calls, step ends, and the error an assistant message ended with. So a turn
+ * driven over HTTP is summarised by the same rules as one run by the CLI.
+ */
+function eventsFromMessages(messages) {
+    const events = [];
+    for (const message of messages) {
+        if (!message || typeof message !== 'object')
+            continue;
+        const { info, parts } = message;
+        if (!info || info.role !== 'assistant')
+            continue;
+        const sessionID = str(info.sessionID);
+        for (const part of Array.isArray(parts) ? parts : []) {
+            if (!part || typeof part !== 'object')
+                continue;
+            const p = part;
+            const state = (p.state ?? {});
+            const time = (p.time ?? {});
+            if (p.type === 'text' && !p.synthetic && !p.ignored && time.end !== undefined) {
+                events.push({ type: 'text', sessionID, part: p });
+            }
+            else if (p.type === 'tool' && (state.status === 'completed' || state.status === 'error')) {
+                events.push({ type: 'tool_use', sessionID, part: p });
+            }
+            else if (p.type === 'step-finish') {
+                events.push({ type: 'step_finish', sessionID, part: p });
+            }
+        }
+        const error = info.error;
+        if (error && typeof error === 'object') {
+            events.push({ type: 'error', sessionID, error: error });
+        }
+    }
+    return events;
+}
 
 ;// CONCATENATED MODULE: ./src/opencode/version.ts
 /** The opencode release kugetsu is built and tested against (npm package `opencode-ai`). */
@@ -31705,6 +31743,23 @@ function runArgs(request) {
         args.push(`--title=${request.title}`);
     return args;
 }
+/**
+ * Refuses a request no driver can run: an empty message, a NUL in it (opencode reads it as text),
+ * a session id that is not one, a fork without the session to fork.
+ */
+function checkRunRequest(request) {
+    if (!request.message.trim()) {
+        throw new errors_KugetsuError('invalid-input', 'the message for opencode is empty');
+    }
+    if (request.message.includes('\0')) {
+        throw new errors_KugetsuError('invalid-input', 'the message for opencode contains a NUL character');
+    }
+    if (request.sessionId !== undefined)
+        checkSessionId(request.sessionId);
+    if (request.fork && !request.sessionId) {
+        throw new errors_KugetsuError('invalid-input', 'forking needs the session id to fork');
+    }
+}
 function describeSignal(signal) {
     const reason = signal.reason;
     if (reason instanceof Error && reason.name !== 'AbortError')
@@ -31819,17 +31874,7 @@ function createOpencodeDriver(options) {
         });
     }
     async function run(request) {
-        if (!request.message.trim()) {
-            throw new errors_KugetsuError('invalid-input', 'the message for opencode is empty');
-        }
-        if (request.message.includes('\0')) {
-            throw new errors_KugetsuError('invalid-input', 'the message for opencode contains a NUL character');
-        }
-        if (request.sessionId !== undefined)
-            checkSessionId(request.sessionId);
-        if (request.fork && !request.sessionId) {
-            throw new errors_KugetsuError('invalid-input', 'forking needs the session id to fork');
-        }
+        checkRunRequest(request);
         const timeoutMs = request.timeoutMs ?? defaultTimeoutMs;
         if (request.signal?.aborted) {
             throw new OpencodeRunError('timeout', `opencode run was aborted${describeSignal(request.signal)}`, {

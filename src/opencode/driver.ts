@@ -89,7 +89,7 @@ const MAX_STDERR = 64 * 1024
 const SESSION_NOT_FOUND = /session not found/i
 const SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
 
-function checkSessionId(sessionId: string): void {
+export function checkSessionId(sessionId: string): void {
   if (!SESSION_ID.test(sessionId)) {
     throw new KugetsuError(
       'invalid-input',
@@ -114,7 +114,24 @@ export function runArgs(request: RunRequest): string[] {
   return args
 }
 
-function describeSignal(signal: AbortSignal): string {
+/**
+ * Refuses a request no driver can run: an empty message, a NUL in it (opencode reads it as text),
+ * a session id that is not one, a fork without the session to fork.
+ */
+export function checkRunRequest(request: RunRequest): void {
+  if (!request.message.trim()) {
+    throw new KugetsuError('invalid-input', 'the message for opencode is empty')
+  }
+  if (request.message.includes('\0')) {
+    throw new KugetsuError('invalid-input', 'the message for opencode contains a NUL character')
+  }
+  if (request.sessionId !== undefined) checkSessionId(request.sessionId)
+  if (request.fork && !request.sessionId) {
+    throw new KugetsuError('invalid-input', 'forking needs the session id to fork')
+  }
+}
+
+export function describeSignal(signal: AbortSignal): string {
   const reason: unknown = signal.reason
   if (reason instanceof Error && reason.name !== 'AbortError') return `: ${reason.message}`
   if (typeof reason === 'string' && reason) return `: ${reason}`
@@ -247,16 +264,7 @@ export function createOpencodeDriver(options: OpencodeDriverOptions): Required<O
   }
 
   async function run(request: RunRequest): Promise<RunResult> {
-    if (!request.message.trim()) {
-      throw new KugetsuError('invalid-input', 'the message for opencode is empty')
-    }
-    if (request.message.includes('\0')) {
-      throw new KugetsuError('invalid-input', 'the message for opencode contains a NUL character')
-    }
-    if (request.sessionId !== undefined) checkSessionId(request.sessionId)
-    if (request.fork && !request.sessionId) {
-      throw new KugetsuError('invalid-input', 'forking needs the session id to fork')
-    }
+    checkRunRequest(request)
     const timeoutMs = request.timeoutMs ?? defaultTimeoutMs
     if (request.signal?.aborted) {
       throw new OpencodeRunError(

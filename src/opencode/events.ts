@@ -222,3 +222,37 @@ export function lastLine(text: string): string {
     .filter(Boolean)
   return lines.length ? lines[lines.length - 1] : ''
 }
+
+/**
+ * The events `opencode run --format json` would have printed for these messages (as
+ * `GET /session/{id}/message` of `opencode serve` returns them, `[{info, parts}]`): finished text
+ * parts, finished tool calls, step ends, and the error an assistant message ended with. So a turn
+ * driven over HTTP is summarised by the same rules as one run by the CLI.
+ */
+export function eventsFromMessages(messages: unknown[]): OpencodeEvent[] {
+  const events: OpencodeEvent[] = []
+  for (const message of messages) {
+    if (!message || typeof message !== 'object') continue
+    const { info, parts } = message as { info?: Record<string, unknown>; parts?: unknown }
+    if (!info || info.role !== 'assistant') continue
+    const sessionID = str(info.sessionID)
+    for (const part of Array.isArray(parts) ? parts : []) {
+      if (!part || typeof part !== 'object') continue
+      const p = part as Record<string, unknown>
+      const state = (p.state ?? {}) as Record<string, unknown>
+      const time = (p.time ?? {}) as Record<string, unknown>
+      if (p.type === 'text' && !p.synthetic && !p.ignored && time.end !== undefined) {
+        events.push({ type: 'text', sessionID, part: p })
+      } else if (p.type === 'tool' && (state.status === 'completed' || state.status === 'error')) {
+        events.push({ type: 'tool_use', sessionID, part: p })
+      } else if (p.type === 'step-finish') {
+        events.push({ type: 'step_finish', sessionID, part: p })
+      }
+    }
+    const error = info.error
+    if (error && typeof error === 'object') {
+      events.push({ type: 'error', sessionID, error: error as OpencodeEvent['error'] })
+    }
+  }
+  return events
+}
