@@ -326,13 +326,8 @@ describe('on github.com (cache protocol v2)', () => {
     expect(trigger.reactions.map((r) => `${r.content} ${r.user}`)).toEqual([
       'eyes github-actions[bot]'
     ])
-    expect(startsOf(first.opencode)).toEqual([
-      '--version',
-      'run',
-      'export',
-      'run+session+fork',
-      'export'
-    ])
+    // One opencode serve creates the base, forks it and runs the turn: no other opencode start.
+    expect(startsOf(first.opencode)).toEqual(['--version', 'serve'])
   }, 180_000)
 
   test('the next comment continues the same session with its whole history', async () => {
@@ -373,7 +368,8 @@ describe('on github.com (cache protocol v2)', () => {
     ])
     const firstIssueEntry = first.saved.find((entry) => entry.key.startsWith(`${PREFIX}-issue-7-`))
     expect(second.result.summary).toContain(`restored from ${firstIssueEntry?.key}`)
-    expect(startsOf(second.opencode)).toEqual(['--version', 'import', 'run+session', 'export'])
+    // The session is imported next to the server, which runs the turn and reads it back.
+    expect(startsOf(second.opencode)).toEqual(['--version', 'serve', 'import'])
   }, 150_000)
 
   test('comments that are not requests, edits and other events are skipped at once', async () => {
@@ -481,7 +477,7 @@ describe('on github.com (cache protocol v2)', () => {
     )
     expect(chats(init).map((request) => request.userTexts)).toEqual([[DEFAULT_BASE_PROMPT]])
     expect(init.comments).toEqual([])
-    expect(startsOf(init.opencode)).toEqual(['--version', 'run', 'export'])
+    expect(startsOf(init.opencode)).toEqual(['--version', 'serve'])
   }, 120_000)
 
   test('a manual run on another issue starts a session of its own, apart from #7', async () => {
@@ -555,7 +551,7 @@ describe('on github.com (cache protocol v2)', () => {
     expect(run.saved.map((entry) => entry.key)).toEqual([
       `${PREFIX}-issue-70-${run.runId}-1-t1-${run.outputs['session-id']}`
     ])
-    expect(startsOf(run.opencode)).toEqual(['--version', 'import', 'run+session+fork', 'export'])
+    expect(startsOf(run.opencode)).toEqual(['--version', 'serve', 'import'])
   }, 150_000)
 
   test('a model error fails the run, reports it, and leaves the issue’s session as it was', async () => {
@@ -581,7 +577,7 @@ describe('on github.com (cache protocol v2)', () => {
     expect(failed.saved).toEqual([])
     expect(failed.result.summary).toContain(`kugetsu failed on github.com/${REPO}#7`)
     expect(failed.result.summary).toContain(errors[0].message)
-    expect(startsOf(failed.opencode)).toEqual(['--version', 'import', 'run+session'])
+    expect(startsOf(failed.opencode)).toEqual(['--version', 'serve', 'import'])
     expectOpencodeInWorkspace(failed)
 
     // The next comment continues the session as it was before the failure: from the newest of
@@ -626,12 +622,15 @@ describe('on github.com (cache protocol v2)', () => {
       )
     ])
     expect(chats(run)).toEqual([])
-    expect(startsOf(run.opencode)).toEqual(['--version'])
+    // The server starts while the state is restored; it is stopped when that fails.
+    expect(startsOf(run.opencode)).toEqual(['--version', 'serve'])
     expect(run.saved).toEqual([])
     expect(run.comments).toHaveLength(1)
     expect(run.comments[0].body).toContain('**kugetsu failed:** could not read the session of')
   }, 60_000)
 })
+
+const PER_COMMAND = { 'opencode-serve': 'false' }
 
 describe('on a GHES-like server (cache protocol v1, keys lowercased, a port in the URL)', () => {
   const SERVER = 'https://ghes.example.test:8443'
@@ -656,7 +655,11 @@ describe('on a GHES-like server (cache protocol v1, keys lowercased, a port in t
   afterAll(() => world?.close())
 
   test('the first comment starts the issue’s session', async () => {
-    start = await world.run({ event: commentOn(world, seven, '/kugetsu hello there', 'dave') })
+    // This server's runs use one opencode process per command (opencode-serve: false).
+    start = await world.run({
+      event: commentOn(world, seven, '/kugetsu hello there', 'dave'),
+      inputs: PER_COMMAND
+    })
     note('start #7 (v1)', start)
     expectSuccess(start)
     expect(start.outputs).toMatchObject({
@@ -674,10 +677,20 @@ describe('on a GHES-like server (cache protocol v1, keys lowercased, a port in t
     expect(keys[1]).toBe(
       `${PREFIX}-issue-7-${start.runId}-1-t1-${start.outputs['session-id']}`.toLowerCase()
     )
+    expect(startsOf(start.opencode)).toEqual([
+      '--version',
+      'run',
+      'export',
+      'run+session+fork',
+      'export'
+    ])
   }, 180_000)
 
   test('the next comment continues it', async () => {
-    const next = await world.run({ event: commentOn(world, seven, '/kugetsu and now?', 'dave') })
+    const next = await world.run({
+      event: commentOn(world, seven, '/kugetsu and now?', 'dave'),
+      inputs: PER_COMMAND
+    })
     note('continue #7 (v1)', next)
     expectSuccess(next)
     expect(next.outputs).toMatchObject({

@@ -48,3 +48,13 @@ describe('readInputs: trust and safety inputs', () => {
     )
   })
 })
+
+describe('readInputs: opencode-serve', () => {
+  it('is on by default, off when asked, refused when neither', () => {
+    expect(readInputs(env({})).opencodeServe).toBe(true)
+    expect(readInputs(env({ 'opencode-serve': 'false' })).opencodeServe).toBe(false)
+    expect(() => readInputs(env({ 'opencode-serve': 'fast' }))).toThrow(
+      'opencode-serve must be true or false; got "fast"'
+    )
+  })
+})

@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5946);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5930);
 /** The action's entry point (action.yml `main`). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5946:
+/***/ 5930:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31002,7 +31002,8 @@ function readInputs(env) {
         allowedUsers: parseLoginList(input('allowed-users'), 'allowed-users'),
         allowedBots: parseLoginList(input('allowed-bots'), 'allowed-bots'),
         stateKey: parseStateKey(input('state-key')),
-        exposeGithubToken: parseBoolean('expose-github-token', input('expose-github-token'), false)
+        exposeGithubToken: parseBoolean('expose-github-token', input('expose-github-token'), false),
+        opencodeServe: parseBoolean('opencode-serve', input('opencode-serve'), true)
     };
 }
 
@@ -32082,6 +32083,526 @@ function createOpencodeDriver(options) {
     return { run, exportSession, importSession, deleteSession };
 }
 
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/opencode/serve.ts
+/**
+ * Drives opencode through one `opencode serve` process for a whole action run, instead of one
+ * opencode process per command: create, fork and prompt sessions and read them back (the export)
+ * over its HTTP API. A continue then starts opencode twice (serve, and the CLI `import`, which runs
+ * while serve warms up) instead of three times, and an issue's first run twice instead of four.
+ * See docs/perf-notes.md for the measurements.
+ *
+ * What `opencode run` does for itself is done here:
+ * - permission requests and questions nobody can answer are rejected as they come (from `/event`);
+ * - a turn that exceeds its timeout, or is aborted, stops the server and everything it started,
+ *   exactly as the CLI driver kills `opencode run`;
+ * - the turn's messages are summarised by the rules of `--format json` (eventsFromMessages).
+ *
+ * The server listens on 127.0.0.1 only and requires a random password (HTTP basic auth), so no
+ * other local user and no tool of the agent that cannot set headers (webfetch) can use it. The
+ * agent's bash tool inherits opencode's environment, password included; an agent allowed to run
+ * commands can already do anything the runner's user can, so that adds nothing.
+ *
+ * Imports stay on the CLI (serve has no import endpoint), always after serve has opened its
+ * database: two opencode processes creating a fresh database at once lose the import (seen with
+ * 1.18.33). When serve cannot start at all, every call falls back to the CLI driver.
+ */
+
+
+
+
+
+
+
+
+/** An HTTP answer other than 2xx. */
+class ServeHttpError extends Error {
+    status;
+    name;
+    constructor(status, name, message) {
+        super(message);
+        this.status = status;
+        this.name = name;
+    }
+}
+const serve_MAX_STDERR = 64 * 1024;
+const LISTENING = /listening on (http:\/\/[^\s]+)/;
+/** Requested in the background once serve listens: they load what a first prompt needs. */
+const WARM_UP = ['/config', '/agent', '/provider'];
+/**
+ * A port nobody listens on now. opencode 1.18 takes `--port 0` to mean its default port 4096, so
+ * two servers (two jobs on one self-hosted runner) would share it.
+ */
+function freePort() {
+    return new Promise((resolve, reject) => {
+        const probe = (0,external_node_net_.createServer)();
+        probe.unref();
+        probe.once('error', reject);
+        probe.listen(0, '127.0.0.1', () => {
+            const address = probe.address();
+            probe.close(() => typeof address === 'object' && address
+                ? resolve(address.port)
+                : reject(new Error('no port')));
+        });
+    });
+}
+function createServeDriver(options) {
+    const cli = createOpencodeDriver(options);
+    const baseEnv = options.env ?? process.env;
+    const configContent = options.configContent ??
+        buildOpencodeConfigContent({ inherited: baseEnv.OPENCODE_CONFIG_CONTENT });
+    const password = (0,external_node_crypto_.randomBytes)(24).toString('base64url');
+    const authorization = `Basic ${Buffer.from(`opencode:${password}`).toString('base64')}`;
+    const startTimeoutMs = options.startTimeoutMs ?? 60_000;
+    const defaultTimeoutMs = options.defaultTimeoutMs ?? 30 * 60_000;
+    const commandTimeoutMs = options.commandTimeoutMs ?? 120_000;
+    const killGraceMs = options.killGraceMs ?? 5_000;
+    const directories = new Map();
+    let child;
+    let started;
+    let baseUrl = '';
+    let stderr = '';
+    let exit;
+    let exited = Promise.resolve();
+    let stopping;
+    function serverGone() {
+        if (!exit)
+            return 'opencode serve stopped answering';
+        const how = exit.signal !== null ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+        const detail = lastLine(stderr);
+        return `opencode serve ${how}${detail ? `: ${detail}` : ''}`;
+    }
+    async function launch() {
+        const port = await freePort().catch(() => 0);
+        return new Promise((resolve) => {
+            let output = '';
+            let settled = false;
+            const fallBack = (reason) => {
+                if (settled)
+                    return;
+                settled = true;
+                clearTimeout(timer);
+                options.onFallback?.(reason);
+                void stop();
+                resolve('cli');
+            };
+            exit = undefined;
+            stderr = '';
+            const server = (0,external_node_child_process_namespaceObject.spawn)(options.binary, ['serve', '--hostname', '127.0.0.1', '--port', String(port)], {
+                cwd: options.cwd,
+                env: {
+                    ...baseEnv,
+                    OPENCODE_CONFIG_CONTENT: configContent,
+                    OPENCODE_SERVER_PASSWORD: password,
+                    // opencode takes its directory from $PWD when set, not from its actual cwd
+                    PWD: external_node_path_default().resolve(options.cwd)
+                },
+                stdio: ['ignore', 'pipe', 'pipe'],
+                detached: true
+            });
+            child = server;
+            exited = new Promise((done) => server.once('close', () => done()));
+            const timer = setTimeout(() => fallBack(`opencode serve did not listen within ${startTimeoutMs} ms`), startTimeoutMs);
+            const onOutput = (chunk) => {
+                if (settled)
+                    return;
+                output = (output + chunk).slice(-serve_MAX_STDERR);
+                const match = LISTENING.exec(stripAnsi(output));
+                if (!match)
+                    return;
+                settled = true;
+                clearTimeout(timer);
+                baseUrl = match[1].replace(/\/$/, '');
+                warmUp();
+                resolve('serve');
+            };
+            server.stdout?.setEncoding('utf8').on('data', onOutput);
+            server.stderr?.setEncoding('utf8').on('data', (chunk) => {
+                stderr = (stderr + chunk).slice(-serve_MAX_STDERR);
+                onOutput(chunk);
+            });
+            server.on('error', (error) => fallBack(`cannot run opencode serve: ${error.message}`));
+            server.on('close', (code, signal) => {
+                exit = { code, signal };
+                // the next call starts a new server (after a stopped turn, say); the database stays
+                if (child === server) {
+                    child = undefined;
+                    started = undefined;
+                }
+                fallBack(serverGone());
+            });
+        });
+    }
+    function start() {
+        started ??= launch();
+    }
+    function mode() {
+        start();
+        return started;
+    }
+    function warmUp() {
+        void (async () => {
+            for (const route of WARM_UP) {
+                await call('GET', route, { directory: options.cwd, timeoutMs: commandTimeoutMs }).catch(() => undefined);
+            }
+        })();
+    }
+    /** Stops the server and every process it started (their groups: see process.ts). */
+    async function stop() {
+        const server = child;
+        if (!server?.pid)
+            return;
+        stopping ??= (async () => {
+            const pid = server.pid;
+            let groups = [pid];
+            groups = await treeGroups(pid).catch(() => groups);
+            signalGroups(groups, 'SIGTERM');
+            const force = setTimeout(() => signalGroups(groups, 'SIGKILL'), killGraceMs);
+            await exited;
+            clearTimeout(force);
+            signalGroups(groups.filter(groupAlive), 'SIGKILL');
+            stopping = undefined;
+        })();
+        return stopping;
+    }
+    async function call(method, route, control) {
+        const url = new URL(baseUrl + route);
+        url.searchParams.set('directory', external_node_path_default().resolve(control.directory));
+        const signals = [AbortSignal.timeout(control.timeoutMs)];
+        if (control.signal)
+            signals.push(control.signal);
+        let response;
+        try {
+            response = await fetch(url, {
+                method,
+                headers: {
+                    authorization,
+                    ...(control.body === undefined ? {} : { 'content-type': 'application/json' })
+                },
+                body: control.body === undefined ? undefined : JSON.stringify(control.body),
+                signal: AbortSignal.any(signals)
+            });
+        }
+        catch (error) {
+            if (control.signal?.aborted)
+                throw error;
+            if (error.name === 'TimeoutError') {
+                throw new OpencodeRunError('timeout', `opencode serve did not answer ${method} ${route} within ${control.timeoutMs} ms`, { stderr, cause: error });
+            }
+            await Promise.race([exited, new Promise((done) => setTimeout(done, 1_000).unref())]);
+            throw new OpencodeRunError('opencode-failed', serverGone(), {
+                exitCode: exit?.code ?? null,
+                exitSignal: exit?.signal ?? null,
+                stderr,
+                cause: error
+            });
+        }
+        const text = await response.text();
+        let body;
+        try {
+            body = text ? JSON.parse(text) : undefined;
+        }
+        catch {
+            body = text;
+        }
+        if (!response.ok) {
+            const error = (body ?? {});
+            const message = typeof error.data?.message === 'string' ? error.data.message : text.slice(0, 300);
+            throw new ServeHttpError(response.status, typeof error.name === 'string' ? error.name : 'HttpError', `opencode serve: ${method} ${route}: HTTP ${response.status}${message ? `: ${message}` : ''}`);
+        }
+        return body;
+    }
+    const sessionRoute = (sessionId, rest = '') => `/session/${encodeURIComponent(sessionId)}${rest}`;
+    function unknownSession(sessionId, error) {
+        if (error instanceof ServeHttpError && error.status === 404) {
+            throw new OpencodeRunError('unknown-session', `opencode has no session ${sessionId}`, {
+                cause: error
+            });
+        }
+        throw error;
+    }
+    async function sessionExport(sessionId, directory) {
+        const control = { directory, timeoutMs: commandTimeoutMs };
+        const [info, messages] = await Promise.all([
+            call('GET', sessionRoute(sessionId), control),
+            call('GET', sessionRoute(sessionId, '/message'), control)
+        ]).catch((error) => unknownSession(sessionId, error));
+        if (info?.id !== sessionId || !Array.isArray(messages)) {
+            throw new OpencodeRunError('opencode-failed', `opencode serve returned no session ${sessionId}`);
+        }
+        if (typeof info.directory === 'string')
+            directories.set(sessionId, info.directory);
+        return JSON.stringify({ info, messages }, null, 2);
+    }
+    /** Makes the session record `cwd` before it is continued or forked there (see driver.ts). */
+    async function homeSession(sessionId, cwd) {
+        const directory = external_node_path_default().resolve(cwd);
+        if (directories.get(sessionId) === directory)
+            return;
+        const exported = await sessionExport(sessionId, cwd);
+        if (directories.get(sessionId) !== directory)
+            await importSession(exported, cwd);
+    }
+    /** Rejects every permission request and question while a turn runs: nobody can answer them. */
+    async function refuseAsks(directory, signal) {
+        const url = new URL(`${baseUrl}/event`);
+        url.searchParams.set('directory', external_node_path_default().resolve(directory));
+        const response = await fetch(url, { headers: { authorization }, signal });
+        if (!response.ok || !response.body) {
+            throw new OpencodeRunError('opencode-failed', `opencode serve: /event: HTTP ${response.status}`);
+        }
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        const control = { directory, signal, timeoutMs: commandTimeoutMs };
+        const refuse = (type, id) => {
+            if (typeof id !== 'string')
+                return;
+            const request = type === 'permission.asked'
+                ? call('POST', `/permission/${encodeURIComponent(id)}/reply`, {
+                    ...control,
+                    body: { reply: 'reject' }
+                })
+                : type === 'question.asked'
+                    ? call('POST', `/question/${encodeURIComponent(id)}/reject`, control)
+                    : undefined;
+            request?.catch(() => undefined);
+        };
+        let connected = false;
+        const ready = new Promise((resolve, reject) => {
+            void (async () => {
+                let buffer = '';
+                try {
+                    for (;;) {
+                        const { value, done } = await reader.read();
+                        if (done)
+                            break;
+                        buffer += value;
+                        let end;
+                        while ((end = buffer.indexOf('\n\n')) >= 0) {
+                            const block = buffer.slice(0, end);
+                            buffer = buffer.slice(end + 2);
+                            const data = block
+                                .split('\n')
+                                .filter((line) => line.startsWith('data:'))
+                                .map((line) => line.slice(5).trim())
+                                .join('\n');
+                            if (!data)
+                                continue;
+                            let event;
+                            try {
+                                event = JSON.parse(data);
+                            }
+                            catch {
+                                continue;
+                            }
+                            if (!connected) {
+                                connected = true;
+                                resolve();
+                            }
+                            refuse(event.type, event.properties?.id);
+                        }
+                    }
+                }
+                catch (error) {
+                    if (!connected)
+                        reject(error);
+                }
+                if (!connected)
+                    reject(new Error('the event stream ended'));
+            })();
+        });
+        await ready;
+        // Whatever was asked before the subscription took effect
+        const [permissions, questions] = await Promise.all([
+            call('GET', '/permission', control).catch(() => []),
+            call('GET', '/question', control).catch(() => [])
+        ]);
+        for (const ask of permissions ?? [])
+            refuse('permission.asked', ask.id);
+        for (const ask of questions ?? [])
+            refuse('question.asked', ask.id);
+    }
+    async function run(request) {
+        checkRunRequest(request);
+        if ((await mode()) === 'cli')
+            return cli.run(request);
+        const timeoutMs = request.timeoutMs ?? defaultTimeoutMs;
+        if (request.signal?.aborted) {
+            throw new OpencodeRunError('timeout', `opencode run was aborted${describeSignal(request.signal)}`, { aborted: true, cause: request.signal.reason });
+        }
+        const began = Date.now();
+        if (child?.pid !== undefined)
+            request.onSpawn?.(child.pid);
+        const turn = new AbortController();
+        let stoppedBy;
+        const halt = (why) => {
+            if (stoppedBy)
+                return;
+            stoppedBy = why;
+            turn.abort();
+        };
+        const timer = setTimeout(() => halt('timeout'), timeoutMs);
+        const onAbort = () => halt('abort');
+        request.signal?.addEventListener('abort', onAbort, { once: true });
+        const directory = external_node_path_default().resolve(request.cwd);
+        const control = { directory, signal: turn.signal, timeoutMs: commandTimeoutMs };
+        let sessionId = '';
+        let seen = new Set();
+        let answered = false;
+        try {
+            if (request.sessionId) {
+                await homeSession(request.sessionId, request.cwd);
+            }
+            if (request.sessionId && !request.fork) {
+                sessionId = request.sessionId;
+            }
+            else if (request.sessionId) {
+                const fork = await call('POST', sessionRoute(request.sessionId, '/fork'), {
+                    ...control,
+                    body: {}
+                }).catch((error) => unknownSession(request.sessionId, error));
+                sessionId = fork.id;
+                if (request.title) {
+                    await call('PATCH', sessionRoute(sessionId), {
+                        ...control,
+                        body: { title: request.title }
+                    });
+                }
+            }
+            else {
+                const created = await call('POST', '/session', {
+                    ...control,
+                    body: request.title ? { title: request.title } : {}
+                });
+                sessionId = created.id;
+            }
+            checkSessionId(sessionId);
+            directories.set(sessionId, directory);
+            const before = await call('GET', sessionRoute(sessionId, '/message'), control);
+            seen = new Set(before.map((message) => message.info.id));
+            await refuseAsks(directory, turn.signal);
+            const slash = request.model?.indexOf('/') ?? -1;
+            await call('POST', sessionRoute(sessionId, '/message'), {
+                ...control,
+                timeoutMs: timeoutMs + 60_000,
+                body: {
+                    parts: [{ type: 'text', text: request.message }],
+                    ...(request.model && slash > 0
+                        ? {
+                            model: {
+                                providerID: request.model.slice(0, slash),
+                                modelID: request.model.slice(slash + 1)
+                            }
+                        }
+                        : {}),
+                    ...(request.agent ? { agent: request.agent } : {})
+                }
+            }).catch((error) => unknownSession(sessionId, error));
+            answered = true;
+        }
+        catch (error) {
+            if (!stoppedBy)
+                throw error;
+        }
+        finally {
+            clearTimeout(timer);
+            request.signal?.removeEventListener('abort', onAbort);
+            turn.abort();
+        }
+        if (stoppedBy) {
+            // Like a killed `opencode run`: the server goes, with every process the turn started.
+            const partial = sessionId
+                ? await turnResult(sessionId, seen, began).then((turnDone) => turnDone.result, () => ({
+                    sessionId,
+                    text: '',
+                    toolCalls: [],
+                    tokens: emptyTokens(),
+                    cost: 0,
+                    errors: [],
+                    permissionRejections: [],
+                    durationMs: Date.now() - began
+                }))
+                : undefined;
+            await stop();
+            const details = { result: partial, stderr };
+            if (stoppedBy === 'timeout') {
+                throw new OpencodeRunError('timeout', `opencode run timed out after ${timeoutMs} ms`, details);
+            }
+            throw new OpencodeRunError('timeout', `opencode run was aborted${request.signal ? describeSignal(request.signal) : ''}`, { ...details, aborted: true, cause: request.signal?.reason });
+        }
+        if (!answered)
+            throw new OpencodeRunError('opencode-failed', 'opencode serve did not run the turn');
+        const { result, errorNames } = await turnResult(sessionId, seen, began);
+        const details = { result, stderr };
+        if (result.errors.length) {
+            const index = errorNames.findIndex(isProviderError);
+            if (index >= 0) {
+                throw new OpencodeRunError('provider-error', `model provider error: ${result.errors[index]}`, details);
+            }
+            throw new OpencodeRunError('opencode-failed', `opencode failed: ${result.errors[0]}`, details);
+        }
+        if (!result.text && result.permissionRejections.length) {
+            throw new OpencodeRunError('permission-rejected', `opencode stopped on a rejected permission: ${result.permissionRejections[0]}`, details);
+        }
+        return result;
+    }
+    /** What the turn produced: the session's messages that were not there before it. */
+    async function turnResult(sessionId, seen, began) {
+        const messages = await call('GET', sessionRoute(sessionId, '/message'), {
+            directory: directories.get(sessionId) ?? options.cwd,
+            timeoutMs: commandTimeoutMs
+        });
+        const parsed = summarizeEvents(eventsFromMessages(messages.filter((message) => !seen.has(message.info.id))));
+        return {
+            result: {
+                sessionId,
+                text: parsed.text,
+                toolCalls: parsed.toolCalls,
+                tokens: parsed.tokens,
+                cost: parsed.cost,
+                errors: parsed.errors,
+                permissionRejections: parsed.permissionRejections,
+                durationMs: Date.now() - began
+            },
+            errorNames: parsed.errorNames
+        };
+    }
+    async function exportSession(sessionId, cwd) {
+        checkSessionId(sessionId);
+        if ((await mode()) === 'cli')
+            return cli.exportSession(sessionId, cwd);
+        return sessionExport(sessionId, cwd);
+    }
+    async function importSession(text, cwd) {
+        // After serve has opened the database, never alongside its creation (see the top).
+        await mode();
+        await cli.importSession(text, cwd);
+        const id = JSON.parse(text).info?.id;
+        if (typeof id === 'string')
+            directories.set(id, external_node_path_default().resolve(cwd));
+    }
+    async function deleteSession(sessionId, cwd) {
+        checkSessionId(sessionId);
+        if ((await mode()) === 'cli')
+            return cli.deleteSession(sessionId, cwd);
+        try {
+            await call('DELETE', sessionRoute(sessionId), { directory: cwd, timeoutMs: commandTimeoutMs });
+        }
+        catch (error) {
+            if (error instanceof ServeHttpError && error.status === 404)
+                return;
+            throw error;
+        }
+        directories.delete(sessionId);
+    }
+    async function close() {
+        if (started)
+            await started;
+        await stop();
+    }
+    return { run, exportSession, importSession, deleteSession, start, mode, close };
+}
+
 ;// CONCATENATED MODULE: ./src/store/atomic.ts
 /**
  * File primitives of the local store: atomic replacement of a file, and a lock file that
@@ -32428,6 +32949,7 @@ function createEntryStore(root, codec = stateCodec(undefined)) {
 
 
 
+
 const loadCache = () => __nccwpck_require__.e(/* import() */ 691).then(__nccwpck_require__.bind(__nccwpck_require__, 1691));
 function readPayload(path) {
     if (!path)
@@ -32483,7 +33005,10 @@ async function openWorkspace(context) {
     const cache = createActionsCacheClient(stateRoot, loadCache);
     const binary = await opencodeForAction(env, inputs.opencodeVersion, loadCache);
     const agentEnv = agentEnvironment(env, { XDG_DATA_HOME: (0,external_node_path_.join)(dir, 'opencode-data') }, { exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined });
-    const driver = createOpencodeDriver({
+    const cwd = inputs.workingDirectory
+        ? (0,external_node_path_.resolve)(env.GITHUB_WORKSPACE || '.', inputs.workingDirectory)
+        : env.GITHUB_WORKSPACE || process.cwd();
+    const driverOptions = {
         binary,
         env: agentEnv,
         configContent: buildOpencodeConfigContent({
@@ -32491,20 +33016,35 @@ async function openWorkspace(context) {
             inherited: env.OPENCODE_CONFIG_CONTENT
         }),
         tempDir: dir
-    });
+    };
+    let driver = createOpencodeDriver(driverOptions);
+    let stopServer = () => Promise.resolve();
+    if (inputs.opencodeServe) {
+        const server = createServeDriver({
+            ...driverOptions,
+            cwd,
+            onFallback: (reason) => core/* warning */.$e(`opencode serve could not start (${reason}); running opencode per command`)
+        });
+        // Starts now, while the cached state is restored; the first opencode call waits for it.
+        server.start();
+        driver = server;
+        stopServer = () => server.close();
+    }
     const engine = new Engine({
         store,
         driver,
-        cwd: inputs.workingDirectory
-            ? (0,external_node_path_.resolve)(env.GITHUB_WORKSPACE || '.', inputs.workingDirectory)
-            : env.GITHUB_WORKSPACE || process.cwd(),
+        cwd,
         model: inputs.model || undefined,
         agent: inputs.agent || undefined,
         basePrompt: inputs.basePrompt || undefined,
         timeoutMs: inputs.timeoutMs,
         importBeforeRun: true
     });
-    return { dir, store, cache, engine };
+    const close = async () => {
+        await stopServer().catch((error) => core/* warning */.$e(`could not stop opencode serve: ${errorMessage(error)}`));
+        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true }).catch(() => undefined);
+    };
+    return { dir, store, cache, engine, close };
 }
 /** Whether the author of a turn may run the agent; see authorize.ts. Spends one API call at most. */
 async function authorizeTurn(request, context) {
@@ -32688,7 +33228,7 @@ async function handleTurn(request, context) {
             .write();
     }
     finally {
-        await (0,promises_namespaceObject.rm)(workspace.dir, { recursive: true, force: true }).catch(() => undefined);
+        await workspace.close();
     }
 }
 /**
@@ -32729,7 +33269,7 @@ async function handleInit(context) {
             .write();
     }
     finally {
-        await (0,promises_namespaceObject.rm)(workspace.dir, { recursive: true, force: true }).catch(() => undefined);
+        await workspace.close();
     }
 }
 async function reportFailure(error, request, context) {

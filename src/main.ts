@@ -44,6 +44,8 @@ import { DEFAULT_BASE_PROMPT, Engine, hashPrompt } from './engine.js'
 import { KugetsuError, errorMessage, isKugetsuError } from './errors.js'
 import { buildOpencodeConfigContent } from './opencode/config.js'
 import { createOpencodeDriver } from './opencode/driver.js'
+import { createServeDriver } from './opencode/serve.js'
+import type { OpencodeDriver } from './opencode/types.js'
 import { formatIssueRef } from './refs.js'
 import { sealState, stateCodec } from './store/crypto.js'
 import { createEntryStore, type EntryCodec, type EntryStore } from './store/entries.js'
@@ -120,6 +122,8 @@ interface Workspace {
   store: EntryStore
   cache: CacheClient
   engine: Engine
+  /** Stops the opencode server, if one runs, and removes the private dir. */
+  close(): Promise<void>
 }
 
 async function openWorkspace(context: RunContext): Promise<Workspace> {
@@ -138,7 +142,10 @@ async function openWorkspace(context: RunContext): Promise<Workspace> {
     { XDG_DATA_HOME: join(dir, 'opencode-data') },
     { exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined }
   )
-  const driver = createOpencodeDriver({
+  const cwd = inputs.workingDirectory
+    ? resolve(env.GITHUB_WORKSPACE || '.', inputs.workingDirectory)
+    : env.GITHUB_WORKSPACE || process.cwd()
+  const driverOptions = {
     binary,
     env: agentEnv,
     configContent: buildOpencodeConfigContent({
@@ -146,20 +153,38 @@ async function openWorkspace(context: RunContext): Promise<Workspace> {
       inherited: env.OPENCODE_CONFIG_CONTENT
     }),
     tempDir: dir
-  })
+  }
+  let driver: OpencodeDriver = createOpencodeDriver(driverOptions)
+  let stopServer = (): Promise<void> => Promise.resolve()
+  if (inputs.opencodeServe) {
+    const server = createServeDriver({
+      ...driverOptions,
+      cwd,
+      onFallback: (reason) =>
+        core.warning(`opencode serve could not start (${reason}); running opencode per command`)
+    })
+    // Starts now, while the cached state is restored; the first opencode call waits for it.
+    server.start()
+    driver = server
+    stopServer = () => server.close()
+  }
   const engine = new Engine({
     store,
     driver,
-    cwd: inputs.workingDirectory
-      ? resolve(env.GITHUB_WORKSPACE || '.', inputs.workingDirectory)
-      : env.GITHUB_WORKSPACE || process.cwd(),
+    cwd,
     model: inputs.model || undefined,
     agent: inputs.agent || undefined,
     basePrompt: inputs.basePrompt || undefined,
     timeoutMs: inputs.timeoutMs,
     importBeforeRun: true
   })
-  return { dir, store, cache, engine }
+  const close = async () => {
+    await stopServer().catch((error: unknown) =>
+      core.warning(`could not stop opencode serve: ${errorMessage(error)}`)
+    )
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined)
+  }
+  return { dir, store, cache, engine, close }
 }
 
 /** Whether the author of a turn may run the agent; see authorize.ts. Spends one API call at most. */
@@ -395,7 +420,7 @@ async function handleTurn(
       .addRaw(`\n${result.text}\n`, true)
       .write()
   } finally {
-    await rm(workspace.dir, { recursive: true, force: true }).catch(() => undefined)
+    await workspace.close()
   }
 }
 
@@ -451,7 +476,7 @@ async function handleInit(context: RunContext): Promise<void> {
       )
       .write()
   } finally {
-    await rm(workspace.dir, { recursive: true, force: true }).catch(() => undefined)
+    await workspace.close()
   }
 }
 

@@ -32693,7 +32693,8 @@ function readInputs(env) {
         allowedUsers: parseLoginList(input('allowed-users'), 'allowed-users'),
         allowedBots: parseLoginList(input('allowed-bots'), 'allowed-bots'),
         stateKey: parseStateKey(input('state-key')),
-        exposeGithubToken: parseBoolean('expose-github-token', input('expose-github-token'), false)
+        exposeGithubToken: parseBoolean('expose-github-token', input('expose-github-token'), false),
+        opencodeServe: parseBoolean('opencode-serve', input('opencode-serve'), true)
     };
 }
 

@@ -27,6 +27,8 @@ export interface ActionInputs {
   stateKey: string
   /** Give the agent github-token as GITHUB_TOKEN and GH_TOKEN. */
   exposeGithubToken: boolean
+  /** Drive opencode through one `opencode serve` per run instead of a process per command. */
+  opencodeServe: boolean
 }
 
 /** How the runner passes an input: `INPUT_` and the name upper-cased, spaces as `_`. */
@@ -121,6 +123,7 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionInputs {
     allowedUsers: parseLoginList(input('allowed-users'), 'allowed-users'),
     allowedBots: parseLoginList(input('allowed-bots'), 'allowed-bots'),
     stateKey: parseStateKey(input('state-key')),
-    exposeGithubToken: parseBoolean('expose-github-token', input('expose-github-token'), false)
+    exposeGithubToken: parseBoolean('expose-github-token', input('expose-github-token'), false),
+    opencodeServe: parseBoolean('opencode-serve', input('opencode-serve'), true)
   }
 }
