@@ -123,7 +123,7 @@ describe('concurrency', () => {
       const posts = run.github.filter(
         (r) => r.method === 'POST' && r.path === `/repos/${REPO}/issues/${number}/comments`
       )
-      const firstRun = run.opencode.find((start) => start.command === 'run')
+      const firstRun = run.opencode.find((start) => start.command === 'serve')
       expect(posts).toHaveLength(1)
       expect(posts[0].at.getTime()).toBeLessThanOrEqual(firstRun!.at)
       expect(workingOn((posts[0].json as { body: string }).body)).toBe(true)
@@ -247,8 +247,10 @@ describe('faults', () => {
   }, 150_000)
 
   test('opencode crashing after the model answered fails the turn; nothing half-done is kept', async () => {
+    // One opencode process per command, so that `export` is a process of its own to crash.
     const run = await world.run({
       event: commentOn(two, '/kugetsu remember BANANA', 'bob'),
+      inputs: { 'opencode-serve': 'false' },
       env: { [SHIM_CRASH_ENV]: 'export' }
     })
     expect(run.result.exitCode).toBe(1)
@@ -306,4 +308,32 @@ describe('faults', () => {
       'session-id': oneFirst.outputs['session-id']
     })
   }, 240_000)
+
+  test('an opencode serve that cannot start: the turn runs one opencode per command, and says so', async () => {
+    const run = await world.run({
+      event: commentOn(one, '/kugetsu are you there, server?'),
+      env: { [SHIM_CRASH_ENV]: 'serve' }
+    })
+    expectSuccess(run)
+    expect(run.outputs).toMatchObject({
+      mode: 'continue',
+      'session-id': oneFirst.outputs['session-id']
+    })
+    expect(run.outputs.response).toMatch(/are you there, server\?$/)
+    expect(run.opencode.map((start) => start.command)).toEqual([
+      '--version',
+      'serve',
+      'import',
+      'run',
+      'export'
+    ])
+    expect(
+      run.result.annotations.filter((a) => a.level === 'warning').map((a) => a.message)
+    ).toContainEqual(
+      expect.stringMatching(
+        /^opencode serve could not start \(opencode serve was killed by SIGSEGV: Segmentation fault \(simulated by the test shim\)\); running opencode per command$/
+      )
+    )
+    expect(run.saved).toHaveLength(1)
+  }, 150_000)
 })

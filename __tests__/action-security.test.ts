@@ -328,7 +328,8 @@ describe('what is stored', () => {
     ])
     expect(run.result.stderr).not.toMatch(/\n\s+at /)
     expect(chats(run)).toEqual([])
-    expect(run.opencode.map((start) => start.command)).toEqual(['--version'])
+    // Only the server, started while the state was restored: no session was imported or run.
+    expect(run.opencode.map((start) => start.command)).toEqual(['--version', 'serve'])
     expect(run.saved).toEqual([])
     expect(run.comments).toHaveLength(1)
     expect(run.comments[0].body).toContain('**kugetsu failed:** the stored session of')
@@ -369,13 +370,7 @@ describe('state-key', () => {
     expect(first.result.annotations.filter((a) => a.level === 'warning')).toEqual([])
     expect(first.result.masks).toContain(STATE_KEY)
     // A sealed base of its own (the unsealed one of earlier tests is not used).
-    expect(first.opencode.map((start) => start.command)).toEqual([
-      '--version',
-      'run',
-      'export',
-      'run',
-      'export'
-    ])
+    expect(first.opencode.map((start) => start.command)).toEqual(['--version', 'serve'])
     expect(first.saved).toHaveLength(2)
     for (const entry of first.saved) {
       const files = archiveFiles(entry)
@@ -408,7 +403,7 @@ describe('state-key', () => {
       expect(run.result.exitCode).toBe(1)
       expect(chats(run)).toEqual([])
       expect(run.saved).toEqual([])
-      expect(run.opencode.map((start) => start.command)).toEqual(['--version'])
+      expect(run.opencode.map((start) => start.command)).toEqual(['--version', 'serve'])
       expect(run.comments).toHaveLength(1)
     }
     expect(errorsOf(wrong)).toEqual([

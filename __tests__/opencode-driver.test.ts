@@ -388,3 +388,55 @@ describe.each(DRIVERS)('opencode driver with the real binary: %s', (kind, makeDr
     TEST_TIMEOUT
   )
 })
+
+describe('opencode serve driver: the server itself', () => {
+  it(
+    'answers only with its password; dying mid-turn fails the turn; the next turn starts another',
+    async () => {
+      const serve = createServeDriver({
+        binary,
+        env: machine.env,
+        cwd: project,
+        defaultTimeoutMs: 150_000
+      })
+      opened.push(serve)
+      const first = await serve.run({ message: 'hello server', cwd: project, title: 'Server' })
+      const url = serve.url()
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      // what the agent's webfetch or another local user would get
+      expect((await fetch(`${url}/session`)).status).toBe(401)
+      const wrong = `Basic ${Buffer.from('opencode:guess').toString('base64')}`
+      expect((await fetch(`${url}/session`, { headers: { authorization: wrong } })).status).toBe(
+        401
+      )
+
+      let pid = 0
+      server.setScript(() => {
+        process.kill(pid, 'SIGKILL')
+        return { type: 'hang' }
+      })
+      const error = await failure(
+        serve.run({
+          message: 'goodbye server',
+          sessionId: first.sessionId,
+          cwd: project,
+          onSpawn: (spawned) => (pid = spawned)
+        })
+      )
+      server.setScript(undefined)
+      expect(error.code).toBe('opencode-failed')
+      expect(error.message).toMatch(/^opencode serve was killed by SIGKILL/)
+      expect(await liveGroupMembers(pid)).toEqual([])
+
+      const again = await serve.run({
+        message: 'hello again',
+        sessionId: first.sessionId,
+        cwd: project
+      })
+      expect(again.sessionId).toBe(first.sessionId)
+      expect(again.text).toMatch(/^ECHO\[n=\d\]: hello server \| .*hello again$/)
+      expect(serve.url()).not.toBe(url)
+    },
+    TEST_TIMEOUT
+  )
+})

@@ -4,15 +4,18 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
   describeErrorEvent,
+  eventsFromMessages,
   isPermissionError,
   lastLine,
   parseEventLines,
   parseRunOutput,
-  stripAnsi
+  stripAnsi,
+  summarizeEvents
 } from '../src/opencode/events.js'
 
-// Real output of opencode 1.18.33 (`run --format json`, `export`), captured against the scripted
-// model server of __tests__/support/model-server.ts.
+// Real output of opencode 1.18.33 (`run --format json`, `export`, and `GET /session/{id}/message`
+// of `opencode serve`), captured against the scripted model server of
+// __tests__/support/model-server.ts.
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'opencode')
 const fixture = (name: string) => readFileSync(path.join(fixtures, name), 'utf8')
 
@@ -186,5 +189,66 @@ describe('summaries', () => {
     expect(stripAnsi('\u001b[91m\u001b[1mError: \u001b[0mSession not found')).toBe(
       'Error: Session not found'
     )
+  })
+})
+
+describe('eventsFromMessages: a turn read back from opencode serve', () => {
+  it('gives the events opencode run would print: same text, tool calls, denials and tokens', () => {
+    const messages = JSON.parse(fixture('serve-messages-tool-turn.json')) as unknown[]
+    const events = eventsFromMessages(messages)
+    expect(events.map((event) => event.type)).toEqual([
+      'tool_use',
+      'step_finish',
+      'tool_use',
+      'step_finish',
+      'text',
+      'step_finish'
+    ])
+    const turn = summarizeEvents(events)
+    expect(turn.sessionId).toMatch(/^ses_/)
+    expect(turn.text).toBe('All done.\nTwo lines.')
+    expect(turn.toolCalls.map((call) => [call.tool, call.status])).toEqual([
+      ['bash', 'completed'],
+      ['read', 'error']
+    ])
+    expect(turn.toolCalls[0]).toEqual(
+      expect.objectContaining({
+        input: { command: 'echo hello-from-bash', description: 'Say hello' },
+        output: 'hello-from-bash\n'
+      })
+    )
+    expect(turn.permissionRejections).toEqual(['read /etc/hostname: denied by permission rules'])
+    expect(turn.tokens.input).toBeGreaterThan(0)
+    expect(turn.cost).toBeGreaterThan(0)
+    expect(turn.errors).toEqual([])
+  })
+
+  it('turns the error an assistant message ended with into an error event', () => {
+    const messages = JSON.parse(fixture('serve-messages-error-401.json')) as unknown[]
+    const turn = summarizeEvents(eventsFromMessages(messages))
+    expect(turn.errors).toEqual(['APIError: Incorrect API key provided (HTTP 401)'])
+    expect(turn.errorNames).toEqual(['APIError'])
+    expect(turn.text).toBe('')
+  })
+
+  it('skips user messages, unfinished parts and anything that is not a message', () => {
+    const events = eventsFromMessages([
+      null,
+      'text',
+      {
+        info: { role: 'user', sessionID: 'ses_1' },
+        parts: [{ type: 'text', text: 'hi', time: { end: 1 } }]
+      },
+      {
+        info: { role: 'assistant', sessionID: 'ses_1' },
+        parts: [
+          { type: 'text', text: 'still typing', time: { start: 1 } },
+          { type: 'text', text: 'hidden', synthetic: true, time: { end: 2 } },
+          { type: 'tool', tool: 'bash', state: { status: 'running' } },
+          { type: 'text', text: 'done', time: { start: 1, end: 2 } }
+        ]
+      }
+    ])
+    expect(events.map((event) => [event.type, event.part?.text])).toEqual([['text', 'done']])
   })
 })

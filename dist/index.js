@@ -32178,6 +32178,7 @@ function createServeDriver(options) {
         return new Promise((resolve) => {
             let output = '';
             let settled = false;
+            let listening = false;
             const fallBack = (reason) => {
                 if (settled)
                     return;
@@ -32212,6 +32213,7 @@ function createServeDriver(options) {
                 if (!match)
                     return;
                 settled = true;
+                listening = true;
                 clearTimeout(timer);
                 baseUrl = match[1].replace(/\/$/, '');
                 warmUp();
@@ -32225,10 +32227,12 @@ function createServeDriver(options) {
             server.on('error', (error) => fallBack(`cannot run opencode serve: ${error.message}`));
             server.on('close', (code, signal) => {
                 exit = { code, signal };
-                // the next call starts a new server (after a stopped turn, say); the database stays
+                // After a server that ran (a stopped turn, say), the next call starts another; the
+                // database stays. One that never listened is not tried again: the CLI driver takes over.
                 if (child === server) {
                     child = undefined;
-                    started = undefined;
+                    if (listening)
+                        started = undefined;
                 }
                 fallBack(serverGone());
             });
@@ -32600,7 +32604,8 @@ function createServeDriver(options) {
             await started;
         await stop();
     }
-    return { run, exportSession, importSession, deleteSession, start, mode, close };
+    const url = () => (child && baseUrl ? baseUrl : undefined);
+    return { run, exportSession, importSession, deleteSession, start, mode, close, url };
 }
 
 ;// CONCATENATED MODULE: ./src/store/atomic.ts

@@ -5,8 +5,10 @@
 // Actions cache service (v2) and the GitHub REST API, with the real opencode binary of
 // node_modules. So the figures are kugetsu's and opencode's own overhead, with no model time.
 //
-// 1. a whole `continue` run of the bundled action (dist/index.js, launched like the runner does)
-//    against a bare `opencode run --session ID` of the same message, alternating;
+// 1. a whole `continue` run of the bundled action (dist/index.js, launched like the runner does),
+//    with one `opencode serve` (the default) and with one opencode per command
+//    (`opencode-serve: false`), against a bare `opencode run --session ID` of the same message,
+//    alternating; and the first run of an issue both ways;
 // 2. a `continue` run with 1 and with N other tracked issues in the Actions cache;
 // 3. a cold and a warm install of opencode by the action (not on PATH: installed from npm and
 //    saved to the cache, then restored from it) -- downloads ~180 MB, skip with --skip-install;
@@ -45,6 +47,7 @@ const TURNS = [...new Set(flags.turns.split(',').map((t) => Number.parseInt(t, 1
 const REPO = 'octo-org/octo-repo'
 const PREFIX = 'kugetsu-v1'
 const ISSUE = 1
+const PER_COMMAND = { 'opencode-serve': 'false' }
 const OPENCODE_VERSION = '1.18.33'
 const BIN_DIR = join(ROOT, 'node_modules', '.bin')
 const OPENCODE = join(BIN_DIR, 'opencode')
@@ -167,12 +170,18 @@ async function main() {
     world.github.state.setPermission(REPO, 'alice', 'write')
     let comments = 0
     /** One run of the action on the issue. `shimmed`: the logging shim first on PATH. */
-    const turn = async ({ shimmed = false, env = {}, timeoutMs = 300_000 } = {}) => {
+    const turn = async ({
+      shimmed = false,
+      env = {},
+      timeoutMs = 300_000,
+      inputs = {},
+      on = issue
+    } = {}) => {
       const body = `/kugetsu turn ${++comments}: how long does this take?`
-      const comment = world.github.state.addComment(REPO, ISSUE, { body, user: 'alice' })
+      const comment = world.github.state.addComment(REPO, on.number, { body, user: 'alice' })
       const run = await world.run({
-        event: issueCommentEvent(world.context, issue, comment),
-        inputs: { model: machine.model },
+        event: issueCommentEvent(world.context, on, comment),
+        inputs: { model: machine.model, ...inputs },
         env: {
           ...(shimmed ? {} : { PATH: [BIN_DIR, process.env.PATH].filter(Boolean).join(delimiter) }),
           ...env
@@ -192,9 +201,40 @@ async function main() {
     // ---- warm-up: the issue's first turn (base session + fork), as in production
     log('first turn on the issue (creates the base session and forks it)')
     const start = await turn({ shimmed: true })
-    row('setup', 'start run (init base + fork + export x2)', seconds(start.result.durationMs))
+    row(
+      'setup',
+      'first run of an issue (new base + fork), opencode serve',
+      seconds(start.result.durationMs)
+    )
+    const perCommandIssue = world.github.state.addIssue(REPO, {
+      number: ISSUE + 1,
+      title: 'Performance, one opencode per command',
+      body: 'How long does a turn take?',
+      user: 'alice'
+    })
+    const perCommandStart = await turn({ shimmed: true, inputs: PER_COMMAND, on: perCommandIssue })
+    row(
+      'setup',
+      'first run of an issue (base restored + fork), one opencode per command',
+      seconds(perCommandStart.result.durationMs)
+    )
+    const serveSecond = await turn({
+      shimmed: true,
+      on: world.github.state.addIssue(REPO, {
+        number: ISSUE + 2,
+        title: 'Performance, second issue',
+        body: 'How long does a turn take?',
+        user: 'alice'
+      })
+    })
+    row(
+      'setup',
+      'first run of an issue (base restored + fork), opencode serve',
+      seconds(serveSecond.result.durationMs)
+    )
 
     const action = []
+    const perCommand = []
     const bare = []
     // ---- 1. continue run vs bare opencode run
     await guarded('1', async () => {
@@ -213,6 +253,7 @@ async function main() {
       for (let rep = 1; rep <= REPS; rep++) {
         log(`1. continue vs bare opencode run, repetition ${rep}/${REPS}`)
         action.push((await turn()).result.durationMs)
+        perCommand.push((await turn({ inputs: PER_COMMAND })).result.durationMs)
         const message = `turn ${comments}: how long does this take?`
         const result = await exec(OPENCODE, opencodeArgs(message, bareSession), {
           cwd: project,
@@ -224,15 +265,29 @@ async function main() {
       const ratios = action.map((ms, i) => ms / bare[i])
       row(
         '1',
-        `action continue run, median of ${REPS}`,
+        `action continue run (opencode serve), median of ${REPS}`,
         `${seconds(median(action))}  (${all(action)})`
+      )
+      row(
+        '1',
+        `action continue run (one opencode per command), median of ${REPS}`,
+        `${seconds(median(perCommand))}  (${all(perCommand)})`
       )
       row(
         '1',
         `bare opencode run --session, median of ${REPS}`,
         `${seconds(median(bare))}  (${all(bare)})`
       )
-      row('1', 'action / bare, median of per-repetition ratios', `${median(ratios).toFixed(2)}x`)
+      row(
+        '1',
+        'action (opencode serve) / bare, median of per-repetition ratios',
+        `${median(ratios).toFixed(2)}x`
+      )
+      row(
+        '1',
+        'action (one opencode per command) / bare, median of per-repetition ratios',
+        `${median(perCommand.map((ms, i) => ms / bare[i])).toFixed(2)}x`
+      )
     })
     // ---- 2. 1 vs N other tracked issues in the cache
     await guarded('2', async () => {

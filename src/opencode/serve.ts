@@ -60,6 +60,8 @@ export interface ServeDriver extends Required<OpencodeDriver> {
   mode(): Promise<'serve' | 'cli'>
   /** Stops the server and everything it started. */
   close(): Promise<void>
+  /** Where the server listens, while it runs. */
+  url(): string | undefined
 }
 
 /** An HTTP answer other than 2xx. */
@@ -138,6 +140,7 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
     return new Promise((resolve) => {
       let output = ''
       let settled = false
+      let listening = false
       const fallBack = (reason: string) => {
         if (settled) return
         settled = true
@@ -176,6 +179,7 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
         const match = LISTENING.exec(stripAnsi(output))
         if (!match) return
         settled = true
+        listening = true
         clearTimeout(timer)
         baseUrl = match[1].replace(/\/$/, '')
         warmUp()
@@ -189,10 +193,11 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
       server.on('error', (error) => fallBack(`cannot run opencode serve: ${error.message}`))
       server.on('close', (code, signal) => {
         exit = { code, signal }
-        // the next call starts a new server (after a stopped turn, say); the database stays
+        // After a server that ran (a stopped turn, say), the next call starts another; the
+        // database stays. One that never listened is not tried again: the CLI driver takes over.
         if (child === server) {
           child = undefined
-          started = undefined
+          if (listening) started = undefined
         }
         fallBack(serverGone())
       })
@@ -607,5 +612,6 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
     await stop()
   }
 
-  return { run, exportSession, importSession, deleteSession, start, mode, close }
+  const url = () => (child && baseUrl ? baseUrl : undefined)
+  return { run, exportSession, importSession, deleteSession, start, mode, close, url }
 }
