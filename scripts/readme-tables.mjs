@@ -49,4 +49,6 @@ readme = replaceTable(
     Object.entries(action.outputs).map(([name, output]) => [code(name), output.description])
   )
 )
-writeFileSync('README.md', await prettier.format(readme, { filepath: 'README.md' }))
+// with the project's prettier settings, so that `npm run format:check` accepts the result
+const settings = (await prettier.resolveConfig('README.md')) ?? {}
+writeFileSync('README.md', await prettier.format(readme, { ...settings, filepath: 'README.md' }))
