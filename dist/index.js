@@ -32083,6 +32083,8 @@ function createOpencodeDriver(options) {
     return { run, exportSession, importSession, deleteSession };
 }
 
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
 ;// CONCATENATED MODULE: ./src/opencode/serve.ts
@@ -32104,10 +32106,14 @@ var external_node_net_ = __nccwpck_require__(7030);
  * agent's bash tool inherits opencode's environment, password included; an agent allowed to run
  * commands can already do anything the runner's user can, so that adds nothing.
  *
- * Imports stay on the CLI (serve has no import endpoint), always after serve has opened its
- * database: two opencode processes creating a fresh database at once lose the import (seen with
- * 1.18.33). When serve cannot start at all, every call falls back to the CLI driver.
+ * Imports stay on the CLI (serve has no import endpoint) and run while serve starts, but only once
+ * serve has created its database: two opencode processes creating a fresh database at once can
+ * lose the import (seen with 1.18.33). The server is then asked for the imported session, and the
+ * import is made again if it does not know it. When serve cannot start at all, every call falls
+ * back to the CLI driver.
  */
+
+
 
 
 
@@ -32130,6 +32136,57 @@ const serve_MAX_STDERR = 64 * 1024;
 const LISTENING = /listening on (http:\/\/[^\s]+)/;
 /** Requested in the background once serve listens: they load what a first prompt needs. */
 const WARM_UP = ['/config', '/agent', '/provider'];
+/**
+ * One HTTP request to the server, with node:http rather than fetch: fetch gives up on an answer
+ * whose headers take more than 5 minutes, and the answer to a prompt comes when the turn ends.
+ */
+function exchange(method, url, options) {
+    return new Promise((resolve, reject) => {
+        const request = (0,external_node_http_.request)(url, { method, headers: options.headers, signal: options.signal }, (response) => {
+            let text = '';
+            response.setEncoding('utf8');
+            response.on('data', (chunk) => (text += chunk));
+            response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+            response.on('error', reject);
+        });
+        request.on('error', reject);
+        request.end(options.body);
+    });
+}
+/** A response left open: the server's event stream. */
+function openStream(url, headers, signal) {
+    return new Promise((resolve, reject) => {
+        const request = (0,external_node_http_.request)(url, { headers, signal }, resolve);
+        request.on('error', reject);
+        request.end();
+    });
+}
+/**
+ * Resolves once `file` exists (watched, not polled) or `until` settles, whichever comes first.
+ */
+function fileCreated(file, until) {
+    return new Promise((resolve) => {
+        let watcher;
+        const done = () => {
+            watcher?.close();
+            resolve();
+        };
+        void until.then(done, done);
+        try {
+            (0,external_node_fs_.mkdirSync)(external_node_path_default().dirname(file), { recursive: true });
+            watcher = (0,external_node_fs_.watch)(external_node_path_default().dirname(file), (_event, name) => {
+                if (name === external_node_path_default().basename(file))
+                    done();
+            });
+            watcher.on('error', () => undefined);
+        }
+        catch {
+            // no watching here: the server's start decides
+        }
+        if ((0,external_node_fs_.existsSync)(file))
+            done();
+    });
+}
 /**
  * A port nobody listens on now. opencode 1.18 takes `--port 0` to mean its default port 4096, so
  * two servers (two jobs on one self-hosted runner) would share it.
@@ -32273,13 +32330,13 @@ function createServeDriver(options) {
     async function call(method, route, control) {
         const url = new URL(baseUrl + route);
         url.searchParams.set('directory', external_node_path_default().resolve(control.directory));
-        const signals = [AbortSignal.timeout(control.timeoutMs)];
+        const timeout = AbortSignal.timeout(control.timeoutMs);
+        const signals = [timeout];
         if (control.signal)
             signals.push(control.signal);
         let response;
         try {
-            response = await fetch(url, {
-                method,
+            response = await exchange(method, url, {
                 headers: {
                     authorization,
                     ...(control.body === undefined ? {} : { 'content-type': 'application/json' })
@@ -32291,7 +32348,7 @@ function createServeDriver(options) {
         catch (error) {
             if (control.signal?.aborted)
                 throw error;
-            if (error.name === 'TimeoutError') {
+            if (timeout.aborted) {
                 throw new OpencodeRunError('timeout', `opencode serve did not answer ${method} ${route} within ${control.timeoutMs} ms`, { stderr, cause: error });
             }
             await Promise.race([exited, new Promise((done) => setTimeout(done, 1_000).unref())]);
@@ -32302,7 +32359,7 @@ function createServeDriver(options) {
                 cause: error
             });
         }
-        const text = await response.text();
+        const { text } = response;
         let body;
         try {
             body = text ? JSON.parse(text) : undefined;
@@ -32310,7 +32367,7 @@ function createServeDriver(options) {
         catch {
             body = text;
         }
-        if (!response.ok) {
+        if (response.status < 200 || response.status > 299) {
             const error = (body ?? {});
             const message = typeof error.data?.message === 'string' ? error.data.message : text.slice(0, 300);
             throw new ServeHttpError(response.status, typeof error.name === 'string' ? error.name : 'HttpError', `opencode serve: ${method} ${route}: HTTP ${response.status}${message ? `: ${message}` : ''}`);
@@ -32352,11 +32409,12 @@ function createServeDriver(options) {
     async function refuseAsks(directory, signal) {
         const url = new URL(`${baseUrl}/event`);
         url.searchParams.set('directory', external_node_path_default().resolve(directory));
-        const response = await fetch(url, { headers: { authorization }, signal });
-        if (!response.ok || !response.body) {
-            throw new OpencodeRunError('opencode-failed', `opencode serve: /event: HTTP ${response.status}`);
+        const response = await openStream(url, { authorization }, signal);
+        if (response.statusCode !== 200) {
+            response.resume();
+            throw new OpencodeRunError('opencode-failed', `opencode serve: /event: HTTP ${response.statusCode}`);
         }
-        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        response.setEncoding('utf8');
         const control = { directory, signal, timeoutMs: commandTimeoutMs };
         const refuse = (type, id) => {
             if (typeof id !== 'string')
@@ -32376,10 +32434,7 @@ function createServeDriver(options) {
             void (async () => {
                 let buffer = '';
                 try {
-                    for (;;) {
-                        const { value, done } = await reader.read();
-                        if (done)
-                            break;
+                    for await (const value of response) {
                         buffer += value;
                         let end;
                         while ((end = buffer.indexOf('\n\n')) >= 0) {
@@ -32577,13 +32632,42 @@ function createServeDriver(options) {
             return cli.exportSession(sessionId, cwd);
         return sessionExport(sessionId, cwd);
     }
+    /**
+     * Once the server has created its database (about half-way through its start), or has settled
+     * either way. Without a known data dir, once it has settled.
+     */
+    function databaseCreated() {
+        start();
+        const settled = started.then(() => undefined);
+        const dataHome = baseEnv.XDG_DATA_HOME;
+        if (!dataHome)
+            return settled;
+        return fileCreated(external_node_path_default().join(dataHome, 'opencode', 'opencode.db'), settled);
+    }
     async function importSession(text, cwd) {
-        // After serve has opened the database, never alongside its creation (see the top).
-        await mode();
+        // Alongside the server's start, but never alongside the creation of its database (see the top)
+        await databaseCreated();
         await cli.importSession(text, cwd);
         const id = JSON.parse(text).info?.id;
-        if (typeof id === 'string')
-            directories.set(id, external_node_path_default().resolve(cwd));
+        if (typeof id !== 'string')
+            return;
+        directories.set(id, external_node_path_default().resolve(cwd));
+        if ((await mode()) === 'cli')
+            return;
+        // The server must see it; an import that raced the server's first use of the database is
+        // made again, now that the server is up.
+        const seen = await call('GET', sessionRoute(id), {
+            directory: cwd,
+            timeoutMs: commandTimeoutMs
+        })
+            .then(() => true)
+            .catch((error) => {
+            if (error instanceof ServeHttpError && error.status === 404)
+                return false;
+            throw error;
+        });
+        if (!seen)
+            await cli.importSession(text, cwd);
     }
     async function deleteSession(sessionId, cwd) {
         checkSessionId(sessionId);
@@ -32990,7 +33074,7 @@ function isPublicRepository(payload) {
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
 /** On a public repository without a state-key, cached sessions can be read by pull-request runs. */
-async function warnIfUnsealed(context) {
+function warnIfUnsealed(context) {
     if (!context.isPublic || context.inputs.stateKey)
         return;
     const warning = 'This repository is public and state-key is not set: the cached sessions are stored unencrypted, ' +
@@ -33134,7 +33218,7 @@ async function handleTurn(request, context) {
     await acknowledge(request, context);
     const issue = agentIssue(await issueOf(request, context));
     await startTracking(request.ref.number, ref, context);
-    await warnIfUnsealed(context);
+    warnIfUnsealed(context);
     const workspace = await openWorkspace(context);
     try {
         const { store, cache, engine } = workspace;
@@ -33248,7 +33332,7 @@ async function newerStateOf(cache, dir, stream, restoredKey) {
 }
 async function handleInit(context) {
     const { env, inputs } = context;
-    await warnIfUnsealed(context);
+    warnIfUnsealed(context);
     const keys = stateKeys(inputs.statePrefix, env.GITHUB_RUN_ID ?? '0', env.GITHUB_RUN_ATTEMPT ?? '1');
     const workspace = await openWorkspace(context);
     try {

@@ -106,7 +106,7 @@ function isPublicRepository(payload: any): boolean {
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** On a public repository without a state-key, cached sessions can be read by pull-request runs. */
-async function warnIfUnsealed(context: RunContext): Promise<void> {
+function warnIfUnsealed(context: RunContext): void {
   if (!context.isPublic || context.inputs.stateKey) return
   const warning =
     'This repository is public and state-key is not set: the cached sessions are stored unencrypted, ' +
@@ -301,7 +301,7 @@ async function handleTurn(
   await acknowledge(request, context)
   const issue = agentIssue(await issueOf(request, context))
   await startTracking(request.ref.number, ref, context)
-  await warnIfUnsealed(context)
+  warnIfUnsealed(context)
   const workspace = await openWorkspace(context)
   try {
     const { store, cache, engine } = workspace
@@ -441,7 +441,7 @@ async function newerStateOf(
 
 async function handleInit(context: RunContext): Promise<void> {
   const { env, inputs } = context
-  await warnIfUnsealed(context)
+  warnIfUnsealed(context)
   const keys = stateKeys(
     inputs.statePrefix,
     env.GITHUB_RUN_ID ?? '0',

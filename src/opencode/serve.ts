@@ -16,12 +16,16 @@
  * agent's bash tool inherits opencode's environment, password included; an agent allowed to run
  * commands can already do anything the runner's user can, so that adds nothing.
  *
- * Imports stay on the CLI (serve has no import endpoint), always after serve has opened its
- * database: two opencode processes creating a fresh database at once lose the import (seen with
- * 1.18.33). When serve cannot start at all, every call falls back to the CLI driver.
+ * Imports stay on the CLI (serve has no import endpoint) and run while serve starts, but only once
+ * serve has created its database: two opencode processes creating a fresh database at once can
+ * lose the import (seen with 1.18.33). The server is then asked for the imported session, and the
+ * import is made again if it does not know it. When serve cannot start at all, every call falls
+ * back to the CLI driver.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, watch, type FSWatcher } from 'node:fs'
+import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { createServer } from 'node:net'
 import path from 'node:path'
 import { buildOpencodeConfigContent } from './config.js'
@@ -84,6 +88,69 @@ const MAX_STDERR = 64 * 1024
 const LISTENING = /listening on (http:\/\/[^\s]+)/
 /** Requested in the background once serve listens: they load what a first prompt needs. */
 const WARM_UP = ['/config', '/agent', '/provider']
+
+/**
+ * One HTTP request to the server, with node:http rather than fetch: fetch gives up on an answer
+ * whose headers take more than 5 minutes, and the answer to a prompt comes when the turn ends.
+ */
+function exchange(
+  method: string,
+  url: URL,
+  options: { headers: Record<string, string>; body?: string; signal: AbortSignal }
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      url,
+      { method, headers: options.headers, signal: options.signal },
+      (response) => {
+        let text = ''
+        response.setEncoding('utf8')
+        response.on('data', (chunk: string) => (text += chunk))
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }))
+        response.on('error', reject)
+      }
+    )
+    request.on('error', reject)
+    request.end(options.body)
+  })
+}
+
+/** A response left open: the server's event stream. */
+function openStream(
+  url: URL,
+  headers: Record<string, string>,
+  signal: AbortSignal
+): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { headers, signal }, resolve)
+    request.on('error', reject)
+    request.end()
+  })
+}
+
+/**
+ * Resolves once `file` exists (watched, not polled) or `until` settles, whichever comes first.
+ */
+function fileCreated(file: string, until: Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    let watcher: FSWatcher | undefined
+    const done = () => {
+      watcher?.close()
+      resolve()
+    }
+    void until.then(done, done)
+    try {
+      mkdirSync(path.dirname(file), { recursive: true })
+      watcher = watch(path.dirname(file), (_event, name) => {
+        if (name === path.basename(file)) done()
+      })
+      watcher.on('error', () => undefined)
+    } catch {
+      // no watching here: the server's start decides
+    }
+    if (existsSync(file)) done()
+  })
+}
 
 /**
  * A port nobody listens on now. opencode 1.18 takes `--port 0` to mean its default port 4096, so
@@ -248,12 +315,12 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
   ): Promise<T> {
     const url = new URL(baseUrl + route)
     url.searchParams.set('directory', path.resolve(control.directory))
-    const signals = [AbortSignal.timeout(control.timeoutMs)]
+    const timeout = AbortSignal.timeout(control.timeoutMs)
+    const signals = [timeout]
     if (control.signal) signals.push(control.signal)
-    let response: Response
+    let response: { status: number; text: string }
     try {
-      response = await fetch(url, {
-        method,
+      response = await exchange(method, url, {
         headers: {
           authorization,
           ...(control.body === undefined ? {} : { 'content-type': 'application/json' })
@@ -263,7 +330,7 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
       })
     } catch (error) {
       if (control.signal?.aborted) throw error
-      if ((error as Error).name === 'TimeoutError') {
+      if (timeout.aborted) {
         throw new OpencodeRunError(
           'timeout',
           `opencode serve did not answer ${method} ${route} within ${control.timeoutMs} ms`,
@@ -278,14 +345,14 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
         cause: error
       })
     }
-    const text = await response.text()
+    const { text } = response
     let body: unknown
     try {
       body = text ? JSON.parse(text) : undefined
     } catch {
       body = text
     }
-    if (!response.ok) {
+    if (response.status < 200 || response.status > 299) {
       const error = (body ?? {}) as { name?: unknown; data?: { message?: unknown } }
       const message =
         typeof error.data?.message === 'string' ? error.data.message : text.slice(0, 300)
@@ -338,14 +405,15 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
   async function refuseAsks(directory: string, signal: AbortSignal): Promise<void> {
     const url = new URL(`${baseUrl}/event`)
     url.searchParams.set('directory', path.resolve(directory))
-    const response = await fetch(url, { headers: { authorization }, signal })
-    if (!response.ok || !response.body) {
+    const response = await openStream(url, { authorization }, signal)
+    if (response.statusCode !== 200) {
+      response.resume()
       throw new OpencodeRunError(
         'opencode-failed',
-        `opencode serve: /event: HTTP ${response.status}`
+        `opencode serve: /event: HTTP ${response.statusCode}`
       )
     }
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
+    response.setEncoding('utf8')
     const control = { directory, signal, timeoutMs: commandTimeoutMs }
     const refuse = (type: unknown, id: unknown) => {
       if (typeof id !== 'string') return
@@ -365,9 +433,7 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
       void (async () => {
         let buffer = ''
         try {
-          for (;;) {
-            const { value, done } = await reader.read()
-            if (done) break
+          for await (const value of response as AsyncIterable<string>) {
             buffer += value
             let end: number
             while ((end = buffer.indexOf('\n\n')) >= 0) {
@@ -587,12 +653,38 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
     return sessionExport(sessionId, cwd)
   }
 
+  /**
+   * Once the server has created its database (about half-way through its start), or has settled
+   * either way. Without a known data dir, once it has settled.
+   */
+  function databaseCreated(): Promise<void> {
+    start()
+    const settled = (started as Promise<unknown>).then(() => undefined)
+    const dataHome = baseEnv.XDG_DATA_HOME
+    if (!dataHome) return settled
+    return fileCreated(path.join(dataHome, 'opencode', 'opencode.db'), settled)
+  }
+
   async function importSession(text: string, cwd: string): Promise<void> {
-    // After serve has opened the database, never alongside its creation (see the top).
-    await mode()
+    // Alongside the server's start, but never alongside the creation of its database (see the top)
+    await databaseCreated()
     await cli.importSession(text, cwd)
     const id = (JSON.parse(text) as { info?: { id?: unknown } }).info?.id
-    if (typeof id === 'string') directories.set(id, path.resolve(cwd))
+    if (typeof id !== 'string') return
+    directories.set(id, path.resolve(cwd))
+    if ((await mode()) === 'cli') return
+    // The server must see it; an import that raced the server's first use of the database is
+    // made again, now that the server is up.
+    const seen = await call('GET', sessionRoute(id), {
+      directory: cwd,
+      timeoutMs: commandTimeoutMs
+    })
+      .then(() => true)
+      .catch((error: unknown) => {
+        if (error instanceof ServeHttpError && error.status === 404) return false
+        throw error
+      })
+    if (!seen) await cli.importSession(text, cwd)
   }
 
   async function deleteSession(sessionId: string, cwd: string): Promise<void> {
