@@ -273,6 +273,9 @@ describe('what is stored', () => {
     const [toolResult] = chats(first).flatMap((request) => request.toolResults)
     expect(toolResult.content).toContain(`OPENAI_API_KEY=${PROVIDER_KEY}`)
     expect(toolResult.content).not.toMatch(/^(GITHUB_TOKEN|GH_TOKEN)=/m)
+    // opencode passes its own environment on, so the agent can see the password of this run's
+    // opencode serve (what SECURITY.md says about opencode-serve)
+    expect(toolResult.content).toMatch(/^OPENCODE_SERVER_PASSWORD=[\w-]{32}$/m)
 
     expect(first.saved).toHaveLength(2)
     for (const entry of first.saved) {
