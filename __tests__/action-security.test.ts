@@ -291,6 +291,9 @@ describe('what is stored', () => {
     // The env output the agent saw is kept in the session, with the key redacted.
     const files = archiveFiles(issueEntry(first, issue.number))
     expect(files[`issues/${stemOf(issue.number)}/session.json`]).toContain('OPENAI_API_KEY=***')
+    expect(files[`issues/${stemOf(issue.number)}/session.json`]).toContain(
+      'OPENCODE_SERVER_PASSWORD=***'
+    )
   }, 150_000)
 
   test('expose-github-token gives the agent the token, and the cache still never holds it', async () => {

@@ -4,7 +4,7 @@
  * driven over HTTP (serve.ts). The same behaviour is asked of both. Each `opencode run` takes ~6-8 s
  * here; tests in this file run serially.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -95,6 +95,13 @@ async function processesRunning(text: string): Promise<number[]> {
 }
 
 const chats = (requests: RecordedRequest[]) => requests.filter((r) => r.kind === 'chat')
+
+/** A request the model server got since the current test began (both drivers share it). */
+let firstOfTest = 0
+const isNew = (request: RecordedRequest) => server.requests.indexOf(request) >= firstOfTest
+beforeEach(() => {
+  firstOfTest = server.requests.length
+})
 
 describe.each(DRIVERS)('opencode driver with the real binary: %s', (kind, makeDriver) => {
   const open = (env: NodeJS.ProcessEnv, cwd: string) => {
@@ -246,7 +253,9 @@ describe.each(DRIVERS)('opencode driver with the real binary: %s', (kind, makeDr
       server.setScript([{ type: 'hang' }])
       const controller = new AbortController()
       let pid = 0
-      const hung = server.waitForRequest((r) => r.kind === 'chat' && r.reply?.type === 'hang')
+      const hung = server.waitForRequest(
+        (r) => isNew(r) && r.kind === 'chat' && r.reply?.type === 'hang'
+      )
       void hung.then(() => controller.abort())
       const error = await failure(
         driver.run({
@@ -284,7 +293,7 @@ describe.each(DRIVERS)('opencode driver with the real binary: %s', (kind, makeDr
       ])
       const controller = new AbortController()
       void server
-        .waitForRequest((r) => r.path === '/notify/sleeping')
+        .waitForRequest((r) => isNew(r) && r.path === '/notify/sleeping')
         .then(() => controller.abort())
       let pid = 0
       const error = await failure(

@@ -32223,6 +32223,8 @@ function createServeDriver(options) {
     let exit;
     let exited = Promise.resolve();
     let stopping;
+    /** Set by close: a server still starting is stopped, not waited for. */
+    let closing = false;
     function serverGone() {
         if (!exit)
             return 'opencode serve stopped answering';
@@ -32232,6 +32234,8 @@ function createServeDriver(options) {
     }
     async function launch() {
         const port = await freePort().catch(() => 0);
+        if (closing)
+            return 'cli';
         return new Promise((resolve) => {
             let output = '';
             let settled = false;
@@ -32241,7 +32245,8 @@ function createServeDriver(options) {
                     return;
                 settled = true;
                 clearTimeout(timer);
-                options.onFallback?.(reason);
+                if (!closing)
+                    options.onFallback?.(reason);
                 void stop();
                 resolve('cli');
             };
@@ -32684,12 +32689,14 @@ function createServeDriver(options) {
         directories.delete(sessionId);
     }
     async function close() {
-        if (started)
-            await started;
+        closing = true;
+        await stop();
+        await started;
         await stop();
     }
     const url = () => (child && baseUrl ? baseUrl : undefined);
-    return { run, exportSession, importSession, deleteSession, start, mode, close, url };
+    const secrets = () => [password];
+    return { run, exportSession, importSession, deleteSession, start, mode, close, url, secrets };
 }
 
 ;// CONCATENATED MODULE: ./src/store/atomic.ts
@@ -33114,6 +33121,11 @@ async function openWorkspace(context) {
             cwd,
             onFallback: (reason) => core/* warning */.$e(`opencode serve could not start (${reason}); running opencode per command`)
         });
+        // The agent can print it (it is in opencode's environment): masked, and redacted when saved.
+        for (const secret of server.secrets()) {
+            core/* setSecret */.Pq(secret);
+            context.secrets.push(secret);
+        }
         // Starts now, while the cached state is restored; the first opencode call waits for it.
         server.start();
         driver = server;

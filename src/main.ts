@@ -163,6 +163,11 @@ async function openWorkspace(context: RunContext): Promise<Workspace> {
       onFallback: (reason) =>
         core.warning(`opencode serve could not start (${reason}); running opencode per command`)
     })
+    // The agent can print it (it is in opencode's environment): masked, and redacted when saved.
+    for (const secret of server.secrets()) {
+      core.setSecret(secret)
+      context.secrets.push(secret)
+    }
     // Starts now, while the cached state is restored; the first opencode call waits for it.
     server.start()
     driver = server

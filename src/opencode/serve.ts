@@ -66,6 +66,8 @@ export interface ServeDriver extends Required<OpencodeDriver> {
   close(): Promise<void>
   /** Where the server listens, while it runs. */
   url(): string | undefined
+  /** Values to keep out of logs and saved state: the server's password. */
+  secrets(): string[]
 }
 
 /** An HTTP answer other than 2xx. */
@@ -193,6 +195,8 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined
   let exited: Promise<void> = Promise.resolve()
   let stopping: Promise<void> | undefined
+  /** Set by close: a server still starting is stopped, not waited for. */
+  let closing = false
 
   function serverGone(): string {
     if (!exit) return 'opencode serve stopped answering'
@@ -204,6 +208,7 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
 
   async function launch(): Promise<'serve' | 'cli'> {
     const port = await freePort().catch(() => 0)
+    if (closing) return 'cli'
     return new Promise((resolve) => {
       let output = ''
       let settled = false
@@ -212,7 +217,7 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
         if (settled) return
         settled = true
         clearTimeout(timer)
-        options.onFallback?.(reason)
+        if (!closing) options.onFallback?.(reason)
         void stop()
         resolve('cli')
       }
@@ -700,10 +705,13 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
   }
 
   async function close(): Promise<void> {
-    if (started) await started
+    closing = true
+    await stop()
+    await started
     await stop()
   }
 
   const url = () => (child && baseUrl ? baseUrl : undefined)
-  return { run, exportSession, importSession, deleteSession, start, mode, close, url }
+  const secrets = () => [password]
+  return { run, exportSession, importSession, deleteSession, start, mode, close, url, secrets }
 }
