@@ -33113,9 +33113,12 @@ async function openWorkspace(context) {
         }),
         tempDir: dir
     };
-    let driver = createOpencodeDriver(driverOptions);
+    let driver;
     let stopServer = () => Promise.resolve();
-    if (inputs.opencodeServe) {
+    if (!inputs.opencodeServe) {
+        driver = createOpencodeDriver(driverOptions);
+    }
+    else {
         const server = createServeDriver({
             ...driverOptions,
             cwd,
@@ -33145,7 +33148,7 @@ async function openWorkspace(context) {
         await stopServer().catch((error) => core/* warning */.$e(`could not stop opencode serve: ${errorMessage(error)}`));
         await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true }).catch(() => undefined);
     };
-    return { dir, store, cache, engine, close };
+    return { store, cache, engine, close };
 }
 /** Whether the author of a turn may run the agent; see authorize.ts. Spends one API call at most. */
 async function authorizeTurn(request, context) {

@@ -118,7 +118,6 @@ function warnIfUnsealed(context: RunContext): void {
 
 /** Everything one run of opencode needs: the binary, a private data dir, the state store. */
 interface Workspace {
-  dir: string
   store: EntryStore
   cache: CacheClient
   engine: Engine
@@ -154,9 +153,11 @@ async function openWorkspace(context: RunContext): Promise<Workspace> {
     }),
     tempDir: dir
   }
-  let driver: OpencodeDriver = createOpencodeDriver(driverOptions)
+  let driver: OpencodeDriver
   let stopServer = (): Promise<void> => Promise.resolve()
-  if (inputs.opencodeServe) {
+  if (!inputs.opencodeServe) {
+    driver = createOpencodeDriver(driverOptions)
+  } else {
     const server = createServeDriver({
       ...driverOptions,
       cwd,
@@ -189,7 +190,7 @@ async function openWorkspace(context: RunContext): Promise<Workspace> {
     )
     await rm(dir, { recursive: true, force: true }).catch(() => undefined)
   }
-  return { dir, store, cache, engine, close }
+  return { store, cache, engine, close }
 }
 
 /** Whether the author of a turn may run the agent; see authorize.ts. Spends one API call at most. */
