@@ -31761,6 +31761,22 @@ function checkRunRequest(request) {
         throw new errors_KugetsuError('invalid-input', 'forking needs the session id to fork');
     }
 }
+/** The failure a turn's error events mean: the model provider's (first such), else opencode's. */
+function errorEventFailure(errors, errorNames, details) {
+    if (!errors.length)
+        return undefined;
+    const index = errorNames.findIndex(isProviderError);
+    if (index >= 0) {
+        return new OpencodeRunError('provider-error', `model provider error: ${errors[index]}`, details);
+    }
+    return new OpencodeRunError('opencode-failed', `opencode failed: ${errors[0]}`, details);
+}
+/** A turn that ended on a refused permission without a word of reply is a failure. */
+function rejectionFailure(result, details) {
+    if (result.text || !result.permissionRejections.length)
+        return undefined;
+    return new OpencodeRunError('permission-rejected', `opencode stopped on a rejected permission: ${result.permissionRejections[0]}`, details);
+}
 function describeSignal(signal) {
     const reason = signal.reason;
     if (reason instanceof Error && reason.name !== 'AbortError')
@@ -31928,12 +31944,10 @@ function createOpencodeDriver(options) {
             SESSION_NOT_FOUND.test(output.stderr)) {
             throw new OpencodeRunError('unknown-session', `opencode has no session ${request.sessionId}`, details);
         }
-        if (parsed.errors.length && output.exitCode !== 0) {
-            const index = parsed.errorNames.findIndex(isProviderError);
-            if (index >= 0) {
-                throw new OpencodeRunError('provider-error', `model provider error: ${parsed.errors[index]}`, details);
-            }
-            throw new OpencodeRunError('opencode-failed', `opencode failed: ${parsed.errors[0]}`, details);
+        if (output.exitCode !== 0) {
+            const failure = errorEventFailure(parsed.errors, parsed.errorNames, details);
+            if (failure)
+                throw failure;
         }
         if (output.exitCode !== 0) {
             throw new OpencodeRunError('opencode-failed', exitMessage('opencode run', output), details);
@@ -31942,9 +31956,9 @@ function createOpencodeDriver(options) {
             const detail = lastLine(output.stderr);
             throw new OpencodeRunError('opencode-failed', `opencode run reported no session${detail ? `: ${detail}` : ''}`, details);
         }
-        if (!result.text && result.permissionRejections.length) {
-            throw new OpencodeRunError('permission-rejected', `opencode stopped on a rejected permission: ${result.permissionRejections[0]}`, details);
-        }
+        const rejected = rejectionFailure(result, details);
+        if (rejected)
+            throw rejected;
         // a new session, or a fork of a session homed here, records cwd as its directory
         if (!request.sessionId || request.fork)
             directories.set(result.sessionId, external_node_path_default().resolve(request.cwd));
@@ -32598,16 +32612,9 @@ function createServeDriver(options) {
             throw new OpencodeRunError('opencode-failed', 'opencode serve did not run the turn');
         const { result, errorNames } = await turnResult(sessionId, seen, began);
         const details = { result, stderr };
-        if (result.errors.length) {
-            const index = errorNames.findIndex(isProviderError);
-            if (index >= 0) {
-                throw new OpencodeRunError('provider-error', `model provider error: ${result.errors[index]}`, details);
-            }
-            throw new OpencodeRunError('opencode-failed', `opencode failed: ${result.errors[0]}`, details);
-        }
-        if (!result.text && result.permissionRejections.length) {
-            throw new OpencodeRunError('permission-rejected', `opencode stopped on a rejected permission: ${result.permissionRejections[0]}`, details);
-        }
+        const failure = errorEventFailure(result.errors, errorNames, details) ?? rejectionFailure(result, details);
+        if (failure)
+            throw failure;
         return result;
     }
     /** What the turn produced: the session's messages that were not there before it. */

@@ -999,7 +999,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   iF: () => (/* binding */ createOpencodeDriver)
 });
 
-// UNUSED EXPORTS: OpencodeRunError, checkRunRequest, checkSessionId, describeSignal, runArgs
+// UNUSED EXPORTS: OpencodeRunError, checkRunRequest, checkSessionId, describeSignal, errorEventFailure, rejectionFailure, runArgs
 
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(421);
@@ -1386,6 +1386,22 @@ function checkRunRequest(request) {
         throw new errors/* KugetsuError */.r('invalid-input', 'forking needs the session id to fork');
     }
 }
+/** The failure a turn's error events mean: the model provider's (first such), else opencode's. */
+function errorEventFailure(errors, errorNames, details) {
+    if (!errors.length)
+        return undefined;
+    const index = errorNames.findIndex(events/* isProviderError */.EG);
+    if (index >= 0) {
+        return new OpencodeRunError('provider-error', `model provider error: ${errors[index]}`, details);
+    }
+    return new OpencodeRunError('opencode-failed', `opencode failed: ${errors[0]}`, details);
+}
+/** A turn that ended on a refused permission without a word of reply is a failure. */
+function rejectionFailure(result, details) {
+    if (result.text || !result.permissionRejections.length)
+        return undefined;
+    return new OpencodeRunError('permission-rejected', `opencode stopped on a rejected permission: ${result.permissionRejections[0]}`, details);
+}
 function describeSignal(signal) {
     const reason = signal.reason;
     if (reason instanceof Error && reason.name !== 'AbortError')
@@ -1553,12 +1569,10 @@ function createOpencodeDriver(options) {
             SESSION_NOT_FOUND.test(output.stderr)) {
             throw new OpencodeRunError('unknown-session', `opencode has no session ${request.sessionId}`, details);
         }
-        if (parsed.errors.length && output.exitCode !== 0) {
-            const index = parsed.errorNames.findIndex(events/* isProviderError */.EG);
-            if (index >= 0) {
-                throw new OpencodeRunError('provider-error', `model provider error: ${parsed.errors[index]}`, details);
-            }
-            throw new OpencodeRunError('opencode-failed', `opencode failed: ${parsed.errors[0]}`, details);
+        if (output.exitCode !== 0) {
+            const failure = errorEventFailure(parsed.errors, parsed.errorNames, details);
+            if (failure)
+                throw failure;
         }
         if (output.exitCode !== 0) {
             throw new OpencodeRunError('opencode-failed', exitMessage('opencode run', output), details);
@@ -1567,9 +1581,9 @@ function createOpencodeDriver(options) {
             const detail = (0,events/* lastLine */.fM)(output.stderr);
             throw new OpencodeRunError('opencode-failed', `opencode run reported no session${detail ? `: ${detail}` : ''}`, details);
         }
-        if (!result.text && result.permissionRejections.length) {
-            throw new OpencodeRunError('permission-rejected', `opencode stopped on a rejected permission: ${result.permissionRejections[0]}`, details);
-        }
+        const rejected = rejectionFailure(result, details);
+        if (rejected)
+            throw rejected;
         // a new session, or a fork of a session homed here, records cwd as its directory
         if (!request.sessionId || request.fork)
             directories.set(result.sessionId, external_node_path_default().resolve(request.cwd));

@@ -131,6 +131,35 @@ export function checkRunRequest(request: RunRequest): void {
   }
 }
 
+type FailureDetails = ConstructorParameters<typeof OpencodeRunError>[2]
+
+/** The failure a turn's error events mean: the model provider's (first such), else opencode's. */
+export function errorEventFailure(
+  errors: string[],
+  errorNames: string[],
+  details: FailureDetails
+): OpencodeRunError | undefined {
+  if (!errors.length) return undefined
+  const index = errorNames.findIndex(isProviderError)
+  if (index >= 0) {
+    return new OpencodeRunError('provider-error', `model provider error: ${errors[index]}`, details)
+  }
+  return new OpencodeRunError('opencode-failed', `opencode failed: ${errors[0]}`, details)
+}
+
+/** A turn that ended on a refused permission without a word of reply is a failure. */
+export function rejectionFailure(
+  result: RunResult,
+  details: FailureDetails
+): OpencodeRunError | undefined {
+  if (result.text || !result.permissionRejections.length) return undefined
+  return new OpencodeRunError(
+    'permission-rejected',
+    `opencode stopped on a rejected permission: ${result.permissionRejections[0]}`,
+    details
+  )
+}
+
 export function describeSignal(signal: AbortSignal): string {
   const reason: unknown = signal.reason
   if (reason instanceof Error && reason.name !== 'AbortError') return `: ${reason.message}`
@@ -329,16 +358,9 @@ export function createOpencodeDriver(options: OpencodeDriverOptions): Required<O
         details
       )
     }
-    if (parsed.errors.length && output.exitCode !== 0) {
-      const index = parsed.errorNames.findIndex(isProviderError)
-      if (index >= 0) {
-        throw new OpencodeRunError(
-          'provider-error',
-          `model provider error: ${parsed.errors[index]}`,
-          details
-        )
-      }
-      throw new OpencodeRunError('opencode-failed', `opencode failed: ${parsed.errors[0]}`, details)
+    if (output.exitCode !== 0) {
+      const failure = errorEventFailure(parsed.errors, parsed.errorNames, details)
+      if (failure) throw failure
     }
     if (output.exitCode !== 0) {
       throw new OpencodeRunError('opencode-failed', exitMessage('opencode run', output), details)
@@ -351,13 +373,8 @@ export function createOpencodeDriver(options: OpencodeDriverOptions): Required<O
         details
       )
     }
-    if (!result.text && result.permissionRejections.length) {
-      throw new OpencodeRunError(
-        'permission-rejected',
-        `opencode stopped on a rejected permission: ${result.permissionRejections[0]}`,
-        details
-      )
-    }
+    const rejected = rejectionFailure(result, details)
+    if (rejected) throw rejected
     // a new session, or a fork of a session homed here, records cwd as its directory
     if (!request.sessionId || request.fork)
       directories.set(result.sessionId, path.resolve(request.cwd))

@@ -35,16 +35,11 @@ import {
   checkSessionId,
   createOpencodeDriver,
   describeSignal,
+  errorEventFailure,
+  rejectionFailure,
   type OpencodeDriverOptions
 } from './driver.js'
-import {
-  emptyTokens,
-  eventsFromMessages,
-  isProviderError,
-  lastLine,
-  stripAnsi,
-  summarizeEvents
-} from './events.js'
+import { emptyTokens, eventsFromMessages, lastLine, stripAnsi, summarizeEvents } from './events.js'
 import { groupAlive, signalGroups, treeGroups } from './process.js'
 import type { OpencodeDriver, RunRequest, RunResult } from './types.js'
 
@@ -603,24 +598,9 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
 
     const { result, errorNames } = await turnResult(sessionId, seen, began)
     const details = { result, stderr }
-    if (result.errors.length) {
-      const index = errorNames.findIndex(isProviderError)
-      if (index >= 0) {
-        throw new OpencodeRunError(
-          'provider-error',
-          `model provider error: ${result.errors[index]}`,
-          details
-        )
-      }
-      throw new OpencodeRunError('opencode-failed', `opencode failed: ${result.errors[0]}`, details)
-    }
-    if (!result.text && result.permissionRejections.length) {
-      throw new OpencodeRunError(
-        'permission-rejected',
-        `opencode stopped on a rejected permission: ${result.permissionRejections[0]}`,
-        details
-      )
-    }
+    const failure =
+      errorEventFailure(result.errors, errorNames, details) ?? rejectionFailure(result, details)
+    if (failure) throw failure
     return result
   }
 
