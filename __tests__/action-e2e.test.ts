@@ -368,8 +368,8 @@ describe('on github.com (cache protocol v2)', () => {
     ])
     const firstIssueEntry = first.saved.find((entry) => entry.key.startsWith(`${PREFIX}-issue-7-`))
     expect(second.result.summary).toContain(`restored from ${firstIssueEntry?.key}`)
-    // The session is imported next to the server, which runs the turn and reads it back.
-    expect(startsOf(second.opencode)).toEqual(['--version', 'serve', 'import'])
+    // The server imports the session (as sync events), runs the turn and reads it back.
+    expect(startsOf(second.opencode)).toEqual(['--version', 'serve'])
   }, 150_000)
 
   test('comments that are not requests, edits and other events are skipped at once', async () => {
@@ -551,7 +551,7 @@ describe('on github.com (cache protocol v2)', () => {
     expect(run.saved.map((entry) => entry.key)).toEqual([
       `${PREFIX}-issue-70-${run.runId}-1-t1-${run.outputs['session-id']}`
     ])
-    expect(startsOf(run.opencode)).toEqual(['--version', 'serve', 'import'])
+    expect(startsOf(run.opencode)).toEqual(['--version', 'serve'])
   }, 150_000)
 
   test('a model error fails the run, reports it, and leaves the issue’s session as it was', async () => {
@@ -577,7 +577,7 @@ describe('on github.com (cache protocol v2)', () => {
     expect(failed.saved).toEqual([])
     expect(failed.result.summary).toContain(`kugetsu failed on github.com/${REPO}#7`)
     expect(failed.result.summary).toContain(errors[0].message)
-    expect(startsOf(failed.opencode)).toEqual(['--version', 'serve', 'import'])
+    expect(startsOf(failed.opencode)).toEqual(['--version', 'serve'])
     expectOpencodeInWorkspace(failed)
 
     // The next comment continues the session as it was before the failure: from the newest of

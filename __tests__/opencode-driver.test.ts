@@ -5,9 +5,11 @@
  * here; tests in this file run serially.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { execFile } from 'node:child_process'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { createOpencodeDriver, OpencodeRunError } from '../src/opencode/driver.js'
 import { createServeDriver } from '../src/opencode/serve.js'
 import { liveGroupMembers } from '../src/opencode/process.js'
@@ -18,6 +20,7 @@ import { createOpencodeEnv, type OpencodeEnv } from './support/opencode-env.js'
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const binary = path.join(repoRoot, 'node_modules', '.bin', 'opencode')
 const TEST_TIMEOUT = 180_000
+const execFileAsync = promisify(execFile)
 
 let server: ModelServer
 let machine: OpencodeEnv
@@ -92,6 +95,25 @@ async function processesRunning(text: string): Promise<number[]> {
     }
   }
   return found
+}
+
+async function git(cwd: string, ...args: string[]): Promise<void> {
+  await execFileAsync('git', args, { cwd })
+}
+
+/** An opencode that logs the command of every start (its first argument). */
+async function recordingShim(
+  on: OpencodeEnv
+): Promise<{ path: string; starts: () => Promise<string[]> }> {
+  const dir = await on.makeProject('shim')
+  const log = path.join(dir, 'starts.log')
+  const shim = path.join(dir, 'opencode')
+  await writeFile(shim, `#!/bin/sh\necho "$1" >> '${log}'\nexec '${binary}' "$@"\n`, {
+    mode: 0o755
+  })
+  const starts = async () =>
+    (await readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean)
+  return { path: shim, starts }
 }
 
 const chats = (requests: RecordedRequest[]) => requests.filter((r) => r.kind === 'chat')
@@ -445,6 +467,98 @@ describe('opencode serve driver: the server itself', () => {
       expect(again.sessionId).toBe(first.sessionId)
       expect(again.text).toMatch(/^ECHO\[n=\d\]: hello server \| .*hello again$/)
       expect(serve.url()).not.toBe(url)
+    },
+    TEST_TIMEOUT
+  )
+
+  it(
+    'imports over HTTP as sync events into a clone at another path, with no opencode import process',
+    async () => {
+      const origin = await machine.makeProject('git-origin')
+      await git(origin, 'init', '-q')
+      await writeFile(path.join(origin, 'README.md'), 'hello\n')
+      await git(origin, 'add', '.')
+      await git(
+        origin,
+        '-c',
+        'user.name=k',
+        '-c',
+        'user.email=k@example.com',
+        'commit',
+        '-qm',
+        'root'
+      )
+      const serve = createServeDriver({
+        binary,
+        env: machine.env,
+        cwd: origin,
+        defaultTimeoutMs: 150_000
+      })
+      opened.push(serve)
+      const first = await serve.run({ message: 'remember 7', cwd: origin, title: 'Git' })
+      const exported = await serve.exportSession(first.sessionId, origin)
+      await serve.close()
+
+      const elsewhere = await machine.fresh()
+      const clone = await elsewhere.makeProject('git-clone')
+      await git(clone, 'clone', '-q', origin, '.')
+      const shim = await recordingShim(elsewhere)
+      const moved = createServeDriver({
+        binary: shim.path,
+        env: elsewhere.env,
+        cwd: clone,
+        defaultTimeoutMs: 150_000
+      })
+      opened.push(moved)
+      try {
+        await moved.importSession(exported, clone)
+        const call = async (route: string, init: RequestInit = {}) => {
+          const url = `${moved.url()}${route}?directory=${encodeURIComponent(clone)}`
+          const authorization = `Basic ${Buffer.from(`opencode:${moved.secrets()[0]}`).toString('base64')}`
+          const response = await fetch(url, {
+            ...init,
+            headers: { authorization, 'content-type': 'application/json' }
+          })
+          expect(response.status).toBe(200)
+          return response.json()
+        }
+        // replayed events are recorded; `opencode import` writes rows without any
+        const history = (await call('/sync/history', { method: 'POST', body: '{}' })) as {
+          aggregate_id: string
+          type: string
+        }[]
+        expect(
+          history.filter((event) => event.aggregate_id === first.sessionId).length
+        ).toBeGreaterThan(3)
+        const project = (await call('/project/current')) as { id: string }
+        const listed = (await call('/session')) as {
+          id: string
+          projectID: string
+          directory: string
+        }[]
+        expect(listed.find((session) => session.id === first.sessionId)).toMatchObject({
+          projectID: project.id,
+          directory: clone
+        })
+        expect(project.id).not.toBe('global')
+
+        const again = await moved.run({
+          message: 'what was it',
+          sessionId: first.sessionId,
+          cwd: clone
+        })
+        expect(again.text).toMatch(/^ECHO\[n=2\]: remember 7 \| what was it$/)
+        expect(await shim.starts()).toEqual(['serve'])
+
+        // A session the server already has is refused as events: the CLI import takes over.
+        await moved.importSession(exported, clone)
+        expect(await shim.starts()).toEqual(['serve', 'import'])
+        const last = await moved.run({ message: 'and now', sessionId: first.sessionId, cwd: clone })
+        expect(last.text).toMatch(/^ECHO\[n=3\]: remember 7 \| what was it \| and now$/)
+      } finally {
+        await moved.close()
+        await elsewhere.cleanup()
+      }
     },
     TEST_TIMEOUT
   )

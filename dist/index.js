@@ -402,7 +402,7 @@ module.exports.fetch = async function fetch (init, options = undefined) {
   }
 }
 module.exports.Headers = __nccwpck_require__(660).Headers
-module.exports.Response = __nccwpck_require__(9051).Response
+module.exports.Response = __nccwpck_require__(1432).Response
 module.exports.Request = __nccwpck_require__(9967).Request
 module.exports.FormData = __nccwpck_require__(5910).FormData
 module.exports.File = globalThis.File ?? (__nccwpck_require__(4573).File)
@@ -12162,7 +12162,7 @@ const { kConstruct } = __nccwpck_require__(109)
 const { urlEquals, getFieldValues } = __nccwpck_require__(6798)
 const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(3440)
 const { webidl } = __nccwpck_require__(5893)
-const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(9051)
+const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(1432)
 const { Request, fromInnerRequest } = __nccwpck_require__(9967)
 const { kState } = __nccwpck_require__(3627)
 const { fetching } = __nccwpck_require__(4398)
@@ -14721,7 +14721,7 @@ const { webidl } = __nccwpck_require__(5893)
 const { EventSourceStream } = __nccwpck_require__(4031)
 const { parseMIMEType } = __nccwpck_require__(1900)
 const { createFastMessageEvent } = __nccwpck_require__(5188)
-const { isNetworkError } = __nccwpck_require__(9051)
+const { isNetworkError } = __nccwpck_require__(1432)
 const { delay } = __nccwpck_require__(4811)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
 const { environmentSettingsObject } = __nccwpck_require__(3168)
@@ -18341,7 +18341,7 @@ const {
   filterResponse,
   makeResponse,
   fromInnerResponse
-} = __nccwpck_require__(9051)
+} = __nccwpck_require__(1432)
 const { HeadersList } = __nccwpck_require__(660)
 const { Request, cloneRequest } = __nccwpck_require__(9967)
 const zlib = __nccwpck_require__(8522)
@@ -21649,7 +21649,7 @@ module.exports = { Request, makeRequest, fromInnerRequest, cloneRequest }
 
 /***/ }),
 
-/***/ 9051:
+/***/ 1432:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5930);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9051);
 /** The action's entry point (action.yml `main`). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5930:
+/***/ 9051:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29945,6 +29945,15 @@ function permissionSummary(call) {
     const error = call.error ?? '';
     const reason = /rejected permission/i.test(error) ? 'rejected' : 'denied by permission rules';
     return `${describeToolTarget(call)}: ${reason}`;
+}
+/** The result of a run from its parsed events (the session id and duration are the caller's). */
+function runResultOf(parsed, sessionId, durationMs) {
+    const { text, toolCalls, tokens, cost, errors, permissionRejections } = parsed;
+    return { sessionId, text, toolCalls, tokens, cost, errors, permissionRejections, durationMs };
+}
+/** A run that produced nothing. */
+function emptyRunResult(sessionId, durationMs) {
+    return runResultOf(summarizeEvents([]), sessionId, durationMs);
 }
 /** Turns the events of one run into a result (durationMs is the caller's to add). */
 function summarizeEvents(events, otherLines = []) {
@@ -31675,6 +31684,89 @@ function signalGroups(groups, signal) {
         signalGroup(group, signal);
 }
 
+;// CONCATENATED MODULE: ./src/opencode/replay.ts
+/**
+ * An import over opencode serve's HTTP API, with no second opencode process: a session export
+ * becomes the sync events that would have built it (`session.created`, then `message.updated` and
+ * `message.part.updated` for each message and part, in order), which `POST /sync/replay` writes.
+ *
+ * As `opencode import` does, the session moves to the importing checkout: its project, directory
+ * and path are those of the server's instance for that directory. The sync API is marked
+ * experimental in opencode 1.18, so serve.ts falls back to the CLI import whenever the server
+ * refuses the events.
+ */
+
+
+
+const isRecord = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
+/** The session an export holds, or an invalid-input error naming what is wrong with it. */
+function parseExport(text) {
+    let parsed;
+    try {
+        parsed = JSON.parse(text);
+    }
+    catch {
+        throw new errors_KugetsuError('invalid-input', 'the session export to import is not JSON');
+    }
+    const info = isRecord(parsed) ? parsed.info : undefined;
+    if (!isRecord(info) || typeof info.id !== 'string' || !info.id) {
+        throw new errors_KugetsuError('invalid-input', 'the session export to import has no session id');
+    }
+    const messages = parsed.messages ?? [];
+    const wellFormed = Array.isArray(messages) &&
+        messages.every((message) => isRecord(message) &&
+            isRecord(message.info) &&
+            Array.isArray(message.parts) &&
+            message.parts.every(isRecord));
+    if (!wellFormed) {
+        throw new errors_KugetsuError('invalid-input', `the session export of ${info.id} has malformed messages`);
+    }
+    return {
+        info: info,
+        messages: messages
+    };
+}
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+/**
+ * Event ids shaped like opencode's own ascending ids (`evt_`, 12 hex digits of time and counter, 14
+ * random characters), so they sort in the order the events are given.
+ */
+function eventIds(now) {
+    let counter = 0;
+    return () => {
+        counter += 1;
+        const stamp = (BigInt(now) * 0x1000n + BigInt(counter)) & 0xffffffffffffn;
+        let random = '';
+        for (let i = 0; i < 14; i++)
+            random += BASE62[(0,external_node_crypto_.randomInt)(BASE62.length)];
+        return `evt_${stamp.toString(16).padStart(12, '0')}${random}`;
+    };
+}
+/** The events that rebuild `exported` at `location`, numbered from 0. */
+function replayEvents(exported, location, now = Date.now()) {
+    const sessionID = exported.info.id;
+    const nextId = eventIds(now);
+    const events = [];
+    const push = (type, data) => events.push({ id: nextId(), aggregateID: sessionID, seq: events.length, type, data });
+    const directory = external_node_path_default().resolve(location.directory);
+    push('session.created.1', {
+        sessionID,
+        info: {
+            ...exported.info,
+            projectID: location.projectID,
+            directory,
+            path: external_node_path_default().relative(external_node_path_default().resolve(location.worktree), directory).replaceAll('\\', '/')
+        }
+    });
+    for (const message of exported.messages) {
+        push('message.updated.1', { sessionID, info: { ...message.info, sessionID } });
+        for (const part of message.parts) {
+            push('message.part.updated.1', { sessionID, part: { ...part, sessionID }, time: now });
+        }
+    }
+    return events;
+}
+
 ;// CONCATENATED MODULE: ./src/opencode/driver.ts
 /**
  * Runs the real opencode CLI: `run --format json`, `export`, `import`, `session delete`.
@@ -31688,6 +31780,7 @@ function signalGroups(groups, signal) {
  * times out or is aborted gets SIGTERM, then SIGKILL after a grace period, sent to its group and to
  * the groups of everything it started (see process.ts).
  */
+
 
 
 
@@ -31910,17 +32003,9 @@ function createOpencodeDriver(options) {
         if (output.spawnError)
             throw spawnFailure(output.spawnError);
         const parsed = parseRunOutput(output.stdout);
-        const result = {
-            // opencode prints nothing before the model answers; a continued session is known anyway
-            sessionId: parsed.sessionId || (request.sessionId && !request.fork ? request.sessionId : ''),
-            text: parsed.text,
-            toolCalls: parsed.toolCalls,
-            tokens: parsed.tokens,
-            cost: parsed.cost,
-            errors: parsed.errors,
-            permissionRejections: parsed.permissionRejections,
-            durationMs: output.durationMs
-        };
+        // opencode prints nothing before the model answers; a continued session is known anyway
+        const sessionId = parsed.sessionId || (request.sessionId && !request.fork ? request.sessionId : '');
+        const result = runResultOf(parsed, sessionId, output.durationMs);
         const details = {
             result,
             exitCode: output.exitCode,
@@ -32011,17 +32096,8 @@ function createOpencodeDriver(options) {
         return text;
     }
     async function importSession(sessionExport, cwd) {
-        let parsed;
-        try {
-            parsed = JSON.parse(sessionExport);
-        }
-        catch {
-            throw new errors_KugetsuError('invalid-input', 'the session export to import is not JSON');
-        }
-        const id = parsed?.info?.id;
-        if (typeof id !== 'string' || !id || !parsed.info) {
-            throw new errors_KugetsuError('invalid-input', 'the session export to import has no session id');
-        }
+        const parsed = parseExport(sessionExport);
+        const id = parsed.info.id;
         // The session becomes this checkout's: opencode forks a session in the directory it records
         // (and a fork run from any other directory hangs), so it must be the cwd used from now on.
         const directory = external_node_path_default().resolve(cwd);
@@ -32105,9 +32181,8 @@ var external_node_net_ = __nccwpck_require__(7030);
 /**
  * Drives opencode through one `opencode serve` process for a whole action run, instead of one
  * opencode process per command: create, fork and prompt sessions and read them back (the export)
- * over its HTTP API. A continue then starts opencode twice (serve, and the CLI `import`, which runs
- * while serve warms up) instead of three times, and an issue's first run twice instead of four.
- * See docs/perf-notes.md for the measurements.
+ * over its HTTP API, and import them as sync events (replay.ts). A run then starts opencode once
+ * instead of three or four times. See docs/perf-notes.md for the measurements.
  *
  * What `opencode run` does for itself is done here:
  * - permission requests and questions nobody can answer are rejected as they come (from `/event`);
@@ -32120,11 +32195,9 @@ var external_node_net_ = __nccwpck_require__(7030);
  * agent's bash tool inherits opencode's environment, password included; an agent allowed to run
  * commands can already do anything the runner's user can, so that adds nothing.
  *
- * Imports stay on the CLI (serve has no import endpoint) and run while serve starts, but only once
- * serve has created its database: two opencode processes creating a fresh database at once can
- * lose the import (seen with 1.18.33). The server is then asked for the imported session, and the
- * import is made again if it does not know it. When serve cannot start at all, every call falls
- * back to the CLI driver.
+ * When the server refuses the replayed events, the import falls back to the CLI (`opencode import`,
+ * once the server is up: one started alongside it on a fresh database can be lost, seen with
+ * 1.18.33). When serve cannot start at all, every call falls back to the CLI driver.
  */
 
 
@@ -32173,32 +32246,6 @@ function openStream(url, headers, signal) {
         const request = (0,external_node_http_.request)(url, { headers, signal }, resolve);
         request.on('error', reject);
         request.end();
-    });
-}
-/**
- * Resolves once `file` exists (watched, not polled) or `until` settles, whichever comes first.
- */
-function fileCreated(file, until) {
-    return new Promise((resolve) => {
-        let watcher;
-        const done = () => {
-            watcher?.close();
-            resolve();
-        };
-        void until.then(done, done);
-        try {
-            (0,external_node_fs_.mkdirSync)(external_node_path_default().dirname(file), { recursive: true });
-            watcher = (0,external_node_fs_.watch)(external_node_path_default().dirname(file), (_event, name) => {
-                if (name === external_node_path_default().basename(file))
-                    done();
-            });
-            watcher.on('error', () => undefined);
-        }
-        catch {
-            // no watching here: the server's start decides
-        }
-        if ((0,external_node_fs_.existsSync)(file))
-            done();
     });
 }
 /**
@@ -32590,16 +32637,7 @@ function createServeDriver(options) {
         if (stoppedBy) {
             // Like a killed `opencode run`: the server goes, with every process the turn started.
             const partial = sessionId
-                ? await turnResult(sessionId, seen, began).then((turnDone) => turnDone.result, () => ({
-                    sessionId,
-                    text: '',
-                    toolCalls: [],
-                    tokens: emptyTokens(),
-                    cost: 0,
-                    errors: [],
-                    permissionRejections: [],
-                    durationMs: Date.now() - began
-                }))
+                ? await turnResult(sessionId, seen, began).then((turnDone) => turnDone.result, () => emptyRunResult(sessionId, Date.now() - began))
                 : undefined;
             await stop();
             const details = { result: partial, stderr };
@@ -32625,16 +32663,7 @@ function createServeDriver(options) {
         });
         const parsed = summarizeEvents(eventsFromMessages(messages.filter((message) => !seen.has(message.info.id))));
         return {
-            result: {
-                sessionId,
-                text: parsed.text,
-                toolCalls: parsed.toolCalls,
-                tokens: parsed.tokens,
-                cost: parsed.cost,
-                errors: parsed.errors,
-                permissionRejections: parsed.permissionRejections,
-                durationMs: Date.now() - began
-            },
+            result: runResultOf(parsed, sessionId, Date.now() - began),
             errorNames: parsed.errorNames
         };
     }
@@ -32645,29 +32674,44 @@ function createServeDriver(options) {
         return sessionExport(sessionId, cwd);
     }
     /**
-     * Once the server has created its database (about half-way through its start), or has settled
-     * either way. Without a known data dir, once it has settled.
+     * Writes the session into the server as sync events (see replay.ts). False when the server
+     * refuses them, so that the CLI import is used instead.
      */
-    function databaseCreated() {
-        start();
-        const settled = started.then(() => undefined);
-        const dataHome = baseEnv.XDG_DATA_HOME;
-        if (!dataHome)
-            return settled;
-        return fileCreated(external_node_path_default().join(dataHome, 'opencode', 'opencode.db'), settled);
+    async function replaySession(exported, cwd) {
+        const directory = external_node_path_default().resolve(cwd);
+        const control = { directory, timeoutMs: commandTimeoutMs };
+        try {
+            const project = await call('GET', '/project/current', control);
+            if (typeof project?.id !== 'string' || typeof project.worktree !== 'string')
+                return false;
+            const location = { projectID: project.id, worktree: project.worktree, directory };
+            await call('POST', '/sync/replay', {
+                ...control,
+                body: { directory, events: replayEvents(exported, location) }
+            });
+            const info = await call('GET', sessionRoute(exported.info.id), control);
+            return info?.directory === directory;
+        }
+        catch (error) {
+            if (error instanceof ServeHttpError)
+                return false;
+            throw error;
+        }
     }
     async function importSession(text, cwd) {
-        // Alongside the server's start, but never alongside the creation of its database (see the top)
-        await databaseCreated();
-        await cli.importSession(text, cwd);
-        const id = JSON.parse(text).info?.id;
-        if (typeof id !== 'string')
+        const exported = parseExport(text);
+        const id = exported.info.id;
+        const directory = external_node_path_default().resolve(cwd);
+        if ((await mode()) === 'serve' && (await replaySession(exported, cwd))) {
+            directories.set(id, directory);
             return;
-        directories.set(id, external_node_path_default().resolve(cwd));
+        }
+        await cli.importSession(text, cwd);
+        directories.set(id, directory);
         if ((await mode()) === 'cli')
             return;
-        // The server must see it; an import that raced the server's first use of the database is
-        // made again, now that the server is up.
+        // The server must see what another process wrote to its database; if it does not, the import
+        // is made once more.
         const seen = await call('GET', sessionRoute(id), {
             directory: cwd,
             timeoutMs: commandTimeoutMs

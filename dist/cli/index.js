@@ -11,7 +11,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_readline_promises__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(848);
 /* harmony import */ var node_readline_promises__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_readline_promises__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _cli_run_cli_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(835);
-/* harmony import */ var _opencode_driver_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(78);
+/* harmony import */ var _opencode_driver_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(467);
 /* harmony import */ var _opencode_binary_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(992);
 /* harmony import */ var _store_local_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(584);
 /** The `kugetsu` command line (package.json `bin`). */
@@ -990,7 +990,7 @@ async function resolveOpencodeBinary(options = {}) {
 
 /***/ }),
 
-/***/ 78:
+/***/ 467:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -1300,6 +1300,91 @@ function signalGroups(groups, signal) {
         signalGroup(group, signal);
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(598);
+;// CONCATENATED MODULE: ./src/opencode/replay.ts
+/**
+ * An import over opencode serve's HTTP API, with no second opencode process: a session export
+ * becomes the sync events that would have built it (`session.created`, then `message.updated` and
+ * `message.part.updated` for each message and part, in order), which `POST /sync/replay` writes.
+ *
+ * As `opencode import` does, the session moves to the importing checkout: its project, directory
+ * and path are those of the server's instance for that directory. The sync API is marked
+ * experimental in opencode 1.18, so serve.ts falls back to the CLI import whenever the server
+ * refuses the events.
+ */
+
+
+
+const isRecord = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
+/** The session an export holds, or an invalid-input error naming what is wrong with it. */
+function parseExport(text) {
+    let parsed;
+    try {
+        parsed = JSON.parse(text);
+    }
+    catch {
+        throw new errors/* KugetsuError */.r('invalid-input', 'the session export to import is not JSON');
+    }
+    const info = isRecord(parsed) ? parsed.info : undefined;
+    if (!isRecord(info) || typeof info.id !== 'string' || !info.id) {
+        throw new errors/* KugetsuError */.r('invalid-input', 'the session export to import has no session id');
+    }
+    const messages = parsed.messages ?? [];
+    const wellFormed = Array.isArray(messages) &&
+        messages.every((message) => isRecord(message) &&
+            isRecord(message.info) &&
+            Array.isArray(message.parts) &&
+            message.parts.every(isRecord));
+    if (!wellFormed) {
+        throw new errors/* KugetsuError */.r('invalid-input', `the session export of ${info.id} has malformed messages`);
+    }
+    return {
+        info: info,
+        messages: messages
+    };
+}
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+/**
+ * Event ids shaped like opencode's own ascending ids (`evt_`, 12 hex digits of time and counter, 14
+ * random characters), so they sort in the order the events are given.
+ */
+function eventIds(now) {
+    let counter = 0;
+    return () => {
+        counter += 1;
+        const stamp = (BigInt(now) * 0x1000n + BigInt(counter)) & 0xffffffffffffn;
+        let random = '';
+        for (let i = 0; i < 14; i++)
+            random += BASE62[randomInt(BASE62.length)];
+        return `evt_${stamp.toString(16).padStart(12, '0')}${random}`;
+    };
+}
+/** The events that rebuild `exported` at `location`, numbered from 0. */
+function replayEvents(exported, location, now = Date.now()) {
+    const sessionID = exported.info.id;
+    const nextId = eventIds(now);
+    const events = [];
+    const push = (type, data) => events.push({ id: nextId(), aggregateID: sessionID, seq: events.length, type, data });
+    const directory = path.resolve(location.directory);
+    push('session.created.1', {
+        sessionID,
+        info: {
+            ...exported.info,
+            projectID: location.projectID,
+            directory,
+            path: path.relative(path.resolve(location.worktree), directory).replaceAll('\\', '/')
+        }
+    });
+    for (const message of exported.messages) {
+        push('message.updated.1', { sessionID, info: { ...message.info, sessionID } });
+        for (const part of message.parts) {
+            push('message.part.updated.1', { sessionID, part: { ...part, sessionID }, time: now });
+        }
+    }
+    return events;
+}
+
 ;// CONCATENATED MODULE: ./src/opencode/driver.ts
 /**
  * Runs the real opencode CLI: `run --format json`, `export`, `import`, `session delete`.
@@ -1313,6 +1398,7 @@ function signalGroups(groups, signal) {
  * times out or is aborted gets SIGTERM, then SIGKILL after a grace period, sent to its group and to
  * the groups of everything it started (see process.ts).
  */
+
 
 
 
@@ -1535,17 +1621,9 @@ function createOpencodeDriver(options) {
         if (output.spawnError)
             throw spawnFailure(output.spawnError);
         const parsed = (0,events/* parseRunOutput */.Ab)(output.stdout);
-        const result = {
-            // opencode prints nothing before the model answers; a continued session is known anyway
-            sessionId: parsed.sessionId || (request.sessionId && !request.fork ? request.sessionId : ''),
-            text: parsed.text,
-            toolCalls: parsed.toolCalls,
-            tokens: parsed.tokens,
-            cost: parsed.cost,
-            errors: parsed.errors,
-            permissionRejections: parsed.permissionRejections,
-            durationMs: output.durationMs
-        };
+        // opencode prints nothing before the model answers; a continued session is known anyway
+        const sessionId = parsed.sessionId || (request.sessionId && !request.fork ? request.sessionId : '');
+        const result = (0,events/* runResultOf */.cy)(parsed, sessionId, output.durationMs);
         const details = {
             result,
             exitCode: output.exitCode,
@@ -1636,17 +1714,8 @@ function createOpencodeDriver(options) {
         return text;
     }
     async function importSession(sessionExport, cwd) {
-        let parsed;
-        try {
-            parsed = JSON.parse(sessionExport);
-        }
-        catch {
-            throw new errors/* KugetsuError */.r('invalid-input', 'the session export to import is not JSON');
-        }
-        const id = parsed?.info?.id;
-        if (typeof id !== 'string' || !id || !parsed.info) {
-            throw new errors/* KugetsuError */.r('invalid-input', 'the session export to import has no session id');
-        }
+        const parsed = parseExport(sessionExport);
+        const id = parsed.info.id;
         // The session becomes this checkout's: opencode forks a session in the directory it records
         // (and a fork run from any other directory hangs), so it must be the cwd used from now on.
         const directory = external_node_path_default().resolve(cwd);
@@ -1732,9 +1801,10 @@ function createOpencodeDriver(options) {
 /* harmony export */   Ab: () => (/* binding */ parseRunOutput),
 /* harmony export */   EG: () => (/* binding */ isProviderError),
 /* harmony export */   aJ: () => (/* binding */ stripAnsi),
+/* harmony export */   cy: () => (/* binding */ runResultOf),
 /* harmony export */   fM: () => (/* binding */ lastLine)
 /* harmony export */ });
-/* unused harmony exports emptyTokens, parseEventLines, describeErrorEvent, isPermissionError, summarizeEvents, eventsFromMessages */
+/* unused harmony exports emptyTokens, parseEventLines, describeErrorEvent, isPermissionError, emptyRunResult, summarizeEvents, eventsFromMessages */
 /** Errors opencode reports about the model or its provider (as opposed to its own failures). */
 const NON_PROVIDER_ERRORS = new Set(['UnknownError', 'MessageAbortedError']);
 /** What a tool error says when the permission config refused the call. */
@@ -1812,6 +1882,15 @@ function permissionSummary(call) {
     const error = call.error ?? '';
     const reason = /rejected permission/i.test(error) ? 'rejected' : 'denied by permission rules';
     return `${describeToolTarget(call)}: ${reason}`;
+}
+/** The result of a run from its parsed events (the session id and duration are the caller's). */
+function runResultOf(parsed, sessionId, durationMs) {
+    const { text, toolCalls, tokens, cost, errors, permissionRejections } = parsed;
+    return { sessionId, text, toolCalls, tokens, cost, errors, permissionRejections, durationMs };
+}
+/** A run that produced nothing. */
+function emptyRunResult(sessionId, durationMs) {
+    return runResultOf(summarizeEvents([]), sessionId, durationMs);
 }
 /** Turns the events of one run into a result (durationMs is the caller's to add). */
 function summarizeEvents(events, otherLines = []) {

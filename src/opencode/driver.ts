@@ -16,8 +16,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { KugetsuError, type ErrorCode } from '../errors.js'
 import { buildOpencodeConfigContent } from './config.js'
-import { isProviderError, lastLine, parseRunOutput, stripAnsi } from './events.js'
+import { isProviderError, lastLine, parseRunOutput, runResultOf, stripAnsi } from './events.js'
 import { groupAlive, signalGroups, treeGroups } from './process.js'
+import { parseExport } from './replay.js'
 import type { OpencodeDriver, RunRequest, RunResult } from './types.js'
 
 export interface OpencodeDriverOptions {
@@ -317,17 +318,10 @@ export function createOpencodeDriver(options: OpencodeDriverOptions): Required<O
     if (output.spawnError) throw spawnFailure(output.spawnError)
 
     const parsed = parseRunOutput(output.stdout)
-    const result: RunResult = {
-      // opencode prints nothing before the model answers; a continued session is known anyway
-      sessionId: parsed.sessionId || (request.sessionId && !request.fork ? request.sessionId : ''),
-      text: parsed.text,
-      toolCalls: parsed.toolCalls,
-      tokens: parsed.tokens,
-      cost: parsed.cost,
-      errors: parsed.errors,
-      permissionRejections: parsed.permissionRejections,
-      durationMs: output.durationMs
-    }
+    // opencode prints nothing before the model answers; a continued session is known anyway
+    const sessionId =
+      parsed.sessionId || (request.sessionId && !request.fork ? request.sessionId : '')
+    const result = runResultOf(parsed, sessionId, output.durationMs)
     const details = {
       result,
       exitCode: output.exitCode,
@@ -435,16 +429,8 @@ export function createOpencodeDriver(options: OpencodeDriverOptions): Required<O
   }
 
   async function importSession(sessionExport: string, cwd: string): Promise<void> {
-    let parsed: { info?: { id?: unknown; directory?: unknown } & Record<string, unknown> }
-    try {
-      parsed = JSON.parse(sessionExport)
-    } catch {
-      throw new KugetsuError('invalid-input', 'the session export to import is not JSON')
-    }
-    const id = parsed?.info?.id
-    if (typeof id !== 'string' || !id || !parsed.info) {
-      throw new KugetsuError('invalid-input', 'the session export to import has no session id')
-    }
+    const parsed = parseExport(sessionExport)
+    const id = parsed.info.id
     // The session becomes this checkout's: opencode forks a session in the directory it records
     // (and a fork run from any other directory hangs), so it must be the cwd used from now on.
     const directory = path.resolve(cwd)

@@ -125,6 +125,17 @@ function permissionSummary(call: ToolCall): string {
   return `${describeToolTarget(call)}: ${reason}`
 }
 
+/** The result of a run from its parsed events (the session id and duration are the caller's). */
+export function runResultOf(parsed: ParsedRun, sessionId: string, durationMs: number): RunResult {
+  const { text, toolCalls, tokens, cost, errors, permissionRejections } = parsed
+  return { sessionId, text, toolCalls, tokens, cost, errors, permissionRejections, durationMs }
+}
+
+/** A run that produced nothing. */
+export function emptyRunResult(sessionId: string, durationMs: number): RunResult {
+  return runResultOf(summarizeEvents([]), sessionId, durationMs)
+}
+
 /** Turns the events of one run into a result (durationMs is the caller's to add). */
 export function summarizeEvents(events: OpencodeEvent[], otherLines: string[] = []): ParsedRun {
   let sessionId = ''

@@ -1,9 +1,8 @@
 /**
  * Drives opencode through one `opencode serve` process for a whole action run, instead of one
  * opencode process per command: create, fork and prompt sessions and read them back (the export)
- * over its HTTP API. A continue then starts opencode twice (serve, and the CLI `import`, which runs
- * while serve warms up) instead of three times, and an issue's first run twice instead of four.
- * See docs/perf-notes.md for the measurements.
+ * over its HTTP API, and import them as sync events (replay.ts). A run then starts opencode once
+ * instead of three or four times. See docs/perf-notes.md for the measurements.
  *
  * What `opencode run` does for itself is done here:
  * - permission requests and questions nobody can answer are rejected as they come (from `/event`);
@@ -16,15 +15,12 @@
  * agent's bash tool inherits opencode's environment, password included; an agent allowed to run
  * commands can already do anything the runner's user can, so that adds nothing.
  *
- * Imports stay on the CLI (serve has no import endpoint) and run while serve starts, but only once
- * serve has created its database: two opencode processes creating a fresh database at once can
- * lose the import (seen with 1.18.33). The server is then asked for the imported session, and the
- * import is made again if it does not know it. When serve cannot start at all, every call falls
- * back to the CLI driver.
+ * When the server refuses the replayed events, the import falls back to the CLI (`opencode import`,
+ * once the server is up: one started alongside it on a fresh database can be lost, seen with
+ * 1.18.33). When serve cannot start at all, every call falls back to the CLI driver.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, watch, type FSWatcher } from 'node:fs'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { createServer } from 'node:net'
 import path from 'node:path'
@@ -39,8 +35,16 @@ import {
   rejectionFailure,
   type OpencodeDriverOptions
 } from './driver.js'
-import { emptyTokens, eventsFromMessages, lastLine, stripAnsi, summarizeEvents } from './events.js'
+import {
+  emptyRunResult,
+  eventsFromMessages,
+  lastLine,
+  runResultOf,
+  stripAnsi,
+  summarizeEvents
+} from './events.js'
 import { groupAlive, signalGroups, treeGroups } from './process.js'
+import { parseExport, replayEvents, type ExportedSession } from './replay.js'
 import type { OpencodeDriver, RunRequest, RunResult } from './types.js'
 
 export interface ServeDriverOptions extends OpencodeDriverOptions {
@@ -122,30 +126,6 @@ function openStream(
     const request = httpRequest(url, { headers, signal }, resolve)
     request.on('error', reject)
     request.end()
-  })
-}
-
-/**
- * Resolves once `file` exists (watched, not polled) or `until` settles, whichever comes first.
- */
-function fileCreated(file: string, until: Promise<void>): Promise<void> {
-  return new Promise((resolve) => {
-    let watcher: FSWatcher | undefined
-    const done = () => {
-      watcher?.close()
-      resolve()
-    }
-    void until.then(done, done)
-    try {
-      mkdirSync(path.dirname(file), { recursive: true })
-      watcher = watch(path.dirname(file), (_event, name) => {
-        if (name === path.basename(file)) done()
-      })
-      watcher.on('error', () => undefined)
-    } catch {
-      // no watching here: the server's start decides
-    }
-    if (existsSync(file)) done()
   })
 }
 
@@ -566,16 +546,7 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
       const partial = sessionId
         ? await turnResult(sessionId, seen, began).then(
             (turnDone) => turnDone.result,
-            (): RunResult => ({
-              sessionId,
-              text: '',
-              toolCalls: [],
-              tokens: emptyTokens(),
-              cost: 0,
-              errors: [],
-              permissionRejections: [],
-              durationMs: Date.now() - began
-            })
+            () => emptyRunResult(sessionId, Date.now() - began)
           )
         : undefined
       await stop()
@@ -618,16 +589,7 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
       eventsFromMessages(messages.filter((message) => !seen.has(message.info.id)))
     )
     return {
-      result: {
-        sessionId,
-        text: parsed.text,
-        toolCalls: parsed.toolCalls,
-        tokens: parsed.tokens,
-        cost: parsed.cost,
-        errors: parsed.errors,
-        permissionRejections: parsed.permissionRejections,
-        durationMs: Date.now() - began
-      },
+      result: runResultOf(parsed, sessionId, Date.now() - began),
       errorNames: parsed.errorNames
     }
   }
@@ -639,27 +601,49 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
   }
 
   /**
-   * Once the server has created its database (about half-way through its start), or has settled
-   * either way. Without a known data dir, once it has settled.
+   * Writes the session into the server as sync events (see replay.ts). False when the server
+   * refuses them, so that the CLI import is used instead.
    */
-  function databaseCreated(): Promise<void> {
-    start()
-    const settled = (started as Promise<unknown>).then(() => undefined)
-    const dataHome = baseEnv.XDG_DATA_HOME
-    if (!dataHome) return settled
-    return fileCreated(path.join(dataHome, 'opencode', 'opencode.db'), settled)
+  async function replaySession(exported: ExportedSession, cwd: string): Promise<boolean> {
+    const directory = path.resolve(cwd)
+    const control = { directory, timeoutMs: commandTimeoutMs }
+    try {
+      const project = await call<{ id?: unknown; worktree?: unknown }>(
+        'GET',
+        '/project/current',
+        control
+      )
+      if (typeof project?.id !== 'string' || typeof project.worktree !== 'string') return false
+      const location = { projectID: project.id, worktree: project.worktree, directory }
+      await call('POST', '/sync/replay', {
+        ...control,
+        body: { directory, events: replayEvents(exported, location) }
+      })
+      const info = await call<{ directory?: unknown }>(
+        'GET',
+        sessionRoute(exported.info.id),
+        control
+      )
+      return info?.directory === directory
+    } catch (error) {
+      if (error instanceof ServeHttpError) return false
+      throw error
+    }
   }
 
   async function importSession(text: string, cwd: string): Promise<void> {
-    // Alongside the server's start, but never alongside the creation of its database (see the top)
-    await databaseCreated()
+    const exported = parseExport(text)
+    const id = exported.info.id
+    const directory = path.resolve(cwd)
+    if ((await mode()) === 'serve' && (await replaySession(exported, cwd))) {
+      directories.set(id, directory)
+      return
+    }
     await cli.importSession(text, cwd)
-    const id = (JSON.parse(text) as { info?: { id?: unknown } }).info?.id
-    if (typeof id !== 'string') return
-    directories.set(id, path.resolve(cwd))
+    directories.set(id, directory)
     if ((await mode()) === 'cli') return
-    // The server must see it; an import that raced the server's first use of the database is
-    // made again, now that the server is up.
+    // The server must see what another process wrote to its database; if it does not, the import
+    // is made once more.
     const seen = await call('GET', sessionRoute(id), {
       directory: cwd,
       timeoutMs: commandTimeoutMs
