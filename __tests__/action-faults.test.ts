@@ -114,7 +114,7 @@ describe('concurrency', () => {
     expect(replies(32)[0].body).toContain('pears for 32')
     expect(replies(32)[0].body).not.toContain('apples')
 
-    // Each answer is the run's tracking comment, posted before opencode ran, edited at the end.
+    // Each answer is the run's tracking comment, posted before the agent's turn, edited at the end.
     // (The runs overlap, so each one's share of the REST log holds the other's requests too.)
     for (const [run, number] of [
       [a, 31],
@@ -123,9 +123,11 @@ describe('concurrency', () => {
       const posts = run.github.filter(
         (r) => r.method === 'POST' && r.path === `/repos/${REPO}/issues/${number}/comments`
       )
-      const firstRun = run.opencode.find((start) => start.command === 'serve')
+      const turn = chats(run).find(
+        (request) => request.headers['x-session-id'] === run.outputs['session-id']
+      )
       expect(posts).toHaveLength(1)
-      expect(posts[0].at.getTime()).toBeLessThanOrEqual(firstRun!.at)
+      expect(posts[0].at.getTime()).toBeLessThanOrEqual(turn!.at)
       expect(workingOn((posts[0].json as { body: string }).body)).toBe(true)
       expect(run.github.map((r) => `${r.method} ${r.path}`)).toContain(
         `PATCH /repos/${REPO}/issues/comments/${run.outputs['comment-id']}`

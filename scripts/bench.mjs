@@ -18,7 +18,8 @@
 //    `opencode run`, whether CLI export/import work next to it; and, growing one session over HTTP, the size of the session
 //    export kugetsu caches per issue after each of --turns turns.
 //
-// Usage: npm run bench [-- --reps 3] [--issues 200] [--turns 1,10,50] [--skip-install] [--verbose]
+// Usage: npm run bench [-- --reps 3] [--issues 200] [--turns 1,10,50] [--skip-install]
+//        [--only 1,2,3,4,5] [--verbose]
 /* global fetch */
 import { spawn } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
@@ -35,11 +36,13 @@ const { values: flags } = parseArgs({
     issues: { type: 'string', default: '200' },
     turns: { type: 'string', default: '1,10,50' },
     'skip-install': { type: 'boolean', default: false },
+    only: { type: 'string', default: '1,2,3,4,5' },
     verbose: { type: 'boolean', short: 'v', default: false }
   }
 })
 const REPS = Math.max(1, Number.parseInt(flags.reps, 10) || 3)
 const OTHER_ISSUES = Math.max(1, Number.parseInt(flags.issues, 10) || 200)
+const SECTIONS = new Set(flags.only.split(',').map((section) => section.trim()))
 const TURNS = [...new Set(flags.turns.split(',').map((t) => Number.parseInt(t, 10)))]
   .filter((t) => t > 0)
   .sort((a, b) => a - b)
@@ -75,6 +78,7 @@ const row = (section, measure, value) => {
 
 /** Runs one section; a failure becomes a row of the table instead of ending the bench. */
 async function guarded(section, fn) {
+  if (!SECTIONS.has(section)) return
   try {
     await fn()
   } catch (error) {
@@ -399,6 +403,17 @@ async function main() {
       )
       const gaps = starts.slice(1).map((s, i) => `${s.command} +${seconds(s.at - starts[i].at)}`)
       row('4', 'gaps between starts', gaps.join(', ') || '-')
+      // As when opencode comes from the tool dir or the cache: known by its package.json, no probe
+      const given = await turn({
+        shimmed: true,
+        env: { KUGETSU_OPENCODE_BIN: join(shim.dir, 'opencode') }
+      })
+      const [firstGiven] = given.opencode
+      row(
+        '4',
+        'dist/index.js start -> first opencode start, binary known without a probe',
+        firstGiven ? `${seconds(firstGiven.at - given.startedAt)} (${firstGiven.command})` : 'none'
+      )
       let distTotal = 0
       const distFiles = []
       const walk = (dir) => {

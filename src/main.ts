@@ -304,11 +304,14 @@ async function handleTurn(
     env.GITHUB_RUN_ID ?? '0',
     env.GITHUB_RUN_ATTEMPT ?? '1'
   )
-  await acknowledge(request, context)
   const issue = agentIssue(await issueOf(request, context))
+  // opencode (installed if need be) and its server get ready while the issue hears from kugetsu
+  const opening = openWorkspace(context)
+  opening.catch(() => undefined)
+  await acknowledge(request, context)
   await startTracking(request.ref.number, ref, context)
   warnIfUnsealed(context)
-  const workspace = await openWorkspace(context)
+  const workspace = await opening
   try {
     const { store, cache, engine } = workspace
     const issueDir = store.issueDir(ref)

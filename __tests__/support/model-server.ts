@@ -67,6 +67,8 @@ export interface ToolResult {
 export interface RecordedRequest {
   /** 0-based position among all requests the server received. */
   index: number
+  /** When it arrived (ms since the epoch). */
+  at: number
   /** 0-based position among `chat` requests (-1 for other kinds). */
   chatIndex: number
   kind: 'chat' | 'title' | 'models' | 'other'
@@ -234,6 +236,7 @@ export async function startModelServer(script?: Script): Promise<ModelServer> {
       const messages = body.messages ?? []
       const request: RecordedRequest = {
         index: requests.length,
+        at: Date.now(),
         chatIndex: kind === 'chat' ? chatCount++ : -1,
         kind,
         method,
