@@ -5,6 +5,7 @@
  * previous session survives and the next run continues it.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { cleanupJobs, runPost, type ActionEvent } from './support/action-runner.js'
 import {
   SHIM_CRASH_ENV,
@@ -68,6 +69,23 @@ function commentOn(issue: Issue, body: string, user = 'alice'): ActionEvent {
 }
 
 const workingOn = (body: string) => body.startsWith('_kugetsu is working on it…_')
+/** Live processes working in `dir` (Linux /proc), as `pid command`. */
+function processesIn(dir: string): string[] {
+  const found: string[] = []
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const cwd = readlinkSync(`/proc/${pid}/cwd`).replace(/ \(deleted\)$/, '')
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+      if (cwd !== dir || state === 'Z') continue
+      found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')}`)
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found
+}
+
 const chats = (run: WorldRun) => run.model.filter((request) => request.kind === 'chat')
 const errorsOf = (run: WorldRun) =>
   run.result.annotations.filter((a) => a.level === 'error').map((a) => a.message)
@@ -206,6 +224,8 @@ describe('faults', () => {
       timeoutMs: 25_000
     })
     expect(killed.result.timedOut).toBe(true)
+    // Its opencode serve (a process group of its own) was stopped before the step ended.
+    expect(processesIn(killed.result.job.workspace)).toEqual([])
     expect(killed.comments).toHaveLength(1)
     expect(workingOn(killed.comments[0].body)).toBe(true)
     expect(killed.result.state['tracking-comment-id']).toBe(String(killed.comments[0].id))

@@ -33195,10 +33195,20 @@ async function openWorkspace(context) {
         timeoutMs: inputs.timeoutMs,
         importBeforeRun: true
     });
+    // A cancelled or timed-out step gets SIGINT or SIGTERM: the server, in a process group of its
+    // own, is stopped first (it would outlive the step until the runner's clean-up at the end of the
+    // job), then the signal ends the step as it would have.
+    const onSignal = (signal) => {
+        void close().finally(() => process.kill(process.pid, signal));
+    };
     const close = async () => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
         await stopServer().catch((error) => core/* warning */.$e(`could not stop opencode serve: ${errorMessage(error)}`));
         await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true }).catch(() => undefined);
     };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     return { store, cache, engine, close };
 }
 /** Whether the author of a turn may run the agent; see authorize.ts. Spends one API call at most. */
