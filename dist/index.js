@@ -32689,8 +32689,14 @@ function createServeDriver(options) {
                 ...control,
                 body: { directory, events: replayEvents(exported, location) }
             });
-            const info = await call('GET', sessionRoute(exported.info.id), control);
-            return info?.directory === directory;
+            // Whole, and in this checkout: otherwise the CLI import completes it
+            const [info, messages] = await Promise.all([
+                call('GET', sessionRoute(exported.info.id), control),
+                call('GET', sessionRoute(exported.info.id, '/message'), control)
+            ]);
+            return (info?.directory === directory &&
+                Array.isArray(messages) &&
+                messages.length === exported.messages.length);
         }
         catch (error) {
             if (error instanceof ServeHttpError)

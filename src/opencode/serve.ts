@@ -619,12 +619,16 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
         ...control,
         body: { directory, events: replayEvents(exported, location) }
       })
-      const info = await call<{ directory?: unknown }>(
-        'GET',
-        sessionRoute(exported.info.id),
-        control
+      // Whole, and in this checkout: otherwise the CLI import completes it
+      const [info, messages] = await Promise.all([
+        call<{ directory?: unknown }>('GET', sessionRoute(exported.info.id), control),
+        call<Message[]>('GET', sessionRoute(exported.info.id, '/message'), control)
+      ])
+      return (
+        info?.directory === directory &&
+        Array.isArray(messages) &&
+        messages.length === exported.messages.length
       )
-      return info?.directory === directory
     } catch (error) {
       if (error instanceof ServeHttpError) return false
       throw error
