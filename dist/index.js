@@ -32030,12 +32030,8 @@ function createOpencodeDriver(options) {
             throw new OpencodeRunError('unknown-session', `opencode has no session ${request.sessionId}`, details);
         }
         if (output.exitCode !== 0) {
-            const failure = errorEventFailure(parsed.errors, parsed.errorNames, details);
-            if (failure)
-                throw failure;
-        }
-        if (output.exitCode !== 0) {
-            throw new OpencodeRunError('opencode-failed', exitMessage('opencode run', output), details);
+            throw (errorEventFailure(parsed.errors, parsed.errorNames, details) ??
+                new OpencodeRunError('opencode-failed', exitMessage('opencode run', output), details));
         }
         if (!parsed.sessionId) {
             const detail = lastLine(output.stderr);
@@ -32677,8 +32673,7 @@ function createServeDriver(options) {
      * Writes the session into the server as sync events (see replay.ts). False when the server
      * refuses them, so that the CLI import is used instead.
      */
-    async function replaySession(exported, cwd) {
-        const directory = external_node_path_default().resolve(cwd);
+    async function replaySession(exported, directory) {
         const control = { directory, timeoutMs: commandTimeoutMs };
         try {
             const project = await call('GET', '/project/current', control);
@@ -32706,30 +32701,12 @@ function createServeDriver(options) {
     }
     async function importSession(text, cwd) {
         const exported = parseExport(text);
-        const id = exported.info.id;
         const directory = external_node_path_default().resolve(cwd);
-        if ((await mode()) === 'serve' && (await replaySession(exported, cwd))) {
-            directories.set(id, directory);
-            return;
-        }
-        await cli.importSession(text, cwd);
-        directories.set(id, directory);
-        if ((await mode()) === 'cli')
-            return;
-        // The server must see what another process wrote to its database; if it does not, the import
-        // is made once more.
-        const seen = await call('GET', sessionRoute(id), {
-            directory: cwd,
-            timeoutMs: commandTimeoutMs
-        })
-            .then(() => true)
-            .catch((error) => {
-            if (error instanceof ServeHttpError && error.status === 404)
-                return false;
-            throw error;
-        });
-        if (!seen)
+        // The CLI import runs only once the server is up (mode() settled): see the top of the file.
+        if ((await mode()) === 'cli' || !(await replaySession(exported, directory))) {
             await cli.importSession(text, cwd);
+        }
+        directories.set(exported.info.id, directory);
     }
     async function deleteSession(sessionId, cwd) {
         checkSessionId(sessionId);

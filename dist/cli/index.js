@@ -1648,12 +1648,8 @@ function createOpencodeDriver(options) {
             throw new OpencodeRunError('unknown-session', `opencode has no session ${request.sessionId}`, details);
         }
         if (output.exitCode !== 0) {
-            const failure = errorEventFailure(parsed.errors, parsed.errorNames, details);
-            if (failure)
-                throw failure;
-        }
-        if (output.exitCode !== 0) {
-            throw new OpencodeRunError('opencode-failed', exitMessage('opencode run', output), details);
+            throw (errorEventFailure(parsed.errors, parsed.errorNames, details) ??
+                new OpencodeRunError('opencode-failed', exitMessage('opencode run', output), details));
         }
         if (!parsed.sessionId) {
             const detail = (0,events/* lastLine */.fM)(output.stderr);

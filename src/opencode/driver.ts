@@ -353,11 +353,10 @@ export function createOpencodeDriver(options: OpencodeDriverOptions): Required<O
       )
     }
     if (output.exitCode !== 0) {
-      const failure = errorEventFailure(parsed.errors, parsed.errorNames, details)
-      if (failure) throw failure
-    }
-    if (output.exitCode !== 0) {
-      throw new OpencodeRunError('opencode-failed', exitMessage('opencode run', output), details)
+      throw (
+        errorEventFailure(parsed.errors, parsed.errorNames, details) ??
+        new OpencodeRunError('opencode-failed', exitMessage('opencode run', output), details)
+      )
     }
     if (!parsed.sessionId) {
       const detail = lastLine(output.stderr)

@@ -604,8 +604,7 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
    * Writes the session into the server as sync events (see replay.ts). False when the server
    * refuses them, so that the CLI import is used instead.
    */
-  async function replaySession(exported: ExportedSession, cwd: string): Promise<boolean> {
-    const directory = path.resolve(cwd)
+  async function replaySession(exported: ExportedSession, directory: string): Promise<boolean> {
     const control = { directory, timeoutMs: commandTimeoutMs }
     try {
       const project = await call<{ id?: unknown; worktree?: unknown }>(
@@ -637,27 +636,12 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
 
   async function importSession(text: string, cwd: string): Promise<void> {
     const exported = parseExport(text)
-    const id = exported.info.id
     const directory = path.resolve(cwd)
-    if ((await mode()) === 'serve' && (await replaySession(exported, cwd))) {
-      directories.set(id, directory)
-      return
+    // The CLI import runs only once the server is up (mode() settled): see the top of the file.
+    if ((await mode()) === 'cli' || !(await replaySession(exported, directory))) {
+      await cli.importSession(text, cwd)
     }
-    await cli.importSession(text, cwd)
-    directories.set(id, directory)
-    if ((await mode()) === 'cli') return
-    // The server must see what another process wrote to its database; if it does not, the import
-    // is made once more.
-    const seen = await call('GET', sessionRoute(id), {
-      directory: cwd,
-      timeoutMs: commandTimeoutMs
-    })
-      .then(() => true)
-      .catch((error: unknown) => {
-        if (error instanceof ServeHttpError && error.status === 404) return false
-        throw error
-      })
-    if (!seen) await cli.importSession(text, cwd)
+    directories.set(exported.info.id, directory)
   }
 
   async function deleteSession(sessionId: string, cwd: string): Promise<void> {
