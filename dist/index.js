@@ -402,7 +402,7 @@ module.exports.fetch = async function fetch (init, options = undefined) {
   }
 }
 module.exports.Headers = __nccwpck_require__(660).Headers
-module.exports.Response = __nccwpck_require__(1432).Response
+module.exports.Response = __nccwpck_require__(9051).Response
 module.exports.Request = __nccwpck_require__(9967).Request
 module.exports.FormData = __nccwpck_require__(5910).FormData
 module.exports.File = globalThis.File ?? (__nccwpck_require__(4573).File)
@@ -12162,7 +12162,7 @@ const { kConstruct } = __nccwpck_require__(109)
 const { urlEquals, getFieldValues } = __nccwpck_require__(6798)
 const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(3440)
 const { webidl } = __nccwpck_require__(5893)
-const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(1432)
+const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(9051)
 const { Request, fromInnerRequest } = __nccwpck_require__(9967)
 const { kState } = __nccwpck_require__(3627)
 const { fetching } = __nccwpck_require__(4398)
@@ -14721,7 +14721,7 @@ const { webidl } = __nccwpck_require__(5893)
 const { EventSourceStream } = __nccwpck_require__(4031)
 const { parseMIMEType } = __nccwpck_require__(1900)
 const { createFastMessageEvent } = __nccwpck_require__(5188)
-const { isNetworkError } = __nccwpck_require__(1432)
+const { isNetworkError } = __nccwpck_require__(9051)
 const { delay } = __nccwpck_require__(4811)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
 const { environmentSettingsObject } = __nccwpck_require__(3168)
@@ -18341,7 +18341,7 @@ const {
   filterResponse,
   makeResponse,
   fromInnerResponse
-} = __nccwpck_require__(1432)
+} = __nccwpck_require__(9051)
 const { HeadersList } = __nccwpck_require__(660)
 const { Request, cloneRequest } = __nccwpck_require__(9967)
 const zlib = __nccwpck_require__(8522)
@@ -21649,7 +21649,7 @@ module.exports = { Request, makeRequest, fromInnerRequest, cloneRequest }
 
 /***/ }),
 
-/***/ 1432:
+/***/ 9051:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9051);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8070);
 /** The action's entry point (action.yml `main`). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9051:
+/***/ 8070:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28540,6 +28540,14 @@ const RUNNER_SECRETS = [
     'ACTIONS_RESULTS_URL',
     'ACTIONS_CACHE_SERVICE_V2'
 ];
+/** Files through which a step changes the job's later steps and its own post step. */
+const RUNNER_FILE_COMMANDS = [
+    'GITHUB_ENV',
+    'GITHUB_OUTPUT',
+    'GITHUB_STATE',
+    'GITHUB_PATH',
+    'GITHUB_STEP_SUMMARY'
+];
 function agentEnvironment(env, overrides, options = {}) {
     const out = {};
     for (const [name, value] of Object.entries(env)) {
@@ -28548,7 +28556,7 @@ function agentEnvironment(env, overrides, options = {}) {
         // INPUT_* carries the action's inputs, github-token among them.
         if (name.startsWith('INPUT_') || name.startsWith('STATE_'))
             continue;
-        if (RUNNER_SECRETS.includes(name))
+        if (RUNNER_SECRETS.includes(name) || RUNNER_FILE_COMMANDS.includes(name))
             continue;
         if (name === 'GITHUB_TOKEN' || name === 'GH_TOKEN')
             continue;
@@ -30986,6 +30994,12 @@ function parseStateKey(value) {
     }
     return value;
 }
+function parseSandbox(value) {
+    const mode = value.toLowerCase() || 'user';
+    if (mode === 'user' || mode === 'off')
+        return mode;
+    throw new errors_KugetsuError('invalid-input', `sandbox must be user or off; got "${value.slice(0, 40)}"`);
+}
 function readInputs(env) {
     const input = (name) => inputFromEnv(env, name);
     const opencodeVersion = input('opencode-version') || OPENCODE_VERSION;
@@ -31012,7 +31026,8 @@ function readInputs(env) {
         allowedBots: parseLoginList(input('allowed-bots'), 'allowed-bots'),
         stateKey: parseStateKey(input('state-key')),
         exposeGithubToken: parseBoolean('expose-github-token', input('expose-github-token'), false),
-        opencodeServe: parseBoolean('opencode-serve', input('opencode-serve'), true)
+        opencodeServe: parseBoolean('opencode-serve', input('opencode-serve'), true),
+        sandbox: parseSandbox(input('sandbox'))
     };
 }
 
@@ -31684,6 +31699,31 @@ function signalGroups(groups, signal) {
         signalGroup(group, signal);
 }
 
+;// CONCATENATED MODULE: ./src/opencode/launcher.ts
+/**
+ * How the drivers start opencode and stop it together with everything it started. Both drivers
+ * go through a Launcher, so the same code runs opencode as this process's user (localLauncher) or
+ * contained as another OS user (see src/sandbox/).
+ */
+
+
+/**
+ * opencode as this process's user. opencode's bash tool starts each command in a session of its
+ * own, so a signal to opencode's group misses them: their groups are found and signalled too
+ * (process.ts).
+ */
+const localLauncher = {
+    spawn: (command, args, options) => (0,external_node_child_process_namespaceObject.spawn)(command, args, { ...options, detached: true }),
+    async stopTree(pid, exited, graceMs) {
+        const groups = await treeGroups(pid).catch(() => [pid]);
+        signalGroups(groups, 'SIGTERM');
+        const force = setTimeout(() => signalGroups(groups, 'SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(force);
+        signalGroups(groups.filter(groupAlive), 'SIGKILL');
+    }
+};
+
 ;// CONCATENATED MODULE: ./src/opencode/replay.ts
 /**
  * An import over opencode serve's HTTP API, with no second opencode process: a session export
@@ -31780,7 +31820,6 @@ function replayEvents(exported, location, now = Date.now()) {
  * times out or is aborted gets SIGTERM, then SIGKILL after a grace period, sent to its group and to
  * the groups of everything it started (see process.ts).
  */
-
 
 
 
@@ -31888,49 +31927,49 @@ function createOpencodeDriver(options) {
     const killGraceMs = options.killGraceMs ?? 5_000;
     /** The directory opencode records for sessions this driver created, imported or exported. */
     const directories = new Map();
+    const launcher = options.launcher ?? localLauncher;
+    /** Stops the commands still running (close): each resolves once its process tree is gone. */
+    const running = new Set();
     function spawnOpencode(args, cwd, control) {
         return new Promise((resolve) => {
             const started = Date.now();
             const stdout = [];
             let stderr = '';
             let killed;
-            let groups = [];
-            let killTimer;
+            let stopping;
+            let finishing = false;
             let settled = false;
-            const child = (0,external_node_child_process_namespaceObject.spawn)(options.binary, args, {
+            const child = launcher.spawn(options.binary, args, {
                 cwd,
                 // opencode takes its directory from $PWD when set, not from its actual cwd
                 env: { ...env, PWD: external_node_path_default().resolve(cwd) },
-                stdio: ['pipe', 'pipe', 'pipe'],
-                detached: true
+                stdio: ['pipe', 'pipe', 'pipe']
             });
+            const exited = new Promise((done) => child.once('close', () => done()));
             // Ended at once (empty when there is no input): opencode waits for a piped stdin to end.
             // An opencode that exits without reading it (a bad flag) is reported by its exit, not here.
-            child.stdin.on('error', () => undefined);
-            child.stdin.end(control.input ?? '');
-            const terminate = async (why) => {
-                if (killed || settled || child.pid === undefined)
-                    return;
-                killed = why;
-                groups = [child.pid];
-                groups = await treeGroups(child.pid).catch(() => groups);
-                if (settled)
-                    return;
-                signalGroups(groups, 'SIGTERM');
-                killTimer = setTimeout(() => signalGroups(groups, 'SIGKILL'), killGraceMs);
+            child.stdin?.on('error', () => undefined);
+            child.stdin?.end(control.input ?? '');
+            const terminate = (why) => {
+                if (settled || child.pid === undefined)
+                    return Promise.resolve();
+                killed ??= why;
+                stopping ??= launcher.stopTree(child.pid, exited, killGraceMs);
+                return stopping;
             };
             const onAbort = () => void terminate('abort');
+            const stop = () => terminate('abort');
             const timer = setTimeout(() => void terminate('timeout'), control.timeoutMs);
-            const finish = (result) => {
-                if (settled)
+            const finish = async (result) => {
+                if (finishing)
                     return;
-                settled = true;
+                finishing = true;
                 clearTimeout(timer);
-                clearTimeout(killTimer);
                 control.signal?.removeEventListener('abort', onAbort);
-                // opencode is gone; whatever it started and left behind goes now, without more grace
-                if (killed)
-                    signalGroups(groups.filter(groupAlive), 'SIGKILL');
+                running.delete(stop);
+                // opencode is gone; whatever it started and left behind goes before the result is known
+                await stopping;
+                settled = true;
                 resolve({
                     ...result,
                     killed,
@@ -31940,19 +31979,20 @@ function createOpencodeDriver(options) {
                     durationMs: Date.now() - started
                 });
             };
-            child.stdout.on('data', (chunk) => stdout.push(chunk));
-            child.stderr.setEncoding('utf8').on('data', (chunk) => {
+            child.stdout?.on('data', (chunk) => stdout.push(chunk));
+            child.stderr?.setEncoding('utf8').on('data', (chunk) => {
                 stderr += chunk;
                 if (stderr.length > 2 * MAX_STDERR)
                     stderr = stderr.slice(-MAX_STDERR);
             });
             child.on('error', (error) => {
                 if (child.pid === undefined) {
-                    finish({ exitCode: null, exitSignal: null, spawnError: error });
+                    void finish({ exitCode: null, exitSignal: null, spawnError: error });
                 }
             });
-            child.on('close', (code, signal) => finish({ exitCode: code, exitSignal: signal }));
+            child.on('close', (code, signal) => void finish({ exitCode: code, exitSignal: signal }));
             if (child.pid !== undefined) {
+                running.add(stop);
                 control.onSpawn?.(child.pid);
                 if (control.signal?.aborted)
                     void terminate('abort');
@@ -31960,6 +32000,10 @@ function createOpencodeDriver(options) {
                     control.signal?.addEventListener('abort', onAbort, { once: true });
             }
         });
+    }
+    /** Stops every command still running, with everything it started. */
+    async function close() {
+        await Promise.all([...running].map((stop) => stop()));
     }
     function spawnFailure(error) {
         const reason = error.code === 'ENOENT'
@@ -32103,7 +32147,10 @@ function createOpencodeDriver(options) {
         const dir = await (0,promises_namespaceObject.mkdtemp)(external_node_path_default().join(options.tempDir ?? external_node_os_default().tmpdir(), 'kugetsu-import-'));
         try {
             const file = external_node_path_default().join(dir, 'session.json');
-            await (0,promises_namespaceObject.writeFile)(file, text, { mode: 0o600 });
+            // Group bits set: an ACL entry (a contained opencode's, see src/sandbox/) counts only as far
+            // as they allow.
+            await (0,promises_namespaceObject.chmod)(dir, 0o750);
+            await (0,promises_namespaceObject.writeFile)(file, text, { mode: 0o640 });
             const output = await command(['import', file], cwd, 'opencode import');
             if (output.exitCode !== 0)
                 throw exitFailure('opencode import', output);
@@ -32166,7 +32213,7 @@ function createOpencodeDriver(options) {
             return;
         throw exitFailure('opencode session delete', output);
     }
-    return { run, exportSession, importSession, deleteSession };
+    return { run, exportSession, importSession, deleteSession, close };
 }
 
 // EXTERNAL MODULE: external "node:http"
@@ -32174,28 +32221,6 @@ var external_node_http_ = __nccwpck_require__(7067);
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
 ;// CONCATENATED MODULE: ./src/opencode/serve.ts
-/**
- * Drives opencode through one `opencode serve` process for a whole action run, instead of one
- * opencode process per command: create, fork and prompt sessions and read them back (the export)
- * over its HTTP API, and import them as sync events (replay.ts). A run then starts opencode once
- * instead of three or four times. See docs/perf-notes.md for the measurements.
- *
- * What `opencode run` does for itself is done here:
- * - permission requests and questions nobody can answer are rejected as they come (from `/event`);
- * - a turn that exceeds its timeout, or is aborted, stops the server and everything it started,
- *   exactly as the CLI driver kills `opencode run`;
- * - the turn's messages are summarised by the rules of `--format json` (eventsFromMessages).
- *
- * The server listens on 127.0.0.1 only and requires a random password (HTTP basic auth), so no
- * other local user and no tool of the agent that cannot set headers (webfetch) can use it. The
- * agent's bash tool inherits opencode's environment, password included; an agent allowed to run
- * commands can already do anything the runner's user can, so that adds nothing.
- *
- * When the server refuses the replayed events, the import falls back to the CLI (`opencode import`,
- * once the server is up: one started alongside it on a fresh database can be lost, seen with
- * 1.18.33). When serve cannot start at all, every call falls back to the CLI driver.
- */
-
 
 
 
@@ -32273,6 +32298,7 @@ function createServeDriver(options) {
     const commandTimeoutMs = options.commandTimeoutMs ?? 120_000;
     const killGraceMs = options.killGraceMs ?? 5_000;
     const directories = new Map();
+    const launcher = options.launcher ?? localLauncher;
     let child;
     let started;
     let baseUrl = '';
@@ -32309,7 +32335,7 @@ function createServeDriver(options) {
             };
             exit = undefined;
             stderr = '';
-            const server = (0,external_node_child_process_namespaceObject.spawn)(options.binary, ['serve', '--hostname', '127.0.0.1', '--port', String(port)], {
+            const server = launcher.spawn(options.binary, ['serve', '--hostname', '127.0.0.1', '--port', String(port)], {
                 cwd: options.cwd,
                 env: {
                     ...baseEnv,
@@ -32318,8 +32344,7 @@ function createServeDriver(options) {
                     // opencode takes its directory from $PWD when set, not from its actual cwd
                     PWD: external_node_path_default().resolve(options.cwd)
                 },
-                stdio: ['ignore', 'pipe', 'pipe'],
-                detached: true
+                stdio: ['ignore', 'pipe', 'pipe']
             });
             child = server;
             exited = new Promise((done) => server.once('close', () => done()));
@@ -32376,17 +32401,9 @@ function createServeDriver(options) {
         const server = child;
         if (!server?.pid)
             return;
-        stopping ??= (async () => {
-            const pid = server.pid;
-            let groups = [pid];
-            groups = await treeGroups(pid).catch(() => groups);
-            signalGroups(groups, 'SIGTERM');
-            const force = setTimeout(() => signalGroups(groups, 'SIGKILL'), killGraceMs);
-            await exited;
-            clearTimeout(force);
-            signalGroups(groups.filter(groupAlive), 'SIGKILL');
-            stopping = undefined;
-        })();
+        stopping ??= launcher
+            .stopTree(server.pid, exited, killGraceMs)
+            .finally(() => (stopping = undefined));
         return stopping;
     }
     async function call(method, route, control) {
@@ -32727,10 +32744,328 @@ function createServeDriver(options) {
         await stop();
         await started;
         await stop();
+        // after a fallback, per-command opencode may still run
+        await cli.close();
     }
     const url = () => (child && baseUrl ? baseUrl : undefined);
     const secrets = () => [password];
     return { run, exportSession, importSession, deleteSession, start, mode, close, url, secrets };
+}
+
+;// CONCATENATED MODULE: ./src/sandbox/access.ts
+/**
+ * What the agent's user may reach of the runner user's files: exactly the paths kugetsu grants,
+ * through ACL entries naming that user, so no mode or owner changes (a 0700 home, `/root`). Each
+ * grant is revoked when the run ends, and what the agent created in the workspace is handed back
+ * to the workspace's owner, so later steps of the job can use it.
+ */
+
+
+function accessGrants(privilege, user) {
+    const grants = [];
+    const owners = new Map();
+    const entry = `u:${user.name}`;
+    async function setfacl(args, target) {
+        await privilege.run('setfacl', ['-P', ...args, '--', target]);
+    }
+    /** Search (x) on each ancestor that others may not already enter. */
+    async function traverse(target) {
+        const ancestors = [];
+        for (let dir = external_node_path_default().dirname(target);; dir = external_node_path_default().dirname(dir)) {
+            ancestors.unshift(dir);
+            if (dir === external_node_path_default().dirname(dir))
+                break;
+        }
+        for (const dir of ancestors) {
+            if (grants.some((grant) => grant.path === dir))
+                continue;
+            const mode = (await (0,promises_namespaceObject.stat)(dir).catch(() => undefined))?.mode ?? 0;
+            if (mode & 0o001)
+                continue;
+            await setfacl(['-m', `${entry}:x`], dir);
+            grants.push({ path: dir, recursive: false, inherited: false });
+        }
+    }
+    return {
+        async readWrite(dir) {
+            const target = external_node_path_default().resolve(dir);
+            await traverse(target);
+            const info = await (0,promises_namespaceObject.stat)(target);
+            owners.set(target, { uid: info.uid, gid: info.gid });
+            await setfacl(['-R', '-m', `${entry}:rwX,d:${entry}:rwX`], target);
+            grants.push({ path: target, recursive: true, inherited: true });
+        },
+        async read(target) {
+            const resolved = external_node_path_default().resolve(target);
+            await traverse(resolved);
+            const inherited = (await (0,promises_namespaceObject.stat)(resolved)).isDirectory();
+            await setfacl(['-m', inherited ? `${entry}:rX,d:${entry}:rX` : `${entry}:rX`], resolved);
+            grants.push({ path: resolved, recursive: false, inherited });
+        },
+        async revokeAll() {
+            const failures = [];
+            for (const [dir, owner] of owners) {
+                await privilege
+                    .run('chown', ['-R', '-h', `--from=${user.uid}`, `${owner.uid}:${owner.gid}`, '--', dir])
+                    .catch((error) => failures.push(error));
+            }
+            // newest first: a directory's own entries go before its ancestors' search entries
+            for (const grant of grants.reverse()) {
+                const entries = grant.inherited ? `${entry},d:${entry}` : entry;
+                await setfacl([...(grant.recursive ? ['-R'] : []), '-x', entries], grant.path).catch((error) => failures.push(error));
+            }
+            grants.length = 0;
+            owners.clear();
+            if (failures.length)
+                throw failures[0];
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/sandbox/agent-user.ts
+/**
+ * The OS user the agent runs as: made for one run (so nothing one run's agent left behind, a
+ * process or a file in its home, meets the next), and removed with its home afterwards.
+ */
+
+
+
+async function passwdEntry(name) {
+    const passwd = await (0,promises_namespaceObject.readFile)('/etc/passwd', 'utf8');
+    for (const line of passwd.split('\n')) {
+        const [login, , uid, gid, , home] = line.split(':');
+        if (login === name)
+            return { name, uid: Number(uid), gid: Number(gid), home };
+    }
+    return undefined;
+}
+async function createAgentUser(privilege) {
+    const name = `kugetsu-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+    const home = `/home/${name}`;
+    await privilege.run('useradd', [
+        '--system',
+        '--create-home',
+        '--home-dir',
+        home,
+        '--shell',
+        '/bin/sh',
+        '--user-group',
+        '--comment',
+        'kugetsu agent',
+        name
+    ]);
+    await privilege.run('chmod', ['700', home]);
+    const user = await passwdEntry(name);
+    if (!user || !(user.uid > 0)) {
+        throw new errors_KugetsuError('sandbox-failed', `useradd made no usable user ${name}`);
+    }
+    return user;
+}
+async function removeAgentUser(privilege, user) {
+    // userdel exits 12 when only the mail spool was missing; the user and its home are gone then
+    await privilege.run('userdel', ['--remove', user.name]).catch((error) => {
+        if (!String(error.message).includes('mail spool'))
+            throw error;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/sandbox/privilege.ts
+/**
+ * Running the few commands that set up and tear down the agent's user (useradd, setfacl, chown,
+ * kill): directly when kugetsu runs as root (containers, many self-hosted runners), else through
+ * passwordless `sudo -n` (GitHub-hosted runners give the runner user that).
+ */
+
+
+function execCommand(command, args) {
+    return new Promise((resolve) => {
+        (0,external_node_child_process_namespaceObject.execFile)(command, args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+            const code = error ? (typeof error.code === 'number' ? error.code : 127) : 0;
+            resolve({ code, stdout, stderr: stderr || (error && !stdout ? error.message : '') });
+        });
+    });
+}
+function privilegeOf(via) {
+    return {
+        via,
+        async run(command, args) {
+            const result = via === 'root'
+                ? await execCommand(command, args)
+                : await execCommand('sudo', ['-n', '--', command, ...args]);
+            if (result.code === 127 || /command not found|ENOENT/.test(result.stderr)) {
+                throw new errors_KugetsuError('sandbox-failed', `${command} is not installed (on Debian and Ubuntu: apt-get install ${command === 'setfacl' ? 'acl' : 'passwd'})`);
+            }
+            if (result.code !== 0) {
+                const detail = result.stderr.trim().split('\n').pop() || `exit code ${result.code}`;
+                throw new errors_KugetsuError('sandbox-failed', `${command} ${args[0] ?? ''}: ${detail}`);
+            }
+            return result.stdout;
+        }
+    };
+}
+/** Root for this process, or why there is none. */
+async function findPrivilege() {
+    if (process.platform !== 'linux') {
+        return { unavailable: `the agent's user sandbox needs Linux (this is ${process.platform})` };
+    }
+    if (process.getuid?.() === 0)
+        return privilegeOf('root');
+    const sudo = await execCommand('sudo', ['-n', 'true']);
+    if (sudo.code === 0)
+        return privilegeOf('sudo');
+    return {
+        unavailable: 'kugetsu runs as neither root nor a user with passwordless sudo, so it cannot run the agent as another user'
+    };
+}
+
+;// CONCATENATED MODULE: ./src/sandbox/user-launcher.ts
+/**
+ * Starts opencode as the agent's user, and stops it by signalling every process of that user: a
+ * user made for this run has no process kugetsu must keep, and a process the agent detached from
+ * opencode's tree (setsid, a double fork) is caught as well.
+ */
+
+
+
+async function pidsOf(uid) {
+    const entries = await (0,promises_namespaceObject.readdir)('/proc').catch(() => []);
+    const pids = [];
+    await Promise.all(entries
+        .filter((entry) => /^\d+$/.test(entry))
+        .map(async (entry) => {
+        // /proc/<pid> belongs to the process's effective user
+        const info = await (0,promises_namespaceObject.stat)(`/proc/${entry}`).catch(() => undefined);
+        if (info?.uid === uid)
+            pids.push(Number(entry));
+    }));
+    return pids;
+}
+/** Sends `signal` to every process of the user. */
+async function signalUser(privilege, user, signal) {
+    if (privilege.via === 'root') {
+        for (const pid of await pidsOf(user.uid)) {
+            try {
+                process.kill(pid, signal);
+            }
+            catch {
+                // gone already
+            }
+        }
+        return;
+    }
+    // kill -1 as that user reaches all of its processes (and no other user's); it fails when none is left
+    await execCommand('sudo', ['-n', '-u', user.name, '--', 'kill', '-s', signal, '--', '-1']);
+}
+function userLauncher(privilege, user) {
+    return {
+        spawn(command, args, options) {
+            if (privilege.via === 'root') {
+                // node drops the supplementary groups (setgroups) before setgid/setuid
+                return (0,external_node_child_process_namespaceObject.spawn)(command, args, { ...options, detached: true, uid: user.uid, gid: user.gid });
+            }
+            // -E keeps the environment given here (sudo's own reset would drop it), and never puts it
+            // on a command line; PATH is given again because sudo applies its secure_path anyway.
+            return (0,external_node_child_process_namespaceObject.spawn)('sudo', [
+                '-n',
+                '-E',
+                '-u',
+                user.name,
+                '--',
+                '/usr/bin/env',
+                `PATH=${options.env.PATH ?? ''}`,
+                command,
+                ...args
+            ], { ...options, detached: true });
+        },
+        async stopTree(_pid, exited, graceMs) {
+            await signalUser(privilege, user, 'SIGTERM');
+            const force = setTimeout(() => void signalUser(privilege, user, 'SIGKILL'), graceMs);
+            await exited;
+            clearTimeout(force);
+            await signalUser(privilege, user, 'SIGKILL');
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/sandbox/sandbox.ts
+/**
+ * Containing the agent: opencode, its tools and everything they start run as an OS user made for
+ * this run, with no sudo, no view of the runner user's processes (their /proc environ holds the
+ * job's credentials) or private files, and write access to the working directory, its own home
+ * and temp dir only.
+ */
+
+
+
+
+
+
+const UNCONTAINED = {
+    launcher: localLauncher,
+    env: {},
+    release: () => Promise.resolve()
+};
+function agentEnv(user) {
+    return {
+        HOME: user.home,
+        USER: user.name,
+        LOGNAME: user.name,
+        TMPDIR: `${user.home}/tmp`,
+        XDG_CONFIG_HOME: `${user.home}/.config`,
+        XDG_DATA_HOME: `${user.home}/.local/share`,
+        XDG_CACHE_HOME: `${user.home}/.cache`,
+        XDG_STATE_HOME: `${user.home}/.local/state`
+    };
+}
+async function contain(privilege, options) {
+    const user = await createAgentUser(privilege);
+    const grants = accessGrants(privilege, user);
+    const release = async () => {
+        await signalUser(privilege, user, 'SIGKILL');
+        const failures = [];
+        await grants.revokeAll().catch((error) => failures.push(error));
+        await removeAgentUser(privilege, user).catch((error) => failures.push(error));
+        if (failures.length)
+            throw failures[0];
+    };
+    try {
+        await privilege.run('install', [
+            '-d',
+            '-o',
+            String(user.uid),
+            '-g',
+            String(user.gid),
+            '-m',
+            '700',
+            `${user.home}/tmp`
+        ]);
+        await grants.readWrite(options.workspace);
+        for (const target of options.readable)
+            await grants.read(target);
+    }
+    catch (error) {
+        await release().catch(() => undefined);
+        throw error;
+    }
+    return { launcher: userLauncher(privilege, user), env: agentEnv(user), user, release };
+}
+/** The sandbox of one run; with mode `off`, opencode runs as this process's user. */
+async function openSandbox(options) {
+    if (options.mode === 'off')
+        return UNCONTAINED;
+    const privilege = await findPrivilege();
+    if ('unavailable' in privilege) {
+        throw new errors_KugetsuError('sandbox-unavailable', `${privilege.unavailable}. Run the job where kugetsu is root or has passwordless sudo on Linux (GitHub-hosted Linux runners, containers), or set sandbox: off to run the agent as the runner's user, with access to everything the job can reach`);
+    }
+    try {
+        return await contain(privilege, options);
+    }
+    catch (error) {
+        if (error instanceof errors_KugetsuError) {
+            throw new errors_KugetsuError('sandbox-failed', `could not set up the agent's user: ${error.message} (sandbox: off runs the agent uncontained)`, { cause: error });
+        }
+        throw error;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/store/atomic.ts
@@ -33080,6 +33415,7 @@ function createEntryStore(root, codec = stateCodec(undefined)) {
 
 
 
+
 const loadCache = () => __nccwpck_require__.e(/* import() */ 691).then(__nccwpck_require__.bind(__nccwpck_require__, 1691));
 function readPayload(path) {
     if (!path)
@@ -33130,14 +33466,32 @@ async function openWorkspace(context) {
     await (0,promises_namespaceObject.mkdir)(temp, { recursive: true });
     const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(temp, 'kugetsu-'));
     const stateRoot = (0,external_node_path_.join)(dir, 'state');
+    // what opencode must read of kugetsu's (a session to import): the agent reaches nothing else here
+    const exchange = (0,external_node_path_.join)(dir, 'exchange');
     await (0,promises_namespaceObject.mkdir)(stateRoot, { recursive: true });
+    await (0,promises_namespaceObject.mkdir)(exchange, { recursive: true });
     const store = createEntryStore(stateRoot, entryCodec(context));
     const cache = createActionsCacheClient(stateRoot, loadCache);
     const binary = await opencodeForAction(env, inputs.opencodeVersion, loadCache);
-    const agentEnv = agentEnvironment(env, { XDG_DATA_HOME: (0,external_node_path_.join)(dir, 'opencode-data') }, { exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined });
     const cwd = inputs.workingDirectory
         ? (0,external_node_path_.resolve)(env.GITHUB_WORKSPACE || '.', inputs.workingDirectory)
         : env.GITHUB_WORKSPACE || process.cwd();
+    const sandbox = await openSandbox({
+        mode: inputs.sandbox,
+        workspace: cwd,
+        readable: [
+            await (0,promises_namespaceObject.realpath)(binary),
+            exchange,
+            ...(env.OPENCODE_CONFIG ? [env.OPENCODE_CONFIG] : [])
+        ]
+    }).catch(async (error) => {
+        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true }).catch(() => undefined);
+        throw error;
+    });
+    if (!sandbox.user) {
+        core/* warning */.$e('sandbox: off: the agent runs as the runner\u2019s user and can reach everything this job can (its credentials among them)');
+    }
+    const agentEnv = agentEnvironment(env, { XDG_DATA_HOME: (0,external_node_path_.join)(dir, 'opencode-data'), ...sandbox.env }, { exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined });
     const driverOptions = {
         binary,
         env: agentEnv,
@@ -33145,10 +33499,10 @@ async function openWorkspace(context) {
             user: inputs.opencodeConfig,
             inherited: env.OPENCODE_CONFIG_CONTENT
         }),
-        tempDir: dir
+        tempDir: exchange,
+        launcher: sandbox.launcher
     };
     let driver;
-    let stopServer = () => Promise.resolve();
     if (!inputs.opencodeServe) {
         driver = createOpencodeDriver(driverOptions);
     }
@@ -33166,7 +33520,6 @@ async function openWorkspace(context) {
         // Starts now, while the cached state is restored; the first opencode call waits for it.
         server.start();
         driver = server;
-        stopServer = () => server.close();
     }
     const engine = new Engine({
         store,
@@ -33178,16 +33531,21 @@ async function openWorkspace(context) {
         timeoutMs: inputs.timeoutMs,
         importBeforeRun: true
     });
-    // A cancelled or timed-out step gets SIGINT or SIGTERM: the server, in a process group of its
-    // own, is stopped first (it would outlive the step until the runner's clean-up at the end of the
-    // job), then the signal ends the step as it would have.
+    // A cancelled or timed-out step gets SIGINT or SIGTERM: opencode, in a process group of its
+    // own (and as another user when contained), would outlive the step until the runner's clean-up
+    // at the end of the job; it is stopped first, then the signal ends the step as it would have.
     const onSignal = (signal) => {
         void close().finally(() => process.kill(process.pid, signal));
     };
     const close = async () => {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
-        await stopServer().catch((error) => core/* warning */.$e(`could not stop opencode serve: ${errorMessage(error)}`));
+        await driver
+            .close()
+            .catch((error) => core/* warning */.$e(`could not stop opencode: ${errorMessage(error)}`));
+        await sandbox
+            .release()
+            .catch((error) => core/* warning */.$e(`could not remove the agent's user: ${errorMessage(error)}`));
         await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true }).catch(() => undefined);
     };
     process.once('SIGINT', onSignal);

@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'already-started'
   | 'corrupt-state'
   | 'state-locked'
+  | 'sandbox-unavailable'
+  | 'sandbox-failed'
 
 export class KugetsuError extends Error {
   readonly code: ErrorCode

@@ -1,6 +1,6 @@
 import * as core from '@actions/core'
 import { readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import {
@@ -47,6 +47,7 @@ import { createOpencodeDriver } from './opencode/driver.js'
 import { createServeDriver } from './opencode/serve.js'
 import type { OpencodeDriver } from './opencode/types.js'
 import { formatIssueRef } from './refs.js'
+import { openSandbox } from './sandbox/sandbox.js'
 import { sealState, stateCodec } from './store/crypto.js'
 import { createEntryStore, type EntryCodec, type EntryStore } from './store/entries.js'
 
@@ -121,7 +122,7 @@ interface Workspace {
   store: EntryStore
   cache: CacheClient
   engine: Engine
-  /** Stops the opencode server, if one runs, and removes the private dir. */
+  /** Stops opencode with everything it started, removes the agent's user and the private dir. */
   close(): Promise<void>
 }
 
@@ -131,19 +132,39 @@ async function openWorkspace(context: RunContext): Promise<Workspace> {
   await mkdir(temp, { recursive: true })
   const dir = await mkdtemp(join(temp, 'kugetsu-'))
   const stateRoot = join(dir, 'state')
+  // what opencode must read of kugetsu's (a session to import): the agent reaches nothing else here
+  const exchange = join(dir, 'exchange')
   await mkdir(stateRoot, { recursive: true })
+  await mkdir(exchange, { recursive: true })
   const store = createEntryStore(stateRoot, entryCodec(context))
   const cache = createActionsCacheClient(stateRoot, loadCache)
 
   const binary = await opencodeForAction(env, inputs.opencodeVersion, loadCache)
-  const agentEnv = agentEnvironment(
-    env,
-    { XDG_DATA_HOME: join(dir, 'opencode-data') },
-    { exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined }
-  )
   const cwd = inputs.workingDirectory
     ? resolve(env.GITHUB_WORKSPACE || '.', inputs.workingDirectory)
     : env.GITHUB_WORKSPACE || process.cwd()
+  const sandbox = await openSandbox({
+    mode: inputs.sandbox,
+    workspace: cwd,
+    readable: [
+      await realpath(binary),
+      exchange,
+      ...(env.OPENCODE_CONFIG ? [env.OPENCODE_CONFIG] : [])
+    ]
+  }).catch(async (error: unknown) => {
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined)
+    throw error
+  })
+  if (!sandbox.user) {
+    core.warning(
+      'sandbox: off: the agent runs as the runner\u2019s user and can reach everything this job can (its credentials among them)'
+    )
+  }
+  const agentEnv = agentEnvironment(
+    env,
+    { XDG_DATA_HOME: join(dir, 'opencode-data'), ...sandbox.env },
+    { exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined }
+  )
   const driverOptions = {
     binary,
     env: agentEnv,
@@ -151,10 +172,10 @@ async function openWorkspace(context: RunContext): Promise<Workspace> {
       user: inputs.opencodeConfig,
       inherited: env.OPENCODE_CONFIG_CONTENT
     }),
-    tempDir: dir
+    tempDir: exchange,
+    launcher: sandbox.launcher
   }
-  let driver: OpencodeDriver
-  let stopServer = (): Promise<void> => Promise.resolve()
+  let driver: OpencodeDriver & { close(): Promise<void> }
   if (!inputs.opencodeServe) {
     driver = createOpencodeDriver(driverOptions)
   } else {
@@ -172,7 +193,6 @@ async function openWorkspace(context: RunContext): Promise<Workspace> {
     // Starts now, while the cached state is restored; the first opencode call waits for it.
     server.start()
     driver = server
-    stopServer = () => server.close()
   }
   const engine = new Engine({
     store,
@@ -184,18 +204,23 @@ async function openWorkspace(context: RunContext): Promise<Workspace> {
     timeoutMs: inputs.timeoutMs,
     importBeforeRun: true
   })
-  // A cancelled or timed-out step gets SIGINT or SIGTERM: the server, in a process group of its
-  // own, is stopped first (it would outlive the step until the runner's clean-up at the end of the
-  // job), then the signal ends the step as it would have.
+  // A cancelled or timed-out step gets SIGINT or SIGTERM: opencode, in a process group of its
+  // own (and as another user when contained), would outlive the step until the runner's clean-up
+  // at the end of the job; it is stopped first, then the signal ends the step as it would have.
   const onSignal = (signal: NodeJS.Signals) => {
     void close().finally(() => process.kill(process.pid, signal))
   }
   const close = async () => {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
-    await stopServer().catch((error: unknown) =>
-      core.warning(`could not stop opencode serve: ${errorMessage(error)}`)
-    )
+    await driver
+      .close()
+      .catch((error: unknown) => core.warning(`could not stop opencode: ${errorMessage(error)}`))
+    await sandbox
+      .release()
+      .catch((error: unknown) =>
+        core.warning(`could not remove the agent's user: ${errorMessage(error)}`)
+      )
     await rm(dir, { recursive: true, force: true }).catch(() => undefined)
   }
   process.once('SIGINT', onSignal)

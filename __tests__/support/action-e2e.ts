@@ -14,7 +14,15 @@
  */
 import { NoOperationTraceWriter, isBasicExpression, isString } from '@actions/workflow-parser'
 import { convertActionTemplate, parseAction } from '@actions/workflow-parser/actions/index'
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync
+} from 'node:fs'
 import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
@@ -389,7 +397,11 @@ export async function createKugetsuWorld(options: WorldOptions): Promise<Kugetsu
 
   const run = async (runOptions: WorldRunOptions): Promise<WorldRun> => {
     const runId = nextRunId++
+    // The shim runs as the runner's user (a version probe) and as the agent's (sandbox: user):
+    // both append to the log.
     const logFile = join(options.scratch, `opencode-starts-${runId}.log`)
+    writeFileSync(logFile, '')
+    chmodSync(logFile, 0o666)
     const marks = {
       model: options.model.requests.length,
       cache: cache.requests.length,

@@ -11,7 +11,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_readline_promises__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(848);
 /* harmony import */ var node_readline_promises__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_readline_promises__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _cli_run_cli_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(835);
-/* harmony import */ var _opencode_driver_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(467);
+/* harmony import */ var _opencode_driver_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(98);
 /* harmony import */ var _opencode_binary_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(992);
 /* harmony import */ var _store_local_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(584);
 /** The `kugetsu` command line (package.json `bin`). */
@@ -990,7 +990,7 @@ async function resolveOpencodeBinary(options = {}) {
 
 /***/ }),
 
-/***/ 467:
+/***/ 98:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -1001,8 +1001,6 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: OpencodeRunError, checkRunRequest, checkSessionId, describeSignal, errorEventFailure, rejectionFailure, runArgs
 
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __nccwpck_require__(421);
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(455);
 // EXTERNAL MODULE: external "node:os"
@@ -1172,6 +1170,8 @@ function buildOpencodeConfigContent(options = {}) {
 
 // EXTERNAL MODULE: ./src/opencode/events.ts
 var events = __nccwpck_require__(464);
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(421);
 ;// CONCATENATED MODULE: ./src/opencode/process.ts
 /**
  * Killing an opencode process and everything it started.
@@ -1300,6 +1300,31 @@ function signalGroups(groups, signal) {
         signalGroup(group, signal);
 }
 
+;// CONCATENATED MODULE: ./src/opencode/launcher.ts
+/**
+ * How the drivers start opencode and stop it together with everything it started. Both drivers
+ * go through a Launcher, so the same code runs opencode as this process's user (localLauncher) or
+ * contained as another OS user (see src/sandbox/).
+ */
+
+
+/**
+ * opencode as this process's user. opencode's bash tool starts each command in a session of its
+ * own, so a signal to opencode's group misses them: their groups are found and signalled too
+ * (process.ts).
+ */
+const localLauncher = {
+    spawn: (command, args, options) => (0,external_node_child_process_.spawn)(command, args, { ...options, detached: true }),
+    async stopTree(pid, exited, graceMs) {
+        const groups = await treeGroups(pid).catch(() => [pid]);
+        signalGroups(groups, 'SIGTERM');
+        const force = setTimeout(() => signalGroups(groups, 'SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(force);
+        signalGroups(groups.filter(groupAlive), 'SIGKILL');
+    }
+};
+
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(598);
 ;// CONCATENATED MODULE: ./src/opencode/replay.ts
@@ -1398,7 +1423,6 @@ function replayEvents(exported, location, now = Date.now()) {
  * times out or is aborted gets SIGTERM, then SIGKILL after a grace period, sent to its group and to
  * the groups of everything it started (see process.ts).
  */
-
 
 
 
@@ -1506,49 +1530,49 @@ function createOpencodeDriver(options) {
     const killGraceMs = options.killGraceMs ?? 5_000;
     /** The directory opencode records for sessions this driver created, imported or exported. */
     const directories = new Map();
+    const launcher = options.launcher ?? localLauncher;
+    /** Stops the commands still running (close): each resolves once its process tree is gone. */
+    const running = new Set();
     function spawnOpencode(args, cwd, control) {
         return new Promise((resolve) => {
             const started = Date.now();
             const stdout = [];
             let stderr = '';
             let killed;
-            let groups = [];
-            let killTimer;
+            let stopping;
+            let finishing = false;
             let settled = false;
-            const child = (0,external_node_child_process_.spawn)(options.binary, args, {
+            const child = launcher.spawn(options.binary, args, {
                 cwd,
                 // opencode takes its directory from $PWD when set, not from its actual cwd
                 env: { ...env, PWD: external_node_path_default().resolve(cwd) },
-                stdio: ['pipe', 'pipe', 'pipe'],
-                detached: true
+                stdio: ['pipe', 'pipe', 'pipe']
             });
+            const exited = new Promise((done) => child.once('close', () => done()));
             // Ended at once (empty when there is no input): opencode waits for a piped stdin to end.
             // An opencode that exits without reading it (a bad flag) is reported by its exit, not here.
-            child.stdin.on('error', () => undefined);
-            child.stdin.end(control.input ?? '');
-            const terminate = async (why) => {
-                if (killed || settled || child.pid === undefined)
-                    return;
-                killed = why;
-                groups = [child.pid];
-                groups = await treeGroups(child.pid).catch(() => groups);
-                if (settled)
-                    return;
-                signalGroups(groups, 'SIGTERM');
-                killTimer = setTimeout(() => signalGroups(groups, 'SIGKILL'), killGraceMs);
+            child.stdin?.on('error', () => undefined);
+            child.stdin?.end(control.input ?? '');
+            const terminate = (why) => {
+                if (settled || child.pid === undefined)
+                    return Promise.resolve();
+                killed ??= why;
+                stopping ??= launcher.stopTree(child.pid, exited, killGraceMs);
+                return stopping;
             };
             const onAbort = () => void terminate('abort');
+            const stop = () => terminate('abort');
             const timer = setTimeout(() => void terminate('timeout'), control.timeoutMs);
-            const finish = (result) => {
-                if (settled)
+            const finish = async (result) => {
+                if (finishing)
                     return;
-                settled = true;
+                finishing = true;
                 clearTimeout(timer);
-                clearTimeout(killTimer);
                 control.signal?.removeEventListener('abort', onAbort);
-                // opencode is gone; whatever it started and left behind goes now, without more grace
-                if (killed)
-                    signalGroups(groups.filter(groupAlive), 'SIGKILL');
+                running.delete(stop);
+                // opencode is gone; whatever it started and left behind goes before the result is known
+                await stopping;
+                settled = true;
                 resolve({
                     ...result,
                     killed,
@@ -1558,19 +1582,20 @@ function createOpencodeDriver(options) {
                     durationMs: Date.now() - started
                 });
             };
-            child.stdout.on('data', (chunk) => stdout.push(chunk));
-            child.stderr.setEncoding('utf8').on('data', (chunk) => {
+            child.stdout?.on('data', (chunk) => stdout.push(chunk));
+            child.stderr?.setEncoding('utf8').on('data', (chunk) => {
                 stderr += chunk;
                 if (stderr.length > 2 * MAX_STDERR)
                     stderr = stderr.slice(-MAX_STDERR);
             });
             child.on('error', (error) => {
                 if (child.pid === undefined) {
-                    finish({ exitCode: null, exitSignal: null, spawnError: error });
+                    void finish({ exitCode: null, exitSignal: null, spawnError: error });
                 }
             });
-            child.on('close', (code, signal) => finish({ exitCode: code, exitSignal: signal }));
+            child.on('close', (code, signal) => void finish({ exitCode: code, exitSignal: signal }));
             if (child.pid !== undefined) {
+                running.add(stop);
                 control.onSpawn?.(child.pid);
                 if (control.signal?.aborted)
                     void terminate('abort');
@@ -1578,6 +1603,10 @@ function createOpencodeDriver(options) {
                     control.signal?.addEventListener('abort', onAbort, { once: true });
             }
         });
+    }
+    /** Stops every command still running, with everything it started. */
+    async function close() {
+        await Promise.all([...running].map((stop) => stop()));
     }
     function spawnFailure(error) {
         const reason = error.code === 'ENOENT'
@@ -1721,7 +1750,10 @@ function createOpencodeDriver(options) {
         const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(options.tempDir ?? external_node_os_default().tmpdir(), 'kugetsu-import-'));
         try {
             const file = external_node_path_default().join(dir, 'session.json');
-            await (0,promises_.writeFile)(file, text, { mode: 0o600 });
+            // Group bits set: an ACL entry (a contained opencode's, see src/sandbox/) counts only as far
+            // as they allow.
+            await (0,promises_.chmod)(dir, 0o750);
+            await (0,promises_.writeFile)(file, text, { mode: 0o640 });
             const output = await command(['import', file], cwd, 'opencode import');
             if (output.exitCode !== 0)
                 throw exitFailure('opencode import', output);
@@ -1784,7 +1816,7 @@ function createOpencodeDriver(options) {
             return;
         throw exitFailure('opencode session delete', output);
     }
-    return { run, exportSession, importSession, deleteSession };
+    return { run, exportSession, importSession, deleteSession, close };
 }
 
 

@@ -32668,6 +32668,12 @@ function parseStateKey(value) {
     }
     return value;
 }
+function parseSandbox(value) {
+    const mode = value.toLowerCase() || 'user';
+    if (mode === 'user' || mode === 'off')
+        return mode;
+    throw new KugetsuError('invalid-input', `sandbox must be user or off; got "${value.slice(0, 40)}"`);
+}
 function readInputs(env) {
     const input = (name) => inputFromEnv(env, name);
     const opencodeVersion = input('opencode-version') || OPENCODE_VERSION;
@@ -32694,7 +32700,8 @@ function readInputs(env) {
         allowedBots: parseLoginList(input('allowed-bots'), 'allowed-bots'),
         stateKey: parseStateKey(input('state-key')),
         exposeGithubToken: parseBoolean('expose-github-token', input('expose-github-token'), false),
-        opencodeServe: parseBoolean('opencode-serve', input('opencode-serve'), true)
+        opencodeServe: parseBoolean('opencode-serve', input('opencode-serve'), true),
+        sandbox: parseSandbox(input('sandbox'))
     };
 }
 

@@ -14,6 +14,15 @@ const RUNNER_SECRETS = [
   'ACTIONS_CACHE_SERVICE_V2'
 ]
 
+/** Files through which a step changes the job's later steps and its own post step. */
+const RUNNER_FILE_COMMANDS = [
+  'GITHUB_ENV',
+  'GITHUB_OUTPUT',
+  'GITHUB_STATE',
+  'GITHUB_PATH',
+  'GITHUB_STEP_SUMMARY'
+]
+
 export function agentEnvironment(
   env: NodeJS.ProcessEnv,
   overrides: Record<string, string>,
@@ -24,7 +33,7 @@ export function agentEnvironment(
     if (value === undefined) continue
     // INPUT_* carries the action's inputs, github-token among them.
     if (name.startsWith('INPUT_') || name.startsWith('STATE_')) continue
-    if (RUNNER_SECRETS.includes(name)) continue
+    if (RUNNER_SECRETS.includes(name) || RUNNER_FILE_COMMANDS.includes(name)) continue
     if (name === 'GITHUB_TOKEN' || name === 'GH_TOKEN') continue
     out[name] = value
   }

@@ -3,6 +3,7 @@ import { OPENCODE_VERSION } from '../opencode/version.js'
 import { MIN_STATE_KEY_LENGTH } from '../store/crypto.js'
 import { parseLoginList, parseMinPermission, type Permission } from './authorize.js'
 import { validateStatePrefix } from './cache-state.js'
+import type { SandboxMode } from '../sandbox/sandbox.js'
 
 /** Everything action.yml declares, read and checked once. */
 export interface ActionInputs {
@@ -29,6 +30,8 @@ export interface ActionInputs {
   exposeGithubToken: boolean
   /** Drive opencode through one `opencode serve` per run instead of a process per command. */
   opencodeServe: boolean
+  /** `user`: opencode runs as an OS user made for the run; `off`: as the runner's user. */
+  sandbox: SandboxMode
 }
 
 /** How the runner passes an input: `INPUT_` and the name upper-cased, spaces as `_`. */
@@ -95,6 +98,15 @@ function parseStateKey(value: string): string {
   return value
 }
 
+function parseSandbox(value: string): SandboxMode {
+  const mode = value.toLowerCase() || 'user'
+  if (mode === 'user' || mode === 'off') return mode
+  throw new KugetsuError(
+    'invalid-input',
+    `sandbox must be user or off; got "${value.slice(0, 40)}"`
+  )
+}
+
 export function readInputs(env: NodeJS.ProcessEnv): ActionInputs {
   const input = (name: string) => inputFromEnv(env, name)
   const opencodeVersion = input('opencode-version') || OPENCODE_VERSION
@@ -124,6 +136,7 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionInputs {
     allowedBots: parseLoginList(input('allowed-bots'), 'allowed-bots'),
     stateKey: parseStateKey(input('state-key')),
     exposeGithubToken: parseBoolean('expose-github-token', input('expose-github-token'), false),
-    opencodeServe: parseBoolean('opencode-serve', input('opencode-serve'), true)
+    opencodeServe: parseBoolean('opencode-serve', input('opencode-serve'), true),
+    sandbox: parseSandbox(input('sandbox'))
   }
 }

@@ -10,14 +10,13 @@
  * times out or is aborted gets SIGTERM, then SIGKILL after a grace period, sent to its group and to
  * the groups of everything it started (see process.ts).
  */
-import { spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { KugetsuError, type ErrorCode } from '../errors.js'
 import { buildOpencodeConfigContent } from './config.js'
 import { isProviderError, lastLine, parseRunOutput, runResultOf, stripAnsi } from './events.js'
-import { groupAlive, signalGroups, treeGroups } from './process.js'
+import { localLauncher, type Launcher } from './launcher.js'
 import { parseExport } from './replay.js'
 import type { OpencodeDriver, RunRequest, RunResult } from './types.js'
 
@@ -37,8 +36,10 @@ export interface OpencodeDriverOptions {
   commandTimeoutMs?: number
   /** Between SIGTERM and SIGKILL (default 5 s; opencode 1.18 exits ~2 s after SIGTERM). */
   killGraceMs?: number
-  /** Where import writes its temporary file (default os.tmpdir()). */
+  /** Where import writes its temporary file (default os.tmpdir()); opencode must be able to read it. */
   tempDir?: string
+  /** How opencode is started and stopped (default: as this process's user). */
+  launcher?: Launcher
 }
 
 /** A failed opencode command: a KugetsuError with what was known when it failed. */
@@ -180,6 +181,10 @@ export function createOpencodeDriver(options: OpencodeDriverOptions): Required<O
   /** The directory opencode records for sessions this driver created, imported or exported. */
   const directories = new Map<string, string>()
 
+  const launcher = options.launcher ?? localLauncher
+  /** Stops the commands still running (close): each resolves once its process tree is gone. */
+  const running = new Set<() => Promise<void>>()
+
   function spawnOpencode(
     args: string[],
     cwd: string,
@@ -196,42 +201,41 @@ export function createOpencodeDriver(options: OpencodeDriverOptions): Required<O
       const stdout: Buffer[] = []
       let stderr = ''
       let killed: SpawnResult['killed']
-      let groups: number[] = []
-      let killTimer: NodeJS.Timeout | undefined
+      let stopping: Promise<void> | undefined
+      let finishing = false
       let settled = false
 
-      const child = spawn(options.binary, args, {
+      const child = launcher.spawn(options.binary, args, {
         cwd,
         // opencode takes its directory from $PWD when set, not from its actual cwd
         env: { ...env, PWD: path.resolve(cwd) },
-        stdio: ['pipe', 'pipe', 'pipe'],
-        detached: true
+        stdio: ['pipe', 'pipe', 'pipe']
       })
+      const exited = new Promise<void>((done) => child.once('close', () => done()))
       // Ended at once (empty when there is no input): opencode waits for a piped stdin to end.
       // An opencode that exits without reading it (a bad flag) is reported by its exit, not here.
-      child.stdin.on('error', () => undefined)
-      child.stdin.end(control.input ?? '')
+      child.stdin?.on('error', () => undefined)
+      child.stdin?.end(control.input ?? '')
 
-      const terminate = async (why: 'timeout' | 'abort') => {
-        if (killed || settled || child.pid === undefined) return
-        killed = why
-        groups = [child.pid]
-        groups = await treeGroups(child.pid).catch(() => groups)
-        if (settled) return
-        signalGroups(groups, 'SIGTERM')
-        killTimer = setTimeout(() => signalGroups(groups, 'SIGKILL'), killGraceMs)
+      const terminate = (why: 'timeout' | 'abort'): Promise<void> => {
+        if (settled || child.pid === undefined) return Promise.resolve()
+        killed ??= why
+        stopping ??= launcher.stopTree(child.pid, exited, killGraceMs)
+        return stopping
       }
       const onAbort = () => void terminate('abort')
+      const stop = () => terminate('abort')
       const timer = setTimeout(() => void terminate('timeout'), control.timeoutMs)
 
-      const finish = (result: Omit<SpawnResult, 'stdout' | 'stderr' | 'durationMs'>) => {
-        if (settled) return
-        settled = true
+      const finish = async (result: Omit<SpawnResult, 'stdout' | 'stderr' | 'durationMs'>) => {
+        if (finishing) return
+        finishing = true
         clearTimeout(timer)
-        clearTimeout(killTimer)
         control.signal?.removeEventListener('abort', onAbort)
-        // opencode is gone; whatever it started and left behind goes now, without more grace
-        if (killed) signalGroups(groups.filter(groupAlive), 'SIGKILL')
+        running.delete(stop)
+        // opencode is gone; whatever it started and left behind goes before the result is known
+        await stopping
+        settled = true
         resolve({
           ...result,
           killed,
@@ -242,24 +246,30 @@ export function createOpencodeDriver(options: OpencodeDriverOptions): Required<O
         })
       }
 
-      child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk))
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk))
+      child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
         stderr += chunk
         if (stderr.length > 2 * MAX_STDERR) stderr = stderr.slice(-MAX_STDERR)
       })
       child.on('error', (error) => {
         if (child.pid === undefined) {
-          finish({ exitCode: null, exitSignal: null, spawnError: error })
+          void finish({ exitCode: null, exitSignal: null, spawnError: error })
         }
       })
-      child.on('close', (code, signal) => finish({ exitCode: code, exitSignal: signal }))
+      child.on('close', (code, signal) => void finish({ exitCode: code, exitSignal: signal }))
 
       if (child.pid !== undefined) {
+        running.add(stop)
         control.onSpawn?.(child.pid)
         if (control.signal?.aborted) void terminate('abort')
         else control.signal?.addEventListener('abort', onAbort, { once: true })
       }
     })
+  }
+
+  /** Stops every command still running, with everything it started. */
+  async function close(): Promise<void> {
+    await Promise.all([...running].map((stop) => stop()))
   }
 
   function spawnFailure(error: NodeJS.ErrnoException): OpencodeRunError {
@@ -440,7 +450,10 @@ export function createOpencodeDriver(options: OpencodeDriverOptions): Required<O
     const dir = await mkdtemp(path.join(options.tempDir ?? os.tmpdir(), 'kugetsu-import-'))
     try {
       const file = path.join(dir, 'session.json')
-      await writeFile(file, text, { mode: 0o600 })
+      // Group bits set: an ACL entry (a contained opencode's, see src/sandbox/) counts only as far
+      // as they allow.
+      await chmod(dir, 0o750)
+      await writeFile(file, text, { mode: 0o640 })
       const output = await command(['import', file], cwd, 'opencode import')
       if (output.exitCode !== 0) throw exitFailure('opencode import', output)
     } finally {
@@ -505,5 +518,5 @@ export function createOpencodeDriver(options: OpencodeDriverOptions): Required<O
     throw exitFailure('opencode session delete', output)
   }
 
-  return { run, exportSession, importSession, deleteSession }
+  return { run, exportSession, importSession, deleteSession, close }
 }

@@ -19,7 +19,7 @@
  * once the server is up: one started alongside it on a fresh database can be lost, seen with
  * 1.18.33). When serve cannot start at all, every call falls back to the CLI driver.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { createServer } from 'node:net'
@@ -43,7 +43,7 @@ import {
   stripAnsi,
   summarizeEvents
 } from './events.js'
-import { groupAlive, signalGroups, treeGroups } from './process.js'
+import { localLauncher } from './launcher.js'
 import { parseExport, replayEvents, type ExportedSession } from './replay.js'
 import type { OpencodeDriver, RunRequest, RunResult } from './types.js'
 
@@ -162,6 +162,7 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
   const commandTimeoutMs = options.commandTimeoutMs ?? 120_000
   const killGraceMs = options.killGraceMs ?? 5_000
   const directories = new Map<string, string>()
+  const launcher = options.launcher ?? localLauncher
 
   let child: ChildProcess | undefined
   let started: Promise<'serve' | 'cli'> | undefined
@@ -198,7 +199,7 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
       }
       exit = undefined
       stderr = ''
-      const server = spawn(
+      const server = launcher.spawn(
         options.binary,
         ['serve', '--hostname', '127.0.0.1', '--port', String(port)],
         {
@@ -210,8 +211,7 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
             // opencode takes its directory from $PWD when set, not from its actual cwd
             PWD: path.resolve(options.cwd)
           },
-          stdio: ['ignore', 'pipe', 'pipe'],
-          detached: true
+          stdio: ['ignore', 'pipe', 'pipe']
         }
       )
       child = server
@@ -274,17 +274,9 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
   async function stop(): Promise<void> {
     const server = child
     if (!server?.pid) return
-    stopping ??= (async () => {
-      const pid = server.pid as number
-      let groups = [pid]
-      groups = await treeGroups(pid).catch(() => groups)
-      signalGroups(groups, 'SIGTERM')
-      const force = setTimeout(() => signalGroups(groups, 'SIGKILL'), killGraceMs)
-      await exited
-      clearTimeout(force)
-      signalGroups(groups.filter(groupAlive), 'SIGKILL')
-      stopping = undefined
-    })()
+    stopping ??= launcher
+      .stopTree(server.pid, exited, killGraceMs)
+      .finally(() => (stopping = undefined))
     return stopping
   }
 
@@ -661,6 +653,8 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
     await stop()
     await started
     await stop()
+    // after a fallback, per-command opencode may still run
+    await cli.close()
   }
 
   const url = () => (child && baseUrl ? baseUrl : undefined)

@@ -49,4 +49,6 @@ export interface OpencodeDriver {
   importSession(sessionExport: string, cwd: string): Promise<void>
   /** `opencode session delete ID`; a session that is already gone is not an error. */
   deleteSession?(sessionId: string, cwd: string): Promise<void>
+  /** Stops every opencode process still running for this driver, with everything it started. */
+  close?(): Promise<void>
 }

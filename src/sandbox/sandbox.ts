@@ -1,0 +1,105 @@
+/**
+ * Containing the agent: opencode, its tools and everything they start run as an OS user made for
+ * this run, with no sudo, no view of the runner user's processes (their /proc environ holds the
+ * job's credentials) or private files, and write access to the working directory, its own home
+ * and temp dir only.
+ */
+import { KugetsuError } from '../errors.js'
+import { localLauncher, type Launcher } from '../opencode/launcher.js'
+import { accessGrants } from './access.js'
+import { createAgentUser, removeAgentUser, type AgentUser } from './agent-user.js'
+import { findPrivilege, type Privilege } from './privilege.js'
+import { signalUser, userLauncher } from './user-launcher.js'
+
+export type SandboxMode = 'user' | 'off'
+
+export interface SandboxOptions {
+  mode: SandboxMode
+  /** The working directory: the agent reads and writes it. */
+  workspace: string
+  /** Files and directories opencode must read: its binary, a config file, the exchange dir. */
+  readable: string[]
+}
+
+export interface Sandbox {
+  launcher: Launcher
+  /** Set for the agent's environment: its own home, temp and XDG dirs, and user name. */
+  env: Record<string, string>
+  /** The agent's user, when contained. */
+  user?: AgentUser
+  /** Stops every agent process, hands its files back, revokes every grant, removes the user. */
+  release(): Promise<void>
+}
+
+export const UNCONTAINED: Sandbox = {
+  launcher: localLauncher,
+  env: {},
+  release: () => Promise.resolve()
+}
+
+function agentEnv(user: AgentUser): Record<string, string> {
+  return {
+    HOME: user.home,
+    USER: user.name,
+    LOGNAME: user.name,
+    TMPDIR: `${user.home}/tmp`,
+    XDG_CONFIG_HOME: `${user.home}/.config`,
+    XDG_DATA_HOME: `${user.home}/.local/share`,
+    XDG_CACHE_HOME: `${user.home}/.cache`,
+    XDG_STATE_HOME: `${user.home}/.local/state`
+  }
+}
+
+async function contain(privilege: Privilege, options: SandboxOptions): Promise<Sandbox> {
+  const user = await createAgentUser(privilege)
+  const grants = accessGrants(privilege, user)
+  const release = async () => {
+    await signalUser(privilege, user, 'SIGKILL')
+    const failures: unknown[] = []
+    await grants.revokeAll().catch((error: unknown) => failures.push(error))
+    await removeAgentUser(privilege, user).catch((error: unknown) => failures.push(error))
+    if (failures.length) throw failures[0]
+  }
+  try {
+    await privilege.run('install', [
+      '-d',
+      '-o',
+      String(user.uid),
+      '-g',
+      String(user.gid),
+      '-m',
+      '700',
+      `${user.home}/tmp`
+    ])
+    await grants.readWrite(options.workspace)
+    for (const target of options.readable) await grants.read(target)
+  } catch (error) {
+    await release().catch(() => undefined)
+    throw error
+  }
+  return { launcher: userLauncher(privilege, user), env: agentEnv(user), user, release }
+}
+
+/** The sandbox of one run; with mode `off`, opencode runs as this process's user. */
+export async function openSandbox(options: SandboxOptions): Promise<Sandbox> {
+  if (options.mode === 'off') return UNCONTAINED
+  const privilege = await findPrivilege()
+  if ('unavailable' in privilege) {
+    throw new KugetsuError(
+      'sandbox-unavailable',
+      `${privilege.unavailable}. Run the job where kugetsu is root or has passwordless sudo on Linux (GitHub-hosted Linux runners, containers), or set sandbox: off to run the agent as the runner's user, with access to everything the job can reach`
+    )
+  }
+  try {
+    return await contain(privilege, options)
+  } catch (error) {
+    if (error instanceof KugetsuError) {
+      throw new KugetsuError(
+        'sandbox-failed',
+        `could not set up the agent's user: ${error.message} (sandbox: off runs the agent uncontained)`,
+        { cause: error }
+      )
+    }
+    throw error
+  }
+}

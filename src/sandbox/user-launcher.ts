@@ -1,0 +1,80 @@
+/**
+ * Starts opencode as the agent's user, and stops it by signalling every process of that user: a
+ * user made for this run has no process kugetsu must keep, and a process the agent detached from
+ * opencode's tree (setsid, a double fork) is caught as well.
+ */
+import { spawn } from 'node:child_process'
+import { readdir, stat } from 'node:fs/promises'
+import type { Launcher } from '../opencode/launcher.js'
+import type { AgentUser } from './agent-user.js'
+import { execCommand, type Privilege } from './privilege.js'
+
+async function pidsOf(uid: number): Promise<number[]> {
+  const entries = await readdir('/proc').catch(() => [] as string[])
+  const pids: number[] = []
+  await Promise.all(
+    entries
+      .filter((entry) => /^\d+$/.test(entry))
+      .map(async (entry) => {
+        // /proc/<pid> belongs to the process's effective user
+        const info = await stat(`/proc/${entry}`).catch(() => undefined)
+        if (info?.uid === uid) pids.push(Number(entry))
+      })
+  )
+  return pids
+}
+
+/** Sends `signal` to every process of the user. */
+export async function signalUser(
+  privilege: Privilege,
+  user: AgentUser,
+  signal: NodeJS.Signals
+): Promise<void> {
+  if (privilege.via === 'root') {
+    for (const pid of await pidsOf(user.uid)) {
+      try {
+        process.kill(pid, signal)
+      } catch {
+        // gone already
+      }
+    }
+    return
+  }
+  // kill -1 as that user reaches all of its processes (and no other user's); it fails when none is left
+  await execCommand('sudo', ['-n', '-u', user.name, '--', 'kill', '-s', signal, '--', '-1'])
+}
+
+export function userLauncher(privilege: Privilege, user: AgentUser): Launcher {
+  return {
+    spawn(command, args, options) {
+      if (privilege.via === 'root') {
+        // node drops the supplementary groups (setgroups) before setgid/setuid
+        return spawn(command, args, { ...options, detached: true, uid: user.uid, gid: user.gid })
+      }
+      // -E keeps the environment given here (sudo's own reset would drop it), and never puts it
+      // on a command line; PATH is given again because sudo applies its secure_path anyway.
+      return spawn(
+        'sudo',
+        [
+          '-n',
+          '-E',
+          '-u',
+          user.name,
+          '--',
+          '/usr/bin/env',
+          `PATH=${options.env.PATH ?? ''}`,
+          command,
+          ...args
+        ],
+        { ...options, detached: true }
+      )
+    },
+    async stopTree(_pid, exited, graceMs) {
+      await signalUser(privilege, user, 'SIGTERM')
+      const force = setTimeout(() => void signalUser(privilege, user, 'SIGKILL'), graceMs)
+      await exited
+      clearTimeout(force)
+      await signalUser(privilege, user, 'SIGKILL')
+    }
+  }
+}
