@@ -72,6 +72,35 @@ describe('sourceHash', () => {
     expect(sourceHash(root)).not.toBe(before)
   })
 
+  it('ignores the optional (per-platform) packages npm install adds to the lockfile', () => {
+    const lock = (packages: Record<string, unknown>) =>
+      write('package-lock.json', JSON.stringify({ lockfileVersion: 3, packages }, null, 2))
+    const linux = { 'node_modules/a': { version: '1.0.0' } }
+    lock({ ...linux, 'node_modules/opencode-linux-x64': { version: '1', optional: true } })
+    const before = sourceHash(root)
+    lock({ ...linux, 'node_modules/opencode-darwin-arm64': { version: '1', optional: true } })
+    expect(sourceHash(root)).toBe(before)
+    lock({ 'node_modules/a': { version: '1.0.1' } })
+    expect(sourceHash(root)).not.toBe(before)
+  })
+
+  it('hashes a lockfile that is not JSON, or is hostile JSON, as it is', () => {
+    const before = sourceHash(root)
+    write('package-lock.json', '{ not json')
+    const broken = sourceHash(root)
+    expect(broken).not.toBe(before)
+    write('package-lock.json', '{ not json!')
+    expect(sourceHash(root)).not.toBe(broken)
+    for (const lock of [
+      'null',
+      '{"packages":null}',
+      '{"packages":{"__proto__":{"optional":true}}}'
+    ]) {
+      write('package-lock.json', lock)
+      expect(sourceHash(root)).toMatch(/^[0-9a-f]{64}$/)
+    }
+  })
+
   it('ignores files the build does not read: tests, docs, dist/, editor and OS litter', () => {
     const before = sourceHash(root)
     write('README.md', '# changed\n')

@@ -42,16 +42,38 @@ export function sourceFiles(root) {
 }
 
 /**
- * sha256 over every input's path and content, CRLF read as LF (a Windows checkout hashes as the
- * committed files do). Lengths delimit each path and content, so moving bytes between them, or
- * between files, changes the hash.
+ * The lockfile without its optional packages: `npm install` adds the opencode binary package of
+ * the machine's platform (opencode-darwin-arm64...), which the bundles never include, and a Mac
+ * must not find a dist/ built on Linux stale for it.
+ */
+function lockWithoutOptional(bytes) {
+  let lock
+  try {
+    lock = JSON.parse(bytes.toString('utf8'))
+  } catch {
+    return bytes // hashed as it is: a broken lockfile breaks the build anyway
+  }
+  if (typeof lock?.packages !== 'object' || lock.packages === null) return bytes
+  const packages = Object.entries(lock.packages).filter(([, entry]) => !entry?.optional)
+  return Buffer.from(JSON.stringify({ ...lock, packages: Object.fromEntries(packages) }))
+}
+
+/** A file's bytes as hashed: CRLF read as LF, so a Windows checkout hashes as the committed files. */
+function hashedContent(root, file) {
+  // latin1 maps bytes to chars one to one: only CRLF changes, whatever the encoding
+  const text = readFileSync(join(root, file), 'latin1').replace(/\r\n/g, '\n')
+  const bytes = Buffer.from(text, 'latin1')
+  return file === 'package-lock.json' ? lockWithoutOptional(bytes) : bytes
+}
+
+/**
+ * sha256 over every input's path and content. Lengths delimit each path and content, so moving
+ * bytes between them, or between files, changes the hash.
  */
 export function sourceHash(root) {
   const hash = createHash('sha256')
   for (const file of sourceFiles(root)) {
-    // latin1 maps bytes to chars one to one, so only CRLF changes, whatever the encoding
-    const text = readFileSync(join(root, file), 'latin1').replace(/\r\n/g, '\n')
-    const content = Buffer.from(text, 'latin1')
+    const content = hashedContent(root, file)
     const path = Buffer.from(file)
     hash.update(`${path.length}:`).update(path).update(`${content.length}:`).update(content)
   }
