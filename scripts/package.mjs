@@ -1,7 +1,8 @@
 // Bundles each entry point into dist/ with ncc. The bundles are committed: the action runs
 // dist/index.js and its post step dist/post/index.js as they are, and the `kugetsu` bin points at
 // dist/cli/index.js. The bundles are built in a staging dir and swapped in at the end, so a test
-// running dist/ never sees half of it.
+// running dist/ never sees half of it. dist/.source-hash records what they were built from, so the
+// end-to-end tests can refuse a stale dist/.
 import { execFileSync } from 'node:child_process'
 import {
   chmodSync,
@@ -12,6 +13,7 @@ import {
   rmSync,
   writeFileSync
 } from 'node:fs'
+import { SOURCE_HASH_FILE, sourceHash } from './source-hash.mjs'
 
 const entries = [
   { src: 'src/index.ts', out: '' },
@@ -19,6 +21,8 @@ const entries = [
   { src: 'src/cli.ts', out: 'cli', shebang: true }
 ]
 
+// Hashed before building: a source edited during the build leaves dist/ marked stale, not fresh.
+const hash = sourceHash('.')
 const staging = `.tmp/dist-${process.pid}`
 rmSync(staging, { recursive: true, force: true })
 mkdirSync('.tmp', { recursive: true })
@@ -46,6 +50,7 @@ for (const entry of entries) {
     chmodSync(file, 0o755)
   }
 }
+writeFileSync(`${staging}/${SOURCE_HASH_FILE}`, `${hash}\n`)
 const old = `.tmp/dist-old-${process.pid}`
 if (existsSync('dist')) renameSync('dist', old)
 renameSync(staging, 'dist')

@@ -1,7 +1,7 @@
 /**
  * The driver against a fake `opencode` (a small node script), so every branch runs in
  * milliseconds: argv, env, stdin, classification of failures, process-tree kill, export/import.
- * The real binary is exercised in opencode-driver.test.ts.
+ * The real binary is exercised in opencode-driver.e2e.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'

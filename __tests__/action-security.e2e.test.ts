@@ -1,6 +1,6 @@
 /**
  * Trust and safety, end to end: the bundled action run like a runner runs it, against the real
- * opencode, the scripted model and the loopback stand-ins (see action-e2e.test.ts for the setup).
+ * opencode, the scripted model and the loopback stand-ins (see action.e2e.test.ts for the setup).
  *
  * - Who may trigger: only people with at least `min-permission`, listed users and listed bots; never
  *   kugetsu's own comments. Everyone else is skipped before any work, with nothing posted.
