@@ -334,6 +334,10 @@ export interface WorldRunOptions {
    */
   isolate?: boolean
   timeoutMs?: number
+  /** Run the step as this user instead of root, in a job of its own (see RunActionOptions.user). */
+  user?: { uid: number; gid: number }
+  /** The action's entry script (default the repository's dist/index.js). */
+  entry?: string
 }
 
 /** One run of the action and everything the world saw while it ran. */
@@ -410,7 +414,8 @@ export async function createKugetsuWorld(options: WorldOptions): Promise<Kugetsu
       comments: new Set(github.state.comments.keys())
     }
     const runnerOptions: RunActionOptions = {
-      entry: 'dist/index.js',
+      entry: runOptions.entry ?? 'dist/index.js',
+      user: runOptions.user,
       repo: options.repo,
       serverUrl: options.serverUrl,
       apiUrl: github.url,
@@ -418,7 +423,10 @@ export async function createKugetsuWorld(options: WorldOptions): Promise<Kugetsu
       event: runOptions.event,
       inputDefaults: defaults,
       inputs: runOptions.inputs,
-      job: runOptions.isolate ? createJob(options.repo, { isolate: true }) : undefined,
+      job:
+        runOptions.isolate || runOptions.user
+          ? createJob(options.repo, { isolate: true })
+          : undefined,
       env: {
         // The runner's own working directory leaks into a step's environment as PWD; the step
         // itself runs in the workspace. opencode must work in the workspace all the same.

@@ -19,7 +19,7 @@
  * `runPost(main)` runs the `post:` entry in the same job directory with the main step's saved
  * state as `STATE_<name>` and the variables it exported through GITHUB_ENV, like the runner does.
  */
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -97,6 +97,11 @@ export interface RunActionOptions {
   timeoutMs?: number
   /** Node binary. Default: the one running the tests. */
   node?: string
+  /**
+   * Run the step as this user (the tests run as root), like a runner whose user is not root: the
+   * job's directories become that user's.
+   */
+  user?: { uid: number; gid: number }
 }
 
 export interface Annotation {
@@ -288,6 +293,9 @@ export async function runAction(options: RunActionOptions = {}): Promise<ActionR
     else env[name] = value
   }
 
+  if (options.user) {
+    execFileSync('chown', ['-R', `${options.user.uid}:${options.user.gid}`, job.root])
+  }
   const started = Date.now()
   if (!job.isolated) activeStableRuns += 1
   let step: StepProcess
@@ -297,7 +305,8 @@ export async function runAction(options: RunActionOptions = {}): Promise<ActionR
       entry,
       options.cwd ?? job.workspace,
       env,
-      options.timeoutMs ?? 120_000
+      options.timeoutMs ?? 120_000,
+      options.user
     )
   } finally {
     if (!job.isolated) activeStableRuns -= 1
@@ -354,14 +363,16 @@ function runStep(
   entry: string,
   cwd: string,
   env: Record<string, string>,
-  timeoutMs: number
+  timeoutMs: number,
+  user: { uid: number; gid: number } | undefined
 ): Promise<StepProcess> {
   return new Promise<StepProcess>((resolvePromise, reject) => {
     const child = spawn(node, [entry], {
       cwd,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true
+      detached: true,
+      ...user
     })
     let stdout = ''
     let stderr = ''

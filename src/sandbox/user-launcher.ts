@@ -30,18 +30,27 @@ export async function signalUser(
   user: AgentUser,
   signal: NodeJS.Signals
 ): Promise<void> {
-  if (privilege.via === 'root') {
-    for (const pid of await pidsOf(user.uid)) {
-      try {
-        process.kill(pid, signal)
-      } catch {
-        // gone already
-      }
-    }
+  const pids = await pidsOf(user.uid)
+  if (pids.length === 0) return
+  if (privilege.via === 'sudo') {
+    // some may be gone by now: kill still signals the others, and its exit code says nothing useful
+    await execCommand('sudo', [
+      '-n',
+      'kill',
+      '-s',
+      signal.replace(/^SIG/, ''),
+      '--',
+      ...pids.map(String)
+    ])
     return
   }
-  // kill -1 as that user reaches all of its processes (and no other user's); it fails when none is left
-  await execCommand('sudo', ['-n', '-u', user.name, '--', 'kill', '-s', signal, '--', '-1'])
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal)
+    } catch {
+      // gone already
+    }
+  }
 }
 
 export function userLauncher(privilege: Privilege, user: AgentUser): Launcher {
