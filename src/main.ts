@@ -10,6 +10,7 @@ import {
   type CacheClient
 } from './action/cache-state.js'
 import { agentEnvironment } from './action/environment.js'
+import { guardProviderKeys } from './action/provider-keys.js'
 import {
   repoContext,
   requestFromEvent,
@@ -136,20 +137,30 @@ async function openWorkspace(context: RunContext): Promise<Workspace> {
   const cache = createActionsCacheClient(stateRoot, loadCache)
 
   const binary = await opencodeForAction(env, inputs.opencodeVersion, loadCache)
-  const agentEnv = agentEnvironment(
-    env,
-    { XDG_DATA_HOME: join(dir, 'opencode-data') },
-    { exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined }
-  )
   const cwd = inputs.workingDirectory
     ? resolve(env.GITHUB_WORKSPACE || '.', inputs.workingDirectory)
     : env.GITHUB_WORKSPACE || process.cwd()
+  // Provider keys stay with kugetsu: opencode reaches its providers through a loopback proxy.
+  const keys = await guardProviderKeys({
+    env,
+    cwd,
+    opencodeConfig: inputs.opencodeConfig,
+    secrets: context.secrets
+  })
+  const agentEnv = keys.environment(
+    agentEnvironment(
+      env,
+      { XDG_DATA_HOME: join(dir, 'opencode-data') },
+      { exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined }
+    )
+  )
   const driverOptions = {
     binary,
     env: agentEnv,
     configContent: buildOpencodeConfigContent({
       user: inputs.opencodeConfig,
-      inherited: env.OPENCODE_CONFIG_CONTENT
+      inherited: env.OPENCODE_CONFIG_CONTENT,
+      overlay: keys.overlay
     }),
     tempDir: dir
   }
@@ -196,6 +207,7 @@ async function openWorkspace(context: RunContext): Promise<Workspace> {
     await stopServer().catch((error: unknown) =>
       core.warning(`could not stop opencode serve: ${errorMessage(error)}`)
     )
+    await keys.close()
     await rm(dir, { recursive: true, force: true }).catch(() => undefined)
   }
   process.once('SIGINT', onSignal)
