@@ -231,7 +231,12 @@ describe('the key proxy', () => {
 
   it('refuses a request without the placeholder (401), so other local processes cannot spend the key', async () => {
     await startProxy()
-    for (const headers of [{}, { authorization: 'Bearer guess' }, { 'x-api-key': 'guess' }]) {
+    const attempts: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer guess' },
+      { 'x-api-key': 'guess' }
+    ]
+    for (const headers of attempts) {
       const answer = await call('/p/openai/models', { headers })
       expect(answer.status).toBe(401)
       expect(answer.body).not.toContain(OPENAI_KEY)
