@@ -19,6 +19,7 @@ import {
 } from '../opencode/config.js'
 import { keyProxyOverlay, planProviderKeys } from '../opencode/providers.js'
 import { startKeyProxy } from './key-proxy.js'
+import { MIN_SECRET_LENGTH } from './masking.js'
 
 export interface ProviderKeys {
   /** Layered last into OPENCODE_CONFIG_CONTENT: covered providers talk to the proxy. */
@@ -123,9 +124,11 @@ export async function guardProviderKeys(options: GuardOptions): Promise<Provider
   }
 
   const routes = plan.routes.map((route) => ({ ...route, key: options.env[route.envVar] ?? '' }))
-  for (const route of routes) {
-    mask(route.key)
-    options.secrets.push(route.key)
+  // Like masking.ts: a value this short would garble the log and is no real key.
+  for (const { key } of routes) {
+    if (key.trim().length < MIN_SECRET_LENGTH) continue
+    mask(key)
+    options.secrets.push(key)
   }
   const placeholder = `kugetsu-key-proxy-${randomBytes(16).toString('hex')}`
   const proxy = await startKeyProxy(routes, placeholder)
