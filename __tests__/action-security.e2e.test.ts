@@ -30,6 +30,7 @@ import {
 } from './support/cache-server.js'
 import type { Issue } from './support/github-api.js'
 import { echoText, type Reply, type ScriptContext } from './support/model-server.js'
+import { SCRIPTED_KEY_ENV } from './support/opencode-env.js'
 
 const REPO = 'octo-org/octo-repo'
 const PREFIX = 'kugetsu-v1'
@@ -37,6 +38,8 @@ const ENV_CHECK = 'ENV-CHECK'
 /** A provider key as a workflow would pass it in the step's env. */
 const PROVIDER_KEY = 'sk-kugetsu-test-provider-key-0123456789'
 const STATE_KEY = 'state-key-for-tests-0123456789abcdef'
+/** The scripted provider's key as a workflow would set it (the harness's default is replaced). */
+const REAL_SCRIPTED_KEY = 'sk-scripted-real-key-0123456789abcdef'
 const OTHER_STATE_KEY = 'another-state-key-0123456789abcdef'
 
 let bed: TestBed
@@ -269,9 +272,10 @@ describe('what is stored', () => {
     ])
     expect(first.result.summary).toContain('This repository is public and state-key is not set')
 
-    // The agent had the provider key (it needs it) and no GitHub token.
+    // The agent had neither the provider key (kugetsu's key proxy holds it) nor a GitHub token.
     const [toolResult] = chats(first).flatMap((request) => request.toolResults)
-    expect(toolResult.content).toContain(`OPENAI_API_KEY=${PROVIDER_KEY}`)
+    expect(toolResult.content).not.toContain(PROVIDER_KEY)
+    expect(toolResult.content).toMatch(/^OPENAI_API_KEY=kugetsu-key-proxy-[0-9a-f]{32}$/m)
     expect(toolResult.content).not.toMatch(/^(GITHUB_TOKEN|GH_TOKEN)=/m)
     // opencode passes its own environment on, so the agent can see the password of this run's
     // opencode serve (what SECURITY.md says about opencode-serve)
@@ -288,9 +292,8 @@ describe('what is stored', () => {
       expect(tar).not.toContain(PROVIDER_KEY)
       expect(tar).not.toContain(world.github.token)
     }
-    // The env output the agent saw is kept in the session, with the key redacted.
+    // The env output the agent saw is kept in the session, with the server password redacted.
     const files = archiveFiles(issueEntry(first, issue.number))
-    expect(files[`issues/${stemOf(issue.number)}/session.json`]).toContain('OPENAI_API_KEY=***')
     expect(files[`issues/${stemOf(issue.number)}/session.json`]).toContain(
       'OPENCODE_SERVER_PASSWORD=***'
     )
@@ -358,6 +361,60 @@ describe('what is stored', () => {
     expect(chats(truncated)).toEqual([])
     expect(truncated.saved).toEqual([])
   }, 120_000)
+})
+
+describe('provider keys', () => {
+  test('the provider key stays with kugetsu: the model gets it through the proxy, the agent never sees it', async () => {
+    const issue = newIssue()
+    const run = await world.run({
+      event: commentOn(issue, `/kugetsu ${ENV_CHECK} which key?`, 'alice'),
+      // As a workflow passes it: `env: SCRIPTED_KEY: ${{ secrets.... }}` on the step.
+      env: { [SCRIPTED_KEY_ENV]: REAL_SCRIPTED_KEY }
+    })
+    expectSuccess(run)
+    expect(run.outputs.response).toContain('env checked')
+    expect(run.result.masks).toContain(REAL_SCRIPTED_KEY)
+    // Every model request (titles too) went through the key proxy, which gave the real key.
+    expect(run.model.length).toBeGreaterThanOrEqual(2)
+    for (const request of run.model) {
+      expect(request.headers.authorization).toBe(`Bearer ${REAL_SCRIPTED_KEY}`)
+    }
+    // The agent's `env` shows the placeholder, the proxy route, and no key or runner credential.
+    const [toolResult] = chats(run).flatMap((request) => request.toolResults)
+    const placeholder = /^SCRIPTED_KEY=(kugetsu-key-proxy-[0-9a-f]{32})$/m.exec(toolResult.content)
+    expect(placeholder).not.toBeNull()
+    expect(toolResult.content).toMatch(/"baseURL":"http:\/\/127\.0\.0\.1:\d+\/p\/scripted"/)
+    expect(toolResult.content).not.toContain(REAL_SCRIPTED_KEY)
+    expect(toolResult.content).not.toContain(world.github.token)
+    expect(toolResult.content).not.toMatch(
+      /^(GITHUB_TOKEN|GH_TOKEN|ACTIONS_RUNTIME_TOKEN|INPUT_[\w-]+)=/m
+    )
+    // The proxy's placeholder never reached the model.
+    expect(JSON.stringify(run.model.map((request) => request.headers))).not.toContain(
+      placeholder?.[1]
+    )
+    // Only the public-repository warning: the scripted provider is covered.
+    expect(run.result.annotations.filter((a) => a.level === 'warning')).toEqual([
+      expect.objectContaining({ message: expect.stringMatching(/^This repository is public/) })
+    ])
+    for (const entry of run.saved) {
+      expect(decompressArchive(entry.archive).toString('utf8')).not.toContain(REAL_SCRIPTED_KEY)
+    }
+  }, 150_000)
+
+  test('a provider kugetsu cannot cover is named in a warning, and its key is left as it was', async () => {
+    const issue = newIssue()
+    const run = await world.run({
+      event: commentOn(issue, '/kugetsu hello', 'alice'),
+      env: { GEMINI_API_KEY: 'gemini-key-for-tests-0123456789' }
+    })
+    expectSuccess(run)
+    expect(run.outputs.response).toContain('ECHO')
+    const warnings = run.result.annotations.filter((a) => a.level === 'warning')
+    expect(warnings.map((w) => w.message)).toContainEqual(
+      'the key of opencode provider "google" is not held by kugetsu, so commands the agent runs can read it: kugetsu cannot route its API (@ai-sdk/google); GEMINI_API_KEY stays in the agent\'s environment'
+    )
+  }, 150_000)
 })
 
 describe('state-key', () => {

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'state-locked'
   | 'sandbox-unavailable'
   | 'sandbox-failed'
+  | 'key-proxy'
 
 export class KugetsuError extends Error {
   readonly code: ErrorCode

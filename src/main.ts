@@ -10,6 +10,7 @@ import {
   type CacheClient
 } from './action/cache-state.js'
 import { agentEnvironment } from './action/environment.js'
+import { guardProviderKeys } from './action/provider-keys.js'
 import {
   repoContext,
   requestFromEvent,
@@ -143,6 +144,13 @@ async function openWorkspace(context: RunContext): Promise<Workspace> {
   const cwd = inputs.workingDirectory
     ? resolve(env.GITHUB_WORKSPACE || '.', inputs.workingDirectory)
     : env.GITHUB_WORKSPACE || process.cwd()
+  // Provider keys stay with kugetsu: opencode reaches its providers through a loopback proxy.
+  const keys = await guardProviderKeys({
+    env,
+    cwd,
+    opencodeConfig: inputs.opencodeConfig,
+    secrets: context.secrets
+  })
   const sandbox = await openSandbox({
     mode: inputs.sandbox,
     workspace: cwd,
@@ -152,6 +160,7 @@ async function openWorkspace(context: RunContext): Promise<Workspace> {
       ...(env.OPENCODE_CONFIG ? [env.OPENCODE_CONFIG] : [])
     ]
   }).catch(async (error: unknown) => {
+    await keys.close()
     await rm(dir, { recursive: true, force: true }).catch(() => undefined)
     throw error
   })
@@ -160,17 +169,20 @@ async function openWorkspace(context: RunContext): Promise<Workspace> {
       'sandbox: off: the agent runs as the runner\u2019s user and can reach everything this job can (its credentials among them)'
     )
   }
-  const agentEnv = agentEnvironment(
-    env,
-    { XDG_DATA_HOME: join(dir, 'opencode-data'), ...sandbox.env },
-    { exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined }
+  const agentEnv = keys.environment(
+    agentEnvironment(
+      env,
+      { XDG_DATA_HOME: join(dir, 'opencode-data'), ...sandbox.env },
+      { exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined }
+    )
   )
   const driverOptions = {
     binary,
     env: agentEnv,
     configContent: buildOpencodeConfigContent({
       user: inputs.opencodeConfig,
-      inherited: env.OPENCODE_CONFIG_CONTENT
+      inherited: env.OPENCODE_CONFIG_CONTENT,
+      overlay: keys.overlay
     }),
     tempDir: exchange,
     launcher: sandbox.launcher
@@ -221,6 +233,7 @@ async function openWorkspace(context: RunContext): Promise<Workspace> {
       .catch((error: unknown) =>
         core.warning(`could not remove the agent's user: ${errorMessage(error)}`)
       )
+    await keys.close()
     await rm(dir, { recursive: true, force: true }).catch(() => undefined)
   }
   process.once('SIGINT', onSignal)

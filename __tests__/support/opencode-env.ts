@@ -12,13 +12,20 @@
  *   stops it. `OPENCODE_DISABLE_MODELS_FETCH=1` stops the models.dev fetch.
  *
  * The provider config is given by file through `OPENCODE_CONFIG`, so `OPENCODE_CONFIG_CONTENT`
- * stays free for the driver (and the repository's own `opencode.json` would still apply).
+ * stays free for the driver (and the repository's own `opencode.json` would still apply). Its key
+ * comes from the environment (`SCRIPTED_KEY`), so the action's key proxy carries every request.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
 export const SCRIPTED_MODEL = 'scripted/echo'
+/**
+ * The env var the `scripted` provider takes its key from (`{env:SCRIPTED_KEY}`), as a workflow
+ * would pass a provider key, and its value on a test machine. The model server does not check it.
+ */
+export const SCRIPTED_KEY_ENV = 'SCRIPTED_KEY'
+export const SCRIPTED_KEY = 'scripted-key-0123456789'
 
 export interface OpencodeEnvOptions {
   /** The model server's base URL, `http://127.0.0.1:PORT/v1`. */
@@ -73,7 +80,7 @@ export function scriptedConfig(options: OpencodeEnvOptions): Record<string, unkn
       scripted: {
         npm: '@ai-sdk/openai-compatible',
         name: 'Scripted',
-        options: { baseURL: options.baseURL, apiKey: 'scripted-key' },
+        options: { baseURL: options.baseURL, apiKey: `{env:${SCRIPTED_KEY_ENV}}` },
         models: {
           echo: {
             name: 'Echo',
@@ -123,7 +130,8 @@ export async function createOpencodeEnv(options: OpencodeEnvOptions): Promise<Op
     // opencode installs @opencode-ai/plugin into its config dir in the background with npm's
     // libraries, which read npm_config_* from the environment: offline makes that fail at once.
     npm_config_offline: 'true',
-    NO_COLOR: '1'
+    NO_COLOR: '1',
+    [SCRIPTED_KEY_ENV]: SCRIPTED_KEY
   }
 
   let projects = 0

@@ -89,6 +89,56 @@ export function parseOpencodeConfig(
   return value
 }
 
+/** Calls `visit` for each run of `text` outside strings; strings are copied untouched. */
+function outsideStrings(text: string, visit: (code: string) => string): string {
+  let out = ''
+  let index = 0
+  while (index < text.length) {
+    let end = text.indexOf('"', index)
+    if (end < 0) end = text.length
+    out += visit(text.slice(index, end))
+    if (end >= text.length) break
+    let close = end + 1
+    while (close < text.length && text[close] !== '"') close += text[close] === '\\' ? 2 : 1
+    out += text.slice(end, close + 1)
+    index = close + 1
+  }
+  return out
+}
+
+/**
+ * JSON with comments and trailing commas (what opencode accepts in `opencode.jsonc`, and in
+ * `opencode.json` too) as plain JSON.
+ */
+export function stripJsonComments(text: string): string {
+  // Comments first, one character at a time: a `//` may sit inside a string.
+  let out = ''
+  let index = 0
+  while (index < text.length) {
+    const char = text[index]
+    if (char === '"') {
+      let close = index + 1
+      while (close < text.length && text[close] !== '"') close += text[close] === '\\' ? 2 : 1
+      out += text.slice(index, close + 1)
+      index = close + 1
+    } else if (char === '/' && text[index + 1] === '/') {
+      while (index < text.length && text[index] !== '\n') index++
+    } else if (char === '/' && text[index + 1] === '*') {
+      const close = text.indexOf('*/', index + 2)
+      index = close < 0 ? text.length : close + 2
+    } else {
+      out += char
+      index++
+    }
+  }
+  return outsideStrings(out, (code) => code.replace(/,(\s*[}\]])/g, '$1'))
+}
+
+/** The text of an opencode config file (JSON or JSONC) as an object; `invalid-input` otherwise. */
+export function parseConfigFile(text: string, what: string): OpencodeConfig {
+  return parseOpencodeConfig(stripJsonComments(text), what)
+}
+
 /** A `permission` value (string or object) as an object of rules. */
 function permissionObject(value: unknown, what: string): Record<string, unknown> {
   if (value === undefined) return {}
@@ -129,6 +179,8 @@ export interface BuildConfigOptions {
   user?: OpencodeConfig | string
   /** An `OPENCODE_CONFIG_CONTENT` already present in the environment: the lowest layer. */
   inherited?: string
+  /** kugetsu's own settings that must win over the user's (provider routes to the key proxy). */
+  overlay?: OpencodeConfig
 }
 
 /** The config object kugetsu hands to opencode. */
@@ -141,7 +193,7 @@ export function buildOpencodeConfig(options: BuildConfigOptions = {}): OpencodeC
         ? options.user
         : {}
 
-  const merged = mergeConfig(inherited, user)
+  const merged = mergeConfig(mergeConfig(inherited, user), options.overlay ?? {})
   const own = mergePermission(
     permissionObject(inherited.permission, 'OPENCODE_CONFIG_CONTENT'),
     permissionObject(user.permission, 'opencode config')
