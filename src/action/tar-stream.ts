@@ -11,6 +11,14 @@ export class UnsafeArchiveError extends Error {
   }
 }
 
+/** An archive cut short: damaged in storage or transit, not dangerous in itself. */
+export class TruncatedArchiveError extends Error {
+  constructor() {
+    super('the tar archive is truncated')
+    this.name = 'TruncatedArchiveError'
+  }
+}
+
 export interface TarMember {
   /** The member's name as tar reads it (pax `path`, GNU long name, ustar prefix + name). */
   path: string
@@ -101,7 +109,8 @@ type State =
 /**
  * Feed it the decompressed bytes with `write`, then call `end`. Throws UnsafeArchiveError for
  * anything it cannot read exactly as GNU tar would: bad checksums, unknown header formats,
- * malformed or ambiguous extended headers, data after the end marker, a truncated archive.
+ * malformed or ambiguous extended headers, data after the end marker; TruncatedArchiveError for an
+ * archive cut short.
  */
 export class TarStream {
   private pending: Buffer = Buffer.alloc(0)
@@ -163,7 +172,7 @@ export class TarStream {
   end(): void {
     const state = this.state
     if (this.pending.length > 0 || state.kind === 'meta' || state.kind === 'data') {
-      throw new UnsafeArchiveError('the tar archive is truncated')
+      throw new TruncatedArchiveError()
     }
     if (this.pax.size > 0 || this.longName !== undefined || this.longLink !== undefined) {
       throw new UnsafeArchiveError('the tar archive ends with an extended header')
