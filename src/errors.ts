@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'already-started'
   | 'corrupt-state'
   | 'state-locked'
+  | 'unsafe-state'
+  | 'unverified-binary'
 
 export class KugetsuError extends Error {
   readonly code: ErrorCode
