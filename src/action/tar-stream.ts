@@ -34,6 +34,8 @@ export interface TarHandlers {
   /** A member's header; return true to get its data through `data`. */
   member(member: TarMember): boolean | void
   data?(chunk: Buffer): void
+  /** The data of a member `member` asked for is complete. */
+  end?(): void
 }
 
 const BLOCK = 512
@@ -138,6 +140,7 @@ export class TarStream {
           if (state.wanted) this.handlers.data?.(input.subarray(0, take))
           state.left -= take
           input = input.subarray(take)
+          if (state.left === 0 && state.wanted) this.handlers.end?.()
           continue
         }
         const skip = Math.min(state.pad, input.length)
@@ -238,6 +241,7 @@ export class TarStream {
       throw new UnsafeArchiveError('a link, directory or device tar member carries data')
     }
     const wanted = this.handlers.member(member) === true
+    if (wanted && size === 0) this.handlers.end?.()
     this.state = { kind: 'data', left: size, pad: padOf(size), wanted }
   }
 
