@@ -1,3 +1,7 @@
+/**
+ * The opencode binary a run of the action drives, and the Actions cache entry that spares the
+ * install.
+ */
 import * as core from '@actions/core'
 import { mkdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
