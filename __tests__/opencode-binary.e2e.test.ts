@@ -8,7 +8,8 @@ import {
   OPENCODE_VERSION,
   packageVersion,
   platformPackages,
-  resolveOpencodeBinary
+  resolveOpencodeBinary,
+  tarballDir
 } from '../src/opencode/binary.js'
 import { OPENCODE_VERSION as FROM_VERSION_MODULE } from '../src/opencode/version.js'
 
@@ -42,40 +43,63 @@ async function script(file: string, body: string): Promise<string> {
 const fakeOpencode = (file: string, version: string) => script(file, `echo ${version}`)
 
 /**
- * A fake npm: logs its invocation, and for `install --prefix DIR ... opencode-ai@V` lays out what
- * the real package does without its postinstall: a placeholder wrapper that fails, and the
- * binaries of the platform packages that fit the machine (on linux-x64 two: AVX2 and baseline).
+ * A fake npm (a node script): logs its invocations; `pack NAME@V --pack-destination DIR` writes a
+ * tarball like the registry's (package/bin/opencode, a script printing V, and package.json), and
+ * `view NAME@V dist.integrity` prints that tarball's integrity, as the registry would. Modes:
+ * `fail` answers everything with a 404; `tamper` publishes one integrity and packs other bytes;
+ * `first-broken` packs a first platform package whose binary cannot run on this machine.
  */
 async function fakeNpm(
   dir: string,
-  mode: 'ok' | 'fail' = 'ok'
+  mode: 'ok' | 'fail' | 'tamper' | 'first-broken' = 'ok'
 ): Promise<{ npm: string; log: string }> {
   const log = path.join(dir, 'npm.log')
-  const platformBinaries = platformPackages()
-    .slice(0, 2)
-    .map((name) => `node_modules/${name}/bin/opencode`)
-  const npm = await script(
-    path.join(dir, 'npm'),
-    [
-      `echo "$@" >> ${log}`,
-      mode === 'fail'
-        ? 'echo "npm error code E404" >&2; echo "npm error 404 Not Found - opencode-ai" >&2; exit 1'
-        : [
-            'prefix=""; version=""',
-            'while [ $# -gt 0 ]; do case "$1" in --prefix) prefix="$2"; shift;; opencode-ai@*) version="${1#opencode-ai@}";; esac; shift; done',
-            'mkdir -p "$prefix/node_modules/opencode-ai/bin"',
-            `printf '#!/bin/sh\\necho "postinstall was not run" >&2; exit 1\\n' > "$prefix/node_modules/opencode-ai/bin/opencode.exe"`,
-            'chmod +x "$prefix/node_modules/opencode-ai/bin/opencode.exe"',
-            ...platformBinaries.flatMap((binary) => [
-              `mkdir -p "$(dirname "$prefix/${binary}")"`,
-              `printf '#!/bin/sh\\necho %s\\n' "$version" > "$prefix/${binary}"`,
-              `chmod +x "$prefix/${binary}"`
-            ])
-          ].join('\n')
-    ].join('\n')
+  const store = path.join(dir, 'npm-store')
+  const npm = path.join(dir, 'npm')
+  await writeFile(
+    npm,
+    `#!${process.execPath}
+const { appendFileSync, mkdirSync, readFileSync, writeFileSync, chmodSync, existsSync } = require('node:fs')
+const { execFileSync } = require('node:child_process')
+const { createHash } = require('node:crypto')
+const path = require('node:path')
+const args = process.argv.slice(2)
+appendFileSync(${JSON.stringify(log)}, args.join(' ') + '\\n')
+const mode = ${JSON.stringify(mode)}
+if (mode === 'fail') {
+  process.stderr.write('npm error code E404\\nnpm error 404 Not Found - ' + args[1] + '\\n')
+  process.exit(1)
+}
+const [name, version] = args[1].split(/@(?=[^@]*$)/)
+const store = ${JSON.stringify(store)}
+const tarball = path.join(store, name + '-' + version + '.tgz')
+if (args[0] === 'pack') {
+  const work = path.join(store, name)
+  mkdirSync(path.join(work, 'package', 'bin'), { recursive: true })
+  const broken = mode === 'first-broken' && name === ${JSON.stringify(platformPackages()[0])}
+  writeFileSync(path.join(work, 'package', 'bin', 'opencode'), broken ? '#!/bin/sh\\nexit 1\\n' : '#!/bin/sh\\necho ' + version + '\\n')
+  chmodSync(path.join(work, 'package', 'bin', 'opencode'), 0o755)
+  writeFileSync(path.join(work, 'package', 'package.json'), JSON.stringify({ name, version }))
+  execFileSync('tar', ['-czf', tarball, '-C', work, 'package'])
+  const destination = args[args.indexOf('--pack-destination') + 1]
+  writeFileSync(path.join(destination, name + '-' + version + '.tgz'), readFileSync(tarball))
+  if (mode === 'tamper') writeFileSync(tarball, 'what was published')
+  process.stdout.write(name + '-' + version + '.tgz\\n')
+} else if (args[0] === 'view') {
+  if (!existsSync(tarball)) { process.stderr.write('npm error 404\\n'); process.exit(1) }
+  process.stdout.write('sha512-' + createHash('sha512').update(readFileSync(tarball)).digest('base64') + '\\n')
+} else {
+  process.exit(1)
+}
+`
   )
+  await chmod(npm, 0o755)
+  await mkdir(store, { recursive: true })
   return { npm, log }
 }
+
+/** A version kugetsu ships no digests for: the registry's integrity is asked (of the fake npm). */
+const OTHER_VERSION = '9.9.9'
 
 /**
  * A file that looks like a native binary (ELF header) but cannot run: if kugetsu took its
@@ -151,46 +175,87 @@ describe('resolveOpencodeBinary', () => {
     ).toBe('binary-missing')
   })
 
-  it('installs into the tool dir once, then reuses it without asking npm', async () => {
+  it('installs the checked npm tarball into the tool dir once, then reuses it without asking npm', async () => {
     const dir = await fresh('install')
     const toolDir = path.join(dir, 'tools')
     const { npm, log } = await fakeNpm(dir)
     const logged: string[] = []
     const first = await resolveOpencodeBinary({
+      version: OTHER_VERSION,
       env: { PATH: SYSTEM_PATH },
       toolDir,
       npmCommand: npm,
       log: (line) => logged.push(line)
     })
     expect(first.source).toBe('installed')
-    expect(first.version).toBe(OPENCODE_VERSION)
-    // the wrapper needs its postinstall; the platform package's binary does not
+    expect(first.version).toBe(OTHER_VERSION)
+    const target = installDir(toolDir, OTHER_VERSION)
     expect(first.path).toBe(
-      path.join(
-        installDir(toolDir, OPENCODE_VERSION),
-        'node_modules',
-        platformPackages()[0],
-        'bin',
-        'opencode'
-      )
+      path.join(target, 'node_modules', platformPackages()[0], 'bin', 'opencode')
     )
-    // Only the platform package that ran is kept (it is what gets cached).
-    const modules = path.join(installDir(toolDir, OPENCODE_VERSION), 'node_modules')
-    expect((await readdir(modules)).sort()).toEqual(['opencode-ai', platformPackages()[0]].sort())
+    // The tarball (what the action caches) and the one package unpacked from it.
+    expect(await readdir(tarballDir(toolDir, OTHER_VERSION))).toEqual([
+      `${platformPackages()[0]}-${OTHER_VERSION}.tgz`
+    ])
+    expect(await readdir(path.join(target, 'node_modules'))).toEqual([platformPackages()[0]])
     const calls = await invocations(log)
-    expect(calls).toHaveLength(1)
-    expect(calls[0]).toMatch(
-      /^install --prefix \S+ --no-save --ignore-scripts .* opencode-ai@1\.18\.33$/
-    )
-    expect(logged[0]).toMatch(/^installing opencode-ai@1\.18\.33 into /)
+    expect(calls).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^pack ${platformPackages()[0]}@9\\.9\\.9 --pack-destination \\S+ --loglevel=error$`
+        )
+      ),
+      `view ${platformPackages()[0]}@9.9.9 dist.integrity --loglevel=error`
+    ])
+    expect(logged[0]).toMatch(/^installing opencode 9\.9\.9 into /)
 
     const again = await resolveOpencodeBinary({
+      version: OTHER_VERSION,
       env: { PATH: SYSTEM_PATH },
       toolDir,
       npmCommand: npm
     })
-    expect(again).toEqual({ path: first.path, version: OPENCODE_VERSION, source: 'tool-dir' })
-    expect(await invocations(log)).toHaveLength(1)
+    expect(again).toEqual({ path: first.path, version: OTHER_VERSION, source: 'tool-dir' })
+    expect(await invocations(log)).toHaveLength(2)
+  })
+
+  it('takes the next platform package when the first does not run here', async () => {
+    const dir = await fresh('first-broken')
+    const toolDir = path.join(dir, 'tools')
+    const { npm } = await fakeNpm(dir, 'first-broken')
+    const resolved = await resolveOpencodeBinary({
+      version: OTHER_VERSION,
+      env: { PATH: SYSTEM_PATH },
+      toolDir,
+      npmCommand: npm
+    })
+    expect(resolved.path).toContain(path.join('node_modules', platformPackages()[1], 'bin'))
+    expect(await readdir(tarballDir(toolDir, OTHER_VERSION))).toEqual([
+      `${platformPackages()[1]}-${OTHER_VERSION}.tgz`
+    ])
+  })
+
+  it('never unpacks or runs a tarball that is not the one published', async () => {
+    for (const [mode, version] of [
+      ['tamper', OTHER_VERSION],
+      // the pinned release is checked against the digests shipped in kugetsu, whatever npm says
+      ['ok', OPENCODE_VERSION]
+    ] as const) {
+      const dir = await fresh(`tamper-${mode}`)
+      const toolDir = path.join(dir, 'tools')
+      const { npm } = await fakeNpm(dir, mode)
+      await expect(
+        resolveOpencodeBinary({ version, env: { PATH: SYSTEM_PATH }, toolDir, npmCommand: npm })
+      ).rejects.toMatchObject({
+        code: 'unverified-binary',
+        message: expect.stringMatching(
+          new RegExp(
+            `^${platformPackages()[0]}-${version.replace(/\./g, '\\.')}\\.tgz is not ${platformPackages()[0]}@.* as published .*; it was not unpacked or run$`
+          )
+        )
+      })
+      expect(await readdir(path.join(toolDir, 'opencode-ai'))).toEqual([])
+    }
   })
 
   it('falls back to the wrapper when it works (postinstall did run)', async () => {
@@ -214,7 +279,7 @@ describe('resolveOpencodeBinary', () => {
     expect(resolved).toEqual({ path: wrapper, version: OPENCODE_VERSION, source: 'tool-dir' })
   })
 
-  it('reports a failed install as binary-missing with npm’s last line, leaving nothing behind', async () => {
+  it('reports a failed install as binary-missing with npm’s error, leaving nothing behind', async () => {
     const dir = await fresh('fail')
     const toolDir = path.join(dir, 'tools')
     const { npm } = await fakeNpm(dir, 'fail')
@@ -222,7 +287,9 @@ describe('resolveOpencodeBinary', () => {
       resolveOpencodeBinary({ env: { PATH: SYSTEM_PATH }, toolDir, npmCommand: npm })
     ).rejects.toMatchObject({
       code: 'binary-missing',
-      message: 'could not install opencode-ai@1.18.33: npm error 404 Not Found - opencode-ai'
+      message: expect.stringMatching(
+        /^could not install opencode 1\.18\.33: opencode-[\w-]+@1\.18\.33: npm error 404 Not Found - /
+      )
     })
     expect(await readdir(path.join(toolDir, 'opencode-ai'))).toEqual([])
     await expect(

@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'sandbox-unavailable'
   | 'sandbox-failed'
   | 'key-proxy'
+  | 'unsafe-state'
+  | 'unverified-binary'
 
 export class KugetsuError extends Error {
   readonly code: ErrorCode

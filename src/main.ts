@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import {
+  CacheEntryRefused,
   CacheRestoreError,
   createActionsCacheClient,
   stateKeys,
@@ -365,6 +366,13 @@ async function handleTurn(
     const issueDir = store.issueDir(ref)
     const issueStream = keys.issueStream(String(request.ref.number))
     const restoredKey = await cache.restore(issueDir, issueStream).catch((error: unknown) => {
+      if (error instanceof CacheEntryRefused) {
+        throw new KugetsuError(
+          'unsafe-state',
+          `the newest Actions cache entry of ${ref} (${error.key ?? 'key unknown'}) was refused before anything was extracted: ${error.reason}. kugetsu never writes such an entry: someone who can write this repository's caches planted it. ${ref} keeps its session; delete that entry (gh cache delete ${error.key ?? '<key>'}) and run again`,
+          { cause: error }
+        )
+      }
       // Going on would start the issue over, and its new entry would hide the old session.
       if (!(error instanceof CacheRestoreError)) throw error
       throw new KugetsuError(
@@ -387,6 +395,13 @@ async function handleTurn(
       const baseKey = await cache
         .restore(workspace.store.baseDir, baseStream)
         .catch((error: unknown) => {
+          // Nothing of it was extracted; a new base saved now is the stream's newest again.
+          if (error instanceof CacheEntryRefused) {
+            core.warning(
+              `the base session's cache entry ${error.key ?? ''} was refused (${error.reason}); creating a new base. Delete that entry: kugetsu never writes such archives`
+            )
+            return undefined
+          }
           if (!(error instanceof CacheRestoreError)) throw error
           return undefined
         })

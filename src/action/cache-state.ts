@@ -1,5 +1,7 @@
-import { relative } from 'node:path'
+import * as core from '@actions/core'
+import { delimiter, relative } from 'node:path'
 import { KugetsuError } from '../errors.js'
+import { bundledGuardScript, installTarGuard } from './tar-guard-setup.js'
 
 /**
  * Moves state directories in and out of the Actions cache. Entries are immutable, so every save
@@ -9,7 +11,8 @@ import { KugetsuError } from '../errors.js'
 export interface CacheClient {
   /**
    * Restores the newest entry of the stream into `dir`: the matched key, or undefined when the
-   * stream has no entry. Throws CacheRestoreError when there may be one that could not be read.
+   * stream has no entry. Throws CacheRestoreError when there may be one that could not be read,
+   * and CacheEntryRefused when its archive could write outside `dir` (nothing was written then).
    */
   restore(dir: string, streamPrefix: string): Promise<string | undefined>
   /** Saves `dir` as a new entry; false when the key already existed. */
@@ -78,6 +81,37 @@ export class CacheRestoreError extends Error {
   }
 }
 
+/**
+ * A cache entry whose archive was refused before anything was extracted: a member outside the
+ * restored dir (absolute, `..`, through or as an escaping link), a device, or over the limits.
+ * Only someone who can write the repository's caches makes such an entry.
+ */
+export class CacheEntryRefused extends Error {
+  /** The entry's key, when a lookup could still tell it. */
+  readonly key: string | undefined
+  readonly reason: string
+
+  constructor(key: string | undefined, reason: string) {
+    super(`the cache entry ${key ?? '(unknown key)'} was refused: ${reason}`)
+    this.name = 'CacheEntryRefused'
+    this.key = key
+    this.reason = reason
+  }
+}
+
+export interface CacheClientOptions {
+  /** Most bytes a restored archive may unpack to (default 256 MiB). */
+  maxBytes?: number
+  /** Most members a restored archive may have (default 10,000). */
+  maxMembers?: number
+  /** The guard's script (default: the one bundled next to this code). */
+  guardScript?: string
+}
+
+export const STATE_RESTORE_LIMITS = { maxBytes: 256 * 1024 * 1024, maxMembers: 10_000 }
+
+let warnedUnchecked = false
+
 const RESTORE_FAILURE = /^::(?:error|warning)(?: [^:]*)?::Failed to restore: (.*)$/m
 
 /**
@@ -115,8 +149,13 @@ let cacheCalls: Promise<unknown> = Promise.resolve()
  */
 export function createActionsCacheClient(
   root: string,
-  load: () => Promise<CacheModule>
+  load: () => Promise<CacheModule>,
+  options: CacheClientOptions = {}
 ): CacheClient {
+  const limits = {
+    maxBytes: options.maxBytes ?? STATE_RESTORE_LIMITS.maxBytes,
+    maxMembers: options.maxMembers ?? STATE_RESTORE_LIMITS.maxMembers
+  }
   const inRoot = <T>(fn: (cache: CacheModule) => Promise<T>): Promise<T> => {
     const next = cacheCalls.then(async () => {
       const cache = await load()
@@ -140,11 +179,42 @@ export function createActionsCacheClient(
   return {
     restore: (dir, streamPrefix) =>
       inRoot(async (cache) => {
-        const { value: key, failure } = await watchRestoreFailure(() =>
-          cache.restoreCache([literal(dir)], streamPrefix, [streamPrefix])
+        const path = process.env.PATH
+        const guard = await installTarGuard(
+          { ...limits, scope: literal(dir) },
+          {
+            guardScript: options.guardScript ?? (await requireGuardScript()),
+            path: path ?? '',
+            tempDir: process.env.RUNNER_TEMP
+          }
         )
-        if (key === undefined && failure !== undefined) throw new CacheRestoreError(failure)
-        return key
+        if (!guard && !warnedUnchecked) {
+          warnedUnchecked = true
+          core.warning(
+            'On Windows @actions/cache runs tar from a fixed path, so kugetsu cannot check restored archives before they are extracted; only restore caches written by trusted workflows'
+          )
+        }
+        if (guard) process.env.PATH = [guard.dir, path].filter(Boolean).join(delimiter)
+        try {
+          const { value: key, failure } = await watchRestoreFailure(() =>
+            cache.restoreCache([literal(dir)], streamPrefix, [streamPrefix])
+          )
+          const stopped = await guard?.outcome()
+          if (stopped?.refused) {
+            const planted = await cache
+              .restoreCache([literal(dir)], streamPrefix, [streamPrefix], { lookupOnly: true })
+              .catch(() => undefined)
+            throw new CacheEntryRefused(planted, stopped.reason)
+          }
+          if (key === undefined && failure !== undefined) {
+            throw new CacheRestoreError(stopped?.reason ?? failure)
+          }
+          return key
+        } finally {
+          if (path === undefined) delete process.env.PATH
+          else process.env.PATH = path
+          await guard?.remove()
+        }
       }),
     save: (dir, key) =>
       inRoot(async (cache) => (await cache.saveCache([literal(dir)], key)) !== -1),
@@ -153,4 +223,12 @@ export function createActionsCacheClient(
         cache.restoreCache([literal(dir)], streamPrefix, [streamPrefix], { lookupOnly: true })
       ).catch(() => undefined)
   }
+}
+
+async function requireGuardScript(): Promise<string> {
+  const script = await bundledGuardScript()
+  if (!script) {
+    throw new Error('the tar guard (dist/tar-guard/index.js) is missing; rebuild kugetsu')
+  }
+  return script
 }

@@ -1,17 +1,36 @@
+/**
+ * The opencode binary a run of the action drives, and the Actions cache entry that spares the
+ * install.
+ */
 import * as core from '@actions/core'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { errorMessage } from '../errors.js'
-import { installDir, resolveOpencodeBinary } from '../opencode/binary.js'
-import { CacheRestoreError, createActionsCacheClient } from './cache-state.js'
+import { KugetsuError, errorMessage, isKugetsuError } from '../errors.js'
+import {
+  installDir,
+  platformPackages,
+  resolveOpencodeBinary,
+  tarballDir,
+  writeMarker
+} from '../opencode/binary.js'
+import { findTarball, unpackVerified } from '../opencode/package-tarball.js'
+import { CacheEntryRefused, CacheRestoreError, createActionsCacheClient } from './cache-state.js'
 
 type CacheModule = typeof import('@actions/cache')
 
+/** The opencode tarball is some 60 MB; an entry may unpack to no more than this. */
+export const TOOL_RESTORE_LIMITS = { maxBytes: 1024 * 1024 * 1024, maxMembers: 100 }
+
+const deleteAdvice = (key: string) =>
+  `kugetsu never saves such an entry: someone who can write this repository's caches planted it. Delete it (gh cache delete ${key}) and run again`
+
 /**
  * The opencode binary for a run of the action: on PATH at the wanted version, else in the runner's
- * tool cache, else restored from the Actions cache, else installed from npm once and saved there
- * (keyed by version, OS and architecture), so a warm run installs nothing and asks no registry.
+ * tool cache (both the user's own, used as they are), else unpacked from the npm tarball kept in
+ * the Actions cache once it matches the published integrity, else installed from npm and its
+ * tarball saved there (keyed by version, OS and architecture). A cache entry is never trusted:
+ * a warm run installs nothing, but runs nothing it has not checked.
  */
 export async function opencodeForAction(
   env: NodeJS.ProcessEnv,
@@ -28,24 +47,24 @@ export async function opencodeForAction(
   if (found) return found.path
 
   await mkdir(toolDir, { recursive: true })
-  const cache = createActionsCacheClient(toolDir, loadCache)
+  const cache = createActionsCacheClient(toolDir, loadCache, TOOL_RESTORE_LIMITS)
   const stream = `kugetsu-opencode-${version}-${process.platform}-${process.arch}`
-  const restored = await cache
-    .restore(installDir(toolDir, version), `${stream}-`)
-    .catch((error: unknown) => {
-      if (!(error instanceof CacheRestoreError)) throw error
-      return undefined
-    })
-  if (restored) {
-    const cached = await resolveOpencodeBinary({
-      version,
-      toolDir,
-      env,
-      install: false,
-      searchPath: false
-    }).catch(() => undefined)
-    if (cached) return cached.path
-  }
+  const tarballs = tarballDir(toolDir, version)
+  await rm(tarballs, { recursive: true, force: true })
+  const restored = await cache.restore(tarballs, `${stream}-`).catch((error: unknown) => {
+    if (error instanceof CacheEntryRefused) {
+      const key = error.key ?? `${stream}-…`
+      throw new KugetsuError(
+        'unverified-binary',
+        `the Actions cache entry ${key} of opencode ${version} was refused before anything was extracted (${error.reason}); nothing of it was run. ${deleteAdvice(key)}`,
+        { cause: error }
+      )
+    }
+    if (!(error instanceof CacheRestoreError)) throw error
+    return undefined
+  })
+  if (restored) return unpackCached(restored, toolDir, version, env)
+
   const installed = await resolveOpencodeBinary({
     version,
     toolDir,
@@ -54,12 +73,41 @@ export async function opencodeForAction(
     log: core.info
   })
   await cache
-    .save(
-      installDir(toolDir, version),
-      `${stream}-${env.GITHUB_RUN_ID || '0'}-${env.GITHUB_RUN_ATTEMPT || '1'}`
-    )
+    .save(tarballs, `${stream}-${env.GITHUB_RUN_ID || '0'}-${env.GITHUB_RUN_ATTEMPT || '1'}`)
     .catch((error: unknown) =>
       core.warning(`could not cache the opencode binary: ${errorMessage(error)}`)
     )
   return installed.path
+}
+
+/** The binary of the tarball a cache entry restored, once the tarball proved to be npm's. */
+async function unpackCached(
+  key: string,
+  toolDir: string,
+  version: string,
+  env: NodeJS.ProcessEnv
+): Promise<string> {
+  const dir = installDir(toolDir, version)
+  const tarball = await findTarball(tarballDir(toolDir, version), platformPackages(), version)
+  if (!tarball) {
+    throw new KugetsuError(
+      'unverified-binary',
+      `the Actions cache entry ${key} holds no single opencode ${version} tarball for this machine; nothing of it was run. ${deleteAdvice(key)}`
+    )
+  }
+  const started = Date.now()
+  const npm = { npm: process.platform === 'win32' ? 'npm.cmd' : 'npm', env }
+  const binary = await unpackVerified(tarball.file, tarball.name, version, dir, npm).catch(
+    (error: unknown) => {
+      if (!isKugetsuError(error, 'unverified-binary')) throw error
+      throw new KugetsuError(
+        'unverified-binary',
+        `the Actions cache entry ${key}: ${error.message}. ${deleteAdvice(key)}`,
+        { cause: error }
+      )
+    }
+  )
+  await writeMarker(dir, binary, version)
+  core.info(`opencode ${version} checked and unpacked from ${key} in ${Date.now() - started} ms`)
+  return binary
 }

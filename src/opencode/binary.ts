@@ -2,14 +2,14 @@
  * Finding (and if need be installing) the opencode binary kugetsu drives.
  *
  * Order: an explicit path (option, or env `KUGETSU_OPENCODE_BIN`), used as given; an `opencode` on
- * PATH whose version (its npm package's, else what `--version` prints) is the wanted version; a copy installed earlier in the tool dir; a fresh
- * `npm install opencode-ai@VERSION` into the tool dir.
+ * PATH whose version (its npm package's, else what `--version` prints) is the wanted version; a
+ * copy installed earlier in the tool dir; a fresh install into the tool dir.
  *
- * The npm package `opencode-ai` ships a placeholder `bin/opencode.exe` that its postinstall script
- * replaces with the real binary from a platform package (`opencode-linux-x64`, ...). Install scripts
- * may not run (npm 11 warns it will stop running them by default, pnpm already does), so kugetsu
- * installs with `--ignore-scripts` and uses the platform package's binary directly; the wrapper is
- * only a fallback.
+ * The npm package `opencode-ai` is a wrapper whose postinstall script copies in the binary of a
+ * platform package (`opencode-linux-x64`, ...). kugetsu runs no install scripts: it fetches the
+ * platform package's tarball with `npm pack`, checks it against the published integrity
+ * (package-tarball.ts) and uses its binary directly. The wrapper is only a fallback for copies
+ * installed by other means.
  *
  * Asking a binary its version (`opencode --version`) takes over a second, so a binary that belongs
  * to one of these npm packages is known by its package.json instead (see packageVersion); other
@@ -30,7 +30,7 @@ import {
 import os from 'node:os'
 import path from 'node:path'
 import { KugetsuError } from '../errors.js'
-import { lastLine } from './events.js'
+import { packPackage, unpackVerified } from './package-tarball.js'
 import { OPENCODE_VERSION } from './version.js'
 
 export { OPENCODE_VERSION }
@@ -274,19 +274,32 @@ async function fromInstallDir(
   for (const candidate of installedCandidates(dir)) {
     if (!(await isExecutable(candidate))) continue
     if ((await probeVersion(candidate, env)) === version) {
-      await writeFile(
-        path.join(dir, MARKER),
-        JSON.stringify({ binary: candidate, version }) + '\n'
-      ).catch(() => undefined)
+      await writeMarker(dir, candidate, version)
       return candidate
     }
   }
   return undefined
 }
 
+/** Where an install keeps the npm tarball its binary came from (what the action caches). */
+export function tarballDir(toolDir: string, version: string): string {
+  return path.join(installDir(toolDir, version), TARBALLS)
+}
+
+const TARBALLS = 'npm-pack'
+
+/** Records the binary that was checked and ran, so later runs read its package.json instead. */
+export async function writeMarker(dir: string, binary: string, version: string): Promise<void> {
+  await writeFile(path.join(dir, MARKER), JSON.stringify({ binary, version }) + '\n').catch(
+    () => undefined
+  )
+}
+
 /**
- * Installs `opencode-ai@version` into `<toolDir>/opencode-ai/<version>` and returns its binary.
- * Installs into a temp dir next to it first, so a failed install leaves nothing half-done behind.
+ * Installs opencode `version` into `<toolDir>/opencode-ai/<version>`: the tarball of the first
+ * platform package of this machine whose binary runs (`npm pack`, so install scripts never run),
+ * checked against its published integrity, then unpacked. Works in a temp dir next to the target,
+ * so a failed install leaves nothing half-done behind.
  */
 export async function installOpencode(
   toolDir: string,
@@ -294,61 +307,37 @@ export async function installOpencode(
   options: { env?: NodeJS.ProcessEnv; npmCommand?: string; log?: (line: string) => void } = {}
 ): Promise<string> {
   const env = options.env ?? process.env
-  const npm = options.npmCommand ?? (process.platform === 'win32' ? 'npm.cmd' : 'npm')
+  const npm = { npm: options.npmCommand ?? (process.platform === 'win32' ? 'npm.cmd' : 'npm'), env }
   const target = installDir(toolDir, version)
   const staging = `${target}.tmp-${process.pid}-${Date.now()}`
   await mkdir(path.dirname(target), { recursive: true })
   await rm(staging, { recursive: true, force: true })
-  options.log?.(`installing opencode-ai@${version} into ${target}`)
-  const output = await runCommand(
-    npm,
-    [
-      'install',
-      '--prefix',
-      staging,
-      '--no-save',
-      '--ignore-scripts',
-      '--no-audit',
-      '--no-fund',
-      '--loglevel=error',
-      `opencode-ai@${version}`
-    ],
-    { env, timeoutMs: 15 * 60_000 }
-  )
-  if (output.error || output.code !== 0) {
+  options.log?.(`installing opencode ${version} into ${target}`)
+  let reason = 'no platform package fits this machine'
+  try {
+    for (const name of platformPackages()) {
+      const packed = await packPackage(name, version, path.join(staging, TARBALLS), npm)
+      if ('error' in packed) {
+        reason = `${name}@${version}: ${packed.error}`
+        continue
+      }
+      const binary = await unpackVerified(packed.file, name, version, staging, npm)
+      if ((await probeVersion(binary, env)) === version) {
+        await rm(target, { recursive: true, force: true })
+        await rename(staging, target)
+        const installed = path.join(target, path.relative(staging, binary))
+        await writeMarker(target, installed, version)
+        return installed
+      }
+      // Built for another CPU level or libc than this machine's: try the next one.
+      reason = `${name}@${version} does not run here`
+      await rm(packed.file, { force: true })
+      await rm(path.join(staging, 'node_modules', name), { recursive: true, force: true })
+    }
+  } finally {
     await rm(staging, { recursive: true, force: true })
-    const reason = output.error
-      ? `${npm}: ${output.error.code === 'ENOENT' ? 'not found' : output.error.message}`
-      : lastLine(output.stderr) || `npm exited with ${output.code}`
-    throw new KugetsuError(
-      'binary-missing',
-      `could not install opencode-ai@${version}: ${reason}`,
-      { cause: output.error }
-    )
   }
-  await rm(target, { recursive: true, force: true })
-  await rename(staging, target)
-  const binary = await fromInstallDir(target, version, env)
-  if (!binary) {
-    throw new KugetsuError(
-      'binary-missing',
-      `opencode-ai@${version} was installed into ${target} but no binary there reports version ${version}`
-    )
-  }
-  await dropUnusedPlatforms(target, binary)
-  return binary
-}
-
-/**
- * npm installs every platform package that fits the machine (on linux-x64 the AVX2 and the
- * baseline build, 185 MB each); only the one that ran is kept, which halves what is cached.
- */
-async function dropUnusedPlatforms(dir: string, binary: string): Promise<void> {
-  const modules = path.join(dir, 'node_modules')
-  const used = path.relative(modules, binary).split(path.sep)[0]
-  for (const name of platformPackages()) {
-    if (name !== used) await rm(path.join(modules, name), { recursive: true, force: true })
-  }
+  throw new KugetsuError('binary-missing', `could not install opencode ${version}: ${reason}`)
 }
 
 /** Finds the opencode binary to drive (see the module comment for the order). */
