@@ -38,7 +38,7 @@ const unitSuites = readdirSync(TESTS).filter(
 describe('the unit tier', () => {
   it('has suites, and knows the modules that start processes', () => {
     expect(unitSuites).toContain('tiers.test.ts')
-    expect(srcStarters).toContain('../src/opencode/driver.js')
+    expect(srcStarters).toContain('../src/opencode/launcher.js')
   })
 
   it.each(unitSuites)('%s starts no process (else name it *.e2e.test.ts)', (name) => {

@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8070);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6404);
 /** The action's entry point (action.yml `main`). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8070:
+/***/ 6404:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28421,7 +28421,80 @@ function errorMessage(error) {
     return text.split('\n')[0].trim() || 'unknown error';
 }
 
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+;// CONCATENATED MODULE: ./src/action/tar-guard-setup.ts
+/**
+ * Puts the tar guard (tar-guard.ts) in front of the `tar` that `@actions/cache` finds on PATH, for
+ * the length of one cache call: a private dir of wrapper scripts, to be put first on PATH.
+ */
+
+
+
+
+
+const isExecutable = (file) => (0,promises_namespaceObject.access)(file, external_node_fs_.constants.X_OK).then(() => true, () => false);
+async function which(name, path) {
+    for (const dir of path.split(external_node_path_.delimiter)) {
+        if (dir && (await isExecutable((0,external_node_path_.join)(dir, name))))
+            return (0,external_node_path_.join)(dir, name);
+    }
+    return undefined;
+}
+const quote = (text) => `'${text.replace(/'/g, `'\\''`)}'`;
+/**
+ * The guard script of the bundle this code runs in (dist/tar-guard/index.js, built from
+ * src/tar-guard-index.ts), or undefined when there is none (e.g. running from source).
+ */
+async function bundledGuardScript() {
+    const here = (0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
+    for (const candidate of [
+        (0,external_node_path_.join)(here, 'tar-guard', 'index.js'),
+        (0,external_node_path_.join)(here, '..', 'tar-guard', 'index.js')
+    ]) {
+        if (await (0,promises_namespaceObject.access)(candidate).then(() => true, () => false))
+            return candidate;
+    }
+    return undefined;
+}
+/**
+ * Writes the wrappers: `tar` and, on macOS where `@actions/cache` prefers it, `gtar` when there is
+ * a real one. Each runs `node <guardScript>` with the real program it stands for. On Windows
+ * `@actions/cache` runs tar from fixed paths, so no wrapper can stand in: undefined.
+ */
+async function installTarGuard(limits, options) {
+    if (process.platform === 'win32')
+        return undefined;
+    const names = process.platform === 'darwin' ? ['gtar', 'tar'] : ['tar'];
+    const found = await Promise.all(names.map((name) => which(name, options.path)));
+    const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(options.tempDir || (0,external_node_os_.tmpdir)(), 'kugetsu-tar-'));
+    const report = (0,external_node_path_.join)(dir, 'report.json');
+    const config = { ...limits, report };
+    await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(dir, 'config.json'), JSON.stringify(config));
+    for (const [i, name] of names.entries()) {
+        const real = found[i];
+        if (!real)
+            continue;
+        const wrapper = (0,external_node_path_.join)(dir, name);
+        const command = [process.execPath, options.guardScript, '--config', (0,external_node_path_.join)(dir, 'config.json')];
+        await (0,promises_namespaceObject.writeFile)(wrapper, `#!/bin/sh\nexec ${[...command, '--real', real].map(quote).join(' ')} "$@"\n`);
+        await (0,promises_namespaceObject.chmod)(wrapper, 0o755);
+    }
+    return {
+        dir,
+        outcome: async () => {
+            const text = await (0,promises_namespaceObject.readFile)(report, 'utf8').catch(() => undefined);
+            return text === undefined
+                ? undefined
+                : JSON.parse(text);
+        },
+        remove: () => (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true })
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/action/cache-state.ts
+
+
 
 
 const MAX_KEY_LENGTH = 512;
@@ -28459,6 +28532,24 @@ class CacheRestoreError extends Error {
         this.name = 'CacheRestoreError';
     }
 }
+/**
+ * A cache entry whose archive was refused before anything was extracted: a member outside the
+ * restored dir (absolute, `..`, through or as an escaping link), a device, or over the limits.
+ * Only someone who can write the repository's caches makes such an entry.
+ */
+class CacheEntryRefused extends Error {
+    /** The entry's key, when a lookup could still tell it. */
+    key;
+    reason;
+    constructor(key, reason) {
+        super(`the cache entry ${key ?? '(unknown key)'} was refused: ${reason}`);
+        this.name = 'CacheEntryRefused';
+        this.key = key;
+        this.reason = reason;
+    }
+}
+const STATE_RESTORE_LIMITS = { maxBytes: 256 * 1024 * 1024, maxMembers: 10_000 };
+let warnedUnchecked = false;
 const RESTORE_FAILURE = /^::(?:error|warning)(?: [^:]*)?::Failed to restore: (.*)$/m;
 /**
  * Runs `fn` while watching stdout for the workflow command `@actions/cache` prints when a restore
@@ -28490,7 +28581,11 @@ let cacheCalls = Promise.resolve();
  * literal path strings, so relative ones keep entries valid whichever runner or temp dir a later
  * run has.
  */
-function createActionsCacheClient(root, load) {
+function createActionsCacheClient(root, load, options = {}) {
+    const limits = {
+        maxBytes: options.maxBytes ?? STATE_RESTORE_LIMITS.maxBytes,
+        maxMembers: options.maxMembers ?? STATE_RESTORE_LIMITS.maxMembers
+    };
     const inRoot = (fn) => {
         const next = cacheCalls.then(async () => {
             const cache = await load();
@@ -28515,14 +28610,50 @@ function createActionsCacheClient(root, load) {
     const literal = (dir) => (0,external_node_path_.relative)(root, dir).split('\\').join('/');
     return {
         restore: (dir, streamPrefix) => inRoot(async (cache) => {
-            const { value: key, failure } = await watchRestoreFailure(() => cache.restoreCache([literal(dir)], streamPrefix, [streamPrefix]));
-            if (key === undefined && failure !== undefined)
-                throw new CacheRestoreError(failure);
-            return key;
+            const path = process.env.PATH;
+            const guard = await installTarGuard({ ...limits, scope: literal(dir) }, {
+                guardScript: options.guardScript ?? (await requireGuardScript()),
+                path: path ?? '',
+                tempDir: process.env.RUNNER_TEMP
+            });
+            if (!guard && !warnedUnchecked) {
+                warnedUnchecked = true;
+                core/* warning */.$e('On Windows @actions/cache runs tar from a fixed path, so kugetsu cannot check restored archives before they are extracted; only restore caches written by trusted workflows');
+            }
+            if (guard)
+                process.env.PATH = [guard.dir, path].filter(Boolean).join(external_node_path_.delimiter);
+            try {
+                const { value: key, failure } = await watchRestoreFailure(() => cache.restoreCache([literal(dir)], streamPrefix, [streamPrefix]));
+                const stopped = await guard?.outcome();
+                if (stopped?.refused) {
+                    const planted = await cache
+                        .restoreCache([literal(dir)], streamPrefix, [streamPrefix], { lookupOnly: true })
+                        .catch(() => undefined);
+                    throw new CacheEntryRefused(planted, stopped.reason);
+                }
+                if (key === undefined && failure !== undefined) {
+                    throw new CacheRestoreError(stopped?.reason ?? failure);
+                }
+                return key;
+            }
+            finally {
+                if (path === undefined)
+                    delete process.env.PATH;
+                else
+                    process.env.PATH = path;
+                await guard?.remove();
+            }
         }),
         save: (dir, key) => inRoot(async (cache) => (await cache.saveCache([literal(dir)], key)) !== -1),
         newestKey: (dir, streamPrefix) => inRoot((cache) => cache.restoreCache([literal(dir)], streamPrefix, [streamPrefix], { lookupOnly: true })).catch(() => undefined)
     };
+}
+async function requireGuardScript() {
+    const script = await bundledGuardScript();
+    if (!script) {
+        throw new Error('the tar guard (dist/tar-guard/index.js) is missing; rebuild kugetsu');
+    }
+    return script;
 }
 
 ;// CONCATENATED MODULE: ./src/action/environment.ts
@@ -28571,6 +28702,884 @@ function agentEnvironment(env, overrides, options = {}) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/opencode/config.ts
+/**
+ * The opencode configuration kugetsu runs with, delivered through `OPENCODE_CONFIG_CONTENT` so no
+ * file in the user's repository is edited.
+ *
+ * How opencode 1.18 combines configuration (verified): global config
+ * (`$XDG_CONFIG_HOME/opencode/opencode.json`) < `OPENCODE_CONFIG` (a file path) < the project's
+ * `opencode.json`/`opencode.jsonc` (from the cwd up to the worktree root) < `.opencode/` dirs <
+ * `OPENCODE_CONFIG_CONTENT`. Objects merge deeply, scalars from a later layer replace earlier ones,
+ * `instructions`/`plugin` arrays are concatenated.
+ *
+ * Permissions are rules evaluated last-match-wins, in the key order of the merged `permission`
+ * object, and a merged object keeps the position where a key first appeared. So a repository config
+ * such as `{"permission": {"question": "allow", "*": "allow"}}` beats a later `question: deny` (its
+ * `*` rule comes after). To make kugetsu's denials win regardless, they are also written under keys
+ * nobody else uses (`question*`, ...): such a key is new to the merge, lands last, and matches the
+ * same permission. They are added at the top level and for opencode's native agents (`build`,
+ * `plan`, `general`, `explore`), whose per-agent permissions are applied after the top level.
+ *
+ * Which keys win:
+ * - `question`, `plan_enter`, `plan_exit`: always `deny` (kugetsu wins over every other layer). A
+ *   session created by `opencode run` denies them itself, but a fork does not, and a question
+ *   nobody can answer hangs the run forever.
+ * - `external_directory`: `{"*": "deny"}` by default. The user's inline config may refine it (e.g.
+ *   `{"/srv/data/*": "allow"}` keeps the `*` deny and allows that path) or replace it with a plain
+ *   action. The user's other rules are placed before these defaults, so a user's `"*": "allow"`
+ *   does not undo them. A repository's own `external_directory` rules come before kugetsu's and
+ *   lose.
+ * - Everything else: the user's inline config wins over kugetsu's defaults, and over the
+ *   repository's configuration for the keys it sets.
+ */
+
+/** Permissions kugetsu always denies: a run has nobody to answer them. */
+const ENFORCED_DENIALS = ['question', 'plan_enter', 'plan_exit'];
+/** Permission defaults the user's inline config may override. */
+const DEFAULT_PERMISSION = {
+    external_directory: { '*': 'deny' }
+};
+/** opencode's built-in agents, which get the enforced denials too. */
+const NATIVE_AGENTS = ['build', 'plan', 'general', 'explore'];
+const CONFIG_SCHEMA = 'https://opencode.ai/config.json';
+const CONCATENATED_ARRAYS = new Set(['instructions', 'plugin']);
+function isPlainObject(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+/** Merges `over` into `base` the way opencode merges config layers (new object, inputs untouched). */
+function mergeConfig(base, over) {
+    const out = { ...base };
+    for (const [key, value] of Object.entries(over)) {
+        const current = out[key];
+        if (isPlainObject(current) && isPlainObject(value)) {
+            out[key] = mergeConfig(current, value);
+        }
+        else if (CONCATENATED_ARRAYS.has(key) && Array.isArray(current) && Array.isArray(value)) {
+            out[key] = [...new Set([...current, ...value])];
+        }
+        else {
+            out[key] = value;
+        }
+    }
+    return out;
+}
+/**
+ * Parses a user's inline opencode config: a JSON object, or empty/undefined for none. Throws
+ * `invalid-input` for anything else.
+ */
+function parseOpencodeConfig(text, what = 'opencode config') {
+    if (text === undefined || text.trim() === '')
+        return {};
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new errors_KugetsuError('invalid-input', `${what} is not valid JSON: ${reason}`);
+    }
+    if (!isPlainObject(value)) {
+        throw new errors_KugetsuError('invalid-input', `${what} must be a JSON object`);
+    }
+    return value;
+}
+/** Calls `visit` for each run of `text` outside strings; strings are copied untouched. */
+function outsideStrings(text, visit) {
+    let out = '';
+    let index = 0;
+    while (index < text.length) {
+        let end = text.indexOf('"', index);
+        if (end < 0)
+            end = text.length;
+        out += visit(text.slice(index, end));
+        if (end >= text.length)
+            break;
+        let close = end + 1;
+        while (close < text.length && text[close] !== '"')
+            close += text[close] === '\\' ? 2 : 1;
+        out += text.slice(end, close + 1);
+        index = close + 1;
+    }
+    return out;
+}
+/**
+ * JSON with comments and trailing commas (what opencode accepts in `opencode.jsonc`, and in
+ * `opencode.json` too) as plain JSON.
+ */
+function stripJsonComments(text) {
+    // Comments first, one character at a time: a `//` may sit inside a string.
+    let out = '';
+    let index = 0;
+    while (index < text.length) {
+        const char = text[index];
+        if (char === '"') {
+            let close = index + 1;
+            while (close < text.length && text[close] !== '"')
+                close += text[close] === '\\' ? 2 : 1;
+            out += text.slice(index, close + 1);
+            index = close + 1;
+        }
+        else if (char === '/' && text[index + 1] === '/') {
+            while (index < text.length && text[index] !== '\n')
+                index++;
+        }
+        else if (char === '/' && text[index + 1] === '*') {
+            const close = text.indexOf('*/', index + 2);
+            index = close < 0 ? text.length : close + 2;
+        }
+        else {
+            out += char;
+            index++;
+        }
+    }
+    return outsideStrings(out, (code) => code.replace(/,(\s*[}\]])/g, '$1'));
+}
+/** The text of an opencode config file (JSON or JSONC) as an object; `invalid-input` otherwise. */
+function parseConfigFile(text, what) {
+    return parseOpencodeConfig(stripJsonComments(text), what);
+}
+/** A `permission` value (string or object) as an object of rules. */
+function permissionObject(value, what) {
+    if (value === undefined)
+        return {};
+    if (typeof value === 'string')
+        return { '*': value };
+    if (isPlainObject(value))
+        return value;
+    throw new errors_KugetsuError('invalid-input', `${what}: "permission" must be an object or an action`);
+}
+/** Merges two permission layers: rule objects for the same key merge, anything else replaces. */
+function mergePermission(base, over) {
+    const out = { ...base };
+    for (const [key, value] of Object.entries(over)) {
+        const current = out[key];
+        out[key] = isPlainObject(current) && isPlainObject(value) ? { ...current, ...value } : value;
+    }
+    return out;
+}
+function enforcedRules() {
+    const rules = {};
+    for (const key of ENFORCED_DENIALS)
+        rules[key] = 'deny';
+    for (const key of ENFORCED_DENIALS)
+        rules[`${key}*`] = 'deny';
+    return rules;
+}
+/** Appends `rules` at the end of `permission`, moving keys that already exist to the end. */
+function appendRules(permission, rules) {
+    const out = {};
+    for (const [key, value] of Object.entries(permission))
+        if (!(key in rules))
+            out[key] = value;
+    return { ...out, ...rules };
+}
+/** The config object kugetsu hands to opencode. */
+function buildOpencodeConfig(options = {}) {
+    const inherited = parseOpencodeConfig(options.inherited, 'OPENCODE_CONFIG_CONTENT');
+    const user = typeof options.user === 'string'
+        ? parseOpencodeConfig(options.user)
+        : options.user && isPlainObject(options.user)
+            ? options.user
+            : {};
+    const merged = mergeConfig(mergeConfig(inherited, user), options.overlay ?? {});
+    const own = mergePermission(permissionObject(inherited.permission, 'OPENCODE_CONFIG_CONTENT'), permissionObject(user.permission, 'opencode config'));
+    // The user's own rules first, then kugetsu's defaults (refined by the user), then the denials:
+    // a user's `"*": "allow"` must not silently undo the external_directory default.
+    const rest = {};
+    for (const [key, value] of Object.entries(own))
+        if (!(key in DEFAULT_PERMISSION))
+            rest[key] = value;
+    const defaults = {};
+    for (const [key, value] of Object.entries(DEFAULT_PERMISSION)) {
+        const mine = own[key];
+        defaults[key] = mine === undefined ? value : isPlainObject(mine) ? { ...value, ...mine } : mine;
+    }
+    const config = {
+        $schema: CONFIG_SCHEMA,
+        ...merged,
+        permission: appendRules({ ...rest, ...defaults }, enforcedRules())
+    };
+    const agents = isPlainObject(merged.agent) ? { ...merged.agent } : {};
+    for (const name of NATIVE_AGENTS) {
+        const agent = isPlainObject(agents[name]) ? { ...agents[name] } : {};
+        agent.permission = appendRules(permissionObject(agent.permission, `agent ${name}`), enforcedRules());
+        agents[name] = agent;
+    }
+    config.agent = agents;
+    return config;
+}
+/** `buildOpencodeConfig` as the JSON text for `OPENCODE_CONFIG_CONTENT`. */
+function buildOpencodeConfigContent(options = {}) {
+    return JSON.stringify(buildOpencodeConfig(options));
+}
+
+;// CONCATENATED MODULE: ./src/opencode/providers.ts
+/** The SDKs whose authentication kugetsu knows, and the base URL each uses when none is set. */
+const SDKS = {
+    '@ai-sdk/anthropic': {
+        style: 'x-api-key',
+        upstream: 'https://api.anthropic.com/v1',
+        baseUrlEnv: 'ANTHROPIC_BASE_URL'
+    },
+    '@ai-sdk/openai': {
+        style: 'bearer',
+        upstream: 'https://api.openai.com/v1',
+        baseUrlEnv: 'OPENAI_BASE_URL'
+    },
+    '@ai-sdk/openai-compatible': { style: 'bearer' }
+};
+/**
+ * opencode's built-in providers (from models.dev) that read a key from the environment: the two
+ * covered ones, and common others so a key of theirs left in the environment can be named.
+ */
+const BUILT_IN = {
+    anthropic: { npm: '@ai-sdk/anthropic', env: ['ANTHROPIC_API_KEY'] },
+    openai: { npm: '@ai-sdk/openai', env: ['OPENAI_API_KEY'] },
+    google: { npm: '@ai-sdk/google', env: ['GOOGLE_GENERATIVE_AI_API_KEY', 'GEMINI_API_KEY'] },
+    'amazon-bedrock': {
+        npm: '@ai-sdk/amazon-bedrock',
+        env: ['AWS_BEARER_TOKEN_BEDROCK', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']
+    },
+    azure: { npm: '@ai-sdk/azure', env: ['AZURE_API_KEY'] },
+    openrouter: { npm: '@openrouter/ai-sdk-provider', env: ['OPENROUTER_API_KEY'] },
+    groq: { npm: '@ai-sdk/groq', env: ['GROQ_API_KEY'] },
+    mistral: { npm: '@ai-sdk/mistral', env: ['MISTRAL_API_KEY'] },
+    xai: { npm: '@ai-sdk/xai', env: ['XAI_API_KEY'] },
+    opencode: { npm: '@ai-sdk/openai-compatible', env: ['OPENCODE_API_KEY'] }
+};
+const ENV_TEMPLATE = /^\{env:([^}]+)\}$/;
+const ENV_REFERENCE = /\{env:([^}]+)\}|\$\{([^}]+)\}/g;
+function providers_isPlainObject(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+const present = (env, name) => (env[name] ?? '') !== '';
+/** Every `{env:NAME}` or `${NAME}` in the config's strings, with where it is (`a.b.c`). */
+function envReferences(value, path = [], out = []) {
+    if (typeof value === 'string') {
+        for (const match of value.matchAll(ENV_REFERENCE)) {
+            out.push([(match[1] ?? match[2]).trim(), path.join('.')]);
+        }
+    }
+    else if (Array.isArray(value)) {
+        value.forEach((item, index) => envReferences(item, [...path, String(index)], out));
+    }
+    else if (providers_isPlainObject(value)) {
+        for (const [key, item] of Object.entries(value))
+            envReferences(item, [...path, key], out);
+    }
+    return out;
+}
+/** `${NAME}` in a base URL, filled in from the environment as opencode does; undefined if unset. */
+function expandUrl(url, env) {
+    let missing = false;
+    const expanded = url.replace(/\$\{([^}]+)\}/g, (_, name) => {
+        const value = env[name.trim()];
+        if (value === undefined)
+            missing = true;
+        return value ?? '';
+    });
+    return missing ? undefined : expanded;
+}
+/** What to do about one provider: route it, report it, or nothing (its key is not in the env). */
+function decide(id, entry, env) {
+    const builtIn = Object.hasOwn(BUILT_IN, id) ? BUILT_IN[id] : undefined;
+    const options = providers_isPlainObject(entry.options) ? entry.options : {};
+    const npm = typeof entry.npm === 'string' ? entry.npm : builtIn?.npm;
+    const apiKey = options.apiKey;
+    let envVar;
+    if (apiKey === undefined) {
+        const names = Array.isArray(entry.env)
+            ? entry.env.filter((name) => typeof name === 'string')
+            : (builtIn?.env ?? []);
+        const found = names.filter((name) => present(env, name));
+        if (found.length === 0)
+            return undefined;
+        envVar = found[0];
+        if (found.length > 1 || !npm || !Object.hasOwn(SDKS, npm)) {
+            const why = found.length > 1
+                ? `its key comes from several env vars (${found.join(', ')})`
+                : `kugetsu cannot route its API (${npm ?? 'unknown SDK'})`;
+            return {
+                uncovered: `${why}; ${found.join(', ')} stays in the agent's environment`,
+                envVars: found
+            };
+        }
+    }
+    else if (typeof apiKey !== 'string' || apiKey === '') {
+        return undefined;
+    }
+    else {
+        const template = ENV_TEMPLATE.exec(apiKey);
+        if (!template) {
+            const where = /\{file:/.test(apiKey)
+                ? 'its apiKey is read from a file, which the agent can read too'
+                : /\{env:/.test(apiKey)
+                    ? 'its apiKey mixes {env:...} with other text'
+                    : 'its apiKey is written in the opencode config, which the agent can read';
+            return { uncovered: where, envVars: envReferences(apiKey).map(([name]) => name) };
+        }
+        envVar = template[1].trim();
+        if (!present(env, envVar))
+            return undefined;
+        if (!npm || !Object.hasOwn(SDKS, npm)) {
+            return {
+                uncovered: `kugetsu cannot route its API (${npm ?? 'unknown SDK'}); ${envVar} stays in the agent's environment`,
+                envVars: [envVar]
+            };
+        }
+    }
+    const sdk = SDKS[npm];
+    const configured = typeof options.baseURL === 'string' ? options.baseURL.trim() : '';
+    const fromEnv = sdk.baseUrlEnv ? (env[sdk.baseUrlEnv] ?? '').trim() : '';
+    const raw = configured || fromEnv || sdk.upstream;
+    const keep = (reason) => ({
+        uncovered: `${reason}; ${envVar} stays in the agent's environment`,
+        envVars: [envVar]
+    });
+    if (!raw)
+        return keep('it has no baseURL');
+    const upstream = expandUrl(raw, env);
+    if (upstream === undefined)
+        return keep(`its baseURL ${raw} names an env var that is not set`);
+    let url;
+    try {
+        url = new URL(upstream);
+    }
+    catch {
+        return keep(`its baseURL ${raw} is not a URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        return keep(`its baseURL ${raw} is not http or https`);
+    }
+    if (url.search || url.hash || url.username || url.password) {
+        return keep(`its baseURL ${raw} carries a query, fragment or credentials`);
+    }
+    return {
+        route: { provider: id, upstream: upstream.replace(/\/+$/, ''), style: sdk.style, envVar }
+    };
+}
+/**
+ * Decides, for the effective opencode config (every layer merged) and the environment opencode
+ * would get, which providers the key proxy covers and which keys stay exposed, and why.
+ *
+ * A key's env var is only taken over when nothing else reads it: if the config uses the same
+ * variable anywhere else (another provider, an MCP server, a header), or another provider kugetsu
+ * cannot cover reads it, replacing it would break that use, so the provider stays uncovered.
+ */
+function planProviderKeys(config, env) {
+    const providers = providers_isPlainObject(config.provider) ? config.provider : {};
+    const ids = new Set(Object.keys(providers));
+    for (const [id, builtIn] of Object.entries(BUILT_IN)) {
+        if (builtIn.env.some((name) => present(env, name)))
+            ids.add(id);
+    }
+    const routes = [];
+    const uncovered = [];
+    const exposedVars = new Set();
+    for (const id of ids) {
+        const entry = providers_isPlainObject(providers[id]) ? providers[id] : {};
+        const decision = decide(id, entry, env);
+        if (!decision)
+            continue;
+        if ('route' in decision) {
+            routes.push(decision.route);
+        }
+        else {
+            uncovered.push({ provider: id, reason: decision.uncovered });
+            for (const name of decision.envVars)
+                exposedVars.add(name);
+        }
+    }
+    // Where each variable is used outside the apiKey of a provider that gets a route.
+    const routed = new Set(routes.map((route) => `provider.${route.provider}.options.apiKey`));
+    const otherUses = new Map();
+    for (const [name, path] of envReferences(config)) {
+        if (!routed.has(path) && !otherUses.has(name))
+            otherUses.set(name, path);
+    }
+    const kept = [];
+    for (const route of routes) {
+        const use = otherUses.get(route.envVar);
+        if (use === undefined && !exposedVars.has(route.envVar)) {
+            kept.push(route);
+            continue;
+        }
+        const where = use
+            ? `the config also uses it at ${use}`
+            : 'a provider kugetsu cannot cover reads it too';
+        uncovered.push({
+            provider: route.provider,
+            reason: `its key ${route.envVar} stays in the agent's environment: ${where}`
+        });
+    }
+    return { routes: kept, uncovered };
+}
+/** The proxy path of a provider's route. */
+function routePath(provider) {
+    return `/p/${encodeURIComponent(provider)}`;
+}
+/**
+ * The config layered over every other one (through OPENCODE_CONFIG_CONTENT): each routed provider
+ * talks to the proxy with the placeholder as its key. The provider's other options stay as set.
+ */
+function keyProxyOverlay(routes, proxyUrl, placeholder) {
+    if (routes.length === 0)
+        return {};
+    // fromEntries: a provider named `__proto__` stays a plain key.
+    const provider = Object.fromEntries(routes.map((route) => [
+        route.provider,
+        { options: { baseURL: `${proxyUrl}${routePath(route.provider)}`, apiKey: placeholder } }
+    ]));
+    return { provider };
+}
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
+// EXTERNAL MODULE: external "node:https"
+var external_node_https_ = __nccwpck_require__(4708);
+var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_);
+;// CONCATENATED MODULE: ./src/action/key-proxy.ts
+/**
+ * A loopback HTTP proxy that holds provider keys for opencode: opencode talks to
+ * `http://127.0.0.1:PORT/p/<provider>/...` with a placeholder key, and the proxy forwards each
+ * request to the provider's real base URL with the real key, streaming both ways.
+ */
+
+
+
+
+/** Headers that belong to one connection, never forwarded. */
+const HOP_BY_HOP = new Set([
+    'connection',
+    'keep-alive',
+    'proxy-authenticate',
+    'proxy-authorization',
+    'proxy-connection',
+    'te',
+    'trailer',
+    'transfer-encoding',
+    'upgrade'
+]);
+/** Where a client may put a key: all dropped, the route's own header is set instead. */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'x-api-key', 'api-key']);
+/** An error body is read whole (to take the key out of it) up to this size, and cut there. */
+const MAX_ERROR_BODY = 1 << 20;
+function send(res, status, message) {
+    const text = JSON.stringify({ error: { type: 'kugetsu_key_proxy', message } });
+    res.writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text)
+    });
+    res.end(text);
+}
+function sameText(a, b) {
+    const left = Buffer.from(a);
+    const right = Buffer.from(b);
+    return left.length === right.length && (0,external_node_crypto_.timingSafeEqual)(left, right);
+}
+/** The client showed the placeholder kugetsu gave opencode, in either key header. */
+function presentsPlaceholder(headers, placeholder) {
+    const bearer = /^Bearer\s+(.+)$/i.exec(headers.authorization ?? '')?.[1]?.trim();
+    const apiKey = headers['x-api-key'];
+    return ((bearer !== undefined && sameText(bearer, placeholder)) ||
+        (typeof apiKey === 'string' && sameText(apiKey.trim(), placeholder)));
+}
+/** Names listed in `Connection:` are hop-by-hop too. */
+function connectionTokens(headers) {
+    const value = headers.connection;
+    const list = Array.isArray(value) ? value.join(',') : (value ?? '');
+    return new Set(list
+        .split(',')
+        .map((token) => token.trim().toLowerCase())
+        .filter(Boolean));
+}
+function forwardedRequestHeaders(headers, route) {
+    const tokens = connectionTokens(headers);
+    const out = {};
+    for (const [name, value] of Object.entries(headers)) {
+        if (value === undefined || HOP_BY_HOP.has(name) || tokens.has(name))
+            continue;
+        if (CREDENTIAL_HEADERS.has(name) || name === 'host')
+            continue;
+        out[name] = value;
+    }
+    // Plain bodies, so the key can be taken out of an error body (the client is on loopback).
+    out['accept-encoding'] = 'identity';
+    if (route.style === 'bearer')
+        out.authorization = `Bearer ${route.key}`;
+    else
+        out['x-api-key'] = route.key;
+    return out;
+}
+function forwardedResponseHeaders(headers, key) {
+    const tokens = connectionTokens(headers);
+    const out = {};
+    for (const [name, value] of Object.entries(headers)) {
+        if (value === undefined || HOP_BY_HOP.has(name) || tokens.has(name))
+            continue;
+        // A header echoing the key is dropped whole.
+        if ((Array.isArray(value) ? value : [value]).some((item) => item.includes(key)))
+            continue;
+        out[name] = value;
+    }
+    return out;
+}
+/** Splits `/p/<provider>/rest?query` into the provider id and `/rest?query`. */
+function parseRoute(url) {
+    const prefix = '/p/';
+    if (!url.startsWith(prefix))
+        return undefined;
+    const tail = url.slice(prefix.length);
+    const cut = tail.search(/[/?]/);
+    const encoded = cut < 0 ? tail : tail.slice(0, cut);
+    try {
+        return { provider: decodeURIComponent(encoded), rest: cut < 0 ? '' : tail.slice(cut) };
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * Starts the proxy on 127.0.0.1 (a free port). Only requests that present `placeholder` as their
+ * key are forwarded; nothing is logged, and the real keys only ever go to their own upstream.
+ */
+async function startKeyProxy(routes, placeholder) {
+    const table = new Map();
+    for (const route of routes) {
+        const target = new URL(route.upstream);
+        if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+            throw new errors_KugetsuError('invalid-input', `the base URL of provider ${route.provider} is not http or https`);
+        }
+        table.set(route.provider, { route, target });
+    }
+    const agents = {
+        'http:': new (external_node_http_default()).Agent({ keepAlive: true }),
+        'https:': new (external_node_https_default()).Agent({ keepAlive: true })
+    };
+    const upstreamRequests = new Set();
+    const sockets = new Set();
+    const server = external_node_http_default().createServer((req, res) => {
+        const parsed = parseRoute(req.url ?? '/');
+        const entry = parsed && table.get(parsed.provider);
+        if (!parsed || !entry) {
+            req.resume();
+            send(res, 404, `no provider route for ${req.method} ${(req.url ?? '/').split('?')[0]}`);
+            return;
+        }
+        if (!presentsPlaceholder(req.headers, placeholder)) {
+            req.resume();
+            send(res, 401, 'this route only serves the opencode kugetsu started');
+            return;
+        }
+        const { route, target } = entry;
+        const basePath = target.pathname.replace(/\/+$/, '');
+        const path = `${basePath}${parsed.rest}` || '/';
+        let upstream;
+        try {
+            upstream = (target.protocol === 'https:' ? (external_node_https_default()) : (external_node_http_default())).request({
+                protocol: target.protocol,
+                // `[::1]` as a URL host is `::1` to the socket.
+                hostname: target.hostname.replace(/^\[(.*)\]$/, '$1'),
+                port: target.port || undefined,
+                method: req.method,
+                path: path.startsWith('/') ? path : `/${path}`,
+                headers: forwardedRequestHeaders(req.headers, route),
+                agent: agents[target.protocol]
+            });
+        }
+        catch (error) {
+            req.resume();
+            send(res, 400, `cannot forward this request: ${errorMessage(error)}`);
+            return;
+        }
+        upstreamRequests.add(upstream);
+        upstream.on('close', () => upstreamRequests.delete(upstream));
+        // The client went away (opencode aborted the stream): so does the upstream request.
+        res.on('close', () => {
+            if (!res.writableFinished)
+                upstream.destroy();
+        });
+        upstream.on('error', (error) => {
+            if (res.headersSent) {
+                res.destroy();
+            }
+            else {
+                send(res, 502, `could not reach ${target.origin}: ${errorMessage(error)}`);
+            }
+        });
+        upstream.on('response', (answer) => {
+            const status = answer.statusCode ?? 502;
+            const headers = forwardedResponseHeaders(answer.headers, route.key);
+            answer.on('error', () => res.destroy());
+            answer.on('aborted', () => res.destroy());
+            if (status < 400) {
+                res.writeHead(status, answer.statusMessage, headers);
+                res.flushHeaders();
+                answer.pipe(res);
+                return;
+            }
+            // An error may quote the key it was given: read it whole, take the key out.
+            const chunks = [];
+            let size = 0;
+            const finish = () => {
+                const key = Buffer.from(route.key).toString('latin1');
+                const text = Buffer.concat(chunks).toString('latin1');
+                const body = Buffer.from(text.split(key).join('***'), 'latin1');
+                delete headers['content-length'];
+                res.writeHead(status, answer.statusMessage, {
+                    ...headers,
+                    'content-length': body.length
+                });
+                res.end(body);
+            };
+            answer.on('data', (chunk) => {
+                if (size >= MAX_ERROR_BODY)
+                    return;
+                chunks.push(chunk);
+                size += chunk.length;
+                if (size >= MAX_ERROR_BODY) {
+                    answer.destroy();
+                    finish();
+                }
+            });
+            answer.on('end', () => {
+                if (size < MAX_ERROR_BODY)
+                    finish();
+            });
+        });
+        req.pipe(upstream);
+    });
+    server.on('connection', (socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+    });
+    server.on('clientError', (_error, socket) => socket.destroy());
+    await new Promise((resolve, reject) => {
+        server.once('error', (error) => reject(new errors_KugetsuError('key-proxy', `could not start the provider key proxy on 127.0.0.1: ${errorMessage(error)}`, { cause: error })));
+        server.listen(0, '127.0.0.1', () => resolve());
+    });
+    // Never what keeps the step alive: the workspace closes it, and opencode is the real work.
+    server.unref();
+    const port = server.address().port;
+    let closing;
+    return {
+        url: `http://127.0.0.1:${port}`,
+        close() {
+            closing ??= new Promise((resolve) => {
+                server.close(() => resolve());
+                for (const request of upstreamRequests)
+                    request.destroy();
+                for (const socket of sockets)
+                    socket.destroy();
+                agents['http:'].destroy();
+                agents['https:'].destroy();
+            });
+            return closing;
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/action/masking.ts
+/**
+ * Values to register with the runner's log masking (`core.setSecret`) before anything runs, so a
+ * credential echoed by the agent, opencode or an error message shows as `***` in the log. Inputs
+ * given from `secrets.*` are masked by the runner already; these are not when they come from
+ * plain `env:`, variables or a config file.
+ *
+ * A value is listed when it is at least MIN_SECRET_LENGTH characters and comes from:
+ * - the `github-token` or `state-key` input (`INPUT_GITHUB-TOKEN`, `INPUT_STATE-KEY`);
+ * - an environment variable whose name, ignoring case and with `-` or spaces read as `_`, ends in
+ *   `API_KEY` / `APIKEY`, `TOKEN`, `SECRET`, `SECRET_KEY`, `ACCESS_KEY`, `PRIVATE_KEY`, `PASSWORD`
+ *   or `PASSPHRASE` (OPENAI_API_KEY, GH_TOKEN, GITHUBTOKEN, AWS_SECRET_ACCESS_KEY);
+ * - a string in the `opencode-config` input's JSON under a key that names a credential (`apiKey`,
+ *   `token`, `secret`, `password`, ...), as a provider key may be written there inline.
+ *
+ * Shorter values are left out: masking `true` or `main` would garble the log and protect nothing.
+ * A multi-line value is also listed line by line (the runner masks per line), and a value with
+ * surrounding whitespace also trimmed. The list is deduplicated, longest first.
+ */
+const MIN_SECRET_LENGTH = 8;
+const SECRET_INPUTS = ['INPUT_GITHUB_TOKEN', 'INPUT_STATE_KEY'];
+const SECRET_NAME = /(?:API_?KEY|TOKEN|SECRET|SECRET_KEY|ACCESS_KEY|PRIVATE_KEY|PASSWORD|PASSPHRASE)$/;
+const CONFIG_INPUT = 'INPUT_OPENCODE_CONFIG';
+const SECRET_CONFIG_KEY = /(?:api_?key|token|secret|password|passphrase|private_?key|credential)/i;
+const normalName = (name) => name.toUpperCase().replace(/[-\s]/g, '_');
+function* configSecrets(value, depth = 0) {
+    if (depth > 20 || value === null || typeof value !== 'object')
+        return;
+    for (const [key, item] of Object.entries(value)) {
+        if (typeof item === 'string' && SECRET_CONFIG_KEY.test(key))
+            yield item;
+        else
+            yield* configSecrets(item, depth + 1);
+    }
+}
+function parsedConfig(text) {
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return undefined;
+    }
+}
+function variants(value) {
+    const found = [value, value.trim()];
+    if (/[\r\n]/.test(value))
+        found.push(...value.split(/\r?\n|\r/).map((line) => line.trim()));
+    return found;
+}
+/** The values in `env` to mask; see the module comment. Pure: reads only its argument. */
+function secretValuesFrom(env) {
+    const found = new Set();
+    const add = (value) => {
+        for (const candidate of variants(value)) {
+            // Masking a value that is only whitespace or a template would blank unrelated log text.
+            if (candidate.trim().length >= MIN_SECRET_LENGTH && !/^\{env:[^}]*\}$/.test(candidate)) {
+                found.add(candidate);
+            }
+        }
+    };
+    for (const [name, value] of Object.entries(env)) {
+        if (typeof value !== 'string' || value === '')
+            continue;
+        const normal = normalName(name);
+        if (SECRET_INPUTS.includes(normal) || SECRET_NAME.test(normal))
+            add(value);
+        if (normal === CONFIG_INPUT) {
+            for (const secret of configSecrets(parsedConfig(value)))
+                add(secret);
+        }
+    }
+    return [...found].sort((a, b) => b.length - a.length || (a < b ? -1 : a > b ? 1 : 0));
+}
+/**
+ * `text` with every secret value replaced by `***`, also where it appears JSON-escaped (inside a
+ * session export), so a key the agent happened to print is not kept in the cached state.
+ */
+function redactSecrets(text, secrets) {
+    let out = text;
+    for (const secret of secrets) {
+        for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1)])) {
+            if (form.length >= MIN_SECRET_LENGTH)
+                out = out.split(form).join('***');
+        }
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/action/provider-keys.ts
+/**
+ * Keeps provider keys out of opencode's environment for a run of the action: reads the opencode
+ * config opencode will see, decides which providers the key proxy covers (opencode/providers.ts),
+ * starts the proxy with their real keys, and gives the workspace the config overlay, the trimmed
+ * environment and warnings naming the keys it could not take over.
+ */
+
+
+
+
+
+
+
+
+
+
+
+const PROJECT_FILES = ['opencode.json', 'opencode.jsonc'];
+const GLOBAL_FILES = ['config.json', 'opencode.json', 'opencode.jsonc'];
+/** The checkout's directories from its root (the one holding `.git`) down to `cwd`. */
+function projectDirs(cwd) {
+    const dirs = [];
+    for (let dir = cwd;; dir = (0,external_node_path_.dirname)(dir)) {
+        dirs.unshift(dir);
+        if ((0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, '.git')))
+            return dirs;
+        if ((0,external_node_path_.dirname)(dir) === dir)
+            return [cwd];
+    }
+}
+/** The config files opencode reads, lowest layer first (see the header of opencode/config.ts). */
+function configFiles(env, cwd) {
+    const configHome = env.XDG_CONFIG_HOME || (0,external_node_path_.join)(env.HOME || (0,external_node_os_.homedir)(), '.config');
+    const dirs = projectDirs(cwd);
+    return [
+        ...GLOBAL_FILES.map((name) => (0,external_node_path_.join)(configHome, 'opencode', name)),
+        ...(env.OPENCODE_CONFIG ? [env.OPENCODE_CONFIG] : []),
+        ...dirs.flatMap((dir) => PROJECT_FILES.map((name) => (0,external_node_path_.join)(dir, name))),
+        ...dirs.flatMap((dir) => PROJECT_FILES.map((name) => (0,external_node_path_.join)(dir, '.opencode', name)))
+    ];
+}
+/** The effective config opencode will see, and the files that could not be read. */
+async function effectiveConfig(options) {
+    let config = {};
+    const problems = [];
+    for (const path of configFiles(options.env, options.cwd)) {
+        let text;
+        try {
+            text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+        }
+        catch (error) {
+            const code = error.code;
+            if (code !== 'ENOENT' && code !== 'ENOTDIR')
+                problems.push(`${path}: ${errorMessage(error)}`);
+            continue;
+        }
+        try {
+            config = mergeConfig(config, parseConfigFile(text, path));
+        }
+        catch (error) {
+            problems.push(errorMessage(error));
+        }
+    }
+    // This one throws: the run cannot go on with it anyway (buildOpencodeConfig says so too).
+    config = mergeConfig(config, parseOpencodeConfig(options.env.OPENCODE_CONFIG_CONTENT, 'OPENCODE_CONFIG_CONTENT'));
+    config = mergeConfig(config, options.opencodeConfig ?? {});
+    return { config, problems };
+}
+/**
+ * Starts the key proxy for the providers it can cover (none: no proxy) and reports the others.
+ * Throws `key-proxy` if the proxy cannot start: running with the keys exposed instead would be a
+ * silent downgrade.
+ */
+async function guardProviderKeys(options) {
+    const { warn = core/* warning */.$e, mask = core/* setSecret */.Pq } = options;
+    const { config, problems } = await effectiveConfig(options);
+    for (const problem of problems) {
+        warn(`could not read an opencode config file (${problem}): keys of providers it declares may stay in the agent's environment`);
+    }
+    const plan = planProviderKeys(config, options.env);
+    for (const { provider, reason } of plan.uncovered) {
+        warn(`the key of opencode provider "${provider}" is not held by kugetsu, so commands the agent runs can read it: ${reason}`);
+    }
+    if (plan.routes.length === 0) {
+        return { overlay: {}, environment: (env) => env, close: () => Promise.resolve() };
+    }
+    const routes = plan.routes.map((route) => ({ ...route, key: options.env[route.envVar] ?? '' }));
+    // Like masking.ts: a value this short would garble the log and is no real key.
+    for (const { key } of routes) {
+        if (key.trim().length < MIN_SECRET_LENGTH)
+            continue;
+        mask(key);
+        options.secrets.push(key);
+    }
+    const placeholder = `kugetsu-key-proxy-${(0,external_node_crypto_.randomBytes)(16).toString('hex')}`;
+    const proxy = await startKeyProxy(routes, placeholder);
+    const names = new Set(plan.routes.map((route) => route.envVar));
+    return {
+        overlay: keyProxyOverlay(plan.routes, proxy.url, placeholder),
+        environment(env) {
+            const out = { ...env };
+            for (const name of names)
+                if (out[name] !== undefined)
+                    out[name] = placeholder;
+            return out;
+        },
+        close: () => proxy.close()
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/refs.ts
 /**
  * Issue references: parsing what a user or an event gives us, the canonical text form used as the
@@ -29875,229 +30884,439 @@ function createGitHub(options) {
 
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/opencode/events.ts
-/** Errors opencode reports about the model or its provider (as opposed to its own failures). */
-const NON_PROVIDER_ERRORS = new Set(['UnknownError', 'MessageAbortedError']);
-/** What a tool error says when the permission config refused the call. */
-const PERMISSION_ERRORS = [
-    /rejected permission/i,
-    /specified a rule which prevents you from using this specific tool call/i,
-    /permission (?:was )?(?:denied|rejected)/i
-];
-function emptyTokens() {
-    return { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0 };
-}
-/** Splits stdout into events; non-JSON lines and a partial last line are tolerated. */
-function parseEventLines(stdout) {
-    const events = [];
-    const otherLines = [];
-    for (const raw of stdout.split('\n')) {
-        const line = raw.trim();
-        if (!line)
-            continue;
-        if (line.startsWith('{')) {
-            try {
-                const value = JSON.parse(line);
-                if (value &&
-                    typeof value === 'object' &&
-                    typeof value.type === 'string') {
-                    events.push(value);
-                    continue;
-                }
-            }
-            catch {
-                // a partial line (the process was killed mid-write) or something that only looks like JSON
-            }
-        }
-        otherLines.push(line);
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __nccwpck_require__(8474);
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./src/action/tar-stream.ts
+/**
+ * A streaming reader of tar archives (POSIX ustar and pax, old GNU with its long names) that
+ * reports each member as GNU tar would name it, so what is checked is what tar would write.
+ */
+/** An archive kugetsu will not extract, and why. */
+class UnsafeArchiveError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'UnsafeArchiveError';
     }
-    return { events, otherLines };
 }
-function num(value) {
-    return typeof value === 'number' && Number.isFinite(value) ? value : 0;
-}
-function str(value) {
-    return typeof value === 'string' ? value : undefined;
-}
-function oneLine(text, max = 300) {
-    const line = text.replace(/\s+/g, ' ').trim();
-    return line.length > max ? `${line.slice(0, max - 1)}…` : line;
-}
-/** A one-line description of an `error` event. */
-function describeErrorEvent(error) {
-    if (!error)
-        return 'unknown error';
-    const name = str(error.name) ?? 'Error';
-    const data = (error.data ?? {});
-    const message = str(data.message) ?? str(error.message) ?? '';
-    const status = typeof data.statusCode === 'number' ? ` (HTTP ${data.statusCode})` : '';
-    return oneLine(message ? `${name}: ${message}${status}` : `${name}${status}`);
-}
-/** True when an error event comes from the model or its provider. */
-function isProviderError(name) {
-    return !NON_PROVIDER_ERRORS.has(name);
-}
-function isPermissionError(error) {
-    return error !== undefined && PERMISSION_ERRORS.some((pattern) => pattern.test(error));
-}
-function describeToolTarget(call) {
-    const input = call.input && typeof call.input === 'object' ? call.input : {};
-    const target = str(input.command) ??
-        str(input.filePath) ??
-        str(input.path) ??
-        str(input.url) ??
-        str(input.pattern);
-    return target ? `${call.tool} ${oneLine(target, 120)}` : call.tool;
-}
-function permissionSummary(call) {
-    const error = call.error ?? '';
-    const reason = /rejected permission/i.test(error) ? 'rejected' : 'denied by permission rules';
-    return `${describeToolTarget(call)}: ${reason}`;
-}
-/** The result of a run from its parsed events (the session id and duration are the caller's). */
-function runResultOf(parsed, sessionId, durationMs) {
-    const { text, toolCalls, tokens, cost, errors, permissionRejections } = parsed;
-    return { sessionId, text, toolCalls, tokens, cost, errors, permissionRejections, durationMs };
-}
-/** A run that produced nothing. */
-function emptyRunResult(sessionId, durationMs) {
-    return runResultOf(summarizeEvents([]), sessionId, durationMs);
-}
-/** Turns the events of one run into a result (durationMs is the caller's to add). */
-function summarizeEvents(events, otherLines = []) {
-    let sessionId = '';
-    const tokens = emptyTokens();
-    let cost = 0;
-    const toolCalls = [];
-    const errors = [];
-    const errorNames = [];
-    const permissionRejections = [];
-    // text parts per assistant message, in order of appearance
-    const texts = new Map();
-    let lastTextMessage;
-    for (const event of events) {
-        if (!sessionId && typeof event.sessionID === 'string')
-            sessionId = event.sessionID;
-        const part = event.part ?? {};
-        switch (event.type) {
-            case 'text': {
-                const text = str(part.text);
-                if (text === undefined)
-                    break;
-                const messageId = str(part.messageID) ?? `#${texts.size}`;
-                const list = texts.get(messageId) ?? [];
-                list.push(text);
-                texts.set(messageId, list);
-                lastTextMessage = messageId;
-                break;
-            }
-            case 'tool_use': {
-                const state = (part.state ?? {});
-                const call = {
-                    tool: str(part.tool) ?? 'unknown',
-                    status: str(state.status) ?? 'unknown'
-                };
-                if (str(state.title) !== undefined)
-                    call.title = str(state.title);
-                if (state.input !== undefined)
-                    call.input = state.input;
-                if (str(state.output) !== undefined)
-                    call.output = str(state.output);
-                if (str(state.error) !== undefined)
-                    call.error = str(state.error);
-                toolCalls.push(call);
-                if (call.status === 'error' && isPermissionError(call.error)) {
-                    permissionRejections.push(permissionSummary(call));
-                }
-                break;
-            }
-            case 'step_finish': {
-                const used = (part.tokens ?? {});
-                const cache = (used.cache ?? {});
-                tokens.input += num(used.input);
-                tokens.output += num(used.output);
-                tokens.reasoning += num(used.reasoning);
-                tokens.cacheRead += num(cache.read);
-                tokens.cacheWrite += num(cache.write);
-                cost += num(part.cost);
-                break;
-            }
-            case 'error': {
-                errors.push(describeErrorEvent(event.error));
-                errorNames.push(str(event.error?.name) ?? 'Error');
-                break;
-            }
-        }
+/** An archive cut short: damaged in storage or transit, not dangerous in itself. */
+class TruncatedArchiveError extends Error {
+    constructor() {
+        super('the tar archive is truncated');
+        this.name = 'TruncatedArchiveError';
     }
-    const text = lastTextMessage ? (texts.get(lastTextMessage) ?? []).join('\n').trim() : '';
-    return {
-        sessionId,
-        text,
-        toolCalls,
-        tokens,
-        cost,
-        errors,
-        errorNames,
-        permissionRejections,
-        events,
-        otherLines
-    };
 }
-/** Parses the whole stdout of `opencode run --format json`. */
-function parseRunOutput(stdout) {
-    const { events, otherLines } = parseEventLines(stdout);
-    return summarizeEvents(events, otherLines);
+const BLOCK = 512;
+/** Extended headers (pax, GNU long names) held in memory: far above any real one. */
+const MAX_META = 1024 * 1024;
+const META_TYPES = new Set(['x', 'g', 'L', 'K']);
+const field = (header, start, length) => {
+    const raw = header.subarray(start, start + length);
+    const nul = raw.indexOf(0);
+    return raw.subarray(0, nul < 0 ? length : nul).toString('latin1');
+};
+/** A numeric header field: octal text, or GNU's base-256 (high bit of the first byte set). */
+function numeric(header, start, length, what) {
+    const raw = header.subarray(start, start + length);
+    if (raw[0] & 0x80) {
+        if (raw[0] !== 0x80)
+            throw new UnsafeArchiveError(`negative or huge ${what} in a tar header`);
+        let value = 0;
+        for (const byte of raw.subarray(1))
+            value = value * 256 + byte;
+        if (!Number.isSafeInteger(value))
+            throw new UnsafeArchiveError(`huge ${what} in a tar header`);
+        return value;
+    }
+    const text = field(header, start, length).trim();
+    if (text === '')
+        return 0;
+    if (!/^[0-7]+$/.test(text))
+        throw new UnsafeArchiveError(`bad ${what} in a tar header`);
+    return parseInt(text, 8);
 }
-/** Drops terminal colour codes (opencode colours its stderr even when it is a pipe). */
-function stripAnsi(text) {
-    // eslint-disable-next-line no-control-regex
-    return text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '');
+function checksumOk(header) {
+    const stored = numeric(header, 148, 8, 'checksum');
+    let unsigned = 0;
+    let signed = 0;
+    for (let i = 0; i < BLOCK; i++) {
+        const byte = i >= 148 && i < 156 ? 0x20 : header[i];
+        unsigned += byte;
+        signed += byte > 127 ? byte - 256 : byte;
+    }
+    return stored === unsigned || stored === signed;
 }
-/** The last non-empty line of a text, without colour codes. */
-function lastLine(text) {
-    const lines = stripAnsi(text)
-        .split('\n')
-        .map((line) => line.trim())
-        .filter(Boolean);
-    return lines.length ? lines[lines.length - 1] : '';
+/** `len key=value\n` records; values are kept byte for byte (latin1). */
+function parsePax(data) {
+    const records = new Map();
+    let offset = 0;
+    while (offset < data.length) {
+        const space = data.indexOf(0x20, offset);
+        const lengthText = space < 0 ? '' : data.subarray(offset, space).toString('latin1');
+        const length = Number(lengthText);
+        if (!/^[1-9][0-9]*$/.test(lengthText) || offset + length > data.length) {
+            throw new UnsafeArchiveError('malformed pax header');
+        }
+        const record = data.subarray(space + 1, offset + length);
+        const eq = record.indexOf(0x3d);
+        if (record[record.length - 1] !== 0x0a || eq <= 0) {
+            throw new UnsafeArchiveError('malformed pax header');
+        }
+        records.set(record.subarray(0, eq).toString('latin1'), record.subarray(eq + 1, record.length - 1).toString('latin1'));
+        offset += length;
+    }
+    return records;
 }
 /**
- * The events `opencode run --format json` would have printed for these messages (as
- * `GET /session/{id}/message` of `opencode serve` returns them, `[{info, parts}]`): finished text
- * parts, finished tool calls, step ends, and the error an assistant message ended with. So a turn
- * driven over HTTP is summarised by the same rules as one run by the CLI.
+ * Feed it the decompressed bytes with `write`, then call `end`. Throws UnsafeArchiveError for
+ * anything it cannot read exactly as GNU tar would: bad checksums, unknown header formats,
+ * malformed or ambiguous extended headers, data after the end marker; TruncatedArchiveError for an
+ * archive cut short.
  */
-function eventsFromMessages(messages) {
-    const events = [];
-    for (const message of messages) {
-        if (!message || typeof message !== 'object')
-            continue;
-        const { info, parts } = message;
-        if (!info || info.role !== 'assistant')
-            continue;
-        const sessionID = str(info.sessionID);
-        for (const part of Array.isArray(parts) ? parts : []) {
-            if (!part || typeof part !== 'object')
+class TarStream {
+    handlers;
+    pending = Buffer.alloc(0);
+    state = { kind: 'header' };
+    pax = new Map();
+    longName;
+    longLink;
+    constructor(handlers) {
+        this.handlers = handlers;
+    }
+    write(chunk) {
+        let input = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+        this.pending = Buffer.alloc(0);
+        while (input.length > 0) {
+            const state = this.state;
+            if (state.kind === 'end') {
+                if (input.some((byte) => byte !== 0)) {
+                    throw new UnsafeArchiveError('data after the end of the tar archive');
+                }
+                return;
+            }
+            if (state.kind === 'data') {
+                if (state.left > 0) {
+                    const take = Math.min(state.left, input.length);
+                    if (state.wanted)
+                        this.handlers.data?.(input.subarray(0, take));
+                    state.left -= take;
+                    input = input.subarray(take);
+                    if (state.left === 0 && state.wanted)
+                        this.handlers.end?.();
+                    continue;
+                }
+                const skip = Math.min(state.pad, input.length);
+                state.pad -= skip;
+                input = input.subarray(skip);
+                if (state.pad === 0)
+                    this.state = { kind: 'header' };
                 continue;
-            const p = part;
-            const state = (p.state ?? {});
-            const time = (p.time ?? {});
-            if (p.type === 'text' && !p.synthetic && !p.ignored && time.end !== undefined) {
-                events.push({ type: 'text', sessionID, part: p });
             }
-            else if (p.type === 'tool' && (state.status === 'completed' || state.status === 'error')) {
-                events.push({ type: 'tool_use', sessionID, part: p });
+            if (state.kind === 'meta') {
+                const take = Math.min(state.left + state.pad, input.length);
+                const part = input.subarray(0, Math.min(take, state.left));
+                if (part.length)
+                    state.parts.push(Buffer.from(part));
+                const used = Math.min(take, state.left);
+                state.left -= used;
+                state.pad -= take - used;
+                input = input.subarray(take);
+                if (state.left === 0 && state.pad === 0) {
+                    this.meta(state.type, Buffer.concat(state.parts));
+                    this.state = { kind: 'header' };
+                }
+                continue;
             }
-            else if (p.type === 'step-finish') {
-                events.push({ type: 'step_finish', sessionID, part: p });
+            if (input.length < BLOCK) {
+                this.pending = Buffer.from(input);
+                return;
             }
-        }
-        const error = info.error;
-        if (error && typeof error === 'object') {
-            events.push({ type: 'error', sessionID, error: error });
+            this.header(input.subarray(0, BLOCK));
+            input = input.subarray(BLOCK);
         }
     }
-    return events;
+    end() {
+        const state = this.state;
+        if (this.pending.length > 0 || state.kind === 'meta' || state.kind === 'data') {
+            throw new TruncatedArchiveError();
+        }
+        if (this.pax.size > 0 || this.longName !== undefined || this.longLink !== undefined) {
+            throw new UnsafeArchiveError('the tar archive ends with an extended header');
+        }
+    }
+    header(header) {
+        if (header.every((byte) => byte === 0)) {
+            if (this.pax.size > 0 || this.longName !== undefined || this.longLink !== undefined) {
+                throw new UnsafeArchiveError('the tar archive ends with an extended header');
+            }
+            this.state = { kind: 'end' };
+            return;
+        }
+        const magic = header.subarray(257, 265).toString('latin1');
+        const posix = magic === 'ustar\u000000';
+        if (!posix && magic !== 'ustar  \u0000') {
+            throw new UnsafeArchiveError('a tar header is neither POSIX ustar nor GNU');
+        }
+        if (!checksumOk(header))
+            throw new UnsafeArchiveError('bad checksum in a tar header');
+        const type = header[156] === 0 ? '0' : String.fromCharCode(header[156]);
+        let size = numeric(header, 124, 12, 'size');
+        const padOf = (n) => (BLOCK - (n % BLOCK)) % BLOCK;
+        if (META_TYPES.has(type)) {
+            if (size > MAX_META)
+                throw new UnsafeArchiveError('oversized extended tar header');
+            this.state = { kind: 'meta', type, left: size, pad: padOf(size), parts: [] };
+            if (size === 0) {
+                this.meta(type, Buffer.alloc(0));
+                this.state = { kind: 'header' };
+            }
+            return;
+        }
+        const name = field(header, 0, 100);
+        const prefix = posix ? field(header, 345, 155) : '';
+        const fromHeader = prefix ? `${prefix}/${name}` : name;
+        const paxPath = this.pax.get('path');
+        if (paxPath !== undefined && this.longName !== undefined) {
+            throw new UnsafeArchiveError('a tar member has both a pax path and a GNU long name');
+        }
+        const paxLink = this.pax.get('linkpath');
+        if (paxLink !== undefined && this.longLink !== undefined) {
+            throw new UnsafeArchiveError('a tar member has both a pax linkpath and a GNU long link');
+        }
+        const paxSize = this.pax.get('size');
+        if (paxSize !== undefined) {
+            if (!/^[0-9]{1,15}$/.test(paxSize))
+                throw new UnsafeArchiveError('bad pax size');
+            size = Number(paxSize);
+        }
+        const member = {
+            path: paxPath ?? this.longName ?? fromHeader,
+            linkpath: paxLink ?? this.longLink ?? field(header, 157, 100),
+            type,
+            size,
+            mode: numeric(header, 100, 8, 'mode')
+        };
+        this.pax = new Map();
+        this.longName = undefined;
+        this.longLink = undefined;
+        // Readers differ on whether such members' data follows: none may have any.
+        if (['1', '2', '3', '4', '5', '6'].includes(type) && size !== 0) {
+            throw new UnsafeArchiveError('a link, directory or device tar member carries data');
+        }
+        const wanted = this.handlers.member(member) === true;
+        if (wanted && size === 0)
+            this.handlers.end?.();
+        this.state = { kind: 'data', left: size, pad: padOf(size), wanted };
+    }
+    meta(type, data) {
+        if (type === 'L' || type === 'K') {
+            // GNU long names are NUL-terminated within their data.
+            const nul = data.indexOf(0);
+            const value = data.subarray(0, nul < 0 ? data.length : nul).toString('latin1');
+            if (type === 'L')
+                this.longName = value;
+            else
+                this.longLink = value;
+            return;
+        }
+        const records = parsePax(data);
+        for (const key of records.keys()) {
+            if (key.startsWith('GNU.sparse'))
+                throw new UnsafeArchiveError('sparse tar members');
+            if (type === 'g' && ['path', 'linkpath', 'size'].includes(key)) {
+                throw new UnsafeArchiveError(`a global pax header sets ${key}`);
+            }
+        }
+        if (type === 'x')
+            for (const [key, value] of records)
+                this.pax.set(key, value);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/opencode/digests.ts
+/**
+ * npm integrity (sha512 of the tarball) of opencode-ai 1.18.33's platform packages, as the
+ * registry published them. Generated by scripts/opencode-digests.mjs: do not edit.
+ * Not found when generated (asked of the registry at run time): opencode-darwin-arm64, opencode-darwin-x64, opencode-darwin-x64-baseline, opencode-linux-arm64, opencode-linux-arm64-musl, opencode-linux-x64-baseline-musl, opencode-linux-x64-musl, opencode-windows-arm64, opencode-windows-x64, opencode-windows-x64-baseline.
+ */
+const PACKAGE_INTEGRITY = {
+    'opencode-linux-x64@1.18.33': 'sha512-q/t/3p2CTxOT9y2kvjesb/LZab2+1eqlhhWA02Be6mjTtmYtNBcBsrI5yDo4Fw7ZSPBW2oyMIGMNRqiKQjiAWw==',
+    'opencode-linux-x64-baseline@1.18.33': 'sha512-1KQGBiiDDeL/VHHbHkOvvFo8Jr97WT5+C1tear+p7IcDTnXgVHXqIjU4O4jM4mHQzykTP2i884FCnW5LDa+zCA=='
+};
+
+;// CONCATENATED MODULE: ./src/opencode/package-tarball.ts
+/**
+ * opencode's platform packages as npm tarballs: fetched with `npm pack` (so the user's registry
+ * config applies), checked against an integrity no cache writer can choose, then unpacked. The
+ * tarball is what the action caches; the binary is only ever unpacked from a checked one.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+function runNpm(args, options) {
+    return new Promise((resolve) => {
+        let stdout = '';
+        let stderr = '';
+        const child = (0,external_node_child_process_namespaceObject.spawn)(options.npm, args, {
+            env: options.env,
+            cwd: options.cwd,
+            stdio: ['ignore', 'pipe', 'pipe'],
+            shell: process.platform === 'win32' && /\.(cmd|bat)$/i.test(options.npm)
+        });
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15 * 60_000);
+        child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+        child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+        child.on('error', (error) => {
+            clearTimeout(timer);
+            resolve({ code: null, stdout, stderr, error });
+        });
+        child.on('close', (code) => {
+            clearTimeout(timer);
+            resolve({ code, stdout, stderr });
+        });
+    });
+}
+const tarballName = (name, version) => `${name}-${version}.tgz`;
+/** The npm integrity string (`sha512-<base64>`) of a file. */
+async function integrityOf(file) {
+    const hash = (0,external_node_crypto_.createHash)('sha512');
+    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(file, { highWaterMark: 1 << 20 }), hash);
+    return `sha512-${hash.digest('base64')}`;
+}
+/**
+ * The integrity `name@version` must have: shipped with kugetsu for the pinned release, else the
+ * one the npm registry publishes (asked through npm). Undefined when the registry cannot tell.
+ */
+async function expectedIntegrity(name, version, options) {
+    const shipped = PACKAGE_INTEGRITY[`${name}@${version}`];
+    if (shipped)
+        return shipped;
+    const output = await runNpm(['view', `${name}@${version}`, 'dist.integrity', '--loglevel=error'], options);
+    const integrity = output.stdout.trim();
+    return output.code === 0 && /^sha512-[A-Za-z0-9+/]+=*$/.test(integrity) ? integrity : undefined;
+}
+/** Downloads `name@version`'s tarball into `dir` with `npm pack`; npm's last error line on failure. */
+async function packPackage(name, version, dir, options) {
+    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
+    const output = await runNpm(['pack', `${name}@${version}`, '--pack-destination', dir, '--loglevel=error'], { ...options, cwd: dir });
+    if (output.error || output.code !== 0) {
+        const lines = output.stderr.trim().split('\n');
+        return {
+            error: output.error
+                ? `${options.npm}: ${output.error.code === 'ENOENT' ? 'not found' : output.error.message}`
+                : (lines.find((line) => /^npm (error|ERR!) (?!code\b)\S/.test(line)) ?? lines.at(-1)) ||
+                    `npm exited with ${output.code}`
+        };
+    }
+    return { file: external_node_path_default().join(dir, tarballName(name, version)) };
+}
+/** The one tarball of one of `names` at `version` in `dir`, if there is exactly one. */
+async function findTarball(dir, names, version) {
+    const files = await (0,promises_namespaceObject.readdir)(dir).catch(() => []);
+    const found = names.filter((name) => files.includes(tarballName(name, version)));
+    if (found.length !== 1 || files.length !== 1)
+        return undefined;
+    return { name: found[0], file: external_node_path_default().join(dir, tarballName(found[0], version)) };
+}
+/**
+ * Unpacks a checked tarball's `package/package.json` and `package/bin/<exe>` into `packageDir`
+ * (and nothing else: the paths written are kugetsu's, not the archive's).
+ */
+async function unpackBinary(tarball, packageDir, exe) {
+    const staging = `${packageDir}.tmp-${process.pid}`;
+    await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
+    await (0,promises_namespaceObject.mkdir)(external_node_path_default().join(staging, 'bin'), { recursive: true });
+    const wanted = new Map([
+        ['package/package.json', external_node_path_default().join(staging, 'package.json')],
+        [`package/bin/${exe}`, external_node_path_default().join(staging, 'bin', exe)]
+    ]);
+    const closed = [];
+    let out;
+    const reader = new TarStream({
+        member: (member) => {
+            const target = wanted.get(member.path);
+            if (!target || member.type !== '0')
+                return false;
+            wanted.delete(member.path);
+            out = (0,external_node_fs_.createWriteStream)(target);
+            closed.push((0,external_node_events_.once)(out, 'close'));
+            return true;
+        },
+        data: (chunk) => void out?.write(chunk),
+        end: () => out?.end()
+    });
+    const chunkSize = 1 << 20;
+    try {
+        await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(tarball, { highWaterMark: chunkSize }), (0,external_node_zlib_.createGunzip)({ chunkSize }), new external_node_stream_.Writable({
+            write(chunk, _encoding, callback) {
+                try {
+                    reader.write(chunk);
+                }
+                catch (error) {
+                    callback(error);
+                    return;
+                }
+                if (out?.writableNeedDrain)
+                    out.once('drain', () => callback());
+                else
+                    callback();
+            },
+            final(callback) {
+                try {
+                    reader.end();
+                    callback();
+                }
+                catch (error) {
+                    callback(error);
+                }
+            }
+        }));
+        await Promise.all(closed);
+    }
+    catch (error) {
+        out?.destroy();
+        await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
+        throw new errors_KugetsuError('binary-missing', `could not unpack ${external_node_path_default().basename(tarball)}: ${error.message}`);
+    }
+    if (wanted.size > 0) {
+        await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
+        throw new errors_KugetsuError('binary-missing', `${external_node_path_default().basename(tarball)} holds no ${[...wanted.keys()].join(' or ')}`);
+    }
+    await (0,promises_namespaceObject.chmod)(external_node_path_default().join(staging, 'bin', exe), 0o755);
+    await (0,promises_namespaceObject.rm)(packageDir, { recursive: true, force: true });
+    await (0,promises_namespaceObject.rename)(staging, packageDir);
+    return external_node_path_default().join(packageDir, 'bin', exe);
+}
+/**
+ * Checks `tarball` against the integrity `name@version` must have, then unpacks its binary into
+ * `<dir>/node_modules/<name>`. Throws `unverified-binary` (nothing unpacked) on a mismatch.
+ */
+async function unpackVerified(tarball, name, version, dir, options) {
+    const file = external_node_path_default().basename(tarball);
+    const expected = await expectedIntegrity(name, version, options);
+    if (!expected) {
+        throw new errors_KugetsuError('unverified-binary', `the npm registry gives no integrity for ${name}@${version}, so ${file} cannot be checked; it was not unpacked or run`);
+    }
+    const actual = await integrityOf(tarball);
+    if (actual !== expected) {
+        throw new errors_KugetsuError('unverified-binary', `${file} is not ${name}@${version} as published (its sha512 is ${actual.slice(7, 23)}…, the registry's ${expected.slice(7, 23)}…); it was not unpacked or run`);
+    }
+    const exe = process.platform === 'win32' ? 'opencode.exe' : 'opencode';
+    return unpackBinary(tarball, external_node_path_default().join(dir, 'node_modules', name), exe);
 }
 
 ;// CONCATENATED MODULE: ./src/opencode/version.ts
@@ -30109,14 +31328,14 @@ const OPENCODE_VERSION = '1.18.33';
  * Finding (and if need be installing) the opencode binary kugetsu drives.
  *
  * Order: an explicit path (option, or env `KUGETSU_OPENCODE_BIN`), used as given; an `opencode` on
- * PATH whose version (its npm package's, else what `--version` prints) is the wanted version; a copy installed earlier in the tool dir; a fresh
- * `npm install opencode-ai@VERSION` into the tool dir.
+ * PATH whose version (its npm package's, else what `--version` prints) is the wanted version; a
+ * copy installed earlier in the tool dir; a fresh install into the tool dir.
  *
- * The npm package `opencode-ai` ships a placeholder `bin/opencode.exe` that its postinstall script
- * replaces with the real binary from a platform package (`opencode-linux-x64`, ...). Install scripts
- * may not run (npm 11 warns it will stop running them by default, pnpm already does), so kugetsu
- * installs with `--ignore-scripts` and uses the platform package's binary directly; the wrapper is
- * only a fallback.
+ * The npm package `opencode-ai` is a wrapper whose postinstall script copies in the binary of a
+ * platform package (`opencode-linux-x64`, ...). kugetsu runs no install scripts: it fetches the
+ * platform package's tarball with `npm pack`, checks it against the published integrity
+ * (package-tarball.ts) and uses its binary directly. The wrapper is only a fallback for copies
+ * installed by other means.
  *
  * Asking a binary its version (`opencode --version`) takes over a second, so a binary that belongs
  * to one of these npm packages is known by its package.json instead (see packageVersion); other
@@ -30228,7 +31447,7 @@ async function packageVersion(binary) {
 async function binaryVersion(binary, env) {
     return (await packageVersion(binary)) ?? (await probeVersion(binary, env));
 }
-async function isExecutable(file) {
+async function binary_isExecutable(file) {
     try {
         await (0,promises_namespaceObject.access)(file, process.platform === 'win32' ? promises_namespaceObject.constants.F_OK : promises_namespaceObject.constants.X_OK);
         return true;
@@ -30247,7 +31466,7 @@ async function findOnPath(env = process.env) {
             continue;
         for (const name of names) {
             const candidate = external_node_path_default().join(dir, name);
-            if (!found.includes(candidate) && (await isExecutable(candidate)))
+            if (!found.includes(candidate) && (await binary_isExecutable(candidate)))
                 found.push(candidate);
         }
     }
@@ -30296,7 +31515,7 @@ async function fromInstallDir(dir, version, env) {
         const marker = JSON.parse(await (0,promises_namespaceObject.readFile)(external_node_path_default().join(dir, MARKER), 'utf8'));
         if (marker.version === version &&
             marker.binary &&
-            (await isExecutable(marker.binary)) &&
+            (await binary_isExecutable(marker.binary)) &&
             (await binaryVersion(marker.binary, env)) === version) {
             return marker.binary;
         }
@@ -30305,65 +31524,64 @@ async function fromInstallDir(dir, version, env) {
         // no marker yet
     }
     for (const candidate of installedCandidates(dir)) {
-        if (!(await isExecutable(candidate)))
+        if (!(await binary_isExecutable(candidate)))
             continue;
         if ((await probeVersion(candidate, env)) === version) {
-            await (0,promises_namespaceObject.writeFile)(external_node_path_default().join(dir, MARKER), JSON.stringify({ binary: candidate, version }) + '\n').catch(() => undefined);
+            await writeMarker(dir, candidate, version);
             return candidate;
         }
     }
     return undefined;
 }
+/** Where an install keeps the npm tarball its binary came from (what the action caches). */
+function tarballDir(toolDir, version) {
+    return external_node_path_default().join(installDir(toolDir, version), TARBALLS);
+}
+const TARBALLS = 'npm-pack';
+/** Records the binary that was checked and ran, so later runs read its package.json instead. */
+async function writeMarker(dir, binary, version) {
+    await (0,promises_namespaceObject.writeFile)(external_node_path_default().join(dir, MARKER), JSON.stringify({ binary, version }) + '\n').catch(() => undefined);
+}
 /**
- * Installs `opencode-ai@version` into `<toolDir>/opencode-ai/<version>` and returns its binary.
- * Installs into a temp dir next to it first, so a failed install leaves nothing half-done behind.
+ * Installs opencode `version` into `<toolDir>/opencode-ai/<version>`: the tarball of the first
+ * platform package of this machine whose binary runs (`npm pack`, so install scripts never run),
+ * checked against its published integrity, then unpacked. Works in a temp dir next to the target,
+ * so a failed install leaves nothing half-done behind.
  */
 async function installOpencode(toolDir, version, options = {}) {
     const env = options.env ?? process.env;
-    const npm = options.npmCommand ?? (process.platform === 'win32' ? 'npm.cmd' : 'npm');
+    const npm = { npm: options.npmCommand ?? (process.platform === 'win32' ? 'npm.cmd' : 'npm'), env };
     const target = installDir(toolDir, version);
     const staging = `${target}.tmp-${process.pid}-${Date.now()}`;
     await (0,promises_namespaceObject.mkdir)(external_node_path_default().dirname(target), { recursive: true });
     await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
-    options.log?.(`installing opencode-ai@${version} into ${target}`);
-    const output = await runCommand(npm, [
-        'install',
-        '--prefix',
-        staging,
-        '--no-save',
-        '--ignore-scripts',
-        '--no-audit',
-        '--no-fund',
-        '--loglevel=error',
-        `opencode-ai@${version}`
-    ], { env, timeoutMs: 15 * 60_000 });
-    if (output.error || output.code !== 0) {
+    options.log?.(`installing opencode ${version} into ${target}`);
+    let reason = 'no platform package fits this machine';
+    try {
+        for (const name of platformPackages()) {
+            const packed = await packPackage(name, version, external_node_path_default().join(staging, TARBALLS), npm);
+            if ('error' in packed) {
+                reason = `${name}@${version}: ${packed.error}`;
+                continue;
+            }
+            const binary = await unpackVerified(packed.file, name, version, staging, npm);
+            if ((await probeVersion(binary, env)) === version) {
+                await (0,promises_namespaceObject.rm)(target, { recursive: true, force: true });
+                await (0,promises_namespaceObject.rename)(staging, target);
+                const installed = external_node_path_default().join(target, external_node_path_default().relative(staging, binary));
+                await writeMarker(target, installed, version);
+                return installed;
+            }
+            // Built for another CPU level or libc than this machine's: try the next one.
+            reason = `${name}@${version} does not run here`;
+            await (0,promises_namespaceObject.rm)(packed.file, { force: true });
+            await (0,promises_namespaceObject.rm)(external_node_path_default().join(staging, 'node_modules', name), { recursive: true, force: true });
+        }
+    }
+    finally {
         await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
-        const reason = output.error
-            ? `${npm}: ${output.error.code === 'ENOENT' ? 'not found' : output.error.message}`
-            : lastLine(output.stderr) || `npm exited with ${output.code}`;
-        throw new errors_KugetsuError('binary-missing', `could not install opencode-ai@${version}: ${reason}`, { cause: output.error });
     }
-    await (0,promises_namespaceObject.rm)(target, { recursive: true, force: true });
-    await (0,promises_namespaceObject.rename)(staging, target);
-    const binary = await fromInstallDir(target, version, env);
-    if (!binary) {
-        throw new errors_KugetsuError('binary-missing', `opencode-ai@${version} was installed into ${target} but no binary there reports version ${version}`);
-    }
-    await dropUnusedPlatforms(target, binary);
-    return binary;
-}
-/**
- * npm installs every platform package that fits the machine (on linux-x64 the AVX2 and the
- * baseline build, 185 MB each); only the one that ran is kept, which halves what is cached.
- */
-async function dropUnusedPlatforms(dir, binary) {
-    const modules = external_node_path_default().join(dir, 'node_modules');
-    const used = external_node_path_default().relative(modules, binary).split((external_node_path_default()).sep)[0];
-    for (const name of platformPackages()) {
-        if (name !== used)
-            await (0,promises_namespaceObject.rm)(external_node_path_default().join(modules, name), { recursive: true, force: true });
-    }
+    throw new errors_KugetsuError('binary-missing', `could not install opencode ${version}: ${reason}`);
 }
 /** Finds the opencode binary to drive (see the module comment for the order). */
 async function resolveOpencodeBinary(options = {}) {
@@ -30371,7 +31589,7 @@ async function resolveOpencodeBinary(options = {}) {
     const version = options.version ?? OPENCODE_VERSION;
     const explicit = options.binaryPath ?? env[OPENCODE_BIN_ENV];
     if (explicit) {
-        if (!(await isExecutable(explicit))) {
+        if (!(await binary_isExecutable(explicit))) {
             throw new errors_KugetsuError('binary-missing', `opencode binary ${explicit} does not exist or is not executable`);
         }
         return { path: explicit, source: 'explicit' };
@@ -30399,6 +31617,10 @@ async function resolveOpencodeBinary(options = {}) {
 }
 
 ;// CONCATENATED MODULE: ./src/action/opencode-install.ts
+/**
+ * The opencode binary a run of the action drives, and the Actions cache entry that spares the
+ * install.
+ */
 
 
 
@@ -30406,10 +31628,16 @@ async function resolveOpencodeBinary(options = {}) {
 
 
 
+
+/** The opencode tarball is some 60 MB; an entry may unpack to no more than this. */
+const TOOL_RESTORE_LIMITS = { maxBytes: 1024 * 1024 * 1024, maxMembers: 100 };
+const deleteAdvice = (key) => `kugetsu never saves such an entry: someone who can write this repository's caches planted it. Delete it (gh cache delete ${key}) and run again`;
 /**
  * The opencode binary for a run of the action: on PATH at the wanted version, else in the runner's
- * tool cache, else restored from the Actions cache, else installed from npm once and saved there
- * (keyed by version, OS and architecture), so a warm run installs nothing and asks no registry.
+ * tool cache (both the user's own, used as they are), else unpacked from the npm tarball kept in
+ * the Actions cache once it matches the published integrity, else installed from npm and its
+ * tarball saved there (keyed by version, OS and architecture). A cache entry is never trusted:
+ * a warm run installs nothing, but runs nothing it has not checked.
  */
 async function opencodeForAction(env, version, loadCache) {
     const toolDir = (0,external_node_path_.join)(env.RUNNER_TOOL_CACHE || (0,external_node_path_.join)(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'tools'), 'kugetsu');
@@ -30417,26 +31645,21 @@ async function opencodeForAction(env, version, loadCache) {
     if (found)
         return found.path;
     await (0,promises_namespaceObject.mkdir)(toolDir, { recursive: true });
-    const cache = createActionsCacheClient(toolDir, loadCache);
+    const cache = createActionsCacheClient(toolDir, loadCache, TOOL_RESTORE_LIMITS);
     const stream = `kugetsu-opencode-${version}-${process.platform}-${process.arch}`;
-    const restored = await cache
-        .restore(installDir(toolDir, version), `${stream}-`)
-        .catch((error) => {
+    const tarballs = tarballDir(toolDir, version);
+    await (0,promises_namespaceObject.rm)(tarballs, { recursive: true, force: true });
+    const restored = await cache.restore(tarballs, `${stream}-`).catch((error) => {
+        if (error instanceof CacheEntryRefused) {
+            const key = error.key ?? `${stream}-…`;
+            throw new errors_KugetsuError('unverified-binary', `the Actions cache entry ${key} of opencode ${version} was refused before anything was extracted (${error.reason}); nothing of it was run. ${deleteAdvice(key)}`, { cause: error });
+        }
         if (!(error instanceof CacheRestoreError))
             throw error;
         return undefined;
     });
-    if (restored) {
-        const cached = await resolveOpencodeBinary({
-            version,
-            toolDir,
-            env,
-            install: false,
-            searchPath: false
-        }).catch(() => undefined);
-        if (cached)
-            return cached.path;
-    }
+    if (restored)
+        return unpackCached(restored, toolDir, version, env);
     const installed = await resolveOpencodeBinary({
         version,
         toolDir,
@@ -30445,9 +31668,27 @@ async function opencodeForAction(env, version, loadCache) {
         log: core/* info */.pq
     });
     await cache
-        .save(installDir(toolDir, version), `${stream}-${env.GITHUB_RUN_ID || '0'}-${env.GITHUB_RUN_ATTEMPT || '1'}`)
+        .save(tarballs, `${stream}-${env.GITHUB_RUN_ID || '0'}-${env.GITHUB_RUN_ATTEMPT || '1'}`)
         .catch((error) => core/* warning */.$e(`could not cache the opencode binary: ${errorMessage(error)}`));
     return installed.path;
+}
+/** The binary of the tarball a cache entry restored, once the tarball proved to be npm's. */
+async function unpackCached(key, toolDir, version, env) {
+    const dir = installDir(toolDir, version);
+    const tarball = await findTarball(tarballDir(toolDir, version), platformPackages(), version);
+    if (!tarball) {
+        throw new errors_KugetsuError('unverified-binary', `the Actions cache entry ${key} holds no single opencode ${version} tarball for this machine; nothing of it was run. ${deleteAdvice(key)}`);
+    }
+    const started = Date.now();
+    const npm = { npm: process.platform === 'win32' ? 'npm.cmd' : 'npm', env };
+    const binary = await unpackVerified(tarball.file, tarball.name, version, dir, npm).catch((error) => {
+        if (!isKugetsuError(error, 'unverified-binary'))
+            throw error;
+        throw new errors_KugetsuError('unverified-binary', `the Actions cache entry ${key}: ${error.message}. ${deleteAdvice(key)}`, { cause: error });
+    });
+    await writeMarker(dir, binary, version);
+    core/* info */.pq(`opencode ${version} checked and unpacked from ${key} in ${Date.now() - started} ms`);
+    return binary;
 }
 
 ;// CONCATENATED MODULE: ./src/action/listing.ts
@@ -31031,94 +32272,6 @@ function readInputs(env) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/action/masking.ts
-/**
- * Values to register with the runner's log masking (`core.setSecret`) before anything runs, so a
- * credential echoed by the agent, opencode or an error message shows as `***` in the log. Inputs
- * given from `secrets.*` are masked by the runner already; these are not when they come from
- * plain `env:`, variables or a config file.
- *
- * A value is listed when it is at least MIN_SECRET_LENGTH characters and comes from:
- * - the `github-token` or `state-key` input (`INPUT_GITHUB-TOKEN`, `INPUT_STATE-KEY`);
- * - an environment variable whose name, ignoring case and with `-` or spaces read as `_`, ends in
- *   `API_KEY` / `APIKEY`, `TOKEN`, `SECRET`, `SECRET_KEY`, `ACCESS_KEY`, `PRIVATE_KEY`, `PASSWORD`
- *   or `PASSPHRASE` (OPENAI_API_KEY, GH_TOKEN, GITHUBTOKEN, AWS_SECRET_ACCESS_KEY);
- * - a string in the `opencode-config` input's JSON under a key that names a credential (`apiKey`,
- *   `token`, `secret`, `password`, ...), as a provider key may be written there inline.
- *
- * Shorter values are left out: masking `true` or `main` would garble the log and protect nothing.
- * A multi-line value is also listed line by line (the runner masks per line), and a value with
- * surrounding whitespace also trimmed. The list is deduplicated, longest first.
- */
-const MIN_SECRET_LENGTH = 8;
-const SECRET_INPUTS = ['INPUT_GITHUB_TOKEN', 'INPUT_STATE_KEY'];
-const SECRET_NAME = /(?:API_?KEY|TOKEN|SECRET|SECRET_KEY|ACCESS_KEY|PRIVATE_KEY|PASSWORD|PASSPHRASE)$/;
-const CONFIG_INPUT = 'INPUT_OPENCODE_CONFIG';
-const SECRET_CONFIG_KEY = /(?:api_?key|token|secret|password|passphrase|private_?key|credential)/i;
-const normalName = (name) => name.toUpperCase().replace(/[-\s]/g, '_');
-function* configSecrets(value, depth = 0) {
-    if (depth > 20 || value === null || typeof value !== 'object')
-        return;
-    for (const [key, item] of Object.entries(value)) {
-        if (typeof item === 'string' && SECRET_CONFIG_KEY.test(key))
-            yield item;
-        else
-            yield* configSecrets(item, depth + 1);
-    }
-}
-function parsedConfig(text) {
-    try {
-        return JSON.parse(text);
-    }
-    catch {
-        return undefined;
-    }
-}
-function variants(value) {
-    const found = [value, value.trim()];
-    if (/[\r\n]/.test(value))
-        found.push(...value.split(/\r?\n|\r/).map((line) => line.trim()));
-    return found;
-}
-/** The values in `env` to mask; see the module comment. Pure: reads only its argument. */
-function secretValuesFrom(env) {
-    const found = new Set();
-    const add = (value) => {
-        for (const candidate of variants(value)) {
-            // Masking a value that is only whitespace or a template would blank unrelated log text.
-            if (candidate.trim().length >= MIN_SECRET_LENGTH && !/^\{env:[^}]*\}$/.test(candidate)) {
-                found.add(candidate);
-            }
-        }
-    };
-    for (const [name, value] of Object.entries(env)) {
-        if (typeof value !== 'string' || value === '')
-            continue;
-        const normal = normalName(name);
-        if (SECRET_INPUTS.includes(normal) || SECRET_NAME.test(normal))
-            add(value);
-        if (normal === CONFIG_INPUT) {
-            for (const secret of configSecrets(parsedConfig(value)))
-                add(secret);
-        }
-    }
-    return [...found].sort((a, b) => b.length - a.length || (a < b ? -1 : a > b ? 1 : 0));
-}
-/**
- * `text` with every secret value replaced by `***`, also where it appears JSON-escaped (inside a
- * session export), so a key the agent happened to print is not kept in the cached state.
- */
-function redactSecrets(text, secrets) {
-    let out = text;
-    for (const secret of secrets) {
-        for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1)])) {
-            if (form.length >= MIN_SECRET_LENGTH)
-                out = out.split(form).join('***');
-        }
-    }
-    return out;
-}
-
 ;// CONCATENATED MODULE: ./src/action/message.ts
 
 
@@ -31414,161 +32567,229 @@ class Engine {
     }
 }
 
-;// CONCATENATED MODULE: ./src/opencode/config.ts
-/**
- * The opencode configuration kugetsu runs with, delivered through `OPENCODE_CONFIG_CONTENT` so no
- * file in the user's repository is edited.
- *
- * How opencode 1.18 combines configuration (verified): global config
- * (`$XDG_CONFIG_HOME/opencode/opencode.json`) < `OPENCODE_CONFIG` (a file path) < the project's
- * `opencode.json`/`opencode.jsonc` (from the cwd up to the worktree root) < `.opencode/` dirs <
- * `OPENCODE_CONFIG_CONTENT`. Objects merge deeply, scalars from a later layer replace earlier ones,
- * `instructions`/`plugin` arrays are concatenated.
- *
- * Permissions are rules evaluated last-match-wins, in the key order of the merged `permission`
- * object, and a merged object keeps the position where a key first appeared. So a repository config
- * such as `{"permission": {"question": "allow", "*": "allow"}}` beats a later `question: deny` (its
- * `*` rule comes after). To make kugetsu's denials win regardless, they are also written under keys
- * nobody else uses (`question*`, ...): such a key is new to the merge, lands last, and matches the
- * same permission. They are added at the top level and for opencode's native agents (`build`,
- * `plan`, `general`, `explore`), whose per-agent permissions are applied after the top level.
- *
- * Which keys win:
- * - `question`, `plan_enter`, `plan_exit`: always `deny` (kugetsu wins over every other layer). A
- *   session created by `opencode run` denies them itself, but a fork does not, and a question
- *   nobody can answer hangs the run forever.
- * - `external_directory`: `{"*": "deny"}` by default. The user's inline config may refine it (e.g.
- *   `{"/srv/data/*": "allow"}` keeps the `*` deny and allows that path) or replace it with a plain
- *   action. The user's other rules are placed before these defaults, so a user's `"*": "allow"`
- *   does not undo them. A repository's own `external_directory` rules come before kugetsu's and
- *   lose.
- * - Everything else: the user's inline config wins over kugetsu's defaults, and over the
- *   repository's configuration for the keys it sets.
- */
-
-/** Permissions kugetsu always denies: a run has nobody to answer them. */
-const ENFORCED_DENIALS = ['question', 'plan_enter', 'plan_exit'];
-/** Permission defaults the user's inline config may override. */
-const DEFAULT_PERMISSION = {
-    external_directory: { '*': 'deny' }
-};
-/** opencode's built-in agents, which get the enforced denials too. */
-const NATIVE_AGENTS = ['build', 'plan', 'general', 'explore'];
-const CONFIG_SCHEMA = 'https://opencode.ai/config.json';
-const CONCATENATED_ARRAYS = new Set(['instructions', 'plugin']);
-function isPlainObject(value) {
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
+;// CONCATENATED MODULE: ./src/opencode/events.ts
+/** Errors opencode reports about the model or its provider (as opposed to its own failures). */
+const NON_PROVIDER_ERRORS = new Set(['UnknownError', 'MessageAbortedError']);
+/** What a tool error says when the permission config refused the call. */
+const PERMISSION_ERRORS = [
+    /rejected permission/i,
+    /specified a rule which prevents you from using this specific tool call/i,
+    /permission (?:was )?(?:denied|rejected)/i
+];
+function emptyTokens() {
+    return { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0 };
 }
-/** Merges `over` into `base` the way opencode merges config layers (new object, inputs untouched). */
-function mergeConfig(base, over) {
-    const out = { ...base };
-    for (const [key, value] of Object.entries(over)) {
-        const current = out[key];
-        if (isPlainObject(current) && isPlainObject(value)) {
-            out[key] = mergeConfig(current, value);
+/** Splits stdout into events; non-JSON lines and a partial last line are tolerated. */
+function parseEventLines(stdout) {
+    const events = [];
+    const otherLines = [];
+    for (const raw of stdout.split('\n')) {
+        const line = raw.trim();
+        if (!line)
+            continue;
+        if (line.startsWith('{')) {
+            try {
+                const value = JSON.parse(line);
+                if (value &&
+                    typeof value === 'object' &&
+                    typeof value.type === 'string') {
+                    events.push(value);
+                    continue;
+                }
+            }
+            catch {
+                // a partial line (the process was killed mid-write) or something that only looks like JSON
+            }
         }
-        else if (CONCATENATED_ARRAYS.has(key) && Array.isArray(current) && Array.isArray(value)) {
-            out[key] = [...new Set([...current, ...value])];
+        otherLines.push(line);
+    }
+    return { events, otherLines };
+}
+function num(value) {
+    return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+function str(value) {
+    return typeof value === 'string' ? value : undefined;
+}
+function oneLine(text, max = 300) {
+    const line = text.replace(/\s+/g, ' ').trim();
+    return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+/** A one-line description of an `error` event. */
+function describeErrorEvent(error) {
+    if (!error)
+        return 'unknown error';
+    const name = str(error.name) ?? 'Error';
+    const data = (error.data ?? {});
+    const message = str(data.message) ?? str(error.message) ?? '';
+    const status = typeof data.statusCode === 'number' ? ` (HTTP ${data.statusCode})` : '';
+    return oneLine(message ? `${name}: ${message}${status}` : `${name}${status}`);
+}
+/** True when an error event comes from the model or its provider. */
+function isProviderError(name) {
+    return !NON_PROVIDER_ERRORS.has(name);
+}
+function isPermissionError(error) {
+    return error !== undefined && PERMISSION_ERRORS.some((pattern) => pattern.test(error));
+}
+function describeToolTarget(call) {
+    const input = call.input && typeof call.input === 'object' ? call.input : {};
+    const target = str(input.command) ??
+        str(input.filePath) ??
+        str(input.path) ??
+        str(input.url) ??
+        str(input.pattern);
+    return target ? `${call.tool} ${oneLine(target, 120)}` : call.tool;
+}
+function permissionSummary(call) {
+    const error = call.error ?? '';
+    const reason = /rejected permission/i.test(error) ? 'rejected' : 'denied by permission rules';
+    return `${describeToolTarget(call)}: ${reason}`;
+}
+/** The result of a run from its parsed events (the session id and duration are the caller's). */
+function runResultOf(parsed, sessionId, durationMs) {
+    const { text, toolCalls, tokens, cost, errors, permissionRejections } = parsed;
+    return { sessionId, text, toolCalls, tokens, cost, errors, permissionRejections, durationMs };
+}
+/** A run that produced nothing. */
+function emptyRunResult(sessionId, durationMs) {
+    return runResultOf(summarizeEvents([]), sessionId, durationMs);
+}
+/** Turns the events of one run into a result (durationMs is the caller's to add). */
+function summarizeEvents(events, otherLines = []) {
+    let sessionId = '';
+    const tokens = emptyTokens();
+    let cost = 0;
+    const toolCalls = [];
+    const errors = [];
+    const errorNames = [];
+    const permissionRejections = [];
+    // text parts per assistant message, in order of appearance
+    const texts = new Map();
+    let lastTextMessage;
+    for (const event of events) {
+        if (!sessionId && typeof event.sessionID === 'string')
+            sessionId = event.sessionID;
+        const part = event.part ?? {};
+        switch (event.type) {
+            case 'text': {
+                const text = str(part.text);
+                if (text === undefined)
+                    break;
+                const messageId = str(part.messageID) ?? `#${texts.size}`;
+                const list = texts.get(messageId) ?? [];
+                list.push(text);
+                texts.set(messageId, list);
+                lastTextMessage = messageId;
+                break;
+            }
+            case 'tool_use': {
+                const state = (part.state ?? {});
+                const call = {
+                    tool: str(part.tool) ?? 'unknown',
+                    status: str(state.status) ?? 'unknown'
+                };
+                if (str(state.title) !== undefined)
+                    call.title = str(state.title);
+                if (state.input !== undefined)
+                    call.input = state.input;
+                if (str(state.output) !== undefined)
+                    call.output = str(state.output);
+                if (str(state.error) !== undefined)
+                    call.error = str(state.error);
+                toolCalls.push(call);
+                if (call.status === 'error' && isPermissionError(call.error)) {
+                    permissionRejections.push(permissionSummary(call));
+                }
+                break;
+            }
+            case 'step_finish': {
+                const used = (part.tokens ?? {});
+                const cache = (used.cache ?? {});
+                tokens.input += num(used.input);
+                tokens.output += num(used.output);
+                tokens.reasoning += num(used.reasoning);
+                tokens.cacheRead += num(cache.read);
+                tokens.cacheWrite += num(cache.write);
+                cost += num(part.cost);
+                break;
+            }
+            case 'error': {
+                errors.push(describeErrorEvent(event.error));
+                errorNames.push(str(event.error?.name) ?? 'Error');
+                break;
+            }
         }
-        else {
-            out[key] = value;
-        }
     }
-    return out;
-}
-/**
- * Parses a user's inline opencode config: a JSON object, or empty/undefined for none. Throws
- * `invalid-input` for anything else.
- */
-function parseOpencodeConfig(text, what = 'opencode config') {
-    if (text === undefined || text.trim() === '')
-        return {};
-    let value;
-    try {
-        value = JSON.parse(text);
-    }
-    catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        throw new errors_KugetsuError('invalid-input', `${what} is not valid JSON: ${reason}`);
-    }
-    if (!isPlainObject(value)) {
-        throw new errors_KugetsuError('invalid-input', `${what} must be a JSON object`);
-    }
-    return value;
-}
-/** A `permission` value (string or object) as an object of rules. */
-function permissionObject(value, what) {
-    if (value === undefined)
-        return {};
-    if (typeof value === 'string')
-        return { '*': value };
-    if (isPlainObject(value))
-        return value;
-    throw new errors_KugetsuError('invalid-input', `${what}: "permission" must be an object or an action`);
-}
-/** Merges two permission layers: rule objects for the same key merge, anything else replaces. */
-function mergePermission(base, over) {
-    const out = { ...base };
-    for (const [key, value] of Object.entries(over)) {
-        const current = out[key];
-        out[key] = isPlainObject(current) && isPlainObject(value) ? { ...current, ...value } : value;
-    }
-    return out;
-}
-function enforcedRules() {
-    const rules = {};
-    for (const key of ENFORCED_DENIALS)
-        rules[key] = 'deny';
-    for (const key of ENFORCED_DENIALS)
-        rules[`${key}*`] = 'deny';
-    return rules;
-}
-/** Appends `rules` at the end of `permission`, moving keys that already exist to the end. */
-function appendRules(permission, rules) {
-    const out = {};
-    for (const [key, value] of Object.entries(permission))
-        if (!(key in rules))
-            out[key] = value;
-    return { ...out, ...rules };
-}
-/** The config object kugetsu hands to opencode. */
-function buildOpencodeConfig(options = {}) {
-    const inherited = parseOpencodeConfig(options.inherited, 'OPENCODE_CONFIG_CONTENT');
-    const user = typeof options.user === 'string'
-        ? parseOpencodeConfig(options.user)
-        : options.user && isPlainObject(options.user)
-            ? options.user
-            : {};
-    const merged = mergeConfig(inherited, user);
-    const own = mergePermission(permissionObject(inherited.permission, 'OPENCODE_CONFIG_CONTENT'), permissionObject(user.permission, 'opencode config'));
-    // The user's own rules first, then kugetsu's defaults (refined by the user), then the denials:
-    // a user's `"*": "allow"` must not silently undo the external_directory default.
-    const rest = {};
-    for (const [key, value] of Object.entries(own))
-        if (!(key in DEFAULT_PERMISSION))
-            rest[key] = value;
-    const defaults = {};
-    for (const [key, value] of Object.entries(DEFAULT_PERMISSION)) {
-        const mine = own[key];
-        defaults[key] = mine === undefined ? value : isPlainObject(mine) ? { ...value, ...mine } : mine;
-    }
-    const config = {
-        $schema: CONFIG_SCHEMA,
-        ...merged,
-        permission: appendRules({ ...rest, ...defaults }, enforcedRules())
+    const text = lastTextMessage ? (texts.get(lastTextMessage) ?? []).join('\n').trim() : '';
+    return {
+        sessionId,
+        text,
+        toolCalls,
+        tokens,
+        cost,
+        errors,
+        errorNames,
+        permissionRejections,
+        events,
+        otherLines
     };
-    const agents = isPlainObject(merged.agent) ? { ...merged.agent } : {};
-    for (const name of NATIVE_AGENTS) {
-        const agent = isPlainObject(agents[name]) ? { ...agents[name] } : {};
-        agent.permission = appendRules(permissionObject(agent.permission, `agent ${name}`), enforcedRules());
-        agents[name] = agent;
-    }
-    config.agent = agents;
-    return config;
 }
-/** `buildOpencodeConfig` as the JSON text for `OPENCODE_CONFIG_CONTENT`. */
-function buildOpencodeConfigContent(options = {}) {
-    return JSON.stringify(buildOpencodeConfig(options));
+/** Parses the whole stdout of `opencode run --format json`. */
+function parseRunOutput(stdout) {
+    const { events, otherLines } = parseEventLines(stdout);
+    return summarizeEvents(events, otherLines);
+}
+/** Drops terminal colour codes (opencode colours its stderr even when it is a pipe). */
+function stripAnsi(text) {
+    // eslint-disable-next-line no-control-regex
+    return text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '');
+}
+/** The last non-empty line of a text, without colour codes. */
+function lastLine(text) {
+    const lines = stripAnsi(text)
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean);
+    return lines.length ? lines[lines.length - 1] : '';
+}
+/**
+ * The events `opencode run --format json` would have printed for these messages (as
+ * `GET /session/{id}/message` of `opencode serve` returns them, `[{info, parts}]`): finished text
+ * parts, finished tool calls, step ends, and the error an assistant message ended with. So a turn
+ * driven over HTTP is summarised by the same rules as one run by the CLI.
+ */
+function eventsFromMessages(messages) {
+    const events = [];
+    for (const message of messages) {
+        if (!message || typeof message !== 'object')
+            continue;
+        const { info, parts } = message;
+        if (!info || info.role !== 'assistant')
+            continue;
+        const sessionID = str(info.sessionID);
+        for (const part of Array.isArray(parts) ? parts : []) {
+            if (!part || typeof part !== 'object')
+                continue;
+            const p = part;
+            const state = (p.state ?? {});
+            const time = (p.time ?? {});
+            if (p.type === 'text' && !p.synthetic && !p.ignored && time.end !== undefined) {
+                events.push({ type: 'text', sessionID, part: p });
+            }
+            else if (p.type === 'tool' && (state.status === 'completed' || state.status === 'error')) {
+                events.push({ type: 'tool_use', sessionID, part: p });
+            }
+            else if (p.type === 'step-finish') {
+                events.push({ type: 'step_finish', sessionID, part: p });
+            }
+        }
+        const error = info.error;
+        if (error && typeof error === 'object') {
+            events.push({ type: 'error', sessionID, error: error });
+        }
+    }
+    return events;
 }
 
 ;// CONCATENATED MODULE: ./src/opencode/process.ts
@@ -32216,8 +33437,6 @@ function createOpencodeDriver(options) {
     return { run, exportSession, importSession, deleteSession, close };
 }
 
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
 ;// CONCATENATED MODULE: ./src/opencode/serve.ts
@@ -33426,6 +34645,7 @@ function createEntryStore(root, codec = stateCodec(undefined)) {
 
 
 
+
 const loadCache = () => __nccwpck_require__.e(/* import() */ 691).then(__nccwpck_require__.bind(__nccwpck_require__, 1691));
 function readPayload(path) {
     if (!path)
@@ -33486,6 +34706,13 @@ async function openWorkspace(context) {
     const cwd = inputs.workingDirectory
         ? (0,external_node_path_.resolve)(env.GITHUB_WORKSPACE || '.', inputs.workingDirectory)
         : env.GITHUB_WORKSPACE || process.cwd();
+    // Provider keys stay with kugetsu: opencode reaches its providers through a loopback proxy.
+    const keys = await guardProviderKeys({
+        env,
+        cwd,
+        opencodeConfig: inputs.opencodeConfig,
+        secrets: context.secrets
+    });
     const sandbox = await openSandbox({
         mode: inputs.sandbox,
         workspace: cwd,
@@ -33495,19 +34722,21 @@ async function openWorkspace(context) {
             ...(env.OPENCODE_CONFIG ? [env.OPENCODE_CONFIG] : [])
         ]
     }).catch(async (error) => {
+        await keys.close();
         await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true }).catch(() => undefined);
         throw error;
     });
     if (!sandbox.user) {
         core/* warning */.$e('sandbox: off: the agent runs as the runner\u2019s user and can reach everything this job can (its credentials among them)');
     }
-    const agentEnv = agentEnvironment(env, { XDG_DATA_HOME: (0,external_node_path_.join)(dir, 'opencode-data'), ...sandbox.env }, { exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined });
+    const agentEnv = keys.environment(agentEnvironment(env, { XDG_DATA_HOME: (0,external_node_path_.join)(dir, 'opencode-data'), ...sandbox.env }, { exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined }));
     const driverOptions = {
         binary,
         env: agentEnv,
         configContent: buildOpencodeConfigContent({
             user: inputs.opencodeConfig,
-            inherited: env.OPENCODE_CONFIG_CONTENT
+            inherited: env.OPENCODE_CONFIG_CONTENT,
+            overlay: keys.overlay
         }),
         tempDir: exchange,
         launcher: sandbox.launcher
@@ -33556,6 +34785,7 @@ async function openWorkspace(context) {
         await sandbox
             .release()
             .catch((error) => core/* warning */.$e(`could not remove the agent's user: ${errorMessage(error)}`));
+        await keys.close();
         await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true }).catch(() => undefined);
     };
     process.once('SIGINT', onSignal);
@@ -33655,6 +34885,9 @@ async function handleTurn(request, context) {
         const issueDir = store.issueDir(ref);
         const issueStream = keys.issueStream(String(request.ref.number));
         const restoredKey = await cache.restore(issueDir, issueStream).catch((error) => {
+            if (error instanceof CacheEntryRefused) {
+                throw new errors_KugetsuError('unsafe-state', `the newest Actions cache entry of ${ref} (${error.key ?? 'key unknown'}) was refused before anything was extracted: ${error.reason}. kugetsu never writes such an entry: someone who can write this repository's caches planted it. ${ref} keeps its session; delete that entry (gh cache delete ${error.key ?? '<key>'}) and run again`, { cause: error });
+            }
             // Going on would start the issue over, and its new entry would hide the old session.
             if (!(error instanceof CacheRestoreError))
                 throw error;
@@ -33670,6 +34903,11 @@ async function handleTurn(request, context) {
             const baseKey = await cache
                 .restore(workspace.store.baseDir, baseStream)
                 .catch((error) => {
+                // Nothing of it was extracted; a new base saved now is the stream's newest again.
+                if (error instanceof CacheEntryRefused) {
+                    core/* warning */.$e(`the base session's cache entry ${error.key ?? ''} was refused (${error.reason}); creating a new base. Delete that entry: kugetsu never writes such archives`);
+                    return undefined;
+                }
                 if (!(error instanceof CacheRestoreError))
                     throw error;
                 return undefined;

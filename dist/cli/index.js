@@ -11,8 +11,8 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_readline_promises__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(848);
 /* harmony import */ var node_readline_promises__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_readline_promises__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _cli_run_cli_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(835);
-/* harmony import */ var _opencode_driver_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(98);
-/* harmony import */ var _opencode_binary_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(992);
+/* harmony import */ var _opencode_driver_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(909);
+/* harmony import */ var _opencode_binary_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(418);
 /* harmony import */ var _store_local_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(584);
 /** The `kugetsu` command line (package.json `bin`). */
 
@@ -664,7 +664,7 @@ function errorMessage(error) {
 
 /***/ }),
 
-/***/ 992:
+/***/ 418:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -673,7 +673,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   Du: () => (/* binding */ resolveOpencodeBinary)
 });
 
-// UNUSED EXPORTS: OPENCODE_BIN_ENV, OPENCODE_VERSION, binaryVersion, defaultToolDir, findOnPath, installDir, installOpencode, installedCandidates, packageVersion, platformPackages, probeVersion
+// UNUSED EXPORTS: OPENCODE_BIN_ENV, OPENCODE_VERSION, binaryVersion, defaultToolDir, findOnPath, installDir, installOpencode, installedCandidates, packageVersion, platformPackages, probeVersion, tarballDir, writeMarker
 
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(421);
@@ -687,8 +687,445 @@ var external_node_path_ = __nccwpck_require__(760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(916);
-// EXTERNAL MODULE: ./src/opencode/events.ts
-var events = __nccwpck_require__(464);
+;// CONCATENATED MODULE: external "node:events"
+const external_node_events_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(598);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: external "node:stream"
+const external_node_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+;// CONCATENATED MODULE: external "node:zlib"
+const external_node_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
+;// CONCATENATED MODULE: ./src/action/tar-stream.ts
+/**
+ * A streaming reader of tar archives (POSIX ustar and pax, old GNU with its long names) that
+ * reports each member as GNU tar would name it, so what is checked is what tar would write.
+ */
+/** An archive kugetsu will not extract, and why. */
+class UnsafeArchiveError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'UnsafeArchiveError';
+    }
+}
+/** An archive cut short: damaged in storage or transit, not dangerous in itself. */
+class TruncatedArchiveError extends Error {
+    constructor() {
+        super('the tar archive is truncated');
+        this.name = 'TruncatedArchiveError';
+    }
+}
+const BLOCK = 512;
+/** Extended headers (pax, GNU long names) held in memory: far above any real one. */
+const MAX_META = 1024 * 1024;
+const META_TYPES = new Set(['x', 'g', 'L', 'K']);
+const field = (header, start, length) => {
+    const raw = header.subarray(start, start + length);
+    const nul = raw.indexOf(0);
+    return raw.subarray(0, nul < 0 ? length : nul).toString('latin1');
+};
+/** A numeric header field: octal text, or GNU's base-256 (high bit of the first byte set). */
+function numeric(header, start, length, what) {
+    const raw = header.subarray(start, start + length);
+    if (raw[0] & 0x80) {
+        if (raw[0] !== 0x80)
+            throw new UnsafeArchiveError(`negative or huge ${what} in a tar header`);
+        let value = 0;
+        for (const byte of raw.subarray(1))
+            value = value * 256 + byte;
+        if (!Number.isSafeInteger(value))
+            throw new UnsafeArchiveError(`huge ${what} in a tar header`);
+        return value;
+    }
+    const text = field(header, start, length).trim();
+    if (text === '')
+        return 0;
+    if (!/^[0-7]+$/.test(text))
+        throw new UnsafeArchiveError(`bad ${what} in a tar header`);
+    return parseInt(text, 8);
+}
+function checksumOk(header) {
+    const stored = numeric(header, 148, 8, 'checksum');
+    let unsigned = 0;
+    let signed = 0;
+    for (let i = 0; i < BLOCK; i++) {
+        const byte = i >= 148 && i < 156 ? 0x20 : header[i];
+        unsigned += byte;
+        signed += byte > 127 ? byte - 256 : byte;
+    }
+    return stored === unsigned || stored === signed;
+}
+/** `len key=value\n` records; values are kept byte for byte (latin1). */
+function parsePax(data) {
+    const records = new Map();
+    let offset = 0;
+    while (offset < data.length) {
+        const space = data.indexOf(0x20, offset);
+        const lengthText = space < 0 ? '' : data.subarray(offset, space).toString('latin1');
+        const length = Number(lengthText);
+        if (!/^[1-9][0-9]*$/.test(lengthText) || offset + length > data.length) {
+            throw new UnsafeArchiveError('malformed pax header');
+        }
+        const record = data.subarray(space + 1, offset + length);
+        const eq = record.indexOf(0x3d);
+        if (record[record.length - 1] !== 0x0a || eq <= 0) {
+            throw new UnsafeArchiveError('malformed pax header');
+        }
+        records.set(record.subarray(0, eq).toString('latin1'), record.subarray(eq + 1, record.length - 1).toString('latin1'));
+        offset += length;
+    }
+    return records;
+}
+/**
+ * Feed it the decompressed bytes with `write`, then call `end`. Throws UnsafeArchiveError for
+ * anything it cannot read exactly as GNU tar would: bad checksums, unknown header formats,
+ * malformed or ambiguous extended headers, data after the end marker; TruncatedArchiveError for an
+ * archive cut short.
+ */
+class TarStream {
+    handlers;
+    pending = Buffer.alloc(0);
+    state = { kind: 'header' };
+    pax = new Map();
+    longName;
+    longLink;
+    constructor(handlers) {
+        this.handlers = handlers;
+    }
+    write(chunk) {
+        let input = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+        this.pending = Buffer.alloc(0);
+        while (input.length > 0) {
+            const state = this.state;
+            if (state.kind === 'end') {
+                if (input.some((byte) => byte !== 0)) {
+                    throw new UnsafeArchiveError('data after the end of the tar archive');
+                }
+                return;
+            }
+            if (state.kind === 'data') {
+                if (state.left > 0) {
+                    const take = Math.min(state.left, input.length);
+                    if (state.wanted)
+                        this.handlers.data?.(input.subarray(0, take));
+                    state.left -= take;
+                    input = input.subarray(take);
+                    if (state.left === 0 && state.wanted)
+                        this.handlers.end?.();
+                    continue;
+                }
+                const skip = Math.min(state.pad, input.length);
+                state.pad -= skip;
+                input = input.subarray(skip);
+                if (state.pad === 0)
+                    this.state = { kind: 'header' };
+                continue;
+            }
+            if (state.kind === 'meta') {
+                const take = Math.min(state.left + state.pad, input.length);
+                const part = input.subarray(0, Math.min(take, state.left));
+                if (part.length)
+                    state.parts.push(Buffer.from(part));
+                const used = Math.min(take, state.left);
+                state.left -= used;
+                state.pad -= take - used;
+                input = input.subarray(take);
+                if (state.left === 0 && state.pad === 0) {
+                    this.meta(state.type, Buffer.concat(state.parts));
+                    this.state = { kind: 'header' };
+                }
+                continue;
+            }
+            if (input.length < BLOCK) {
+                this.pending = Buffer.from(input);
+                return;
+            }
+            this.header(input.subarray(0, BLOCK));
+            input = input.subarray(BLOCK);
+        }
+    }
+    end() {
+        const state = this.state;
+        if (this.pending.length > 0 || state.kind === 'meta' || state.kind === 'data') {
+            throw new TruncatedArchiveError();
+        }
+        if (this.pax.size > 0 || this.longName !== undefined || this.longLink !== undefined) {
+            throw new UnsafeArchiveError('the tar archive ends with an extended header');
+        }
+    }
+    header(header) {
+        if (header.every((byte) => byte === 0)) {
+            if (this.pax.size > 0 || this.longName !== undefined || this.longLink !== undefined) {
+                throw new UnsafeArchiveError('the tar archive ends with an extended header');
+            }
+            this.state = { kind: 'end' };
+            return;
+        }
+        const magic = header.subarray(257, 265).toString('latin1');
+        const posix = magic === 'ustar\u000000';
+        if (!posix && magic !== 'ustar  \u0000') {
+            throw new UnsafeArchiveError('a tar header is neither POSIX ustar nor GNU');
+        }
+        if (!checksumOk(header))
+            throw new UnsafeArchiveError('bad checksum in a tar header');
+        const type = header[156] === 0 ? '0' : String.fromCharCode(header[156]);
+        let size = numeric(header, 124, 12, 'size');
+        const padOf = (n) => (BLOCK - (n % BLOCK)) % BLOCK;
+        if (META_TYPES.has(type)) {
+            if (size > MAX_META)
+                throw new UnsafeArchiveError('oversized extended tar header');
+            this.state = { kind: 'meta', type, left: size, pad: padOf(size), parts: [] };
+            if (size === 0) {
+                this.meta(type, Buffer.alloc(0));
+                this.state = { kind: 'header' };
+            }
+            return;
+        }
+        const name = field(header, 0, 100);
+        const prefix = posix ? field(header, 345, 155) : '';
+        const fromHeader = prefix ? `${prefix}/${name}` : name;
+        const paxPath = this.pax.get('path');
+        if (paxPath !== undefined && this.longName !== undefined) {
+            throw new UnsafeArchiveError('a tar member has both a pax path and a GNU long name');
+        }
+        const paxLink = this.pax.get('linkpath');
+        if (paxLink !== undefined && this.longLink !== undefined) {
+            throw new UnsafeArchiveError('a tar member has both a pax linkpath and a GNU long link');
+        }
+        const paxSize = this.pax.get('size');
+        if (paxSize !== undefined) {
+            if (!/^[0-9]{1,15}$/.test(paxSize))
+                throw new UnsafeArchiveError('bad pax size');
+            size = Number(paxSize);
+        }
+        const member = {
+            path: paxPath ?? this.longName ?? fromHeader,
+            linkpath: paxLink ?? this.longLink ?? field(header, 157, 100),
+            type,
+            size,
+            mode: numeric(header, 100, 8, 'mode')
+        };
+        this.pax = new Map();
+        this.longName = undefined;
+        this.longLink = undefined;
+        // Readers differ on whether such members' data follows: none may have any.
+        if (['1', '2', '3', '4', '5', '6'].includes(type) && size !== 0) {
+            throw new UnsafeArchiveError('a link, directory or device tar member carries data');
+        }
+        const wanted = this.handlers.member(member) === true;
+        if (wanted && size === 0)
+            this.handlers.end?.();
+        this.state = { kind: 'data', left: size, pad: padOf(size), wanted };
+    }
+    meta(type, data) {
+        if (type === 'L' || type === 'K') {
+            // GNU long names are NUL-terminated within their data.
+            const nul = data.indexOf(0);
+            const value = data.subarray(0, nul < 0 ? data.length : nul).toString('latin1');
+            if (type === 'L')
+                this.longName = value;
+            else
+                this.longLink = value;
+            return;
+        }
+        const records = parsePax(data);
+        for (const key of records.keys()) {
+            if (key.startsWith('GNU.sparse'))
+                throw new UnsafeArchiveError('sparse tar members');
+            if (type === 'g' && ['path', 'linkpath', 'size'].includes(key)) {
+                throw new UnsafeArchiveError(`a global pax header sets ${key}`);
+            }
+        }
+        if (type === 'x')
+            for (const [key, value] of records)
+                this.pax.set(key, value);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/opencode/digests.ts
+/**
+ * npm integrity (sha512 of the tarball) of opencode-ai 1.18.33's platform packages, as the
+ * registry published them. Generated by scripts/opencode-digests.mjs: do not edit.
+ * Not found when generated (asked of the registry at run time): opencode-darwin-arm64, opencode-darwin-x64, opencode-darwin-x64-baseline, opencode-linux-arm64, opencode-linux-arm64-musl, opencode-linux-x64-baseline-musl, opencode-linux-x64-musl, opencode-windows-arm64, opencode-windows-x64, opencode-windows-x64-baseline.
+ */
+const PACKAGE_INTEGRITY = {
+    'opencode-linux-x64@1.18.33': 'sha512-q/t/3p2CTxOT9y2kvjesb/LZab2+1eqlhhWA02Be6mjTtmYtNBcBsrI5yDo4Fw7ZSPBW2oyMIGMNRqiKQjiAWw==',
+    'opencode-linux-x64-baseline@1.18.33': 'sha512-1KQGBiiDDeL/VHHbHkOvvFo8Jr97WT5+C1tear+p7IcDTnXgVHXqIjU4O4jM4mHQzykTP2i884FCnW5LDa+zCA=='
+};
+
+;// CONCATENATED MODULE: ./src/opencode/package-tarball.ts
+/**
+ * opencode's platform packages as npm tarballs: fetched with `npm pack` (so the user's registry
+ * config applies), checked against an integrity no cache writer can choose, then unpacked. The
+ * tarball is what the action caches; the binary is only ever unpacked from a checked one.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+function runNpm(args, options) {
+    return new Promise((resolve) => {
+        let stdout = '';
+        let stderr = '';
+        const child = (0,external_node_child_process_.spawn)(options.npm, args, {
+            env: options.env,
+            cwd: options.cwd,
+            stdio: ['ignore', 'pipe', 'pipe'],
+            shell: process.platform === 'win32' && /\.(cmd|bat)$/i.test(options.npm)
+        });
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15 * 60_000);
+        child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+        child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+        child.on('error', (error) => {
+            clearTimeout(timer);
+            resolve({ code: null, stdout, stderr, error });
+        });
+        child.on('close', (code) => {
+            clearTimeout(timer);
+            resolve({ code, stdout, stderr });
+        });
+    });
+}
+const tarballName = (name, version) => `${name}-${version}.tgz`;
+/** The npm integrity string (`sha512-<base64>`) of a file. */
+async function integrityOf(file) {
+    const hash = (0,external_node_crypto_.createHash)('sha512');
+    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(file, { highWaterMark: 1 << 20 }), hash);
+    return `sha512-${hash.digest('base64')}`;
+}
+/**
+ * The integrity `name@version` must have: shipped with kugetsu for the pinned release, else the
+ * one the npm registry publishes (asked through npm). Undefined when the registry cannot tell.
+ */
+async function expectedIntegrity(name, version, options) {
+    const shipped = PACKAGE_INTEGRITY[`${name}@${version}`];
+    if (shipped)
+        return shipped;
+    const output = await runNpm(['view', `${name}@${version}`, 'dist.integrity', '--loglevel=error'], options);
+    const integrity = output.stdout.trim();
+    return output.code === 0 && /^sha512-[A-Za-z0-9+/]+=*$/.test(integrity) ? integrity : undefined;
+}
+/** Downloads `name@version`'s tarball into `dir` with `npm pack`; npm's last error line on failure. */
+async function packPackage(name, version, dir, options) {
+    await (0,promises_.mkdir)(dir, { recursive: true });
+    const output = await runNpm(['pack', `${name}@${version}`, '--pack-destination', dir, '--loglevel=error'], { ...options, cwd: dir });
+    if (output.error || output.code !== 0) {
+        const lines = output.stderr.trim().split('\n');
+        return {
+            error: output.error
+                ? `${options.npm}: ${output.error.code === 'ENOENT' ? 'not found' : output.error.message}`
+                : (lines.find((line) => /^npm (error|ERR!) (?!code\b)\S/.test(line)) ?? lines.at(-1)) ||
+                    `npm exited with ${output.code}`
+        };
+    }
+    return { file: external_node_path_default().join(dir, tarballName(name, version)) };
+}
+/** The one tarball of one of `names` at `version` in `dir`, if there is exactly one. */
+async function findTarball(dir, names, version) {
+    const files = await readdir(dir).catch(() => []);
+    const found = names.filter((name) => files.includes(tarballName(name, version)));
+    if (found.length !== 1 || files.length !== 1)
+        return undefined;
+    return { name: found[0], file: path.join(dir, tarballName(found[0], version)) };
+}
+/**
+ * Unpacks a checked tarball's `package/package.json` and `package/bin/<exe>` into `packageDir`
+ * (and nothing else: the paths written are kugetsu's, not the archive's).
+ */
+async function unpackBinary(tarball, packageDir, exe) {
+    const staging = `${packageDir}.tmp-${process.pid}`;
+    await (0,promises_.rm)(staging, { recursive: true, force: true });
+    await (0,promises_.mkdir)(external_node_path_default().join(staging, 'bin'), { recursive: true });
+    const wanted = new Map([
+        ['package/package.json', external_node_path_default().join(staging, 'package.json')],
+        [`package/bin/${exe}`, external_node_path_default().join(staging, 'bin', exe)]
+    ]);
+    const closed = [];
+    let out;
+    const reader = new TarStream({
+        member: (member) => {
+            const target = wanted.get(member.path);
+            if (!target || member.type !== '0')
+                return false;
+            wanted.delete(member.path);
+            out = (0,external_node_fs_namespaceObject.createWriteStream)(target);
+            closed.push((0,external_node_events_namespaceObject.once)(out, 'close'));
+            return true;
+        },
+        data: (chunk) => void out?.write(chunk),
+        end: () => out?.end()
+    });
+    const chunkSize = 1 << 20;
+    try {
+        await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(tarball, { highWaterMark: chunkSize }), (0,external_node_zlib_namespaceObject.createGunzip)({ chunkSize }), new external_node_stream_namespaceObject.Writable({
+            write(chunk, _encoding, callback) {
+                try {
+                    reader.write(chunk);
+                }
+                catch (error) {
+                    callback(error);
+                    return;
+                }
+                if (out?.writableNeedDrain)
+                    out.once('drain', () => callback());
+                else
+                    callback();
+            },
+            final(callback) {
+                try {
+                    reader.end();
+                    callback();
+                }
+                catch (error) {
+                    callback(error);
+                }
+            }
+        }));
+        await Promise.all(closed);
+    }
+    catch (error) {
+        out?.destroy();
+        await (0,promises_.rm)(staging, { recursive: true, force: true });
+        throw new errors/* KugetsuError */.r('binary-missing', `could not unpack ${external_node_path_default().basename(tarball)}: ${error.message}`);
+    }
+    if (wanted.size > 0) {
+        await (0,promises_.rm)(staging, { recursive: true, force: true });
+        throw new errors/* KugetsuError */.r('binary-missing', `${external_node_path_default().basename(tarball)} holds no ${[...wanted.keys()].join(' or ')}`);
+    }
+    await (0,promises_.chmod)(external_node_path_default().join(staging, 'bin', exe), 0o755);
+    await (0,promises_.rm)(packageDir, { recursive: true, force: true });
+    await (0,promises_.rename)(staging, packageDir);
+    return external_node_path_default().join(packageDir, 'bin', exe);
+}
+/**
+ * Checks `tarball` against the integrity `name@version` must have, then unpacks its binary into
+ * `<dir>/node_modules/<name>`. Throws `unverified-binary` (nothing unpacked) on a mismatch.
+ */
+async function unpackVerified(tarball, name, version, dir, options) {
+    const file = external_node_path_default().basename(tarball);
+    const expected = await expectedIntegrity(name, version, options);
+    if (!expected) {
+        throw new errors/* KugetsuError */.r('unverified-binary', `the npm registry gives no integrity for ${name}@${version}, so ${file} cannot be checked; it was not unpacked or run`);
+    }
+    const actual = await integrityOf(tarball);
+    if (actual !== expected) {
+        throw new errors/* KugetsuError */.r('unverified-binary', `${file} is not ${name}@${version} as published (its sha512 is ${actual.slice(7, 23)}…, the registry's ${expected.slice(7, 23)}…); it was not unpacked or run`);
+    }
+    const exe = process.platform === 'win32' ? 'opencode.exe' : 'opencode';
+    return unpackBinary(tarball, external_node_path_default().join(dir, 'node_modules', name), exe);
+}
+
 ;// CONCATENATED MODULE: ./src/opencode/version.ts
 /** The opencode release kugetsu is built and tested against (npm package `opencode-ai`). */
 const OPENCODE_VERSION = '1.18.33';
@@ -698,14 +1135,14 @@ const OPENCODE_VERSION = '1.18.33';
  * Finding (and if need be installing) the opencode binary kugetsu drives.
  *
  * Order: an explicit path (option, or env `KUGETSU_OPENCODE_BIN`), used as given; an `opencode` on
- * PATH whose version (its npm package's, else what `--version` prints) is the wanted version; a copy installed earlier in the tool dir; a fresh
- * `npm install opencode-ai@VERSION` into the tool dir.
+ * PATH whose version (its npm package's, else what `--version` prints) is the wanted version; a
+ * copy installed earlier in the tool dir; a fresh install into the tool dir.
  *
- * The npm package `opencode-ai` ships a placeholder `bin/opencode.exe` that its postinstall script
- * replaces with the real binary from a platform package (`opencode-linux-x64`, ...). Install scripts
- * may not run (npm 11 warns it will stop running them by default, pnpm already does), so kugetsu
- * installs with `--ignore-scripts` and uses the platform package's binary directly; the wrapper is
- * only a fallback.
+ * The npm package `opencode-ai` is a wrapper whose postinstall script copies in the binary of a
+ * platform package (`opencode-linux-x64`, ...). kugetsu runs no install scripts: it fetches the
+ * platform package's tarball with `npm pack`, checks it against the published integrity
+ * (package-tarball.ts) and uses its binary directly. The wrapper is only a fallback for copies
+ * installed by other means.
  *
  * Asking a binary its version (`opencode --version`) takes over a second, so a binary that belongs
  * to one of these npm packages is known by its package.json instead (see packageVersion); other
@@ -897,62 +1334,61 @@ async function fromInstallDir(dir, version, env) {
         if (!(await isExecutable(candidate)))
             continue;
         if ((await probeVersion(candidate, env)) === version) {
-            await (0,promises_.writeFile)(external_node_path_default().join(dir, MARKER), JSON.stringify({ binary: candidate, version }) + '\n').catch(() => undefined);
+            await writeMarker(dir, candidate, version);
             return candidate;
         }
     }
     return undefined;
 }
+/** Where an install keeps the npm tarball its binary came from (what the action caches). */
+function tarballDir(toolDir, version) {
+    return path.join(installDir(toolDir, version), TARBALLS);
+}
+const TARBALLS = 'npm-pack';
+/** Records the binary that was checked and ran, so later runs read its package.json instead. */
+async function writeMarker(dir, binary, version) {
+    await (0,promises_.writeFile)(external_node_path_default().join(dir, MARKER), JSON.stringify({ binary, version }) + '\n').catch(() => undefined);
+}
 /**
- * Installs `opencode-ai@version` into `<toolDir>/opencode-ai/<version>` and returns its binary.
- * Installs into a temp dir next to it first, so a failed install leaves nothing half-done behind.
+ * Installs opencode `version` into `<toolDir>/opencode-ai/<version>`: the tarball of the first
+ * platform package of this machine whose binary runs (`npm pack`, so install scripts never run),
+ * checked against its published integrity, then unpacked. Works in a temp dir next to the target,
+ * so a failed install leaves nothing half-done behind.
  */
 async function installOpencode(toolDir, version, options = {}) {
     const env = options.env ?? process.env;
-    const npm = options.npmCommand ?? (process.platform === 'win32' ? 'npm.cmd' : 'npm');
+    const npm = { npm: options.npmCommand ?? (process.platform === 'win32' ? 'npm.cmd' : 'npm'), env };
     const target = installDir(toolDir, version);
     const staging = `${target}.tmp-${process.pid}-${Date.now()}`;
     await (0,promises_.mkdir)(external_node_path_default().dirname(target), { recursive: true });
     await (0,promises_.rm)(staging, { recursive: true, force: true });
-    options.log?.(`installing opencode-ai@${version} into ${target}`);
-    const output = await runCommand(npm, [
-        'install',
-        '--prefix',
-        staging,
-        '--no-save',
-        '--ignore-scripts',
-        '--no-audit',
-        '--no-fund',
-        '--loglevel=error',
-        `opencode-ai@${version}`
-    ], { env, timeoutMs: 15 * 60_000 });
-    if (output.error || output.code !== 0) {
+    options.log?.(`installing opencode ${version} into ${target}`);
+    let reason = 'no platform package fits this machine';
+    try {
+        for (const name of platformPackages()) {
+            const packed = await packPackage(name, version, external_node_path_default().join(staging, TARBALLS), npm);
+            if ('error' in packed) {
+                reason = `${name}@${version}: ${packed.error}`;
+                continue;
+            }
+            const binary = await unpackVerified(packed.file, name, version, staging, npm);
+            if ((await probeVersion(binary, env)) === version) {
+                await (0,promises_.rm)(target, { recursive: true, force: true });
+                await (0,promises_.rename)(staging, target);
+                const installed = external_node_path_default().join(target, external_node_path_default().relative(staging, binary));
+                await writeMarker(target, installed, version);
+                return installed;
+            }
+            // Built for another CPU level or libc than this machine's: try the next one.
+            reason = `${name}@${version} does not run here`;
+            await (0,promises_.rm)(packed.file, { force: true });
+            await (0,promises_.rm)(external_node_path_default().join(staging, 'node_modules', name), { recursive: true, force: true });
+        }
+    }
+    finally {
         await (0,promises_.rm)(staging, { recursive: true, force: true });
-        const reason = output.error
-            ? `${npm}: ${output.error.code === 'ENOENT' ? 'not found' : output.error.message}`
-            : (0,events/* lastLine */.fM)(output.stderr) || `npm exited with ${output.code}`;
-        throw new errors/* KugetsuError */.r('binary-missing', `could not install opencode-ai@${version}: ${reason}`, { cause: output.error });
     }
-    await (0,promises_.rm)(target, { recursive: true, force: true });
-    await (0,promises_.rename)(staging, target);
-    const binary = await fromInstallDir(target, version, env);
-    if (!binary) {
-        throw new errors/* KugetsuError */.r('binary-missing', `opencode-ai@${version} was installed into ${target} but no binary there reports version ${version}`);
-    }
-    await dropUnusedPlatforms(target, binary);
-    return binary;
-}
-/**
- * npm installs every platform package that fits the machine (on linux-x64 the AVX2 and the
- * baseline build, 185 MB each); only the one that ran is kept, which halves what is cached.
- */
-async function dropUnusedPlatforms(dir, binary) {
-    const modules = external_node_path_default().join(dir, 'node_modules');
-    const used = external_node_path_default().relative(modules, binary).split((external_node_path_default()).sep)[0];
-    for (const name of platformPackages()) {
-        if (name !== used)
-            await (0,promises_.rm)(external_node_path_default().join(modules, name), { recursive: true, force: true });
-    }
+    throw new errors/* KugetsuError */.r('binary-missing', `could not install opencode ${version}: ${reason}`);
 }
 /** Finds the opencode binary to drive (see the module comment for the order). */
 async function resolveOpencodeBinary(options = {}) {
@@ -990,7 +1426,7 @@ async function resolveOpencodeBinary(options = {}) {
 
 /***/ }),
 
-/***/ 98:
+/***/ 909:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -1093,6 +1529,61 @@ function parseOpencodeConfig(text, what = 'opencode config') {
     }
     return value;
 }
+/** Calls `visit` for each run of `text` outside strings; strings are copied untouched. */
+function outsideStrings(text, visit) {
+    let out = '';
+    let index = 0;
+    while (index < text.length) {
+        let end = text.indexOf('"', index);
+        if (end < 0)
+            end = text.length;
+        out += visit(text.slice(index, end));
+        if (end >= text.length)
+            break;
+        let close = end + 1;
+        while (close < text.length && text[close] !== '"')
+            close += text[close] === '\\' ? 2 : 1;
+        out += text.slice(end, close + 1);
+        index = close + 1;
+    }
+    return out;
+}
+/**
+ * JSON with comments and trailing commas (what opencode accepts in `opencode.jsonc`, and in
+ * `opencode.json` too) as plain JSON.
+ */
+function stripJsonComments(text) {
+    // Comments first, one character at a time: a `//` may sit inside a string.
+    let out = '';
+    let index = 0;
+    while (index < text.length) {
+        const char = text[index];
+        if (char === '"') {
+            let close = index + 1;
+            while (close < text.length && text[close] !== '"')
+                close += text[close] === '\\' ? 2 : 1;
+            out += text.slice(index, close + 1);
+            index = close + 1;
+        }
+        else if (char === '/' && text[index + 1] === '/') {
+            while (index < text.length && text[index] !== '\n')
+                index++;
+        }
+        else if (char === '/' && text[index + 1] === '*') {
+            const close = text.indexOf('*/', index + 2);
+            index = close < 0 ? text.length : close + 2;
+        }
+        else {
+            out += char;
+            index++;
+        }
+    }
+    return outsideStrings(out, (code) => code.replace(/,(\s*[}\]])/g, '$1'));
+}
+/** The text of an opencode config file (JSON or JSONC) as an object; `invalid-input` otherwise. */
+function parseConfigFile(text, what) {
+    return parseOpencodeConfig(stripJsonComments(text), what);
+}
 /** A `permission` value (string or object) as an object of rules. */
 function permissionObject(value, what) {
     if (value === undefined)
@@ -1136,7 +1627,7 @@ function buildOpencodeConfig(options = {}) {
         : options.user && isPlainObject(options.user)
             ? options.user
             : {};
-    const merged = mergeConfig(inherited, user);
+    const merged = mergeConfig(mergeConfig(inherited, user), options.overlay ?? {});
     const own = mergePermission(permissionObject(inherited.permission, 'OPENCODE_CONFIG_CONTENT'), permissionObject(user.permission, 'opencode config'));
     // The user's own rules first, then kugetsu's defaults (refined by the user), then the denials:
     // a user's `"*": "allow"` must not silently undo the external_directory default.
@@ -1168,8 +1659,231 @@ function buildOpencodeConfigContent(options = {}) {
     return JSON.stringify(buildOpencodeConfig(options));
 }
 
-// EXTERNAL MODULE: ./src/opencode/events.ts
-var events = __nccwpck_require__(464);
+;// CONCATENATED MODULE: ./src/opencode/events.ts
+/** Errors opencode reports about the model or its provider (as opposed to its own failures). */
+const NON_PROVIDER_ERRORS = new Set(['UnknownError', 'MessageAbortedError']);
+/** What a tool error says when the permission config refused the call. */
+const PERMISSION_ERRORS = [
+    /rejected permission/i,
+    /specified a rule which prevents you from using this specific tool call/i,
+    /permission (?:was )?(?:denied|rejected)/i
+];
+function emptyTokens() {
+    return { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0 };
+}
+/** Splits stdout into events; non-JSON lines and a partial last line are tolerated. */
+function parseEventLines(stdout) {
+    const events = [];
+    const otherLines = [];
+    for (const raw of stdout.split('\n')) {
+        const line = raw.trim();
+        if (!line)
+            continue;
+        if (line.startsWith('{')) {
+            try {
+                const value = JSON.parse(line);
+                if (value &&
+                    typeof value === 'object' &&
+                    typeof value.type === 'string') {
+                    events.push(value);
+                    continue;
+                }
+            }
+            catch {
+                // a partial line (the process was killed mid-write) or something that only looks like JSON
+            }
+        }
+        otherLines.push(line);
+    }
+    return { events, otherLines };
+}
+function num(value) {
+    return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+function str(value) {
+    return typeof value === 'string' ? value : undefined;
+}
+function oneLine(text, max = 300) {
+    const line = text.replace(/\s+/g, ' ').trim();
+    return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+/** A one-line description of an `error` event. */
+function describeErrorEvent(error) {
+    if (!error)
+        return 'unknown error';
+    const name = str(error.name) ?? 'Error';
+    const data = (error.data ?? {});
+    const message = str(data.message) ?? str(error.message) ?? '';
+    const status = typeof data.statusCode === 'number' ? ` (HTTP ${data.statusCode})` : '';
+    return oneLine(message ? `${name}: ${message}${status}` : `${name}${status}`);
+}
+/** True when an error event comes from the model or its provider. */
+function isProviderError(name) {
+    return !NON_PROVIDER_ERRORS.has(name);
+}
+function isPermissionError(error) {
+    return error !== undefined && PERMISSION_ERRORS.some((pattern) => pattern.test(error));
+}
+function describeToolTarget(call) {
+    const input = call.input && typeof call.input === 'object' ? call.input : {};
+    const target = str(input.command) ??
+        str(input.filePath) ??
+        str(input.path) ??
+        str(input.url) ??
+        str(input.pattern);
+    return target ? `${call.tool} ${oneLine(target, 120)}` : call.tool;
+}
+function permissionSummary(call) {
+    const error = call.error ?? '';
+    const reason = /rejected permission/i.test(error) ? 'rejected' : 'denied by permission rules';
+    return `${describeToolTarget(call)}: ${reason}`;
+}
+/** The result of a run from its parsed events (the session id and duration are the caller's). */
+function runResultOf(parsed, sessionId, durationMs) {
+    const { text, toolCalls, tokens, cost, errors, permissionRejections } = parsed;
+    return { sessionId, text, toolCalls, tokens, cost, errors, permissionRejections, durationMs };
+}
+/** A run that produced nothing. */
+function emptyRunResult(sessionId, durationMs) {
+    return runResultOf(summarizeEvents([]), sessionId, durationMs);
+}
+/** Turns the events of one run into a result (durationMs is the caller's to add). */
+function summarizeEvents(events, otherLines = []) {
+    let sessionId = '';
+    const tokens = emptyTokens();
+    let cost = 0;
+    const toolCalls = [];
+    const errors = [];
+    const errorNames = [];
+    const permissionRejections = [];
+    // text parts per assistant message, in order of appearance
+    const texts = new Map();
+    let lastTextMessage;
+    for (const event of events) {
+        if (!sessionId && typeof event.sessionID === 'string')
+            sessionId = event.sessionID;
+        const part = event.part ?? {};
+        switch (event.type) {
+            case 'text': {
+                const text = str(part.text);
+                if (text === undefined)
+                    break;
+                const messageId = str(part.messageID) ?? `#${texts.size}`;
+                const list = texts.get(messageId) ?? [];
+                list.push(text);
+                texts.set(messageId, list);
+                lastTextMessage = messageId;
+                break;
+            }
+            case 'tool_use': {
+                const state = (part.state ?? {});
+                const call = {
+                    tool: str(part.tool) ?? 'unknown',
+                    status: str(state.status) ?? 'unknown'
+                };
+                if (str(state.title) !== undefined)
+                    call.title = str(state.title);
+                if (state.input !== undefined)
+                    call.input = state.input;
+                if (str(state.output) !== undefined)
+                    call.output = str(state.output);
+                if (str(state.error) !== undefined)
+                    call.error = str(state.error);
+                toolCalls.push(call);
+                if (call.status === 'error' && isPermissionError(call.error)) {
+                    permissionRejections.push(permissionSummary(call));
+                }
+                break;
+            }
+            case 'step_finish': {
+                const used = (part.tokens ?? {});
+                const cache = (used.cache ?? {});
+                tokens.input += num(used.input);
+                tokens.output += num(used.output);
+                tokens.reasoning += num(used.reasoning);
+                tokens.cacheRead += num(cache.read);
+                tokens.cacheWrite += num(cache.write);
+                cost += num(part.cost);
+                break;
+            }
+            case 'error': {
+                errors.push(describeErrorEvent(event.error));
+                errorNames.push(str(event.error?.name) ?? 'Error');
+                break;
+            }
+        }
+    }
+    const text = lastTextMessage ? (texts.get(lastTextMessage) ?? []).join('\n').trim() : '';
+    return {
+        sessionId,
+        text,
+        toolCalls,
+        tokens,
+        cost,
+        errors,
+        errorNames,
+        permissionRejections,
+        events,
+        otherLines
+    };
+}
+/** Parses the whole stdout of `opencode run --format json`. */
+function parseRunOutput(stdout) {
+    const { events, otherLines } = parseEventLines(stdout);
+    return summarizeEvents(events, otherLines);
+}
+/** Drops terminal colour codes (opencode colours its stderr even when it is a pipe). */
+function stripAnsi(text) {
+    // eslint-disable-next-line no-control-regex
+    return text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '');
+}
+/** The last non-empty line of a text, without colour codes. */
+function lastLine(text) {
+    const lines = stripAnsi(text)
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean);
+    return lines.length ? lines[lines.length - 1] : '';
+}
+/**
+ * The events `opencode run --format json` would have printed for these messages (as
+ * `GET /session/{id}/message` of `opencode serve` returns them, `[{info, parts}]`): finished text
+ * parts, finished tool calls, step ends, and the error an assistant message ended with. So a turn
+ * driven over HTTP is summarised by the same rules as one run by the CLI.
+ */
+function eventsFromMessages(messages) {
+    const events = [];
+    for (const message of messages) {
+        if (!message || typeof message !== 'object')
+            continue;
+        const { info, parts } = message;
+        if (!info || info.role !== 'assistant')
+            continue;
+        const sessionID = str(info.sessionID);
+        for (const part of Array.isArray(parts) ? parts : []) {
+            if (!part || typeof part !== 'object')
+                continue;
+            const p = part;
+            const state = (p.state ?? {});
+            const time = (p.time ?? {});
+            if (p.type === 'text' && !p.synthetic && !p.ignored && time.end !== undefined) {
+                events.push({ type: 'text', sessionID, part: p });
+            }
+            else if (p.type === 'tool' && (state.status === 'completed' || state.status === 'error')) {
+                events.push({ type: 'tool_use', sessionID, part: p });
+            }
+            else if (p.type === 'step-finish') {
+                events.push({ type: 'step_finish', sessionID, part: p });
+            }
+        }
+        const error = info.error;
+        if (error && typeof error === 'object') {
+            events.push({ type: 'error', sessionID, error: error });
+        }
+    }
+    return events;
+}
+
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(421);
 ;// CONCATENATED MODULE: ./src/opencode/process.ts
@@ -1500,7 +2214,7 @@ function checkRunRequest(request) {
 function errorEventFailure(errors, errorNames, details) {
     if (!errors.length)
         return undefined;
-    const index = errorNames.findIndex(events/* isProviderError */.EG);
+    const index = errorNames.findIndex(isProviderError);
     if (index >= 0) {
         return new OpencodeRunError('provider-error', `model provider error: ${errors[index]}`, details);
     }
@@ -1578,7 +2292,7 @@ function createOpencodeDriver(options) {
                     killed,
                     abortReason: killed === 'abort' ? control.signal?.reason : undefined,
                     stdout: Buffer.concat(stdout).toString('utf8'),
-                    stderr: (0,events/* stripAnsi */.aJ)(stderr),
+                    stderr: stripAnsi(stderr),
                     durationMs: Date.now() - started
                 });
             };
@@ -1620,7 +2334,7 @@ function createOpencodeDriver(options) {
         const how = output.exitSignal !== null
             ? `was killed by ${output.exitSignal}`
             : `exited with code ${output.exitCode}`;
-        const detail = (0,events/* lastLine */.fM)(output.stderr);
+        const detail = lastLine(output.stderr);
         return `${what} ${how}${detail ? `: ${detail}` : ''}`;
     }
     function exitFailure(what, output) {
@@ -1649,10 +2363,10 @@ function createOpencodeDriver(options) {
         });
         if (output.spawnError)
             throw spawnFailure(output.spawnError);
-        const parsed = (0,events/* parseRunOutput */.Ab)(output.stdout);
+        const parsed = parseRunOutput(output.stdout);
         // opencode prints nothing before the model answers; a continued session is known anyway
         const sessionId = parsed.sessionId || (request.sessionId && !request.fork ? request.sessionId : '');
-        const result = (0,events/* runResultOf */.cy)(parsed, sessionId, output.durationMs);
+        const result = runResultOf(parsed, sessionId, output.durationMs);
         const details = {
             result,
             exitCode: output.exitCode,
@@ -1681,7 +2395,7 @@ function createOpencodeDriver(options) {
                 new OpencodeRunError('opencode-failed', exitMessage('opencode run', output), details));
         }
         if (!parsed.sessionId) {
-            const detail = (0,events/* lastLine */.fM)(output.stderr);
+            const detail = lastLine(output.stderr);
             throw new OpencodeRunError('opencode-failed', `opencode run reported no session${detail ? `: ${detail}` : ''}`, details);
         }
         const rejected = rejectionFailure(result, details);
@@ -1817,244 +2531,6 @@ function createOpencodeDriver(options) {
         throw exitFailure('opencode session delete', output);
     }
     return { run, exportSession, importSession, deleteSession, close };
-}
-
-
-/***/ }),
-
-/***/ 464:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Ab: () => (/* binding */ parseRunOutput),
-/* harmony export */   EG: () => (/* binding */ isProviderError),
-/* harmony export */   aJ: () => (/* binding */ stripAnsi),
-/* harmony export */   cy: () => (/* binding */ runResultOf),
-/* harmony export */   fM: () => (/* binding */ lastLine)
-/* harmony export */ });
-/* unused harmony exports emptyTokens, parseEventLines, describeErrorEvent, isPermissionError, emptyRunResult, summarizeEvents, eventsFromMessages */
-/** Errors opencode reports about the model or its provider (as opposed to its own failures). */
-const NON_PROVIDER_ERRORS = new Set(['UnknownError', 'MessageAbortedError']);
-/** What a tool error says when the permission config refused the call. */
-const PERMISSION_ERRORS = [
-    /rejected permission/i,
-    /specified a rule which prevents you from using this specific tool call/i,
-    /permission (?:was )?(?:denied|rejected)/i
-];
-function emptyTokens() {
-    return { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0 };
-}
-/** Splits stdout into events; non-JSON lines and a partial last line are tolerated. */
-function parseEventLines(stdout) {
-    const events = [];
-    const otherLines = [];
-    for (const raw of stdout.split('\n')) {
-        const line = raw.trim();
-        if (!line)
-            continue;
-        if (line.startsWith('{')) {
-            try {
-                const value = JSON.parse(line);
-                if (value &&
-                    typeof value === 'object' &&
-                    typeof value.type === 'string') {
-                    events.push(value);
-                    continue;
-                }
-            }
-            catch {
-                // a partial line (the process was killed mid-write) or something that only looks like JSON
-            }
-        }
-        otherLines.push(line);
-    }
-    return { events, otherLines };
-}
-function num(value) {
-    return typeof value === 'number' && Number.isFinite(value) ? value : 0;
-}
-function str(value) {
-    return typeof value === 'string' ? value : undefined;
-}
-function oneLine(text, max = 300) {
-    const line = text.replace(/\s+/g, ' ').trim();
-    return line.length > max ? `${line.slice(0, max - 1)}…` : line;
-}
-/** A one-line description of an `error` event. */
-function describeErrorEvent(error) {
-    if (!error)
-        return 'unknown error';
-    const name = str(error.name) ?? 'Error';
-    const data = (error.data ?? {});
-    const message = str(data.message) ?? str(error.message) ?? '';
-    const status = typeof data.statusCode === 'number' ? ` (HTTP ${data.statusCode})` : '';
-    return oneLine(message ? `${name}: ${message}${status}` : `${name}${status}`);
-}
-/** True when an error event comes from the model or its provider. */
-function isProviderError(name) {
-    return !NON_PROVIDER_ERRORS.has(name);
-}
-function isPermissionError(error) {
-    return error !== undefined && PERMISSION_ERRORS.some((pattern) => pattern.test(error));
-}
-function describeToolTarget(call) {
-    const input = call.input && typeof call.input === 'object' ? call.input : {};
-    const target = str(input.command) ??
-        str(input.filePath) ??
-        str(input.path) ??
-        str(input.url) ??
-        str(input.pattern);
-    return target ? `${call.tool} ${oneLine(target, 120)}` : call.tool;
-}
-function permissionSummary(call) {
-    const error = call.error ?? '';
-    const reason = /rejected permission/i.test(error) ? 'rejected' : 'denied by permission rules';
-    return `${describeToolTarget(call)}: ${reason}`;
-}
-/** The result of a run from its parsed events (the session id and duration are the caller's). */
-function runResultOf(parsed, sessionId, durationMs) {
-    const { text, toolCalls, tokens, cost, errors, permissionRejections } = parsed;
-    return { sessionId, text, toolCalls, tokens, cost, errors, permissionRejections, durationMs };
-}
-/** A run that produced nothing. */
-function emptyRunResult(sessionId, durationMs) {
-    return runResultOf(summarizeEvents([]), sessionId, durationMs);
-}
-/** Turns the events of one run into a result (durationMs is the caller's to add). */
-function summarizeEvents(events, otherLines = []) {
-    let sessionId = '';
-    const tokens = emptyTokens();
-    let cost = 0;
-    const toolCalls = [];
-    const errors = [];
-    const errorNames = [];
-    const permissionRejections = [];
-    // text parts per assistant message, in order of appearance
-    const texts = new Map();
-    let lastTextMessage;
-    for (const event of events) {
-        if (!sessionId && typeof event.sessionID === 'string')
-            sessionId = event.sessionID;
-        const part = event.part ?? {};
-        switch (event.type) {
-            case 'text': {
-                const text = str(part.text);
-                if (text === undefined)
-                    break;
-                const messageId = str(part.messageID) ?? `#${texts.size}`;
-                const list = texts.get(messageId) ?? [];
-                list.push(text);
-                texts.set(messageId, list);
-                lastTextMessage = messageId;
-                break;
-            }
-            case 'tool_use': {
-                const state = (part.state ?? {});
-                const call = {
-                    tool: str(part.tool) ?? 'unknown',
-                    status: str(state.status) ?? 'unknown'
-                };
-                if (str(state.title) !== undefined)
-                    call.title = str(state.title);
-                if (state.input !== undefined)
-                    call.input = state.input;
-                if (str(state.output) !== undefined)
-                    call.output = str(state.output);
-                if (str(state.error) !== undefined)
-                    call.error = str(state.error);
-                toolCalls.push(call);
-                if (call.status === 'error' && isPermissionError(call.error)) {
-                    permissionRejections.push(permissionSummary(call));
-                }
-                break;
-            }
-            case 'step_finish': {
-                const used = (part.tokens ?? {});
-                const cache = (used.cache ?? {});
-                tokens.input += num(used.input);
-                tokens.output += num(used.output);
-                tokens.reasoning += num(used.reasoning);
-                tokens.cacheRead += num(cache.read);
-                tokens.cacheWrite += num(cache.write);
-                cost += num(part.cost);
-                break;
-            }
-            case 'error': {
-                errors.push(describeErrorEvent(event.error));
-                errorNames.push(str(event.error?.name) ?? 'Error');
-                break;
-            }
-        }
-    }
-    const text = lastTextMessage ? (texts.get(lastTextMessage) ?? []).join('\n').trim() : '';
-    return {
-        sessionId,
-        text,
-        toolCalls,
-        tokens,
-        cost,
-        errors,
-        errorNames,
-        permissionRejections,
-        events,
-        otherLines
-    };
-}
-/** Parses the whole stdout of `opencode run --format json`. */
-function parseRunOutput(stdout) {
-    const { events, otherLines } = parseEventLines(stdout);
-    return summarizeEvents(events, otherLines);
-}
-/** Drops terminal colour codes (opencode colours its stderr even when it is a pipe). */
-function stripAnsi(text) {
-    // eslint-disable-next-line no-control-regex
-    return text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '');
-}
-/** The last non-empty line of a text, without colour codes. */
-function lastLine(text) {
-    const lines = stripAnsi(text)
-        .split('\n')
-        .map((line) => line.trim())
-        .filter(Boolean);
-    return lines.length ? lines[lines.length - 1] : '';
-}
-/**
- * The events `opencode run --format json` would have printed for these messages (as
- * `GET /session/{id}/message` of `opencode serve` returns them, `[{info, parts}]`): finished text
- * parts, finished tool calls, step ends, and the error an assistant message ended with. So a turn
- * driven over HTTP is summarised by the same rules as one run by the CLI.
- */
-function eventsFromMessages(messages) {
-    const events = [];
-    for (const message of messages) {
-        if (!message || typeof message !== 'object')
-            continue;
-        const { info, parts } = message;
-        if (!info || info.role !== 'assistant')
-            continue;
-        const sessionID = str(info.sessionID);
-        for (const part of Array.isArray(parts) ? parts : []) {
-            if (!part || typeof part !== 'object')
-                continue;
-            const p = part;
-            const state = (p.state ?? {});
-            const time = (p.time ?? {});
-            if (p.type === 'text' && !p.synthetic && !p.ignored && time.end !== undefined) {
-                events.push({ type: 'text', sessionID, part: p });
-            }
-            else if (p.type === 'tool' && (state.status === 'completed' || state.status === 'error')) {
-                events.push({ type: 'tool_use', sessionID, part: p });
-            }
-            else if (p.type === 'step-finish') {
-                events.push({ type: 'step_finish', sessionID, part: p });
-            }
-        }
-        const error = info.error;
-        if (error && typeof error === 'object') {
-            events.push({ type: 'error', sessionID, error: error });
-        }
-    }
-    return events;
 }
 
 

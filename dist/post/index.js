@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6298);
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5177);
 /** The action's post step (action.yml `post`, run with `post-if: always()`). */
 
 await (0,_post_js__WEBPACK_IMPORTED_MODULE_0__/* .runPost */ .a)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6298:
+/***/ 5177:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29520,7 +29520,7 @@ var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { access, appendFile, writeFile } = external_fs_.promises;
+const { access: summary_access, appendFile, writeFile: summary_writeFile } = external_fs_.promises;
 const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
 const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
 class Summary {
@@ -29543,7 +29543,7 @@ class Summary {
                 throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
             }
             try {
-                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
+                yield summary_access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
             }
             catch (_a) {
                 throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
@@ -29581,7 +29581,7 @@ class Summary {
         return summary_awaiter(this, void 0, void 0, function* () {
             const overwrite = !!(options === null || options === void 0 ? void 0 : options.overwrite);
             const filePath = yield this.filePath();
-            const writeFunc = overwrite ? writeFile : appendFile;
+            const writeFunc = overwrite ? summary_writeFile : appendFile;
             yield writeFunc(filePath, this._buffer, { encoding: 'utf8' });
             return this.emptyBuffer();
         });
@@ -29843,7 +29843,7 @@ var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
+const { chmod: io_util_chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm: io_util_rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS = process.platform === 'win32';
 /**
@@ -32509,7 +32509,86 @@ function stateCodec(secret) {
 
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+;// CONCATENATED MODULE: ./src/action/tar-guard-setup.ts
+/**
+ * Puts the tar guard (tar-guard.ts) in front of the `tar` that `@actions/cache` finds on PATH, for
+ * the length of one cache call: a private dir of wrapper scripts, to be put first on PATH.
+ */
+
+
+
+
+
+const isExecutable = (file) => access(file, constants.X_OK).then(() => true, () => false);
+async function tar_guard_setup_which(name, path) {
+    for (const dir of path.split(delimiter)) {
+        if (dir && (await isExecutable(join(dir, name))))
+            return join(dir, name);
+    }
+    return undefined;
+}
+const quote = (text) => `'${text.replace(/'/g, `'\\''`)}'`;
+/**
+ * The guard script of the bundle this code runs in (dist/tar-guard/index.js, built from
+ * src/tar-guard-index.ts), or undefined when there is none (e.g. running from source).
+ */
+async function tar_guard_setup_bundledGuardScript() {
+    const here = dirname(fileURLToPath(import.meta.url));
+    for (const candidate of [
+        join(here, 'tar-guard', 'index.js'),
+        join(here, '..', 'tar-guard', 'index.js')
+    ]) {
+        if (await access(candidate).then(() => true, () => false))
+            return candidate;
+    }
+    return undefined;
+}
+/**
+ * Writes the wrappers: `tar` and, on macOS where `@actions/cache` prefers it, `gtar` when there is
+ * a real one. Each runs `node <guardScript>` with the real program it stands for. On Windows
+ * `@actions/cache` runs tar from fixed paths, so no wrapper can stand in: undefined.
+ */
+async function tar_guard_setup_installTarGuard(limits, options) {
+    if (process.platform === 'win32')
+        return undefined;
+    const names = process.platform === 'darwin' ? ['gtar', 'tar'] : ['tar'];
+    const found = await Promise.all(names.map((name) => tar_guard_setup_which(name, options.path)));
+    const dir = await mkdtemp(join(options.tempDir || tmpdir(), 'kugetsu-tar-'));
+    const report = join(dir, 'report.json');
+    const config = { ...limits, report };
+    await writeFile(join(dir, 'config.json'), JSON.stringify(config));
+    for (const [i, name] of names.entries()) {
+        const real = found[i];
+        if (!real)
+            continue;
+        const wrapper = join(dir, name);
+        const command = [process.execPath, options.guardScript, '--config', join(dir, 'config.json')];
+        await writeFile(wrapper, `#!/bin/sh\nexec ${[...command, '--real', real].map(quote).join(' ')} "$@"\n`);
+        await chmod(wrapper, 0o755);
+    }
+    return {
+        dir,
+        outcome: async () => {
+            const text = await readFile(report, 'utf8').catch(() => undefined);
+            return text === undefined
+                ? undefined
+                : JSON.parse(text);
+        },
+        remove: () => rm(dir, { recursive: true, force: true })
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/action/cache-state.ts
+
+
 
 
 const MAX_KEY_LENGTH = 512;
@@ -32547,6 +32626,24 @@ class CacheRestoreError extends Error {
         this.name = 'CacheRestoreError';
     }
 }
+/**
+ * A cache entry whose archive was refused before anything was extracted: a member outside the
+ * restored dir (absolute, `..`, through or as an escaping link), a device, or over the limits.
+ * Only someone who can write the repository's caches makes such an entry.
+ */
+class CacheEntryRefused extends Error {
+    /** The entry's key, when a lookup could still tell it. */
+    key;
+    reason;
+    constructor(key, reason) {
+        super(`the cache entry ${key ?? '(unknown key)'} was refused: ${reason}`);
+        this.name = 'CacheEntryRefused';
+        this.key = key;
+        this.reason = reason;
+    }
+}
+const STATE_RESTORE_LIMITS = { maxBytes: 256 * 1024 * 1024, maxMembers: 10_000 };
+let warnedUnchecked = false;
 const RESTORE_FAILURE = /^::(?:error|warning)(?: [^:]*)?::Failed to restore: (.*)$/m;
 /**
  * Runs `fn` while watching stdout for the workflow command `@actions/cache` prints when a restore
@@ -32578,7 +32675,11 @@ let cacheCalls = Promise.resolve();
  * literal path strings, so relative ones keep entries valid whichever runner or temp dir a later
  * run has.
  */
-function createActionsCacheClient(root, load) {
+function createActionsCacheClient(root, load, options = {}) {
+    const limits = {
+        maxBytes: options.maxBytes ?? STATE_RESTORE_LIMITS.maxBytes,
+        maxMembers: options.maxMembers ?? STATE_RESTORE_LIMITS.maxMembers
+    };
     const inRoot = (fn) => {
         const next = cacheCalls.then(async () => {
             const cache = await load();
@@ -32603,14 +32704,50 @@ function createActionsCacheClient(root, load) {
     const literal = (dir) => relative(root, dir).split('\\').join('/');
     return {
         restore: (dir, streamPrefix) => inRoot(async (cache) => {
-            const { value: key, failure } = await watchRestoreFailure(() => cache.restoreCache([literal(dir)], streamPrefix, [streamPrefix]));
-            if (key === undefined && failure !== undefined)
-                throw new CacheRestoreError(failure);
-            return key;
+            const path = process.env.PATH;
+            const guard = await installTarGuard({ ...limits, scope: literal(dir) }, {
+                guardScript: options.guardScript ?? (await requireGuardScript()),
+                path: path ?? '',
+                tempDir: process.env.RUNNER_TEMP
+            });
+            if (!guard && !warnedUnchecked) {
+                warnedUnchecked = true;
+                core.warning('On Windows @actions/cache runs tar from a fixed path, so kugetsu cannot check restored archives before they are extracted; only restore caches written by trusted workflows');
+            }
+            if (guard)
+                process.env.PATH = [guard.dir, path].filter(Boolean).join(delimiter);
+            try {
+                const { value: key, failure } = await watchRestoreFailure(() => cache.restoreCache([literal(dir)], streamPrefix, [streamPrefix]));
+                const stopped = await guard?.outcome();
+                if (stopped?.refused) {
+                    const planted = await cache
+                        .restoreCache([literal(dir)], streamPrefix, [streamPrefix], { lookupOnly: true })
+                        .catch(() => undefined);
+                    throw new CacheEntryRefused(planted, stopped.reason);
+                }
+                if (key === undefined && failure !== undefined) {
+                    throw new CacheRestoreError(stopped?.reason ?? failure);
+                }
+                return key;
+            }
+            finally {
+                if (path === undefined)
+                    delete process.env.PATH;
+                else
+                    process.env.PATH = path;
+                await guard?.remove();
+            }
         }),
         save: (dir, key) => inRoot(async (cache) => (await cache.saveCache([literal(dir)], key)) !== -1),
         newestKey: (dir, streamPrefix) => inRoot((cache) => cache.restoreCache([literal(dir)], streamPrefix, [streamPrefix], { lookupOnly: true })).catch(() => undefined)
     };
+}
+async function requireGuardScript() {
+    const script = await bundledGuardScript();
+    if (!script) {
+        throw new Error('the tar guard (dist/tar-guard/index.js) is missing; rebuild kugetsu');
+    }
+    return script;
 }
 
 ;// CONCATENATED MODULE: ./src/action/inputs.ts
