@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'already-started'
   | 'corrupt-state'
   | 'state-locked'
+  | 'no-default-branch'
 
 export class KugetsuError extends Error {
   readonly code: ErrorCode

@@ -25,6 +25,7 @@ import {
   type PostedComment
 } from './action/github.js'
 import { opencodeForAction } from './action/opencode-install.js'
+import { defaultBranchFromPayload } from './action/scope.js'
 import { destroySessions, listSessions, pruneSessions } from './action/sessions.js'
 import { MEMORY_REBUILT_NOTE, rebuildThread, rebuiltTurnPrompt } from './action/thread.js'
 import { TRACKING_STATE, runUrlFromEnv, workingBody } from './action/tracking.js'
@@ -595,7 +596,13 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       await handleTurn(request, context)
       return
     }
-    const sessions = { github: context.github, repo, prefix: inputs.statePrefix, setOutputs }
+    const sessions = {
+      github: context.github,
+      repo,
+      prefix: inputs.statePrefix,
+      defaultBranch: defaultBranchFromPayload(payload),
+      setOutputs
+    }
     if (request.kind === 'closed') {
       const ref = formatIssueRef(request.ref)
       return await destroySessions(request, sessions, `${ref} was closed: destroyed its session`)
