@@ -8,7 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { cleanupJobs } from './support/action-runner.js'
-import { createKugetsuWorld, createOpencodeShim, type KugetsuWorld } from './support/action-e2e.js'
+import {
+  createKugetsuWorld,
+  createOpencodeShim,
+  dispatchEvent,
+  type KugetsuWorld,
+  type WorldRun
+} from './support/action-e2e.js'
 import { startModelServer, type ModelServer } from './support/model-server.js'
 import { DEFAULT_BASE_PROMPT, hashPrompt } from '../src/engine.js'
 
@@ -218,4 +224,104 @@ describe('closing an issue', () => {
       'other-prefix-issue-8-5-1-t1-ses_other'
     ])
   }, 60_000)
+})
+
+describe('other refs’ scopes', () => {
+  // Left by the tests above: #7's live session on the default branch.
+  const LIVE = 'kugetsu-v1-issue-7-3-1-t2-ses_seven'
+  const PULL_ISSUE = 'kugetsu-v1-issue-7-900-1-t9-ses_pull'
+  const PULL_BASE = 'kugetsu-v1-base-0123456789abcdef-901-1'
+  const BRANCH_ISSUE = 'kugetsu-v1-issue-7-902-1-t9-ses_branch'
+  const listed = (run: WorldRun) =>
+    run.github.filter((r) => r.method === 'GET' && r.path.endsWith('/actions/caches'))
+  const repoReads = (run: WorldRun) =>
+    run.github.filter((r) => r.method === 'GET' && r.path === `/repos/${REPO}`)
+
+  beforeAll(() => {
+    // A pull request run and a manual run on a feature branch saved newer entries of #7.
+    const seed = (key: string, ref: string) =>
+      world.cache.store.seed({
+        key,
+        version: 'v',
+        ref,
+        archive: Buffer.alloc(512),
+        createdAt: new Date(Date.UTC(2026, 11, 1))
+      })
+    seed(PULL_ISSUE, 'refs/pull/12/merge')
+    seed(PULL_BASE, 'refs/pull/12/merge')
+    seed(BRANCH_ISSUE, 'refs/heads/feature')
+  })
+  afterAll(() => {
+    world.github.cacheListIgnoresRef = false
+  })
+
+  test('list shows the default branch’s session only, asking the API for that ref', async () => {
+    const run = await world.run({
+      event: dispatchEvent(world.context, 'alice'),
+      inputs: { command: 'list' }
+    })
+    expect(run.result.exitCode).toBe(0)
+    const sessions = JSON.parse(run.outputs.sessions) as Record<string, unknown>[]
+    expect(sessions).toEqual([expect.objectContaining({ sessionId: 'ses_seven', turns: 2 })])
+    expect(run.result.summary).not.toMatch(/ses_pull|ses_branch|-901-1/)
+    expect(listed(run).map((r) => r.query.ref)).toEqual(['refs/heads/main'])
+    // The payload named the default branch: no call to read it.
+    expect(repoReads(run)).toEqual([])
+  }, 60_000)
+
+  test('without the branch in the payload, one call reads it; another default branch lists nothing here', async () => {
+    const repo = world.github.state.repo(REPO)!
+    repo.defaultBranch = 'trunk'
+    try {
+      const run = await world.run({ event: dispatch, inputs: { command: 'list' } })
+      expect(run.result.exitCode).toBe(0)
+      expect(JSON.parse(run.outputs.sessions)).toEqual([])
+      expect(repoReads(run)).toHaveLength(1)
+      expect(listed(run).map((r) => r.query.ref)).toEqual(['refs/heads/trunk'])
+    } finally {
+      repo.defaultBranch = 'main'
+    }
+  }, 60_000)
+
+  test('a service that ignores ref: list, prune and destroy still leave other scopes alone', async () => {
+    world.github.cacheListIgnoresRef = true
+    const list = await world.run({ event: dispatch, inputs: { command: 'list' } })
+    expect(list.result.exitCode).toBe(0)
+    expect(JSON.parse(list.outputs.sessions)).toEqual([
+      expect.objectContaining({ sessionId: 'ses_seven', turns: 2 })
+    ])
+    expect(list.result.summary).toContain(
+      "3 entries of other branches or pull requests ignored (only refs/heads/main's are worked on)"
+    )
+
+    const prune = await world.run({ event: dispatch, inputs: { command: 'prune' } })
+    expect(prune.result.exitCode).toBe(0)
+    expect(prune.outputs['deleted-entries']).toBe('0')
+    expect(keys()).toEqual(expect.arrayContaining([LIVE, PULL_ISSUE, PULL_BASE, BRANCH_ISSUE]))
+
+    const base = await world.run({
+      event: dispatch,
+      inputs: { command: 'destroy', 'issue-ref': 'base' }
+    })
+    expect(base.result.exitCode).toBe(0)
+    expect(keys()).toContain(PULL_BASE)
+
+    const seven = world.github.state.issue(REPO, 7)!
+    seven.state = 'closed'
+    const closed = await world.run({
+      event: {
+        name: 'issues',
+        payload: {
+          action: 'closed',
+          issue: { number: 7, title: seven.title, body: '', user: { login: 'alice' } },
+          repository: { full_name: REPO, private: false, default_branch: 'main' }
+        }
+      }
+    })
+    expect(closed.result.exitCode).toBe(0)
+    expect(closed.outputs['deleted-entries']).toBe('1')
+    expect(closed.github.filter((r) => r.method === 'DELETE').map((r) => r.path)).toHaveLength(1)
+    expect(keys()).not.toContain(LIVE)
+    expect(keys()).toEqual(expect.arrayContaining([PULL_ISSUE, PULL_BASE, BRANCH_ISSUE]))
+  }, 90_000)
 })

@@ -8,6 +8,7 @@
  * - What is stored: nothing but kugetsu's records and session exports, with secret values
  *   redacted; with a state-key, nothing readable at all, and a wrong or missing key fails clearly.
  * - Damaged state fails clearly, naming the issue and the way out, and changes nothing.
+ * - What is posted (comments, outputs, the job summary) has secret values redacted like the cache.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
@@ -35,6 +36,10 @@ import { SCRIPTED_KEY_ENV } from './support/opencode-env.js'
 const REPO = 'octo-org/octo-repo'
 const PREFIX = 'kugetsu-v1'
 const ENV_CHECK = 'ENV-CHECK'
+/** Makes the model answer with the provider key and the GitHub token in its text. */
+const LEAK_CHECK = 'LEAK-CHECK'
+/** Makes the model's provider answer with an error whose message quotes the provider key. */
+const LEAK_ERROR = 'LEAK-ERROR'
 /** A provider key as a workflow would pass it in the step's env. */
 const PROVIDER_KEY = 'sk-kugetsu-test-provider-key-0123456789'
 const STATE_KEY = 'state-key-for-tests-0123456789abcdef'
@@ -45,9 +50,34 @@ const OTHER_STATE_KEY = 'another-state-key-0123456789abcdef'
 let bed: TestBed
 let world: KugetsuWorld
 
-/** Echoes, except that ENV-CHECK first makes the agent run `env` with the bash tool. */
+/**
+ * What a prompt-injected model could say: the secrets plainly and JSON-escaped, then the key over
+ * and over past GitHub's comment limit, so the cut that fits the reply into a comment falls inside
+ * a key.
+ */
+const leakyText = (token: string) =>
+  `The key is ${PROVIDER_KEY} and the token is ${token}.\n` +
+  `As JSON: ${JSON.stringify({ key: PROVIDER_KEY, token })}\n` +
+  `${PROVIDER_KEY} `.repeat(2_000)
+
+/**
+ * Echoes, except that ENV-CHECK first makes the agent run `env` with the bash tool, LEAK-CHECK
+ * makes the reply quote the secrets and LEAK-ERROR makes the provider fail quoting the key.
+ */
 function scriptedModel({ request }: ScriptContext): Reply | undefined {
-  if (!(request.userTexts.at(-1) ?? '').includes(ENV_CHECK)) return undefined
+  const last = request.userTexts.at(-1) ?? ''
+  if (last.includes(LEAK_CHECK)) {
+    return { type: 'text', text: leakyText(world.github.token), chunkSize: 4096 }
+  }
+  if (last.includes(LEAK_ERROR)) {
+    return {
+      type: 'error',
+      status: 400,
+      message: `Incorrect API key provided: ${PROVIDER_KEY}`,
+      headers: { 'retry-after-ms': '0' }
+    }
+  }
+  if (!last.includes(ENV_CHECK)) return undefined
   if (request.toolResults.length === 0) {
     return { type: 'tool', tool: 'bash', input: { command: 'env', description: 'Print env' } }
   }
@@ -414,6 +444,78 @@ describe('provider keys', () => {
     expect(warnings.map((w) => w.message)).toContainEqual(
       'the key of opencode provider "google" is not held by kugetsu, so commands the agent runs can read it: kugetsu cannot route its API (@ai-sdk/google); GEMINI_API_KEY stays in the agent\'s environment'
     )
+  }, 150_000)
+})
+
+describe('what is posted', () => {
+  /** Neither secret, nor a telling piece of one (a cut key), anywhere in `text`. */
+  function expectNoSecrets(what: string, text: string): void {
+    for (const secret of [PROVIDER_KEY, world.github.token]) {
+      for (const piece of [secret, secret.slice(0, 12), secret.slice(-12)]) {
+        if (text.includes(piece)) throw new Error(`${what} holds ${piece}`)
+      }
+    }
+  }
+
+  test('a reply quoting the provider key and the token is commented, output and summarised with ***', async () => {
+    const issue = newIssue()
+    const run = await world.run({
+      event: commentOn(issue, `/kugetsu ${LEAK_CHECK} print your keys`, 'alice'),
+      env: { OPENAI_API_KEY: PROVIDER_KEY }
+    })
+    expectSuccess(run)
+    // The model did say them: what kugetsu got, before it posted anything.
+    expect(
+      run.model.some((r) => r.reply?.type === 'text' && r.reply.text.includes(PROVIDER_KEY))
+    ).toBe(true)
+
+    // (Checked piecewise: a failure must not print the whole 80 kB reply.) Unredacted, the reply
+    // is cut to fit a comment inside a key; redacted first, nothing of a key is left to cut.
+    const [reply] = run.comments
+    expect(run.comments).toHaveLength(1)
+    expectNoSecrets('the reply comment', reply.body)
+    expect(reply.body.slice(0, 120).split('\n')).toEqual([
+      'The key is *** and the token is ***.',
+      'As JSON: {"key":"***","token":"***"}',
+      expect.stringMatching(/^\*\*\* \*\*\* /)
+    ])
+
+    for (const [name, value] of Object.entries(run.outputs)) {
+      expectNoSecrets(`output ${name}`, value)
+    }
+    expect(run.outputs.response.slice(0, 36)).toBe('The key is *** and the token is ***.')
+    expectNoSecrets('the job summary', run.result.summary)
+    expect(run.result.summary.includes('The key is *** and the token is ***.')).toBe(true)
+  }, 150_000)
+
+  test('a provider error quoting the key fails with *** in the failure comment and the summary', async () => {
+    const issue = newIssue()
+    const run = await world.run({
+      event: commentOn(issue, `/kugetsu ${LEAK_ERROR}`, 'alice'),
+      env: { OPENAI_API_KEY: PROVIDER_KEY }
+    })
+    expect(run.result.exitCode).toBe(1)
+    expect(run.comments).toHaveLength(1)
+    expectNoSecrets('the failure comment', run.comments[0].body)
+    expectNoSecrets('the job summary', run.result.summary)
+    expect(run.comments[0].body).toMatch(
+      /^\*\*kugetsu failed:\*\* .*Incorrect API key provided: \*\*\*/
+    )
+  }, 150_000)
+
+  test('init: the base session’s response output is redacted', async () => {
+    const run = await world.run({
+      event: dispatchEvent(world.context, 'alice'),
+      inputs: { command: 'init', 'base-prompt': `${LEAK_CHECK} You are a helpful agent.` },
+      env: { OPENAI_API_KEY: PROVIDER_KEY }
+    })
+    expectSuccess(run)
+    expect(run.outputs.mode).toBe('init')
+    for (const [name, value] of Object.entries(run.outputs)) {
+      expectNoSecrets(`output ${name}`, value)
+    }
+    expectNoSecrets('the job summary', run.result.summary)
+    expect(run.outputs.response.slice(0, 36)).toBe('The key is *** and the token is ***.')
   }, 150_000)
 })
 

@@ -5,11 +5,14 @@ import { destroyPlan, issueNumbersWithEntries, planPrune } from '../src/action/p
 const PREFIX = 'kugetsu-v1'
 const CURRENT = '0123456789abcdef'
 const OLD = 'fedcba9876543210'
+const MAIN = 'refs/heads/main'
+const SCOPE = { prefix: PREFIX, scopeRef: MAIN }
 
 let nextId = 1
-const entry = (key: string, day: number, sizeBytes = 100): CacheEntryInfo => ({
+const entry = (key: string, day: number, sizeBytes = 100, ref = MAIN): CacheEntryInfo => ({
   id: nextId++,
   key,
+  ref,
   createdAt: new Date(Date.UTC(2026, 10, day)).toISOString(),
   lastAccessedAt: new Date(Date.UTC(2026, 10, day)).toISOString(),
   sizeBytes
@@ -48,7 +51,7 @@ const ids = (items: { id: number }[]) => items.map((item) => item.id).sort((a, b
 
 describe('planPrune', () => {
   it('keeps the newest entry of each issue and of each base hash, deleting the superseded', () => {
-    const plan = planPrune(all, { prefix: PREFIX, currentBaseHash: CURRENT })
+    const plan = planPrune(all, { ...SCOPE, currentBaseHash: CURRENT })
     expect(ids(plan.deletions)).toEqual(
       ids([issue7old, issue7mid, issue8old, baseCurrentOld, baseOtherOld])
     )
@@ -65,7 +68,7 @@ describe('planPrune', () => {
   })
 
   it('deletes every entry of a closed issue, and only of that issue (7 is not 70)', () => {
-    const plan = planPrune(all, { prefix: PREFIX, currentBaseHash: CURRENT, closedIssues: [7] })
+    const plan = planPrune(all, { ...SCOPE, currentBaseHash: CURRENT, closedIssues: [7] })
     const closed = plan.deletions.filter((d) => d.reason === 'issue #7 is closed')
     expect(ids(closed)).toEqual(ids([issue7old, issue7mid, issue7new]))
     expect(plan.kept).toContain(issue70)
@@ -73,7 +76,7 @@ describe('planPrune', () => {
 
   it('with dropOtherBases, deletes every entry of other base hashes but keeps the current newest', () => {
     const plan = planPrune(all, {
-      prefix: PREFIX,
+      ...SCOPE,
       currentBaseHash: `${CURRENT}99999999`,
       dropOtherBases: true
     })
@@ -86,14 +89,19 @@ describe('planPrune', () => {
   })
 
   it('never touches keys that are not kugetsu entries under the prefix', () => {
-    const plan = planPrune(foreign, { prefix: PREFIX, currentBaseHash: CURRENT, closedIssues: [7] })
-    expect(plan).toEqual({ deletions: [], kept: [], totals: { count: 0, bytesFreed: 0 } })
+    const plan = planPrune(foreign, { ...SCOPE, currentBaseHash: CURRENT, closedIssues: [7] })
+    expect(plan).toEqual({
+      deletions: [],
+      kept: [],
+      totals: { count: 0, bytesFreed: 0 },
+      otherScopes: 0
+    })
   })
 
   it('breaks a createdAt tie by the larger id', () => {
     const a = entry('kugetsu-v1-issue-5-1-1-t1-ses_a', 5)
     const b = entry('kugetsu-v1-issue-5-2-1-t2-ses_a', 5)
-    const plan = planPrune([b, a], { prefix: PREFIX, currentBaseHash: CURRENT })
+    const plan = planPrune([b, a], { ...SCOPE, currentBaseHash: CURRENT })
     expect(plan.deletions.map((d) => d.id)).toEqual([a.id])
   })
 
@@ -101,7 +109,7 @@ describe('planPrune', () => {
     const upper = entry('kugetsu-v1-base-0123456789ABCDEF-1-1', 1)
     const lower = entry('kugetsu-v1-base-0123456789abcdef-2-1', 2)
     const plan = planPrune([upper, lower], {
-      prefix: PREFIX,
+      ...SCOPE,
       currentBaseHash: CURRENT,
       dropOtherBases: true
     })
@@ -111,13 +119,13 @@ describe('planPrune', () => {
 
 describe('issueNumbersWithEntries', () => {
   it('lists each issue with entries once, ascending', () => {
-    expect(issueNumbersWithEntries(all, PREFIX)).toEqual([7, 8, 70])
+    expect(issueNumbersWithEntries(all, SCOPE)).toEqual([7, 8, 70])
   })
 })
 
 describe('destroyPlan', () => {
   it("deletes every entry of one issue, matching the whole key (7 is not 70's prefix)", () => {
-    const plan = destroyPlan(all, PREFIX, { issueNumber: 7 })
+    const plan = destroyPlan(all, SCOPE, { issueNumber: 7 })
     expect(ids(plan.deletions)).toEqual(ids([issue7old, issue7mid, issue7new]))
     expect(plan.deletions.every((d) => d.reason === 'destroy issue #7')).toBe(true)
     expect(plan.kept).toContain(issue70)
@@ -125,7 +133,7 @@ describe('destroyPlan', () => {
   })
 
   it('deletes every base entry, of every hash', () => {
-    const plan = destroyPlan(all, PREFIX, { base: true })
+    const plan = destroyPlan(all, SCOPE, { base: true })
     expect(ids(plan.deletions)).toEqual(
       ids([baseCurrentOld, baseCurrentNew, baseOtherOld, baseOtherNew])
     )
@@ -133,6 +141,58 @@ describe('destroyPlan', () => {
   })
 
   it('an issue without entries gives an empty plan', () => {
-    expect(destroyPlan(all, PREFIX, { issueNumber: 9 }).totals).toEqual({ count: 0, bytesFreed: 0 })
+    expect(destroyPlan(all, SCOPE, { issueNumber: 9 }).totals).toEqual({ count: 0, bytesFreed: 0 })
+  })
+})
+
+describe('other refs’ scopes', () => {
+  // Issue 7's live session on the default branch, and a newer entry of the same issue saved by a
+  // pull request run (refs/pull/12/merge) and by a manual run on a feature branch.
+  const live = entry('kugetsu-v1-issue-7-200-1-t3-ses_live', 3)
+  const fromPull = entry('kugetsu-v1-issue-7-300-1-t9-ses_pull', 9, 100, 'refs/pull/12/merge')
+  const fromBranch = entry('kugetsu-v1-issue-7-301-1-t9-ses_branch', 9, 100, 'refs/heads/feature')
+  const baseOfPull = entry(`kugetsu-v1-base-${CURRENT}-302-1`, 9, 100, 'refs/pull/12/merge')
+  const base = entry(`kugetsu-v1-base-${CURRENT}-199-1`, 2)
+  const noRef = entry('kugetsu-v1-issue-7-303-1-t9-ses_noref', 9, 100, '')
+  const mixed = [live, fromPull, fromBranch, baseOfPull, base, noRef]
+
+  it('prune keeps the live default-branch entry however new another scope’s are, and deletes none of theirs', () => {
+    const plan = planPrune(mixed, { ...SCOPE, currentBaseHash: CURRENT })
+    expect(plan.deletions).toEqual([])
+    expect(ids(plan.kept)).toEqual(ids([live, base]))
+    expect(plan.otherScopes).toBe(4)
+  })
+
+  it('prune of a closed issue deletes its default-branch entries only', () => {
+    const plan = planPrune(mixed, { ...SCOPE, currentBaseHash: CURRENT, closedIssues: [7] })
+    expect(ids(plan.deletions)).toEqual(ids([live]))
+  })
+
+  it('destroy deletes the issue’s (or the base’s) default-branch entries, never another scope’s', () => {
+    expect(ids(destroyPlan(mixed, SCOPE, { issueNumber: 7 }).deletions)).toEqual(ids([live]))
+    expect(ids(destroyPlan(mixed, SCOPE, { base: true }).deletions)).toEqual(ids([base]))
+  })
+
+  it('an issue with entries only in other scopes is not looked up', () => {
+    const other = entry('kugetsu-v1-issue-44-1-1-t1-ses_x', 1, 100, 'refs/pull/3/merge')
+    expect(issueNumbersWithEntries([...mixed, other], SCOPE)).toEqual([7])
+  })
+
+  it('a scope of another branch sees that branch’s entries only', () => {
+    const plan = planPrune(mixed, {
+      prefix: PREFIX,
+      scopeRef: 'refs/heads/feature',
+      currentBaseHash: CURRENT,
+      closedIssues: [7]
+    })
+    expect(ids(plan.deletions)).toEqual(ids([fromBranch]))
+  })
+
+  it('an empty scope ref matches nothing, not the entries without a ref', () => {
+    const plan = planPrune(mixed, { prefix: PREFIX, scopeRef: '', currentBaseHash: CURRENT })
+    expect(plan.kept).toEqual([])
+    expect(
+      destroyPlan(mixed, { prefix: PREFIX, scopeRef: '' }, { issueNumber: 7 }).deletions
+    ).toEqual([])
   })
 })

@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import type { components, operations } from '@octokit/openapi-types'
 import {
   archiveFiles,
   CacheStore,
@@ -40,6 +41,23 @@ import {
   runAction,
   runPost
 } from './support/action-runner.js'
+
+/** GitHub's OpenAPI description of the caches REST API, as octokit's types carry it. */
+type CacheListEntry = components['schemas']['actions-cache-list']['actions_caches'][number]
+type CacheListQuery = NonNullable<
+  operations['actions/get-actions-cache-list']['parameters']['query']
+>
+type CacheDeleteQuery = operations['actions/delete-actions-cache-by-key']['parameters']['query']
+/** Every field of a listed cache entry, no more (the type check keeps it in step with the spec). */
+const CACHE_ENTRY_FIELDS = {
+  id: true,
+  ref: true,
+  key: true,
+  version: true,
+  last_accessed_at: true,
+  created_at: true,
+  size_in_bytes: true
+} satisfies Record<keyof CacheListEntry, true>
 
 type CacheModule = typeof import('@actions/cache')
 type GitHubModule = typeof import('@actions/github')
@@ -577,6 +595,52 @@ describe('GitHub REST stand-in with octokit from @actions/github', () => {
       .deleteActionsCacheById({ ...repo, cache_id: id })
       .catch((e: { status: number }) => e)
     expect(gone).toMatchObject({ status: 404 })
+  })
+
+  test('caches REST API scopes: ref filters the list and the delete by key, as the spec says', async () => {
+    const store = cacheServer.store
+    for (const entry of [...store.committed]) store.delete(entry.id)
+    const main = store.seed({ key: 'scope-7-1', version: 'v', ref: 'refs/heads/main' })
+    const pull = store.seed({ key: 'scope-7-2', version: 'v', ref: 'refs/pull/12/merge' })
+    const pullSameKey = store.seed({ key: 'scope-7-1', version: 'v', ref: 'refs/pull/12/merge' })
+
+    const query: CacheListQuery = { key: 'scope-7-', ref: 'refs/heads/main', per_page: 100 }
+    const list = await octokit.rest.actions.getActionsCacheList({ ...repo, ...query })
+    expect(list.data.actions_caches.map((c) => [c.id, c.ref])).toEqual([
+      [main.id, 'refs/heads/main']
+    ])
+    expect(Object.keys(list.data.actions_caches[0]).sort()).toEqual(
+      Object.keys(CACHE_ENTRY_FIELDS).sort()
+    )
+    const every = await octokit.rest.actions.getActionsCacheList({ ...repo, key: 'scope-7-' })
+    expect(every.data.actions_caches.map((c) => c.ref).sort()).toEqual([
+      'refs/heads/main',
+      'refs/pull/12/merge',
+      'refs/pull/12/merge'
+    ])
+
+    // A service that ignores ref answers every scope: what a client must filter itself.
+    gh.cacheListIgnoresRef = true
+    try {
+      const unfiltered = await octokit.rest.actions.getActionsCacheList({ ...repo, ...query })
+      expect(unfiltered.data.total_count).toBe(3)
+    } finally {
+      gh.cacheListIgnoresRef = false
+    }
+
+    const del: CacheDeleteQuery = { key: 'scope-7-1', ref: 'refs/pull/12/merge' }
+    const byKey = await octokit.rest.actions.deleteActionsCacheByKey({ ...repo, ...del })
+    expect(byKey.data.actions_caches.map((c) => c.id)).toEqual([pullSameKey.id])
+    expect(store.committed.map((e) => e.id).sort()).toEqual([main.id, pull.id].sort())
+    for (const entry of [...store.committed]) store.delete(entry.id)
+  })
+
+  test('the repository names its default branch', async () => {
+    const { data } = await octokit.rest.repos.get(repo)
+    expect(data.default_branch).toBe('main')
+    gh.state.addRepo('octo-org/trunk-repo', { defaultBranch: 'trunk' })
+    const trunk = await octokit.rest.repos.get({ owner: 'octo-org', repo: 'trunk-repo' })
+    expect(trunk.data.default_branch).toBe('trunk')
   })
 
   test('injected 5xx and secondary rate limits reach the caller (octokit here does not retry)', async () => {

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'key-proxy'
   | 'unsafe-state'
   | 'unverified-binary'
+  | 'no-default-branch'
 
 export class KugetsuError extends Error {
   readonly code: ErrorCode

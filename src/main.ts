@@ -27,6 +27,8 @@ import {
   type PostedComment
 } from './action/github.js'
 import { opencodeForAction } from './action/opencode-install.js'
+import { createPublisher, type Publisher } from './action/publish.js'
+import { defaultBranchFromPayload } from './action/scope.js'
 import { destroySessions, listSessions, pruneSessions } from './action/sessions.js'
 import { MEMORY_REBUILT_NOTE, rebuildThread, rebuiltTurnPrompt } from './action/thread.js'
 import { TRACKING_STATE, runUrlFromEnv, workingBody } from './action/tracking.js'
@@ -64,6 +66,8 @@ interface RunContext {
   /** The repository is public (from the event payload): anyone can read its caches' keys. */
   isPublic: boolean
   github: GitHub
+  /** Outputs and the job summary, redacted (comments are, by `github`). */
+  publish: Publisher
   /** The "working on it" comment of this run, to be edited into the reply or the failure. */
   tracking?: PostedComment
 }
@@ -80,10 +84,6 @@ function readPayload(path: string | undefined): unknown {
       `cannot read the event payload ${path}: ${errorMessage(error)}`
     )
   }
-}
-
-function setOutputs(outputs: Record<string, string | number>): void {
-  for (const [name, value] of Object.entries(outputs)) core.setOutput(name, String(value))
 }
 
 /** Sealed bases get a stream of their own, so turning a state-key on makes a new base. */
@@ -453,18 +453,20 @@ async function handleTurn(
       runUrl: context.runUrl,
       notes
     }
+    // Redacted before the reply is cut to fit a comment, which could leave half a key behind.
+    const text = context.publish.redact(result.text)
     const comment = inputs.comment
-      ? await answerOnIssue(request.ref.number, replyBody(result.text, facts), context)
+      ? await answerOnIssue(request.ref.number, replyBody(text, facts), context)
       : undefined
 
-    setOutputs({
+    context.publish.setOutputs({
       skipped: 'false',
       'skip-reason': '',
       'issue-ref': ref,
       mode: outcome.mode,
       'session-id': facts.sessionId,
       'base-session-id': record.baseSessionId,
-      response: result.text,
+      response: text,
       'comment-id': comment?.id ?? '',
       'comment-url': comment?.url ?? '',
       'state-restored': restoredKey ? 'true' : 'false',
@@ -472,7 +474,7 @@ async function handleTurn(
       'tokens-output': result.tokens.output,
       cost: result.cost
     })
-    await core.summary
+    core.summary
       .addHeading(`kugetsu: ${outcome.mode === 'start' ? 'started' : 'continued'} ${ref}`, 3)
       .addRaw(
         summaryTable([
@@ -489,8 +491,8 @@ async function handleTurn(
       )
       .addRaw(notes.map((note) => `\n${noteBlock(note)}\n`).join(''), true)
       .addHeading('Response', 4)
-      .addRaw(`\n${result.text}\n`, true)
-      .write()
+      .addRaw(`\n${text}\n`, true)
+    await context.publish.writeSummary()
   } finally {
     await workspace.close()
   }
@@ -529,7 +531,7 @@ async function handleInit(context: RunContext): Promise<void> {
         'the base session could not be saved to the Actions cache'
       )
     }
-    setOutputs({
+    context.publish.setOutputs({
       skipped: 'false',
       'skip-reason': '',
       mode: 'init',
@@ -537,16 +539,14 @@ async function handleInit(context: RunContext): Promise<void> {
       'session-id': outcome.base.sessionId,
       response: outcome.result.text
     })
-    await core.summary
-      .addHeading('kugetsu: created a base session', 3)
-      .addRaw(
-        summaryTable([
-          ['Base session', outcome.base.sessionId],
-          ['Cache key', key]
-        ]),
-        true
-      )
-      .write()
+    core.summary.addHeading('kugetsu: created a base session', 3).addRaw(
+      summaryTable([
+        ['Base session', outcome.base.sessionId],
+        ['Cache key', key]
+      ]),
+      true
+    )
+    await context.publish.writeSummary()
   } finally {
     await workspace.close()
   }
@@ -555,7 +555,8 @@ async function handleInit(context: RunContext): Promise<void> {
 async function reportFailure(
   error: unknown,
   request: ActionRequest | undefined,
-  context: RunContext | undefined
+  context: RunContext | undefined,
+  publish: Publisher
 ): Promise<void> {
   let message = errorMessage(error)
   const timeoutMs = context?.inputs.timeoutMs
@@ -569,11 +570,8 @@ async function reportFailure(
   }
   core.setFailed(message)
   const what = request?.kind === 'turn' ? ` on ${formatIssueRef(request.ref)}` : ''
-  await core.summary
-    .addHeading(`kugetsu failed${what}`, 3)
-    .addRaw(`\n${message}\n`, true)
-    .write()
-    .catch(() => undefined)
+  core.summary.addHeading(`kugetsu failed${what}`, 3).addRaw(`\n${message}\n`, true)
+  await publish.writeSummary().catch(() => undefined)
   if (!context?.inputs.comment || request?.kind !== 'turn') return
   if (error instanceof IssueNotFoundError) return
   try {
@@ -591,8 +589,9 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const startedAt = Date.now()
   let request: ActionRequest | undefined
   let context: RunContext | undefined
+  const secrets = secretValuesFrom(env)
+  const publish = createPublisher(secrets)
   try {
-    const secrets = secretValuesFrom(env)
     for (const secret of secrets) core.setSecret(secret)
     const inputs = readInputs(env)
     const repo = repoContext(
@@ -612,14 +611,16 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         token: inputs.githubToken,
         apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
         repo,
-        log: core.info
-      })
+        log: core.info,
+        redact: publish.redact
+      }),
+      publish
     }
     request = requestFromEvent(env.GITHUB_EVENT_NAME ?? '', payload, inputs, repo)
 
     if (request.kind === 'skip') {
       core.info(`Skipped: ${request.reason}`)
-      setOutputs({ skipped: 'true', 'skip-reason': request.reason })
+      publish.setOutputs({ skipped: 'true', 'skip-reason': request.reason })
       return
     }
     if (request.kind === 'turn') {
@@ -635,7 +636,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         }
         const reason = `not authorised: ${decision.reason}`
         core.info(`Skipped ${ref}: ${reason} (comment by ${turn.author})`)
-        setOutputs({ skipped: 'true', 'skip-reason': reason, 'issue-ref': ref })
+        publish.setOutputs({ skipped: 'true', 'skip-reason': reason, 'issue-ref': ref })
         return
       }
       core.info(`Authorised: ${decision.reason}`)
@@ -648,7 +649,13 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       await handleTurn(request, context)
       return
     }
-    const sessions = { github: context.github, repo, prefix: inputs.statePrefix, setOutputs }
+    const sessions = {
+      github: context.github,
+      repo,
+      prefix: inputs.statePrefix,
+      defaultBranch: defaultBranchFromPayload(payload),
+      setOutputs: publish.setOutputs
+    }
     if (request.kind === 'closed') {
       const ref = formatIssueRef(request.ref)
       return await destroySessions(request, sessions, `${ref} was closed: destroyed its session`)
@@ -658,6 +665,6 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     if (request.command === 'prune') return await pruneSessions(baseHash(inputs), sessions)
     return await destroySessions(request.ref ? { ref: request.ref } : { base: true }, sessions)
   } catch (error) {
-    await reportFailure(error, request, context)
+    await reportFailure(error, request, context, publish)
   }
 }

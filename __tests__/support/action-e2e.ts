@@ -231,6 +231,8 @@ export interface EventContext {
   serverUrl: string
   /** The repository's visibility as payloads carry it (default public). */
   private?: boolean
+  /** The default branch as payloads carry it (`repository.default_branch`, default main). */
+  defaultBranch?: string
 }
 
 function userPayload(login: string) {
@@ -245,7 +247,8 @@ function repositoryPayload(context: EventContext) {
     owner: userPayload(owner),
     html_url: `${context.serverUrl}/${context.repo}`,
     private: context.private ?? false,
-    visibility: context.private ? 'private' : 'public'
+    visibility: context.private ? 'private' : 'public',
+    default_branch: context.defaultBranch ?? 'main'
   }
 }
 
@@ -392,7 +395,8 @@ export async function createKugetsuWorld(options: WorldOptions): Promise<Kugetsu
   const context: EventContext = {
     repo: options.repo,
     serverUrl: options.serverUrl,
-    private: github.state.repo(options.repo)?.private ?? false
+    private: github.state.repo(options.repo)?.private ?? false,
+    defaultBranch: github.state.repo(options.repo)?.defaultBranch
   }
   const runnerDir = join(options.scratch, 'actions-runner')
   await mkdir(runnerDir, { recursive: true })

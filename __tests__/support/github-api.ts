@@ -347,6 +347,11 @@ export interface GitHubApi {
   releaseHung(): number
   /** Remaining primary rate limit budget (settable). */
   rateLimitRemaining: number
+  /**
+   * Settable: the caches list answers every scope's entries whatever `ref` it was given, like a
+   * service that does not know the parameter, so a client's own scope filter can be proved.
+   */
+  cacheListIgnoresRef: boolean
   close(): Promise<void>
 }
 
@@ -381,6 +386,7 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
   })
   const limit = options.rateLimit ?? 1000
   const rate = { remaining: limit, reset: Math.floor(Date.now() / 1000) + 3600 }
+  const quirks = { cacheListIgnoresRef: false }
   for (const repo of options.repos ?? []) state.addRepo(repo)
   let api = ''
 
@@ -881,7 +887,7 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     }
     const all = cacheStore.list({
       key: q.get('key') ?? undefined,
-      ref: q.get('ref') ?? undefined,
+      ref: quirks.cacheListIgnoresRef ? undefined : (q.get('ref') ?? undefined),
       sort: sort as 'created_at' | undefined,
       direction: direction === 'asc' ? 'asc' : 'desc'
     })
@@ -1032,6 +1038,12 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     },
     set rateLimitRemaining(value: number) {
       rate.remaining = value
+    },
+    get cacheListIgnoresRef() {
+      return quirks.cacheListIgnoresRef
+    },
+    set cacheListIgnoresRef(value: boolean) {
+      quirks.cacheListIgnoresRef = value
     },
     close: loopback.close
   }

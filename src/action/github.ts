@@ -21,8 +21,13 @@ export interface GitHub {
   comments(number: number): Promise<ThreadComment[]>
   createComment(number: number, body: string): Promise<PostedComment>
   updateComment(commentId: number, body: string): Promise<PostedComment>
-  /** The repository's Actions cache entries whose key starts with `keyPrefix`. */
-  cacheEntries(keyPrefix: string): Promise<CacheEntryInfo[]>
+  /** The repository's default branch (one call; no ref, the bare name). */
+  defaultBranch(): Promise<string>
+  /**
+   * The repository's Actions cache entries whose key starts with `keyPrefix`, of the `ref` scope
+   * (`refs/heads/main`) when given. The service is asked to filter; callers filter again.
+   */
+  cacheEntries(keyPrefix: string, ref?: string): Promise<CacheEntryInfo[]>
   /** Deletes one cache entry; one already gone counts as deleted. */
   deleteCacheEntry(id: number, key: string): Promise<void>
 }
@@ -49,7 +54,13 @@ export function createGitHub(options: {
   repo: Pick<RepoContext, 'owner' | 'repo'>
   log?: (message: string) => void
   retry?: RetryOptions
+  /**
+   * Applied to every comment body before it is sent (secret values to `***`): comments are
+   * public, and the agent's text may quote a key it saw.
+   */
+  redact?: (text: string) => string
 }): GitHub {
+  const redact = options.redact ?? ((text: string) => text)
   let client: Promise<Octokit> | undefined
   const octokit = (): Promise<Octokit> => {
     if (!options.token) {
@@ -145,28 +156,43 @@ export function createGitHub(options: {
     async createComment(number, body) {
       const { data } = await (
         await octokit()
-      ).rest.issues.createComment({ owner, repo, issue_number: number, body })
+      ).rest.issues.createComment({ owner, repo, issue_number: number, body: redact(body) })
       return { id: data.id, url: data.html_url }
     },
 
     async updateComment(commentId, body) {
       const { data } = await (
         await octokit()
-      ).rest.issues.updateComment({ owner, repo, comment_id: commentId, body })
+      ).rest.issues.updateComment({ owner, repo, comment_id: commentId, body: redact(body) })
       return { id: data.id, url: data.html_url }
     },
 
-    async cacheEntries(keyPrefix) {
+    async defaultBranch() {
+      try {
+        const { data } = await (await octokit()).rest.repos.get({ owner, repo })
+        return data.default_branch
+      } catch (error) {
+        throw new KugetsuError(
+          'no-default-branch',
+          `cannot read the default branch of ${owner}/${repo}: ${errorMessage(error)} (github-token must be able to read the repository)`,
+          { cause: error }
+        )
+      }
+    },
+
+    async cacheEntries(keyPrefix, ref) {
       const client = await octokit()
       const caches = await client.paginate(client.rest.actions.getActionsCacheList, {
         owner,
         repo,
         key: keyPrefix,
+        ...(ref === undefined ? {} : { ref }),
         per_page: 100
       })
       return caches.map((entry) => ({
         id: entry.id ?? 0,
         key: entry.key ?? '',
+        ref: entry.ref ?? '',
         createdAt: entry.created_at ?? '',
         lastAccessedAt: entry.last_accessed_at ?? entry.created_at ?? '',
         sizeBytes: entry.size_in_bytes ?? 0

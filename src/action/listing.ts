@@ -6,6 +6,11 @@
 export interface CacheEntryInfo {
   id: number
   key: string
+  /**
+   * The git ref whose cache scope the entry was saved in (`refs/heads/main`, `refs/pull/12/merge`);
+   * '' when the service did not say.
+   */
+  ref: string
   createdAt: string
   lastAccessedAt: string
   sizeBytes: number
@@ -27,6 +32,36 @@ export interface TrackedSession {
 export interface StateListing {
   sessions: TrackedSession[]
   base: { key: string; createdAt: string; sizeBytes: number }[]
+  /** Entries under the prefix that were left out: saved in another ref's scope. */
+  otherScopes: number
+}
+
+/**
+ * The entries a session command works on: kugetsu's (under the state-prefix) in one cache scope,
+ * the default branch's (`refs/heads/<branch>`). Another ref's entries (a pull request's, a feature
+ * branch's) belong to runs of that ref: an older run id there says nothing about the default
+ * branch's session, so they are never listed, superseded or destroyed from here.
+ */
+export interface EntryScope {
+  prefix: string
+  scopeRef: string
+}
+
+/**
+ * `entries` split by `scopeRef`. The caches API is asked for that ref alone, but its answer is not
+ * trusted to be filtered: an entry without a ref is outside every scope.
+ */
+export function splitByScope(
+  entries: CacheEntryInfo[],
+  scopeRef: string
+): { inScope: CacheEntryInfo[]; otherScopes: CacheEntryInfo[] } {
+  const inScope: CacheEntryInfo[] = []
+  const otherScopes: CacheEntryInfo[] = []
+  for (const entry of entries) {
+    if (scopeRef !== '' && entry.ref === scopeRef) inScope.push(entry)
+    else otherScopes.push(entry)
+  }
+  return { inScope, otherScopes }
 }
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
@@ -50,17 +85,28 @@ export function keyPatterns(prefix: string): KeyPatterns {
   }
 }
 
-/** Groups the entries under `prefix` by issue, newest first; `refOf` makes a canonical ref. */
+/** Whether a key is one of kugetsu's entries under `prefix` (an issue's or a base's). */
+export function isStateKey(key: string, prefix: string): boolean {
+  const patterns = keyPatterns(prefix)
+  return patterns.issue.test(key) || patterns.base.test(key)
+}
+
+/**
+ * Groups the entries under `scope.prefix` saved in `scope.scopeRef` by issue, newest first;
+ * `refOf` makes a canonical ref.
+ */
 export function listingFromEntries(
   entries: CacheEntryInfo[],
-  prefix: string,
+  scope: EntryScope,
   refOf: (issueNumber: number) => string
 ): StateListing {
+  const { prefix } = scope
+  const { inScope, otherScopes } = splitByScope(entries, scope.scopeRef)
   const issuePattern = keyPatterns(prefix).issue
   const basePrefix = `${prefix}-base-`.toLowerCase()
   const byIssue = new Map<number, CacheEntryInfo[]>()
   const base: StateListing['base'] = []
-  for (const entry of entries) {
+  for (const entry of inScope) {
     const match = issuePattern.exec(entry.key)
     if (match) {
       const number = Number(match[1])
@@ -90,5 +136,6 @@ export function listingFromEntries(
   }
   sessions.sort((a, b) => a.number - b.number)
   base.sort(newestFirst)
-  return { sessions, base }
+  const others = otherScopes.filter((entry) => isStateKey(entry.key, prefix)).length
+  return { sessions, base, otherScopes: others }
 }

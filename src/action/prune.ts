@@ -1,10 +1,17 @@
-import { keyPatterns, type CacheEntryInfo } from './listing.js'
+import {
+  isStateKey,
+  keyPatterns,
+  splitByScope,
+  type CacheEntryInfo,
+  type EntryScope
+} from './listing.js'
 
 /**
  * Which Actions cache entries `command: prune` and `command: destroy` delete, decided from the
  * caches REST API's list alone. Every save makes a new entry, so an issue's older entries are dead
  * weight once a newer one exists; they still count against the repository's cache quota and push
- * live sessions out when it fills. Keys matching neither kugetsu pattern are never touched.
+ * live sessions out when it fills. Keys matching neither kugetsu pattern are never touched, nor
+ * are entries of another ref's scope (see EntryScope).
  */
 
 export interface PlannedDeletion {
@@ -19,10 +26,11 @@ export interface DeletionPlan {
   /** kugetsu's entries the plan leaves in place. */
   kept: CacheEntryInfo[]
   totals: { count: number; bytesFreed: number }
+  /** kugetsu's entries left alone because they were saved in another ref's scope. */
+  otherScopes: number
 }
 
-export interface PruneOptions {
-  prefix: string
+export interface PruneOptions extends EntryScope {
   /** The current base stream's hash (the first 16 characters are used, as in the keys). */
   currentBaseHash: string
   /** Issues found closed: all their entries go. */
@@ -39,10 +47,16 @@ interface Parsed {
   baseHash?: string
 }
 
-function parse(entries: CacheEntryInfo[], prefix: string): Parsed[] {
-  const patterns = keyPatterns(prefix)
+interface ParsedScope {
+  parsed: Parsed[]
+  otherScopes: number
+}
+
+function parse(entries: CacheEntryInfo[], scope: EntryScope): ParsedScope {
+  const { inScope, otherScopes } = splitByScope(entries, scope.scopeRef)
+  const patterns = keyPatterns(scope.prefix)
   const parsed: Parsed[] = []
-  for (const entry of entries) {
+  for (const entry of inScope) {
     const issue = patterns.issue.exec(entry.key)
     if (issue) {
       parsed.push({ entry, issue: Number(issue[1]) })
@@ -51,7 +65,10 @@ function parse(entries: CacheEntryInfo[], prefix: string): Parsed[] {
     const base = patterns.base.exec(entry.key)
     if (base) parsed.push({ entry, baseHash: base[1].toLowerCase() })
   }
-  return parsed
+  return {
+    parsed,
+    otherScopes: otherScopes.filter((entry) => isStateKey(entry.key, scope.prefix)).length
+  }
 }
 
 /** Newest first; the larger id breaks a tie (ids grow with every save). */
@@ -69,7 +86,7 @@ function groupBy<K>(items: Parsed[], keyOf: (item: Parsed) => K | undefined): Ma
   return groups
 }
 
-function planOf(parsed: Parsed[], reasons: Map<Parsed, string>): DeletionPlan {
+function planOf({ parsed, otherScopes }: ParsedScope, reasons: Map<Parsed, string>): DeletionPlan {
   const deletions: PlannedDeletion[] = []
   for (const item of parsed) {
     const reason = reasons.get(item)
@@ -83,13 +100,14 @@ function planOf(parsed: Parsed[], reasons: Map<Parsed, string>): DeletionPlan {
     totals: {
       count: deletions.length,
       bytesFreed: deletions.reduce((sum, deletion) => sum + deletion.sizeBytes, 0)
-    }
+    },
+    otherScopes
   }
 }
 
 /** The distinct issue numbers that have entries, ascending: ask the API which of them are closed. */
-export function issueNumbersWithEntries(entries: CacheEntryInfo[], prefix: string): number[] {
-  const numbers = new Set(parse(entries, prefix).flatMap(({ issue }) => issue ?? []))
+export function issueNumbersWithEntries(entries: CacheEntryInfo[], scope: EntryScope): number[] {
+  const numbers = new Set(parse(entries, scope).parsed.flatMap(({ issue }) => issue ?? []))
   return [...numbers].sort((a, b) => a - b)
 }
 
@@ -98,7 +116,8 @@ export function issueNumbersWithEntries(entries: CacheEntryInfo[], prefix: strin
  * entry but the newest of its hash (and, with dropOtherBases, every entry of another hash).
  */
 export function planPrune(entries: CacheEntryInfo[], options: PruneOptions): DeletionPlan {
-  const parsed = parse(entries, options.prefix)
+  const scoped = parse(entries, options)
+  const { parsed } = scoped
   const closed = new Set(options.closedIssues ?? [])
   const current = options.currentBaseHash.slice(0, 16).toLowerCase()
   const reasons = new Map<Parsed, string>()
@@ -116,23 +135,23 @@ export function planPrune(entries: CacheEntryInfo[], options: PruneOptions): Del
       } else if (index > 0) reasons.set(item, `superseded by ${group[0].entry.key}`)
     })
   }
-  return planOf(parsed, reasons)
+  return planOf(scoped, reasons)
 }
 
 /** What `destroy` deletes: every entry of one issue, or every base entry. */
 export function destroyPlan(
   entries: CacheEntryInfo[],
-  prefix: string,
+  scope: EntryScope,
   target: DestroyTarget
 ): DeletionPlan {
-  const parsed = parse(entries, prefix)
+  const scoped = parse(entries, scope)
   const reasons = new Map<Parsed, string>()
-  for (const item of parsed) {
+  for (const item of scoped.parsed) {
     if ('issueNumber' in target && item.issue === target.issueNumber) {
       reasons.set(item, `destroy issue #${target.issueNumber}`)
     } else if ('base' in target && item.baseHash !== undefined) {
       reasons.set(item, 'destroy base')
     }
   }
-  return planOf(parsed, reasons)
+  return planOf(scoped, reasons)
 }

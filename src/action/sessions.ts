@@ -2,13 +2,15 @@ import * as core from '@actions/core'
 import { formatIssueRef, parseIssueRef, type IssueRef } from '../refs.js'
 import type { RepoContext } from './event.js'
 import type { GitHub } from './github.js'
-import { listingFromEntries } from './listing.js'
+import { listingFromEntries, type CacheEntryInfo, type EntryScope } from './listing.js'
 import { destroyPlan, issueNumbersWithEntries, planPrune, type DeletionPlan } from './prune.js'
+import { defaultBranchRef } from './scope.js'
 
 /**
  * The session commands of the action (`list`, `destroy`, `prune`, and a closed issue's destroy),
  * worked from the caches REST API alone: the keys say which issue an entry belongs to, so nothing
- * is downloaded and no opencode starts.
+ * is downloaded and no opencode starts. Only the default branch's cache scope is worked on (see
+ * EntryScope in listing.ts).
  */
 
 export interface SessionsContext {
@@ -16,10 +18,32 @@ export interface SessionsContext {
   repo: RepoContext
   /** state-prefix: only entries under it are kugetsu's. */
   prefix: string
+  /** The default branch as the event payload names it; read from the API when absent. */
+  defaultBranch?: string
   setOutputs(outputs: Record<string, string | number>): void
 }
 
-const entries = (context: SessionsContext) => context.github.cacheEntries(`${context.prefix}-`)
+/** The entries of the default branch's scope under the prefix, asked of the API for that ref. */
+async function entries(
+  context: SessionsContext
+): Promise<{ entries: CacheEntryInfo[]; scope: EntryScope }> {
+  const scopeRef = await defaultBranchRef(context.defaultBranch, () =>
+    context.github.defaultBranch()
+  )
+  core.info(`Working on the cache entries of ${scopeRef} (the default branch)`)
+  return {
+    entries: await context.github.cacheEntries(`${context.prefix}-`, scopeRef),
+    scope: { prefix: context.prefix, scopeRef }
+  }
+}
+
+/** Said when the listing held entries of other refs' scopes, which were left alone. */
+function otherScopesNote(count: number, scope: EntryScope): string {
+  if (count === 0) return ''
+  const note = `${count} ${plural(count)} of other branches or pull requests ignored (only ${scope.scopeRef}'s are worked on)`
+  core.info(note)
+  return `${note}.\n\n`
+}
 const plural = (count: number) => `entr${count === 1 ? 'y' : 'ies'}`
 const kib = (bytes: number) => `${Math.ceil(bytes / 1024)} KiB`
 
@@ -34,10 +58,11 @@ async function report(
   title: string,
   mode: 'destroy' | 'prune',
   plan: DeletionPlan,
-  context: SessionsContext,
+  context: SessionsContext & { scope: EntryScope },
   extra: Record<string, string> = {}
 ): Promise<void> {
   const { count, bytesFreed } = plan.totals
+  const ignored = otherScopesNote(plan.otherScopes, context.scope)
   core.info(`${title}: ${count} ${plural(count)} deleted, ${kib(bytesFreed)} freed`)
   context.setOutputs({
     skipped: 'false',
@@ -48,7 +73,10 @@ async function report(
   })
   await core.summary
     .addHeading(`kugetsu: ${title}`, 3)
-    .addRaw(`\n${count} cache ${plural(count)} deleted, ${kib(bytesFreed)} freed.\n\n`, true)
+    .addRaw(
+      `\n${count} cache ${plural(count)} deleted, ${kib(bytesFreed)} freed.\n\n${ignored}`,
+      true
+    )
     .addTable([
       [
         { data: 'Entry', header: true },
@@ -65,18 +93,18 @@ export async function destroySessions(
   context: SessionsContext,
   title?: string
 ): Promise<void> {
-  const all = await entries(context)
+  const { entries: all, scope } = await entries(context)
   const plan =
     'base' in target
-      ? destroyPlan(all, context.prefix, { base: true })
-      : destroyPlan(all, context.prefix, { issueNumber: target.ref.number })
+      ? destroyPlan(all, scope, { base: true })
+      : destroyPlan(all, scope, { issueNumber: target.ref.number })
   await deleteAll(plan, context)
   const what = 'base' in target ? 'the base session' : formatIssueRef(target.ref)
   await report(
     title ?? `destroyed ${what}`,
     'destroy',
     plan,
-    context,
+    { ...context, scope },
     'base' in target ? {} : { 'issue-ref': formatIssueRef(target.ref) }
   )
 }
@@ -86,19 +114,20 @@ export async function pruneSessions(
   currentBaseHash: string,
   context: SessionsContext
 ): Promise<void> {
-  const all = await entries(context)
+  const { entries: all, scope } = await entries(context)
   const closedIssues: number[] = []
-  for (const number of issueNumbersWithEntries(all, context.prefix)) {
+  for (const number of issueNumbersWithEntries(all, scope)) {
     if (await context.github.isClosed(number)) closedIssues.push(number)
   }
-  const plan = planPrune(all, { prefix: context.prefix, currentBaseHash, closedIssues })
+  const plan = planPrune(all, { ...scope, currentBaseHash, closedIssues })
   await deleteAll(plan, context)
-  await report('pruned the Actions cache', 'prune', plan, context)
+  await report('pruned the Actions cache', 'prune', plan, { ...context, scope })
 }
 
 /** Every tracked issue, as the `sessions` output and a job-summary table. */
 export async function listSessions(context: SessionsContext): Promise<void> {
-  const listing = listingFromEntries(await entries(context), context.prefix, (number) =>
+  const { entries: all, scope } = await entries(context)
+  const listing = listingFromEntries(all, scope, (number) =>
     formatIssueRef(parseIssueRef(`#${number}`, context.repo))
   )
   const sessions = listing.sessions.map(
@@ -120,8 +149,10 @@ export async function listSessions(context: SessionsContext): Promise<void> {
   core.info(
     `${sessions.length} tracked issue(s), ${listing.base.length} base ${plural(listing.base.length)}`
   )
+  const ignored = otherScopesNote(listing.otherScopes, scope)
   await core.summary
     .addHeading(`kugetsu: ${sessions.length} tracked issue(s)`, 3)
+    .addRaw(ignored ? `\n${ignored}` : '', true)
     .addTable([
       [
         { data: 'Issue', header: true },
