@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6404);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7473);
 /** The action's entry point (action.yml `main`). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6404:
+/***/ 7473:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30769,6 +30769,7 @@ class IssueNotFoundError extends errors_KugetsuError {
 }
 const statusOf = (error) => error.status;
 function createGitHub(options) {
+    const redact = options.redact ?? ((text) => text);
     let client;
     const octokit = () => {
         if (!options.token) {
@@ -30846,24 +30847,35 @@ function createGitHub(options) {
             return threadCommentsFromApi(data);
         },
         async createComment(number, body) {
-            const { data } = await (await octokit()).rest.issues.createComment({ owner, repo, issue_number: number, body });
+            const { data } = await (await octokit()).rest.issues.createComment({ owner, repo, issue_number: number, body: redact(body) });
             return { id: data.id, url: data.html_url };
         },
         async updateComment(commentId, body) {
-            const { data } = await (await octokit()).rest.issues.updateComment({ owner, repo, comment_id: commentId, body });
+            const { data } = await (await octokit()).rest.issues.updateComment({ owner, repo, comment_id: commentId, body: redact(body) });
             return { id: data.id, url: data.html_url };
         },
-        async cacheEntries(keyPrefix) {
+        async defaultBranch() {
+            try {
+                const { data } = await (await octokit()).rest.repos.get({ owner, repo });
+                return data.default_branch;
+            }
+            catch (error) {
+                throw new errors_KugetsuError('no-default-branch', `cannot read the default branch of ${owner}/${repo}: ${errorMessage(error)} (github-token must be able to read the repository)`, { cause: error });
+            }
+        },
+        async cacheEntries(keyPrefix, ref) {
             const client = await octokit();
             const caches = await client.paginate(client.rest.actions.getActionsCacheList, {
                 owner,
                 repo,
                 key: keyPrefix,
+                ...(ref === undefined ? {} : { ref }),
                 per_page: 100
             });
             return caches.map((entry) => ({
                 id: entry.id ?? 0,
                 key: entry.key ?? '',
+                ref: entry.ref ?? '',
                 createdAt: entry.created_at ?? '',
                 lastAccessedAt: entry.last_accessed_at ?? entry.created_at ?? '',
                 sizeBytes: entry.size_in_bytes ?? 0
@@ -31691,11 +31703,79 @@ async function unpackCached(key, toolDir, version, env) {
     return binary;
 }
 
+;// CONCATENATED MODULE: ./src/action/publish.ts
+
+
+/** `secrets` is read at each call: values found later (opencode serve's password) count too. */
+function createPublisher(secrets) {
+    const redact = (text) => redactSecrets(text, secrets);
+    return {
+        redact,
+        setOutputs(outputs) {
+            for (const [name, value] of Object.entries(outputs)) {
+                core/* setOutput */.uH(name, redact(String(value)));
+            }
+        },
+        async writeSummary() {
+            const text = redact(core/* summary */.z.stringify());
+            await core/* summary */.z.emptyBuffer().addRaw(text).write();
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/action/scope.ts
+
+/**
+ * The Actions cache scope the session commands work in: the default branch's, named by the event
+ * payload (`repository.default_branch`) or else read from the repository with one REST call.
+ */
+/**
+ * A plausible git branch name (git check-ref-format's rules, loosely): the name goes into a ref
+ * that decides what may be deleted, so an odd one is refused rather than used.
+ */
+function isBranchName(name) {
+    return (typeof name === 'string' &&
+        name.length > 0 &&
+        name.length <= 255 &&
+        // eslint-disable-next-line no-control-regex -- control characters are what is refused
+        !/[\x00-\x20\x7f~^:?*[\\]|\.\.|\/\/|@\{|^[/.-]|[/.]$|\.lock$/.test(name));
+}
+/* eslint-disable @typescript-eslint/no-explicit-any -- webhook payloads are untyped JSON */
+/** The default branch the event payload names; undefined when it names none (or an odd one). */
+function defaultBranchFromPayload(payload) {
+    const branch = payload?.repository?.default_branch;
+    return isBranchName(branch) ? branch : undefined;
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */
+/** `refs/heads/<branch>`: the cache scope of the default branch, as the caches API names it. */
+async function defaultBranchRef(fromPayload, readDefaultBranch) {
+    const branch = fromPayload ?? (await readDefaultBranch());
+    if (!isBranchName(branch)) {
+        throw new errors_KugetsuError('no-default-branch', `the repository's default branch ${JSON.stringify(branch).slice(0, 80)} is not a branch name; nothing was listed or deleted`);
+    }
+    return `refs/heads/${branch}`;
+}
+
 ;// CONCATENATED MODULE: ./src/action/listing.ts
 /**
  * What kugetsu has in the Actions cache, read from the caches REST API: the keys alone say which
  * issue an entry belongs to, its turn count and session, so nothing is downloaded.
  */
+/**
+ * `entries` split by `scopeRef`. The caches API is asked for that ref alone, but its answer is not
+ * trusted to be filtered: an entry without a ref is outside every scope.
+ */
+function splitByScope(entries, scopeRef) {
+    const inScope = [];
+    const otherScopes = [];
+    for (const entry of entries) {
+        if (scopeRef !== '' && entry.ref === scopeRef)
+            inScope.push(entry);
+        else
+            otherScopes.push(entry);
+    }
+    return { inScope, otherScopes };
+}
 const listing_escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /**
  * Patterns matching whole keys, so issue 7 never matches 70's entries. Case-insensitive: some
@@ -31708,13 +31788,23 @@ function keyPatterns(prefix) {
         base: new RegExp(`${start}-base-([A-Za-z0-9]+)-\\d+-\\d+$`, 'i')
     };
 }
-/** Groups the entries under `prefix` by issue, newest first; `refOf` makes a canonical ref. */
-function listingFromEntries(entries, prefix, refOf) {
+/** Whether a key is one of kugetsu's entries under `prefix` (an issue's or a base's). */
+function isStateKey(key, prefix) {
+    const patterns = keyPatterns(prefix);
+    return patterns.issue.test(key) || patterns.base.test(key);
+}
+/**
+ * Groups the entries under `scope.prefix` saved in `scope.scopeRef` by issue, newest first;
+ * `refOf` makes a canonical ref.
+ */
+function listingFromEntries(entries, scope, refOf) {
+    const { prefix } = scope;
+    const { inScope, otherScopes } = splitByScope(entries, scope.scopeRef);
     const issuePattern = keyPatterns(prefix).issue;
     const basePrefix = `${prefix}-base-`.toLowerCase();
     const byIssue = new Map();
     const base = [];
-    for (const entry of entries) {
+    for (const entry of inScope) {
         const match = issuePattern.exec(entry.key);
         if (match) {
             const number = Number(match[1]);
@@ -31744,15 +31834,17 @@ function listingFromEntries(entries, prefix, refOf) {
     }
     sessions.sort((a, b) => a.number - b.number);
     base.sort(newestFirst);
-    return { sessions, base };
+    const others = otherScopes.filter((entry) => isStateKey(entry.key, prefix)).length;
+    return { sessions, base, otherScopes: others };
 }
 
 ;// CONCATENATED MODULE: ./src/action/prune.ts
 
-function parse(entries, prefix) {
-    const patterns = keyPatterns(prefix);
+function parse(entries, scope) {
+    const { inScope, otherScopes } = splitByScope(entries, scope.scopeRef);
+    const patterns = keyPatterns(scope.prefix);
     const parsed = [];
-    for (const entry of entries) {
+    for (const entry of inScope) {
         const issue = patterns.issue.exec(entry.key);
         if (issue) {
             parsed.push({ entry, issue: Number(issue[1]) });
@@ -31762,7 +31854,10 @@ function parse(entries, prefix) {
         if (base)
             parsed.push({ entry, baseHash: base[1].toLowerCase() });
     }
-    return parsed;
+    return {
+        parsed,
+        otherScopes: otherScopes.filter((entry) => isStateKey(entry.key, scope.prefix)).length
+    };
 }
 /** Newest first; the larger id breaks a tie (ids grow with every save). */
 const newestFirst = (a, b) => Date.parse(b.entry.createdAt) - Date.parse(a.entry.createdAt) || b.entry.id - a.entry.id;
@@ -31778,7 +31873,7 @@ function groupBy(items, keyOf) {
         group.sort(newestFirst);
     return groups;
 }
-function planOf(parsed, reasons) {
+function planOf({ parsed, otherScopes }, reasons) {
     const deletions = [];
     for (const item of parsed) {
         const reason = reasons.get(item);
@@ -31793,12 +31888,13 @@ function planOf(parsed, reasons) {
         totals: {
             count: deletions.length,
             bytesFreed: deletions.reduce((sum, deletion) => sum + deletion.sizeBytes, 0)
-        }
+        },
+        otherScopes
     };
 }
 /** The distinct issue numbers that have entries, ascending: ask the API which of them are closed. */
-function issueNumbersWithEntries(entries, prefix) {
-    const numbers = new Set(parse(entries, prefix).flatMap(({ issue }) => issue ?? []));
+function issueNumbersWithEntries(entries, scope) {
+    const numbers = new Set(parse(entries, scope).parsed.flatMap(({ issue }) => issue ?? []));
     return [...numbers].sort((a, b) => a - b);
 }
 /**
@@ -31806,7 +31902,8 @@ function issueNumbersWithEntries(entries, prefix) {
  * entry but the newest of its hash (and, with dropOtherBases, every entry of another hash).
  */
 function planPrune(entries, options) {
-    const parsed = parse(entries, options.prefix);
+    const scoped = parse(entries, options);
+    const { parsed } = scoped;
     const closed = new Set(options.closedIssues ?? []);
     const current = options.currentBaseHash.slice(0, 16).toLowerCase();
     const reasons = new Map();
@@ -31827,13 +31924,13 @@ function planPrune(entries, options) {
                 reasons.set(item, `superseded by ${group[0].entry.key}`);
         });
     }
-    return planOf(parsed, reasons);
+    return planOf(scoped, reasons);
 }
 /** What `destroy` deletes: every entry of one issue, or every base entry. */
-function destroyPlan(entries, prefix, target) {
-    const parsed = parse(entries, prefix);
+function destroyPlan(entries, scope, target) {
+    const scoped = parse(entries, scope);
     const reasons = new Map();
-    for (const item of parsed) {
+    for (const item of scoped.parsed) {
         if ('issueNumber' in target && item.issue === target.issueNumber) {
             reasons.set(item, `destroy issue #${target.issueNumber}`);
         }
@@ -31841,7 +31938,7 @@ function destroyPlan(entries, prefix, target) {
             reasons.set(item, 'destroy base');
         }
     }
-    return planOf(parsed, reasons);
+    return planOf(scoped, reasons);
 }
 
 ;// CONCATENATED MODULE: ./src/action/sessions.ts
@@ -31849,7 +31946,24 @@ function destroyPlan(entries, prefix, target) {
 
 
 
-const entries = (context) => context.github.cacheEntries(`${context.prefix}-`);
+
+/** The entries of the default branch's scope under the prefix, asked of the API for that ref. */
+async function entries(context) {
+    const scopeRef = await defaultBranchRef(context.defaultBranch, () => context.github.defaultBranch());
+    core/* info */.pq(`Working on the cache entries of ${scopeRef} (the default branch)`);
+    return {
+        entries: await context.github.cacheEntries(`${context.prefix}-`, scopeRef),
+        scope: { prefix: context.prefix, scopeRef }
+    };
+}
+/** Said when the listing held entries of other refs' scopes, which were left alone. */
+function otherScopesNote(count, scope) {
+    if (count === 0)
+        return '';
+    const note = `${count} ${plural(count)} of other branches or pull requests ignored (only ${scope.scopeRef}'s are worked on)`;
+    core/* info */.pq(note);
+    return `${note}.\n\n`;
+}
 const plural = (count) => `entr${count === 1 ? 'y' : 'ies'}`;
 const kib = (bytes) => `${Math.ceil(bytes / 1024)} KiB`;
 async function deleteAll(plan, context) {
@@ -31860,6 +31974,7 @@ async function deleteAll(plan, context) {
 }
 async function report(title, mode, plan, context, extra = {}) {
     const { count, bytesFreed } = plan.totals;
+    const ignored = otherScopesNote(plan.otherScopes, context.scope);
     core/* info */.pq(`${title}: ${count} ${plural(count)} deleted, ${kib(bytesFreed)} freed`);
     context.setOutputs({
         skipped: 'false',
@@ -31870,7 +31985,7 @@ async function report(title, mode, plan, context, extra = {}) {
     });
     await core/* summary */.z
         .addHeading(`kugetsu: ${title}`, 3)
-        .addRaw(`\n${count} cache ${plural(count)} deleted, ${kib(bytesFreed)} freed.\n\n`, true)
+        .addRaw(`\n${count} cache ${plural(count)} deleted, ${kib(bytesFreed)} freed.\n\n${ignored}`, true)
         .addTable([
         [
             { data: 'Entry', header: true },
@@ -31882,29 +31997,30 @@ async function report(title, mode, plan, context, extra = {}) {
 }
 /** Deletes every entry of an issue (never of another whose number starts the same) or of the base. */
 async function destroySessions(target, context, title) {
-    const all = await entries(context);
+    const { entries: all, scope } = await entries(context);
     const plan = 'base' in target
-        ? destroyPlan(all, context.prefix, { base: true })
-        : destroyPlan(all, context.prefix, { issueNumber: target.ref.number });
+        ? destroyPlan(all, scope, { base: true })
+        : destroyPlan(all, scope, { issueNumber: target.ref.number });
     await deleteAll(plan, context);
     const what = 'base' in target ? 'the base session' : formatIssueRef(target.ref);
-    await report(title ?? `destroyed ${what}`, 'destroy', plan, context, 'base' in target ? {} : { 'issue-ref': formatIssueRef(target.ref) });
+    await report(title ?? `destroyed ${what}`, 'destroy', plan, { ...context, scope }, 'base' in target ? {} : { 'issue-ref': formatIssueRef(target.ref) });
 }
 /** Deletes superseded entries, older entries of the current base and closed issues' entries. */
 async function pruneSessions(currentBaseHash, context) {
-    const all = await entries(context);
+    const { entries: all, scope } = await entries(context);
     const closedIssues = [];
-    for (const number of issueNumbersWithEntries(all, context.prefix)) {
+    for (const number of issueNumbersWithEntries(all, scope)) {
         if (await context.github.isClosed(number))
             closedIssues.push(number);
     }
-    const plan = planPrune(all, { prefix: context.prefix, currentBaseHash, closedIssues });
+    const plan = planPrune(all, { ...scope, currentBaseHash, closedIssues });
     await deleteAll(plan, context);
-    await report('pruned the Actions cache', 'prune', plan, context);
+    await report('pruned the Actions cache', 'prune', plan, { ...context, scope });
 }
 /** Every tracked issue, as the `sessions` output and a job-summary table. */
 async function listSessions(context) {
-    const listing = listingFromEntries(await entries(context), context.prefix, (number) => formatIssueRef(parseIssueRef(`#${number}`, context.repo)));
+    const { entries: all, scope } = await entries(context);
+    const listing = listingFromEntries(all, scope, (number) => formatIssueRef(parseIssueRef(`#${number}`, context.repo)));
     const sessions = listing.sessions.map(({ ref, sessionId, turns, updatedAt, lastUsedAt, sizeBytes }) => ({
         ref,
         sessionId,
@@ -31920,8 +32036,10 @@ async function listSessions(context) {
         sessions: JSON.stringify(sessions)
     });
     core/* info */.pq(`${sessions.length} tracked issue(s), ${listing.base.length} base ${plural(listing.base.length)}`);
+    const ignored = otherScopesNote(listing.otherScopes, scope);
     await core/* summary */.z
         .addHeading(`kugetsu: ${sessions.length} tracked issue(s)`, 3)
+        .addRaw(ignored ? `\n${ignored}` : '', true)
         .addTable([
         [
             { data: 'Issue', header: true },
@@ -34646,6 +34764,8 @@ function createEntryStore(root, codec = stateCodec(undefined)) {
 
 
 
+
+
 const loadCache = () => __nccwpck_require__.e(/* import() */ 691).then(__nccwpck_require__.bind(__nccwpck_require__, 1691));
 function readPayload(path) {
     if (!path)
@@ -34656,10 +34776,6 @@ function readPayload(path) {
     catch (error) {
         throw new errors_KugetsuError('invalid-input', `cannot read the event payload ${path}: ${errorMessage(error)}`);
     }
-}
-function setOutputs(outputs) {
-    for (const [name, value] of Object.entries(outputs))
-        core/* setOutput */.uH(name, String(value));
 }
 /** Sealed bases get a stream of their own, so turning a state-key on makes a new base. */
 function baseHash(inputs) {
@@ -34949,17 +35065,19 @@ async function handleTurn(request, context) {
             runUrl: context.runUrl,
             notes
         };
+        // Redacted before the reply is cut to fit a comment, which could leave half a key behind.
+        const text = context.publish.redact(result.text);
         const comment = inputs.comment
-            ? await answerOnIssue(request.ref.number, replyBody(result.text, facts), context)
+            ? await answerOnIssue(request.ref.number, replyBody(text, facts), context)
             : undefined;
-        setOutputs({
+        context.publish.setOutputs({
             skipped: 'false',
             'skip-reason': '',
             'issue-ref': ref,
             mode: outcome.mode,
             'session-id': facts.sessionId,
             'base-session-id': record.baseSessionId,
-            response: result.text,
+            response: text,
             'comment-id': comment?.id ?? '',
             'comment-url': comment?.url ?? '',
             'state-restored': restoredKey ? 'true' : 'false',
@@ -34967,7 +35085,7 @@ async function handleTurn(request, context) {
             'tokens-output': result.tokens.output,
             cost: result.cost
         });
-        await core/* summary */.z
+        core/* summary */.z
             .addHeading(`kugetsu: ${outcome.mode === 'start' ? 'started' : 'continued'} ${ref}`, 3)
             .addRaw(summaryTable([
             ['Session', facts.sessionId],
@@ -34981,8 +35099,8 @@ async function handleTurn(request, context) {
         ]), true)
             .addRaw(notes.map((note) => `\n${noteBlock(note)}\n`).join(''), true)
             .addHeading('Response', 4)
-            .addRaw(`\n${result.text}\n`, true)
-            .write();
+            .addRaw(`\n${text}\n`, true);
+        await context.publish.writeSummary();
     }
     finally {
         await workspace.close();
@@ -35009,7 +35127,7 @@ async function handleInit(context) {
         if (!(await workspace.cache.save(workspace.store.baseDir, key))) {
             throw new errors_KugetsuError('opencode-failed', 'the base session could not be saved to the Actions cache');
         }
-        setOutputs({
+        context.publish.setOutputs({
             skipped: 'false',
             'skip-reason': '',
             mode: 'init',
@@ -35017,19 +35135,17 @@ async function handleInit(context) {
             'session-id': outcome.base.sessionId,
             response: outcome.result.text
         });
-        await core/* summary */.z
-            .addHeading('kugetsu: created a base session', 3)
-            .addRaw(summaryTable([
+        core/* summary */.z.addHeading('kugetsu: created a base session', 3).addRaw(summaryTable([
             ['Base session', outcome.base.sessionId],
             ['Cache key', key]
-        ]), true)
-            .write();
+        ]), true);
+        await context.publish.writeSummary();
     }
     finally {
         await workspace.close();
     }
 }
-async function reportFailure(error, request, context) {
+async function reportFailure(error, request, context, publish) {
     let message = errorMessage(error);
     const timeoutMs = context?.inputs.timeoutMs;
     if (request?.kind === 'turn' && isKugetsuError(error, 'timeout') && timeoutMs) {
@@ -35042,11 +35158,8 @@ async function reportFailure(error, request, context) {
     }
     core/* setFailed */.C1(message);
     const what = request?.kind === 'turn' ? ` on ${formatIssueRef(request.ref)}` : '';
-    await core/* summary */.z
-        .addHeading(`kugetsu failed${what}`, 3)
-        .addRaw(`\n${message}\n`, true)
-        .write()
-        .catch(() => undefined);
+    core/* summary */.z.addHeading(`kugetsu failed${what}`, 3).addRaw(`\n${message}\n`, true);
+    await publish.writeSummary().catch(() => undefined);
     if (!context?.inputs.comment || request?.kind !== 'turn')
         return;
     if (error instanceof IssueNotFoundError)
@@ -35062,8 +35175,9 @@ async function run(env = process.env) {
     const startedAt = Date.now();
     let request;
     let context;
+    const secrets = secretValuesFrom(env);
+    const publish = createPublisher(secrets);
     try {
-        const secrets = secretValuesFrom(env);
         for (const secret of secrets)
             core/* setSecret */.Pq(secret);
         const inputs = readInputs(env);
@@ -35081,13 +35195,15 @@ async function run(env = process.env) {
                 token: inputs.githubToken,
                 apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
                 repo,
-                log: core/* info */.pq
-            })
+                log: core/* info */.pq,
+                redact: publish.redact
+            }),
+            publish
         };
         request = requestFromEvent(env.GITHUB_EVENT_NAME ?? '', payload, inputs, repo);
         if (request.kind === 'skip') {
             core/* info */.pq(`Skipped: ${request.reason}`);
-            setOutputs({ skipped: 'true', 'skip-reason': request.reason });
+            publish.setOutputs({ skipped: 'true', 'skip-reason': request.reason });
             return;
         }
         if (request.kind === 'turn') {
@@ -35103,7 +35219,7 @@ async function run(env = process.env) {
                 }
                 const reason = `not authorised: ${decision.reason}`;
                 core/* info */.pq(`Skipped ${ref}: ${reason} (comment by ${turn.author})`);
-                setOutputs({ skipped: 'true', 'skip-reason': reason, 'issue-ref': ref });
+                publish.setOutputs({ skipped: 'true', 'skip-reason': reason, 'issue-ref': ref });
                 return;
             }
             core/* info */.pq(`Authorised: ${decision.reason}`);
@@ -35117,7 +35233,13 @@ async function run(env = process.env) {
             await handleTurn(request, context);
             return;
         }
-        const sessions = { github: context.github, repo, prefix: inputs.statePrefix, setOutputs };
+        const sessions = {
+            github: context.github,
+            repo,
+            prefix: inputs.statePrefix,
+            defaultBranch: defaultBranchFromPayload(payload),
+            setOutputs: publish.setOutputs
+        };
         if (request.kind === 'closed') {
             const ref = formatIssueRef(request.ref);
             return await destroySessions(request, sessions, `${ref} was closed: destroyed its session`);
@@ -35131,7 +35253,7 @@ async function run(env = process.env) {
         return await destroySessions(request.ref ? { ref: request.ref } : { base: true }, sessions);
     }
     catch (error) {
-        await reportFailure(error, request, context);
+        await reportFailure(error, request, context, publish);
     }
 }
 

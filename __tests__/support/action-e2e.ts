@@ -505,7 +505,8 @@ export async function createTestBed(options: TestBedOptions): Promise<TestBed> {
   const opencodeEnv = Object.fromEntries(
     Object.entries(machine.env).filter(
       (entry): entry is [string, string] =>
-        /^(OPENCODE_|SCRIPTED_KEY$|npm_config_offline$|NO_COLOR$)/.test(entry[0]) && entry[1] !== undefined
+        /^(OPENCODE_|SCRIPTED_KEY$|npm_config_offline$|NO_COLOR$)/.test(entry[0]) &&
+        entry[1] !== undefined
     )
   )
   const world = await createKugetsuWorld({

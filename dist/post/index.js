@@ -32156,6 +32156,7 @@ class IssueNotFoundError extends errors_KugetsuError {
 }
 const statusOf = (error) => error.status;
 function createGitHub(options) {
+    const redact = options.redact ?? ((text) => text);
     let client;
     const octokit = () => {
         if (!options.token) {
@@ -32233,24 +32234,35 @@ function createGitHub(options) {
             return threadCommentsFromApi(data);
         },
         async createComment(number, body) {
-            const { data } = await (await octokit()).rest.issues.createComment({ owner, repo, issue_number: number, body });
+            const { data } = await (await octokit()).rest.issues.createComment({ owner, repo, issue_number: number, body: redact(body) });
             return { id: data.id, url: data.html_url };
         },
         async updateComment(commentId, body) {
-            const { data } = await (await octokit()).rest.issues.updateComment({ owner, repo, comment_id: commentId, body });
+            const { data } = await (await octokit()).rest.issues.updateComment({ owner, repo, comment_id: commentId, body: redact(body) });
             return { id: data.id, url: data.html_url };
         },
-        async cacheEntries(keyPrefix) {
+        async defaultBranch() {
+            try {
+                const { data } = await (await octokit()).rest.repos.get({ owner, repo });
+                return data.default_branch;
+            }
+            catch (error) {
+                throw new errors_KugetsuError('no-default-branch', `cannot read the default branch of ${owner}/${repo}: ${errors_errorMessage(error)} (github-token must be able to read the repository)`, { cause: error });
+            }
+        },
+        async cacheEntries(keyPrefix, ref) {
             const client = await octokit();
             const caches = await client.paginate(client.rest.actions.getActionsCacheList, {
                 owner,
                 repo,
                 key: keyPrefix,
+                ...(ref === undefined ? {} : { ref }),
                 per_page: 100
             });
             return caches.map((entry) => ({
                 id: entry.id ?? 0,
                 key: entry.key ?? '',
+                ref: entry.ref ?? '',
                 createdAt: entry.created_at ?? '',
                 lastAccessedAt: entry.last_accessed_at ?? entry.created_at ?? '',
                 sizeBytes: entry.size_in_bytes ?? 0
