@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { KugetsuError } from '../errors.js'
+import { KugetsuError, errorMessage } from '../errors.js'
 import type { Privilege } from './privilege.js'
 
 export interface AgentUser {
@@ -23,21 +23,38 @@ async function passwdEntry(name: string): Promise<AgentUser | undefined> {
   return undefined
 }
 
+/**
+ * useradd and userdel lock /etc/passwd and give up at once when another holds it ("cannot lock
+ * /etc/passwd; try again later"): parallel runs on one machine take turns.
+ */
+async function withPasswdLock<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt()
+    } catch (error) {
+      if (tries >= 20 || !/cannot lock|try again later/i.test(errorMessage(error))) throw error
+      await new Promise((resolve) => setTimeout(resolve, 25 * tries))
+    }
+  }
+}
+
 export async function createAgentUser(privilege: Privilege): Promise<AgentUser> {
   const name = `kugetsu-${randomBytes(4).toString('hex')}`
   const home = `/home/${name}`
-  await privilege.run('useradd', [
-    '--system',
-    '--create-home',
-    '--home-dir',
-    home,
-    '--shell',
-    '/bin/sh',
-    '--user-group',
-    '--comment',
-    'kugetsu agent',
-    name
-  ])
+  await withPasswdLock(() =>
+    privilege.run('useradd', [
+      '--system',
+      '--create-home',
+      '--home-dir',
+      home,
+      '--shell',
+      '/bin/sh',
+      '--user-group',
+      '--comment',
+      'kugetsu agent',
+      name
+    ])
+  )
   await privilege.run('chmod', ['700', home])
   const user = await passwdEntry(name)
   if (!user || !(user.uid > 0)) {
@@ -48,7 +65,9 @@ export async function createAgentUser(privilege: Privilege): Promise<AgentUser> 
 
 export async function removeAgentUser(privilege: Privilege, user: AgentUser): Promise<void> {
   // userdel exits 12 when only the mail spool was missing; the user and its home are gone then
-  await privilege.run('userdel', ['--remove', user.name]).catch((error: unknown) => {
-    if (!String((error as Error).message).includes('mail spool')) throw error
-  })
+  await withPasswdLock(() => privilege.run('userdel', ['--remove', user.name])).catch(
+    (error: unknown) => {
+      if (!errorMessage(error).includes('mail spool')) throw error
+    }
+  )
 }
