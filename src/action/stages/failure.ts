@@ -1,0 +1,43 @@
+/** A failed run: the step fails, the summary says why, and the issue gets the failure comment. */
+import * as core from '@actions/core'
+import { errorMessage, isKugetsuError } from '../../errors.js'
+import { formatIssueRef } from '../../refs.js'
+import type { ActionRequest } from '../event.js'
+import { IssueNotFoundError } from '../github.js'
+import type { Publisher } from '../publish.js'
+import { failureBody } from '../report.js'
+import type { RunContext } from './context.js'
+import { answerOnIssue } from './reply.js'
+
+export async function reportFailure(
+  error: unknown,
+  request: ActionRequest | undefined,
+  context: RunContext | undefined,
+  publish: Publisher
+): Promise<void> {
+  let message = errorMessage(error)
+  const timeoutMs = context?.inputs.timeoutMs
+  if (request?.kind === 'turn' && isKugetsuError(error, 'timeout') && timeoutMs) {
+    const limit = `${Number((timeoutMs / 60_000).toFixed(2))} min`
+    message = `the agent did not finish within timeout-minutes (${limit}) and was stopped; ${formatIssueRef(request.ref)} keeps the session it had before this run`
+  }
+  if (request?.kind === 'turn' && isKugetsuError(error, 'corrupt-state')) {
+    const ref = formatIssueRef(request.ref)
+    message += ` (to start ${ref} over, run kugetsu with command: destroy and issue-ref: ${request.ref.number})`
+  }
+  core.setFailed(message)
+  const what = request?.kind === 'turn' ? ` on ${formatIssueRef(request.ref)}` : ''
+  core.summary.addHeading(`kugetsu failed${what}`, 3).addRaw(`\n${message}\n`, true)
+  await publish.writeSummary().catch(() => undefined)
+  if (!context?.inputs.comment || request?.kind !== 'turn') return
+  if (error instanceof IssueNotFoundError) return
+  try {
+    await answerOnIssue(
+      request.ref.number,
+      failureBody(formatIssueRef(request.ref), message, context.runUrl),
+      context
+    )
+  } catch (commentError) {
+    core.warning(`could not post the failure comment: ${errorMessage(commentError)}`)
+  }
+}

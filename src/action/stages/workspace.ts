@@ -1,0 +1,171 @@
+/**
+ * Everything one run of opencode needs: a private dir, the state store and cache client, the
+ * binary, the provider-key proxy, the agent's sandbox and the driver, and closing all of it.
+ */
+import * as core from '@actions/core'
+import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { Engine } from '../../engine.js'
+import { errorMessage } from '../../errors.js'
+import { buildOpencodeConfigContent } from '../../opencode/config.js'
+import { createOpencodeDriver, type OpencodeDriverOptions } from '../../opencode/driver.js'
+import { createServeDriver } from '../../opencode/serve.js'
+import type { OpencodeDriver } from '../../opencode/types.js'
+import { openSandbox } from '../../sandbox/sandbox.js'
+import { sealState, stateCodec } from '../../store/crypto.js'
+import { createEntryStore, type EntryCodec, type EntryStore } from '../../store/entries.js'
+import { createActionsCacheClient, type CacheClient } from '../cache-state.js'
+import { agentEnvironment } from '../environment.js'
+import { redactSecrets } from '../masking.js'
+import { opencodeForAction } from '../opencode-install.js'
+import { guardProviderKeys } from '../provider-keys.js'
+import { loadCache, type RunContext } from './context.js'
+
+/** Entries sealed with the state-key (when set), with secret values redacted before sealing. */
+function entryCodec(context: RunContext): EntryCodec {
+  const { stateKey } = context.inputs
+  return {
+    encode: (text, name) => sealState(redactSecrets(text, context.secrets), stateKey, name),
+    decode: stateCodec(stateKey).decode
+  }
+}
+
+/** Everything one run of opencode needs: the binary, a private data dir, the state store. */
+export interface Workspace {
+  store: EntryStore
+  cache: CacheClient
+  engine: Engine
+  /** Stops opencode with everything it started, removes the agent's user and the private dir. */
+  close(): Promise<void>
+}
+
+/** Undoes what a workspace set up, newest first; a step that fails is warned about, not fatal. */
+function undoList() {
+  const steps: { what: string; undo: () => Promise<unknown> }[] = []
+  return {
+    add(what: string, undo: () => Promise<unknown>) {
+      steps.push({ what, undo })
+    },
+    async run() {
+      for (const { what, undo } of steps.splice(0).reverse()) {
+        await undo().catch((error: unknown) =>
+          core.warning(`could not ${what}: ${errorMessage(error)}`)
+        )
+      }
+    }
+  }
+}
+
+/** One `opencode serve` for the run (the default), or opencode per command. */
+function startDriver(
+  context: RunContext,
+  options: OpencodeDriverOptions & { cwd: string }
+): OpencodeDriver & { close(): Promise<void> } {
+  if (!context.inputs.opencodeServe) return createOpencodeDriver(options)
+  const server = createServeDriver({
+    ...options,
+    onFallback: (reason) =>
+      core.warning(`opencode serve could not start (${reason}); running opencode per command`)
+  })
+  // The agent can print it (it is in opencode's environment): masked, and redacted when saved.
+  for (const secret of server.secrets()) {
+    core.setSecret(secret)
+    context.secrets.push(secret)
+  }
+  // Starts now, while the cached state is restored; the first opencode call waits for it.
+  server.start()
+  return server
+}
+
+export async function openWorkspace(context: RunContext): Promise<Workspace> {
+  const { env, inputs } = context
+  const temp = env.RUNNER_TEMP || tmpdir()
+  await mkdir(temp, { recursive: true })
+  const dir = await mkdtemp(join(temp, 'kugetsu-'))
+  const undo = undoList()
+  undo.add('remove its temp dir', () => rm(dir, { recursive: true, force: true }))
+  const stateRoot = join(dir, 'state')
+  // what opencode must read of kugetsu's (a session to import): the agent reaches nothing else here
+  const exchange = join(dir, 'exchange')
+  const cwd = inputs.workingDirectory
+    ? resolve(env.GITHUB_WORKSPACE || '.', inputs.workingDirectory)
+    : env.GITHUB_WORKSPACE || process.cwd()
+  try {
+    await mkdir(stateRoot, { recursive: true })
+    await mkdir(exchange, { recursive: true })
+    const store = createEntryStore(stateRoot, entryCodec(context))
+    const cache = createActionsCacheClient(stateRoot, loadCache)
+    const binary = await opencodeForAction(env, inputs.opencodeVersion, loadCache)
+    // Provider keys stay with kugetsu: opencode reaches its providers through a loopback proxy.
+    const keys = await guardProviderKeys({
+      env,
+      cwd,
+      opencodeConfig: inputs.opencodeConfig,
+      secrets: context.secrets
+    })
+    undo.add('stop the provider-key proxy', () => keys.close())
+    const sandbox = await openSandbox({
+      mode: inputs.sandbox,
+      workspace: cwd,
+      readable: [
+        await realpath(binary),
+        exchange,
+        ...(env.OPENCODE_CONFIG ? [env.OPENCODE_CONFIG] : [])
+      ]
+    })
+    undo.add("remove the agent's user", () => sandbox.release())
+    if (!sandbox.user) {
+      core.warning(
+        'sandbox: off: the agent runs as the runner\u2019s user and can reach everything this job can (its credentials among them)'
+      )
+    }
+    const driver = startDriver(context, {
+      binary,
+      cwd,
+      env: keys.environment(
+        agentEnvironment(
+          env,
+          { XDG_DATA_HOME: join(dir, 'opencode-data'), ...sandbox.env },
+          { exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined }
+        )
+      ),
+      configContent: buildOpencodeConfigContent({
+        user: inputs.opencodeConfig,
+        inherited: env.OPENCODE_CONFIG_CONTENT,
+        overlay: keys.overlay
+      }),
+      tempDir: exchange,
+      launcher: sandbox.launcher
+    })
+    undo.add('stop opencode', () => driver.close())
+    const engine = new Engine({
+      store,
+      driver,
+      cwd,
+      model: inputs.model || undefined,
+      agent: inputs.agent || undefined,
+      basePrompt: inputs.basePrompt || undefined,
+      timeoutMs: inputs.timeoutMs,
+      importBeforeRun: true
+    })
+    // A cancelled or timed-out step gets SIGINT or SIGTERM: opencode, in a process group of its
+    // own (and as another user when contained), would outlive the step until the runner's
+    // clean-up at the end of the job; it is stopped first, then the signal ends the step as it
+    // would have.
+    const onSignal = (signal: NodeJS.Signals) => {
+      void close().finally(() => process.kill(process.pid, signal))
+    }
+    const close = async () => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      await undo.run()
+    }
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    return { store, cache, engine, close }
+  } catch (error) {
+    await undo.run()
+    throw error
+  }
+}
