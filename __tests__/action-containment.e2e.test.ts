@@ -127,6 +127,8 @@ function attack(name: string, commands: string[], inputs: Record<string, string>
   })
 }
 
+const resultsUrl = () => world.cache.envFor('v2').ACTIONS_RESULTS_URL
+
 function kugetsuUsers(): string[] {
   return readFileSync('/etc/passwd', 'utf8')
     .split('\n')
@@ -150,15 +152,18 @@ describe.each([
         `cat ${credentials} 2>&1; echo "cat-exit=$?"`,
         'env; echo env-done',
         'for f in "$RUNNER_TEMP"/_runner_file_commands/*; do echo PWNED=1 >> "$f" 2>&1 && echo "wrote $f"; done; echo files-done',
-        'ls "$RUNNER_TEMP"/kugetsu-*/state 2>&1; cat "$RUNNER_TEMP"/kugetsu-*/state/*/* 2>&1; echo kugetsu-done'
+        'ls "$RUNNER_TEMP"/kugetsu-*/state 2>&1; cat "$RUNNER_TEMP"/kugetsu-*/state/*/* 2>&1; echo kugetsu-done',
+        // the cache service, with whatever runtime token it can find (none): a planted entry
+        // would run in every later run of the repository
+        `tok=$(cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' | sed -n 's/^ACTIONS_RUNTIME_TOKEN=//p' | head -n 1); curl -s -m 20 -X POST -H "authorization: Bearer $tok" -H 'content-type: application/json' -d '{"key":"kugetsu-opencode-planted","version":"x"}' -w ' http=%{http_code}' ${resultsUrl()}twirp/github.actions.results.api.v1.CacheService/CreateCacheEntry 2>&1`
       ],
       { 'opencode-serve': serve }
     )
     expectSuccess(run)
     expect(run.outputs.response).toBe(`attack secrets-${serve} done`)
     const outputs = toolOutputs(run)
-    expect(outputs).toHaveLength(8)
-    const [id, environ, ps, sudo, cat, env, files, kugetsu] = outputs
+    expect(outputs).toHaveLength(9)
+    const [id, environ, ps, sudo, cat, env, files, kugetsu, cacheService] = outputs
 
     // another user, with no group of root's
     expect(id).toMatch(/uid=\d+\(kugetsu-[0-9a-f]{8}\)/)
@@ -172,6 +177,8 @@ describe.each([
     expect(files).toMatch(/Permission denied/)
     expect(kugetsu).toMatch(/Permission denied/)
     expect(kugetsu).toContain('kugetsu-done')
+    expect(cacheService).toMatch(/http=401$/)
+    expect(world.cache.entries.map((entry) => entry.key)).not.toContain('kugetsu-opencode-planted')
 
     const everything = outputs.join('\n')
     for (const secret of [PROVIDER_KEY, STATE_KEY, world.github.token, RUNNER_SECRET]) {
@@ -185,8 +192,11 @@ describe.each([
     expect(JSON.stringify(run.result.exportedEnv)).not.toContain('PWNED')
     expect(JSON.stringify(run.outputs)).not.toContain('PWNED')
 
-    // the run's user is gone again, with its grants
+    // the run's user is gone again, with its grants, and nothing failed on the way
     expect(kugetsuUsers()).toEqual(before)
+    expect(run.result.annotations.map((a) => a.message)).not.toContainEqual(
+      expect.stringMatching(/^could not/)
+    )
   }, 180_000)
 })
 

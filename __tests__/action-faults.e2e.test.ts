@@ -245,6 +245,18 @@ describe('faults', () => {
     )
   }, 150_000)
 
+  test('a job stopped mid-turn with opencode per command leaves no process behind either', async () => {
+    const killed = await world.run({
+      event: commentOn(two, `/kugetsu ${HANG} for ever, per command`, 'bob'),
+      inputs: { 'opencode-serve': 'false' },
+      timeoutMs: 25_000
+    })
+    expect(killed.result.timedOut).toBe(true)
+    expect(killed.opencode.map((start) => start.command)).toContain('run')
+    // `opencode run` and what it started were stopped before the step ended.
+    expect(processesIn(killed.result.job.workspace)).toEqual([])
+  }, 150_000)
+
   test('an issue whose session was lost gets a new one that is given the thread, and says so', async () => {
     const lost = newIssue(33)
     world.github.state.addComment(REPO, 33, {

@@ -9,7 +9,7 @@ import { localLauncher, type Launcher } from '../opencode/launcher.js'
 import { accessGrants } from './access.js'
 import { createAgentUser, removeAgentUser, type AgentUser } from './agent-user.js'
 import { findPrivilege, type Privilege } from './privilege.js'
-import { signalUser, userLauncher } from './user-launcher.js'
+import { killUser, userLauncher } from './user-launcher.js'
 
 export type SandboxMode = 'user' | 'off'
 
@@ -54,7 +54,7 @@ async function contain(privilege: Privilege, options: SandboxOptions): Promise<S
   const user = await createAgentUser(privilege)
   const grants = accessGrants(privilege, user)
   const release = async () => {
-    await signalUser(privilege, user, 'SIGKILL')
+    await killUser(privilege, user)
     const failures: unknown[] = []
     await grants.revokeAll().catch((error: unknown) => failures.push(error))
     await removeAgentUser(privilege, user).catch((error: unknown) => failures.push(error))

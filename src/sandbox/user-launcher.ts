@@ -53,6 +53,18 @@ export async function signalUser(
   }
 }
 
+/**
+ * SIGKILL to every process of the user until none is left: a killed process is listed until the
+ * kernel has reaped it, and userdel refuses a user with a process (bounded: 5 s).
+ */
+export async function killUser(privilege: Privilege, user: AgentUser): Promise<void> {
+  for (let tries = 0; tries < 100; tries++) {
+    if ((await pidsOf(user.uid)).length === 0) return
+    await signalUser(privilege, user, 'SIGKILL')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
 export function userLauncher(privilege: Privilege, user: AgentUser): Launcher {
   return {
     spawn(command, args, options) {
