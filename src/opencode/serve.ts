@@ -25,26 +25,27 @@ import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { createServer } from 'node:net'
 import path from 'node:path'
 import { buildOpencodeConfigContent } from './config.js'
-import {
-  OpencodeRunError,
-  checkRunRequest,
-  checkSessionId,
-  createOpencodeDriver,
-  describeSignal,
-  errorEventFailure,
-  rejectionFailure,
-  type OpencodeDriverOptions
-} from './driver.js'
+import { createOpencodeDriver } from './driver.js'
+import type { OpencodeDriverOptions } from './driver-options.js'
 import {
   emptyRunResult,
   eventsFromMessages,
-  lastLine,
   runResultOf,
   stripAnsi,
   summarizeEvents
 } from './events.js'
 import { localLauncher } from './launcher.js'
 import { parseExport, replayEvents, type ExportedSession } from './replay.js'
+import {
+  OpencodeRunError,
+  abortedRun,
+  errorEventFailure,
+  exitMessage,
+  rejectionFailure,
+  timedOutRun,
+  unknownSessionFailure
+} from './run-errors.js'
+import { checkRunRequest, checkSessionId } from './run-request.js'
 import type { OpencodeDriver, RunRequest, RunResult } from './types.js'
 
 export interface ServeDriverOptions extends OpencodeDriverOptions {
@@ -176,10 +177,7 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
 
   function serverGone(): string {
     if (!exit) return 'opencode serve stopped answering'
-    const how =
-      exit.signal !== null ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`
-    const detail = lastLine(stderr)
-    return `opencode serve ${how}${detail ? `: ${detail}` : ''}`
+    return exitMessage('opencode serve', { exitCode: exit.code, exitSignal: exit.signal, stderr })
   }
 
   async function launch(): Promise<'serve' | 'cli'> {
@@ -342,9 +340,7 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
 
   function unknownSession(sessionId: string, error: unknown): never {
     if (error instanceof ServeHttpError && error.status === 404) {
-      throw new OpencodeRunError('unknown-session', `opencode has no session ${sessionId}`, {
-        cause: error
-      })
+      throw unknownSessionFailure(sessionId, { cause: error })
     }
     throw error
   }
@@ -451,11 +447,7 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
     if ((await mode()) === 'cli') return cli.run(request)
     const timeoutMs = request.timeoutMs ?? defaultTimeoutMs
     if (request.signal?.aborted) {
-      throw new OpencodeRunError(
-        'timeout',
-        `opencode run was aborted${describeSignal(request.signal)}`,
-        { aborted: true, cause: request.signal.reason }
-      )
+      throw abortedRun(request.signal, { cause: request.signal.reason })
     }
     const began = Date.now()
     if (child?.pid !== undefined) request.onSpawn?.(child.pid)
@@ -543,18 +535,8 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
         : undefined
       await stop()
       const details = { result: partial, stderr }
-      if (stoppedBy === 'timeout') {
-        throw new OpencodeRunError(
-          'timeout',
-          `opencode run timed out after ${timeoutMs} ms`,
-          details
-        )
-      }
-      throw new OpencodeRunError(
-        'timeout',
-        `opencode run was aborted${request.signal ? describeSignal(request.signal) : ''}`,
-        { ...details, aborted: true, cause: request.signal?.reason }
-      )
+      if (stoppedBy === 'timeout') throw timedOutRun(timeoutMs, details)
+      throw abortedRun(request.signal, { ...details, cause: request.signal?.reason })
     }
     if (!answered)
       throw new OpencodeRunError('opencode-failed', 'opencode serve did not run the turn')
