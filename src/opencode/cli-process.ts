@@ -1,6 +1,12 @@
 /**
  * Runs one opencode command as a process of its own (through the Launcher) and collects what it
  * printed; stops it, with everything it started, on its timeout, an abort or close.
+ *
+ * Every spawn: the given cwd (also as `PWD`: opencode prefers `$PWD` over its real working
+ * directory) and env (plus `OPENCODE_CONFIG_CONTENT`, see config.ts), stdin closed
+ * (`opencode run` reads stdin to the end when it is not a TTY), its own process group. A run that
+ * times out or is aborted gets SIGTERM, then SIGKILL after a grace period, sent to its group and to
+ * the groups of everything it started (see process.ts).
  */
 import type { ChildProcess } from 'node:child_process'
 import path from 'node:path'

@@ -4,12 +4,6 @@
  *
  * A session is only ever run in the directory it records (see homeSession); importSession makes
  * the session record the cwd it is imported at.
- *
- * Every spawn: the given cwd (also as `PWD`: opencode prefers `$PWD` over its real working
- * directory) and env (plus `OPENCODE_CONFIG_CONTENT`, see config.ts), stdin closed
- * (`opencode run` reads stdin to the end when it is not a TTY), its own process group. A run that
- * times out or is aborted gets SIGTERM, then SIGKILL after a grace period, sent to its group and to
- * the groups of everything it started (see process.ts).
  */
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
