@@ -2,7 +2,8 @@
  * Drives opencode through one `opencode serve` process for a whole action run, instead of one
  * opencode process per command: create, fork and prompt sessions and read them back (the export)
  * over its HTTP API, and import them as sync events (replay.ts). A run then starts opencode once
- * instead of three or four times. See docs/perf-notes.md for the measurements.
+ * instead of three or four times. See docs/perf-notes.md for the measurements. The process is
+ * serve-process.ts's, the HTTP client serve-http.ts's; the session operations are here.
  *
  * What `opencode run` does for itself is done here:
  * - permission requests and questions nobody can answer are rejected as they come (from `/event`);
@@ -19,32 +20,23 @@
  * once the server is up: one started alongside it on a fresh database can be lost, seen with
  * 1.18.33). When serve cannot start at all, every call falls back to the CLI driver.
  */
-import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { request as httpRequest, type IncomingMessage } from 'node:http'
-import { createServer } from 'node:net'
 import path from 'node:path'
-import { buildOpencodeConfigContent } from './config.js'
+import { createOpencodeDriver } from './driver.js'
+import { driverSettings, type OpencodeDriverOptions } from './driver-options.js'
+import { emptyRunResult, eventsFromMessages, runResultOf, summarizeEvents } from './events.js'
+import { parseExport, replayEvents, type ExportedSession } from './replay.js'
 import {
   OpencodeRunError,
-  checkRunRequest,
-  checkSessionId,
-  createOpencodeDriver,
-  describeSignal,
+  abortedRun,
   errorEventFailure,
   rejectionFailure,
-  type OpencodeDriverOptions
-} from './driver.js'
-import {
-  emptyRunResult,
-  eventsFromMessages,
-  lastLine,
-  runResultOf,
-  stripAnsi,
-  summarizeEvents
-} from './events.js'
-import { localLauncher } from './launcher.js'
-import { parseExport, replayEvents, type ExportedSession } from './replay.js'
+  timedOutRun,
+  unknownSessionFailure
+} from './run-errors.js'
+import { checkRunRequest, checkSessionId } from './run-request.js'
+import { ServeHttpError, createServeClient, type CallControl } from './serve-http.js'
+import { createServeProcess, type ServeMode } from './serve-process.js'
 import type { OpencodeDriver, RunRequest, RunResult } from './types.js'
 
 export interface ServeDriverOptions extends OpencodeDriverOptions {
@@ -69,196 +61,93 @@ export interface ServeDriver extends Required<OpencodeDriver> {
   secrets(): string[]
 }
 
-/** An HTTP answer other than 2xx. */
-class ServeHttpError extends Error {
-  constructor(
-    readonly status: number,
-    override readonly name: string,
-    message: string
-  ) {
-    super(message)
-  }
-}
-
 interface Message {
   info: { id: string; role?: string } & Record<string, unknown>
   parts: unknown[]
 }
 
-const MAX_STDERR = 64 * 1024
-const LISTENING = /listening on (http:\/\/[^\s]+)/
+/** How far a turn got before it ended or was stopped. */
+interface TurnProgress {
+  /** The session the turn runs in ('' until it is known). */
+  sessionId: string
+  /** The session's messages from before the turn. */
+  seen: Set<string>
+  /** Set once the server answered the prompt: the turn ended. */
+  answered: boolean
+}
+
 /** Requested in the background once serve listens: they load what a first prompt needs. */
 const WARM_UP = ['/config', '/agent', '/provider']
 
-/**
- * One HTTP request to the server, with node:http rather than fetch: fetch gives up on an answer
- * whose headers take more than 5 minutes, and the answer to a prompt comes when the turn ends.
- */
-function exchange(
-  method: string,
-  url: URL,
-  options: { headers: Record<string, string>; body?: string; signal: AbortSignal }
-): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(
-      url,
-      { method, headers: options.headers, signal: options.signal },
-      (response) => {
-        let text = ''
-        response.setEncoding('utf8')
-        response.on('data', (chunk: string) => (text += chunk))
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }))
-        response.on('error', reject)
-      }
-    )
-    request.on('error', reject)
-    request.end(options.body)
-  })
+const sessionRoute = (sessionId: string, rest = '') =>
+  `/session/${encodeURIComponent(sessionId)}${rest}`
+
+/** A 404 for a session is its absence: unknown-session. */
+function unknownSession(sessionId: string, error: unknown): never {
+  if (error instanceof ServeHttpError && error.status === 404) {
+    throw unknownSessionFailure(sessionId, { cause: error })
+  }
+  throw error
 }
 
-/** A response left open: the server's event stream. */
-function openStream(
-  url: URL,
-  headers: Record<string, string>,
-  signal: AbortSignal
-): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { headers, signal }, resolve)
-    request.on('error', reject)
-    request.end()
-  })
+/** The body of the prompt that runs the turn. */
+function promptBody(request: RunRequest): Record<string, unknown> {
+  const slash = request.model?.indexOf('/') ?? -1
+  return {
+    parts: [{ type: 'text', text: request.message }],
+    ...(request.model && slash > 0
+      ? {
+          model: {
+            providerID: request.model.slice(0, slash),
+            modelID: request.model.slice(slash + 1)
+          }
+        }
+      : {}),
+    ...(request.agent ? { agent: request.agent } : {})
+  }
 }
 
-/**
- * A port nobody listens on now. opencode 1.18 takes `--port 0` to mean its default port 4096, so
- * two servers (two jobs on one self-hosted runner) would share it.
- */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.unref()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address()
-      probe.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port'))
-      )
-    })
-  })
+/** The turn's own signal, aborted at its timeout or by the request's signal, whichever is first. */
+function limitTurn(timeoutMs: number, signal: AbortSignal | undefined) {
+  const turn = new AbortController()
+  let stoppedBy: 'timeout' | 'abort' | undefined
+  const halt = (why: 'timeout' | 'abort') => {
+    if (stoppedBy) return
+    stoppedBy = why
+    turn.abort()
+  }
+  const timer = setTimeout(() => halt('timeout'), timeoutMs)
+  const onAbort = () => halt('abort')
+  signal?.addEventListener('abort', onAbort, { once: true })
+  return {
+    signal: turn.signal,
+    stoppedBy: () => stoppedBy,
+    /** The turn is over: what it still waits for is cancelled. */
+    release() {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+      turn.abort()
+    }
+  }
 }
 
 export function createServeDriver(options: ServeDriverOptions): ServeDriver {
   const cli = createOpencodeDriver(options)
-  const baseEnv = options.env ?? process.env
-  const configContent =
-    options.configContent ??
-    buildOpencodeConfigContent({ inherited: baseEnv.OPENCODE_CONFIG_CONTENT })
+  const settings = driverSettings(options)
+  const { defaultTimeoutMs, commandTimeoutMs } = settings
   const password = randomBytes(24).toString('base64url')
-  const authorization = `Basic ${Buffer.from(`opencode:${password}`).toString('base64')}`
-  const startTimeoutMs = options.startTimeoutMs ?? 60_000
-  const defaultTimeoutMs = options.defaultTimeoutMs ?? 30 * 60_000
-  const commandTimeoutMs = options.commandTimeoutMs ?? 120_000
-  const killGraceMs = options.killGraceMs ?? 5_000
+  const server = createServeProcess({
+    settings,
+    cwd: options.cwd,
+    password,
+    startTimeoutMs: options.startTimeoutMs ?? 60_000,
+    onFallback: options.onFallback,
+    onListening: warmUp
+  })
+  const client = createServeClient(server, password)
+  const call = client.call
+  /** The directory opencode records for sessions this driver created, imported or exported. */
   const directories = new Map<string, string>()
-  const launcher = options.launcher ?? localLauncher
-
-  let child: ChildProcess | undefined
-  let started: Promise<'serve' | 'cli'> | undefined
-  let baseUrl = ''
-  let stderr = ''
-  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined
-  let exited: Promise<void> = Promise.resolve()
-  let stopping: Promise<void> | undefined
-  /** Set by close: a server still starting is stopped, not waited for. */
-  let closing = false
-
-  function serverGone(): string {
-    if (!exit) return 'opencode serve stopped answering'
-    const how =
-      exit.signal !== null ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`
-    const detail = lastLine(stderr)
-    return `opencode serve ${how}${detail ? `: ${detail}` : ''}`
-  }
-
-  async function launch(): Promise<'serve' | 'cli'> {
-    const port = await freePort().catch(() => 0)
-    if (closing) return 'cli'
-    return new Promise((resolve) => {
-      let output = ''
-      let settled = false
-      let listening = false
-      const fallBack = (reason: string) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        if (!closing) options.onFallback?.(reason)
-        void stop()
-        resolve('cli')
-      }
-      exit = undefined
-      stderr = ''
-      const server = launcher.spawn(
-        options.binary,
-        ['serve', '--hostname', '127.0.0.1', '--port', String(port)],
-        {
-          cwd: options.cwd,
-          env: {
-            ...baseEnv,
-            OPENCODE_CONFIG_CONTENT: configContent,
-            OPENCODE_SERVER_PASSWORD: password,
-            // opencode takes its directory from $PWD when set, not from its actual cwd
-            PWD: path.resolve(options.cwd)
-          },
-          stdio: ['ignore', 'pipe', 'pipe']
-        }
-      )
-      child = server
-      exited = new Promise((done) => server.once('close', () => done()))
-      const timer = setTimeout(
-        () => fallBack(`opencode serve did not listen within ${startTimeoutMs} ms`),
-        startTimeoutMs
-      )
-      const onOutput = (chunk: string) => {
-        if (settled) return
-        output = (output + chunk).slice(-MAX_STDERR)
-        const match = LISTENING.exec(stripAnsi(output))
-        if (!match) return
-        settled = true
-        listening = true
-        clearTimeout(timer)
-        baseUrl = match[1].replace(/\/$/, '')
-        warmUp()
-        resolve('serve')
-      }
-      server.stdout?.setEncoding('utf8').on('data', onOutput)
-      server.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-        stderr = (stderr + chunk).slice(-MAX_STDERR)
-        onOutput(chunk)
-      })
-      server.on('error', (error) => fallBack(`cannot run opencode serve: ${error.message}`))
-      server.on('close', (code, signal) => {
-        exit = { code, signal }
-        // After a server that ran (a stopped turn, say), the next call starts another; the
-        // database stays. One that never listened is not tried again: the CLI driver takes over.
-        if (child === server) {
-          child = undefined
-          if (listening) started = undefined
-        }
-        fallBack(serverGone())
-      })
-    })
-  }
-
-  function start(): void {
-    started ??= launch()
-  }
-
-  function mode(): Promise<'serve' | 'cli'> {
-    start()
-    return started as Promise<'serve' | 'cli'>
-  }
 
   function warmUp(): void {
     void (async () => {
@@ -268,85 +157,6 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
         )
       }
     })()
-  }
-
-  /** Stops the server and every process it started (their groups: see process.ts). */
-  async function stop(): Promise<void> {
-    const server = child
-    if (!server?.pid) return
-    stopping ??= launcher
-      .stopTree(server.pid, exited, killGraceMs)
-      .finally(() => (stopping = undefined))
-    return stopping
-  }
-
-  async function call<T>(
-    method: string,
-    route: string,
-    control: { directory: string; body?: unknown; signal?: AbortSignal; timeoutMs: number }
-  ): Promise<T> {
-    const url = new URL(baseUrl + route)
-    url.searchParams.set('directory', path.resolve(control.directory))
-    const timeout = AbortSignal.timeout(control.timeoutMs)
-    const signals = [timeout]
-    if (control.signal) signals.push(control.signal)
-    let response: { status: number; text: string }
-    try {
-      response = await exchange(method, url, {
-        headers: {
-          authorization,
-          ...(control.body === undefined ? {} : { 'content-type': 'application/json' })
-        },
-        body: control.body === undefined ? undefined : JSON.stringify(control.body),
-        signal: AbortSignal.any(signals)
-      })
-    } catch (error) {
-      if (control.signal?.aborted) throw error
-      if (timeout.aborted) {
-        throw new OpencodeRunError(
-          'timeout',
-          `opencode serve did not answer ${method} ${route} within ${control.timeoutMs} ms`,
-          { stderr, cause: error }
-        )
-      }
-      await Promise.race([exited, new Promise((done) => setTimeout(done, 1_000).unref())])
-      throw new OpencodeRunError('opencode-failed', serverGone(), {
-        exitCode: exit?.code ?? null,
-        exitSignal: exit?.signal ?? null,
-        stderr,
-        cause: error
-      })
-    }
-    const { text } = response
-    let body: unknown
-    try {
-      body = text ? JSON.parse(text) : undefined
-    } catch {
-      body = text
-    }
-    if (response.status < 200 || response.status > 299) {
-      const error = (body ?? {}) as { name?: unknown; data?: { message?: unknown } }
-      const message =
-        typeof error.data?.message === 'string' ? error.data.message : text.slice(0, 300)
-      throw new ServeHttpError(
-        response.status,
-        typeof error.name === 'string' ? error.name : 'HttpError',
-        `opencode serve: ${method} ${route}: HTTP ${response.status}${message ? `: ${message}` : ''}`
-      )
-    }
-    return body as T
-  }
-
-  const sessionRoute = (sessionId: string, rest = '') =>
-    `/session/${encodeURIComponent(sessionId)}${rest}`
-
-  function unknownSession(sessionId: string, error: unknown): never {
-    if (error instanceof ServeHttpError && error.status === 404) {
-      throw new OpencodeRunError('unknown-session', `opencode has no session ${sessionId}`, {
-        cause: error
-      })
-    }
-    throw error
   }
 
   async function sessionExport(sessionId: string, directory: string): Promise<string> {
@@ -375,17 +185,6 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
 
   /** Rejects every permission request and question while a turn runs: nobody can answer them. */
   async function refuseAsks(directory: string, signal: AbortSignal): Promise<void> {
-    const url = new URL(`${baseUrl}/event`)
-    url.searchParams.set('directory', path.resolve(directory))
-    const response = await openStream(url, { authorization }, signal)
-    if (response.statusCode !== 200) {
-      response.resume()
-      throw new OpencodeRunError(
-        'opencode-failed',
-        `opencode serve: /event: HTTP ${response.statusCode}`
-      )
-    }
-    response.setEncoding('utf8')
     const control = { directory, signal, timeoutMs: commandTimeoutMs }
     const refuse = (type: unknown, id: unknown) => {
       if (typeof id !== 'string') return
@@ -400,43 +199,7 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
             : undefined
       request?.catch(() => undefined)
     }
-    let connected = false
-    const ready = new Promise<void>((resolve, reject) => {
-      void (async () => {
-        let buffer = ''
-        try {
-          for await (const value of response as AsyncIterable<string>) {
-            buffer += value
-            let end: number
-            while ((end = buffer.indexOf('\n\n')) >= 0) {
-              const block = buffer.slice(0, end)
-              buffer = buffer.slice(end + 2)
-              const data = block
-                .split('\n')
-                .filter((line) => line.startsWith('data:'))
-                .map((line) => line.slice(5).trim())
-                .join('\n')
-              if (!data) continue
-              let event: { type?: unknown; properties?: { id?: unknown } }
-              try {
-                event = JSON.parse(data)
-              } catch {
-                continue
-              }
-              if (!connected) {
-                connected = true
-                resolve()
-              }
-              refuse(event.type, event.properties?.id)
-            }
-          }
-        } catch (error) {
-          if (!connected) reject(error)
-        }
-        if (!connected) reject(new Error('the event stream ended'))
-      })()
-    })
-    await ready
+    await client.subscribe(directory, signal, (event) => refuse(event.type, event.properties?.id))
     // Whatever was asked before the subscription took effect
     const [permissions, questions] = await Promise.all([
       call<{ id?: unknown }[]>('GET', '/permission', control).catch(() => []),
@@ -446,125 +209,113 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
     for (const ask of questions ?? []) refuse('question.asked', ask.id)
   }
 
+  /** The session the turn runs in (progress.sessionId): the request's, a fork of it, or new. */
+  async function openSession(
+    request: RunRequest,
+    control: CallControl,
+    progress: TurnProgress
+  ): Promise<void> {
+    const { sessionId } = request
+    if (sessionId) await homeSession(sessionId, request.cwd)
+    if (sessionId && !request.fork) {
+      progress.sessionId = sessionId
+    } else if (sessionId) {
+      const fork = await call<{ id: string }>('POST', sessionRoute(sessionId, '/fork'), {
+        ...control,
+        body: {}
+      }).catch((error: unknown) => unknownSession(sessionId, error))
+      progress.sessionId = fork.id
+      if (request.title) {
+        await call('PATCH', sessionRoute(fork.id), { ...control, body: { title: request.title } })
+      }
+    } else {
+      const created = await call<{ id: string }>('POST', '/session', {
+        ...control,
+        body: request.title ? { title: request.title } : {}
+      })
+      progress.sessionId = created.id
+    }
+    checkSessionId(progress.sessionId)
+  }
+
+  /** Opens the turn's session and prompts it; resolves once the turn ended. */
+  async function playTurn(
+    request: RunRequest,
+    control: CallControl & { signal: AbortSignal },
+    timeoutMs: number,
+    progress: TurnProgress
+  ): Promise<void> {
+    await openSession(request, control, progress)
+    const { sessionId } = progress
+    directories.set(sessionId, control.directory)
+    const before = await call<Message[]>('GET', sessionRoute(sessionId, '/message'), control)
+    progress.seen = new Set(before.map((message) => message.info.id))
+
+    await refuseAsks(control.directory, control.signal)
+    await call('POST', sessionRoute(sessionId, '/message'), {
+      ...control,
+      timeoutMs: timeoutMs + 60_000,
+      body: promptBody(request)
+    }).catch((error: unknown) => unknownSession(sessionId, error))
+    progress.answered = true
+  }
+
   async function run(request: RunRequest): Promise<RunResult> {
     checkRunRequest(request)
-    if ((await mode()) === 'cli') return cli.run(request)
+    if ((await server.mode()) === 'cli') return cli.run(request)
     const timeoutMs = request.timeoutMs ?? defaultTimeoutMs
     if (request.signal?.aborted) {
-      throw new OpencodeRunError(
-        'timeout',
-        `opencode run was aborted${describeSignal(request.signal)}`,
-        { aborted: true, cause: request.signal.reason }
-      )
+      throw abortedRun(request.signal, { cause: request.signal.reason })
     }
     const began = Date.now()
-    if (child?.pid !== undefined) request.onSpawn?.(child.pid)
+    const pid = server.pid()
+    if (pid !== undefined) request.onSpawn?.(pid)
 
-    const turn = new AbortController()
-    let stoppedBy: 'timeout' | 'abort' | undefined
-    const halt = (why: 'timeout' | 'abort') => {
-      if (stoppedBy) return
-      stoppedBy = why
-      turn.abort()
+    const turn = limitTurn(timeoutMs, request.signal)
+    const control = {
+      directory: path.resolve(request.cwd),
+      signal: turn.signal,
+      timeoutMs: commandTimeoutMs
     }
-    const timer = setTimeout(() => halt('timeout'), timeoutMs)
-    const onAbort = () => halt('abort')
-    request.signal?.addEventListener('abort', onAbort, { once: true })
-
-    const directory = path.resolve(request.cwd)
-    const control = { directory, signal: turn.signal, timeoutMs: commandTimeoutMs }
-    let sessionId = ''
-    let seen = new Set<string>()
-    let answered = false
+    const progress: TurnProgress = { sessionId: '', seen: new Set(), answered: false }
     try {
-      if (request.sessionId) {
-        await homeSession(request.sessionId, request.cwd)
-      }
-      if (request.sessionId && !request.fork) {
-        sessionId = request.sessionId
-      } else if (request.sessionId) {
-        const fork = await call<{ id: string }>('POST', sessionRoute(request.sessionId, '/fork'), {
-          ...control,
-          body: {}
-        }).catch((error: unknown) => unknownSession(request.sessionId as string, error))
-        sessionId = fork.id
-        if (request.title) {
-          await call('PATCH', sessionRoute(sessionId), {
-            ...control,
-            body: { title: request.title }
-          })
-        }
-      } else {
-        const created = await call<{ id: string }>('POST', '/session', {
-          ...control,
-          body: request.title ? { title: request.title } : {}
-        })
-        sessionId = created.id
-      }
-      checkSessionId(sessionId)
-      directories.set(sessionId, directory)
-      const before = await call<Message[]>('GET', sessionRoute(sessionId, '/message'), control)
-      seen = new Set(before.map((message) => message.info.id))
-
-      await refuseAsks(directory, turn.signal)
-      const slash = request.model?.indexOf('/') ?? -1
-      await call('POST', sessionRoute(sessionId, '/message'), {
-        ...control,
-        timeoutMs: timeoutMs + 60_000,
-        body: {
-          parts: [{ type: 'text', text: request.message }],
-          ...(request.model && slash > 0
-            ? {
-                model: {
-                  providerID: request.model.slice(0, slash),
-                  modelID: request.model.slice(slash + 1)
-                }
-              }
-            : {}),
-          ...(request.agent ? { agent: request.agent } : {})
-        }
-      }).catch((error: unknown) => unknownSession(sessionId, error))
-      answered = true
+      await playTurn(request, control, timeoutMs, progress)
     } catch (error) {
-      if (!stoppedBy) throw error
+      if (!turn.stoppedBy()) throw error
     } finally {
-      clearTimeout(timer)
-      request.signal?.removeEventListener('abort', onAbort)
-      turn.abort()
+      turn.release()
     }
-
-    if (stoppedBy) {
-      // Like a killed `opencode run`: the server goes, with every process the turn started.
-      const partial = sessionId
-        ? await turnResult(sessionId, seen, began).then(
-            (turnDone) => turnDone.result,
-            () => emptyRunResult(sessionId, Date.now() - began)
-          )
-        : undefined
-      await stop()
-      const details = { result: partial, stderr }
-      if (stoppedBy === 'timeout') {
-        throw new OpencodeRunError(
-          'timeout',
-          `opencode run timed out after ${timeoutMs} ms`,
-          details
-        )
-      }
-      throw new OpencodeRunError(
-        'timeout',
-        `opencode run was aborted${request.signal ? describeSignal(request.signal) : ''}`,
-        { ...details, aborted: true, cause: request.signal?.reason }
-      )
-    }
-    if (!answered)
+    const stoppedBy = turn.stoppedBy()
+    if (stoppedBy) throw await stoppedTurn(request, stoppedBy, timeoutMs, progress, began)
+    if (!progress.answered)
       throw new OpencodeRunError('opencode-failed', 'opencode serve did not run the turn')
 
-    const { result, errorNames } = await turnResult(sessionId, seen, began)
-    const details = { result, stderr }
+    const { result, errorNames } = await turnResult(progress.sessionId, progress.seen, began)
+    const details = { result, stderr: server.stderr() }
     const failure =
       errorEventFailure(result.errors, errorNames, details) ?? rejectionFailure(result, details)
     if (failure) throw failure
     return result
+  }
+
+  /** Like a killed `opencode run`: the server goes, with every process the turn started. */
+  async function stoppedTurn(
+    request: RunRequest,
+    stoppedBy: 'timeout' | 'abort',
+    timeoutMs: number,
+    { sessionId, seen }: TurnProgress,
+    began: number
+  ): Promise<OpencodeRunError> {
+    const partial = sessionId
+      ? await turnResult(sessionId, seen, began).then(
+          (turnDone) => turnDone.result,
+          () => emptyRunResult(sessionId, Date.now() - began)
+        )
+      : undefined
+    await server.stop()
+    const details = { result: partial, stderr: server.stderr() }
+    if (stoppedBy === 'timeout') return timedOutRun(timeoutMs, details)
+    return abortedRun(request.signal, { ...details, cause: request.signal?.reason })
   }
 
   /** What the turn produced: the session's messages that were not there before it. */
@@ -588,7 +339,7 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
 
   async function exportSession(sessionId: string, cwd: string): Promise<string> {
     checkSessionId(sessionId)
-    if ((await mode()) === 'cli') return cli.exportSession(sessionId, cwd)
+    if ((await server.mode()) === 'cli') return cli.exportSession(sessionId, cwd)
     return sessionExport(sessionId, cwd)
   }
 
@@ -630,7 +381,7 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
     const exported = parseExport(text)
     const directory = path.resolve(cwd)
     // The CLI import runs only once the server is up (mode() settled): see the top of the file.
-    if ((await mode()) === 'cli' || !(await replaySession(exported, directory))) {
+    if ((await server.mode()) === 'cli' || !(await replaySession(exported, directory))) {
       await cli.importSession(text, cwd)
     }
     directories.set(exported.info.id, directory)
@@ -638,7 +389,7 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
 
   async function deleteSession(sessionId: string, cwd: string): Promise<void> {
     checkSessionId(sessionId)
-    if ((await mode()) === 'cli') return cli.deleteSession(sessionId, cwd)
+    if ((await server.mode()) === 'cli') return cli.deleteSession(sessionId, cwd)
     try {
       await call('DELETE', sessionRoute(sessionId), { directory: cwd, timeoutMs: commandTimeoutMs })
     } catch (error) {
@@ -649,15 +400,22 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
   }
 
   async function close(): Promise<void> {
-    closing = true
-    await stop()
-    await started
-    await stop()
+    await server.close()
     // after a fallback, per-command opencode may still run
     await cli.close()
   }
 
-  const url = () => (child && baseUrl ? baseUrl : undefined)
+  const mode = (): Promise<ServeMode> => server.mode()
   const secrets = () => [password]
-  return { run, exportSession, importSession, deleteSession, start, mode, close, url, secrets }
+  return {
+    run,
+    exportSession,
+    importSession,
+    deleteSession,
+    start: server.start,
+    mode,
+    close,
+    url: server.url,
+    secrets
+  }
 }
