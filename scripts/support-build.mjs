@@ -50,11 +50,11 @@ export function buildStandIns(outDir) {
 }
 
 /**
- * Transpiles every src/**\/*.ts into `outDir` (e.g. build/bench/src), so a script can time
- * kugetsu's own modules (the sandbox, the key proxy) without the bundle; returns an importer.
+ * Transpiles every src/**\/*.ts (or those of `srcDir`, e.g. another commit's) into `outDir`
+ * (e.g. build/bench/src), so a script can time kugetsu's own modules (the sandbox, the key proxy)
+ * without the bundle; returns an importer.
  */
-export function buildSources(outDir) {
-  const srcDir = join(ROOT, 'src')
+export function buildSources(outDir, srcDir = join(ROOT, 'src')) {
   for (const entry of readdirSync(srcDir, { recursive: true })) {
     const name = String(entry)
     if (!name.endsWith('.ts') || name.endsWith('.d.ts')) continue
