@@ -4,6 +4,9 @@
 // transpiled by support-build.mjs): a scripted OpenAI-compatible model that answers at once, the
 // Actions cache service (v2) and the GitHub REST API, with the real opencode binary of
 // node_modules. So the figures are kugetsu's and opencode's own overhead, with no model time.
+// The provider key is passed to the action as a workflow passes a secret (SCRIPTED_KEY on the
+// step), so every action run goes through the key proxy, as on GitHub; runs are contained
+// (`sandbox: user`, the default) unless a section says otherwise.
 //
 // 1. a whole `continue` run of the bundled action (dist/index.js, launched like the runner does),
 //    with one `opencode serve` (the default) and with one opencode per command
@@ -16,19 +19,31 @@
 //    logs every start), opencode starts per run, and the bundle sizes of dist/;
 // 5. `opencode serve`: start to ready, a prompt over HTTP and `opencode run --attach` against
 //    `opencode run`, whether CLI export/import work next to it; and, growing one session over HTTP, the size of the session
-//    export kugetsu caches per issue after each of --turns turns.
+//    export kugetsu caches per issue after each of --turns turns;
+// 6. what containment costs a turn: a `continue` run with `sandbox: user` and `sandbox: off`, each
+//    with the key proxy (SCRIPTED_KEY given) and without it (no key), against the bare
+//    `opencode run --session` of item 1, alternating;
+// 7. where containment's time goes, on workspaces of --files files (one dir per 10 files): the
+//    sandbox's own modules (src/sandbox, transpiled) set up and release an agent user, every
+//    privileged command timed (useradd, setfacl on the workspace and on ancestors, kill, chown,
+//    setfacl -x, userdel); what `sudo -n` would add to each; the key proxy's start; and the tar
+//    guard against plain tar on the issue's cache entry and on an opencode-sized archive. Needs
+//    root or passwordless sudo on Linux (it makes and removes real users). With --against REF,
+//    the set-up and release of REF's src/sandbox alternate with this checkout's, for a
+//    before/after on the same machine load.
 //
 // Usage: npm run bench [-- --reps 3] [--issues 200] [--turns 1,10,50] [--skip-install]
-//        [--only 1,2,3,4,5] [--verbose]
+//        [--files 2000,20000] [--against REF] [--only 1,2,3,4,5,6,7] [--verbose]
 /* global fetch */
 import { spawn } from 'node:child_process'
-import { readdirSync, statSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdirSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs'
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { delimiter, join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import { gzipSync } from 'node:zlib'
-import { ROOT, buildStandIns } from './support-build.mjs'
+import { performance } from 'node:perf_hooks'
+import { ROOT, buildSources, buildStandIns } from './support-build.mjs'
 
 const { values: flags } = parseArgs({
   options: {
@@ -36,7 +51,9 @@ const { values: flags } = parseArgs({
     issues: { type: 'string', default: '200' },
     turns: { type: 'string', default: '1,10,50' },
     'skip-install': { type: 'boolean', default: false },
-    only: { type: 'string', default: '1,2,3,4,5' },
+    files: { type: 'string', default: '2000,20000' },
+    against: { type: 'string' },
+    only: { type: 'string', default: '1,2,3,4,5,6,7' },
     verbose: { type: 'boolean', short: 'v', default: false }
   }
 })
@@ -45,6 +62,9 @@ const OTHER_ISSUES = Math.max(1, Number.parseInt(flags.issues, 10) || 200)
 const SECTIONS = new Set(flags.only.split(',').map((section) => section.trim()))
 const TURNS = [...new Set(flags.turns.split(',').map((t) => Number.parseInt(t, 10)))]
   .filter((t) => t > 0)
+  .sort((a, b) => a - b)
+const FILES = [...new Set(flags.files.split(',').map((n) => Number.parseInt(n, 10)))]
+  .filter((n) => n > 0)
   .sort((a, b) => a - b)
 
 const REPO = 'octo-org/octo-repo'
@@ -59,6 +79,8 @@ const standIn = buildStandIns(join(ROOT, 'build', 'bench'))
 
 const log = (line) => process.stderr.write(`bench: ${line}\n`)
 const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`
+const millis = (ms) => `${ms.toFixed(ms < 10 ? 1 : 0)} ms`
+const signed = (ms) => `${ms < 0 ? '-' : '+'}${seconds(Math.abs(ms))}`
 const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`
 const mib = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 const median = (values) => {
@@ -132,7 +154,7 @@ async function main() {
   const { createKugetsuWorld, createOpencodeShim, issueCommentEvent } = await standIn('action-e2e')
   const { cleanupJobs } = await standIn('action-runner')
   const { startModelServer } = await standIn('model-server')
-  const { createOpencodeEnv } = await standIn('opencode-env')
+  const { createOpencodeEnv, SCRIPTED_KEY, SCRIPTED_KEY_ENV } = await standIn('opencode-env')
 
   // Other work on the machine skews every figure: the load average is printed with them.
   row('env', 'load average (1 min) at the start', loadavg()[0].toFixed(2))
@@ -140,11 +162,12 @@ async function main() {
   const model = await startModelServer()
   const machine = await createOpencodeEnv({ baseURL: model.baseURL, parentDir: scratch })
   const shim = await createOpencodeShim(scratch)
-  // What opencode needs to reach the scripted model offline (as in the e2e suite).
+  // What opencode needs to reach the scripted model offline, and the provider key as a workflow
+  // passes it (as in the e2e suite): the action's key proxy holds it.
   const opencodeEnv = Object.fromEntries(
     Object.entries(machine.env).filter(
       ([name, value]) =>
-        /^(OPENCODE_|npm_config_offline$|NO_COLOR$)/.test(name) && value !== undefined
+        /^(OPENCODE_|SCRIPTED_KEY$|npm_config_offline$|NO_COLOR$)/.test(name) && value !== undefined
     )
   )
   const world = await createKugetsuWorld({
@@ -237,11 +260,10 @@ async function main() {
       seconds(serveSecond.result.durationMs)
     )
 
-    const action = []
-    const perCommand = []
-    const bare = []
-    // ---- 1. continue run vs bare opencode run
-    await guarded('1', async () => {
+    // The reference: a bare `opencode run --session ID` of the same message, in a project of its
+    // own, with the key in its environment as a plain workflow step would have it.
+    let bareSession
+    const bareTurn = async () => {
       const project = await machine.makeProject('bare')
       const opencodeArgs = (message, sessionId) => [
         'run',
@@ -251,20 +273,33 @@ async function main() {
         '--',
         ...message.split(' ')
       ]
-      const first = await exec(OPENCODE, opencodeArgs('hello'), { cwd: project, env: machine.env })
-      const bareSession = /"sessionID":"([^"]+)"/.exec(first.stdout)?.[1]
-      if (!bareSession) throw new Error(`opencode run printed no session id: ${first.stderr}`)
+      if (!bareSession) {
+        const first = await exec(OPENCODE, opencodeArgs('hello'), {
+          cwd: project,
+          env: machine.env
+        })
+        bareSession = /"sessionID":"([^"]+)"/.exec(first.stdout)?.[1]
+        if (!bareSession) throw new Error(`opencode run printed no session id: ${first.stderr}`)
+      }
+      const message = `turn ${comments}: how long does this take?`
+      const result = await exec(OPENCODE, opencodeArgs(message, bareSession), {
+        cwd: project,
+        env: machine.env
+      })
+      if (result.code !== 0) throw new Error(`bare opencode run failed: ${result.stderr}`)
+      return result.ms
+    }
+
+    const action = []
+    const perCommand = []
+    const bare = []
+    // ---- 1. continue run vs bare opencode run
+    await guarded('1', async () => {
       for (let rep = 1; rep <= REPS; rep++) {
         log(`1. continue vs bare opencode run, repetition ${rep}/${REPS}`)
         action.push((await turn()).result.durationMs)
         perCommand.push((await turn({ inputs: PER_COMMAND })).result.durationMs)
-        const message = `turn ${comments}: how long does this take?`
-        const result = await exec(OPENCODE, opencodeArgs(message, bareSession), {
-          cwd: project,
-          env: machine.env
-        })
-        if (result.code !== 0) throw new Error(`bare opencode run failed: ${result.stderr}`)
-        bare.push(result.ms)
+        bare.push(await bareTurn())
       }
       const ratios = action.map((ms, i) => ms / bare[i])
       row(
@@ -445,6 +480,86 @@ async function main() {
         }
       }
     })
+    // ---- 6. containment per turn: sandbox user vs off, with and without the key proxy
+    await guarded('6', async () => {
+      const noKey = { [SCRIPTED_KEY_ENV]: undefined }
+      const variants = [
+        { id: 'user+proxy', label: 'sandbox: user, key proxy', inputs: {}, env: {} },
+        { id: 'off+proxy', label: 'sandbox: off, key proxy', inputs: { sandbox: 'off' }, env: {} },
+        { id: 'user', label: 'sandbox: user, no key (no proxy)', inputs: {}, env: noKey },
+        {
+          id: 'off',
+          label: 'sandbox: off, no key (no proxy)',
+          inputs: { sandbox: 'off' },
+          env: noKey
+        }
+      ]
+      const times = Object.fromEntries(variants.map((v) => [v.id, []]))
+      const bareTimes = []
+      for (let rep = 1; rep <= REPS; rep++) {
+        log(`6. sandbox user / off, with / without the key proxy, repetition ${rep}/${REPS}`)
+        // rotated each repetition, so no variant always follows the same one
+        const order = variants.map((_, i) => variants[(i + rep - 1) % variants.length])
+        for (const variant of order) {
+          const run = await turn({ inputs: variant.inputs, env: variant.env })
+          // The run is what its label says: the proxy masks the key it holds (and the model gets
+          // it from the proxy); `sandbox: off` warns in the log.
+          const proxied = run.result.masks.includes(SCRIPTED_KEY)
+          const contained = !`${run.result.stdout}${run.result.stderr}`.includes('sandbox: off:')
+          if (proxied !== variant.id.endsWith('+proxy')) {
+            throw new Error(`${variant.label}: the key proxy ${proxied ? 'ran' : 'did not run'}`)
+          }
+          if (contained !== variant.id.startsWith('user')) {
+            throw new Error(`${variant.label}: the agent ran ${contained ? '' : 'un'}contained`)
+          }
+          times[variant.id].push(run.result.durationMs)
+        }
+        bareTimes.push(await bareTurn())
+      }
+      for (const variant of variants) {
+        row(
+          '6',
+          `continue, ${variant.label}, median of ${REPS}`,
+          `${seconds(median(times[variant.id]))}  (${all(times[variant.id])})`
+        )
+      }
+      row(
+        '6',
+        `bare opencode run --session, median of ${REPS}`,
+        `${seconds(median(bareTimes))}  (${all(bareTimes)})`
+      )
+      const added = (a, b) => {
+        const diffs = times[a].map((ms, i) => ms - times[b][i])
+        return `${signed(median(diffs))} median of per-repetition differences (${diffs.map(signed).join(', ')}); medians ${signed(median(times[a]) - median(times[b]))}`
+      }
+      row(
+        '6',
+        'containment adds per turn (user - off), key proxy',
+        added('user+proxy', 'off+proxy')
+      )
+      row('6', 'containment adds per turn (user - off), no proxy', added('user', 'off'))
+      row('6', 'key proxy adds per turn (proxy - none), sandbox: user', added('user+proxy', 'user'))
+      row('6', 'key proxy adds per turn (proxy - none), sandbox: off', added('off+proxy', 'off'))
+      for (const variant of variants) {
+        row(
+          '6',
+          `${variant.label} / bare, median of per-repetition ratios`,
+          `${median(times[variant.id].map((ms, i) => ms / bareTimes[i])).toFixed(2)}x`
+        )
+      }
+    })
+    // ---- 7. where containment's time goes
+    await guarded('7', async () => {
+      const own = world.cache.store.committed
+        .filter((entry) => entry.key.startsWith(`${PREFIX}-issue-${ISSUE}-`))
+        .at(-1)
+      await containmentPieces({
+        scratch,
+        machine,
+        entry: own,
+        keys: { [SCRIPTED_KEY_ENV]: SCRIPTED_KEY }
+      })
+    })
   } finally {
     await cleanup()
   }
@@ -607,6 +722,337 @@ async function serveFigures({ machine, bare }) {
     await stopped
     clearTimeout(force)
   }
+}
+
+/** A checkout-like tree: `files` files of 1 KiB in files / 10 dirs, below ~sqrt(dirs) top dirs. */
+async function makeWorkspace(dir, files) {
+  await rm(dir, { recursive: true, force: true })
+  const dirs = Math.max(1, Math.round(files / 10))
+  const top = Math.max(1, Math.round(Math.sqrt(dirs)))
+  const body = `${'x'.repeat(1023)}\n`
+  for (let d = 0; d < dirs; d++) {
+    const sub = join(dir, `pkg-${d % top}`, `dir-${d}`)
+    mkdirSync(sub, { recursive: true })
+    for (let f = d; f < files; f += dirs) writeFileSync(join(sub, `file-${f}.txt`), body)
+  }
+  return dirs + top
+}
+
+/** What one privileged command of the sandbox is, for the breakdown. */
+function pieceOf({ command, args }) {
+  if (command === 'setfacl') {
+    const revoke = args.includes('-x')
+    const spec = args[args.indexOf(revoke ? '-x' : '-m') + 1] ?? ''
+    if (args.includes('-R')) return `setfacl -R ${revoke ? '-x' : '-m'} on the workspace`
+    if (revoke) return 'setfacl -x on ancestors and readable paths'
+    return spec.endsWith(':x') ? 'setfacl -m on ancestors (search)' : 'setfacl -m on readable paths'
+  }
+  const names = {
+    useradd: 'useradd',
+    chmod: 'chmod 700 of its home',
+    install: 'install -d of its tmp dir',
+    kill: 'kill',
+    chown: 'chown -R --from (files handed back)',
+    userdel: 'userdel --remove'
+  }
+  return names[command] ?? command
+}
+
+/** Section 7: the sandbox's pieces, timed on their own, with kugetsu's own modules. */
+async function containmentPieces({ scratch, machine, entry, keys }) {
+  if (process.platform !== 'linux') {
+    row('7', 'containment pieces', 'skipped: the sandbox is Linux only')
+    return
+  }
+  const src = buildSources(join(ROOT, 'build', 'bench', 'src'))
+  const { openSandbox } = await src('sandbox/sandbox')
+  const { execCommand, findPrivilege } = await src('sandbox/privilege')
+  const { runAll } = await src('sandbox/run-all')
+  const { createAgentUser, removeAgentUser } = await src('sandbox/agent-user')
+  const { accessGrants } = await src('sandbox/access')
+  const { signalUser } = await src('sandbox/user-launcher')
+  let against
+  if (flags.against) {
+    const tree = join(ROOT, 'build', 'bench', 'against')
+    await rm(tree, { recursive: true, force: true })
+    await mkdir(tree, { recursive: true })
+    const unpacked = await exec('sh', [
+      '-c',
+      'git -C "$1" archive "$2" src | tar -x -C "$3"',
+      'sh',
+      ROOT,
+      flags.against,
+      tree
+    ])
+    if (unpacked.code !== 0) throw new Error(`git archive ${flags.against}: ${unpacked.stderr}`)
+    const old = buildSources(join(tree, 'out'), join(tree, 'src'))
+    against = await old('sandbox/sandbox')
+  }
+  const privilege = await findPrivilege()
+  if ('unavailable' in privilege) {
+    row('7', 'containment pieces', `skipped: ${privilege.unavailable}`)
+    return
+  }
+  row('7', 'root reached through', privilege.via)
+
+  // Laid out like a hosted runner's job: the checkout, and kugetsu's dir in RUNNER_TEMP.
+  const base = join(scratch, 'pieces')
+  const workspace = join(base, 'runner', 'work', 'octo-repo', 'octo-repo')
+  const exchange = join(base, 'runner', 'work', '_temp', 'kugetsu-bench', 'exchange')
+  await mkdir(exchange, { recursive: true })
+  // mkdtemp's mode, as kugetsu's own dir has
+  await chmod(join(exchange, '..'), 0o700)
+  // what openWorkspace (src/main.ts) makes readable: the binary, the exchange dir, OPENCODE_CONFIG
+  const readable = [realpathSync(OPENCODE), exchange, machine.configPath]
+  const timed = (calls) => ({
+    via: privilege.via,
+    async run(command, args) {
+      const started = performance.now()
+      try {
+        return await privilege.run(command, args)
+      } finally {
+        calls.push({ command, args, ms: performance.now() - started })
+      }
+    }
+  })
+  // the same steps as contain() and its release in src/sandbox/sandbox.ts, each command timed
+  // (commands that run side by side there do here too: their times overlap)
+  const breakdown = async () => {
+    const calls = []
+    const p = timed(calls)
+    const user = await createAgentUser(p)
+    const grants = accessGrants(p, user)
+    let scan = 0
+    try {
+      await runAll([
+        p.run('install', [
+          '-d',
+          '-o',
+          `${user.uid}`,
+          '-g',
+          `${user.gid}`,
+          '-m',
+          '700',
+          `${user.home}/tmp`
+        ]),
+        grants.grant({ readWrite: [workspace], read: readable })
+      ])
+    } finally {
+      const started = performance.now()
+      await signalUser(p, user, 'SIGKILL')
+      scan = performance.now() - started
+      await grants.revokeAll()
+      await removeAgentUser(p, user)
+    }
+    return { calls, scan }
+  }
+
+  const pieces = new Map()
+  const piece = (name, size, value) => {
+    if (!pieces.has(name)) pieces.set(name, new Map())
+    const bySize = pieces.get(name)
+    if (!bySize.has(size)) bySize.set(size, [])
+    bySize.get(size).push(value)
+  }
+  let privilegedPerRun = 0
+  for (const files of FILES) {
+    log(`7. a workspace of ${files} files`)
+    const dirs = await makeWorkspace(workspace, files)
+    const opened = []
+    const released = []
+    const baseline = []
+    for (let rep = 1; rep <= REPS; rep++) {
+      log(`7. ${files} files: set up and release the agent's user, repetition ${rep}/${REPS}`)
+      if (against) {
+        const started = performance.now()
+        const sandbox = await against.openSandbox({ mode: 'user', workspace, readable })
+        await sandbox.release()
+        baseline.push(performance.now() - started)
+      }
+      let started = performance.now()
+      const sandbox = await openSandbox({ mode: 'user', workspace, readable })
+      opened.push(performance.now() - started)
+      started = performance.now()
+      await sandbox.release()
+      released.push(performance.now() - started)
+
+      const { calls, scan } = await breakdown()
+      privilegedPerRun = calls.length
+      const sums = new Map()
+      for (const call of calls) {
+        const name = pieceOf(call)
+        const sum = sums.get(name) ?? { ms: 0, count: 0 }
+        sums.set(name, { ms: sum.ms + call.ms, count: sum.count + 1 })
+      }
+      for (const [name, sum] of sums) piece(name, files, sum)
+      piece('scan of /proc for its processes (before kill)', files, { ms: scan, count: 0 })
+    }
+    const total = opened.map((ms, i) => ms + released[i])
+    row(
+      '7',
+      `${files} files in ${dirs} dirs: openSandbox (user, grants), median`,
+      `${millis(median(opened))}  (${all(opened, millis)})`
+    )
+    row(
+      '7',
+      `${files} files in ${dirs} dirs: release (kill, hand back, revoke, userdel), median`,
+      `${millis(median(released))}  (${all(released, millis)})`
+    )
+    row(
+      '7',
+      `${files} files in ${dirs} dirs: containment per turn (set-up + release), median`,
+      `${millis(median(total))}  (${all(total, millis)})`
+    )
+    if (against) {
+      row(
+        '7',
+        `${files} files in ${dirs} dirs: the same with ${flags.against}'s src/sandbox, median`,
+        `${millis(median(baseline))}  (${all(baseline, millis)})`
+      )
+    }
+  }
+  for (const [name, bySize] of pieces) {
+    const figures = [...bySize].map(([files, sums]) => {
+      const count = sums[0].count
+      return `${files} files ${millis(median(sums.map((sum) => sum.ms)))}${count > 1 ? ` (${count} calls)` : ''}`
+    })
+    row('7', `  ${name}, median`, figures.join('; '))
+  }
+
+  // On a GitHub-hosted runner root is reached through `sudo -n`: one more exec per command.
+  const sudo = await execCommand('sudo', ['-n', 'true'])
+  if (sudo.code === 0) {
+    const direct = []
+    const viaSudo = []
+    for (let i = 0; i < Math.max(5, REPS); i++) {
+      let started = performance.now()
+      await execCommand('true', [])
+      direct.push(performance.now() - started)
+      started = performance.now()
+      await execCommand('sudo', ['-n', 'true'])
+      viaSudo.push(performance.now() - started)
+    }
+    const extra = median(viaSudo) - median(direct)
+    // the commands above, findPrivilege's probe, and opencode started through sudo once
+    const execs = privilegedPerRun + 2
+    row(
+      '7',
+      'sudo -n true vs true (what sudo adds to each privileged command), median',
+      `${millis(median(viaSudo))} vs ${millis(median(direct))}: +${millis(extra)}`
+    )
+    row(
+      '7',
+      `through sudo: ${execs} execs per turn (${privilegedPerRun} commands, the probe, opencode's start)`,
+      `about +${millis(extra * execs)} per turn`
+    )
+  } else {
+    row('7', 'sudo overhead', 'not measured: sudo -n does not work here')
+  }
+
+  // The key proxy: reading the opencode config, planning the routes, starting the proxy.
+  const { guardProviderKeys } = await src('action/provider-keys')
+  const quiet = { warn: () => undefined, mask: () => undefined }
+  const withKey = { ...machine.env, ...keys }
+  const withoutKey = { ...machine.env }
+  for (const name of Object.keys(keys)) delete withoutKey[name]
+  const proxyStart = []
+  const proxyClose = []
+  const noProxy = []
+  for (let i = 0; i < Math.max(5, REPS); i++) {
+    let started = performance.now()
+    const proxy = await guardProviderKeys({ env: withKey, cwd: workspace, secrets: [], ...quiet })
+    proxyStart.push(performance.now() - started)
+    started = performance.now()
+    await proxy.close()
+    proxyClose.push(performance.now() - started)
+    started = performance.now()
+    const none = await guardProviderKeys({
+      env: withoutKey,
+      cwd: workspace,
+      secrets: [],
+      ...quiet
+    })
+    noProxy.push(performance.now() - started)
+    await none.close()
+  }
+  row(
+    '7',
+    'key proxy: config read + plan + proxy start (guardProviderKeys), median',
+    `${millis(median(proxyStart))}  (${all(proxyStart, millis)})`
+  )
+  row('7', 'key proxy: close, median', `${millis(median(proxyClose))}`)
+  row('7', 'no key: config read + plan only, median', `${millis(median(noProxy))}`)
+
+  // The tar guard: a restore's extraction through the guard against plain tar.
+  const { installTarGuard } = await src('action/tar-guard-setup')
+  const { STATE_RESTORE_LIMITS } = await src('action/cache-state')
+  const { TOOL_RESTORE_LIMITS } = await src('action/opencode-install')
+  const guardScript = join(ROOT, 'dist', 'tar-guard', 'index.js')
+  const archives = []
+  if (entry?.compression === 'zstd') {
+    const file = join(base, 'issue.tzst')
+    await writeFile(file, entry.archive)
+    archives.push({
+      label: `the issue's cache entry (${kib(entry.size)})`,
+      file,
+      limits: STATE_RESTORE_LIMITS
+    })
+  }
+  const binary = realpathSync(OPENCODE)
+  const big = join(base, 'opencode.tzst')
+  const packed = await exec('sh', [
+    '-c',
+    'tar --posix -cf - -C "$1" "$2" | zstd -q -T0 -o "$3"',
+    'sh',
+    join(binary, '..'),
+    binary.split('/').at(-1),
+    big
+  ])
+  if (packed.code === 0) {
+    archives.push({
+      label: `an opencode-sized archive (${mib(statSync(big).size)} zstd, ${mib(statSync(binary).size)} unpacked)`,
+      file: big,
+      limits: TOOL_RESTORE_LIMITS
+    })
+  }
+  for (const { label, file, limits } of archives) {
+    const listed = await exec('tar', ['--use-compress-program', 'unzstd', '-tf', file])
+    const scope = listed.stdout.split('\n')[0].replace(/^\.\//, '').split('/')[0]
+    const plain = []
+    const checked = []
+    for (let rep = 1; rep <= REPS; rep++) {
+      for (const through of ['plain', 'guard']) {
+        const out = join(base, 'restore')
+        await rm(out, { recursive: true, force: true })
+        await mkdir(out, { recursive: true })
+        // as @actions/cache extracts (GNU tar, zstd)
+        const args = ['-xf', file, '-P', '-C', out, '--use-compress-program', 'unzstd']
+        const started = performance.now()
+        if (through === 'plain') {
+          const result = await exec('tar', args)
+          if (result.code !== 0) throw new Error(`tar failed: ${result.stderr}`)
+          plain.push(performance.now() - started)
+        } else {
+          const guard = await installTarGuard(
+            { ...limits, scope },
+            { guardScript, path: process.env.PATH ?? '', tempDir: base }
+          )
+          const result = await exec(join(guard.dir, 'tar'), args)
+          const outcome = await guard.outcome()
+          await guard.remove()
+          if (result.code !== 0)
+            throw new Error(`guarded tar failed: ${outcome?.reason ?? result.stderr}`)
+          checked.push(performance.now() - started)
+        }
+      }
+    }
+    row(
+      '7',
+      `restore of ${label}: plain tar vs through the tar guard, medians`,
+      `${millis(median(plain))} vs ${millis(median(checked))}: +${millis(median(checked) - median(plain))}  (${all(plain, millis)} / ${all(checked, millis)})`
+    )
+  }
+  await rm(base, { recursive: true, force: true })
 }
 
 main().catch((error) => {

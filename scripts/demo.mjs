@@ -105,11 +105,12 @@ async function main() {
     say(`Issue ${REPO}#${issue.number}: ${bold(issue.title)}`)
     say(indent(issue.body))
 
-    // What opencode needs to reach the scripted model offline: the provider config (by file) and
-    // switches that keep it off the network. On GitHub this is your opencode.json and a secret.
+    // What opencode needs to reach the scripted model offline: the provider config (by file),
+    // switches that keep it off the network, and the provider's (stand-in) key, which kugetsu's
+    // key proxy then holds. On GitHub this is your opencode.json and a secret on the step.
     const opencodeEnv = Object.fromEntries(
       Object.entries(machine.env).filter(([name]) =>
-        /^(OPENCODE_|npm_config_offline$|NO_COLOR$)/.test(name)
+        /^(OPENCODE_|SCRIPTED_KEY$|npm_config_offline$|NO_COLOR$)/.test(name)
       )
     )
     const binDir = dirname(OPENCODE)

@@ -9,6 +9,12 @@ import ts from 'typescript'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const SUPPORT_SRC = join(ROOT, '__tests__', 'support')
+const COMPILER_OPTIONS = {
+  module: ts.ModuleKind.ESNext,
+  target: ts.ScriptTarget.ES2022,
+  isolatedModules: true,
+  sourceMap: false
+}
 
 // Some dependencies of the stand-ins (@actions/workflow-parser) import JSON files without the
 // `with { type: 'json' }` attribute plain node wants (jest does not mind): add it for them.
@@ -27,12 +33,7 @@ export function buildStandIns(outDir) {
     const source = readFileSync(join(SUPPORT_SRC, name), 'utf8')
     const { outputText } = ts.transpileModule(source, {
       fileName: name,
-      compilerOptions: {
-        module: ts.ModuleKind.ESNext,
-        target: ts.ScriptTarget.ES2022,
-        isolatedModules: true,
-        sourceMap: false
-      }
+      compilerOptions: COMPILER_OPTIONS
     })
     writeFileSync(join(outDir, name.replace(/\.ts$/, '.js')), outputText)
   }
@@ -46,4 +47,25 @@ export function buildStandIns(outDir) {
     if (!existsSync(file)) throw new Error(`__tests__/support/${name}.ts is missing`)
     return import(pathToFileURL(file).href)
   }
+}
+
+/**
+ * Transpiles every src/**\/*.ts (or those of `srcDir`, e.g. another commit's) into `outDir`
+ * (e.g. build/bench/src), so a script can time kugetsu's own modules (the sandbox, the key proxy)
+ * without the bundle; returns an importer.
+ */
+export function buildSources(outDir, srcDir = join(ROOT, 'src')) {
+  for (const entry of readdirSync(srcDir, { recursive: true })) {
+    const name = String(entry)
+    if (!name.endsWith('.ts') || name.endsWith('.d.ts')) continue
+    const { outputText } = ts.transpileModule(readFileSync(join(srcDir, name), 'utf8'), {
+      fileName: name,
+      compilerOptions: COMPILER_OPTIONS
+    })
+    const out = join(outDir, name.replace(/\.ts$/, '.js'))
+    mkdirSync(dirname(out), { recursive: true })
+    writeFileSync(out, outputText)
+  }
+  /** Imports one transpiled module by its path below src/ (`sandbox/sandbox`, ...). */
+  return (name) => import(pathToFileURL(join(outDir, `${name}.js`)).href)
 }

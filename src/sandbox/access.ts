@@ -8,6 +8,7 @@ import { stat } from 'node:fs/promises'
 import path from 'node:path'
 import type { AgentUser } from './agent-user.js'
 import type { Privilege } from './privilege.js'
+import { runAll } from './run-all.js'
 
 interface Grant {
   path: string
@@ -16,16 +17,29 @@ interface Grant {
   inherited: boolean
 }
 
-export interface AccessGrants {
-  /** Read and write on `dir` and everything in it, inherited by what is created there. */
-  readWrite(dir: string): Promise<void>
+export interface GrantTargets {
+  /** Read and write on each dir and everything in it, inherited by what is created there. */
+  readWrite: string[]
   /**
-   * Read (and execute, where it is executable) on one file, or on a directory and what is created
-   * in it from now on.
+   * Read (and execute, where it is executable) on each file, or on a directory and what is
+   * created in it from now on.
    */
-  read(target: string): Promise<void>
+  read: string[]
+}
+
+export interface AccessGrants {
+  /** Grants `targets`, and search (x) on each of their ancestors others may not already enter. */
+  grant(targets: GrantTargets): Promise<void>
   /** Hands the agent's files in the read-write dirs back to their owners; removes every grant. */
   revokeAll(): Promise<void>
+}
+
+function ancestorsOf(target: string): string[] {
+  const ancestors: string[] = []
+  for (let dir = path.dirname(target); ; dir = path.dirname(dir)) {
+    ancestors.unshift(dir)
+    if (dir === path.dirname(dir)) return ancestors
+  }
 }
 
 export function accessGrants(privilege: Privilege, user: AgentUser): AccessGrants {
@@ -33,56 +47,91 @@ export function accessGrants(privilege: Privilege, user: AgentUser): AccessGrant
   const owners = new Map<string, { uid: number; gid: number }>()
   const entry = `u:${user.name}`
 
+  // One path per setfacl: setfacl 2.3 exits with the status of its last file only, so a failure
+  // on another would go unnoticed. Each command is its own process; they run side by side.
   async function setfacl(args: string[], target: string): Promise<void> {
     await privilege.run('setfacl', ['-P', ...args, '--', target])
   }
 
-  /** Search (x) on each ancestor that others may not already enter. */
-  async function traverse(target: string): Promise<void> {
-    const ancestors: string[] = []
-    for (let dir = path.dirname(target); ; dir = path.dirname(dir)) {
-      ancestors.unshift(dir)
-      if (dir === path.dirname(dir)) break
-    }
-    for (const dir of ancestors) {
-      if (grants.some((grant) => grant.path === dir)) continue
-      const mode = (await stat(dir).catch(() => undefined))?.mode ?? 0
-      if (mode & 0o001) continue
-      await setfacl(['-m', `${entry}:x`], dir)
-      grants.push({ path: dir, recursive: false, inherited: false })
-    }
-  }
-
   return {
-    async readWrite(dir) {
-      const target = path.resolve(dir)
-      await traverse(target)
-      const info = await stat(target)
-      owners.set(target, { uid: info.uid, gid: info.gid })
-      await setfacl(['-R', '-m', `${entry}:rwX,d:${entry}:rwX`], target)
-      grants.push({ path: target, recursive: true, inherited: true })
-    },
-    async read(target) {
-      const resolved = path.resolve(target)
-      await traverse(resolved)
-      const inherited = (await stat(resolved)).isDirectory()
-      await setfacl(['-m', inherited ? `${entry}:rX,d:${entry}:rX` : `${entry}:rX`], resolved)
-      grants.push({ path: resolved, recursive: false, inherited })
+    async grant(targets) {
+      const writable = targets.readWrite.map((dir) => path.resolve(dir))
+      const readable = targets.read.map((target) => path.resolve(target))
+      const seen = new Set([...grants.map((grant) => grant.path), ...writable, ...readable])
+      // a dir inside a read-write tree gets search (X) from the tree's own entry
+      const inTree = (dir: string) =>
+        writable.some((tree) => dir === tree || dir.startsWith(tree + path.sep))
+      const ancestors: string[] = []
+      for (const target of [...writable, ...readable]) {
+        for (const dir of ancestorsOf(target)) {
+          if (seen.has(dir) || inTree(dir)) continue
+          seen.add(dir)
+          const mode = (await stat(dir).catch(() => undefined))?.mode ?? 0
+          if (!(mode & 0o001)) ancestors.push(dir)
+        }
+      }
+      const trees = await Promise.all(writable.map((dir) => stat(dir)))
+      const directories = await Promise.all(
+        readable.map(async (target) => (await stat(target)).isDirectory())
+      )
+      // Recorded before the commands run: what one changed, even if it then failed (a walk that
+      // met a vanished file), is revoked all the same.
+      for (const dir of ancestors) grants.push({ path: dir, recursive: false, inherited: false })
+      for (const [i, dir] of writable.entries()) {
+        owners.set(dir, { uid: trees[i].uid, gid: trees[i].gid })
+        grants.push({ path: dir, recursive: true, inherited: true })
+      }
+      for (const [i, target] of readable.entries()) {
+        grants.push({ path: target, recursive: false, inherited: directories[i] })
+      }
+      // Ancestors and trees are different files: granted side by side. The read grants come
+      // after the trees, so a readable path inside a tree ends with its read entry.
+      await runAll([
+        ...ancestors.map((dir) => setfacl(['-m', `${entry}:x`], dir)),
+        ...writable.map((dir) => setfacl(['-R', '-m', `${entry}:rwX,d:${entry}:rwX`], dir))
+      ])
+      await runAll(
+        readable.map((target, i) =>
+          setfacl(['-m', directories[i] ? `${entry}:rX,d:${entry}:rX` : `${entry}:rX`], target)
+        )
+      )
     },
     async revokeAll() {
       const failures: unknown[] = []
-      for (const [dir, owner] of owners) {
-        await privilege
-          .run('chown', ['-R', '-h', `--from=${user.uid}`, `${owner.uid}:${owner.gid}`, '--', dir])
-          .catch((error: unknown) => failures.push(error))
-      }
-      // newest first: a directory's own entries go before its ancestors' search entries
-      for (const grant of grants.reverse()) {
-        const entries = grant.inherited ? `${entry},d:${entry}` : entry
-        await setfacl([...(grant.recursive ? ['-R'] : []), '-x', entries], grant.path).catch(
-          (error: unknown) => failures.push(error)
+      const attempt = (command: Promise<unknown>) =>
+        command.then(
+          () => undefined,
+          (error: unknown) => void failures.push(error)
         )
-      }
+      const revoke = (grant: Grant) =>
+        setfacl(
+          [
+            ...(grant.recursive ? ['-R'] : []),
+            '-x',
+            grant.inherited ? `${entry},d:${entry}` : entry
+          ],
+          grant.path
+        )
+      // A tree is walked by one command at a time: its files are handed back, then its entries
+      // removed. The other grants are on other files, revoked meanwhile.
+      await Promise.all(
+        grants.map(async (grant) => {
+          const owner = grant.recursive ? owners.get(grant.path) : undefined
+          if (owner) {
+            await attempt(
+              privilege.run('chown', [
+                '-R',
+                '-h',
+                `--from=${user.uid}`,
+                `${owner.uid}:${owner.gid}`,
+                '--',
+                grant.path
+              ])
+            )
+          }
+          await attempt(revoke(grant))
+        })
+      )
       grants.length = 0
       owners.clear()
       if (failures.length) throw failures[0]

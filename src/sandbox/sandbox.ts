@@ -9,6 +9,7 @@ import { localLauncher, type Launcher } from '../opencode/launcher.js'
 import { accessGrants } from './access.js'
 import { createAgentUser, removeAgentUser, type AgentUser } from './agent-user.js'
 import { findPrivilege, type Privilege } from './privilege.js'
+import { runAll } from './run-all.js'
 import { killUser, userLauncher } from './user-launcher.js'
 
 export type SandboxMode = 'user' | 'off'
@@ -61,18 +62,20 @@ async function contain(privilege: Privilege, options: SandboxOptions): Promise<S
     if (failures.length) throw failures[0]
   }
   try {
-    await privilege.run('install', [
-      '-d',
-      '-o',
-      String(user.uid),
-      '-g',
-      String(user.gid),
-      '-m',
-      '700',
-      `${user.home}/tmp`
+    // its own tmp dir and the grants touch different files: made side by side
+    await runAll([
+      privilege.run('install', [
+        '-d',
+        '-o',
+        String(user.uid),
+        '-g',
+        String(user.gid),
+        '-m',
+        '700',
+        `${user.home}/tmp`
+      ]),
+      grants.grant({ readWrite: [options.workspace], read: options.readable })
     ])
-    await grants.readWrite(options.workspace)
-    for (const target of options.readable) await grants.read(target)
   } catch (error) {
     await release().catch(() => undefined)
     throw error
