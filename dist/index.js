@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6573);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4552);
 /** The action's entry point (action.yml `main`). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6573:
+/***/ 4552:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31640,6 +31640,95 @@ function eventsFromMessages(messages) {
     return events;
 }
 
+;// CONCATENATED MODULE: ./src/opencode/cli-process.ts
+
+
+const MAX_STDERR = 64 * 1024;
+/** Collects a process's stdout whole and the end of its stderr. */
+function captureOutput(child) {
+    const stdout = [];
+    let stderr = '';
+    child.stdout?.on('data', (chunk) => stdout.push(chunk));
+    child.stderr?.setEncoding('utf8').on('data', (chunk) => {
+        stderr += chunk;
+        if (stderr.length > 2 * MAX_STDERR)
+            stderr = stderr.slice(-MAX_STDERR);
+    });
+    return () => ({ stdout: Buffer.concat(stdout).toString('utf8'), stderr: stripAnsi(stderr) });
+}
+function createCommandRunner(settings) {
+    const { launcher, killGraceMs } = settings;
+    /** Stops the commands still running (close): each resolves once its process tree is gone. */
+    const running = new Set();
+    function spawnOpencode(args, cwd, control) {
+        return new Promise((resolve) => {
+            const started = Date.now();
+            let killed;
+            let stopping;
+            let finishing = false;
+            let settled = false;
+            const child = launcher.spawn(settings.binary, args, {
+                cwd,
+                // opencode takes its directory from $PWD when set, not from its actual cwd
+                env: { ...settings.env, PWD: external_node_path_default().resolve(cwd) },
+                stdio: ['pipe', 'pipe', 'pipe']
+            });
+            const exited = new Promise((done) => child.once('close', () => done()));
+            const output = captureOutput(child);
+            // Ended at once (empty when there is no input): opencode waits for a piped stdin to end.
+            // An opencode that exits without reading it (a bad flag) is reported by its exit, not here.
+            child.stdin?.on('error', () => undefined);
+            child.stdin?.end(control.input ?? '');
+            const terminate = (why) => {
+                if (settled || child.pid === undefined)
+                    return Promise.resolve();
+                killed ??= why;
+                stopping ??= launcher.stopTree(child.pid, exited, killGraceMs);
+                return stopping;
+            };
+            const onAbort = () => void terminate('abort');
+            const stop = () => terminate('abort');
+            const timer = setTimeout(() => void terminate('timeout'), control.timeoutMs);
+            const finish = async (result) => {
+                if (finishing)
+                    return;
+                finishing = true;
+                clearTimeout(timer);
+                control.signal?.removeEventListener('abort', onAbort);
+                running.delete(stop);
+                // opencode is gone; whatever it started and left behind goes before the result is known
+                await stopping;
+                settled = true;
+                resolve({
+                    ...result,
+                    killed,
+                    abortReason: killed === 'abort' ? control.signal?.reason : undefined,
+                    ...output(),
+                    durationMs: Date.now() - started
+                });
+            };
+            child.on('error', (error) => {
+                if (child.pid === undefined) {
+                    void finish({ exitCode: null, exitSignal: null, spawnError: error });
+                }
+            });
+            child.on('close', (code, signal) => void finish({ exitCode: code, exitSignal: signal }));
+            if (child.pid !== undefined) {
+                running.add(stop);
+                control.onSpawn?.(child.pid);
+                if (control.signal?.aborted)
+                    void terminate('abort');
+                else
+                    control.signal?.addEventListener('abort', onAbort, { once: true });
+            }
+        });
+    }
+    async function close() {
+        await Promise.all([...running].map((stop) => stop()));
+    }
+    return { spawnOpencode, close };
+}
+
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./src/opencode/process.ts
@@ -31795,6 +31884,26 @@ const localLauncher = {
     }
 };
 
+;// CONCATENATED MODULE: ./src/opencode/driver-options.ts
+/**
+ * The options both opencode drivers take, and their defaults (driverSettings) in one place.
+ */
+
+
+function driverSettings(options) {
+    const baseEnv = options.env ?? process.env;
+    const configContent = options.configContent ??
+        buildOpencodeConfigContent({ inherited: baseEnv.OPENCODE_CONFIG_CONTENT });
+    return {
+        binary: options.binary,
+        env: { ...baseEnv, OPENCODE_CONFIG_CONTENT: configContent },
+        defaultTimeoutMs: options.defaultTimeoutMs ?? 30 * 60_000,
+        commandTimeoutMs: options.commandTimeoutMs ?? 120_000,
+        killGraceMs: options.killGraceMs ?? 5_000,
+        launcher: options.launcher ?? localLauncher
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/opencode/replay.ts
 /**
  * An import over opencode serve's HTTP API, with no second opencode process: a session export
@@ -31878,25 +31987,11 @@ function replayEvents(exported, location, now = Date.now()) {
     return events;
 }
 
-;// CONCATENATED MODULE: ./src/opencode/driver.ts
+;// CONCATENATED MODULE: ./src/opencode/run-errors.ts
 /**
- * Runs the real opencode CLI: `run --format json`, `export`, `import`, `session delete`.
- *
- * A session is only ever run in the directory it records (see homeSession); importSession makes
- * the session record the cwd it is imported at.
- *
- * Every spawn: the given cwd (also as `PWD`: opencode prefers `$PWD` over its real working
- * directory) and env (plus `OPENCODE_CONFIG_CONTENT`, see config.ts), stdin closed
- * (`opencode run` reads stdin to the end when it is not a TTY), its own process group. A run that
- * times out or is aborted gets SIGTERM, then SIGKILL after a grace period, sent to its group and to
- * the groups of everything it started (see process.ts).
+ * What a failed opencode command means, for both drivers: OpencodeRunError and the one place each
+ * kind of failure (timeout, abort, unknown session, exit, error event, rejection) is worded.
  */
-
-
-
-
-
-
 
 
 /** A failed opencode command: a KugetsuError with what was known when it failed. */
@@ -31919,14 +32014,119 @@ class OpencodeRunError extends errors_KugetsuError {
         this.aborted = details.aborted ?? false;
     }
 }
-const MAX_STDERR = 64 * 1024;
-const SESSION_NOT_FOUND = /session not found/i;
+function describeSignal(signal) {
+    const reason = signal.reason;
+    if (reason instanceof Error && reason.name !== 'AbortError')
+        return `: ${reason.message}`;
+    if (typeof reason === 'string' && reason)
+        return `: ${reason}`;
+    return '';
+}
+function timedOutRun(timeoutMs, details) {
+    return new OpencodeRunError('timeout', `opencode run timed out after ${timeoutMs} ms`, details);
+}
+/** A run stopped (or never started) because `signal` (RunRequest.signal) was aborted. */
+function abortedRun(signal, details = {}) {
+    const reason = signal ? describeSignal(signal) : '';
+    return new OpencodeRunError('timeout', `opencode run was aborted${reason}`, {
+        ...details,
+        aborted: true
+    });
+}
+function unknownSessionFailure(sessionId, details) {
+    return new OpencodeRunError('unknown-session', `opencode has no session ${sessionId}`, details);
+}
+function spawnFailure(binary, error) {
+    const reason = error.code === 'ENOENT'
+        ? 'not found'
+        : error.code === 'EACCES'
+            ? 'not executable'
+            : error.message;
+    return new OpencodeRunError('binary-missing', `cannot run opencode (${binary}): ${reason}`, {
+        cause: error
+    });
+}
+/** `what` (e.g. `opencode import`) with how it ended and the last line it wrote to stderr. */
+function exitMessage(what, exit) {
+    const how = exit.exitSignal !== null
+        ? `was killed by ${exit.exitSignal}`
+        : `exited with code ${exit.exitCode}`;
+    const detail = lastLine(exit.stderr);
+    return `${what} ${how}${detail ? `: ${detail}` : ''}`;
+}
+function exitFailure(what, exit) {
+    return new OpencodeRunError('opencode-failed', exitMessage(what, exit), {
+        exitCode: exit.exitCode,
+        exitSignal: exit.exitSignal,
+        stderr: exit.stderr
+    });
+}
+/** The failure a turn's error events mean: the model provider's (first such), else opencode's. */
+function errorEventFailure(errors, errorNames, details) {
+    if (!errors.length)
+        return undefined;
+    const index = errorNames.findIndex(isProviderError);
+    if (index >= 0) {
+        return new OpencodeRunError('provider-error', `model provider error: ${errors[index]}`, details);
+    }
+    return new OpencodeRunError('opencode-failed', `opencode failed: ${errors[0]}`, details);
+}
+/** A turn that ended on a refused permission without a word of reply is a failure. */
+function rejectionFailure(result, details) {
+    if (result.text || !result.permissionRejections.length)
+        return undefined;
+    return new OpencodeRunError('permission-rejected', `opencode stopped on a rejected permission: ${result.permissionRejections[0]}`, details);
+}
+
+;// CONCATENATED MODULE: ./src/opencode/run-request.ts
+/**
+ * What both drivers refuse before opencode sees it: a request no driver can run, a session id
+ * that is not one.
+ */
+
 const SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 function checkSessionId(sessionId) {
     if (!SESSION_ID.test(sessionId)) {
         throw new errors_KugetsuError('invalid-input', `not an opencode session id: ${JSON.stringify(sessionId)}`);
     }
 }
+/**
+ * Refuses a request no driver can run: an empty message, a NUL in it (opencode reads it as text),
+ * a session id that is not one, a fork without the session to fork.
+ */
+function checkRunRequest(request) {
+    if (!request.message.trim()) {
+        throw new errors_KugetsuError('invalid-input', 'the message for opencode is empty');
+    }
+    if (request.message.includes('\0')) {
+        throw new errors_KugetsuError('invalid-input', 'the message for opencode contains a NUL character');
+    }
+    if (request.sessionId !== undefined)
+        checkSessionId(request.sessionId);
+    if (request.fork && !request.sessionId) {
+        throw new errors_KugetsuError('invalid-input', 'forking needs the session id to fork');
+    }
+}
+
+;// CONCATENATED MODULE: ./src/opencode/driver.ts
+/**
+ * The CLI driver: each session operation is one opencode command (`run --format json`, `export`,
+ * `import`, `session delete`, `db`), run by cli-process.ts.
+ *
+ * A session is only ever run in the directory it records (see homeSession); importSession makes
+ * the session record the cwd it is imported at.
+ */
+
+
+
+
+
+
+
+
+
+
+const SESSION_NOT_FOUND = /session not found/i;
 /**
  * The arguments of `opencode run`. The message goes on stdin, not in argv: opencode reads a piped
  * stdin as the whole message when no message argument is given, exactly as written. As arguments
@@ -31947,223 +32147,97 @@ function runArgs(request) {
         args.push(`--title=${request.title}`);
     return args;
 }
-/**
- * Refuses a request no driver can run: an empty message, a NUL in it (opencode reads it as text),
- * a session id that is not one, a fork without the session to fork.
- */
-function checkRunRequest(request) {
-    if (!request.message.trim()) {
-        throw new errors_KugetsuError('invalid-input', 'the message for opencode is empty');
+/** Why an `opencode run` that ended as `output` failed; undefined when it did not. */
+function runFailure(request, timeoutMs, output, parsed, result) {
+    const details = {
+        result,
+        exitCode: output.exitCode,
+        exitSignal: output.exitSignal,
+        stderr: output.stderr
+    };
+    if (output.killed === 'timeout')
+        return timedOutRun(timeoutMs, details);
+    if (output.killed === 'abort') {
+        return abortedRun(request.signal, { ...details, cause: output.abortReason });
     }
-    if (request.message.includes('\0')) {
-        throw new errors_KugetsuError('invalid-input', 'the message for opencode contains a NUL character');
+    if (output.exitCode !== 0 &&
+        request.sessionId &&
+        parsed.events.length === 0 &&
+        SESSION_NOT_FOUND.test(output.stderr)) {
+        return unknownSessionFailure(request.sessionId, details);
     }
-    if (request.sessionId !== undefined)
-        checkSessionId(request.sessionId);
-    if (request.fork && !request.sessionId) {
-        throw new errors_KugetsuError('invalid-input', 'forking needs the session id to fork');
+    if (output.exitCode !== 0) {
+        return (errorEventFailure(parsed.errors, parsed.errorNames, details) ??
+            new OpencodeRunError('opencode-failed', exitMessage('opencode run', output), details));
     }
-}
-/** The failure a turn's error events mean: the model provider's (first such), else opencode's. */
-function errorEventFailure(errors, errorNames, details) {
-    if (!errors.length)
-        return undefined;
-    const index = errorNames.findIndex(isProviderError);
-    if (index >= 0) {
-        return new OpencodeRunError('provider-error', `model provider error: ${errors[index]}`, details);
-    }
-    return new OpencodeRunError('opencode-failed', `opencode failed: ${errors[0]}`, details);
-}
-/** A turn that ended on a refused permission without a word of reply is a failure. */
-function rejectionFailure(result, details) {
-    if (result.text || !result.permissionRejections.length)
-        return undefined;
-    return new OpencodeRunError('permission-rejected', `opencode stopped on a rejected permission: ${result.permissionRejections[0]}`, details);
-}
-function describeSignal(signal) {
-    const reason = signal.reason;
-    if (reason instanceof Error && reason.name !== 'AbortError')
-        return `: ${reason.message}`;
-    if (typeof reason === 'string' && reason)
-        return `: ${reason}`;
-    return '';
-}
-function createOpencodeDriver(options) {
-    const baseEnv = options.env ?? process.env;
-    const configContent = options.configContent ??
-        buildOpencodeConfigContent({ inherited: baseEnv.OPENCODE_CONFIG_CONTENT });
-    const env = { ...baseEnv, OPENCODE_CONFIG_CONTENT: configContent };
-    const defaultTimeoutMs = options.defaultTimeoutMs ?? 30 * 60_000;
-    const commandTimeoutMs = options.commandTimeoutMs ?? 120_000;
-    const killGraceMs = options.killGraceMs ?? 5_000;
-    /** The directory opencode records for sessions this driver created, imported or exported. */
-    const directories = new Map();
-    const launcher = options.launcher ?? localLauncher;
-    /** Stops the commands still running (close): each resolves once its process tree is gone. */
-    const running = new Set();
-    function spawnOpencode(args, cwd, control) {
-        return new Promise((resolve) => {
-            const started = Date.now();
-            const stdout = [];
-            let stderr = '';
-            let killed;
-            let stopping;
-            let finishing = false;
-            let settled = false;
-            const child = launcher.spawn(options.binary, args, {
-                cwd,
-                // opencode takes its directory from $PWD when set, not from its actual cwd
-                env: { ...env, PWD: external_node_path_default().resolve(cwd) },
-                stdio: ['pipe', 'pipe', 'pipe']
-            });
-            const exited = new Promise((done) => child.once('close', () => done()));
-            // Ended at once (empty when there is no input): opencode waits for a piped stdin to end.
-            // An opencode that exits without reading it (a bad flag) is reported by its exit, not here.
-            child.stdin?.on('error', () => undefined);
-            child.stdin?.end(control.input ?? '');
-            const terminate = (why) => {
-                if (settled || child.pid === undefined)
-                    return Promise.resolve();
-                killed ??= why;
-                stopping ??= launcher.stopTree(child.pid, exited, killGraceMs);
-                return stopping;
-            };
-            const onAbort = () => void terminate('abort');
-            const stop = () => terminate('abort');
-            const timer = setTimeout(() => void terminate('timeout'), control.timeoutMs);
-            const finish = async (result) => {
-                if (finishing)
-                    return;
-                finishing = true;
-                clearTimeout(timer);
-                control.signal?.removeEventListener('abort', onAbort);
-                running.delete(stop);
-                // opencode is gone; whatever it started and left behind goes before the result is known
-                await stopping;
-                settled = true;
-                resolve({
-                    ...result,
-                    killed,
-                    abortReason: killed === 'abort' ? control.signal?.reason : undefined,
-                    stdout: Buffer.concat(stdout).toString('utf8'),
-                    stderr: stripAnsi(stderr),
-                    durationMs: Date.now() - started
-                });
-            };
-            child.stdout?.on('data', (chunk) => stdout.push(chunk));
-            child.stderr?.setEncoding('utf8').on('data', (chunk) => {
-                stderr += chunk;
-                if (stderr.length > 2 * MAX_STDERR)
-                    stderr = stderr.slice(-MAX_STDERR);
-            });
-            child.on('error', (error) => {
-                if (child.pid === undefined) {
-                    void finish({ exitCode: null, exitSignal: null, spawnError: error });
-                }
-            });
-            child.on('close', (code, signal) => void finish({ exitCode: code, exitSignal: signal }));
-            if (child.pid !== undefined) {
-                running.add(stop);
-                control.onSpawn?.(child.pid);
-                if (control.signal?.aborted)
-                    void terminate('abort');
-                else
-                    control.signal?.addEventListener('abort', onAbort, { once: true });
-            }
-        });
-    }
-    /** Stops every command still running, with everything it started. */
-    async function close() {
-        await Promise.all([...running].map((stop) => stop()));
-    }
-    function spawnFailure(error) {
-        const reason = error.code === 'ENOENT'
-            ? 'not found'
-            : error.code === 'EACCES'
-                ? 'not executable'
-                : error.message;
-        return new OpencodeRunError('binary-missing', `cannot run opencode (${options.binary}): ${reason}`, { cause: error });
-    }
-    function exitMessage(what, output) {
-        const how = output.exitSignal !== null
-            ? `was killed by ${output.exitSignal}`
-            : `exited with code ${output.exitCode}`;
+    if (!parsed.sessionId) {
         const detail = lastLine(output.stderr);
-        return `${what} ${how}${detail ? `: ${detail}` : ''}`;
+        return new OpencodeRunError('opencode-failed', `opencode run reported no session${detail ? `: ${detail}` : ''}`, details);
     }
-    function exitFailure(what, output) {
-        return new OpencodeRunError('opencode-failed', exitMessage(what, output), {
+    return rejectionFailure(result, details);
+}
+/** The JSON `opencode export` printed, and the directory it records; checked to be `sessionId`. */
+function exportedSession(sessionId, output) {
+    // The JSON starts at the first line that opens an object; anything before it is chatter.
+    const start = output.stdout.search(/^\{/m);
+    const text = start >= 0 ? output.stdout.slice(start).trim() : '';
+    let id;
+    let directory;
+    try {
+        const info = JSON.parse(text).info;
+        id = info?.id;
+        directory = info?.directory;
+    }
+    catch {
+        throw new OpencodeRunError('opencode-failed', `opencode export printed no JSON for ${sessionId}`, {
             exitCode: output.exitCode,
-            exitSignal: output.exitSignal,
             stderr: output.stderr
         });
     }
+    if (id !== sessionId) {
+        throw new OpencodeRunError('opencode-failed', `opencode export of ${sessionId} printed session ${String(id)}`, { exitCode: output.exitCode, stderr: output.stderr });
+    }
+    return { text, directory };
+}
+function createOpencodeDriver(options) {
+    const settings = driverSettings(options);
+    const { defaultTimeoutMs, commandTimeoutMs } = settings;
+    const processes = createCommandRunner(settings);
+    /** The directory opencode records for sessions this driver created, imported or exported. */
+    const directories = new Map();
     async function run(request) {
         checkRunRequest(request);
         const timeoutMs = request.timeoutMs ?? defaultTimeoutMs;
         if (request.signal?.aborted) {
-            throw new OpencodeRunError('timeout', `opencode run was aborted${describeSignal(request.signal)}`, {
-                aborted: true,
-                cause: request.signal.reason
-            });
+            throw abortedRun(request.signal, { cause: request.signal.reason });
         }
         if (request.sessionId)
             await homeSession(request.sessionId, request.cwd);
-        const output = await spawnOpencode(runArgs(request), request.cwd, {
+        const output = await processes.spawnOpencode(runArgs(request), request.cwd, {
             timeoutMs,
             signal: request.signal,
             onSpawn: request.onSpawn,
             input: request.message
         });
         if (output.spawnError)
-            throw spawnFailure(output.spawnError);
+            throw spawnFailure(settings.binary, output.spawnError);
         const parsed = parseRunOutput(output.stdout);
         // opencode prints nothing before the model answers; a continued session is known anyway
         const sessionId = parsed.sessionId || (request.sessionId && !request.fork ? request.sessionId : '');
         const result = runResultOf(parsed, sessionId, output.durationMs);
-        const details = {
-            result,
-            exitCode: output.exitCode,
-            exitSignal: output.exitSignal,
-            stderr: output.stderr
-        };
-        if (output.killed === 'timeout') {
-            throw new OpencodeRunError('timeout', `opencode run timed out after ${timeoutMs} ms`, details);
-        }
-        if (output.killed === 'abort') {
-            const reason = request.signal ? describeSignal(request.signal) : '';
-            throw new OpencodeRunError('timeout', `opencode run was aborted${reason}`, {
-                ...details,
-                aborted: true,
-                cause: output.abortReason
-            });
-        }
-        if (output.exitCode !== 0 &&
-            request.sessionId &&
-            parsed.events.length === 0 &&
-            SESSION_NOT_FOUND.test(output.stderr)) {
-            throw new OpencodeRunError('unknown-session', `opencode has no session ${request.sessionId}`, details);
-        }
-        if (output.exitCode !== 0) {
-            throw (errorEventFailure(parsed.errors, parsed.errorNames, details) ??
-                new OpencodeRunError('opencode-failed', exitMessage('opencode run', output), details));
-        }
-        if (!parsed.sessionId) {
-            const detail = lastLine(output.stderr);
-            throw new OpencodeRunError('opencode-failed', `opencode run reported no session${detail ? `: ${detail}` : ''}`, details);
-        }
-        const rejected = rejectionFailure(result, details);
-        if (rejected)
-            throw rejected;
+        const failure = runFailure(request, timeoutMs, output, parsed, result);
+        if (failure)
+            throw failure;
         // a new session, or a fork of a session homed here, records cwd as its directory
         if (!request.sessionId || request.fork)
             directories.set(result.sessionId, external_node_path_default().resolve(request.cwd));
         return result;
     }
+    /** A command other than run: its own timeout, and no output when it could not run. */
     async function command(args, cwd, what) {
-        const output = await spawnOpencode(args, cwd, { timeoutMs: commandTimeoutMs });
+        const output = await processes.spawnOpencode(args, cwd, { timeoutMs: commandTimeoutMs });
         if (output.spawnError)
-            throw spawnFailure(output.spawnError);
+            throw spawnFailure(settings.binary, output.spawnError);
         if (output.killed) {
             throw new OpencodeRunError('timeout', `${what} timed out after ${commandTimeoutMs} ms`, {
                 stderr: output.stderr
@@ -32176,32 +32250,14 @@ function createOpencodeDriver(options) {
         const output = await command(['export', sessionId], cwd, 'opencode export');
         if (output.exitCode !== 0) {
             if (SESSION_NOT_FOUND.test(output.stderr)) {
-                throw new OpencodeRunError('unknown-session', `opencode has no session ${sessionId}`, {
+                throw unknownSessionFailure(sessionId, {
                     exitCode: output.exitCode,
                     stderr: output.stderr
                 });
             }
             throw exitFailure('opencode export', output);
         }
-        // The JSON starts at the first line that opens an object; anything before it is chatter.
-        const start = output.stdout.search(/^\{/m);
-        const text = start >= 0 ? output.stdout.slice(start).trim() : '';
-        let id;
-        let directory;
-        try {
-            const info = JSON.parse(text).info;
-            id = info?.id;
-            directory = info?.directory;
-        }
-        catch {
-            throw new OpencodeRunError('opencode-failed', `opencode export printed no JSON for ${sessionId}`, {
-                exitCode: output.exitCode,
-                stderr: output.stderr
-            });
-        }
-        if (id !== sessionId) {
-            throw new OpencodeRunError('opencode-failed', `opencode export of ${sessionId} printed session ${String(id)}`, { exitCode: output.exitCode, stderr: output.stderr });
-        }
+        const { text, directory } = exportedSession(sessionId, output);
         if (typeof directory === 'string')
             directories.set(sessionId, directory);
         return text;
@@ -32266,9 +32322,8 @@ function createOpencodeDriver(options) {
         if (directories.get(sessionId) === directory)
             return;
         const recorded = await recordedDirectory(sessionId, cwd);
-        if (recorded === null) {
-            throw new OpencodeRunError('unknown-session', `opencode has no session ${sessionId}`);
-        }
+        if (recorded === null)
+            throw unknownSessionFailure(sessionId);
         if (recorded === directory) {
             directories.set(sessionId, directory);
             return;
@@ -32284,21 +32339,18 @@ function createOpencodeDriver(options) {
             return;
         throw exitFailure('opencode session delete', output);
     }
-    return { run, exportSession, importSession, deleteSession, close };
+    return { run, exportSession, importSession, deleteSession, close: processes.close };
 }
 
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(7067);
 var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: ./src/opencode/serve.ts
-
-
-
-
-
-
+;// CONCATENATED MODULE: ./src/opencode/serve-http.ts
+/**
+ * The HTTP client of one `opencode serve`: requests with its password (basic auth) and a timeout,
+ * answers read as JSON, an HTTP error told apart from a server that went (ServeHttpError), and
+ * the server's event stream.
+ */
 
 
 
@@ -32312,10 +32364,6 @@ class ServeHttpError extends Error {
         this.name = name;
     }
 }
-const serve_MAX_STDERR = 64 * 1024;
-const LISTENING = /listening on (http:\/\/[^\s]+)/;
-/** Requested in the background once serve listens: they load what a first prompt needs. */
-const WARM_UP = ['/config', '/agent', '/provider'];
 /**
  * One HTTP request to the server, with node:http rather than fetch: fetch gives up on an answer
  * whose headers take more than 5 minutes, and the answer to a prompt comes when the turn ends.
@@ -32341,146 +32389,59 @@ function openStream(url, headers, signal) {
         request.end();
     });
 }
-/**
- * A port nobody listens on now. opencode 1.18 takes `--port 0` to mean its default port 4096, so
- * two servers (two jobs on one self-hosted runner) would share it.
- */
-function freePort() {
-    return new Promise((resolve, reject) => {
-        const probe = (0,external_node_net_.createServer)();
-        probe.unref();
-        probe.once('error', reject);
-        probe.listen(0, '127.0.0.1', () => {
-            const address = probe.address();
-            probe.close(() => typeof address === 'object' && address
-                ? resolve(address.port)
-                : reject(new Error('no port')));
-        });
-    });
+/** The answer's JSON (its text when it is not JSON); ServeHttpError for an answer other than 2xx. */
+function answerBody(method, route, response) {
+    const { text } = response;
+    let body;
+    try {
+        body = text ? JSON.parse(text) : undefined;
+    }
+    catch {
+        body = text;
+    }
+    if (response.status < 200 || response.status > 299) {
+        const error = (body ?? {});
+        const message = typeof error.data?.message === 'string' ? error.data.message : text.slice(0, 300);
+        throw new ServeHttpError(response.status, typeof error.name === 'string' ? error.name : 'HttpError', `opencode serve: ${method} ${route}: HTTP ${response.status}${message ? `: ${message}` : ''}`);
+    }
+    return body;
 }
-function createServeDriver(options) {
-    const cli = createOpencodeDriver(options);
-    const baseEnv = options.env ?? process.env;
-    const configContent = options.configContent ??
-        buildOpencodeConfigContent({ inherited: baseEnv.OPENCODE_CONFIG_CONTENT });
-    const password = (0,external_node_crypto_.randomBytes)(24).toString('base64url');
-    const authorization = `Basic ${Buffer.from(`opencode:${password}`).toString('base64')}`;
-    const startTimeoutMs = options.startTimeoutMs ?? 60_000;
-    const defaultTimeoutMs = options.defaultTimeoutMs ?? 30 * 60_000;
-    const commandTimeoutMs = options.commandTimeoutMs ?? 120_000;
-    const killGraceMs = options.killGraceMs ?? 5_000;
-    const directories = new Map();
-    const launcher = options.launcher ?? localLauncher;
-    let child;
-    let started;
-    let baseUrl = '';
-    let stderr = '';
-    let exit;
-    let exited = Promise.resolve();
-    let stopping;
-    /** Set by close: a server still starting is stopped, not waited for. */
-    let closing = false;
-    function serverGone() {
-        if (!exit)
-            return 'opencode serve stopped answering';
-        const how = exit.signal !== null ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
-        const detail = lastLine(stderr);
-        return `opencode serve ${how}${detail ? `: ${detail}` : ''}`;
-    }
-    async function launch() {
-        const port = await freePort().catch(() => 0);
-        if (closing)
-            return 'cli';
-        return new Promise((resolve) => {
-            let output = '';
-            let settled = false;
-            let listening = false;
-            const fallBack = (reason) => {
-                if (settled)
-                    return;
-                settled = true;
-                clearTimeout(timer);
-                if (!closing)
-                    options.onFallback?.(reason);
-                void stop();
-                resolve('cli');
-            };
-            exit = undefined;
-            stderr = '';
-            const server = launcher.spawn(options.binary, ['serve', '--hostname', '127.0.0.1', '--port', String(port)], {
-                cwd: options.cwd,
-                env: {
-                    ...baseEnv,
-                    OPENCODE_CONFIG_CONTENT: configContent,
-                    OPENCODE_SERVER_PASSWORD: password,
-                    // opencode takes its directory from $PWD when set, not from its actual cwd
-                    PWD: external_node_path_default().resolve(options.cwd)
-                },
-                stdio: ['ignore', 'pipe', 'pipe']
-            });
-            child = server;
-            exited = new Promise((done) => server.once('close', () => done()));
-            const timer = setTimeout(() => fallBack(`opencode serve did not listen within ${startTimeoutMs} ms`), startTimeoutMs);
-            const onOutput = (chunk) => {
-                if (settled)
-                    return;
-                output = (output + chunk).slice(-serve_MAX_STDERR);
-                const match = LISTENING.exec(stripAnsi(output));
-                if (!match)
-                    return;
-                settled = true;
-                listening = true;
-                clearTimeout(timer);
-                baseUrl = match[1].replace(/\/$/, '');
-                warmUp();
-                resolve('serve');
-            };
-            server.stdout?.setEncoding('utf8').on('data', onOutput);
-            server.stderr?.setEncoding('utf8').on('data', (chunk) => {
-                stderr = (stderr + chunk).slice(-serve_MAX_STDERR);
-                onOutput(chunk);
-            });
-            server.on('error', (error) => fallBack(`cannot run opencode serve: ${error.message}`));
-            server.on('close', (code, signal) => {
-                exit = { code, signal };
-                // After a server that ran (a stopped turn, say), the next call starts another; the
-                // database stays. One that never listened is not tried again: the CLI driver takes over.
-                if (child === server) {
-                    child = undefined;
-                    if (listening)
-                        started = undefined;
-                }
-                fallBack(serverGone());
-            });
-        });
-    }
-    function start() {
-        started ??= launch();
-    }
-    function mode() {
-        start();
-        return started;
-    }
-    function warmUp() {
-        void (async () => {
-            for (const route of WARM_UP) {
-                await call('GET', route, { directory: options.cwd, timeoutMs: commandTimeoutMs }).catch(() => undefined);
+/** The JSON events of a server-sent event stream (blocks of `data:` lines); others are skipped. */
+async function* readEvents(response) {
+    let buffer = '';
+    for await (const value of response) {
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const data = block
+                .split('\n')
+                .filter((line) => line.startsWith('data:'))
+                .map((line) => line.slice(5).trim())
+                .join('\n');
+            if (!data)
+                continue;
+            let event;
+            try {
+                event = JSON.parse(data);
             }
-        })();
+            catch {
+                continue;
+            }
+            yield event;
+        }
     }
-    /** Stops the server and every process it started (their groups: see process.ts). */
-    async function stop() {
-        const server = child;
-        if (!server?.pid)
-            return;
-        stopping ??= launcher
-            .stopTree(server.pid, exited, killGraceMs)
-            .finally(() => (stopping = undefined));
-        return stopping;
+}
+function createServeClient(server, password) {
+    const authorization = `Basic ${Buffer.from(`opencode:${password}`).toString('base64')}`;
+    function routeUrl(route, directory) {
+        const url = new URL(server.baseUrl() + route);
+        url.searchParams.set('directory', external_node_path_default().resolve(directory));
+        return url;
     }
     async function call(method, route, control) {
-        const url = new URL(baseUrl + route);
-        url.searchParams.set('directory', external_node_path_default().resolve(control.directory));
+        const url = routeUrl(route, control.directory);
         const timeout = AbortSignal.timeout(control.timeoutMs);
         const signals = [timeout];
         if (control.signal)
@@ -32500,39 +32461,310 @@ function createServeDriver(options) {
             if (control.signal?.aborted)
                 throw error;
             if (timeout.aborted) {
-                throw new OpencodeRunError('timeout', `opencode serve did not answer ${method} ${route} within ${control.timeoutMs} ms`, { stderr, cause: error });
+                throw new OpencodeRunError('timeout', `opencode serve did not answer ${method} ${route} within ${control.timeoutMs} ms`, { stderr: server.stderr(), cause: error });
             }
-            await Promise.race([exited, new Promise((done) => setTimeout(done, 1_000).unref())]);
-            throw new OpencodeRunError('opencode-failed', serverGone(), {
-                exitCode: exit?.code ?? null,
-                exitSignal: exit?.signal ?? null,
-                stderr,
-                cause: error
-            });
+            throw await server.goneFailure(error);
         }
-        const { text } = response;
-        let body;
-        try {
-            body = text ? JSON.parse(text) : undefined;
-        }
-        catch {
-            body = text;
-        }
-        if (response.status < 200 || response.status > 299) {
-            const error = (body ?? {});
-            const message = typeof error.data?.message === 'string' ? error.data.message : text.slice(0, 300);
-            throw new ServeHttpError(response.status, typeof error.name === 'string' ? error.name : 'HttpError', `opencode serve: ${method} ${route}: HTTP ${response.status}${message ? `: ${message}` : ''}`);
-        }
-        return body;
+        return answerBody(method, route, response);
     }
-    const sessionRoute = (sessionId, rest = '') => `/session/${encodeURIComponent(sessionId)}${rest}`;
-    function unknownSession(sessionId, error) {
-        if (error instanceof ServeHttpError && error.status === 404) {
-            throw new OpencodeRunError('unknown-session', `opencode has no session ${sessionId}`, {
-                cause: error
-            });
+    async function subscribe(directory, signal, onEvent) {
+        const response = await openStream(routeUrl('/event', directory), { authorization }, signal);
+        if (response.statusCode !== 200) {
+            response.resume();
+            throw new OpencodeRunError('opencode-failed', `opencode serve: /event: HTTP ${response.statusCode}`);
         }
-        throw error;
+        response.setEncoding('utf8');
+        let connected = false;
+        await new Promise((resolve, reject) => {
+            void (async () => {
+                try {
+                    for await (const event of readEvents(response)) {
+                        if (!connected) {
+                            connected = true;
+                            resolve();
+                        }
+                        onEvent(event);
+                    }
+                }
+                catch (error) {
+                    if (!connected)
+                        reject(error);
+                }
+                if (!connected)
+                    reject(new Error('the event stream ended'));
+            })();
+        });
+    }
+    return { call, subscribe };
+}
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/opencode/serve-process.ts
+
+
+
+
+const serve_process_MAX_STDERR = 64 * 1024;
+const LISTENING = /listening on (http:\/\/[^\s]+)/;
+/**
+ * A port nobody listens on now. opencode 1.18 takes `--port 0` to mean its default port 4096, so
+ * two servers (two jobs on one self-hosted runner) would share it.
+ */
+function freePort() {
+    return new Promise((resolve, reject) => {
+        const probe = (0,external_node_net_.createServer)();
+        probe.unref();
+        probe.once('error', reject);
+        probe.listen(0, '127.0.0.1', () => {
+            const address = probe.address();
+            probe.close(() => typeof address === 'object' && address
+                ? resolve(address.port)
+                : reject(new Error('no port')));
+        });
+    });
+}
+function createServeProcess(options) {
+    const { settings, startTimeoutMs } = options;
+    let child;
+    let started;
+    let baseUrl = '';
+    let stderr = '';
+    let exit;
+    let exited = Promise.resolve();
+    let stopping;
+    /** Set by close: a server still starting is stopped, not waited for. */
+    let closing = false;
+    function serverGone() {
+        if (!exit)
+            return 'opencode serve stopped answering';
+        return exitMessage('opencode serve', { exitCode: exit.code, exitSignal: exit.signal, stderr });
+    }
+    /** Starts the server; `child`, `exited`, `exit` and `stderr` follow it from here on. */
+    function spawnServer(port) {
+        exit = undefined;
+        stderr = '';
+        const server = settings.launcher.spawn(settings.binary, ['serve', '--hostname', '127.0.0.1', '--port', String(port)], {
+            cwd: options.cwd,
+            env: {
+                ...settings.env,
+                OPENCODE_SERVER_PASSWORD: options.password,
+                // opencode takes its directory from $PWD when set, not from its actual cwd
+                PWD: external_node_path_default().resolve(options.cwd)
+            },
+            stdio: ['ignore', 'pipe', 'pipe']
+        });
+        child = server;
+        exited = new Promise((done) => server.once('close', () => done()));
+        server.stderr?.setEncoding('utf8').on('data', (chunk) => {
+            stderr = (stderr + chunk).slice(-serve_process_MAX_STDERR);
+        });
+        server.on('close', (code, signal) => (exit = { code, signal }));
+        return server;
+    }
+    /** 'serve' once the server says where it listens; 'cli' when it fails, ends or takes too long. */
+    function awaitListening(server) {
+        return new Promise((resolve) => {
+            let output = '';
+            let settled = false;
+            let listening = false;
+            const fallBack = (reason) => {
+                if (settled)
+                    return;
+                settled = true;
+                clearTimeout(timer);
+                if (!closing)
+                    options.onFallback?.(reason);
+                void stop();
+                resolve('cli');
+            };
+            const timer = setTimeout(() => fallBack(`opencode serve did not listen within ${startTimeoutMs} ms`), startTimeoutMs);
+            const onOutput = (chunk) => {
+                if (settled)
+                    return;
+                output = (output + chunk).slice(-serve_process_MAX_STDERR);
+                const match = LISTENING.exec(stripAnsi(output));
+                if (!match)
+                    return;
+                settled = true;
+                listening = true;
+                clearTimeout(timer);
+                baseUrl = match[1].replace(/\/$/, '');
+                options.onListening?.();
+                resolve('serve');
+            };
+            server.stdout?.setEncoding('utf8').on('data', onOutput);
+            server.stderr?.setEncoding('utf8').on('data', onOutput);
+            server.on('error', (error) => fallBack(`cannot run opencode serve: ${error.message}`));
+            server.on('close', () => {
+                // After a server that ran (a stopped turn, say), the next call starts another; the
+                // database stays. One that never listened is not tried again: the CLI driver takes over.
+                if (child === server) {
+                    child = undefined;
+                    if (listening)
+                        started = undefined;
+                }
+                fallBack(serverGone());
+            });
+        });
+    }
+    async function launch() {
+        const port = await freePort().catch(() => 0);
+        if (closing)
+            return 'cli';
+        return awaitListening(spawnServer(port));
+    }
+    function start() {
+        started ??= launch();
+    }
+    function mode() {
+        start();
+        return started;
+    }
+    async function stop() {
+        const server = child;
+        if (!server?.pid)
+            return;
+        stopping ??= settings.launcher
+            .stopTree(server.pid, exited, settings.killGraceMs)
+            .finally(() => (stopping = undefined));
+        return stopping;
+    }
+    async function close() {
+        closing = true;
+        await stop();
+        await started;
+        await stop();
+    }
+    /** Waits a moment for the server's end, so that the failure can say how it ended. */
+    async function goneFailure(cause) {
+        await Promise.race([exited, new Promise((done) => setTimeout(done, 1_000).unref())]);
+        return new OpencodeRunError('opencode-failed', serverGone(), {
+            exitCode: exit?.code ?? null,
+            exitSignal: exit?.signal ?? null,
+            stderr,
+            cause
+        });
+    }
+    return {
+        start,
+        mode,
+        stop,
+        close,
+        goneFailure,
+        baseUrl: () => baseUrl,
+        url: () => (child && baseUrl ? baseUrl : undefined),
+        pid: () => child?.pid,
+        stderr: () => stderr
+    };
+}
+
+;// CONCATENATED MODULE: ./src/opencode/serve.ts
+/**
+ * Drives opencode through one `opencode serve` process for a whole action run, instead of one
+ * opencode process per command: create, fork and prompt sessions and read them back (the export)
+ * over its HTTP API, and import them as sync events (replay.ts). A run then starts opencode once
+ * instead of three or four times. See docs/perf-notes.md for the measurements. The process is
+ * serve-process.ts's, the HTTP client serve-http.ts's; the session operations are here.
+ *
+ * What `opencode run` does for itself is done here:
+ * - permission requests and questions nobody can answer are rejected as they come (from `/event`);
+ * - a turn that exceeds its timeout, or is aborted, stops the server and everything it started,
+ *   exactly as the CLI driver kills `opencode run`;
+ * - the turn's messages are summarised by the rules of `--format json` (eventsFromMessages).
+ *
+ * The server listens on 127.0.0.1 only and requires a random password (HTTP basic auth), so no
+ * other local user and no tool of the agent that cannot set headers (webfetch) can use it. The
+ * agent's bash tool inherits opencode's environment, password included; an agent allowed to run
+ * commands can already do anything the runner's user can, so that adds nothing.
+ *
+ * When the server refuses the replayed events, the import falls back to the CLI (`opencode import`,
+ * once the server is up: one started alongside it on a fresh database can be lost, seen with
+ * 1.18.33). When serve cannot start at all, every call falls back to the CLI driver.
+ */
+
+
+
+
+
+
+
+
+
+
+/** Requested in the background once serve listens: they load what a first prompt needs. */
+const WARM_UP = ['/config', '/agent', '/provider'];
+const sessionRoute = (sessionId, rest = '') => `/session/${encodeURIComponent(sessionId)}${rest}`;
+/** A 404 for a session is its absence: unknown-session. */
+function unknownSession(sessionId, error) {
+    if (error instanceof ServeHttpError && error.status === 404) {
+        throw unknownSessionFailure(sessionId, { cause: error });
+    }
+    throw error;
+}
+/** The body of the prompt that runs the turn. */
+function promptBody(request) {
+    const slash = request.model?.indexOf('/') ?? -1;
+    return {
+        parts: [{ type: 'text', text: request.message }],
+        ...(request.model && slash > 0
+            ? {
+                model: {
+                    providerID: request.model.slice(0, slash),
+                    modelID: request.model.slice(slash + 1)
+                }
+            }
+            : {}),
+        ...(request.agent ? { agent: request.agent } : {})
+    };
+}
+/** The turn's own signal, aborted at its timeout or by the request's signal, whichever is first. */
+function limitTurn(timeoutMs, signal) {
+    const turn = new AbortController();
+    let stoppedBy;
+    const halt = (why) => {
+        if (stoppedBy)
+            return;
+        stoppedBy = why;
+        turn.abort();
+    };
+    const timer = setTimeout(() => halt('timeout'), timeoutMs);
+    const onAbort = () => halt('abort');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    return {
+        signal: turn.signal,
+        stoppedBy: () => stoppedBy,
+        /** The turn is over: what it still waits for is cancelled. */
+        release() {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', onAbort);
+            turn.abort();
+        }
+    };
+}
+function createServeDriver(options) {
+    const cli = createOpencodeDriver(options);
+    const settings = driverSettings(options);
+    const { defaultTimeoutMs, commandTimeoutMs } = settings;
+    const password = (0,external_node_crypto_.randomBytes)(24).toString('base64url');
+    const server = createServeProcess({
+        settings,
+        cwd: options.cwd,
+        password,
+        startTimeoutMs: options.startTimeoutMs ?? 60_000,
+        onFallback: options.onFallback,
+        onListening: warmUp
+    });
+    const client = createServeClient(server, password);
+    const call = client.call;
+    /** The directory opencode records for sessions this driver created, imported or exported. */
+    const directories = new Map();
+    function warmUp() {
+        void (async () => {
+            for (const route of WARM_UP) {
+                await call('GET', route, { directory: options.cwd, timeoutMs: commandTimeoutMs }).catch(() => undefined);
+            }
+        })();
     }
     async function sessionExport(sessionId, directory) {
         const control = { directory, timeoutMs: commandTimeoutMs };
@@ -32558,14 +32790,6 @@ function createServeDriver(options) {
     }
     /** Rejects every permission request and question while a turn runs: nobody can answer them. */
     async function refuseAsks(directory, signal) {
-        const url = new URL(`${baseUrl}/event`);
-        url.searchParams.set('directory', external_node_path_default().resolve(directory));
-        const response = await openStream(url, { authorization }, signal);
-        if (response.statusCode !== 200) {
-            response.resume();
-            throw new OpencodeRunError('opencode-failed', `opencode serve: /event: HTTP ${response.statusCode}`);
-        }
-        response.setEncoding('utf8');
         const control = { directory, signal, timeoutMs: commandTimeoutMs };
         const refuse = (type, id) => {
             if (typeof id !== 'string')
@@ -32580,48 +32804,7 @@ function createServeDriver(options) {
                     : undefined;
             request?.catch(() => undefined);
         };
-        let connected = false;
-        const ready = new Promise((resolve, reject) => {
-            void (async () => {
-                let buffer = '';
-                try {
-                    for await (const value of response) {
-                        buffer += value;
-                        let end;
-                        while ((end = buffer.indexOf('\n\n')) >= 0) {
-                            const block = buffer.slice(0, end);
-                            buffer = buffer.slice(end + 2);
-                            const data = block
-                                .split('\n')
-                                .filter((line) => line.startsWith('data:'))
-                                .map((line) => line.slice(5).trim())
-                                .join('\n');
-                            if (!data)
-                                continue;
-                            let event;
-                            try {
-                                event = JSON.parse(data);
-                            }
-                            catch {
-                                continue;
-                            }
-                            if (!connected) {
-                                connected = true;
-                                resolve();
-                            }
-                            refuse(event.type, event.properties?.id);
-                        }
-                    }
-                }
-                catch (error) {
-                    if (!connected)
-                        reject(error);
-                }
-                if (!connected)
-                    reject(new Error('the event stream ended'));
-            })();
-        });
-        await ready;
+        await client.subscribe(directory, signal, (event) => refuse(event.type, event.properties?.id));
         // Whatever was asked before the subscription took effect
         const [permissions, questions] = await Promise.all([
             call('GET', '/permission', control).catch(() => []),
@@ -32632,113 +32815,99 @@ function createServeDriver(options) {
         for (const ask of questions ?? [])
             refuse('question.asked', ask.id);
     }
+    /** The session the turn runs in (progress.sessionId): the request's, a fork of it, or new. */
+    async function openSession(request, control, progress) {
+        const { sessionId } = request;
+        if (sessionId)
+            await homeSession(sessionId, request.cwd);
+        if (sessionId && !request.fork) {
+            progress.sessionId = sessionId;
+        }
+        else if (sessionId) {
+            const fork = await call('POST', sessionRoute(sessionId, '/fork'), {
+                ...control,
+                body: {}
+            }).catch((error) => unknownSession(sessionId, error));
+            progress.sessionId = fork.id;
+            if (request.title) {
+                await call('PATCH', sessionRoute(fork.id), { ...control, body: { title: request.title } });
+            }
+        }
+        else {
+            const created = await call('POST', '/session', {
+                ...control,
+                body: request.title ? { title: request.title } : {}
+            });
+            progress.sessionId = created.id;
+        }
+        checkSessionId(progress.sessionId);
+    }
+    /** Opens the turn's session and prompts it; resolves once the turn ended. */
+    async function playTurn(request, control, timeoutMs, progress) {
+        await openSession(request, control, progress);
+        const { sessionId } = progress;
+        directories.set(sessionId, control.directory);
+        const before = await call('GET', sessionRoute(sessionId, '/message'), control);
+        progress.seen = new Set(before.map((message) => message.info.id));
+        await refuseAsks(control.directory, control.signal);
+        await call('POST', sessionRoute(sessionId, '/message'), {
+            ...control,
+            timeoutMs: timeoutMs + 60_000,
+            body: promptBody(request)
+        }).catch((error) => unknownSession(sessionId, error));
+        progress.answered = true;
+    }
     async function run(request) {
         checkRunRequest(request);
-        if ((await mode()) === 'cli')
+        if ((await server.mode()) === 'cli')
             return cli.run(request);
         const timeoutMs = request.timeoutMs ?? defaultTimeoutMs;
         if (request.signal?.aborted) {
-            throw new OpencodeRunError('timeout', `opencode run was aborted${describeSignal(request.signal)}`, { aborted: true, cause: request.signal.reason });
+            throw abortedRun(request.signal, { cause: request.signal.reason });
         }
         const began = Date.now();
-        if (child?.pid !== undefined)
-            request.onSpawn?.(child.pid);
-        const turn = new AbortController();
-        let stoppedBy;
-        const halt = (why) => {
-            if (stoppedBy)
-                return;
-            stoppedBy = why;
-            turn.abort();
+        const pid = server.pid();
+        if (pid !== undefined)
+            request.onSpawn?.(pid);
+        const turn = limitTurn(timeoutMs, request.signal);
+        const control = {
+            directory: external_node_path_default().resolve(request.cwd),
+            signal: turn.signal,
+            timeoutMs: commandTimeoutMs
         };
-        const timer = setTimeout(() => halt('timeout'), timeoutMs);
-        const onAbort = () => halt('abort');
-        request.signal?.addEventListener('abort', onAbort, { once: true });
-        const directory = external_node_path_default().resolve(request.cwd);
-        const control = { directory, signal: turn.signal, timeoutMs: commandTimeoutMs };
-        let sessionId = '';
-        let seen = new Set();
-        let answered = false;
+        const progress = { sessionId: '', seen: new Set(), answered: false };
         try {
-            if (request.sessionId) {
-                await homeSession(request.sessionId, request.cwd);
-            }
-            if (request.sessionId && !request.fork) {
-                sessionId = request.sessionId;
-            }
-            else if (request.sessionId) {
-                const fork = await call('POST', sessionRoute(request.sessionId, '/fork'), {
-                    ...control,
-                    body: {}
-                }).catch((error) => unknownSession(request.sessionId, error));
-                sessionId = fork.id;
-                if (request.title) {
-                    await call('PATCH', sessionRoute(sessionId), {
-                        ...control,
-                        body: { title: request.title }
-                    });
-                }
-            }
-            else {
-                const created = await call('POST', '/session', {
-                    ...control,
-                    body: request.title ? { title: request.title } : {}
-                });
-                sessionId = created.id;
-            }
-            checkSessionId(sessionId);
-            directories.set(sessionId, directory);
-            const before = await call('GET', sessionRoute(sessionId, '/message'), control);
-            seen = new Set(before.map((message) => message.info.id));
-            await refuseAsks(directory, turn.signal);
-            const slash = request.model?.indexOf('/') ?? -1;
-            await call('POST', sessionRoute(sessionId, '/message'), {
-                ...control,
-                timeoutMs: timeoutMs + 60_000,
-                body: {
-                    parts: [{ type: 'text', text: request.message }],
-                    ...(request.model && slash > 0
-                        ? {
-                            model: {
-                                providerID: request.model.slice(0, slash),
-                                modelID: request.model.slice(slash + 1)
-                            }
-                        }
-                        : {}),
-                    ...(request.agent ? { agent: request.agent } : {})
-                }
-            }).catch((error) => unknownSession(sessionId, error));
-            answered = true;
+            await playTurn(request, control, timeoutMs, progress);
         }
         catch (error) {
-            if (!stoppedBy)
+            if (!turn.stoppedBy())
                 throw error;
         }
         finally {
-            clearTimeout(timer);
-            request.signal?.removeEventListener('abort', onAbort);
-            turn.abort();
+            turn.release();
         }
-        if (stoppedBy) {
-            // Like a killed `opencode run`: the server goes, with every process the turn started.
-            const partial = sessionId
-                ? await turnResult(sessionId, seen, began).then((turnDone) => turnDone.result, () => emptyRunResult(sessionId, Date.now() - began))
-                : undefined;
-            await stop();
-            const details = { result: partial, stderr };
-            if (stoppedBy === 'timeout') {
-                throw new OpencodeRunError('timeout', `opencode run timed out after ${timeoutMs} ms`, details);
-            }
-            throw new OpencodeRunError('timeout', `opencode run was aborted${request.signal ? describeSignal(request.signal) : ''}`, { ...details, aborted: true, cause: request.signal?.reason });
-        }
-        if (!answered)
+        const stoppedBy = turn.stoppedBy();
+        if (stoppedBy)
+            throw await stoppedTurn(request, stoppedBy, timeoutMs, progress, began);
+        if (!progress.answered)
             throw new OpencodeRunError('opencode-failed', 'opencode serve did not run the turn');
-        const { result, errorNames } = await turnResult(sessionId, seen, began);
-        const details = { result, stderr };
+        const { result, errorNames } = await turnResult(progress.sessionId, progress.seen, began);
+        const details = { result, stderr: server.stderr() };
         const failure = errorEventFailure(result.errors, errorNames, details) ?? rejectionFailure(result, details);
         if (failure)
             throw failure;
         return result;
+    }
+    /** Like a killed `opencode run`: the server goes, with every process the turn started. */
+    async function stoppedTurn(request, stoppedBy, timeoutMs, { sessionId, seen }, began) {
+        const partial = sessionId
+            ? await turnResult(sessionId, seen, began).then((turnDone) => turnDone.result, () => emptyRunResult(sessionId, Date.now() - began))
+            : undefined;
+        await server.stop();
+        const details = { result: partial, stderr: server.stderr() };
+        if (stoppedBy === 'timeout')
+            return timedOutRun(timeoutMs, details);
+        return abortedRun(request.signal, { ...details, cause: request.signal?.reason });
     }
     /** What the turn produced: the session's messages that were not there before it. */
     async function turnResult(sessionId, seen, began) {
@@ -32754,7 +32923,7 @@ function createServeDriver(options) {
     }
     async function exportSession(sessionId, cwd) {
         checkSessionId(sessionId);
-        if ((await mode()) === 'cli')
+        if ((await server.mode()) === 'cli')
             return cli.exportSession(sessionId, cwd);
         return sessionExport(sessionId, cwd);
     }
@@ -32792,14 +32961,14 @@ function createServeDriver(options) {
         const exported = parseExport(text);
         const directory = external_node_path_default().resolve(cwd);
         // The CLI import runs only once the server is up (mode() settled): see the top of the file.
-        if ((await mode()) === 'cli' || !(await replaySession(exported, directory))) {
+        if ((await server.mode()) === 'cli' || !(await replaySession(exported, directory))) {
             await cli.importSession(text, cwd);
         }
         directories.set(exported.info.id, directory);
     }
     async function deleteSession(sessionId, cwd) {
         checkSessionId(sessionId);
-        if ((await mode()) === 'cli')
+        if ((await server.mode()) === 'cli')
             return cli.deleteSession(sessionId, cwd);
         try {
             await call('DELETE', sessionRoute(sessionId), { directory: cwd, timeoutMs: commandTimeoutMs });
@@ -32812,16 +32981,36 @@ function createServeDriver(options) {
         directories.delete(sessionId);
     }
     async function close() {
-        closing = true;
-        await stop();
-        await started;
-        await stop();
+        await server.close();
         // after a fallback, per-command opencode may still run
         await cli.close();
     }
-    const url = () => (child && baseUrl ? baseUrl : undefined);
+    const mode = () => server.mode();
     const secrets = () => [password];
-    return { run, exportSession, importSession, deleteSession, start, mode, close, url, secrets };
+    return {
+        run,
+        exportSession,
+        importSession,
+        deleteSession,
+        start: server.start,
+        mode,
+        close,
+        url: server.url,
+        secrets
+    };
+}
+
+;// CONCATENATED MODULE: ./src/sandbox/run-all.ts
+/** Running the sandbox's privileged commands side by side, never leaving one behind on a failure. */
+/**
+ * Waits for every command, side by side, then throws the first failure: a command still running
+ * when a failure is cleaned up could grant what the clean-up has already revoked.
+ */
+async function runAll(commands) {
+    const results = await Promise.allSettled(commands);
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed)
+        throw failed.reason;
 }
 
 ;// CONCATENATED MODULE: ./src/sandbox/access.ts
@@ -32833,59 +33022,87 @@ function createServeDriver(options) {
  */
 
 
+
+function ancestorsOf(target) {
+    const ancestors = [];
+    for (let dir = external_node_path_default().dirname(target);; dir = external_node_path_default().dirname(dir)) {
+        ancestors.unshift(dir);
+        if (dir === external_node_path_default().dirname(dir))
+            return ancestors;
+    }
+}
 function accessGrants(privilege, user) {
     const grants = [];
     const owners = new Map();
     const entry = `u:${user.name}`;
+    // One path per setfacl: setfacl 2.3 exits with the status of its last file only, so a failure
+    // on another would go unnoticed. Each command is its own process; they run side by side.
     async function setfacl(args, target) {
         await privilege.run('setfacl', ['-P', ...args, '--', target]);
     }
-    /** Search (x) on each ancestor that others may not already enter. */
-    async function traverse(target) {
-        const ancestors = [];
-        for (let dir = external_node_path_default().dirname(target);; dir = external_node_path_default().dirname(dir)) {
-            ancestors.unshift(dir);
-            if (dir === external_node_path_default().dirname(dir))
-                break;
-        }
-        for (const dir of ancestors) {
-            if (grants.some((grant) => grant.path === dir))
-                continue;
-            const mode = (await (0,promises_namespaceObject.stat)(dir).catch(() => undefined))?.mode ?? 0;
-            if (mode & 0o001)
-                continue;
-            await setfacl(['-m', `${entry}:x`], dir);
-            grants.push({ path: dir, recursive: false, inherited: false });
-        }
-    }
     return {
-        async readWrite(dir) {
-            const target = external_node_path_default().resolve(dir);
-            await traverse(target);
-            const info = await (0,promises_namespaceObject.stat)(target);
-            owners.set(target, { uid: info.uid, gid: info.gid });
-            await setfacl(['-R', '-m', `${entry}:rwX,d:${entry}:rwX`], target);
-            grants.push({ path: target, recursive: true, inherited: true });
-        },
-        async read(target) {
-            const resolved = external_node_path_default().resolve(target);
-            await traverse(resolved);
-            const inherited = (await (0,promises_namespaceObject.stat)(resolved)).isDirectory();
-            await setfacl(['-m', inherited ? `${entry}:rX,d:${entry}:rX` : `${entry}:rX`], resolved);
-            grants.push({ path: resolved, recursive: false, inherited });
+        async grant(targets) {
+            const writable = targets.readWrite.map((dir) => external_node_path_default().resolve(dir));
+            const readable = targets.read.map((target) => external_node_path_default().resolve(target));
+            const seen = new Set([...grants.map((grant) => grant.path), ...writable, ...readable]);
+            // a dir inside a read-write tree gets search (X) from the tree's own entry
+            const inTree = (dir) => writable.some((tree) => dir === tree || dir.startsWith(tree + (external_node_path_default()).sep));
+            const ancestors = [];
+            for (const target of [...writable, ...readable]) {
+                for (const dir of ancestorsOf(target)) {
+                    if (seen.has(dir) || inTree(dir))
+                        continue;
+                    seen.add(dir);
+                    const mode = (await (0,promises_namespaceObject.stat)(dir).catch(() => undefined))?.mode ?? 0;
+                    if (!(mode & 0o001))
+                        ancestors.push(dir);
+                }
+            }
+            const trees = await Promise.all(writable.map((dir) => (0,promises_namespaceObject.stat)(dir)));
+            const directories = await Promise.all(readable.map(async (target) => (await (0,promises_namespaceObject.stat)(target)).isDirectory()));
+            // Recorded before the commands run: what one changed, even if it then failed (a walk that
+            // met a vanished file), is revoked all the same.
+            for (const dir of ancestors)
+                grants.push({ path: dir, recursive: false, inherited: false });
+            for (const [i, dir] of writable.entries()) {
+                owners.set(dir, { uid: trees[i].uid, gid: trees[i].gid });
+                grants.push({ path: dir, recursive: true, inherited: true });
+            }
+            for (const [i, target] of readable.entries()) {
+                grants.push({ path: target, recursive: false, inherited: directories[i] });
+            }
+            // Ancestors and trees are different files: granted side by side. The read grants come
+            // after the trees, so a readable path inside a tree ends with its read entry.
+            await runAll([
+                ...ancestors.map((dir) => setfacl(['-m', `${entry}:x`], dir)),
+                ...writable.map((dir) => setfacl(['-R', '-m', `${entry}:rwX,d:${entry}:rwX`], dir))
+            ]);
+            await runAll(readable.map((target, i) => setfacl(['-m', directories[i] ? `${entry}:rX,d:${entry}:rX` : `${entry}:rX`], target)));
         },
         async revokeAll() {
             const failures = [];
-            for (const [dir, owner] of owners) {
-                await privilege
-                    .run('chown', ['-R', '-h', `--from=${user.uid}`, `${owner.uid}:${owner.gid}`, '--', dir])
-                    .catch((error) => failures.push(error));
-            }
-            // newest first: a directory's own entries go before its ancestors' search entries
-            for (const grant of grants.reverse()) {
-                const entries = grant.inherited ? `${entry},d:${entry}` : entry;
-                await setfacl([...(grant.recursive ? ['-R'] : []), '-x', entries], grant.path).catch((error) => failures.push(error));
-            }
+            const attempt = (command) => command.then(() => undefined, (error) => void failures.push(error));
+            const revoke = (grant) => setfacl([
+                ...(grant.recursive ? ['-R'] : []),
+                '-x',
+                grant.inherited ? `${entry},d:${entry}` : entry
+            ], grant.path);
+            // A tree is walked by one command at a time: its files are handed back, then its entries
+            // removed. The other grants are on other files, revoked meanwhile.
+            await Promise.all(grants.map(async (grant) => {
+                const owner = grant.recursive ? owners.get(grant.path) : undefined;
+                if (owner) {
+                    await attempt(privilege.run('chown', [
+                        '-R',
+                        '-h',
+                        `--from=${user.uid}`,
+                        `${owner.uid}:${owner.gid}`,
+                        '--',
+                        grant.path
+                    ]));
+                }
+                await attempt(revoke(grant));
+            }));
             grants.length = 0;
             owners.clear();
             if (failures.length)
@@ -33110,6 +33327,7 @@ function userLauncher(privilege, user) {
 
 
 
+
 const UNCONTAINED = {
     launcher: localLauncher,
     env: {},
@@ -33139,19 +33357,20 @@ async function contain(privilege, options) {
             throw failures[0];
     };
     try {
-        await privilege.run('install', [
-            '-d',
-            '-o',
-            String(user.uid),
-            '-g',
-            String(user.gid),
-            '-m',
-            '700',
-            `${user.home}/tmp`
+        // its own tmp dir and the grants touch different files: made side by side
+        await runAll([
+            privilege.run('install', [
+                '-d',
+                '-o',
+                String(user.uid),
+                '-g',
+                String(user.gid),
+                '-m',
+                '700',
+                `${user.home}/tmp`
+            ]),
+            grants.grant({ readWrite: [options.workspace], read: options.readable })
         ]);
-        await grants.readWrite(options.workspace);
-        for (const target of options.readable)
-            await grants.read(target);
     }
     catch (error) {
         await release().catch(() => undefined);

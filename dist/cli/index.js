@@ -11,7 +11,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_readline_promises__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(848);
 /* harmony import */ var node_readline_promises__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_readline_promises__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _cli_run_cli_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(835);
-/* harmony import */ var _opencode_driver_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(909);
+/* harmony import */ var _opencode_driver_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(83);
 /* harmony import */ var _opencode_binary_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(418);
 /* harmony import */ var _store_local_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(584);
 /** The `kugetsu` command line (package.json `bin`). */
@@ -1426,7 +1426,7 @@ async function resolveOpencodeBinary(options = {}) {
 
 /***/ }),
 
-/***/ 909:
+/***/ 83:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -1435,7 +1435,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   iF: () => (/* binding */ createOpencodeDriver)
 });
 
-// UNUSED EXPORTS: OpencodeRunError, checkRunRequest, checkSessionId, describeSignal, errorEventFailure, rejectionFailure, runArgs
+// UNUSED EXPORTS: OpencodeRunError, runArgs
 
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(455);
@@ -1445,220 +1445,6 @@ var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(916);
-;// CONCATENATED MODULE: ./src/opencode/config.ts
-/**
- * The opencode configuration kugetsu runs with, delivered through `OPENCODE_CONFIG_CONTENT` so no
- * file in the user's repository is edited.
- *
- * How opencode 1.18 combines configuration (verified): global config
- * (`$XDG_CONFIG_HOME/opencode/opencode.json`) < `OPENCODE_CONFIG` (a file path) < the project's
- * `opencode.json`/`opencode.jsonc` (from the cwd up to the worktree root) < `.opencode/` dirs <
- * `OPENCODE_CONFIG_CONTENT`. Objects merge deeply, scalars from a later layer replace earlier ones,
- * `instructions`/`plugin` arrays are concatenated.
- *
- * Permissions are rules evaluated last-match-wins, in the key order of the merged `permission`
- * object, and a merged object keeps the position where a key first appeared. So a repository config
- * such as `{"permission": {"question": "allow", "*": "allow"}}` beats a later `question: deny` (its
- * `*` rule comes after). To make kugetsu's denials win regardless, they are also written under keys
- * nobody else uses (`question*`, ...): such a key is new to the merge, lands last, and matches the
- * same permission. They are added at the top level and for opencode's native agents (`build`,
- * `plan`, `general`, `explore`), whose per-agent permissions are applied after the top level.
- *
- * Which keys win:
- * - `question`, `plan_enter`, `plan_exit`: always `deny` (kugetsu wins over every other layer). A
- *   session created by `opencode run` denies them itself, but a fork does not, and a question
- *   nobody can answer hangs the run forever.
- * - `external_directory`: `{"*": "deny"}` by default. The user's inline config may refine it (e.g.
- *   `{"/srv/data/*": "allow"}` keeps the `*` deny and allows that path) or replace it with a plain
- *   action. The user's other rules are placed before these defaults, so a user's `"*": "allow"`
- *   does not undo them. A repository's own `external_directory` rules come before kugetsu's and
- *   lose.
- * - Everything else: the user's inline config wins over kugetsu's defaults, and over the
- *   repository's configuration for the keys it sets.
- */
-
-/** Permissions kugetsu always denies: a run has nobody to answer them. */
-const ENFORCED_DENIALS = ['question', 'plan_enter', 'plan_exit'];
-/** Permission defaults the user's inline config may override. */
-const DEFAULT_PERMISSION = {
-    external_directory: { '*': 'deny' }
-};
-/** opencode's built-in agents, which get the enforced denials too. */
-const NATIVE_AGENTS = ['build', 'plan', 'general', 'explore'];
-const CONFIG_SCHEMA = 'https://opencode.ai/config.json';
-const CONCATENATED_ARRAYS = new Set(['instructions', 'plugin']);
-function isPlainObject(value) {
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-/** Merges `over` into `base` the way opencode merges config layers (new object, inputs untouched). */
-function mergeConfig(base, over) {
-    const out = { ...base };
-    for (const [key, value] of Object.entries(over)) {
-        const current = out[key];
-        if (isPlainObject(current) && isPlainObject(value)) {
-            out[key] = mergeConfig(current, value);
-        }
-        else if (CONCATENATED_ARRAYS.has(key) && Array.isArray(current) && Array.isArray(value)) {
-            out[key] = [...new Set([...current, ...value])];
-        }
-        else {
-            out[key] = value;
-        }
-    }
-    return out;
-}
-/**
- * Parses a user's inline opencode config: a JSON object, or empty/undefined for none. Throws
- * `invalid-input` for anything else.
- */
-function parseOpencodeConfig(text, what = 'opencode config') {
-    if (text === undefined || text.trim() === '')
-        return {};
-    let value;
-    try {
-        value = JSON.parse(text);
-    }
-    catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        throw new errors/* KugetsuError */.r('invalid-input', `${what} is not valid JSON: ${reason}`);
-    }
-    if (!isPlainObject(value)) {
-        throw new errors/* KugetsuError */.r('invalid-input', `${what} must be a JSON object`);
-    }
-    return value;
-}
-/** Calls `visit` for each run of `text` outside strings; strings are copied untouched. */
-function outsideStrings(text, visit) {
-    let out = '';
-    let index = 0;
-    while (index < text.length) {
-        let end = text.indexOf('"', index);
-        if (end < 0)
-            end = text.length;
-        out += visit(text.slice(index, end));
-        if (end >= text.length)
-            break;
-        let close = end + 1;
-        while (close < text.length && text[close] !== '"')
-            close += text[close] === '\\' ? 2 : 1;
-        out += text.slice(end, close + 1);
-        index = close + 1;
-    }
-    return out;
-}
-/**
- * JSON with comments and trailing commas (what opencode accepts in `opencode.jsonc`, and in
- * `opencode.json` too) as plain JSON.
- */
-function stripJsonComments(text) {
-    // Comments first, one character at a time: a `//` may sit inside a string.
-    let out = '';
-    let index = 0;
-    while (index < text.length) {
-        const char = text[index];
-        if (char === '"') {
-            let close = index + 1;
-            while (close < text.length && text[close] !== '"')
-                close += text[close] === '\\' ? 2 : 1;
-            out += text.slice(index, close + 1);
-            index = close + 1;
-        }
-        else if (char === '/' && text[index + 1] === '/') {
-            while (index < text.length && text[index] !== '\n')
-                index++;
-        }
-        else if (char === '/' && text[index + 1] === '*') {
-            const close = text.indexOf('*/', index + 2);
-            index = close < 0 ? text.length : close + 2;
-        }
-        else {
-            out += char;
-            index++;
-        }
-    }
-    return outsideStrings(out, (code) => code.replace(/,(\s*[}\]])/g, '$1'));
-}
-/** The text of an opencode config file (JSON or JSONC) as an object; `invalid-input` otherwise. */
-function parseConfigFile(text, what) {
-    return parseOpencodeConfig(stripJsonComments(text), what);
-}
-/** A `permission` value (string or object) as an object of rules. */
-function permissionObject(value, what) {
-    if (value === undefined)
-        return {};
-    if (typeof value === 'string')
-        return { '*': value };
-    if (isPlainObject(value))
-        return value;
-    throw new errors/* KugetsuError */.r('invalid-input', `${what}: "permission" must be an object or an action`);
-}
-/** Merges two permission layers: rule objects for the same key merge, anything else replaces. */
-function mergePermission(base, over) {
-    const out = { ...base };
-    for (const [key, value] of Object.entries(over)) {
-        const current = out[key];
-        out[key] = isPlainObject(current) && isPlainObject(value) ? { ...current, ...value } : value;
-    }
-    return out;
-}
-function enforcedRules() {
-    const rules = {};
-    for (const key of ENFORCED_DENIALS)
-        rules[key] = 'deny';
-    for (const key of ENFORCED_DENIALS)
-        rules[`${key}*`] = 'deny';
-    return rules;
-}
-/** Appends `rules` at the end of `permission`, moving keys that already exist to the end. */
-function appendRules(permission, rules) {
-    const out = {};
-    for (const [key, value] of Object.entries(permission))
-        if (!(key in rules))
-            out[key] = value;
-    return { ...out, ...rules };
-}
-/** The config object kugetsu hands to opencode. */
-function buildOpencodeConfig(options = {}) {
-    const inherited = parseOpencodeConfig(options.inherited, 'OPENCODE_CONFIG_CONTENT');
-    const user = typeof options.user === 'string'
-        ? parseOpencodeConfig(options.user)
-        : options.user && isPlainObject(options.user)
-            ? options.user
-            : {};
-    const merged = mergeConfig(mergeConfig(inherited, user), options.overlay ?? {});
-    const own = mergePermission(permissionObject(inherited.permission, 'OPENCODE_CONFIG_CONTENT'), permissionObject(user.permission, 'opencode config'));
-    // The user's own rules first, then kugetsu's defaults (refined by the user), then the denials:
-    // a user's `"*": "allow"` must not silently undo the external_directory default.
-    const rest = {};
-    for (const [key, value] of Object.entries(own))
-        if (!(key in DEFAULT_PERMISSION))
-            rest[key] = value;
-    const defaults = {};
-    for (const [key, value] of Object.entries(DEFAULT_PERMISSION)) {
-        const mine = own[key];
-        defaults[key] = mine === undefined ? value : isPlainObject(mine) ? { ...value, ...mine } : mine;
-    }
-    const config = {
-        $schema: CONFIG_SCHEMA,
-        ...merged,
-        permission: appendRules({ ...rest, ...defaults }, enforcedRules())
-    };
-    const agents = isPlainObject(merged.agent) ? { ...merged.agent } : {};
-    for (const name of NATIVE_AGENTS) {
-        const agent = isPlainObject(agents[name]) ? { ...agents[name] } : {};
-        agent.permission = appendRules(permissionObject(agent.permission, `agent ${name}`), enforcedRules());
-        agents[name] = agent;
-    }
-    config.agent = agents;
-    return config;
-}
-/** `buildOpencodeConfig` as the JSON text for `OPENCODE_CONFIG_CONTENT`. */
-function buildOpencodeConfigContent(options = {}) {
-    return JSON.stringify(buildOpencodeConfig(options));
-}
-
 ;// CONCATENATED MODULE: ./src/opencode/events.ts
 /** Errors opencode reports about the model or its provider (as opposed to its own failures). */
 const NON_PROVIDER_ERRORS = new Set(['UnknownError', 'MessageAbortedError']);
@@ -1884,6 +1670,309 @@ function eventsFromMessages(messages) {
     return events;
 }
 
+;// CONCATENATED MODULE: ./src/opencode/cli-process.ts
+
+
+const MAX_STDERR = 64 * 1024;
+/** Collects a process's stdout whole and the end of its stderr. */
+function captureOutput(child) {
+    const stdout = [];
+    let stderr = '';
+    child.stdout?.on('data', (chunk) => stdout.push(chunk));
+    child.stderr?.setEncoding('utf8').on('data', (chunk) => {
+        stderr += chunk;
+        if (stderr.length > 2 * MAX_STDERR)
+            stderr = stderr.slice(-MAX_STDERR);
+    });
+    return () => ({ stdout: Buffer.concat(stdout).toString('utf8'), stderr: stripAnsi(stderr) });
+}
+function createCommandRunner(settings) {
+    const { launcher, killGraceMs } = settings;
+    /** Stops the commands still running (close): each resolves once its process tree is gone. */
+    const running = new Set();
+    function spawnOpencode(args, cwd, control) {
+        return new Promise((resolve) => {
+            const started = Date.now();
+            let killed;
+            let stopping;
+            let finishing = false;
+            let settled = false;
+            const child = launcher.spawn(settings.binary, args, {
+                cwd,
+                // opencode takes its directory from $PWD when set, not from its actual cwd
+                env: { ...settings.env, PWD: external_node_path_default().resolve(cwd) },
+                stdio: ['pipe', 'pipe', 'pipe']
+            });
+            const exited = new Promise((done) => child.once('close', () => done()));
+            const output = captureOutput(child);
+            // Ended at once (empty when there is no input): opencode waits for a piped stdin to end.
+            // An opencode that exits without reading it (a bad flag) is reported by its exit, not here.
+            child.stdin?.on('error', () => undefined);
+            child.stdin?.end(control.input ?? '');
+            const terminate = (why) => {
+                if (settled || child.pid === undefined)
+                    return Promise.resolve();
+                killed ??= why;
+                stopping ??= launcher.stopTree(child.pid, exited, killGraceMs);
+                return stopping;
+            };
+            const onAbort = () => void terminate('abort');
+            const stop = () => terminate('abort');
+            const timer = setTimeout(() => void terminate('timeout'), control.timeoutMs);
+            const finish = async (result) => {
+                if (finishing)
+                    return;
+                finishing = true;
+                clearTimeout(timer);
+                control.signal?.removeEventListener('abort', onAbort);
+                running.delete(stop);
+                // opencode is gone; whatever it started and left behind goes before the result is known
+                await stopping;
+                settled = true;
+                resolve({
+                    ...result,
+                    killed,
+                    abortReason: killed === 'abort' ? control.signal?.reason : undefined,
+                    ...output(),
+                    durationMs: Date.now() - started
+                });
+            };
+            child.on('error', (error) => {
+                if (child.pid === undefined) {
+                    void finish({ exitCode: null, exitSignal: null, spawnError: error });
+                }
+            });
+            child.on('close', (code, signal) => void finish({ exitCode: code, exitSignal: signal }));
+            if (child.pid !== undefined) {
+                running.add(stop);
+                control.onSpawn?.(child.pid);
+                if (control.signal?.aborted)
+                    void terminate('abort');
+                else
+                    control.signal?.addEventListener('abort', onAbort, { once: true });
+            }
+        });
+    }
+    async function close() {
+        await Promise.all([...running].map((stop) => stop()));
+    }
+    return { spawnOpencode, close };
+}
+
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(916);
+;// CONCATENATED MODULE: ./src/opencode/config.ts
+/**
+ * The opencode configuration kugetsu runs with, delivered through `OPENCODE_CONFIG_CONTENT` so no
+ * file in the user's repository is edited.
+ *
+ * How opencode 1.18 combines configuration (verified): global config
+ * (`$XDG_CONFIG_HOME/opencode/opencode.json`) < `OPENCODE_CONFIG` (a file path) < the project's
+ * `opencode.json`/`opencode.jsonc` (from the cwd up to the worktree root) < `.opencode/` dirs <
+ * `OPENCODE_CONFIG_CONTENT`. Objects merge deeply, scalars from a later layer replace earlier ones,
+ * `instructions`/`plugin` arrays are concatenated.
+ *
+ * Permissions are rules evaluated last-match-wins, in the key order of the merged `permission`
+ * object, and a merged object keeps the position where a key first appeared. So a repository config
+ * such as `{"permission": {"question": "allow", "*": "allow"}}` beats a later `question: deny` (its
+ * `*` rule comes after). To make kugetsu's denials win regardless, they are also written under keys
+ * nobody else uses (`question*`, ...): such a key is new to the merge, lands last, and matches the
+ * same permission. They are added at the top level and for opencode's native agents (`build`,
+ * `plan`, `general`, `explore`), whose per-agent permissions are applied after the top level.
+ *
+ * Which keys win:
+ * - `question`, `plan_enter`, `plan_exit`: always `deny` (kugetsu wins over every other layer). A
+ *   session created by `opencode run` denies them itself, but a fork does not, and a question
+ *   nobody can answer hangs the run forever.
+ * - `external_directory`: `{"*": "deny"}` by default. The user's inline config may refine it (e.g.
+ *   `{"/srv/data/*": "allow"}` keeps the `*` deny and allows that path) or replace it with a plain
+ *   action. The user's other rules are placed before these defaults, so a user's `"*": "allow"`
+ *   does not undo them. A repository's own `external_directory` rules come before kugetsu's and
+ *   lose.
+ * - Everything else: the user's inline config wins over kugetsu's defaults, and over the
+ *   repository's configuration for the keys it sets.
+ */
+
+/** Permissions kugetsu always denies: a run has nobody to answer them. */
+const ENFORCED_DENIALS = ['question', 'plan_enter', 'plan_exit'];
+/** Permission defaults the user's inline config may override. */
+const DEFAULT_PERMISSION = {
+    external_directory: { '*': 'deny' }
+};
+/** opencode's built-in agents, which get the enforced denials too. */
+const NATIVE_AGENTS = ['build', 'plan', 'general', 'explore'];
+const CONFIG_SCHEMA = 'https://opencode.ai/config.json';
+const CONCATENATED_ARRAYS = new Set(['instructions', 'plugin']);
+function isPlainObject(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+/** Merges `over` into `base` the way opencode merges config layers (new object, inputs untouched). */
+function mergeConfig(base, over) {
+    const out = { ...base };
+    for (const [key, value] of Object.entries(over)) {
+        const current = out[key];
+        if (isPlainObject(current) && isPlainObject(value)) {
+            out[key] = mergeConfig(current, value);
+        }
+        else if (CONCATENATED_ARRAYS.has(key) && Array.isArray(current) && Array.isArray(value)) {
+            out[key] = [...new Set([...current, ...value])];
+        }
+        else {
+            out[key] = value;
+        }
+    }
+    return out;
+}
+/**
+ * Parses a user's inline opencode config: a JSON object, or empty/undefined for none. Throws
+ * `invalid-input` for anything else.
+ */
+function parseOpencodeConfig(text, what = 'opencode config') {
+    if (text === undefined || text.trim() === '')
+        return {};
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new errors/* KugetsuError */.r('invalid-input', `${what} is not valid JSON: ${reason}`);
+    }
+    if (!isPlainObject(value)) {
+        throw new errors/* KugetsuError */.r('invalid-input', `${what} must be a JSON object`);
+    }
+    return value;
+}
+/** Calls `visit` for each run of `text` outside strings; strings are copied untouched. */
+function outsideStrings(text, visit) {
+    let out = '';
+    let index = 0;
+    while (index < text.length) {
+        let end = text.indexOf('"', index);
+        if (end < 0)
+            end = text.length;
+        out += visit(text.slice(index, end));
+        if (end >= text.length)
+            break;
+        let close = end + 1;
+        while (close < text.length && text[close] !== '"')
+            close += text[close] === '\\' ? 2 : 1;
+        out += text.slice(end, close + 1);
+        index = close + 1;
+    }
+    return out;
+}
+/**
+ * JSON with comments and trailing commas (what opencode accepts in `opencode.jsonc`, and in
+ * `opencode.json` too) as plain JSON.
+ */
+function stripJsonComments(text) {
+    // Comments first, one character at a time: a `//` may sit inside a string.
+    let out = '';
+    let index = 0;
+    while (index < text.length) {
+        const char = text[index];
+        if (char === '"') {
+            let close = index + 1;
+            while (close < text.length && text[close] !== '"')
+                close += text[close] === '\\' ? 2 : 1;
+            out += text.slice(index, close + 1);
+            index = close + 1;
+        }
+        else if (char === '/' && text[index + 1] === '/') {
+            while (index < text.length && text[index] !== '\n')
+                index++;
+        }
+        else if (char === '/' && text[index + 1] === '*') {
+            const close = text.indexOf('*/', index + 2);
+            index = close < 0 ? text.length : close + 2;
+        }
+        else {
+            out += char;
+            index++;
+        }
+    }
+    return outsideStrings(out, (code) => code.replace(/,(\s*[}\]])/g, '$1'));
+}
+/** The text of an opencode config file (JSON or JSONC) as an object; `invalid-input` otherwise. */
+function parseConfigFile(text, what) {
+    return parseOpencodeConfig(stripJsonComments(text), what);
+}
+/** A `permission` value (string or object) as an object of rules. */
+function permissionObject(value, what) {
+    if (value === undefined)
+        return {};
+    if (typeof value === 'string')
+        return { '*': value };
+    if (isPlainObject(value))
+        return value;
+    throw new errors/* KugetsuError */.r('invalid-input', `${what}: "permission" must be an object or an action`);
+}
+/** Merges two permission layers: rule objects for the same key merge, anything else replaces. */
+function mergePermission(base, over) {
+    const out = { ...base };
+    for (const [key, value] of Object.entries(over)) {
+        const current = out[key];
+        out[key] = isPlainObject(current) && isPlainObject(value) ? { ...current, ...value } : value;
+    }
+    return out;
+}
+function enforcedRules() {
+    const rules = {};
+    for (const key of ENFORCED_DENIALS)
+        rules[key] = 'deny';
+    for (const key of ENFORCED_DENIALS)
+        rules[`${key}*`] = 'deny';
+    return rules;
+}
+/** Appends `rules` at the end of `permission`, moving keys that already exist to the end. */
+function appendRules(permission, rules) {
+    const out = {};
+    for (const [key, value] of Object.entries(permission))
+        if (!(key in rules))
+            out[key] = value;
+    return { ...out, ...rules };
+}
+/** The config object kugetsu hands to opencode. */
+function buildOpencodeConfig(options = {}) {
+    const inherited = parseOpencodeConfig(options.inherited, 'OPENCODE_CONFIG_CONTENT');
+    const user = typeof options.user === 'string'
+        ? parseOpencodeConfig(options.user)
+        : options.user && isPlainObject(options.user)
+            ? options.user
+            : {};
+    const merged = mergeConfig(mergeConfig(inherited, user), options.overlay ?? {});
+    const own = mergePermission(permissionObject(inherited.permission, 'OPENCODE_CONFIG_CONTENT'), permissionObject(user.permission, 'opencode config'));
+    // The user's own rules first, then kugetsu's defaults (refined by the user), then the denials:
+    // a user's `"*": "allow"` must not silently undo the external_directory default.
+    const rest = {};
+    for (const [key, value] of Object.entries(own))
+        if (!(key in DEFAULT_PERMISSION))
+            rest[key] = value;
+    const defaults = {};
+    for (const [key, value] of Object.entries(DEFAULT_PERMISSION)) {
+        const mine = own[key];
+        defaults[key] = mine === undefined ? value : isPlainObject(mine) ? { ...value, ...mine } : mine;
+    }
+    const config = {
+        $schema: CONFIG_SCHEMA,
+        ...merged,
+        permission: appendRules({ ...rest, ...defaults }, enforcedRules())
+    };
+    const agents = isPlainObject(merged.agent) ? { ...merged.agent } : {};
+    for (const name of NATIVE_AGENTS) {
+        const agent = isPlainObject(agents[name]) ? { ...agents[name] } : {};
+        agent.permission = appendRules(permissionObject(agent.permission, `agent ${name}`), enforcedRules());
+        agents[name] = agent;
+    }
+    config.agent = agents;
+    return config;
+}
+/** `buildOpencodeConfig` as the JSON text for `OPENCODE_CONFIG_CONTENT`. */
+function buildOpencodeConfigContent(options = {}) {
+    return JSON.stringify(buildOpencodeConfig(options));
+}
+
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(421);
 ;// CONCATENATED MODULE: ./src/opencode/process.ts
@@ -2039,6 +2128,26 @@ const localLauncher = {
     }
 };
 
+;// CONCATENATED MODULE: ./src/opencode/driver-options.ts
+/**
+ * The options both opencode drivers take, and their defaults (driverSettings) in one place.
+ */
+
+
+function driverSettings(options) {
+    const baseEnv = options.env ?? process.env;
+    const configContent = options.configContent ??
+        buildOpencodeConfigContent({ inherited: baseEnv.OPENCODE_CONFIG_CONTENT });
+    return {
+        binary: options.binary,
+        env: { ...baseEnv, OPENCODE_CONFIG_CONTENT: configContent },
+        defaultTimeoutMs: options.defaultTimeoutMs ?? 30 * 60_000,
+        commandTimeoutMs: options.commandTimeoutMs ?? 120_000,
+        killGraceMs: options.killGraceMs ?? 5_000,
+        launcher: options.launcher ?? localLauncher
+    };
+}
+
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(598);
 ;// CONCATENATED MODULE: ./src/opencode/replay.ts
@@ -2124,25 +2233,11 @@ function replayEvents(exported, location, now = Date.now()) {
     return events;
 }
 
-;// CONCATENATED MODULE: ./src/opencode/driver.ts
+;// CONCATENATED MODULE: ./src/opencode/run-errors.ts
 /**
- * Runs the real opencode CLI: `run --format json`, `export`, `import`, `session delete`.
- *
- * A session is only ever run in the directory it records (see homeSession); importSession makes
- * the session record the cwd it is imported at.
- *
- * Every spawn: the given cwd (also as `PWD`: opencode prefers `$PWD` over its real working
- * directory) and env (plus `OPENCODE_CONFIG_CONTENT`, see config.ts), stdin closed
- * (`opencode run` reads stdin to the end when it is not a TTY), its own process group. A run that
- * times out or is aborted gets SIGTERM, then SIGKILL after a grace period, sent to its group and to
- * the groups of everything it started (see process.ts).
+ * What a failed opencode command means, for both drivers: OpencodeRunError and the one place each
+ * kind of failure (timeout, abort, unknown session, exit, error event, rejection) is worded.
  */
-
-
-
-
-
-
 
 
 /** A failed opencode command: a KugetsuError with what was known when it failed. */
@@ -2165,14 +2260,119 @@ class OpencodeRunError extends errors/* KugetsuError */.r {
         this.aborted = details.aborted ?? false;
     }
 }
-const MAX_STDERR = 64 * 1024;
-const SESSION_NOT_FOUND = /session not found/i;
+function describeSignal(signal) {
+    const reason = signal.reason;
+    if (reason instanceof Error && reason.name !== 'AbortError')
+        return `: ${reason.message}`;
+    if (typeof reason === 'string' && reason)
+        return `: ${reason}`;
+    return '';
+}
+function timedOutRun(timeoutMs, details) {
+    return new OpencodeRunError('timeout', `opencode run timed out after ${timeoutMs} ms`, details);
+}
+/** A run stopped (or never started) because `signal` (RunRequest.signal) was aborted. */
+function abortedRun(signal, details = {}) {
+    const reason = signal ? describeSignal(signal) : '';
+    return new OpencodeRunError('timeout', `opencode run was aborted${reason}`, {
+        ...details,
+        aborted: true
+    });
+}
+function unknownSessionFailure(sessionId, details) {
+    return new OpencodeRunError('unknown-session', `opencode has no session ${sessionId}`, details);
+}
+function spawnFailure(binary, error) {
+    const reason = error.code === 'ENOENT'
+        ? 'not found'
+        : error.code === 'EACCES'
+            ? 'not executable'
+            : error.message;
+    return new OpencodeRunError('binary-missing', `cannot run opencode (${binary}): ${reason}`, {
+        cause: error
+    });
+}
+/** `what` (e.g. `opencode import`) with how it ended and the last line it wrote to stderr. */
+function exitMessage(what, exit) {
+    const how = exit.exitSignal !== null
+        ? `was killed by ${exit.exitSignal}`
+        : `exited with code ${exit.exitCode}`;
+    const detail = lastLine(exit.stderr);
+    return `${what} ${how}${detail ? `: ${detail}` : ''}`;
+}
+function exitFailure(what, exit) {
+    return new OpencodeRunError('opencode-failed', exitMessage(what, exit), {
+        exitCode: exit.exitCode,
+        exitSignal: exit.exitSignal,
+        stderr: exit.stderr
+    });
+}
+/** The failure a turn's error events mean: the model provider's (first such), else opencode's. */
+function errorEventFailure(errors, errorNames, details) {
+    if (!errors.length)
+        return undefined;
+    const index = errorNames.findIndex(isProviderError);
+    if (index >= 0) {
+        return new OpencodeRunError('provider-error', `model provider error: ${errors[index]}`, details);
+    }
+    return new OpencodeRunError('opencode-failed', `opencode failed: ${errors[0]}`, details);
+}
+/** A turn that ended on a refused permission without a word of reply is a failure. */
+function rejectionFailure(result, details) {
+    if (result.text || !result.permissionRejections.length)
+        return undefined;
+    return new OpencodeRunError('permission-rejected', `opencode stopped on a rejected permission: ${result.permissionRejections[0]}`, details);
+}
+
+;// CONCATENATED MODULE: ./src/opencode/run-request.ts
+/**
+ * What both drivers refuse before opencode sees it: a request no driver can run, a session id
+ * that is not one.
+ */
+
 const SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 function checkSessionId(sessionId) {
     if (!SESSION_ID.test(sessionId)) {
         throw new errors/* KugetsuError */.r('invalid-input', `not an opencode session id: ${JSON.stringify(sessionId)}`);
     }
 }
+/**
+ * Refuses a request no driver can run: an empty message, a NUL in it (opencode reads it as text),
+ * a session id that is not one, a fork without the session to fork.
+ */
+function checkRunRequest(request) {
+    if (!request.message.trim()) {
+        throw new errors/* KugetsuError */.r('invalid-input', 'the message for opencode is empty');
+    }
+    if (request.message.includes('\0')) {
+        throw new errors/* KugetsuError */.r('invalid-input', 'the message for opencode contains a NUL character');
+    }
+    if (request.sessionId !== undefined)
+        checkSessionId(request.sessionId);
+    if (request.fork && !request.sessionId) {
+        throw new errors/* KugetsuError */.r('invalid-input', 'forking needs the session id to fork');
+    }
+}
+
+;// CONCATENATED MODULE: ./src/opencode/driver.ts
+/**
+ * The CLI driver: each session operation is one opencode command (`run --format json`, `export`,
+ * `import`, `session delete`, `db`), run by cli-process.ts.
+ *
+ * A session is only ever run in the directory it records (see homeSession); importSession makes
+ * the session record the cwd it is imported at.
+ */
+
+
+
+
+
+
+
+
+
+
+const SESSION_NOT_FOUND = /session not found/i;
 /**
  * The arguments of `opencode run`. The message goes on stdin, not in argv: opencode reads a piped
  * stdin as the whole message when no message argument is given, exactly as written. As arguments
@@ -2193,223 +2393,97 @@ function runArgs(request) {
         args.push(`--title=${request.title}`);
     return args;
 }
-/**
- * Refuses a request no driver can run: an empty message, a NUL in it (opencode reads it as text),
- * a session id that is not one, a fork without the session to fork.
- */
-function checkRunRequest(request) {
-    if (!request.message.trim()) {
-        throw new errors/* KugetsuError */.r('invalid-input', 'the message for opencode is empty');
+/** Why an `opencode run` that ended as `output` failed; undefined when it did not. */
+function runFailure(request, timeoutMs, output, parsed, result) {
+    const details = {
+        result,
+        exitCode: output.exitCode,
+        exitSignal: output.exitSignal,
+        stderr: output.stderr
+    };
+    if (output.killed === 'timeout')
+        return timedOutRun(timeoutMs, details);
+    if (output.killed === 'abort') {
+        return abortedRun(request.signal, { ...details, cause: output.abortReason });
     }
-    if (request.message.includes('\0')) {
-        throw new errors/* KugetsuError */.r('invalid-input', 'the message for opencode contains a NUL character');
+    if (output.exitCode !== 0 &&
+        request.sessionId &&
+        parsed.events.length === 0 &&
+        SESSION_NOT_FOUND.test(output.stderr)) {
+        return unknownSessionFailure(request.sessionId, details);
     }
-    if (request.sessionId !== undefined)
-        checkSessionId(request.sessionId);
-    if (request.fork && !request.sessionId) {
-        throw new errors/* KugetsuError */.r('invalid-input', 'forking needs the session id to fork');
+    if (output.exitCode !== 0) {
+        return (errorEventFailure(parsed.errors, parsed.errorNames, details) ??
+            new OpencodeRunError('opencode-failed', exitMessage('opencode run', output), details));
     }
-}
-/** The failure a turn's error events mean: the model provider's (first such), else opencode's. */
-function errorEventFailure(errors, errorNames, details) {
-    if (!errors.length)
-        return undefined;
-    const index = errorNames.findIndex(isProviderError);
-    if (index >= 0) {
-        return new OpencodeRunError('provider-error', `model provider error: ${errors[index]}`, details);
-    }
-    return new OpencodeRunError('opencode-failed', `opencode failed: ${errors[0]}`, details);
-}
-/** A turn that ended on a refused permission without a word of reply is a failure. */
-function rejectionFailure(result, details) {
-    if (result.text || !result.permissionRejections.length)
-        return undefined;
-    return new OpencodeRunError('permission-rejected', `opencode stopped on a rejected permission: ${result.permissionRejections[0]}`, details);
-}
-function describeSignal(signal) {
-    const reason = signal.reason;
-    if (reason instanceof Error && reason.name !== 'AbortError')
-        return `: ${reason.message}`;
-    if (typeof reason === 'string' && reason)
-        return `: ${reason}`;
-    return '';
-}
-function createOpencodeDriver(options) {
-    const baseEnv = options.env ?? process.env;
-    const configContent = options.configContent ??
-        buildOpencodeConfigContent({ inherited: baseEnv.OPENCODE_CONFIG_CONTENT });
-    const env = { ...baseEnv, OPENCODE_CONFIG_CONTENT: configContent };
-    const defaultTimeoutMs = options.defaultTimeoutMs ?? 30 * 60_000;
-    const commandTimeoutMs = options.commandTimeoutMs ?? 120_000;
-    const killGraceMs = options.killGraceMs ?? 5_000;
-    /** The directory opencode records for sessions this driver created, imported or exported. */
-    const directories = new Map();
-    const launcher = options.launcher ?? localLauncher;
-    /** Stops the commands still running (close): each resolves once its process tree is gone. */
-    const running = new Set();
-    function spawnOpencode(args, cwd, control) {
-        return new Promise((resolve) => {
-            const started = Date.now();
-            const stdout = [];
-            let stderr = '';
-            let killed;
-            let stopping;
-            let finishing = false;
-            let settled = false;
-            const child = launcher.spawn(options.binary, args, {
-                cwd,
-                // opencode takes its directory from $PWD when set, not from its actual cwd
-                env: { ...env, PWD: external_node_path_default().resolve(cwd) },
-                stdio: ['pipe', 'pipe', 'pipe']
-            });
-            const exited = new Promise((done) => child.once('close', () => done()));
-            // Ended at once (empty when there is no input): opencode waits for a piped stdin to end.
-            // An opencode that exits without reading it (a bad flag) is reported by its exit, not here.
-            child.stdin?.on('error', () => undefined);
-            child.stdin?.end(control.input ?? '');
-            const terminate = (why) => {
-                if (settled || child.pid === undefined)
-                    return Promise.resolve();
-                killed ??= why;
-                stopping ??= launcher.stopTree(child.pid, exited, killGraceMs);
-                return stopping;
-            };
-            const onAbort = () => void terminate('abort');
-            const stop = () => terminate('abort');
-            const timer = setTimeout(() => void terminate('timeout'), control.timeoutMs);
-            const finish = async (result) => {
-                if (finishing)
-                    return;
-                finishing = true;
-                clearTimeout(timer);
-                control.signal?.removeEventListener('abort', onAbort);
-                running.delete(stop);
-                // opencode is gone; whatever it started and left behind goes before the result is known
-                await stopping;
-                settled = true;
-                resolve({
-                    ...result,
-                    killed,
-                    abortReason: killed === 'abort' ? control.signal?.reason : undefined,
-                    stdout: Buffer.concat(stdout).toString('utf8'),
-                    stderr: stripAnsi(stderr),
-                    durationMs: Date.now() - started
-                });
-            };
-            child.stdout?.on('data', (chunk) => stdout.push(chunk));
-            child.stderr?.setEncoding('utf8').on('data', (chunk) => {
-                stderr += chunk;
-                if (stderr.length > 2 * MAX_STDERR)
-                    stderr = stderr.slice(-MAX_STDERR);
-            });
-            child.on('error', (error) => {
-                if (child.pid === undefined) {
-                    void finish({ exitCode: null, exitSignal: null, spawnError: error });
-                }
-            });
-            child.on('close', (code, signal) => void finish({ exitCode: code, exitSignal: signal }));
-            if (child.pid !== undefined) {
-                running.add(stop);
-                control.onSpawn?.(child.pid);
-                if (control.signal?.aborted)
-                    void terminate('abort');
-                else
-                    control.signal?.addEventListener('abort', onAbort, { once: true });
-            }
-        });
-    }
-    /** Stops every command still running, with everything it started. */
-    async function close() {
-        await Promise.all([...running].map((stop) => stop()));
-    }
-    function spawnFailure(error) {
-        const reason = error.code === 'ENOENT'
-            ? 'not found'
-            : error.code === 'EACCES'
-                ? 'not executable'
-                : error.message;
-        return new OpencodeRunError('binary-missing', `cannot run opencode (${options.binary}): ${reason}`, { cause: error });
-    }
-    function exitMessage(what, output) {
-        const how = output.exitSignal !== null
-            ? `was killed by ${output.exitSignal}`
-            : `exited with code ${output.exitCode}`;
+    if (!parsed.sessionId) {
         const detail = lastLine(output.stderr);
-        return `${what} ${how}${detail ? `: ${detail}` : ''}`;
+        return new OpencodeRunError('opencode-failed', `opencode run reported no session${detail ? `: ${detail}` : ''}`, details);
     }
-    function exitFailure(what, output) {
-        return new OpencodeRunError('opencode-failed', exitMessage(what, output), {
+    return rejectionFailure(result, details);
+}
+/** The JSON `opencode export` printed, and the directory it records; checked to be `sessionId`. */
+function exportedSession(sessionId, output) {
+    // The JSON starts at the first line that opens an object; anything before it is chatter.
+    const start = output.stdout.search(/^\{/m);
+    const text = start >= 0 ? output.stdout.slice(start).trim() : '';
+    let id;
+    let directory;
+    try {
+        const info = JSON.parse(text).info;
+        id = info?.id;
+        directory = info?.directory;
+    }
+    catch {
+        throw new OpencodeRunError('opencode-failed', `opencode export printed no JSON for ${sessionId}`, {
             exitCode: output.exitCode,
-            exitSignal: output.exitSignal,
             stderr: output.stderr
         });
     }
+    if (id !== sessionId) {
+        throw new OpencodeRunError('opencode-failed', `opencode export of ${sessionId} printed session ${String(id)}`, { exitCode: output.exitCode, stderr: output.stderr });
+    }
+    return { text, directory };
+}
+function createOpencodeDriver(options) {
+    const settings = driverSettings(options);
+    const { defaultTimeoutMs, commandTimeoutMs } = settings;
+    const processes = createCommandRunner(settings);
+    /** The directory opencode records for sessions this driver created, imported or exported. */
+    const directories = new Map();
     async function run(request) {
         checkRunRequest(request);
         const timeoutMs = request.timeoutMs ?? defaultTimeoutMs;
         if (request.signal?.aborted) {
-            throw new OpencodeRunError('timeout', `opencode run was aborted${describeSignal(request.signal)}`, {
-                aborted: true,
-                cause: request.signal.reason
-            });
+            throw abortedRun(request.signal, { cause: request.signal.reason });
         }
         if (request.sessionId)
             await homeSession(request.sessionId, request.cwd);
-        const output = await spawnOpencode(runArgs(request), request.cwd, {
+        const output = await processes.spawnOpencode(runArgs(request), request.cwd, {
             timeoutMs,
             signal: request.signal,
             onSpawn: request.onSpawn,
             input: request.message
         });
         if (output.spawnError)
-            throw spawnFailure(output.spawnError);
+            throw spawnFailure(settings.binary, output.spawnError);
         const parsed = parseRunOutput(output.stdout);
         // opencode prints nothing before the model answers; a continued session is known anyway
         const sessionId = parsed.sessionId || (request.sessionId && !request.fork ? request.sessionId : '');
         const result = runResultOf(parsed, sessionId, output.durationMs);
-        const details = {
-            result,
-            exitCode: output.exitCode,
-            exitSignal: output.exitSignal,
-            stderr: output.stderr
-        };
-        if (output.killed === 'timeout') {
-            throw new OpencodeRunError('timeout', `opencode run timed out after ${timeoutMs} ms`, details);
-        }
-        if (output.killed === 'abort') {
-            const reason = request.signal ? describeSignal(request.signal) : '';
-            throw new OpencodeRunError('timeout', `opencode run was aborted${reason}`, {
-                ...details,
-                aborted: true,
-                cause: output.abortReason
-            });
-        }
-        if (output.exitCode !== 0 &&
-            request.sessionId &&
-            parsed.events.length === 0 &&
-            SESSION_NOT_FOUND.test(output.stderr)) {
-            throw new OpencodeRunError('unknown-session', `opencode has no session ${request.sessionId}`, details);
-        }
-        if (output.exitCode !== 0) {
-            throw (errorEventFailure(parsed.errors, parsed.errorNames, details) ??
-                new OpencodeRunError('opencode-failed', exitMessage('opencode run', output), details));
-        }
-        if (!parsed.sessionId) {
-            const detail = lastLine(output.stderr);
-            throw new OpencodeRunError('opencode-failed', `opencode run reported no session${detail ? `: ${detail}` : ''}`, details);
-        }
-        const rejected = rejectionFailure(result, details);
-        if (rejected)
-            throw rejected;
+        const failure = runFailure(request, timeoutMs, output, parsed, result);
+        if (failure)
+            throw failure;
         // a new session, or a fork of a session homed here, records cwd as its directory
         if (!request.sessionId || request.fork)
             directories.set(result.sessionId, external_node_path_default().resolve(request.cwd));
         return result;
     }
+    /** A command other than run: its own timeout, and no output when it could not run. */
     async function command(args, cwd, what) {
-        const output = await spawnOpencode(args, cwd, { timeoutMs: commandTimeoutMs });
+        const output = await processes.spawnOpencode(args, cwd, { timeoutMs: commandTimeoutMs });
         if (output.spawnError)
-            throw spawnFailure(output.spawnError);
+            throw spawnFailure(settings.binary, output.spawnError);
         if (output.killed) {
             throw new OpencodeRunError('timeout', `${what} timed out after ${commandTimeoutMs} ms`, {
                 stderr: output.stderr
@@ -2422,32 +2496,14 @@ function createOpencodeDriver(options) {
         const output = await command(['export', sessionId], cwd, 'opencode export');
         if (output.exitCode !== 0) {
             if (SESSION_NOT_FOUND.test(output.stderr)) {
-                throw new OpencodeRunError('unknown-session', `opencode has no session ${sessionId}`, {
+                throw unknownSessionFailure(sessionId, {
                     exitCode: output.exitCode,
                     stderr: output.stderr
                 });
             }
             throw exitFailure('opencode export', output);
         }
-        // The JSON starts at the first line that opens an object; anything before it is chatter.
-        const start = output.stdout.search(/^\{/m);
-        const text = start >= 0 ? output.stdout.slice(start).trim() : '';
-        let id;
-        let directory;
-        try {
-            const info = JSON.parse(text).info;
-            id = info?.id;
-            directory = info?.directory;
-        }
-        catch {
-            throw new OpencodeRunError('opencode-failed', `opencode export printed no JSON for ${sessionId}`, {
-                exitCode: output.exitCode,
-                stderr: output.stderr
-            });
-        }
-        if (id !== sessionId) {
-            throw new OpencodeRunError('opencode-failed', `opencode export of ${sessionId} printed session ${String(id)}`, { exitCode: output.exitCode, stderr: output.stderr });
-        }
+        const { text, directory } = exportedSession(sessionId, output);
         if (typeof directory === 'string')
             directories.set(sessionId, directory);
         return text;
@@ -2512,9 +2568,8 @@ function createOpencodeDriver(options) {
         if (directories.get(sessionId) === directory)
             return;
         const recorded = await recordedDirectory(sessionId, cwd);
-        if (recorded === null) {
-            throw new OpencodeRunError('unknown-session', `opencode has no session ${sessionId}`);
-        }
+        if (recorded === null)
+            throw unknownSessionFailure(sessionId);
         if (recorded === directory) {
             directories.set(sessionId, directory);
             return;
@@ -2530,7 +2585,7 @@ function createOpencodeDriver(options) {
             return;
         throw exitFailure('opencode session delete', output);
     }
-    return { run, exportSession, importSession, deleteSession, close };
+    return { run, exportSession, importSession, deleteSession, close: processes.close };
 }
 
 
