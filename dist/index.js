@@ -31168,41 +31168,6 @@ async function publishTurn(request, outcome, restoredKey, notes, context) {
     await context.publish.writeSummary();
 }
 
-;// CONCATENATED MODULE: ./src/action/stages/failure.ts
-/** A failed run: the step fails, the summary says why, and the issue gets the failure comment. */
-
-
-
-
-
-
-async function reportFailure(error, request, context, publish) {
-    let message = errorMessage(error);
-    const timeoutMs = context?.inputs.timeoutMs;
-    if (request?.kind === 'turn' && isKugetsuError(error, 'timeout') && timeoutMs) {
-        const limit = `${Number((timeoutMs / 60_000).toFixed(2))} min`;
-        message = `the agent did not finish within timeout-minutes (${limit}) and was stopped; ${formatIssueRef(request.ref)} keeps the session it had before this run`;
-    }
-    if (request?.kind === 'turn' && isKugetsuError(error, 'corrupt-state')) {
-        const ref = formatIssueRef(request.ref);
-        message += ` (to start ${ref} over, run kugetsu with command: destroy and issue-ref: ${request.ref.number})`;
-    }
-    core/* setFailed */.C1(message);
-    const what = request?.kind === 'turn' ? ` on ${formatIssueRef(request.ref)}` : '';
-    core/* summary */.z.addHeading(`kugetsu failed${what}`, 3).addRaw(`\n${message}\n`, true);
-    await publish.writeSummary().catch(() => undefined);
-    if (!context?.inputs.comment || request?.kind !== 'turn')
-        return;
-    if (error instanceof IssueNotFoundError)
-        return;
-    try {
-        await answerOnIssue(request.ref.number, failureBody(formatIssueRef(request.ref), message, context.runUrl), context);
-    }
-    catch (commentError) {
-        core/* warning */.$e(`could not post the failure comment: ${errorMessage(commentError)}`);
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/opencode/config.ts
 /**
  * The opencode configuration kugetsu runs with, delivered through `OPENCODE_CONFIG_CONTENT` so no
@@ -35169,6 +35134,14 @@ function entryCodec(context) {
         decode: stateCodec(stateKey).decode
     };
 }
+let stoppedBy;
+/**
+ * The signal that is ending this step (a cancel, the job's time limit), if any. What fails while
+ * the workspace closes because of it is not the run's failure: the post step tells the issue.
+ */
+function stopSignal() {
+    return stoppedBy;
+}
 /** Undoes what a workspace set up, newest first; a step that fails is warned about, not fatal. */
 function undoList() {
     const steps = [];
@@ -35268,6 +35241,7 @@ async function openWorkspace(context) {
         // clean-up at the end of the job; it is stopped first, then the signal ends the step as it
         // would have.
         const onSignal = (signal) => {
+            stoppedBy = signal;
             void close().finally(() => process.kill(process.pid, signal));
         };
         const close = async () => {
@@ -35282,6 +35256,47 @@ async function openWorkspace(context) {
     catch (error) {
         await undo.run();
         throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/stages/failure.ts
+/** A failed run: the step fails, the summary says why, and the issue gets the failure comment. */
+
+
+
+
+
+
+
+async function reportFailure(error, request, context, publish) {
+    const signal = stopSignal();
+    if (signal) {
+        core/* info */.pq(`Stopped by ${signal}: ${errorMessage(error)}`);
+        return;
+    }
+    let message = errorMessage(error);
+    const timeoutMs = context?.inputs.timeoutMs;
+    if (request?.kind === 'turn' && isKugetsuError(error, 'timeout') && timeoutMs) {
+        const limit = `${Number((timeoutMs / 60_000).toFixed(2))} min`;
+        message = `the agent did not finish within timeout-minutes (${limit}) and was stopped; ${formatIssueRef(request.ref)} keeps the session it had before this run`;
+    }
+    if (request?.kind === 'turn' && isKugetsuError(error, 'corrupt-state')) {
+        const ref = formatIssueRef(request.ref);
+        message += ` (to start ${ref} over, run kugetsu with command: destroy and issue-ref: ${request.ref.number})`;
+    }
+    core/* setFailed */.C1(message);
+    const what = request?.kind === 'turn' ? ` on ${formatIssueRef(request.ref)}` : '';
+    core/* summary */.z.addHeading(`kugetsu failed${what}`, 3).addRaw(`\n${message}\n`, true);
+    await publish.writeSummary().catch(() => undefined);
+    if (!context?.inputs.comment || request?.kind !== 'turn')
+        return;
+    if (error instanceof IssueNotFoundError)
+        return;
+    try {
+        await answerOnIssue(request.ref.number, failureBody(formatIssueRef(request.ref), message, context.runUrl), context);
+    }
+    catch (commentError) {
+        core/* warning */.$e(`could not post the failure comment: ${errorMessage(commentError)}`);
     }
 }
 

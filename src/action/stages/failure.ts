@@ -8,6 +8,7 @@ import type { Publisher } from '../publish.js'
 import { failureBody } from '../report.js'
 import type { RunContext } from './context.js'
 import { answerOnIssue } from './reply.js'
+import { stopSignal } from './workspace.js'
 
 export async function reportFailure(
   error: unknown,
@@ -15,6 +16,11 @@ export async function reportFailure(
   context: RunContext | undefined,
   publish: Publisher
 ): Promise<void> {
+  const signal = stopSignal()
+  if (signal) {
+    core.info(`Stopped by ${signal}: ${errorMessage(error)}`)
+    return
+  }
   let message = errorMessage(error)
   const timeoutMs = context?.inputs.timeoutMs
   if (request?.kind === 'turn' && isKugetsuError(error, 'timeout') && timeoutMs) {

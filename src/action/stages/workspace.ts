@@ -40,6 +40,16 @@ export interface Workspace {
   close(): Promise<void>
 }
 
+let stoppedBy: NodeJS.Signals | undefined
+
+/**
+ * The signal that is ending this step (a cancel, the job's time limit), if any. What fails while
+ * the workspace closes because of it is not the run's failure: the post step tells the issue.
+ */
+export function stopSignal(): NodeJS.Signals | undefined {
+  return stoppedBy
+}
+
 /** Undoes what a workspace set up, newest first; a step that fails is warned about, not fatal. */
 function undoList() {
   const steps: { what: string; undo: () => Promise<unknown> }[] = []
@@ -154,6 +164,7 @@ export async function openWorkspace(context: RunContext): Promise<Workspace> {
     // clean-up at the end of the job; it is stopped first, then the signal ends the step as it
     // would have.
     const onSignal = (signal: NodeJS.Signals) => {
+      stoppedBy = signal
       void close().finally(() => process.kill(process.pid, signal))
     }
     const close = async () => {
