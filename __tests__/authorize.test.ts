@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { KugetsuError } from '../src/errors.js'
-import { marker } from '../src/action/report.js'
+import { marker } from '../src/action/conversation/report.js'
 import {
   DEFAULT_MIN_PERMISSION,
   PERMISSIONS,
@@ -11,7 +11,7 @@ import {
   permissionFromResponse,
   type AuthorizeInput,
   type Permission
-} from '../src/action/authorize.js'
+} from '../src/action/github/authorize.js'
 
 /** A permission lookup over a fixed table that records who was looked up. */
 function lookup(table: Record<string, string | undefined> = {}) {

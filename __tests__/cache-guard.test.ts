@@ -21,7 +21,7 @@ import {
   CacheRestoreError,
   createActionsCacheClient,
   type CacheClient
-} from '../src/action/cache-state.js'
+} from '../src/action/cache/cache-state.js'
 import { startCacheServer, type CacheProtocol, type CacheServer } from './support/cache-server.js'
 import { tarArchive, zstdCompressed, type TarSpec } from './support/tar-build.js'
 import { buildTarGuard } from './support/tar-guard-build.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { repoContext, requestFromEvent, type EventInputs } from '../src/action/event.js'
+import { repoContext, requestFromEvent, type EventInputs } from '../src/action/github/event.js'
 
 const context = repoContext('https://github.com', 'Shoko/Kugetsu')
 const inputs: EventInputs = { trigger: '/kugetsu', command: 'run', message: '', issueRef: '' }

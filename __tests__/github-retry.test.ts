@@ -5,7 +5,7 @@ import {
   installRetry,
   withRetry,
   type RetryOptions
-} from '../src/action/github-retry.js'
+} from '../src/action/github/github-retry.js'
 import { listenLoopback } from './support/cache-server.js'
 
 const NOW = Date.UTC(2026, 10, 1, 12, 0, 0)

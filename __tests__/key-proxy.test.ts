@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { once } from 'node:events'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { startKeyProxy, type KeyProxy } from '../src/action/key-proxy.js'
+import { startKeyProxy, type KeyProxy } from '../src/action/secrets/key-proxy.js'
 
 const OPENAI_KEY = 'sk-real-openai-key-0123456789'
 const ANTHROPIC_KEY = 'sk-ant-real-key-9876543210'

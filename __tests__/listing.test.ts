@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { listingFromEntries, type CacheEntryInfo } from '../src/action/listing.js'
+import { listingFromEntries, type CacheEntryInfo } from '../src/action/sessions/listing.js'
 
 const MAIN = 'refs/heads/main'
 const entry = (

@@ -1,5 +1,9 @@
 import { describe, expect, it } from '@jest/globals'
-import { MIN_SECRET_LENGTH, redactSecrets, secretValuesFrom } from '../src/action/masking.js'
+import {
+  MIN_SECRET_LENGTH,
+  redactSecrets,
+  secretValuesFrom
+} from '../src/action/secrets/masking.js'
 
 describe('secretValuesFrom', () => {
   it('lists the github-token and state-key inputs', () => {

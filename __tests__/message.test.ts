@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import { agentIssue, agentMessage } from '../src/action/message.js'
-import { MAX_MESSAGE_LENGTH } from '../src/action/sanitize.js'
+import { agentIssue, agentMessage } from '../src/action/conversation/message.js'
+import { MAX_MESSAGE_LENGTH } from '../src/action/conversation/sanitize.js'
 
 describe('agentMessage', () => {
   it('strips hidden comments and invisible characters before the model sees them', () => {

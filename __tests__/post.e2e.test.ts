@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { runPost } from '../src/post.js'
-import { TRACKING_STATE, runUrlFromEnv, workingBody } from '../src/action/tracking.js'
+import { TRACKING_STATE, runUrlFromEnv, workingBody } from '../src/action/github/tracking.js'
 import { cleanupJobs, runAction } from './support/action-runner.js'
 import { startGitHubApi, type GitHubApi } from './support/github-api.js'
 

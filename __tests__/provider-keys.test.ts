@@ -5,7 +5,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { guardProviderKeys } from '../src/action/provider-keys.js'
+import { guardProviderKeys } from '../src/action/secrets/provider-keys.js'
 import { isKugetsuError } from '../src/errors.js'
 
 const GATEWAY_KEY = 'gw-real-key-0123456789'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import type { CacheEntryInfo } from '../src/action/listing.js'
-import { destroyPlan, issueNumbersWithEntries, planPrune } from '../src/action/prune.js'
+import type { CacheEntryInfo } from '../src/action/sessions/listing.js'
+import { destroyPlan, issueNumbersWithEntries, planPrune } from '../src/action/sessions/prune.js'
 
 const PREFIX = 'kugetsu-v1'
 const CURRENT = '0123456789abcdef'

@@ -5,7 +5,7 @@ import {
   NOTE_BLOCKS,
   isKugetsuComment,
   replyBody
-} from '../src/action/report.js'
+} from '../src/action/conversation/report.js'
 
 const facts = {
   ref: 'github.com/o/r#7',

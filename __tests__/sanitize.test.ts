@@ -1,12 +1,12 @@
 import { describe, expect, it } from '@jest/globals'
 import { KugetsuError } from '../src/errors.js'
-import { MARKER_PREFIX } from '../src/action/report.js'
+import { MARKER_PREFIX } from '../src/action/conversation/report.js'
 import {
   MAX_MESSAGE_LENGTH,
   characterCount,
   checkMessageLength,
   sanitizeText
-} from '../src/action/sanitize.js'
+} from '../src/action/conversation/sanitize.js'
 
 const cp = (code: number) => String.fromCodePoint(code)
 const range = (from: number, to: number) =>

@@ -1,5 +1,9 @@
 import { describe, expect, it } from '@jest/globals'
-import { defaultBranchFromPayload, defaultBranchRef, isBranchName } from '../src/action/scope.js'
+import {
+  defaultBranchFromPayload,
+  defaultBranchRef,
+  isBranchName
+} from '../src/action/github/scope.js'
 
 describe('isBranchName', () => {
   it('takes ordinary branch names', () => {

@@ -15,9 +15,9 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ArchiveChecker, UnsafeArchiveError, type ArchiveLimits } from '../src/action/tar-check.js'
-import { checkArchiveFile, runTarGuard } from '../src/action/tar-guard.js'
-import { TruncatedArchiveError } from '../src/action/tar-stream.js'
+import { ArchiveChecker, UnsafeArchiveError, type ArchiveLimits } from '../src/archive/tar-check.js'
+import { checkArchiveFile, runTarGuard } from '../src/action/cache/tar-guard.js'
+import { TruncatedArchiveError } from '../src/archive/tar-stream.js'
 import { gzipped, tarArchive, zstdCompressed, type TarSpec } from './support/tar-build.js'
 
 const LIMITS: ArchiveLimits = { scope: 'issues/7', maxBytes: 1024 * 1024, maxMembers: 100 }

@@ -1,13 +1,13 @@
 import { describe, expect, it } from '@jest/globals'
-import { failureBody, replyBody } from '../src/action/report.js'
+import { failureBody, replyBody } from '../src/action/conversation/report.js'
 import {
   MEMORY_REBUILT_NOTE,
   rebuildThread,
   rebuiltTurnPrompt,
   threadCommentsFromApi,
   type ThreadComment
-} from '../src/action/thread.js'
-import { workingBody } from '../src/action/tracking.js'
+} from '../src/action/conversation/thread.js'
+import { workingBody } from '../src/action/github/tracking.js'
 
 const REF = 'github.com/o/r#7'
 const issue = { title: 'Build fails', body: 'It fails on **main**.', author: 'alice' }

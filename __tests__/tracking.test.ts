@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import { isKugetsuComment, replyBody } from '../src/action/report.js'
-import { interruptedBody, isTrackingComment, workingBody } from '../src/action/tracking.js'
+import { isKugetsuComment, replyBody } from '../src/action/conversation/report.js'
+import { interruptedBody, isTrackingComment, workingBody } from '../src/action/github/tracking.js'
 
 const RUN = 'https://github.com/o/r/actions/runs/1'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { findTrigger } from '../src/action/trigger.js'
+import { findTrigger } from '../src/action/github/trigger.js'
 
 describe('findTrigger', () => {
   it.each([

@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4552);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1348);
 /** The action's entry point (action.yml `main`). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4552:
+/***/ 1348:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28411,7 +28411,7 @@ function errorMessage(error) {
     return text.split('\n')[0].trim() || 'unknown error';
 }
 
-;// CONCATENATED MODULE: ./src/action/report.ts
+;// CONCATENATED MODULE: ./src/action/conversation/report.ts
 /** How kugetsu answers on an issue: the reply comment, its footer and hidden marker, the summary. */
 const MARKER_PREFIX = '<!-- kugetsu:';
 const MAX_COMMENT_LENGTH = 65_536;
@@ -28491,7 +28491,7 @@ function summaryTable(rows) {
     ].join('\n');
 }
 
-;// CONCATENATED MODULE: ./src/action/authorize.ts
+;// CONCATENATED MODULE: ./src/action/github/authorize.ts
 
 
 /**
@@ -28871,7 +28871,7 @@ function refFileStem(ref) {
     return stem.length <= MAX_FILE_STEM_LENGTH ? stem : `_${sha256(formatIssueRef(ref))}`;
 }
 
-;// CONCATENATED MODULE: ./src/action/trigger.ts
+;// CONCATENATED MODULE: ./src/action/github/trigger.ts
 /**
  * Finding the trigger (`/kugetsu` by default) in a comment. It counts only as a whole word in the
  * comment's own prose: never inside another word or path, a quoted reply (`>` lines), a fenced
@@ -28900,7 +28900,7 @@ function findTrigger(body, trigger) {
     return { message: message.trim() };
 }
 
-;// CONCATENATED MODULE: ./src/action/event.ts
+;// CONCATENATED MODULE: ./src/action/github/event.ts
 
 
 
@@ -29029,7 +29029,7 @@ function requestFromEvent(eventName, payload, inputs, context) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/action/github-retry.ts
+;// CONCATENATED MODULE: ./src/action/github/github-retry.ts
 /**
  * Retries for GitHub REST calls. A run makes only a handful of calls, but each one failing on a
  * passing 502 or a secondary rate limit would fail the whole turn after the agent did its work, so
@@ -29173,7 +29173,7 @@ function installRetry(octokit, options = {}) {
     return octokit;
 }
 
-;// CONCATENATED MODULE: ./src/action/sanitize.ts
+;// CONCATENATED MODULE: ./src/action/conversation/sanitize.ts
 
 /**
  * Cleaning text written by others (comments, issue bodies) before an agent reads it. On a public
@@ -29414,7 +29414,7 @@ function checkMessageLength(message, limit = MAX_MESSAGE_LENGTH) {
     return message;
 }
 
-;// CONCATENATED MODULE: ./src/action/tracking.ts
+;// CONCATENATED MODULE: ./src/action/github/tracking.ts
 
 /**
  * The tracking comment: posted as soon as a request is accepted, so the person asking sees that
@@ -29466,7 +29466,7 @@ function interruptedBody(runUrl, why = INTERRUPTED_WHY, ref = '') {
     ].join('\n');
 }
 
-;// CONCATENATED MODULE: ./src/action/thread.ts
+;// CONCATENATED MODULE: ./src/action/conversation/thread.ts
 
 
 
@@ -29589,7 +29589,7 @@ function rebuiltTurnPrompt(ref, issue, thread, author, message) {
     ].join('\n');
 }
 
-;// CONCATENATED MODULE: ./src/action/github.ts
+;// CONCATENATED MODULE: ./src/action/github/github.ts
 
 
 
@@ -29979,7 +29979,7 @@ var external_node_os_ = __nccwpck_require__(8161);
 var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
-;// CONCATENATED MODULE: ./src/action/tar-guard-setup.ts
+;// CONCATENATED MODULE: ./src/action/cache/tar-guard-setup.ts
 /**
  * Puts the tar guard (tar-guard.ts) in front of the `tar` that `@actions/cache` finds on PATH, for
  * the length of one cache call: a private dir of wrapper scripts, to be put first on PATH.
@@ -30048,7 +30048,7 @@ async function installTarGuard(limits, options) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/action/cache-state.ts
+;// CONCATENATED MODULE: ./src/action/cache/cache-state.ts
 
 
 
@@ -30304,7 +30304,7 @@ function readInputs(env) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/action/masking.ts
+;// CONCATENATED MODULE: ./src/action/secrets/masking.ts
 /**
  * Values to register with the runner's log masking (`core.setSecret`) before anything runs, so a
  * credential echoed by the agent, opencode or an error message shows as `***` in the log. Inputs
@@ -30392,7 +30392,7 @@ function redactSecrets(text, secrets) {
     return out;
 }
 
-;// CONCATENATED MODULE: ./src/action/message.ts
+;// CONCATENATED MODULE: ./src/action/conversation/message.ts
 
 
 /**
@@ -30414,7 +30414,7 @@ function agentIssue(issue) {
     return { ...issue, title: sanitizeText(issue.title).trim(), body: sanitizeText(issue.body) };
 }
 
-;// CONCATENATED MODULE: ./src/action/publish.ts
+;// CONCATENATED MODULE: ./src/action/secrets/publish.ts
 
 
 /** `secrets` is read at each call: values found later (opencode serve's password) count too. */
@@ -30434,7 +30434,7 @@ function createPublisher(secrets) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/action/scope.ts
+;// CONCATENATED MODULE: ./src/action/github/scope.ts
 
 /**
  * The Actions cache scope the session commands work in: the default branch's, named by the event
@@ -30467,7 +30467,7 @@ async function defaultBranchRef(fromPayload, readDefaultBranch) {
     return `refs/heads/${branch}`;
 }
 
-;// CONCATENATED MODULE: ./src/action/listing.ts
+;// CONCATENATED MODULE: ./src/action/sessions/listing.ts
 /**
  * What kugetsu has in the Actions cache, read from the caches REST API: the keys alone say which
  * issue an entry belongs to, its turn count and session, so nothing is downloaded.
@@ -30549,7 +30549,7 @@ function listingFromEntries(entries, scope, refOf) {
     return { sessions, base, otherScopes: others };
 }
 
-;// CONCATENATED MODULE: ./src/action/prune.ts
+;// CONCATENATED MODULE: ./src/action/sessions/prune.ts
 
 function parse(entries, scope) {
     const { inScope, otherScopes } = splitByScope(entries, scope.scopeRef);
@@ -30652,7 +30652,7 @@ function destroyPlan(entries, scope, target) {
     return planOf(scoped, reasons);
 }
 
-;// CONCATENATED MODULE: ./src/action/sessions.ts
+;// CONCATENATED MODULE: ./src/action/sessions/sessions.ts
 
 
 
@@ -33681,7 +33681,7 @@ function createEntryStore(root, codec = stateCodec(undefined)) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/action/environment.ts
+;// CONCATENATED MODULE: ./src/action/secrets/environment.ts
 /**
  * The environment opencode gets: the job's own (so provider keys set as env reach it and
  * `{env:VAR}` in opencode.json resolves), minus what only the runner and kugetsu may hold.
@@ -33733,7 +33733,7 @@ const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createR
 var external_node_stream_ = __nccwpck_require__(7075);
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
-;// CONCATENATED MODULE: ./src/action/tar-stream.ts
+;// CONCATENATED MODULE: ./src/archive/tar-stream.ts
 /**
  * A streaming reader of tar archives (POSIX ustar and pax, old GNU with its long names) that
  * reports each member as GNU tar would name it, so what is checked is what tar would write.
@@ -34453,7 +34453,7 @@ async function resolveOpencodeBinary(options = {}) {
     return { path: binary, version, source: 'installed' };
 }
 
-;// CONCATENATED MODULE: ./src/action/opencode-install.ts
+;// CONCATENATED MODULE: ./src/action/cache/opencode-install.ts
 /**
  * The opencode binary a run of the action drives, and the Actions cache entry that spares the
  * install.
@@ -34751,7 +34751,7 @@ function keyProxyOverlay(routes, proxyUrl, placeholder) {
 // EXTERNAL MODULE: external "node:https"
 var external_node_https_ = __nccwpck_require__(4708);
 var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_);
-;// CONCATENATED MODULE: ./src/action/key-proxy.ts
+;// CONCATENATED MODULE: ./src/action/secrets/key-proxy.ts
 /**
  * A loopback HTTP proxy that holds provider keys for opencode: opencode talks to
  * `http://127.0.0.1:PORT/p/<provider>/...` with a placeholder key, and the proxy forwards each
@@ -34992,7 +34992,7 @@ async function startKeyProxy(routes, placeholder) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/action/provider-keys.ts
+;// CONCATENATED MODULE: ./src/action/secrets/provider-keys.ts
 /**
  * Keeps provider keys out of opencode's environment for a run of the action: reads the opencode
  * config opencode will see, decides which providers the key proxy covers (opencode/providers.ts),
@@ -35336,7 +35336,7 @@ async function handleInit(context) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/action/prompt.ts
+;// CONCATENATED MODULE: ./src/action/conversation/prompt.ts
 /**
  * The text the agent receives. The first turn of an issue carries the issue itself (title, URL,
  * author, body); later turns only the new message and who wrote it, since the session remembers.

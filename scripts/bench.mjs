@@ -984,8 +984,8 @@ async function containmentPieces({ scratch, machine, entry, keys }) {
   row('7', 'no key: config read + plan only, median', `${millis(median(noProxy))}`)
 
   // The tar guard: a restore's extraction through the guard against plain tar.
-  const { installTarGuard } = await src('action/tar-guard-setup')
-  const { STATE_RESTORE_LIMITS } = await src('action/cache-state')
+  const { installTarGuard } = await src('action/cache/tar-guard-setup')
+  const { STATE_RESTORE_LIMITS } = await src('action/cache/cache-state')
   const { TOOL_RESTORE_LIMITS } = await src('action/opencode-install')
   const guardScript = join(ROOT, 'dist', 'tar-guard', 'index.js')
   const archives = []

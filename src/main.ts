@@ -1,13 +1,13 @@
 import * as core from '@actions/core'
-import { authorize, type Authorization } from './action/authorize.js'
-import { repoContext, requestFromEvent, type ActionRequest } from './action/event.js'
-import { createGitHub } from './action/github.js'
+import { authorize, type Authorization } from './action/github/authorize.js'
+import { repoContext, requestFromEvent, type ActionRequest } from './action/github/event.js'
+import { createGitHub } from './action/github/github.js'
 import { readInputs } from './action/inputs.js'
-import { secretValuesFrom } from './action/masking.js'
-import { agentMessage } from './action/message.js'
-import { createPublisher } from './action/publish.js'
-import { defaultBranchFromPayload } from './action/scope.js'
-import { destroySessions, listSessions, pruneSessions } from './action/sessions.js'
+import { secretValuesFrom } from './action/secrets/masking.js'
+import { agentMessage } from './action/conversation/message.js'
+import { createPublisher } from './action/secrets/publish.js'
+import { defaultBranchFromPayload } from './action/github/scope.js'
+import { destroySessions, listSessions, pruneSessions } from './action/sessions/sessions.js'
 import {
   baseHash,
   isPublicRepository,
@@ -18,7 +18,7 @@ import {
 import { reportFailure } from './action/stages/failure.js'
 import { handleInit } from './action/stages/init.js'
 import { handleTurn } from './action/stages/turn.js'
-import { runUrlFromEnv } from './action/tracking.js'
+import { runUrlFromEnv } from './action/github/tracking.js'
 import { KugetsuError } from './errors.js'
 import { formatIssueRef } from './refs.js'
 

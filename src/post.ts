@@ -1,8 +1,8 @@
 import * as core from '@actions/core'
-import { createGitHub } from './action/github.js'
-import type { RetryOptions } from './action/github-retry.js'
+import { createGitHub } from './action/github/github.js'
+import type { RetryOptions } from './action/github/github-retry.js'
 import { inputFromEnv } from './action/inputs.js'
-import { TRACKING_STATE, interruptedBody, runUrlFromEnv } from './action/tracking.js'
+import { TRACKING_STATE, interruptedBody, runUrlFromEnv } from './action/github/tracking.js'
 import { errorMessage } from './errors.js'
 
 /**

@@ -1,4 +1,4 @@
-/** The tar guard's entry point (dist/tar-guard/index.js); see src/action/tar-guard.ts. */
-import { runTarGuard } from './action/tar-guard.js'
+/** The tar guard's entry point (dist/tar-guard/index.js); see src/action/cache/tar-guard.ts. */
+import { runTarGuard } from './action/cache/tar-guard.js'
 
 process.exitCode = await runTarGuard(process.argv.slice(2))

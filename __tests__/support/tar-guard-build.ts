@@ -9,9 +9,9 @@ import { REPO_ROOT } from './action-runner.js'
 
 const SOURCES = [
   'src/tar-guard-index.ts',
-  'src/action/tar-guard.ts',
-  'src/action/tar-check.ts',
-  'src/action/tar-stream.ts'
+  'src/action/cache/tar-guard.ts',
+  'src/archive/tar-check.ts',
+  'src/archive/tar-stream.ts'
 ]
 
 /** Writes the guard under `outDir`; returns the path of its entry script. */

@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5177);
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9367);
 /** The action's post step (action.yml `post`, run with `post-if: always()`). */
 
 await (0,_post_js__WEBPACK_IMPORTED_MODULE_0__/* .runPost */ .a)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5177:
+/***/ 9367:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31354,7 +31354,7 @@ function errors_errorMessage(error) {
     return text.split('\n')[0].trim() || 'unknown error';
 }
 
-;// CONCATENATED MODULE: ./src/action/authorize.ts
+;// CONCATENATED MODULE: ./src/action/github/authorize.ts
 
 
 /**
@@ -31503,7 +31503,7 @@ function authorize_parseMinPermission(text, inputName = 'min-permission') {
     return value;
 }
 
-;// CONCATENATED MODULE: ./src/action/github-retry.ts
+;// CONCATENATED MODULE: ./src/action/github/github-retry.ts
 /**
  * Retries for GitHub REST calls. A run makes only a handful of calls, but each one failing on a
  * passing 502 or a secondary rate limit would fail the whole turn after the agent did its work, so
@@ -31647,7 +31647,7 @@ function installRetry(octokit, options = {}) {
     return octokit;
 }
 
-;// CONCATENATED MODULE: ./src/action/sanitize.ts
+;// CONCATENATED MODULE: ./src/action/conversation/sanitize.ts
 
 /**
  * Cleaning text written by others (comments, issue bodies) before an agent reads it. On a public
@@ -31888,7 +31888,7 @@ function checkMessageLength(message, limit = MAX_MESSAGE_LENGTH) {
     return message;
 }
 
-;// CONCATENATED MODULE: ./src/action/report.ts
+;// CONCATENATED MODULE: ./src/action/conversation/report.ts
 /** How kugetsu answers on an issue: the reply comment, its footer and hidden marker, the summary. */
 const report_MARKER_PREFIX = '<!-- kugetsu:';
 const MAX_COMMENT_LENGTH = 65_536;
@@ -31968,7 +31968,7 @@ function summaryTable(rows) {
     ].join('\n');
 }
 
-;// CONCATENATED MODULE: ./src/action/tracking.ts
+;// CONCATENATED MODULE: ./src/action/github/tracking.ts
 
 /**
  * The tracking comment: posted as soon as a request is accepted, so the person asking sees that
@@ -32020,7 +32020,7 @@ function interruptedBody(runUrl, why = INTERRUPTED_WHY, ref = '') {
     ].join('\n');
 }
 
-;// CONCATENATED MODULE: ./src/action/thread.ts
+;// CONCATENATED MODULE: ./src/action/conversation/thread.ts
 
 
 
@@ -32143,7 +32143,7 @@ function rebuiltTurnPrompt(ref, issue, thread, author, message) {
     ].join('\n');
 }
 
-;// CONCATENATED MODULE: ./src/action/github.ts
+;// CONCATENATED MODULE: ./src/action/github/github.ts
 
 
 
@@ -32529,7 +32529,7 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
-;// CONCATENATED MODULE: ./src/action/tar-guard-setup.ts
+;// CONCATENATED MODULE: ./src/action/cache/tar-guard-setup.ts
 /**
  * Puts the tar guard (tar-guard.ts) in front of the `tar` that `@actions/cache` finds on PATH, for
  * the length of one cache call: a private dir of wrapper scripts, to be put first on PATH.
@@ -32598,7 +32598,7 @@ async function tar_guard_setup_installTarGuard(limits, options) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/action/cache-state.ts
+;// CONCATENATED MODULE: ./src/action/cache/cache-state.ts
 
 
 

@@ -1,7 +1,7 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 219:
+/***/ 674:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -20,7 +20,7 @@ const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:zlib"
 const external_node_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
-;// CONCATENATED MODULE: ./src/action/tar-stream.ts
+;// CONCATENATED MODULE: ./src/archive/tar-stream.ts
 /**
  * A streaming reader of tar archives (POSIX ustar and pax, old GNU with its long names) that
  * reports each member as GNU tar would name it, so what is checked is what tar would write.
@@ -266,7 +266,7 @@ class TarStream {
     }
 }
 
-;// CONCATENATED MODULE: ./src/action/tar-check.ts
+;// CONCATENATED MODULE: ./src/archive/tar-check.ts
 /**
  * Decides whether a cache archive may be extracted: every member must land inside the directory
  * it was restored for, with nothing that could lead a write elsewhere, and within size limits.
@@ -395,7 +395,7 @@ class ArchiveChecker {
     }
 }
 
-;// CONCATENATED MODULE: ./src/action/tar-guard.ts
+;// CONCATENATED MODULE: ./src/action/cache/tar-guard.ts
 /**
  * The `tar` that `@actions/cache` runs while kugetsu restores an entry (see tar-guard-setup.ts):
  * an extraction is checked member by member before anything is written, then handed to the real
@@ -514,10 +514,10 @@ async function runTarGuard(args) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_tar_guard_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(219);
-/** The tar guard's entry point (dist/tar-guard/index.js); see src/action/tar-guard.ts. */
+/* harmony import */ var _action_cache_tar_guard_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(674);
+/** The tar guard's entry point (dist/tar-guard/index.js); see src/action/cache/tar-guard.ts. */
 
-process.exitCode = await (0,_action_tar_guard_js__WEBPACK_IMPORTED_MODULE_0__/* .runTarGuard */ .E)(process.argv.slice(2));
+process.exitCode = await (0,_action_cache_tar_guard_js__WEBPACK_IMPORTED_MODULE_0__/* .runTarGuard */ .E)(process.argv.slice(2));
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);

@@ -1,8 +1,8 @@
 import { KugetsuError } from '../errors.js'
 import { OPENCODE_VERSION } from '../opencode/version.js'
 import { MIN_STATE_KEY_LENGTH } from '../store/crypto.js'
-import { parseLoginList, parseMinPermission, type Permission } from './authorize.js'
-import { validateStatePrefix } from './cache-state.js'
+import { parseLoginList, parseMinPermission, type Permission } from './github/authorize.js'
+import { validateStatePrefix } from './cache/cache-state.js'
 import type { SandboxMode } from '../sandbox/sandbox.js'
 
 /** Everything action.yml declares, read and checked once. */

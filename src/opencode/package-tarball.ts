@@ -12,7 +12,7 @@ import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Writable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
-import { TarStream } from '../action/tar-stream.js'
+import { TarStream } from '../archive/tar-stream.js'
 import { KugetsuError } from '../errors.js'
 import { PACKAGE_INTEGRITY } from './digests.js'
 

@@ -1,7 +1,7 @@
 /**
  * Which provider keys kugetsu can hold itself instead of opencode's environment (where every
  * command the agent runs could print them): a provider whose key comes from an env var and that
- * speaks the OpenAI or Anthropic API gets a route on the key proxy (action/key-proxy.ts), and a
+ * speaks the OpenAI or Anthropic API gets a route on the key proxy (action/secrets/key-proxy.ts), and a
  * config overlay pointing it there with a placeholder key. Pure: decides from the config and env.
  */
 import type { OpencodeConfig } from './config.js'

@@ -6,11 +6,11 @@ import * as core from '@actions/core'
 import { readFileSync } from 'node:fs'
 import { DEFAULT_BASE_PROMPT, hashPrompt } from '../../engine.js'
 import { KugetsuError, errorMessage } from '../../errors.js'
-import { stateKeys, type StateKeys } from '../cache-state.js'
-import type { ActionRequest, RepoContext } from '../event.js'
-import type { GitHub, PostedComment } from '../github.js'
+import { stateKeys, type StateKeys } from '../cache/cache-state.js'
+import type { ActionRequest, RepoContext } from '../github/event.js'
+import type { GitHub, PostedComment } from '../github/github.js'
 import type { ActionInputs } from '../inputs.js'
-import type { Publisher } from '../publish.js'
+import type { Publisher } from '../secrets/publish.js'
 
 export type TurnRequest = Extract<ActionRequest, { kind: 'turn' }>
 

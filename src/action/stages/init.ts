@@ -1,7 +1,7 @@
 /** `command: init`: a new base session, saved for the issues that start after it. */
 import * as core from '@actions/core'
 import { KugetsuError } from '../../errors.js'
-import { summaryTable } from '../report.js'
+import { summaryTable } from '../conversation/report.js'
 import { baseHash, runKeys, warnIfUnsealed, type RunContext } from './context.js'
 import { openWorkspace } from './workspace.js'
 

@@ -6,9 +6,15 @@ import * as core from '@actions/core'
 import type { TurnOutcome } from '../../engine.js'
 import { errorMessage } from '../../errors.js'
 import { formatIssueRef } from '../../refs.js'
-import type { PostedComment } from '../github.js'
-import { formatCost, formatDuration, noteBlock, replyBody, summaryTable } from '../report.js'
-import { TRACKING_STATE, workingBody } from '../tracking.js'
+import type { PostedComment } from '../github/github.js'
+import {
+  formatCost,
+  formatDuration,
+  noteBlock,
+  replyBody,
+  summaryTable
+} from '../conversation/report.js'
+import { TRACKING_STATE, workingBody } from '../github/tracking.js'
 import type { RunContext, TurnRequest } from './context.js'
 
 /** 👀 on the triggering comment, so its author sees at once that kugetsu took it up. */

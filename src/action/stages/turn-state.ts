@@ -5,7 +5,7 @@
 import * as core from '@actions/core'
 import { KugetsuError } from '../../errors.js'
 import type { IssueRecord } from '../../store/types.js'
-import { CacheEntryRefused, CacheRestoreError, type CacheClient } from '../cache-state.js'
+import { CacheEntryRefused, CacheRestoreError, type CacheClient } from '../cache/cache-state.js'
 import { baseHash, runKeys, type RunContext } from './context.js'
 import type { Workspace } from './workspace.js'
 

@@ -7,8 +7,8 @@ import http from 'node:http'
 import https from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import { timingSafeEqual } from 'node:crypto'
-import { KugetsuError, errorMessage } from '../errors.js'
-import type { KeyStyle } from '../opencode/providers.js'
+import { KugetsuError, errorMessage } from '../../errors.js'
+import type { KeyStyle } from '../../opencode/providers.js'
 
 export interface ProxyRoute {
   provider: string

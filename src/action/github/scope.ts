@@ -1,4 +1,4 @@
-import { KugetsuError } from '../errors.js'
+import { KugetsuError } from '../../errors.js'
 
 /**
  * The Actions cache scope the session commands work in: the default branch's, named by the event

@@ -1,4 +1,4 @@
-import { MARKER_PREFIX, marker } from './report.js'
+import { MARKER_PREFIX, marker } from '../conversation/report.js'
 
 /**
  * The tracking comment: posted as soon as a request is accepted, so the person asking sees that

@@ -1,5 +1,5 @@
-import { KugetsuError, errorMessage } from '../errors.js'
-import { isKugetsuComment } from './report.js'
+import { KugetsuError, errorMessage } from '../../errors.js'
+import { isKugetsuComment } from '../conversation/report.js'
 
 /**
  * Whether the person (or bot) behind a trigger may run the agent, decided before any heavy work.

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process'
 import { createReadStream } from 'node:fs'
 import { open, readFile, writeFile } from 'node:fs/promises'
 import { createGunzip } from 'node:zlib'
-import { ArchiveChecker, UnsafeArchiveError, type ArchiveLimits } from './tar-check.js'
+import { ArchiveChecker, UnsafeArchiveError, type ArchiveLimits } from '../../archive/tar-check.js'
 
 /** What a wrapper passes the guard (as JSON in a file of the private dir). */
 export interface TarGuardConfig extends ArchiveLimits {

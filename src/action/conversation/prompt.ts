@@ -1,4 +1,4 @@
-import type { IssueInfo } from './event.js'
+import type { IssueInfo } from '../github/event.js'
 
 /**
  * The text the agent receives. The first turn of an issue carries the issue itself (title, URL,

@@ -10,14 +10,14 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { errorMessage } from '../errors.js'
+import { errorMessage } from '../../errors.js'
 import {
   mergeConfig,
   parseConfigFile,
   parseOpencodeConfig,
   type OpencodeConfig
-} from '../opencode/config.js'
-import { keyProxyOverlay, planProviderKeys } from '../opencode/providers.js'
+} from '../../opencode/config.js'
+import { keyProxyOverlay, planProviderKeys } from '../../opencode/providers.js'
 import { startKeyProxy } from './key-proxy.js'
 import { MIN_SECRET_LENGTH } from './masking.js'
 

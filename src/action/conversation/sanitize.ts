@@ -1,4 +1,4 @@
-import { KugetsuError } from '../errors.js'
+import { KugetsuError } from '../../errors.js'
 
 /**
  * Cleaning text written by others (comments, issue bodies) before an agent reads it. On a public

@@ -1,9 +1,9 @@
-import { KugetsuError, errorMessage } from '../errors.js'
+import { KugetsuError, errorMessage } from '../../errors.js'
 import { permissionFromResponse } from './authorize.js'
 import type { IssueInfo, RepoContext } from './event.js'
 import { installRetry, type RetryOptions } from './github-retry.js'
-import type { CacheEntryInfo } from './listing.js'
-import { threadCommentsFromApi, type ThreadComment } from './thread.js'
+import type { CacheEntryInfo } from '../sessions/listing.js'
+import { threadCommentsFromApi, type ThreadComment } from '../conversation/thread.js'
 
 /**
  * The GitHub REST calls the action makes, for one repository, with retries on 5xx and rate limits

@@ -7,7 +7,7 @@ import { access, chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { ArchiveLimits } from './tar-check.js'
+import type { ArchiveLimits } from '../../archive/tar-check.js'
 import type { TarGuardConfig } from './tar-guard.js'
 
 export interface TarGuard {

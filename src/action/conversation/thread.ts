@@ -1,7 +1,7 @@
-import type { IssueInfo } from './event.js'
+import type { IssueInfo } from '../github/event.js'
 import { NOTE_BLOCKS, isKugetsuComment } from './report.js'
 import { characterCount, sanitizeText } from './sanitize.js'
-import { isTrackingComment } from './tracking.js'
+import { isTrackingComment } from '../github/tracking.js'
 
 /**
  * Memory rebuilt from the issue thread when an issue's saved session is gone (Actions cache

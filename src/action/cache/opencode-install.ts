@@ -6,15 +6,15 @@ import * as core from '@actions/core'
 import { mkdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { KugetsuError, errorMessage, isKugetsuError } from '../errors.js'
+import { KugetsuError, errorMessage, isKugetsuError } from '../../errors.js'
 import {
   installDir,
   platformPackages,
   resolveOpencodeBinary,
   tarballDir,
   writeMarker
-} from '../opencode/binary.js'
-import { findTarball, unpackVerified } from '../opencode/package-tarball.js'
+} from '../../opencode/binary.js'
+import { findTarball, unpackVerified } from '../../opencode/package-tarball.js'
 import { CacheEntryRefused, CacheRestoreError, createActionsCacheClient } from './cache-state.js'
 
 type CacheModule = typeof import('@actions/cache')

@@ -1,6 +1,6 @@
 import * as core from '@actions/core'
 import { delimiter, relative } from 'node:path'
-import { KugetsuError } from '../errors.js'
+import { KugetsuError } from '../../errors.js'
 import { bundledGuardScript, installTarGuard } from './tar-guard-setup.js'
 
 /**

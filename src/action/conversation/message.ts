@@ -1,5 +1,5 @@
-import { KugetsuError } from '../errors.js'
-import type { IssueInfo } from './event.js'
+import { KugetsuError } from '../../errors.js'
+import type { IssueInfo } from '../github/event.js'
 import { checkMessageLength, sanitizeText } from './sanitize.js'
 
 /**

@@ -1,10 +1,10 @@
 import * as core from '@actions/core'
-import { formatIssueRef, parseIssueRef, type IssueRef } from '../refs.js'
-import type { RepoContext } from './event.js'
-import type { GitHub } from './github.js'
+import { formatIssueRef, parseIssueRef, type IssueRef } from '../../refs.js'
+import type { RepoContext } from '../github/event.js'
+import type { GitHub } from '../github/github.js'
 import { listingFromEntries, type CacheEntryInfo, type EntryScope } from './listing.js'
 import { destroyPlan, issueNumbersWithEntries, planPrune, type DeletionPlan } from './prune.js'
-import { defaultBranchRef } from './scope.js'
+import { defaultBranchRef } from '../github/scope.js'
 
 /**
  * The session commands of the action (`list`, `destroy`, `prune`, and a closed issue's destroy),

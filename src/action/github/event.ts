@@ -1,5 +1,5 @@
-import { KugetsuError } from '../errors.js'
-import { parseIssueRef, type IssueRef } from '../refs.js'
+import { KugetsuError } from '../../errors.js'
+import { parseIssueRef, type IssueRef } from '../../refs.js'
 import { findTrigger } from './trigger.js'
 
 /** What the workflow run is about, derived from the event before any heavy work. */
