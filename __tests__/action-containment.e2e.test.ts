@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { cleanupJobs, type ActionEvent } from './support/action-runner.js'
+import { cleanupJobs, runPost, type ActionEvent } from './support/action-runner.js'
 import {
   createTestBed,
   issueCommentEvent,
@@ -45,6 +45,7 @@ const attacks = new Map<string, string[]>()
  */
 function scriptedModel({ request }: ScriptContext): Reply | undefined {
   const last = request.userTexts.at(-1) ?? ''
+  if (last.includes('HANG')) return { type: 'hang' }
   const name = new RegExp(`${ATTACK} (\\S+)`).exec(last)?.[1]
   const commands = name ? attacks.get(name) : undefined
   if (!commands) return undefined
@@ -222,4 +223,34 @@ test('what the agent leaves in the workspace is the runner’s; its processes an
   }
   const processes = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
   expect(processes).not.toContain(marker)
+}, 180_000)
+
+test('a step killed outright leaves its agent behind, and the post step removes it', async () => {
+  const issue = newIssue()
+  const killed = await world.run({
+    event: commentOn(issue, '/kugetsu HANG while the step is killed'),
+    inputs: { 'state-key': STATE_KEY },
+    timeoutMs: 20_000,
+    killSignal: 'SIGKILL'
+  })
+  expect(killed.result.timedOut).toBe(true)
+  const record = JSON.parse(killed.result.state.sandbox) as {
+    user: { name: string; uid: number }
+  }
+  expect(kugetsuUsers()).toContain(record.user.name)
+
+  const post = await runPost(killed.result, { entry: 'dist/post/index.js' })
+  expect(post.exitCode).toBe(0)
+  expect(post.stdout).toContain("Removed the agent's user the main step left behind")
+  expect(kugetsuUsers()).not.toContain(record.user.name)
+  const left = execFileSync('ps', ['-eo', 'uid='], { encoding: 'utf8' })
+    .split('\n')
+    .map((uid) => Number(uid.trim()))
+  expect(left).not.toContain(record.user.uid)
+  const workspace = killed.result.job.workspace
+  for (let dir = workspace; dir !== '/'; dir = join(dir, '..')) {
+    expect(execFileSync('getfacl', ['-cp', dir], { encoding: 'utf8' })).not.toMatch(
+      /^user:(kugetsu-|\d+:)/m
+    )
+  }
 }, 180_000)

@@ -32996,9 +32996,8 @@ function ancestorsOf(target) {
             return ancestors;
     }
 }
-function accessGrants(privilege, user) {
-    const grants = [];
-    const owners = new Map();
+function access_accessGrants(privilege, user, recorded = []) {
+    const grants = [...recorded];
     const entry = `u:${user.name}`;
     // One path per setfacl: setfacl 2.3 exits with the status of its last file only, so a failure
     // on another would go unnoticed. Each command is its own process; they run side by side.
@@ -33030,8 +33029,8 @@ function accessGrants(privilege, user) {
             for (const dir of ancestors)
                 grants.push({ path: dir, recursive: false, inherited: false });
             for (const [i, dir] of writable.entries()) {
-                owners.set(dir, { uid: trees[i].uid, gid: trees[i].gid });
-                grants.push({ path: dir, recursive: true, inherited: true });
+                const owner = { uid: trees[i].uid, gid: trees[i].gid };
+                grants.push({ path: dir, recursive: true, inherited: true, owner });
             }
             for (const [i, target] of readable.entries()) {
                 grants.push({ path: target, recursive: false, inherited: directories[i] });
@@ -33055,7 +33054,7 @@ function accessGrants(privilege, user) {
             // A tree is walked by one command at a time: its files are handed back, then its entries
             // removed. The other grants are on other files, revoked meanwhile.
             await Promise.all(grants.map(async (grant) => {
-                const owner = grant.recursive ? owners.get(grant.path) : undefined;
+                const { owner } = grant;
                 if (owner) {
                     await attempt(privilege.run('chown', [
                         '-R',
@@ -33069,10 +33068,10 @@ function accessGrants(privilege, user) {
                 await attempt(revoke(grant));
             }));
             grants.length = 0;
-            owners.clear();
             if (failures.length)
                 throw failures[0];
-        }
+        },
+        granted: () => grants.map((grant) => ({ ...grant }))
     };
 }
 
@@ -33108,6 +33107,11 @@ async function withPasswdLock(attempt) {
             await new Promise((resolve) => setTimeout(resolve, 25 * tries));
         }
     }
+}
+/** Whether the user is still there, as it was made (same name, uid and home). */
+async function agent_user_agentUserExists(user) {
+    const entry = await passwdEntry(user.name);
+    return entry?.uid === user.uid && entry.home === user.home;
 }
 async function createAgentUser(privilege) {
     const name = `kugetsu-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
@@ -33174,7 +33178,7 @@ function privilegeOf(via) {
     };
 }
 /** Root for this process, or why there is none. */
-async function findPrivilege() {
+async function privilege_findPrivilege() {
     if (process.platform !== 'linux') {
         return { unavailable: `the agent's user sandbox needs Linux (this is ${process.platform})` };
     }
@@ -33293,6 +33297,8 @@ function userLauncher(privilege, user) {
 
 
 
+/** The name of the action's saved state (core.saveState) holding a SandboxRecord. */
+const SANDBOX_STATE = 'sandbox';
 const UNCONTAINED = {
     launcher: localLauncher,
     env: {},
@@ -33310,16 +33316,23 @@ function agentEnv(user) {
         XDG_STATE_HOME: `${user.home}/.local/state`
     };
 }
+/** Stops every process of the user, hands its files back, revokes its grants, removes it. */
+async function releaseAll(privilege, user, grants) {
+    await killUser(privilege, user);
+    const failures = [];
+    await grants.revokeAll().catch((error) => failures.push(error));
+    await removeAgentUser(privilege, user).catch((error) => failures.push(error));
+    if (failures.length)
+        throw failures[0];
+}
 async function contain(privilege, options) {
     const user = await createAgentUser(privilege);
-    const grants = accessGrants(privilege, user);
+    const grants = access_accessGrants(privilege, user);
+    const record = () => options.onRecord?.({ user, grants: grants.granted() });
+    record();
     const release = async () => {
-        await killUser(privilege, user);
-        const failures = [];
-        await grants.revokeAll().catch((error) => failures.push(error));
-        await removeAgentUser(privilege, user).catch((error) => failures.push(error));
-        if (failures.length)
-            throw failures[0];
+        await releaseAll(privilege, user, grants);
+        options.onRecord?.(undefined);
     };
     try {
         // its own tmp dir and the grants touch different files: made side by side
@@ -33334,7 +33347,7 @@ async function contain(privilege, options) {
                 '700',
                 `${user.home}/tmp`
             ]),
-            grants.grant({ readWrite: [options.workspace], read: options.readable })
+            grants.grant({ readWrite: [options.workspace], read: options.readable }).finally(record)
         ]);
     }
     catch (error) {
@@ -33343,11 +33356,28 @@ async function contain(privilege, options) {
     }
     return { launcher: userLauncher(privilege, user), env: agentEnv(user), user, release };
 }
+/**
+ * Undoes a sandbox another process set up and could not release (its step was killed outright):
+ * the user's processes, its files in the workspace, its grants, the user. Nothing when the user is
+ * gone already.
+ */
+async function releaseRecorded(record) {
+    const privilege = await findPrivilege();
+    if ('unavailable' in privilege)
+        throw new KugetsuError('sandbox-unavailable', privilege.unavailable);
+    const { name, uid, home } = record.user;
+    if (!/^kugetsu-[0-9a-f]{8}$/.test(name) || !(uid > 0) || home !== `/home/${name}`) {
+        throw new KugetsuError('sandbox-failed', `the recorded agent user ${name} is not kugetsu's`);
+    }
+    if (!(await agentUserExists(record.user)))
+        return;
+    await releaseAll(privilege, record.user, accessGrants(privilege, record.user, record.grants));
+}
 /** The sandbox of one run; with mode `off`, opencode runs as this process's user. */
 async function openSandbox(options) {
     if (options.mode === 'off')
         return UNCONTAINED;
-    const privilege = await findPrivilege();
+    const privilege = await privilege_findPrivilege();
     if ('unavailable' in privilege) {
         throw new errors_KugetsuError('sandbox-unavailable', `${privilege.unavailable}. Run the job where kugetsu is root or has passwordless sudo on Linux (GitHub-hosted Linux runners, containers), or set sandbox: off to run the agent as the runner's user, with access to everything the job can reach`);
     }
@@ -35202,6 +35232,8 @@ async function openWorkspace(context) {
         undo.add('stop the provider-key proxy', () => keys.close());
         const sandbox = await openSandbox({
             mode: inputs.sandbox,
+            // for the post step, should this step be killed before it releases the sandbox
+            onRecord: (record) => core/* saveState */.LZ(SANDBOX_STATE, record ? JSON.stringify(record) : ''),
             workspace: cwd,
             readable: [
                 await (0,promises_namespaceObject.realpath)(binary),

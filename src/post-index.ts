@@ -1,4 +1,5 @@
 /** The action's post step (action.yml `post`, run with `post-if: always()`). */
-import { runPost } from './post.js'
+import { releaseSandboxLeftBehind, runPost } from './post.js'
 
+await releaseSandboxLeftBehind()
 await runPost()

@@ -4,12 +4,14 @@ import type { RetryOptions } from './action/github/github-retry.js'
 import { inputFromEnv } from './action/inputs.js'
 import { TRACKING_STATE, interruptedBody, runUrlFromEnv } from './action/github/tracking.js'
 import { errorMessage } from './errors.js'
+import { SANDBOX_STATE, releaseRecorded, type SandboxRecord } from './sandbox/sandbox.js'
 
 /**
  * The action's `post:` step, which the runner runs after the job's steps whatever happened
- * (`post-if: always()`), also when the main step was cancelled or timed out. Its one job: a
- * tracking comment the main step never finished gets rewritten to say the run stopped. It only
- * warns, never fails the job: the job's outcome is the main step's.
+ * (`post-if: always()`), also when the main step was cancelled or timed out. Its jobs: a tracking
+ * comment the main step never finished gets rewritten to say the run stopped, and an agent's user
+ * it never released is released. It only warns, never fails the job: the job's outcome is the
+ * main step's.
  */
 
 export type PostOutcome = 'no-tracking-comment' | 'already-done' | 'marked-interrupted' | 'failed'
@@ -20,6 +22,26 @@ export interface PostOptions {
 
 /** How the runner passes what the main step saved with core.saveState. */
 const stateFromEnv = (env: NodeJS.ProcessEnv, name: string) => (env[`STATE_${name}`] ?? '').trim()
+
+/**
+ * Releases the agent's sandbox when the main step was killed before it could (a release that
+ * happened leaves the state empty): its processes, grants and user would outlive the job on a
+ * machine that is kept.
+ */
+export async function releaseSandboxLeftBehind(
+  env: NodeJS.ProcessEnv = process.env
+): Promise<void> {
+  const saved = stateFromEnv(env, SANDBOX_STATE)
+  if (!saved) return
+  try {
+    await releaseRecorded(JSON.parse(saved) as SandboxRecord)
+    core.info("Removed the agent's user the main step left behind")
+  } catch (error) {
+    core.warning(
+      `could not remove the agent's user the main step left behind: ${errorMessage(error)}`
+    )
+  }
+}
 
 export async function runPost(
   env: NodeJS.ProcessEnv = process.env,

@@ -341,6 +341,8 @@ export interface WorldRunOptions {
   user?: { uid: number; gid: number }
   /** The action's entry script (default the repository's dist/index.js). */
   entry?: string
+  /** How a step past timeoutMs is ended (see RunActionOptions.killSignal). */
+  killSignal?: NodeJS.Signals
 }
 
 /** One run of the action and everything the world saw while it ran. */
@@ -420,6 +422,7 @@ export async function createKugetsuWorld(options: WorldOptions): Promise<Kugetsu
     const runnerOptions: RunActionOptions = {
       entry: runOptions.entry ?? 'dist/index.js',
       user: runOptions.user,
+      killSignal: runOptions.killSignal,
       repo: options.repo,
       serverUrl: options.serverUrl,
       apiUrl: github.url,

@@ -95,6 +95,11 @@ export interface RunActionOptions {
   xdg?: boolean
   /** Kill the step (its whole process group) after this long. Default 120 s. */
   timeoutMs?: number
+  /**
+   * The signal that ends a step past `timeoutMs` (SIGKILL follows 5 s later). Default SIGTERM, as
+   * the runner sends; SIGKILL is a step killed outright, with no chance to clean up.
+   */
+  killSignal?: NodeJS.Signals
   /** Node binary. Default: the one running the tests. */
   node?: string
   /**
@@ -306,7 +311,8 @@ export async function runAction(options: RunActionOptions = {}): Promise<ActionR
       options.cwd ?? job.workspace,
       env,
       options.timeoutMs ?? 120_000,
-      options.user
+      options.user,
+      options.killSignal ?? 'SIGTERM'
     )
   } finally {
     if (!job.isolated) activeStableRuns -= 1
@@ -364,7 +370,8 @@ function runStep(
   cwd: string,
   env: Record<string, string>,
   timeoutMs: number,
-  user: { uid: number; gid: number } | undefined
+  user: { uid: number; gid: number } | undefined,
+  killSignal: NodeJS.Signals
 ): Promise<StepProcess> {
   return new Promise<StepProcess>((resolvePromise, reject) => {
     const child = spawn(node, [entry], {
@@ -393,7 +400,7 @@ function runStep(
     let drain: NodeJS.Timeout | undefined
     const timer = setTimeout(() => {
       timedOut = true
-      killGroup('SIGTERM')
+      killGroup(killSignal)
       escalation = setTimeout(() => killGroup('SIGKILL'), 5_000)
     }, timeoutMs)
     const finish = (): void => {

@@ -28372,9 +28372,10 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9367);
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8894);
 /** The action's post step (action.yml `post`, run with `post-if: always()`). */
 
+await (0,_post_js__WEBPACK_IMPORTED_MODULE_0__/* .releaseSandboxLeftBehind */ .y)();
 await (0,_post_js__WEBPACK_IMPORTED_MODULE_0__/* .runPost */ .a)();
 
 __webpack_async_result__();
@@ -28382,12 +28383,13 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9367:
+/***/ 8894:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  y: () => (/* binding */ releaseSandboxLeftBehind),
   a: () => (/* binding */ runPost)
 });
 
@@ -32521,6 +32523,7 @@ function stateCodec(secret) {
 
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:fs/promises"
@@ -32854,7 +32857,590 @@ function readInputs(env) {
     };
 }
 
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/opencode/process.ts
+/**
+ * Killing an opencode process and everything it started.
+ *
+ * opencode runs in its own process group (spawned detached), but its bash tool starts each command
+ * in a new session of its own, so a signal to opencode's group does not reach them, and opencode
+ * does not kill them when it is terminated (verified with 1.18.33: a `sleep` started by the bash
+ * tool outlives a SIGTERM to opencode's group). So before signalling, kugetsu lists the
+ * descendants of the opencode process and signals their process groups as well.
+ */
+
+
+async function fromProc() {
+    let entries;
+    try {
+        entries = await (0,promises_namespaceObject.readdir)('/proc');
+    }
+    catch {
+        return undefined;
+    }
+    const list = [];
+    await Promise.all(entries
+        .filter((entry) => /^\d+$/.test(entry))
+        .map(async (entry) => {
+        try {
+            const stat = await (0,promises_namespaceObject.readFile)(`/proc/${entry}/stat`, 'utf8');
+            // pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses
+            const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+            list.push({
+                pid: Number(entry),
+                ppid: Number(fields[1]),
+                pgid: Number(fields[2]),
+                state: fields[0]
+            });
+        }
+        catch {
+            // the process is gone already
+        }
+    }));
+    return list;
+}
+function fromPs() {
+    return new Promise((resolve) => {
+        (0,external_node_child_process_namespaceObject.execFile)('ps', ['-A', '-o', 'pid=,ppid=,pgid=,stat='], (error, stdout) => {
+            if (error)
+                return resolve([]);
+            const list = [];
+            for (const line of stdout.split('\n')) {
+                const [pid, ppid, pgid, stat] = line.trim().split(/\s+/);
+                const info = { pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid), state: stat?.[0] };
+                if (info.pid && !Number.isNaN(info.ppid) && !Number.isNaN(info.pgid))
+                    list.push(info);
+            }
+            resolve(list);
+        });
+    });
+}
+/** Every process on the machine that we can see (empty when neither /proc nor ps works). */
+async function listProcesses() {
+    if (process.platform === 'win32')
+        return [];
+    return (await fromProc()) ?? (await fromPs());
+}
+/** The descendants of `root` (not `root` itself). */
+function descendantsOf(root, processes) {
+    const children = new Map();
+    for (const info of processes) {
+        const list = children.get(info.ppid) ?? [];
+        list.push(info);
+        children.set(info.ppid, list);
+    }
+    const out = [];
+    const queue = [root];
+    const seen = new Set([root]);
+    while (queue.length) {
+        const pid = queue.shift();
+        for (const child of children.get(pid) ?? []) {
+            if (seen.has(child.pid))
+                continue;
+            seen.add(child.pid);
+            out.push(child);
+            queue.push(child.pid);
+        }
+    }
+    return out;
+}
+/** Sends a signal to a process group; false when it does not exist (any more). */
+function signalGroup(pgid, signal) {
+    try {
+        process.kill(-pgid, signal);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/** True while any process of the group is alive. */
+function groupAlive(pgid) {
+    try {
+        process.kill(-pgid, 0);
+        return true;
+    }
+    catch (error) {
+        return error.code === 'EPERM';
+    }
+}
+/** Processes of a group that are alive (zombies, dead but not yet reaped, do not count). */
+async function liveGroupMembers(pgid) {
+    return (await listProcesses()).filter((info) => info.pgid === pgid && info.state !== 'Z');
+}
+/**
+ * The process groups to signal to stop `leader` (a detached child, so its pid is its group id) and
+ * everything it started: its own group first, then the groups of its descendants.
+ */
+async function treeGroups(leader) {
+    const groups = [leader];
+    for (const info of descendantsOf(leader, await listProcesses())) {
+        if (info.pgid > 1 && !groups.includes(info.pgid) && info.pgid !== process.pid) {
+            groups.push(info.pgid);
+        }
+    }
+    return groups;
+}
+function signalGroups(groups, signal) {
+    for (const group of groups)
+        signalGroup(group, signal);
+}
+
+;// CONCATENATED MODULE: ./src/opencode/launcher.ts
+/**
+ * How the drivers start opencode and stop it together with everything it started. Both drivers
+ * go through a Launcher, so the same code runs opencode as this process's user (localLauncher) or
+ * contained as another OS user (see src/sandbox/).
+ */
+
+
+/**
+ * opencode as this process's user. opencode's bash tool starts each command in a session of its
+ * own, so a signal to opencode's group misses them: their groups are found and signalled too
+ * (process.ts).
+ */
+const localLauncher = {
+    spawn: (command, args, options) => (0,external_node_child_process_namespaceObject.spawn)(command, args, { ...options, detached: true }),
+    async stopTree(pid, exited, graceMs) {
+        const groups = await treeGroups(pid).catch(() => [pid]);
+        signalGroups(groups, 'SIGTERM');
+        const force = setTimeout(() => signalGroups(groups, 'SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(force);
+        signalGroups(groups.filter(groupAlive), 'SIGKILL');
+    }
+};
+
+;// CONCATENATED MODULE: ./src/sandbox/run-all.ts
+/** Running the sandbox's privileged commands side by side, never leaving one behind on a failure. */
+/**
+ * Waits for every command, side by side, then throws the first failure: a command still running
+ * when a failure is cleaned up could grant what the clean-up has already revoked.
+ */
+async function run_all_runAll(commands) {
+    const results = await Promise.allSettled(commands);
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed)
+        throw failed.reason;
+}
+
+;// CONCATENATED MODULE: ./src/sandbox/access.ts
+/**
+ * What the agent's user may reach of the runner user's files: exactly the paths kugetsu grants,
+ * through ACL entries naming that user, so no mode or owner changes (a 0700 home, `/root`). Each
+ * grant is revoked when the run ends, and what the agent created in the workspace is handed back
+ * to the workspace's owner, so later steps of the job can use it.
+ */
+
+
+
+function ancestorsOf(target) {
+    const ancestors = [];
+    for (let dir = external_node_path_default().dirname(target);; dir = external_node_path_default().dirname(dir)) {
+        ancestors.unshift(dir);
+        if (dir === external_node_path_default().dirname(dir))
+            return ancestors;
+    }
+}
+function access_accessGrants(privilege, user, recorded = []) {
+    const grants = [...recorded];
+    const entry = `u:${user.name}`;
+    // One path per setfacl: setfacl 2.3 exits with the status of its last file only, so a failure
+    // on another would go unnoticed. Each command is its own process; they run side by side.
+    async function setfacl(args, target) {
+        await privilege.run('setfacl', ['-P', ...args, '--', target]);
+    }
+    return {
+        async grant(targets) {
+            const writable = targets.readWrite.map((dir) => external_node_path_default().resolve(dir));
+            const readable = targets.read.map((target) => external_node_path_default().resolve(target));
+            const seen = new Set([...grants.map((grant) => grant.path), ...writable, ...readable]);
+            // a dir inside a read-write tree gets search (X) from the tree's own entry
+            const inTree = (dir) => writable.some((tree) => dir === tree || dir.startsWith(tree + (external_node_path_default()).sep));
+            const ancestors = [];
+            for (const target of [...writable, ...readable]) {
+                for (const dir of ancestorsOf(target)) {
+                    if (seen.has(dir) || inTree(dir))
+                        continue;
+                    seen.add(dir);
+                    const mode = (await (0,promises_namespaceObject.stat)(dir).catch(() => undefined))?.mode ?? 0;
+                    if (!(mode & 0o001))
+                        ancestors.push(dir);
+                }
+            }
+            const trees = await Promise.all(writable.map((dir) => (0,promises_namespaceObject.stat)(dir)));
+            const directories = await Promise.all(readable.map(async (target) => (await (0,promises_namespaceObject.stat)(target)).isDirectory()));
+            // Recorded before the commands run: what one changed, even if it then failed (a walk that
+            // met a vanished file), is revoked all the same.
+            for (const dir of ancestors)
+                grants.push({ path: dir, recursive: false, inherited: false });
+            for (const [i, dir] of writable.entries()) {
+                const owner = { uid: trees[i].uid, gid: trees[i].gid };
+                grants.push({ path: dir, recursive: true, inherited: true, owner });
+            }
+            for (const [i, target] of readable.entries()) {
+                grants.push({ path: target, recursive: false, inherited: directories[i] });
+            }
+            // Ancestors and trees are different files: granted side by side. The read grants come
+            // after the trees, so a readable path inside a tree ends with its read entry.
+            await run_all_runAll([
+                ...ancestors.map((dir) => setfacl(['-m', `${entry}:x`], dir)),
+                ...writable.map((dir) => setfacl(['-R', '-m', `${entry}:rwX,d:${entry}:rwX`], dir))
+            ]);
+            await run_all_runAll(readable.map((target, i) => setfacl(['-m', directories[i] ? `${entry}:rX,d:${entry}:rX` : `${entry}:rX`], target)));
+        },
+        async revokeAll() {
+            const failures = [];
+            const attempt = (command) => command.then(() => undefined, (error) => void failures.push(error));
+            const revoke = (grant) => setfacl([
+                ...(grant.recursive ? ['-R'] : []),
+                '-x',
+                grant.inherited ? `${entry},d:${entry}` : entry
+            ], grant.path);
+            // A tree is walked by one command at a time: its files are handed back, then its entries
+            // removed. The other grants are on other files, revoked meanwhile.
+            await Promise.all(grants.map(async (grant) => {
+                const { owner } = grant;
+                if (owner) {
+                    await attempt(privilege.run('chown', [
+                        '-R',
+                        '-h',
+                        `--from=${user.uid}`,
+                        `${owner.uid}:${owner.gid}`,
+                        '--',
+                        grant.path
+                    ]));
+                }
+                await attempt(revoke(grant));
+            }));
+            grants.length = 0;
+            if (failures.length)
+                throw failures[0];
+        },
+        granted: () => grants.map((grant) => ({ ...grant }))
+    };
+}
+
+;// CONCATENATED MODULE: ./src/sandbox/agent-user.ts
+/**
+ * The OS user the agent runs as: made for one run (so nothing one run's agent left behind, a
+ * process or a file in its home, meets the next), and removed with its home afterwards.
+ */
+
+
+
+async function passwdEntry(name) {
+    const passwd = await (0,promises_namespaceObject.readFile)('/etc/passwd', 'utf8');
+    for (const line of passwd.split('\n')) {
+        const [login, , uid, gid, , home] = line.split(':');
+        if (login === name)
+            return { name, uid: Number(uid), gid: Number(gid), home };
+    }
+    return undefined;
+}
+/**
+ * useradd and userdel lock /etc/passwd and give up at once when another holds it ("cannot lock
+ * /etc/passwd; try again later"): parallel runs on one machine take turns.
+ */
+async function withPasswdLock(attempt) {
+    for (let tries = 1;; tries++) {
+        try {
+            return await attempt();
+        }
+        catch (error) {
+            if (tries >= 20 || !/cannot lock|try again later/i.test(errors_errorMessage(error)))
+                throw error;
+            await new Promise((resolve) => setTimeout(resolve, 25 * tries));
+        }
+    }
+}
+/** Whether the user is still there, as it was made (same name, uid and home). */
+async function agentUserExists(user) {
+    const entry = await passwdEntry(user.name);
+    return entry?.uid === user.uid && entry.home === user.home;
+}
+async function agent_user_createAgentUser(privilege) {
+    const name = `kugetsu-${randomBytes(4).toString('hex')}`;
+    const home = `/home/${name}`;
+    await withPasswdLock(() => privilege.run('useradd', [
+        '--system',
+        '--create-home',
+        '--home-dir',
+        home,
+        '--shell',
+        '/bin/sh',
+        '--user-group',
+        '--comment',
+        'kugetsu agent',
+        name
+    ]));
+    await privilege.run('chmod', ['700', home]);
+    const user = await passwdEntry(name);
+    if (!user || !(user.uid > 0)) {
+        throw new KugetsuError('sandbox-failed', `useradd made no usable user ${name}`);
+    }
+    return user;
+}
+async function removeAgentUser(privilege, user) {
+    // userdel exits 12 when only the mail spool was missing; the user and its home are gone then
+    await withPasswdLock(() => privilege.run('userdel', ['--remove', user.name])).catch((error) => {
+        if (!errors_errorMessage(error).includes('mail spool'))
+            throw error;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/sandbox/privilege.ts
+/**
+ * Running the few commands that set up and tear down the agent's user (useradd, setfacl, chown,
+ * kill): directly when kugetsu runs as root (containers, many self-hosted runners), else through
+ * passwordless `sudo -n` (GitHub-hosted runners give the runner user that).
+ */
+
+
+function execCommand(command, args) {
+    return new Promise((resolve) => {
+        (0,external_node_child_process_namespaceObject.execFile)(command, args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+            const code = error ? (typeof error.code === 'number' ? error.code : 127) : 0;
+            resolve({ code, stdout, stderr: stderr || (error && !stdout ? error.message : '') });
+        });
+    });
+}
+function privilegeOf(via) {
+    return {
+        via,
+        async run(command, args) {
+            const result = via === 'root'
+                ? await execCommand(command, args)
+                : await execCommand('sudo', ['-n', '--', command, ...args]);
+            if (result.code === 127 || /command not found|ENOENT/.test(result.stderr)) {
+                throw new errors_KugetsuError('sandbox-failed', `${command} is not installed (on Debian and Ubuntu: apt-get install ${command === 'setfacl' ? 'acl' : 'passwd'})`);
+            }
+            if (result.code !== 0) {
+                const detail = result.stderr.trim().split('\n').pop() || `exit code ${result.code}`;
+                throw new errors_KugetsuError('sandbox-failed', `${command} ${args[0] ?? ''}: ${detail}`);
+            }
+            return result.stdout;
+        }
+    };
+}
+/** Root for this process, or why there is none. */
+async function privilege_findPrivilege() {
+    if (process.platform !== 'linux') {
+        return { unavailable: `the agent's user sandbox needs Linux (this is ${process.platform})` };
+    }
+    if (process.getuid?.() === 0)
+        return privilegeOf('root');
+    const sudo = await execCommand('sudo', ['-n', 'true']);
+    if (sudo.code === 0)
+        return privilegeOf('sudo');
+    return {
+        unavailable: 'kugetsu runs as neither root nor a user with passwordless sudo, so it cannot run the agent as another user'
+    };
+}
+
+;// CONCATENATED MODULE: ./src/sandbox/user-launcher.ts
+/**
+ * Starts opencode as the agent's user, and stops it by signalling every process of that user: a
+ * user made for this run has no process kugetsu must keep, and a process the agent detached from
+ * opencode's tree (setsid, a double fork) is caught as well.
+ */
+
+
+
+async function pidsOf(uid) {
+    const entries = await (0,promises_namespaceObject.readdir)('/proc').catch(() => []);
+    const pids = [];
+    await Promise.all(entries
+        .filter((entry) => /^\d+$/.test(entry))
+        .map(async (entry) => {
+        // /proc/<pid> belongs to the process's effective user
+        const info = await (0,promises_namespaceObject.stat)(`/proc/${entry}`).catch(() => undefined);
+        if (info?.uid === uid)
+            pids.push(Number(entry));
+    }));
+    return pids;
+}
+/** Sends `signal` to every process of the user. */
+async function signalUser(privilege, user, signal) {
+    const pids = await pidsOf(user.uid);
+    if (pids.length === 0)
+        return;
+    if (privilege.via === 'sudo') {
+        // some may be gone by now: kill still signals the others, and its exit code says nothing useful
+        await execCommand('sudo', [
+            '-n',
+            'kill',
+            '-s',
+            signal.replace(/^SIG/, ''),
+            '--',
+            ...pids.map(String)
+        ]);
+        return;
+    }
+    for (const pid of pids) {
+        try {
+            process.kill(pid, signal);
+        }
+        catch {
+            // gone already
+        }
+    }
+}
+/**
+ * SIGKILL to every process of the user until none is left: a killed process is listed until the
+ * kernel has reaped it, and userdel refuses a user with a process (bounded: 5 s).
+ */
+async function killUser(privilege, user) {
+    for (let tries = 0; tries < 100; tries++) {
+        if ((await pidsOf(user.uid)).length === 0)
+            return;
+        await signalUser(privilege, user, 'SIGKILL');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+}
+function user_launcher_userLauncher(privilege, user) {
+    return {
+        spawn(command, args, options) {
+            if (privilege.via === 'root') {
+                // node drops the supplementary groups (setgroups) before setgid/setuid
+                return spawn(command, args, { ...options, detached: true, uid: user.uid, gid: user.gid });
+            }
+            // -E keeps the environment given here (sudo's own reset would drop it), and never puts it
+            // on a command line; PATH is given again because sudo applies its secure_path anyway.
+            return spawn('sudo', [
+                '-n',
+                '-E',
+                '-u',
+                user.name,
+                '--',
+                '/usr/bin/env',
+                `PATH=${options.env.PATH ?? ''}`,
+                command,
+                ...args
+            ], { ...options, detached: true });
+        },
+        async stopTree(_pid, exited, graceMs) {
+            await signalUser(privilege, user, 'SIGTERM');
+            const force = setTimeout(() => void signalUser(privilege, user, 'SIGKILL'), graceMs);
+            await exited;
+            clearTimeout(force);
+            await signalUser(privilege, user, 'SIGKILL');
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/sandbox/sandbox.ts
+/**
+ * Containing the agent: opencode, its tools and everything they start run as an OS user made for
+ * this run, with no sudo, no view of the runner user's processes (their /proc environ holds the
+ * job's credentials) or private files, and write access to the working directory, its own home
+ * and temp dir only.
+ */
+
+
+
+
+
+
+
+/** The name of the action's saved state (core.saveState) holding a SandboxRecord. */
+const SANDBOX_STATE = 'sandbox';
+const UNCONTAINED = {
+    launcher: localLauncher,
+    env: {},
+    release: () => Promise.resolve()
+};
+function agentEnv(user) {
+    return {
+        HOME: user.home,
+        USER: user.name,
+        LOGNAME: user.name,
+        TMPDIR: `${user.home}/tmp`,
+        XDG_CONFIG_HOME: `${user.home}/.config`,
+        XDG_DATA_HOME: `${user.home}/.local/share`,
+        XDG_CACHE_HOME: `${user.home}/.cache`,
+        XDG_STATE_HOME: `${user.home}/.local/state`
+    };
+}
+/** Stops every process of the user, hands its files back, revokes its grants, removes it. */
+async function releaseAll(privilege, user, grants) {
+    await killUser(privilege, user);
+    const failures = [];
+    await grants.revokeAll().catch((error) => failures.push(error));
+    await removeAgentUser(privilege, user).catch((error) => failures.push(error));
+    if (failures.length)
+        throw failures[0];
+}
+async function contain(privilege, options) {
+    const user = await createAgentUser(privilege);
+    const grants = accessGrants(privilege, user);
+    const record = () => options.onRecord?.({ user, grants: grants.granted() });
+    record();
+    const release = async () => {
+        await releaseAll(privilege, user, grants);
+        options.onRecord?.(undefined);
+    };
+    try {
+        // its own tmp dir and the grants touch different files: made side by side
+        await runAll([
+            privilege.run('install', [
+                '-d',
+                '-o',
+                String(user.uid),
+                '-g',
+                String(user.gid),
+                '-m',
+                '700',
+                `${user.home}/tmp`
+            ]),
+            grants.grant({ readWrite: [options.workspace], read: options.readable }).finally(record)
+        ]);
+    }
+    catch (error) {
+        await release().catch(() => undefined);
+        throw error;
+    }
+    return { launcher: userLauncher(privilege, user), env: agentEnv(user), user, release };
+}
+/**
+ * Undoes a sandbox another process set up and could not release (its step was killed outright):
+ * the user's processes, its files in the workspace, its grants, the user. Nothing when the user is
+ * gone already.
+ */
+async function releaseRecorded(record) {
+    const privilege = await privilege_findPrivilege();
+    if ('unavailable' in privilege)
+        throw new errors_KugetsuError('sandbox-unavailable', privilege.unavailable);
+    const { name, uid, home } = record.user;
+    if (!/^kugetsu-[0-9a-f]{8}$/.test(name) || !(uid > 0) || home !== `/home/${name}`) {
+        throw new errors_KugetsuError('sandbox-failed', `the recorded agent user ${name} is not kugetsu's`);
+    }
+    if (!(await agentUserExists(record.user)))
+        return;
+    await releaseAll(privilege, record.user, access_accessGrants(privilege, record.user, record.grants));
+}
+/** The sandbox of one run; with mode `off`, opencode runs as this process's user. */
+async function openSandbox(options) {
+    if (options.mode === 'off')
+        return UNCONTAINED;
+    const privilege = await findPrivilege();
+    if ('unavailable' in privilege) {
+        throw new KugetsuError('sandbox-unavailable', `${privilege.unavailable}. Run the job where kugetsu is root or has passwordless sudo on Linux (GitHub-hosted Linux runners, containers), or set sandbox: off to run the agent as the runner's user, with access to everything the job can reach`);
+    }
+    try {
+        return await contain(privilege, options);
+    }
+    catch (error) {
+        if (error instanceof KugetsuError) {
+            throw new KugetsuError('sandbox-failed', `could not set up the agent's user: ${error.message} (sandbox: off runs the agent uncontained)`, { cause: error });
+        }
+        throw error;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/post.ts
+
 
 
 
@@ -32862,6 +33448,23 @@ function readInputs(env) {
 
 /** How the runner passes what the main step saved with core.saveState. */
 const stateFromEnv = (env, name) => (env[`STATE_${name}`] ?? '').trim();
+/**
+ * Releases the agent's sandbox when the main step was killed before it could (a release that
+ * happened leaves the state empty): its processes, grants and user would outlive the job on a
+ * machine that is kept.
+ */
+async function releaseSandboxLeftBehind(env = process.env) {
+    const saved = stateFromEnv(env, SANDBOX_STATE);
+    if (!saved)
+        return;
+    try {
+        await releaseRecorded(JSON.parse(saved));
+        info("Removed the agent's user the main step left behind");
+    }
+    catch (error) {
+        warning(`could not remove the agent's user the main step left behind: ${errors_errorMessage(error)}`);
+    }
+}
 async function runPost(env = process.env, options = {}) {
     const commentId = stateFromEnv(env, TRACKING_STATE.commentId);
     if (!commentId)
@@ -33213,6 +33816,18 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 			return fn.r ? promise : getResult();
 /******/ 		}, (err) => ((err ? reject(promise[webpackError] = err) : outerResolve(exports)), resolveQueue(queue)));
 /******/ 		queue && queue.d < 0 && (queue.d = 0);
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
 /******/ 	};
 /******/ })();
 /******/ 

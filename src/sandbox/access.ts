@@ -10,11 +10,13 @@ import type { AgentUser } from './agent-user.js'
 import type { Privilege } from './privilege.js'
 import { runAll } from './run-all.js'
 
-interface Grant {
+export interface Grant {
   path: string
   recursive: boolean
   /** Default entries were added too (a directory whose new files the agent must reach). */
   inherited: boolean
+  /** For a read-write tree: whom its files go back to. */
+  owner?: { uid: number; gid: number }
 }
 
 export interface GrantTargets {
@@ -32,6 +34,8 @@ export interface AccessGrants {
   grant(targets: GrantTargets): Promise<void>
   /** Hands the agent's files in the read-write dirs back to their owners; removes every grant. */
   revokeAll(): Promise<void>
+  /** What is granted now, to be revoked by another process should this one not get to it. */
+  granted(): Grant[]
 }
 
 function ancestorsOf(target: string): string[] {
@@ -42,9 +46,12 @@ function ancestorsOf(target: string): string[] {
   }
 }
 
-export function accessGrants(privilege: Privilege, user: AgentUser): AccessGrants {
-  const grants: Grant[] = []
-  const owners = new Map<string, { uid: number; gid: number }>()
+export function accessGrants(
+  privilege: Privilege,
+  user: AgentUser,
+  recorded: Grant[] = []
+): AccessGrants {
+  const grants: Grant[] = [...recorded]
   const entry = `u:${user.name}`
 
   // One path per setfacl: setfacl 2.3 exits with the status of its last file only, so a failure
@@ -78,8 +85,8 @@ export function accessGrants(privilege: Privilege, user: AgentUser): AccessGrant
       // met a vanished file), is revoked all the same.
       for (const dir of ancestors) grants.push({ path: dir, recursive: false, inherited: false })
       for (const [i, dir] of writable.entries()) {
-        owners.set(dir, { uid: trees[i].uid, gid: trees[i].gid })
-        grants.push({ path: dir, recursive: true, inherited: true })
+        const owner = { uid: trees[i].uid, gid: trees[i].gid }
+        grants.push({ path: dir, recursive: true, inherited: true, owner })
       }
       for (const [i, target] of readable.entries()) {
         grants.push({ path: target, recursive: false, inherited: directories[i] })
@@ -116,7 +123,7 @@ export function accessGrants(privilege: Privilege, user: AgentUser): AccessGrant
       // removed. The other grants are on other files, revoked meanwhile.
       await Promise.all(
         grants.map(async (grant) => {
-          const owner = grant.recursive ? owners.get(grant.path) : undefined
+          const { owner } = grant
           if (owner) {
             await attempt(
               privilege.run('chown', [
@@ -133,8 +140,8 @@ export function accessGrants(privilege: Privilege, user: AgentUser): AccessGrant
         })
       )
       grants.length = 0
-      owners.clear()
       if (failures.length) throw failures[0]
-    }
+    },
+    granted: () => grants.map((grant) => ({ ...grant }))
   }
 }

@@ -38,6 +38,12 @@ async function withPasswdLock<T>(attempt: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Whether the user is still there, as it was made (same name, uid and home). */
+export async function agentUserExists(user: AgentUser): Promise<boolean> {
+  const entry = await passwdEntry(user.name)
+  return entry?.uid === user.uid && entry.home === user.home
+}
+
 export async function createAgentUser(privilege: Privilege): Promise<AgentUser> {
   const name = `kugetsu-${randomBytes(4).toString('hex')}`
   const home = `/home/${name}`

@@ -6,8 +6,8 @@
  */
 import { KugetsuError } from '../errors.js'
 import { localLauncher, type Launcher } from '../opencode/launcher.js'
-import { accessGrants } from './access.js'
-import { createAgentUser, removeAgentUser, type AgentUser } from './agent-user.js'
+import { accessGrants, type AccessGrants, type Grant } from './access.js'
+import { agentUserExists, createAgentUser, removeAgentUser, type AgentUser } from './agent-user.js'
 import { findPrivilege, type Privilege } from './privilege.js'
 import { runAll } from './run-all.js'
 import { killUser, userLauncher } from './user-launcher.js'
@@ -20,6 +20,20 @@ export interface SandboxOptions {
   workspace: string
   /** Files and directories opencode must read: its binary, a config file, the exchange dir. */
   readable: string[]
+  /**
+   * Told what there is to undo whenever that changes (undefined once released), so that another
+   * process can release it should this one be killed first (see releaseRecorded).
+   */
+  onRecord?: (record: SandboxRecord | undefined) => void
+}
+
+/** The name of the action's saved state (core.saveState) holding a SandboxRecord. */
+export const SANDBOX_STATE = 'sandbox'
+
+/** What a sandbox set up: enough to undo it from another process. */
+export interface SandboxRecord {
+  user: AgentUser
+  grants: Grant[]
 }
 
 export interface Sandbox {
@@ -51,15 +65,27 @@ function agentEnv(user: AgentUser): Record<string, string> {
   }
 }
 
+/** Stops every process of the user, hands its files back, revokes its grants, removes it. */
+async function releaseAll(
+  privilege: Privilege,
+  user: AgentUser,
+  grants: AccessGrants
+): Promise<void> {
+  await killUser(privilege, user)
+  const failures: unknown[] = []
+  await grants.revokeAll().catch((error: unknown) => failures.push(error))
+  await removeAgentUser(privilege, user).catch((error: unknown) => failures.push(error))
+  if (failures.length) throw failures[0]
+}
+
 async function contain(privilege: Privilege, options: SandboxOptions): Promise<Sandbox> {
   const user = await createAgentUser(privilege)
   const grants = accessGrants(privilege, user)
+  const record = () => options.onRecord?.({ user, grants: grants.granted() })
+  record()
   const release = async () => {
-    await killUser(privilege, user)
-    const failures: unknown[] = []
-    await grants.revokeAll().catch((error: unknown) => failures.push(error))
-    await removeAgentUser(privilege, user).catch((error: unknown) => failures.push(error))
-    if (failures.length) throw failures[0]
+    await releaseAll(privilege, user, grants)
+    options.onRecord?.(undefined)
   }
   try {
     // its own tmp dir and the grants touch different files: made side by side
@@ -74,13 +100,30 @@ async function contain(privilege: Privilege, options: SandboxOptions): Promise<S
         '700',
         `${user.home}/tmp`
       ]),
-      grants.grant({ readWrite: [options.workspace], read: options.readable })
+      grants.grant({ readWrite: [options.workspace], read: options.readable }).finally(record)
     ])
   } catch (error) {
     await release().catch(() => undefined)
     throw error
   }
   return { launcher: userLauncher(privilege, user), env: agentEnv(user), user, release }
+}
+
+/**
+ * Undoes a sandbox another process set up and could not release (its step was killed outright):
+ * the user's processes, its files in the workspace, its grants, the user. Nothing when the user is
+ * gone already.
+ */
+export async function releaseRecorded(record: SandboxRecord): Promise<void> {
+  const privilege = await findPrivilege()
+  if ('unavailable' in privilege)
+    throw new KugetsuError('sandbox-unavailable', privilege.unavailable)
+  const { name, uid, home } = record.user
+  if (!/^kugetsu-[0-9a-f]{8}$/.test(name) || !(uid > 0) || home !== `/home/${name}`) {
+    throw new KugetsuError('sandbox-failed', `the recorded agent user ${name} is not kugetsu's`)
+  }
+  if (!(await agentUserExists(record.user))) return
+  await releaseAll(privilege, record.user, accessGrants(privilege, record.user, record.grants))
 }
 
 /** The sandbox of one run; with mode `off`, opencode runs as this process's user. */

@@ -12,7 +12,7 @@ import { buildOpencodeConfigContent } from '../../opencode/config.js'
 import { createOpencodeDriver, type OpencodeDriverOptions } from '../../opencode/driver.js'
 import { createServeDriver } from '../../opencode/serve.js'
 import type { OpencodeDriver } from '../../opencode/types.js'
-import { openSandbox } from '../../sandbox/sandbox.js'
+import { SANDBOX_STATE, openSandbox } from '../../sandbox/sandbox.js'
 import { sealState, stateCodec } from '../../store/crypto.js'
 import { createEntryStore, type EntryCodec, type EntryStore } from '../../store/entries.js'
 import { createActionsCacheClient, type CacheClient } from '../cache/cache-state.js'
@@ -117,6 +117,8 @@ export async function openWorkspace(context: RunContext): Promise<Workspace> {
     undo.add('stop the provider-key proxy', () => keys.close())
     const sandbox = await openSandbox({
       mode: inputs.sandbox,
+      // for the post step, should this step be killed before it releases the sandbox
+      onRecord: (record) => core.saveState(SANDBOX_STATE, record ? JSON.stringify(record) : ''),
       workspace: cwd,
       readable: [
         await realpath(binary),
