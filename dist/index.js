@@ -33713,8 +33713,9 @@ function createEntryStore(root, codec = stateCodec(undefined)) {
 
 ;// CONCATENATED MODULE: ./src/action/secrets/environment.ts
 /**
- * The environment opencode gets: the job's own (so provider keys set as env reach it and
- * `{env:VAR}` in opencode.json resolves), minus what only the runner and kugetsu may hold.
+ * The environment opencode gets: the job's own (so `{env:VAR}` in opencode.json resolves and
+ * providers kugetsu cannot proxy find their keys), minus what only the runner and kugetsu may
+ * hold. Covered provider keys are swapped for placeholders afterwards (provider-keys.ts).
  */
 /** Runner credentials: with these an agent could write other issues' cache entries or mint OIDC tokens. */
 const RUNNER_SECRETS = [
@@ -33734,7 +33735,10 @@ const RUNNER_FILE_COMMANDS = [
     'GITHUB_PATH',
     'GITHUB_STEP_SUMMARY'
 ];
+/** The job token under the names runners and tools give it (Forgejo and Gitea add their own). */
+const JOB_TOKENS = ['GITHUB_TOKEN', 'GH_TOKEN', 'FORGEJO_TOKEN', 'GITEA_TOKEN'];
 function agentEnvironment(env, overrides, options = {}) {
+    const withheld = new Set((options.withheld ?? []).filter(Boolean));
     const out = {};
     for (const [name, value] of Object.entries(env)) {
         if (value === undefined)
@@ -33744,7 +33748,7 @@ function agentEnvironment(env, overrides, options = {}) {
             continue;
         if (RUNNER_SECRETS.includes(name) || RUNNER_FILE_COMMANDS.includes(name))
             continue;
-        if (name === 'GITHUB_TOKEN' || name === 'GH_TOKEN')
+        if (JOB_TOKENS.includes(name) || withheld.has(value))
             continue;
         out[name] = value;
     }
@@ -35248,7 +35252,10 @@ async function openWorkspace(context) {
         const driver = startDriver(context, {
             binary,
             cwd,
-            env: keys.environment(agentEnvironment(env, { XDG_DATA_HOME: (0,external_node_path_.join)(dir, 'opencode-data'), ...sandbox.env }, { exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined })),
+            env: keys.environment(agentEnvironment(env, { XDG_DATA_HOME: (0,external_node_path_.join)(dir, 'opencode-data'), ...sandbox.env }, {
+                exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined,
+                withheld: [inputs.githubToken, inputs.stateKey]
+            })),
             configContent: buildOpencodeConfigContent({
                 user: inputs.opencodeConfig,
                 inherited: env.OPENCODE_CONFIG_CONTENT,

@@ -1,6 +1,7 @@
 /**
- * The environment opencode gets: the job's own (so provider keys set as env reach it and
- * `{env:VAR}` in opencode.json resolves), minus what only the runner and kugetsu may hold.
+ * The environment opencode gets: the job's own (so `{env:VAR}` in opencode.json resolves and
+ * providers kugetsu cannot proxy find their keys), minus what only the runner and kugetsu may
+ * hold. Covered provider keys are swapped for placeholders afterwards (provider-keys.ts).
  */
 
 /** Runner credentials: with these an agent could write other issues' cache entries or mint OIDC tokens. */
@@ -23,18 +24,26 @@ const RUNNER_FILE_COMMANDS = [
   'GITHUB_STEP_SUMMARY'
 ]
 
+/** The job token under the names runners and tools give it (Forgejo and Gitea add their own). */
+const JOB_TOKENS = ['GITHUB_TOKEN', 'GH_TOKEN', 'FORGEJO_TOKEN', 'GITEA_TOKEN']
+
 export function agentEnvironment(
   env: NodeJS.ProcessEnv,
   overrides: Record<string, string>,
-  options: { exposeToken?: string } = {}
+  options: {
+    exposeToken?: string
+    /** Values no variable may carry to the agent, whatever its name (github-token, state-key). */
+    withheld?: string[]
+  } = {}
 ): NodeJS.ProcessEnv {
+  const withheld = new Set((options.withheld ?? []).filter(Boolean))
   const out: NodeJS.ProcessEnv = {}
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined) continue
     // INPUT_* carries the action's inputs, github-token among them.
     if (name.startsWith('INPUT_') || name.startsWith('STATE_')) continue
     if (RUNNER_SECRETS.includes(name) || RUNNER_FILE_COMMANDS.includes(name)) continue
-    if (name === 'GITHUB_TOKEN' || name === 'GH_TOKEN') continue
+    if (JOB_TOKENS.includes(name) || withheld.has(value)) continue
     out[name] = value
   }
   if (options.exposeToken) {

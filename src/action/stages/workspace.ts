@@ -139,7 +139,10 @@ export async function openWorkspace(context: RunContext): Promise<Workspace> {
         agentEnvironment(
           env,
           { XDG_DATA_HOME: join(dir, 'opencode-data'), ...sandbox.env },
-          { exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined }
+          {
+            exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined,
+            withheld: [inputs.githubToken, inputs.stateKey]
+          }
         )
       ),
       configContent: buildOpencodeConfigContent({
