@@ -2000,14 +2000,19 @@ async function fromProc() {
         .filter((entry) => /^\d+$/.test(entry))
         .map(async (entry) => {
         try {
-            const stat = await (0,promises_.readFile)(`/proc/${entry}/stat`, 'utf8');
+            const [stat, owner] = await Promise.all([
+                (0,promises_.readFile)(`/proc/${entry}/stat`, 'utf8'),
+                // /proc/<pid> belongs to the process's effective user
+                (0,promises_.lstat)(`/proc/${entry}`)
+            ]);
             // pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses
             const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
             list.push({
                 pid: Number(entry),
                 ppid: Number(fields[1]),
                 pgid: Number(fields[2]),
-                state: fields[0]
+                state: fields[0],
+                uid: owner.uid
             });
         }
         catch {
@@ -2018,13 +2023,19 @@ async function fromProc() {
 }
 function fromPs() {
     return new Promise((resolve) => {
-        (0,external_node_child_process_.execFile)('ps', ['-A', '-o', 'pid=,ppid=,pgid=,stat='], (error, stdout) => {
+        (0,external_node_child_process_.execFile)('ps', ['-A', '-o', 'pid=,ppid=,pgid=,stat=,uid='], (error, stdout) => {
             if (error)
                 return resolve([]);
             const list = [];
             for (const line of stdout.split('\n')) {
-                const [pid, ppid, pgid, stat] = line.trim().split(/\s+/);
-                const info = { pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid), state: stat?.[0] };
+                const [pid, ppid, pgid, stat, uid] = line.trim().split(/\s+/);
+                const info = {
+                    pid: Number(pid),
+                    ppid: Number(ppid),
+                    pgid: Number(pgid),
+                    state: stat?.[0],
+                    uid: uid === undefined ? undefined : Number(uid)
+                };
                 if (info.pid && !Number.isNaN(info.ppid) && !Number.isNaN(info.pgid))
                     list.push(info);
             }

@@ -32884,14 +32884,19 @@ async function fromProc() {
         .filter((entry) => /^\d+$/.test(entry))
         .map(async (entry) => {
         try {
-            const stat = await (0,promises_namespaceObject.readFile)(`/proc/${entry}/stat`, 'utf8');
+            const [stat, owner] = await Promise.all([
+                (0,promises_namespaceObject.readFile)(`/proc/${entry}/stat`, 'utf8'),
+                // /proc/<pid> belongs to the process's effective user
+                (0,promises_namespaceObject.lstat)(`/proc/${entry}`)
+            ]);
             // pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses
             const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
             list.push({
                 pid: Number(entry),
                 ppid: Number(fields[1]),
                 pgid: Number(fields[2]),
-                state: fields[0]
+                state: fields[0],
+                uid: owner.uid
             });
         }
         catch {
@@ -32902,13 +32907,19 @@ async function fromProc() {
 }
 function fromPs() {
     return new Promise((resolve) => {
-        (0,external_node_child_process_namespaceObject.execFile)('ps', ['-A', '-o', 'pid=,ppid=,pgid=,stat='], (error, stdout) => {
+        (0,external_node_child_process_namespaceObject.execFile)('ps', ['-A', '-o', 'pid=,ppid=,pgid=,stat=,uid='], (error, stdout) => {
             if (error)
                 return resolve([]);
             const list = [];
             for (const line of stdout.split('\n')) {
-                const [pid, ppid, pgid, stat] = line.trim().split(/\s+/);
-                const info = { pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid), state: stat?.[0] };
+                const [pid, ppid, pgid, stat, uid] = line.trim().split(/\s+/);
+                const info = {
+                    pid: Number(pid),
+                    ppid: Number(ppid),
+                    pgid: Number(pgid),
+                    state: stat?.[0],
+                    uid: uid === undefined ? undefined : Number(uid)
+                };
                 if (info.pid && !Number.isNaN(info.ppid) && !Number.isNaN(info.pgid))
                     list.push(info);
             }
@@ -33249,17 +33260,7 @@ async function privilege_findPrivilege() {
 
 
 async function pidsOf(uid) {
-    const entries = await (0,promises_namespaceObject.readdir)('/proc').catch(() => []);
-    const pids = [];
-    await Promise.all(entries
-        .filter((entry) => /^\d+$/.test(entry))
-        .map(async (entry) => {
-        // /proc/<pid> belongs to the process's effective user
-        const info = await (0,promises_namespaceObject.stat)(`/proc/${entry}`).catch(() => undefined);
-        if (info?.uid === uid)
-            pids.push(Number(entry));
-    }));
-    return pids;
+    return (await listProcesses()).filter((info) => info.uid === uid).map((info) => info.pid);
 }
 /** Sends `signal` to every process of the user. */
 async function signalUser(privilege, user, signal) {

@@ -8,7 +8,7 @@
  * descendants of the opencode process and signals their process groups as well.
  */
 import { execFile } from 'node:child_process'
-import { readdir, readFile } from 'node:fs/promises'
+import { lstat, readdir, readFile } from 'node:fs/promises'
 
 export interface ProcessInfo {
   pid: number
@@ -16,6 +16,8 @@ export interface ProcessInfo {
   pgid: number
   /** One-letter state where known (`Z` for a zombie: dead, not yet reaped). */
   state?: string
+  /** Its effective user, where known. */
+  uid?: number
 }
 
 async function fromProc(): Promise<ProcessInfo[] | undefined> {
@@ -31,14 +33,19 @@ async function fromProc(): Promise<ProcessInfo[] | undefined> {
       .filter((entry) => /^\d+$/.test(entry))
       .map(async (entry) => {
         try {
-          const stat = await readFile(`/proc/${entry}/stat`, 'utf8')
+          const [stat, owner] = await Promise.all([
+            readFile(`/proc/${entry}/stat`, 'utf8'),
+            // /proc/<pid> belongs to the process's effective user
+            lstat(`/proc/${entry}`)
+          ])
           // pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses
           const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
           list.push({
             pid: Number(entry),
             ppid: Number(fields[1]),
             pgid: Number(fields[2]),
-            state: fields[0]
+            state: fields[0],
+            uid: owner.uid
           })
         } catch {
           // the process is gone already
@@ -50,12 +57,18 @@ async function fromProc(): Promise<ProcessInfo[] | undefined> {
 
 function fromPs(): Promise<ProcessInfo[]> {
   return new Promise((resolve) => {
-    execFile('ps', ['-A', '-o', 'pid=,ppid=,pgid=,stat='], (error, stdout) => {
+    execFile('ps', ['-A', '-o', 'pid=,ppid=,pgid=,stat=,uid='], (error, stdout) => {
       if (error) return resolve([])
       const list: ProcessInfo[] = []
       for (const line of stdout.split('\n')) {
-        const [pid, ppid, pgid, stat] = line.trim().split(/\s+/)
-        const info = { pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid), state: stat?.[0] }
+        const [pid, ppid, pgid, stat, uid] = line.trim().split(/\s+/)
+        const info = {
+          pid: Number(pid),
+          ppid: Number(ppid),
+          pgid: Number(pgid),
+          state: stat?.[0],
+          uid: uid === undefined ? undefined : Number(uid)
+        }
         if (info.pid && !Number.isNaN(info.ppid) && !Number.isNaN(info.pgid)) list.push(info)
       }
       resolve(list)

@@ -4,24 +4,13 @@
  * opencode's tree (setsid, a double fork) is caught as well.
  */
 import { spawn } from 'node:child_process'
-import { readdir, stat } from 'node:fs/promises'
 import type { Launcher } from '../opencode/launcher.js'
+import { listProcesses } from '../opencode/process.js'
 import type { AgentUser } from './agent-user.js'
 import { execCommand, type Privilege } from './privilege.js'
 
 async function pidsOf(uid: number): Promise<number[]> {
-  const entries = await readdir('/proc').catch(() => [] as string[])
-  const pids: number[] = []
-  await Promise.all(
-    entries
-      .filter((entry) => /^\d+$/.test(entry))
-      .map(async (entry) => {
-        // /proc/<pid> belongs to the process's effective user
-        const info = await stat(`/proc/${entry}`).catch(() => undefined)
-        if (info?.uid === uid) pids.push(Number(entry))
-      })
-  )
-  return pids
+  return (await listProcesses()).filter((info) => info.uid === uid).map((info) => info.pid)
 }
 
 /** Sends `signal` to every process of the user. */
