@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'unsafe-state'
   | 'unverified-binary'
   | 'no-default-branch'
+  | 'invalid-response'
 
 export class KugetsuError extends Error {
   readonly code: ErrorCode
