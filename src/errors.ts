@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'unverified-binary'
   | 'no-default-branch'
   | 'invalid-response'
+  | 'git-failed'
+  | 'push-failed'
 
 export class KugetsuError extends Error {
   readonly code: ErrorCode

@@ -67,6 +67,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       }),
       publish
     }
+    context.defaultBranch = defaultBranchFromPayload(payload)
     request = requestFromEvent(env.GITHUB_EVENT_NAME ?? '', payload, inputs, repo)
 
     if (request.kind === 'skip') {
@@ -91,11 +92,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         return
       }
       core.info(`Authorised: ${decision.reason}`)
-      const turn = request
-      // Whoever ran a manual run sees its error in the run; the issue gets no comment about it.
-      if (turn.source === 'dispatch') request = undefined
-      const message = agentMessage(turn.message, turn.source, inputs.trigger)
-      request = { ...turn, message }
+      const message = agentMessage(request.message, request.source, inputs.trigger)
+      request = { ...request, message }
       core.setOutput('issue-ref', ref)
       await handleTurn(request, context)
       return
@@ -104,7 +102,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       github: context.github,
       repo,
       prefix: inputs.statePrefix,
-      defaultBranch: defaultBranchFromPayload(payload),
+      defaultBranch: context.defaultBranch,
+      deleteBranch: inputs.deleteBranch ? { prefix: inputs.branchPrefix } : undefined,
       setOutputs: publish.setOutputs
     }
     if (request.kind === 'closed') {

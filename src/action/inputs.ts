@@ -4,6 +4,7 @@ import { MIN_STATE_KEY_LENGTH } from '../store/crypto.js'
 import { parseLoginList, parseMinPermission, type Permission } from './github/authorize.js'
 import { validateStatePrefix } from './cache/cache-state.js'
 import type { SandboxMode } from '../sandbox/sandbox.js'
+import { validateBranchPrefix } from './work/target.js'
 
 /** Everything action.yml declares, read and checked once. */
 export interface ActionInputs {
@@ -32,6 +33,23 @@ export interface ActionInputs {
   opencodeServe: boolean
   /** `user`: opencode runs as an OS user made for the run; `off`: as the runner's user. */
   sandbox: SandboxMode
+  /** Work on the issue's branch and push what the agent changed; false: read-only. */
+  push: boolean
+  branchPrefix: string
+  pullRequest: PullRequestMode
+  /** destroy also deletes the issue's branch when its pull request was merged or closed. */
+  deleteBranch: boolean
+}
+
+export type PullRequestMode = 'draft' | 'ready' | 'none'
+
+function parsePullRequest(value: string): PullRequestMode {
+  const mode = value.toLowerCase() || 'draft'
+  if (mode === 'draft' || mode === 'ready' || mode === 'none') return mode
+  throw new KugetsuError(
+    'invalid-input',
+    `pull-request must be draft, ready or none; got "${value.slice(0, 40)}"`
+  )
 }
 
 /** How the runner passes an input: `INPUT_` and the name upper-cased, spaces as `_`. */
@@ -137,6 +155,10 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionInputs {
     stateKey: parseStateKey(input('state-key')),
     exposeGithubToken: parseBoolean('expose-github-token', input('expose-github-token'), false),
     opencodeServe: parseBoolean('opencode-serve', input('opencode-serve'), true),
-    sandbox: parseSandbox(input('sandbox'))
+    sandbox: parseSandbox(input('sandbox')),
+    push: parseBoolean('push', input('push'), true),
+    branchPrefix: validateBranchPrefix(inputFromEnv(env, 'branch-prefix') || 'kugetsu/'),
+    pullRequest: parsePullRequest(input('pull-request')),
+    deleteBranch: parseBoolean('delete-branch', input('delete-branch'), false)
   }
 }

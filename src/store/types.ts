@@ -38,6 +38,13 @@ export interface IssueRecord {
   pending?: PendingRun
   /** One line describing the last failed run, cleared by the next success. */
   lastError?: string
+  /** The branch the session works on and its head after the last turn (the action's turns). */
+  work?: WorkRecord
+}
+
+export interface WorkRecord {
+  branch: string
+  head: string
 }
 
 /**

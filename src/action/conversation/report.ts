@@ -15,6 +15,28 @@ export interface TurnFacts {
   runUrl: string
   /** Things the reader should know about this turn (lost memory, a lost race), shown above the footer. */
   notes?: string[]
+  /** What the turn pushed, and the branch's pull request. */
+  work?: WorkFacts
+}
+
+export interface WorkFacts {
+  branch?: string
+  commit?: string
+  changesUrl?: string
+  pullRequest?: { number: number; url: string }
+}
+
+/** One line on what the turn pushed: the commit (its changes linked) and the pull request. */
+export function workLine(work: WorkFacts | undefined): string {
+  if (!work) return ''
+  const parts: string[] = []
+  if (work.commit && work.branch) {
+    const short = work.commit.slice(0, 7)
+    const commit = work.changesUrl ? `[\`${short}\`](${work.changesUrl})` : `\`${short}\``
+    parts.push(`pushed ${commit} to \`${work.branch}\``)
+  }
+  if (work.pullRequest) parts.push(`pull request [#${work.pullRequest.number}](${work.pullRequest.url})`)
+  return parts.length > 0 ? `**Work:** ${parts.join(' · ')}` : ''
 }
 
 /** A note above a reply's footer (lost memory, a lost race), as a GitHub alert block. */
@@ -67,7 +89,10 @@ export function footer(facts: TurnFacts): string {
 
 /** The reply comment: the agent's text, the footer and the marker, cut to fit GitHub's limit. */
 export function replyBody(text: string, facts: TurnFacts): string {
-  const notes = (facts.notes ?? []).map((note) => `\n\n${noteBlock(note)}`).join('')
+  const work = workLine(facts.work)
+  const notes =
+    (work ? `\n\n${work}` : '') +
+    (facts.notes ?? []).map((note) => `\n\n${noteBlock(note)}`).join('')
   const tail = `${notes}\n\n---\n${footer(facts)}\n${marker({ session: facts.sessionId, ref: facts.ref, turn: String(facts.turns) })}`
   const reply = text.trim() === '' ? '_(the agent gave no text reply)_' : text.trim()
   return fitComment(reply, tail)

@@ -12,6 +12,8 @@ export type ActionRequest =
       /** Login of whoever wrote the message, and their user type (`User`, `Bot`...). */
       author: string
       authorType: string
+      /** The author's numeric user id, when the event carries it (for a co-author trailer). */
+      authorId?: number
       source: 'comment' | 'dispatch'
       comment?: TriggerComment
       /** The issue as the event carried it; absent for manual runs. */
@@ -64,6 +66,11 @@ function issueInfo(issue: any): IssueInfo {
     author: String(issue?.user?.login ?? 'unknown'),
     isPullRequest: issue?.pull_request !== undefined && issue?.pull_request !== null
   }
+}
+
+function userId(user: any): number | undefined {
+  const id = Number(user?.id)
+  return Number.isSafeInteger(id) && id > 0 ? id : undefined
 }
 
 export function repoContext(serverUrl: string, repository: string): RepoContext {
@@ -150,6 +157,7 @@ export function requestFromEvent(
         message: match.message,
         author: String(comment.user?.login ?? 'unknown'),
         authorType: String(comment.user?.type ?? 'User'),
+        authorId: userId(comment.user),
         source: 'comment',
         comment: {
           id: Number(comment.id),
@@ -171,6 +179,7 @@ export function requestFromEvent(
         message: inputs.message.trim(),
         author: String(payload?.sender?.login ?? process.env.GITHUB_ACTOR ?? 'unknown'),
         authorType: String(payload?.sender?.type ?? 'User'),
+        authorId: userId(payload?.sender),
         source: 'dispatch'
       }
     }

@@ -4,6 +4,7 @@ import type { IssueInfo, RepoContext } from './event.js'
 import { installRetry, type RetryOptions } from './github-retry.js'
 import type { CacheEntryInfo } from '../sessions/listing.js'
 import { threadCommentsFromApi, type ThreadComment } from '../conversation/thread.js'
+import { pullRequestInfo, type PullRequestInfo } from '../work/pull-request-info.js'
 
 /**
  * The GitHub REST calls the action makes, for one repository, with retries on 5xx and rate limits
@@ -30,6 +31,25 @@ export interface GitHub {
   cacheEntries(keyPrefix: string, ref?: string): Promise<CacheEntryInfo[]>
   /** Deletes one cache entry; one already gone counts as deleted. */
   deleteCacheEntry(id: number, key: string): Promise<void>
+  /** The pull request; IssueNotFoundError when there is none with that number. */
+  pullRequest(number: number): Promise<PullRequestInfo>
+  /** Pull requests from `branch` of this repository, newest first (`state` as the API takes it). */
+  pullRequestsFrom(branch: string, state: 'open' | 'all'): Promise<PullRequestInfo[]>
+  createPullRequest(request: NewPullRequest): Promise<PullRequestInfo>
+  /** The commit a branch points at; undefined when there is no such branch. */
+  branchHead(branch: string): Promise<string | undefined>
+  /** Deletes a branch; false when it did not exist. */
+  deleteBranch(branch: string): Promise<boolean>
+  /** Who the token acts as, when the API says (a personal token); undefined for an app's token. */
+  tokenUser(): Promise<{ login: string; id: number } | undefined>
+}
+
+export interface NewPullRequest {
+  title: string
+  head: string
+  base: string
+  body: string
+  draft: boolean
 }
 
 export interface PostedComment {
@@ -197,6 +217,80 @@ export function createGitHub(options: {
         lastAccessedAt: entry.last_accessed_at ?? entry.created_at ?? '',
         sizeBytes: entry.size_in_bytes ?? 0
       }))
+    },
+
+    async pullRequest(number) {
+      try {
+        const { data } = await (await octokit()).rest.pulls.get({ owner, repo, pull_number: number })
+        return pullRequestInfo(data)
+      } catch (error) {
+        if (statusOf(error) === 404) {
+          throw new IssueNotFoundError(`pull request #${number} does not exist`)
+        }
+        throw error
+      }
+    },
+
+    async pullRequestsFrom(branch, state) {
+      const client = await octokit()
+      const data = await client.paginate(client.rest.pulls.list, {
+        owner,
+        repo,
+        head: `${owner}:${branch}`,
+        state,
+        sort: 'created',
+        direction: 'desc',
+        per_page: 100
+      })
+      return data
+        .map(pullRequestInfo)
+        .filter((pull) => pull.headRef === branch)
+        .sort((a, b) => b.number - a.number)
+    },
+
+    async createPullRequest(request) {
+      const { data } = await (
+        await octokit()
+      ).rest.pulls.create({
+        owner,
+        repo,
+        ...request,
+        title: redact(request.title),
+        body: redact(request.body)
+      })
+      return pullRequestInfo(data)
+    },
+
+    async branchHead(branch) {
+      try {
+        const { data } = await (
+          await octokit()
+        ).rest.git.getRef({ owner, repo, ref: `heads/${branch}` })
+        return data.object.sha
+      } catch (error) {
+        if (statusOf(error) === 404) return undefined
+        throw error
+      }
+    },
+
+    async deleteBranch(branch) {
+      try {
+        await (await octokit()).rest.git.deleteRef({ owner, repo, ref: `heads/${branch}` })
+        return true
+      } catch (error) {
+        if (statusOf(error) === 422 || statusOf(error) === 404) return false
+        throw error
+      }
+    },
+
+    async tokenUser() {
+      try {
+        const { data } = await (await octokit()).rest.users.getAuthenticated()
+        return { login: data.login, id: data.id }
+      } catch (error) {
+        if (statusOf(error) === 403 || statusOf(error) === 401 || statusOf(error) === 404) return undefined
+        throw error
+      }
     },
 
     async deleteCacheEntry(id, key) {

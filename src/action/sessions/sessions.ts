@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { formatIssueRef, parseIssueRef, type IssueRef } from '../../refs.js'
 import type { RepoContext } from '../github/event.js'
+import { deleteIssueBranch } from './issue-branch.js'
 import type { GitHub } from '../github/github.js'
 import { listingFromEntries, type CacheEntryInfo, type EntryScope } from './listing.js'
 import { destroyPlan, issueNumbersWithEntries, planPrune, type DeletionPlan } from './prune.js'
@@ -20,6 +21,8 @@ export interface SessionsContext {
   prefix: string
   /** The default branch as the event payload names it; read from the API when absent. */
   defaultBranch?: string
+  /** destroy of an issue also deletes its branch when its pull request was merged or closed. */
+  deleteBranch?: { prefix: string }
   setOutputs(outputs: Record<string, string | number>): void
 }
 
@@ -100,6 +103,14 @@ export async function destroySessions(
       : destroyPlan(all, scope, { issueNumber: target.ref.number })
   await deleteAll(plan, context)
   const what = 'base' in target ? 'the base session' : formatIssueRef(target.ref)
+  if ('ref' in target && context.deleteBranch) {
+    const branch = await deleteIssueBranch(context.github, context.deleteBranch.prefix, target.ref.number)
+    const line = branch.deleted
+      ? `Deleted the branch ${branch.branch}.`
+      : `Kept the branch ${branch.branch}: ${branch.reason}.`
+    core.info(line)
+    core.summary.addRaw(`\n${line}\n`, true)
+  }
   await report(
     title ?? `destroyed ${what}`,
     'destroy',

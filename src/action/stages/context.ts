@@ -27,6 +27,8 @@ export interface RunContext {
   github: GitHub
   /** Outputs and the job summary, redacted (comments are, by `github`). */
   publish: Publisher
+  /** The default branch as the event payload names it (read through the API when absent). */
+  defaultBranch?: string
   /** The "working on it" comment of this run, to be edited into the reply or the failure. */
   tracking?: PostedComment
 }

@@ -8,6 +8,7 @@ import type { Publisher } from '../secrets/publish.js'
 import { failureBody } from '../conversation/report.js'
 import type { RunContext } from './context.js'
 import { answerOnIssue } from './reply.js'
+import { failedStage } from './stage.js'
 import { stopSignal } from './workspace.js'
 
 export async function reportFailure(
@@ -31,13 +32,15 @@ export async function reportFailure(
     const ref = formatIssueRef(request.ref)
     message += ` (to start ${ref} over, run kugetsu with command: destroy and issue-ref: ${request.ref.number})`
   }
+  const stage = failedStage(error)
+  if (stage) message += ` (while ${stage})`
   core.setFailed(message)
   const what = request?.kind === 'turn' ? ` on ${formatIssueRef(request.ref)}` : ''
   core.summary.addHeading(`kugetsu failed${what}`, 3).addRaw(`\n${message}\n`, true)
   await publish.writeSummary().catch(() => undefined)
-  if (!context?.inputs.comment || request?.kind !== 'turn') return
-  if (error instanceof IssueNotFoundError) return
+  if (!failureGoesOnTheIssue(error, request, context)) return
   try {
+    if (request?.kind !== 'turn' || !context) return
     await answerOnIssue(
       request.ref.number,
       failureBody(formatIssueRef(request.ref), message, context.runUrl),
@@ -46,4 +49,19 @@ export async function reportFailure(
   } catch (commentError) {
     core.warning(`could not post the failure comment: ${errorMessage(commentError)}`)
   }
+}
+
+/**
+ * The one place that decides whether a failure is posted on the issue: a comment's turn, with
+ * comments on, on an issue that exists. Whoever ran a manual run sees its error in the run: its
+ * "working on it" comment, if it posted one, is told the failure, but no comment is added.
+ */
+function failureGoesOnTheIssue(
+  error: unknown,
+  request: ActionRequest | undefined,
+  context: RunContext | undefined
+): boolean {
+  if (!context?.inputs.comment || request?.kind !== 'turn') return false
+  if (request.source !== 'comment' && !context.tracking) return false
+  return !(error instanceof IssueNotFoundError)
 }

@@ -5,7 +5,6 @@
 import * as core from '@actions/core'
 import type { TurnOutcome } from '../../engine.js'
 import { errorMessage } from '../../errors.js'
-import { formatIssueRef } from '../../refs.js'
 import type { PostedComment } from '../github/github.js'
 import {
   formatCost,
@@ -16,6 +15,15 @@ import {
 } from '../conversation/report.js'
 import { TRACKING_STATE, workingBody } from '../github/tracking.js'
 import type { RunContext, TurnRequest } from './context.js'
+import type { WorkReport } from './work.js'
+
+function workRows(work: WorkReport): [string, string][] {
+  const rows: [string, string][] = []
+  if (work.branch) rows.push(['Branch', work.branch])
+  if (work.commit) rows.push(['Commit', work.changesUrl ?? work.commit])
+  if (work.pullRequest) rows.push(['Pull request', work.pullRequest.url])
+  return rows
+}
 
 /** 👀 on the triggering comment, so its author sees at once that kugetsu took it up. */
 export async function acknowledge(request: TurnRequest, context: RunContext): Promise<void> {
@@ -61,15 +69,24 @@ export async function answerOnIssue(
   return answer
 }
 
+/** What a finished turn tells: its outcome, its session's ref, notes, and what it pushed. */
+export interface TurnAnswer {
+  outcome: TurnOutcome
+  /** The session's issue (a comment on kugetsu's pull request continues its issue's session). */
+  sessionRef: string
+  restoredKey: string | undefined
+  notes: string[]
+  work: WorkReport
+}
+
 /** The answer of a finished turn: the comment, the step's outputs and the job summary. */
 export async function publishTurn(
   request: TurnRequest,
-  outcome: TurnOutcome,
-  restoredKey: string | undefined,
-  notes: string[],
+  answer: TurnAnswer,
   context: RunContext
 ): Promise<void> {
-  const ref = formatIssueRef(request.ref)
+  const { outcome, restoredKey, notes, work } = answer
+  const ref = answer.sessionRef
   const durationMs = Date.now() - context.startedAt
   const { record, result } = outcome
   const facts = {
@@ -82,7 +99,8 @@ export async function publishTurn(
     cost: result.cost,
     durationMs,
     runUrl: context.runUrl,
-    notes
+    notes,
+    work
   }
   // Redacted before the reply is cut to fit a comment, which could leave half a key behind.
   const text = context.publish.redact(result.text)
@@ -103,7 +121,11 @@ export async function publishTurn(
     'state-restored': restoredKey ? 'true' : 'false',
     'tokens-input': result.tokens.input,
     'tokens-output': result.tokens.output,
-    cost: result.cost
+    cost: result.cost,
+    branch: work.branch ?? '',
+    commit: work.commit ?? '',
+    'pull-request-url': work.pullRequest?.url ?? '',
+    'pull-request-number': work.pullRequest?.number ?? ''
   })
   core.summary
     .addHeading(`kugetsu: ${outcome.mode === 'start' ? 'started' : 'continued'} ${ref}`, 3)
@@ -116,6 +138,7 @@ export async function publishTurn(
         ['Tokens', `${result.tokens.input} in / ${result.tokens.output} out`],
         ['Cost', formatCost(result.cost)],
         ['Duration', formatDuration(durationMs)],
+        ...workRows(work),
         ['Comment', comment?.url ?? '(not posted)']
       ]),
       true

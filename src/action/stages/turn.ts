@@ -1,46 +1,105 @@
 /**
- * One turn on an issue, as a pipeline: the issue, the workspace (ready while the issue hears from
- * kugetsu), the issue's state, the agent's turn, the state saved, the answer published.
+ * One turn on an issue, as a pipeline: where it works, the checkout (ready while the issue hears
+ * from kugetsu), the session's state, the agent's turn, its work published (commit, push, pull
+ * request), the state saved, the answer.
  */
 import * as core from '@actions/core'
-import { formatIssueRef } from '../../refs.js'
+import { formatIssueRef, parseIssueRef, type IssueRef } from '../../refs.js'
 import type { IssueInfo } from '../github/event.js'
 import { agentIssue } from '../conversation/message.js'
 import { firstTurnPrompt, laterTurnPrompt } from '../conversation/prompt.js'
 import { MEMORY_REBUILT_NOTE, rebuildThread, rebuiltTurnPrompt } from '../conversation/thread.js'
+import type { CheckedOut } from '../work/checkout.js'
+import { workPrompt } from '../work/work-prompt.js'
 import { warnIfUnsealed, type RunContext, type TurnRequest } from './context.js'
 import { acknowledge, publishTurn, startTracking } from './reply.js'
 import { ensureBase, restoreIssueState, saveIssueState } from './turn-state.js'
+import { newsSinceLastTurn, planTurnWork, publishTurnWork, startCheckout } from './work.js'
+import { inStage } from './stage.js'
 import { openWorkspace } from './workspace.js'
 
 export async function handleTurn(request: TurnRequest, context: RunContext): Promise<void> {
-  const ref = formatIssueRef(request.ref)
-  const issue = agentIssue(await issueOf(request, context))
-  // opencode (installed if need be) and its server get ready while the issue hears from kugetsu
-  const opening = openWorkspace(context)
+  const where = agentIssue(
+    await inStage('reading the issue', issueOf(request.ref, request, context))
+  )
+  const plan = await inStage('reading the issue', planTurnWork(request, where, context))
+  const sessionRef = parseIssueRef(`#${plan.sessionNumber}`, context.repo)
+  const ref = formatIssueRef(sessionRef)
+  // The checkout, then opencode (installed if need be), get ready while the issue hears from kugetsu.
+  const checkout = startCheckout(plan, context)
+  const checkingOut = inStage('checking out the branch', checkout.checkedOut)
+  checkingOut.catch(() => undefined)
+  const opening = openWorkspace(context, checkingOut)
   opening.catch(() => undefined)
-  await acknowledge(request, context)
-  await startTracking(request.ref.number, ref, context)
-  warnIfUnsealed(context)
-  const workspace = await opening
   try {
-    const state = await restoreIssueState(ref, request.ref.number, context, workspace)
-    if (!state.previous) await ensureBase(context, workspace)
-    const first = state.previous ? undefined : await firstPrompt(request, issue, context)
-    const prompt = first?.prompt ?? laterTurnPrompt(request.author, request.message)
-    const outcome = await workspace.engine.run(ref, prompt)
-    const notes = first?.rebuilt ? [MEMORY_REBUILT_NOTE] : []
-    const number = request.ref.number
-    const lostRace = await saveIssueState(ref, number, outcome.record, state, context, workspace)
-    if (lostRace) {
-      const note = `Another run saved a newer session for ${ref} (\`${lostRace}\`) while this one worked; this reply does not know that run's turn, and the next turn continues from this one.`
-      core.warning(note)
-      notes.push(note)
+    await acknowledge(request, context)
+    await startTracking(request.ref.number, ref, context)
+    warnIfUnsealed(context)
+    const workspace = await inStage('setting up opencode', opening)
+    try {
+      const checkedOut = await checkingOut
+      const state = await inStage("restoring the issue's session", async () => {
+        const restored = await restoreIssueState(ref, sessionRef.number, context, workspace)
+        if (!restored.previous) await ensureBase(context, workspace)
+        return restored
+      })
+      const issue =
+        sessionRef.number === where.number
+          ? where
+          : agentIssue(await issueOf(sessionRef, undefined, context))
+      const first = state.previous ? undefined : await firstPrompt(request, issue, context)
+      const news = await newsSinceLastTurn(checkedOut, state.previous?.work)
+      const message = first?.prompt ?? laterTurnPrompt(request.author, request.message)
+      const outcome = await inStage(
+        "the agent's turn",
+        workspace.engine.run(ref, withWork(message, checkedOut, news))
+      )
+      await workspace.stopAgent()
+
+      const published = await inStage(
+        "publishing the agent's work",
+        publishTurnWork(checkedOut, request, issue, outcome.record, context)
+      )
+      if (published.record !== outcome.record) {
+        await workspace.store.putIssueRecord(published.record)
+      }
+      const notes = first?.rebuilt ? [MEMORY_REBUILT_NOTE] : []
+      const number = sessionRef.number
+      const lostRace = await inStage(
+        "saving the issue's session",
+        saveIssueState(ref, number, published.record, state, context, workspace)
+      )
+      if (lostRace) {
+        const note = `Another run saved a newer session for ${ref} (\`${lostRace}\`) while this one worked; this reply does not know that run's turn, and the next turn continues from this one.`
+        core.warning(note)
+        notes.push(note)
+      }
+      notes.push(...published.report.notes)
+      await inStage('answering on the issue', () =>
+        publishTurn(
+          request,
+          {
+            outcome: { ...outcome, record: published.record },
+            sessionRef: ref,
+            restoredKey: state.restoredKey,
+            notes,
+            work: published.report
+          },
+          context
+        )
+      )
+    } finally {
+      await workspace.close()
     }
-    await publishTurn(request, outcome, state.restoredKey, notes, context)
   } finally {
-    await workspace.close()
+    await checkout.release()
   }
+}
+
+/** The message with what the agent should know of its worktree: the branch, what others pushed. */
+function withWork(message: string, checkedOut: CheckedOut | undefined, news: string): string {
+  const work = workPrompt(checkedOut, news)
+  return work ? `${work}\n\n${message}` : message
 }
 
 /**
@@ -52,8 +111,8 @@ async function firstPrompt(
   issue: IssueInfo,
   context: RunContext
 ): Promise<{ prompt: string; rebuilt: boolean }> {
-  const ref = formatIssueRef(request.ref)
-  const comments = await context.github.comments(request.ref.number)
+  const ref = formatIssueRef(parseIssueRef(`#${issue.number}`, context.repo))
+  const comments = await context.github.comments(issue.number)
   const thread = rebuildThread(issue, comments, {
     excludeIds: [request.comment?.id, context.tracking?.id].filter(
       (id): id is number => id !== undefined
@@ -72,10 +131,14 @@ async function firstPrompt(
 }
 
 /**
- * The issue a turn is on: as the event carried it, else (manual runs) read through the REST API.
- * Read before any other work, so a wrong number fails at once.
+ * An issue as the event carried it, else (manual runs, a pull request's issue) read through the
+ * REST API. Read before any other work, so a wrong number fails at once.
  */
-async function issueOf(request: TurnRequest, context: RunContext): Promise<IssueInfo> {
-  if (request.issue) return request.issue
-  return context.github.issue(request.ref.number, formatIssueRef(request.ref))
+async function issueOf(
+  ref: IssueRef,
+  request: TurnRequest | undefined,
+  context: RunContext
+): Promise<IssueInfo> {
+  if (request?.issue) return request.issue
+  return context.github.issue(ref.number, formatIssueRef(ref))
 }

@@ -36,7 +36,12 @@ export interface Workspace {
   store: EntryStore
   cache: CacheClient
   engine: Engine
-  /** Stops opencode with everything it started, removes the agent's user and the private dir. */
+  /**
+   * Stops opencode with everything it started and removes the agent's user (its files handed
+   * back): nothing of the agent runs while kugetsu publishes its work.
+   */
+  stopAgent(): Promise<void>
+  /** stopAgent, and removes the private dir. */
   close(): Promise<void>
 }
 
@@ -88,13 +93,22 @@ function startDriver(
   return server
 }
 
-export async function openWorkspace(context: RunContext): Promise<Workspace> {
+/**
+ * `ready`: what must be done before the agent may see the worktree (the turn's checkout); the
+ * binary and the key proxy get ready meanwhile.
+ */
+export async function openWorkspace(
+  context: RunContext,
+  ready: Promise<unknown> = Promise.resolve()
+): Promise<Workspace> {
   const { env, inputs } = context
   const temp = env.RUNNER_TEMP || tmpdir()
   await mkdir(temp, { recursive: true })
   const dir = await mkdtemp(join(temp, 'kugetsu-'))
   const undo = undoList()
+  const agentUndo = undoList()
   undo.add('remove its temp dir', () => rm(dir, { recursive: true, force: true }))
+  undo.add('stop the agent', () => agentUndo.run())
   const stateRoot = join(dir, 'state')
   // what opencode must read of kugetsu's (a session to import): the agent reaches nothing else here
   const exchange = join(dir, 'exchange')
@@ -114,7 +128,8 @@ export async function openWorkspace(context: RunContext): Promise<Workspace> {
       opencodeConfig: inputs.opencodeConfig,
       secrets: context.secrets
     })
-    undo.add('stop the provider-key proxy', () => keys.close())
+    agentUndo.add('stop the provider-key proxy', () => keys.close())
+    await ready
     const sandbox = await openSandbox({
       mode: inputs.sandbox,
       // for the post step, should this step be killed before it releases the sandbox
@@ -126,7 +141,7 @@ export async function openWorkspace(context: RunContext): Promise<Workspace> {
         ...(env.OPENCODE_CONFIG ? [env.OPENCODE_CONFIG] : [])
       ]
     })
-    undo.add("remove the agent's user", () => sandbox.release())
+    agentUndo.add("remove the agent's user", () => sandbox.release())
     if (!sandbox.user) {
       core.warning(
         'sandbox: off: the agent runs as the runner\u2019s user and can reach everything this job can (its credentials among them)'
@@ -153,7 +168,7 @@ export async function openWorkspace(context: RunContext): Promise<Workspace> {
       tempDir: exchange,
       launcher: sandbox.launcher
     })
-    undo.add('stop opencode', () => driver.close())
+    agentUndo.add('stop opencode', () => driver.close())
     const engine = new Engine({
       store,
       driver,
@@ -179,7 +194,7 @@ export async function openWorkspace(context: RunContext): Promise<Workspace> {
     }
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
-    return { store, cache, engine, close }
+    return { store, cache, engine, stopAgent: () => agentUndo.run(), close }
   } catch (error) {
     await undo.run()
     throw error

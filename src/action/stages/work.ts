@@ -1,0 +1,217 @@
+/**
+ * The turn's work product: where it works (the plan), the checkout before the agent starts, and
+ * after it the commit, the push and the pull request; what the reply and the record say of them.
+ */
+import * as core from '@actions/core'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { errorMessage, isKugetsuError } from '../../errors.js'
+import type { IssueRecord, WorkRecord } from '../../store/types.js'
+import type { IssueInfo } from '../github/event.js'
+import { ACTIONS_BOT_IDENTITY, noreplyEmail } from '../work/identity.js'
+import { branchNews } from '../work/branch-news.js'
+import { checkOut, type CheckedOut } from '../work/checkout.js'
+import { commitMessage } from '../work/commit-message.js'
+import { publishWork, type Identity, type Published } from '../work/publish.js'
+import { ensurePullRequest } from '../work/pull-request.js'
+import { conflictBranch, planWork, type WorkPlan } from '../work/target.js'
+import { commitsBetween } from '../work/history.js'
+import type { RunContext, TurnRequest } from './context.js'
+
+/** What the turn did with its work, for the reply, the outputs and the summary. */
+export interface WorkReport {
+  branch?: string
+  commit?: string
+  /** This turn's commits on the branch (a compare link), or the commit alone on a new branch. */
+  changesUrl?: string
+  pullRequest?: { number: number; url: string }
+  notes: string[]
+}
+
+export function serverUrl(context: RunContext): string {
+  return (context.env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '')
+}
+
+function repoUrl(context: RunContext): string {
+  return `${serverUrl(context)}/${context.repo.owner}/${context.repo.repo}`
+}
+
+/** Where the turn works: the issue's branch, a pull request's head, or (push: false) as it is. */
+export async function planTurnWork(
+  request: TurnRequest,
+  issue: IssueInfo,
+  context: RunContext
+): Promise<WorkPlan> {
+  const { inputs, repo } = context
+  const pull = issue.isPullRequest ? await context.github.pullRequest(issue.number) : undefined
+  return planWork({
+    push: inputs.push,
+    prefix: inputs.branchPrefix,
+    repoFullName: `${repo.owner}/${repo.repo}`,
+    issueNumber: request.ref.number,
+    pull
+  })
+}
+
+/** The checkout, started at once; `release` removes kugetsu's private repository. */
+export function startCheckout(
+  plan: WorkPlan,
+  context: RunContext
+): { checkedOut: Promise<CheckedOut | undefined>; release(): Promise<void> } {
+  if (!plan.checkout) {
+    return { checkedOut: Promise.resolve(undefined), release: () => Promise.resolve() }
+  }
+  const { env, inputs } = context
+  const temp = env.RUNNER_TEMP || tmpdir()
+  const privateDir = mkdtemp(join(temp, 'kugetsu-git-'))
+  const checkedOut = privateDir.then(async (dir) =>
+    checkOut({
+      plan,
+      cwd: workingDirectory(context),
+      privateDir: dir,
+      remoteUrl: `${repoUrl(context)}.git`,
+      token: inputs.githubToken,
+      defaultBranch: context.defaultBranch ?? (await context.github.defaultBranch()),
+      env,
+      github: context.github,
+      log: core.info,
+      warn: core.warning
+    })
+  )
+  checkedOut.catch(() => undefined)
+  return {
+    checkedOut,
+    release: async () => {
+      await rm(await privateDir, { recursive: true, force: true }).catch(() => undefined)
+    }
+  }
+}
+
+export function workingDirectory(context: RunContext): string {
+  const { env, inputs } = context
+  const root = env.GITHUB_WORKSPACE || process.cwd()
+  return inputs.workingDirectory ? join(root, inputs.workingDirectory) : root
+}
+
+/**
+ * What others pushed to the branch since the session's last turn, told to the agent before the
+ * message; empty when nothing moved.
+ */
+export async function newsSinceLastTurn(
+  checkout: CheckedOut | undefined,
+  previous: WorkRecord | undefined
+): Promise<string> {
+  if (!checkout?.branch || !checkout.remoteHead || !previous) return ''
+  if (previous.branch !== checkout.branch || previous.head === checkout.remoteHead) return ''
+  if (checkout.replaces) return ''
+  const history = await commitsBetween(checkout.git, previous.head, checkout.remoteHead)
+  return branchNews({
+    branch: checkout.branch,
+    from: previous.head,
+    to: checkout.remoteHead,
+    commits: history.commits,
+    complete: history.complete
+  })
+}
+
+/** The bot the token commits as: the token's user when the API says, else github-actions[bot]. */
+async function committer(context: RunContext): Promise<Identity> {
+  const user = await context.github.tokenUser().catch(() => undefined)
+  if (!user) return ACTIONS_BOT_IDENTITY
+  return { name: user.login, email: noreplyEmail(context.repo.host, user.login, user.id) }
+}
+
+/** The agent's changes as a patch in the log, when they could not be pushed. */
+async function logPatch(checkout: CheckedOut): Promise<void> {
+  const patch = await checkout.git
+    .run(['diff', '--cached', '--binary', checkout.base])
+    .catch(() => undefined)
+  if (!patch) return
+  core.startGroup("The agent's changes (not pushed)")
+  core.info(patch.stdout.slice(0, 1_000_000))
+  core.endGroup()
+}
+
+/** Commits and pushes the turn's work and keeps its pull request; the record learns the head. */
+export async function publishTurnWork(
+  checkout: CheckedOut | undefined,
+  request: TurnRequest,
+  issue: IssueInfo,
+  record: IssueRecord,
+  context: RunContext
+): Promise<{ report: WorkReport; record: IssueRecord }> {
+  if (!checkout) return { report: { notes: [] }, record }
+  const { plan } = checkout
+  const notes = [...checkout.notes]
+  let published: Published
+  try {
+    published = await publishWork(checkout, {
+      message: commitMessage({
+        request: request.message,
+        issueNumber: plan.sessionNumber,
+        turn: record.turns,
+        author: { login: request.author, id: request.authorId },
+        commentUrl: request.comment?.url,
+        host: context.repo.host
+      }),
+      identity: await committer(context),
+      conflictBranch: conflictBranch(
+        context.inputs.branchPrefix,
+        plan.sessionNumber,
+        context.env.GITHUB_RUN_ID ?? String(Date.now())
+      )
+    })
+  } catch (error) {
+    if (isKugetsuError(error, 'push-failed')) await logPatch(checkout)
+    throw error
+  }
+  if (published.changed && !plan.pushBranch && plan.readOnlyReason) {
+    notes.push("The agent's changes were not pushed.")
+  }
+  const report: WorkReport = { notes, branch: published.branch, commit: published.commit }
+  if (published.commit) {
+    report.changesUrl = published.before
+      ? `${repoUrl(context)}/compare/${published.before}...${published.commit}`
+      : `${repoUrl(context)}/commit/${published.commit}`
+  }
+  if (published.conflict) {
+    notes.push(
+      `This turn's work could not go on \`${plan.pushBranch}\` (${published.conflict}): it was pushed to \`${published.branch}\` instead. Nothing was overwritten; merge it by hand or ask kugetsu to.`
+    )
+  }
+  if (published.rebasedOnto) {
+    notes.push(
+      `Someone pushed to \`${plan.pushBranch}\` while the agent worked: its commit was rebased onto theirs.`
+    )
+  }
+  if (plan.pushBranch && !published.conflict) {
+    const pull = await ensurePullRequest(context.github, {
+      mode: context.inputs.pullRequest,
+      branch: plan.pushBranch,
+      base: checkout.defaultBranch,
+      issue: { number: plan.sessionNumber, title: issue.title },
+      pushed: published.commit !== undefined || checkout.remoteHead !== undefined
+    }).catch((error: unknown) => {
+      const warning = `could not open the pull request for ${plan.pushBranch}: ${errorMessage(error)}`
+      core.warning(warning)
+      notes.push(`The pull request could not be opened (${errorMessage(error)}).`)
+      return undefined
+    })
+    if (pull?.note) notes.push(pull.note)
+    if (pull?.pull) report.pullRequest = { number: pull.pull.number, url: pull.pull.htmlUrl }
+  }
+  const work = workRecord(checkout, published)
+  return { report, record: work ? { ...record, work } : record }
+}
+
+/** The head the agent's memory and the branch agree on after this turn. */
+function workRecord(checkout: CheckedOut, published: Published): WorkRecord | undefined {
+  const branch = checkout.plan.pushBranch
+  if (!branch) return undefined
+  // Rebased or set aside: the agent has not seen what others pushed; the next turn tells it.
+  if (published.commit && !published.conflict && !published.rebasedOnto) {
+    return { branch, head: published.commit }
+  }
+  return { branch, head: checkout.base }
+}
