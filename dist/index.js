@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1348);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5435);
 /** The action's entry point (action.yml `main`). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1348:
+/***/ 5435:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28415,6 +28415,20 @@ function errorMessage(error) {
 /** How kugetsu answers on an issue: the reply comment, its footer and hidden marker, the summary. */
 const MARKER_PREFIX = '<!-- kugetsu:';
 const MAX_COMMENT_LENGTH = 65_536;
+/** One line on what the turn pushed: the commit (its changes linked) and the pull request. */
+function workLine(work) {
+    if (!work)
+        return '';
+    const parts = [];
+    if (work.commit && work.branch) {
+        const short = work.commit.slice(0, 7);
+        const commit = work.changesUrl ? `[\`${short}\`](${work.changesUrl})` : `\`${short}\``;
+        parts.push(`pushed ${commit} to \`${work.branch}\``);
+    }
+    if (work.pullRequest)
+        parts.push(`pull request [#${work.pullRequest.number}](${work.pullRequest.url})`);
+    return parts.length > 0 ? `**Work:** ${parts.join(' · ')}` : '';
+}
 /** A note above a reply's footer (lost memory, a lost race), as a GitHub alert block. */
 function noteBlock(note) {
     return `> [!NOTE]\n> ${note.replace(/\n/g, ' ')}`;
@@ -28458,7 +28472,9 @@ function footer(facts) {
 }
 /** The reply comment: the agent's text, the footer and the marker, cut to fit GitHub's limit. */
 function replyBody(text, facts) {
-    const notes = (facts.notes ?? []).map((note) => `\n\n${noteBlock(note)}`).join('');
+    const work = workLine(facts.work);
+    const notes = (work ? `\n\n${work}` : '') +
+        (facts.notes ?? []).map((note) => `\n\n${noteBlock(note)}`).join('');
     const tail = `${notes}\n\n---\n${footer(facts)}\n${marker({ session: facts.sessionId, ref: facts.ref, turn: String(facts.turns) })}`;
     const reply = text.trim() === '' ? '_(the agent gave no text reply)_' : text.trim();
     return fitComment(reply, tail);
@@ -28916,6 +28932,10 @@ function issueInfo(issue) {
         isPullRequest: issue?.pull_request !== undefined && issue?.pull_request !== null
     };
 }
+function userId(user) {
+    const id = Number(user?.id);
+    return Number.isSafeInteger(id) && id > 0 ? id : undefined;
+}
 function repoContext(serverUrl, repository) {
     let host;
     try {
@@ -28986,6 +29006,7 @@ function requestFromEvent(eventName, payload, inputs, context) {
                 message: match.message,
                 author: String(comment.user?.login ?? 'unknown'),
                 authorType: String(comment.user?.type ?? 'User'),
+                authorId: userId(comment.user),
                 source: 'comment',
                 comment: {
                     id: Number(comment.id),
@@ -29007,6 +29028,7 @@ function requestFromEvent(eventName, payload, inputs, context) {
                 message: inputs.message.trim(),
                 author: String(payload?.sender?.login ?? process.env.GITHUB_ACTOR ?? 'unknown'),
                 authorType: String(payload?.sender?.type ?? 'User'),
+                authorId: userId(payload?.sender),
                 source: 'dispatch'
             };
         }
@@ -29589,7 +29611,61 @@ function rebuiltTurnPrompt(ref, issue, thread, author, message) {
     ].join('\n');
 }
 
+;// CONCATENATED MODULE: ./src/action/work/pull-request-info.ts
+/**
+ * The facts about a pull request that decide where a turn works, read from the REST object
+ * (`GET /repos/{owner}/{repo}/pulls/{number}`) and checked, since everything else trusts them.
+ */
+
+const isObject = (value) => value !== null && typeof value === 'object' && !Array.isArray(value);
+function pull_request_info_refuse(what) {
+    throw new errors_KugetsuError('invalid-response', `the API returned a pull request with ${what}, so kugetsu cannot tell where to work; if this persists, report it with the run's log`);
+}
+function field(object, name, check) {
+    const value = object[name];
+    if (!check(value))
+        pull_request_info_refuse(`no valid "${name}"`);
+    return value;
+}
+const isString = (value) => typeof value === 'string';
+const isNumber = (value) => typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+const isSha = (value) => typeof value === 'string' && /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(value);
+function pullRequestInfo(json) {
+    if (!isObject(json))
+        pull_request_info_refuse('no body');
+    const state = json.state;
+    if (state !== 'open' && state !== 'closed')
+        pull_request_info_refuse('an unknown "state"');
+    const head = json.head;
+    const baseBranch = json.base;
+    if (!isObject(head))
+        pull_request_info_refuse('no "head"');
+    if (!isObject(baseBranch))
+        pull_request_info_refuse('no "base"');
+    const repo = head.repo;
+    let headRepo = null;
+    if (isObject(repo))
+        headRepo = field(repo, 'full_name', isString);
+    else if (repo !== null && repo !== undefined)
+        pull_request_info_refuse('a "head.repo" that is not an object');
+    // The single-pull endpoint says `merged`; list endpoints only `merged_at`.
+    const merged = typeof json.merged === 'boolean' ? json.merged : typeof json.merged_at === 'string';
+    return {
+        number: field(json, 'number', isNumber),
+        state,
+        merged,
+        draft: json.draft === true,
+        title: field(json, 'title', isString),
+        htmlUrl: field(json, 'html_url', isString),
+        headRef: field(head, 'ref', isString),
+        headSha: field(head, 'sha', isSha),
+        headRepo,
+        baseRef: field(baseBranch, 'ref', isString)
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/action/github/github.ts
+
 
 
 
@@ -29713,6 +29789,77 @@ function createGitHub(options) {
                 lastAccessedAt: entry.last_accessed_at ?? entry.created_at ?? '',
                 sizeBytes: entry.size_in_bytes ?? 0
             }));
+        },
+        async pullRequest(number) {
+            try {
+                const { data } = await (await octokit()).rest.pulls.get({ owner, repo, pull_number: number });
+                return pullRequestInfo(data);
+            }
+            catch (error) {
+                if (statusOf(error) === 404) {
+                    throw new IssueNotFoundError(`pull request #${number} does not exist`);
+                }
+                throw error;
+            }
+        },
+        async pullRequestsFrom(branch, state) {
+            const client = await octokit();
+            const data = await client.paginate(client.rest.pulls.list, {
+                owner,
+                repo,
+                head: `${owner}:${branch}`,
+                state,
+                sort: 'created',
+                direction: 'desc',
+                per_page: 100
+            });
+            return data
+                .map(pullRequestInfo)
+                .filter((pull) => pull.headRef === branch)
+                .sort((a, b) => b.number - a.number);
+        },
+        async createPullRequest(request) {
+            const { data } = await (await octokit()).rest.pulls.create({
+                owner,
+                repo,
+                ...request,
+                title: redact(request.title),
+                body: redact(request.body)
+            });
+            return pullRequestInfo(data);
+        },
+        async branchHead(branch) {
+            try {
+                const { data } = await (await octokit()).rest.git.getRef({ owner, repo, ref: `heads/${branch}` });
+                return data.object.sha;
+            }
+            catch (error) {
+                if (statusOf(error) === 404)
+                    return undefined;
+                throw error;
+            }
+        },
+        async deleteBranch(branch) {
+            try {
+                await (await octokit()).rest.git.deleteRef({ owner, repo, ref: `heads/${branch}` });
+                return true;
+            }
+            catch (error) {
+                if (statusOf(error) === 422 || statusOf(error) === 404)
+                    return false;
+                throw error;
+            }
+        },
+        async tokenUser() {
+            try {
+                const { data } = await (await octokit()).rest.users.getAuthenticated();
+                return { login: data.login, id: data.id };
+            }
+            catch (error) {
+                if (statusOf(error) === 403 || statusOf(error) === 401 || statusOf(error) === 404)
+                    return undefined;
+                throw error;
+            }
         },
         async deleteCacheEntry(id, key) {
             try {
@@ -30212,12 +30359,169 @@ async function requireGuardScript() {
     return script;
 }
 
+;// CONCATENATED MODULE: ./src/action/work/target.ts
+/**
+ * Where a turn works: which branch is checked out before the agent starts, where its changes are
+ * pushed, and which session it continues. Decided from the event alone, before any git runs.
+ */
+
+const DEFAULT_BRANCH_PREFIX = 'kugetsu/';
+const MAX_PREFIX_LENGTH = 100;
+/** Git has no limit, but refs are files: 255 bytes is the usual file-name limit. */
+const MAX_BRANCH_LENGTH = 255;
+/**
+ * Characters a branch name may hold: letters, marks and digits of any script, and a few ASCII
+ * punctuation marks. Stricter than `git check-ref-format`: quotes, backticks, `$;|&<>(){}!` and
+ * whitespace are refused too, so a name can be put in a reply, a log or a command line without
+ * quoting, and nothing invisible (format characters, bidi overrides) can make it read as another.
+ */
+const BRANCH_CHARACTERS = /^[\p{L}\p{M}\p{N}._\-/+=,#%@]+$/u;
+/** Why `name` is not a branch kugetsu will check out or push to; undefined when it is fine. */
+function branchNameProblem(name) {
+    if (name === '')
+        return 'is empty';
+    if (name.length > MAX_BRANCH_LENGTH)
+        return `is longer than ${MAX_BRANCH_LENGTH} characters`;
+    if (!BRANCH_CHARACTERS.test(name)) {
+        return 'may only hold letters, digits and . _ - / + = , # % @';
+    }
+    if (/[\p{Cf}\p{Default_Ignorable_Code_Point}]/u.test(name))
+        return 'holds invisible characters';
+    // The rules of `git check-ref-format --branch` that the characters above still allow.
+    if (name.startsWith('-'))
+        return 'starts with "-" (git would read it as an option)';
+    if (name.includes('..'))
+        return 'contains ".."';
+    if (name.includes('@{') || name === '@')
+        return 'contains "@{" or is "@"';
+    if (name.endsWith('.'))
+        return 'ends with "."';
+    const components = name.split('/');
+    if (components.some((component) => component === '')) {
+        return 'starts or ends with "/" or contains "//"';
+    }
+    if (components.some((component) => component.startsWith('.'))) {
+        return 'has a part starting with "."';
+    }
+    if (components.some((component) => component.endsWith('.lock'))) {
+        return 'has a part ending in ".lock"';
+    }
+    // Ambiguous with symbolic and full ref names wherever git resolves a name.
+    if (name === 'HEAD' || name.startsWith('refs/'))
+        return 'is "HEAD" or starts with "refs/"';
+    return undefined;
+}
+/**
+ * Whether a branch name (such as a pull request's head ref, written by whoever opened it) is one
+ * kugetsu will check out or push to: valid for git, and plain enough to show and pass around.
+ */
+function isSafeBranchName(name) {
+    return typeof name === 'string' && branchNameProblem(name) === undefined;
+}
+/** The `branch-prefix` input, checked so that every branch made from it is a safe name. */
+function validateBranchPrefix(value) {
+    const shown = JSON.stringify(value.slice(0, 80)).replace(/[^\x20-\x7e]/g, '?');
+    const refuse = (why) => {
+        throw new errors_KugetsuError('invalid-input', `branch-prefix ${why}; got ${shown}`);
+    };
+    // Empty is refused: the prefix is what tells kugetsu's branches from people's, and a person's
+    // `issue-7` would otherwise continue issue 7's session and receive its pushes.
+    if (value === '')
+        refuse(`must not be empty (the default is "${DEFAULT_BRANCH_PREFIX}")`);
+    if (value.length > MAX_PREFIX_LENGTH)
+        refuse(`must be at most ${MAX_PREFIX_LENGTH} characters`);
+    const problem = branchNameProblem(conflictBranch(value, 1, '1'));
+    if (problem !== undefined) {
+        refuse(`must make valid branch names such as "${DEFAULT_BRANCH_PREFIX}issue-7", but the name it makes ${problem}`);
+    }
+    return value;
+}
+function issueBranch(prefix, issueNumber) {
+    return `${prefix}issue-${issueNumber}`;
+}
+/** Where a turn's commits go when the issue's branch moved and rebasing onto it conflicted. */
+function conflictBranch(prefix, issueNumber, runId) {
+    return `${prefix}issue-${issueNumber}-conflict-${runId}`;
+}
+/** The issue whose branch `branch` is, only for exactly the form issueBranch makes. */
+function issueOfBranch(prefix, branch) {
+    if (!branch.startsWith(prefix))
+        return undefined;
+    const match = /^issue-([1-9][0-9]{0,14})$/.exec(branch.slice(prefix.length));
+    if (!match)
+        return undefined;
+    const number = Number(match[1]);
+    return Number.isSafeInteger(number) ? number : undefined;
+}
+const READ_ONLY = 'this turn worked on its head read-only and nothing was pushed';
+/** Why nothing is pushed to this pull request's head, most important first; undefined: push. */
+function readOnlyReason(pull, sameRepo, safeHead) {
+    const ref = `#${pull.number}`;
+    if (pull.merged)
+        return `${ref} is merged: ${READ_ONLY}.`;
+    if (pull.state === 'closed')
+        return `${ref} is closed: ${READ_ONLY}; reopen it for kugetsu to push.`;
+    if (pull.headRepo === null) {
+        return `${ref}'s head repository was deleted: ${READ_ONLY}, and none of its agent configuration was loaded.`;
+    }
+    if (!sameRepo) {
+        return `${ref} comes from a fork (${pull.headRepo.replace(/[^A-Za-z0-9._/-]/g, '')}): kugetsu does not push to forks, so ${READ_ONLY}, and none of the fork's agent configuration was loaded.`;
+    }
+    if (!safeHead) {
+        return `${ref}'s head branch name is not one kugetsu checks out by name or pushes to (it allows letters, digits and . _ - / + = , # % @ in git's usual form): ${READ_ONLY}.`;
+    }
+    return undefined;
+}
+/** Where a turn works; see WorkPlan. */
+function planWork(input) {
+    const { pull, prefix } = input;
+    if (pull === undefined) {
+        if (!input.push)
+            return { sessionNumber: input.issueNumber, untrustedConfig: false };
+        const branch = issueBranch(prefix, input.issueNumber);
+        return {
+            sessionNumber: input.issueNumber,
+            checkout: { kind: 'branch', branch },
+            pushBranch: branch,
+            untrustedConfig: false
+        };
+    }
+    const sameRepo = pull.headRepo !== null && pull.headRepo.toLowerCase() === input.repoFullName.toLowerCase();
+    const safeHead = isSafeBranchName(pull.headRef);
+    // Only a branch of this repository can be kugetsu's own; a fork can name its branch anything.
+    const ownIssue = sameRepo && safeHead ? issueOfBranch(prefix, pull.headRef) : undefined;
+    const sessionNumber = ownIssue ?? pull.number;
+    // push: false is today's read-only mode: the workspace stays as the workflow checked it out
+    // (the base repository), but one conversation still follows kugetsu's pull request.
+    if (!input.push)
+        return { sessionNumber, untrustedConfig: false };
+    const reason = readOnlyReason(pull, sameRepo, safeHead);
+    // A closed pull request's branch is often deleted (GitHub can do it on merge), while
+    // refs/pull/N/head stays; and a read-only turn has no use for the branch itself.
+    const checkout = reason === undefined
+        ? { kind: 'branch', branch: pull.headRef }
+        : { kind: 'pull', ref: `refs/pull/${pull.number}/head`, number: pull.number };
+    const plan = { sessionNumber, checkout, untrustedConfig: !sameRepo };
+    if (reason === undefined)
+        plan.pushBranch = pull.headRef;
+    else
+        plan.readOnlyReason = reason;
+    return plan;
+}
+
 ;// CONCATENATED MODULE: ./src/action/inputs.ts
 
 
 
 
 
+
+function parsePullRequest(value) {
+    const mode = value.toLowerCase() || 'draft';
+    if (mode === 'draft' || mode === 'ready' || mode === 'none')
+        return mode;
+    throw new errors_KugetsuError('invalid-input', `pull-request must be draft, ready or none; got "${value.slice(0, 40)}"`);
+}
 /** How the runner passes an input: `INPUT_` and the name upper-cased, spaces as `_`. */
 function inputFromEnv(env, name) {
     return (env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '').trim();
@@ -30300,7 +30604,11 @@ function readInputs(env) {
         stateKey: parseStateKey(input('state-key')),
         exposeGithubToken: parseBoolean('expose-github-token', input('expose-github-token'), false),
         opencodeServe: parseBoolean('opencode-serve', input('opencode-serve'), true),
-        sandbox: parseSandbox(input('sandbox'))
+        sandbox: parseSandbox(input('sandbox')),
+        push: parseBoolean('push', input('push'), true),
+        branchPrefix: validateBranchPrefix(inputFromEnv(env, 'branch-prefix') || 'kugetsu/'),
+        pullRequest: parsePullRequest(input('pull-request')),
+        deleteBranch: parseBoolean('delete-branch', input('delete-branch'), false)
     };
 }
 
@@ -30465,6 +30773,32 @@ async function defaultBranchRef(fromPayload, readDefaultBranch) {
         throw new errors_KugetsuError('no-default-branch', `the repository's default branch ${JSON.stringify(branch).slice(0, 80)} is not a branch name; nothing was listed or deleted`);
     }
     return `refs/heads/${branch}`;
+}
+
+;// CONCATENATED MODULE: ./src/action/sessions/issue-branch.ts
+
+async function deleteIssueBranch(github, prefix, issueNumber) {
+    const branch = issueBranch(prefix, issueNumber);
+    const head = await github.branchHead(branch);
+    if (!head)
+        return { deleted: false, branch, reason: 'it does not exist' };
+    const [newest] = await github.pullRequestsFrom(branch, 'all');
+    if (!newest)
+        return { deleted: false, branch, reason: 'no pull request took its commits' };
+    if (newest.state === 'open') {
+        return { deleted: false, branch, reason: `its pull request #${newest.number} is open` };
+    }
+    if (newest.headSha !== head) {
+        return {
+            deleted: false,
+            branch,
+            reason: `it has commits pushed after #${newest.number} was ${newest.merged ? 'merged' : 'closed'}`
+        };
+    }
+    if (!(await github.deleteBranch(branch))) {
+        return { deleted: false, branch, reason: 'it was already gone' };
+    }
+    return { deleted: true, branch };
 }
 
 ;// CONCATENATED MODULE: ./src/action/sessions/listing.ts
@@ -30658,6 +30992,7 @@ function destroyPlan(entries, scope, target) {
 
 
 
+
 /** The entries of the default branch's scope under the prefix, asked of the API for that ref. */
 async function entries(context) {
     const scopeRef = await defaultBranchRef(context.defaultBranch, () => context.github.defaultBranch());
@@ -30714,6 +31049,14 @@ async function destroySessions(target, context, title) {
         : destroyPlan(all, scope, { issueNumber: target.ref.number });
     await deleteAll(plan, context);
     const what = 'base' in target ? 'the base session' : formatIssueRef(target.ref);
+    if ('ref' in target && context.deleteBranch) {
+        const branch = await deleteIssueBranch(context.github, context.deleteBranch.prefix, target.ref.number);
+        const line = branch.deleted
+            ? `Deleted the branch ${branch.branch}.`
+            : `Kept the branch ${branch.branch}: ${branch.reason}.`;
+        core/* info */.pq(line);
+        core/* summary */.z.addRaw(`\n${line}\n`, true);
+    }
     await report(title ?? `destroyed ${what}`, 'destroy', plan, { ...context, scope }, 'base' in target ? {} : { 'issue-ref': formatIssueRef(target.ref) });
 }
 /** Deletes superseded entries, older entries of the current base and closed issues' entries. */
@@ -31077,7 +31420,16 @@ function warnIfUnsealed(context) {
 
 
 
-
+function workRows(work) {
+    const rows = [];
+    if (work.branch)
+        rows.push(['Branch', work.branch]);
+    if (work.commit)
+        rows.push(['Commit', work.changesUrl ?? work.commit]);
+    if (work.pullRequest)
+        rows.push(['Pull request', work.pullRequest.url]);
+    return rows;
+}
 /** 👀 on the triggering comment, so its author sees at once that kugetsu took it up. */
 async function acknowledge(request, context) {
     if (!request.comment || !context.inputs.comment)
@@ -31114,8 +31466,9 @@ async function answerOnIssue(issueNumber, body, context) {
     return answer;
 }
 /** The answer of a finished turn: the comment, the step's outputs and the job summary. */
-async function publishTurn(request, outcome, restoredKey, notes, context) {
-    const ref = formatIssueRef(request.ref);
+async function publishTurn(request, answer, context) {
+    const { outcome, restoredKey, notes, work } = answer;
+    const ref = answer.sessionRef;
     const durationMs = Date.now() - context.startedAt;
     const { record, result } = outcome;
     const facts = {
@@ -31128,7 +31481,8 @@ async function publishTurn(request, outcome, restoredKey, notes, context) {
         cost: result.cost,
         durationMs,
         runUrl: context.runUrl,
-        notes
+        notes,
+        work
     };
     // Redacted before the reply is cut to fit a comment, which could leave half a key behind.
     const text = context.publish.redact(result.text);
@@ -31148,7 +31502,11 @@ async function publishTurn(request, outcome, restoredKey, notes, context) {
         'state-restored': restoredKey ? 'true' : 'false',
         'tokens-input': result.tokens.input,
         'tokens-output': result.tokens.output,
-        cost: result.cost
+        cost: result.cost,
+        branch: work.branch ?? '',
+        commit: work.commit ?? '',
+        'pull-request-url': work.pullRequest?.url ?? '',
+        'pull-request-number': work.pullRequest?.number ?? ''
     });
     core/* summary */.z
         .addHeading(`kugetsu: ${outcome.mode === 'start' ? 'started' : 'continued'} ${ref}`, 3)
@@ -31160,12 +31518,31 @@ async function publishTurn(request, outcome, restoredKey, notes, context) {
         ['Tokens', `${result.tokens.input} in / ${result.tokens.output} out`],
         ['Cost', formatCost(result.cost)],
         ['Duration', formatDuration(durationMs)],
+        ...workRows(work),
         ['Comment', comment?.url ?? '(not posted)']
     ]), true)
         .addRaw(notes.map((note) => `\n${noteBlock(note)}\n`).join(''), true)
         .addHeading('Response', 4)
         .addRaw(`\n${text}\n`, true);
     await context.publish.writeSummary();
+}
+
+;// CONCATENATED MODULE: ./src/action/stages/stage.ts
+/** Which stage of a turn a failure came from, so the failure can say so. */
+const stages = new WeakMap();
+/** Runs one stage; an error it throws remembers the stage (the innermost one, when nested). */
+async function inStage(name, work) {
+    try {
+        return await (typeof work === 'function' ? work() : work);
+    }
+    catch (error) {
+        if (typeof error === 'object' && error !== null && !stages.has(error))
+            stages.set(error, name);
+        throw error;
+    }
+}
+function failedStage(error) {
+    return typeof error === 'object' && error !== null ? stages.get(error) : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/opencode/config.ts
@@ -33791,7 +34168,7 @@ const BLOCK = 512;
 /** Extended headers (pax, GNU long names) held in memory: far above any real one. */
 const MAX_META = 1024 * 1024;
 const META_TYPES = new Set(['x', 'g', 'L', 'K']);
-const field = (header, start, length) => {
+const tar_stream_field = (header, start, length) => {
     const raw = header.subarray(start, start + length);
     const nul = raw.indexOf(0);
     return raw.subarray(0, nul < 0 ? length : nul).toString('latin1');
@@ -33809,7 +34186,7 @@ function numeric(header, start, length, what) {
             throw new UnsafeArchiveError(`huge ${what} in a tar header`);
         return value;
     }
-    const text = field(header, start, length).trim();
+    const text = tar_stream_field(header, start, length).trim();
     if (text === '')
         return 0;
     if (!/^[0-7]+$/.test(text))
@@ -33953,8 +34330,8 @@ class TarStream {
             }
             return;
         }
-        const name = field(header, 0, 100);
-        const prefix = posix ? field(header, 345, 155) : '';
+        const name = tar_stream_field(header, 0, 100);
+        const prefix = posix ? tar_stream_field(header, 345, 155) : '';
         const fromHeader = prefix ? `${prefix}/${name}` : name;
         const paxPath = this.pax.get('path');
         if (paxPath !== undefined && this.longName !== undefined) {
@@ -33972,7 +34349,7 @@ class TarStream {
         }
         const member = {
             path: paxPath ?? this.longName ?? fromHeader,
-            linkpath: paxLink ?? this.longLink ?? field(header, 157, 100),
+            linkpath: paxLink ?? this.longLink ?? tar_stream_field(header, 157, 100),
             type,
             size,
             mode: numeric(header, 100, 8, 'mode')
@@ -35208,13 +35585,19 @@ function startDriver(context, options) {
     server.start();
     return server;
 }
-async function openWorkspace(context) {
+/**
+ * `ready`: what must be done before the agent may see the worktree (the turn's checkout); the
+ * binary and the key proxy get ready meanwhile.
+ */
+async function openWorkspace(context, ready = Promise.resolve()) {
     const { env, inputs } = context;
     const temp = env.RUNNER_TEMP || (0,external_node_os_.tmpdir)();
     await (0,promises_namespaceObject.mkdir)(temp, { recursive: true });
     const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(temp, 'kugetsu-'));
     const undo = undoList();
+    const agentUndo = undoList();
     undo.add('remove its temp dir', () => (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true }));
+    undo.add('stop the agent', () => agentUndo.run());
     const stateRoot = (0,external_node_path_.join)(dir, 'state');
     // what opencode must read of kugetsu's (a session to import): the agent reaches nothing else here
     const exchange = (0,external_node_path_.join)(dir, 'exchange');
@@ -35234,7 +35617,8 @@ async function openWorkspace(context) {
             opencodeConfig: inputs.opencodeConfig,
             secrets: context.secrets
         });
-        undo.add('stop the provider-key proxy', () => keys.close());
+        agentUndo.add('stop the provider-key proxy', () => keys.close());
+        await ready;
         const sandbox = await openSandbox({
             mode: inputs.sandbox,
             // for the post step, should this step be killed before it releases the sandbox
@@ -35246,7 +35630,7 @@ async function openWorkspace(context) {
                 ...(env.OPENCODE_CONFIG ? [env.OPENCODE_CONFIG] : [])
             ]
         });
-        undo.add("remove the agent's user", () => sandbox.release());
+        agentUndo.add("remove the agent's user", () => sandbox.release());
         if (!sandbox.user) {
             core/* warning */.$e('sandbox: off: the agent runs as the runner\u2019s user and can reach everything this job can (its credentials among them)');
         }
@@ -35265,7 +35649,7 @@ async function openWorkspace(context) {
             tempDir: exchange,
             launcher: sandbox.launcher
         });
-        undo.add('stop opencode', () => driver.close());
+        agentUndo.add('stop opencode', () => driver.close());
         const engine = new Engine({
             store,
             driver,
@@ -35291,7 +35675,7 @@ async function openWorkspace(context) {
         };
         process.once('SIGINT', onSignal);
         process.once('SIGTERM', onSignal);
-        return { store, cache, engine, close };
+        return { store, cache, engine, stopAgent: () => agentUndo.run(), close };
     }
     catch (error) {
         await undo.run();
@@ -35301,6 +35685,7 @@ async function openWorkspace(context) {
 
 ;// CONCATENATED MODULE: ./src/action/stages/failure.ts
 /** A failed run: the step fails, the summary says why, and the issue gets the failure comment. */
+
 
 
 
@@ -35324,20 +35709,35 @@ async function reportFailure(error, request, context, publish) {
         const ref = formatIssueRef(request.ref);
         message += ` (to start ${ref} over, run kugetsu with command: destroy and issue-ref: ${request.ref.number})`;
     }
+    const stage = failedStage(error);
+    if (stage)
+        message += ` (while ${stage})`;
     core/* setFailed */.C1(message);
     const what = request?.kind === 'turn' ? ` on ${formatIssueRef(request.ref)}` : '';
     core/* summary */.z.addHeading(`kugetsu failed${what}`, 3).addRaw(`\n${message}\n`, true);
     await publish.writeSummary().catch(() => undefined);
-    if (!context?.inputs.comment || request?.kind !== 'turn')
-        return;
-    if (error instanceof IssueNotFoundError)
+    if (!failureGoesOnTheIssue(error, request, context))
         return;
     try {
+        if (request?.kind !== 'turn' || !context)
+            return;
         await answerOnIssue(request.ref.number, failureBody(formatIssueRef(request.ref), message, context.runUrl), context);
     }
     catch (commentError) {
         core/* warning */.$e(`could not post the failure comment: ${errorMessage(commentError)}`);
     }
+}
+/**
+ * The one place that decides whether a failure is posted on the issue: a comment's turn, with
+ * comments on, on an issue that exists. Whoever ran a manual run sees its error in the run: its
+ * "working on it" comment, if it posted one, is told the failure, but no comment is added.
+ */
+function failureGoesOnTheIssue(error, request, context) {
+    if (!context?.inputs.comment || request?.kind !== 'turn')
+        return false;
+    if (request.source !== 'comment' && !context.tracking)
+        return false;
+    return !(error instanceof IssueNotFoundError);
 }
 
 ;// CONCATENATED MODULE: ./src/action/stages/init.ts
@@ -35400,6 +35800,24 @@ function firstTurnPrompt(ref, issue, author, message) {
 }
 function laterTurnPrompt(author, message) {
     return `Message from @${author}:\n${message}`;
+}
+
+;// CONCATENATED MODULE: ./src/action/work/work-prompt.ts
+function workPrompt(checkedOut, news) {
+    if (!checkedOut)
+        return '';
+    const { plan } = checkedOut;
+    const where = checkedOut.branch
+        ? `branch \`${checkedOut.branch}\``
+        : `the head of pull request #${plan.checkout?.kind === 'pull' ? plan.checkout.number : plan.sessionNumber}`;
+    const lines = [
+        plan.pushBranch
+            ? `[kugetsu] The working directory is a checkout of ${where}. When your turn ends, kugetsu commits what you changed there and pushes it to \`${plan.pushBranch}\` (you cannot push yourself).`
+            : `[kugetsu] The working directory is a checkout of ${where}. Nothing you change there is pushed.`
+    ];
+    if (news)
+        lines.push(news);
+    return lines.join('\n\n');
 }
 
 ;// CONCATENATED MODULE: ./src/action/stages/turn-state.ts
@@ -35481,11 +35899,782 @@ async function newerStateOf(cache, dir, stream, restoredKey) {
     return newest.toLowerCase() === restoredKey?.toLowerCase() ? undefined : newest;
 }
 
+;// CONCATENATED MODULE: ./src/action/work/identity.ts
+/** The workflow token's user on github.com (and GHES): github-actions[bot], id 41898282. */
+const ACTIONS_BOT_IDENTITY = {
+    name: 'github-actions[bot]',
+    email: '41898282+github-actions[bot]@users.noreply.github.com'
+};
+/** The no-reply address of a user on `host` (GitHub's form; github.com and GHES alike). */
+function noreplyEmail(host, login, id) {
+    const domain = host === 'github.com' ? 'users.noreply.github.com' : `users.noreply.${host}`;
+    return `${id}+${login}@${domain}`;
+}
+
+;// CONCATENATED MODULE: ./src/action/work/branch-news.ts
+function branchNews(input) {
+    return `moved ${input.branch}: ` + input.commits.map((c) => `${c.sha.slice(0, 7)} by ${c.authorName}: ${c.subject} (${c.files.join(', ')})`).join('; ');
+}
+
+;// CONCATENATED MODULE: ./src/action/work/agent-config.ts
+function isAgentConfigPath(path) {
+    return /(^|\/)(AGENTS\.md|CLAUDE\.md|opencode\.jsonc?)$|(^|\/)\.opencode\//.test(path);
+}
+
+;// CONCATENATED MODULE: ./src/action/work/git.ts
+/**
+ * kugetsu's own git. Its repository is private to the run (never the agent's `.git`), its remote
+ * is reached with the token handed to the one git process that needs it, through that process's
+ * environment only (never a command line, which any user can read, nor a file). Every command runs
+ * with the settings a planted `.git/config` could abuse (hooks, fsmonitor, redirects) pinned off.
+ */
+
+
+/** Settings every command gets, whatever the repository's own config says. */
+const PINNED = [
+    ['core.hooksPath', '/dev/null'],
+    ['core.fsmonitor', 'false'],
+    ['core.sshCommand', 'false'],
+    ['credential.helper', ''],
+    ['http.followRedirects', 'false'],
+    ['commit.gpgSign', 'false'],
+    ['gc.auto', '0'],
+    ['maintenance.auto', 'false'],
+    ['submodule.recurse', 'false'],
+    ['fetch.recurseSubmodules', 'false'],
+    ['advice.detachedHead', 'false'],
+    ['color.ui', 'false'],
+    ['core.quotePath', 'false']
+];
+/** The header git sends for the token, as actions/checkout does. */
+function authHeader(token) {
+    return `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`;
+}
+function gitEnvironment(base, settings, extra = {}) {
+    const env = {};
+    for (const [name, value] of Object.entries(base)) {
+        if (!name.startsWith('GIT_') && value !== undefined)
+            env[name] = value;
+    }
+    env.GIT_TERMINAL_PROMPT = '0';
+    env.GIT_ASKPASS = '';
+    env.SSH_ASKPASS = '';
+    env.GIT_CONFIG_COUNT = String(settings.length);
+    settings.forEach(([key, value], index) => {
+        env[`GIT_CONFIG_KEY_${index}`] = key;
+        env[`GIT_CONFIG_VALUE_${index}`] = value;
+    });
+    return { ...env, ...extra };
+}
+function runProcess(args, env, cwd, input) {
+    return new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)('git', args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+        const out = [];
+        const err = [];
+        child.stdout.on('data', (chunk) => out.push(chunk));
+        child.stderr.on('data', (chunk) => err.push(chunk));
+        child.on('error', (error) => {
+            reject(new errors_KugetsuError('git-failed', error.code === 'ENOENT'
+                ? 'git is not installed on this runner; install it, or set push: false'
+                : `could not start git: ${error.message}`, { cause: error }));
+        });
+        child.on('close', (code) => resolve({
+            code: code ?? 1,
+            stdout: Buffer.concat(out).toString('utf8'),
+            stderr: Buffer.concat(err).toString('utf8')
+        }));
+        child.stdin.on('error', () => undefined);
+        child.stdin.end(input ?? '');
+    });
+}
+/** The last meaningful line git printed, for an error message. */
+function gitComplaint(result) {
+    const lines = result.stderr
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean);
+    const fatal = lines.find((line) => /^(fatal|error):/.test(line));
+    return (fatal ?? lines.at(-1) ?? `exit code ${result.code}`).slice(0, 300);
+}
+function createGit(options) {
+    const { gitDir, workTree, token } = options;
+    const pinned = [
+        ...PINNED,
+        ['safe.directory', gitDir],
+        ['safe.directory', workTree]
+    ];
+    const check = (args, result, okCodes = []) => {
+        if (result.code === 0 || okCodes.includes(result.code))
+            return result;
+        throw new errors_KugetsuError('git-failed', `git ${args[0]} failed: ${gitComplaint(result)}`);
+    };
+    return {
+        remoteUrl: options.remoteUrl,
+        gitDir,
+        workTree,
+        async run(args, runOptions = {}) {
+            const settings = runOptions.auth
+                ? [...pinned, ['http.extraheader', authHeader(token)]]
+                : pinned;
+            const env = gitEnvironment(options.env, settings, {
+                GIT_DIR: gitDir,
+                GIT_WORK_TREE: workTree,
+                ...runOptions.env
+            });
+            return check(args, await runProcess(args, env, workTree, runOptions.input), runOptions.okCodes);
+        },
+        async inWorkspace(args, runOptions = {}) {
+            const env = gitEnvironment(options.env, pinned, runOptions.env);
+            return check(args, await runProcess(args, env, workTree, runOptions.input), runOptions.okCodes);
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/action/work/checkout.ts
+/**
+ * The turn's worktree, before the agent starts: the issue's branch (or the pull request's head)
+ * fetched into kugetsu's private repository and checked out in the workspace, so what the session
+ * remembers and what the agent finds on disk agree.
+ */
+
+
+
+
+
+/** How much history kugetsu fetches: enough to tell the agent what others pushed, and to rebase. */
+const FETCH_DEPTH = 50;
+/** The repository the working directory is in, as the workflow checked it out (or a new one). */
+async function worktreeRoot(cwd, env) {
+    const probe = createGit({ gitDir: '', workTree: cwd, remoteUrl: '', token: '', env });
+    const top = await probe.inWorkspace(['rev-parse', '--show-toplevel'], { okCodes: [128] });
+    if (top.code === 0 && top.stdout.trim())
+        return top.stdout.trim();
+    await probe.inWorkspace(['init', '-q']);
+    return cwd;
+}
+/**
+ * A token actions/checkout left in the workspace's `.git/config` (`persist-credentials` not set
+ * to false) is taken out before the agent can read it there; kugetsu's own git needs none of it.
+ */
+async function removePersistedCredentials(git, log) {
+    const found = await git.inWorkspace(['config', '--local', '--name-only', '--get-regexp', '^http\\..*extraheader$'], { okCodes: [1] });
+    const keys = [...new Set(found.stdout.split('\n').filter(Boolean))];
+    for (const key of keys) {
+        await git.inWorkspace(['config', '--local', '--unset-all', key]);
+    }
+    if (keys.length > 0) {
+        log(`Removed ${keys.join(', ')} from the workspace's .git/config: actions/checkout stored the workflow token there, where the agent could read it. Set persist-credentials: false on actions/checkout.`);
+    }
+}
+/** The heads of `refs` on the remote (one request). */
+async function remoteHeads(git, refs) {
+    const listed = await git.run(['ls-remote', '--', git.remoteUrl, ...refs], { auth: true });
+    const heads = new Map();
+    for (const line of listed.stdout.split('\n')) {
+        const [sha, ref] = line.split('\t');
+        if (sha && ref)
+            heads.set(ref, sha);
+    }
+    return heads;
+}
+/** Fetches `refs` (which exist) into kugetsu's repository under refs/kugetsu/remote/. */
+async function fetchRefs(git, refs) {
+    if (refs.length === 0)
+        return;
+    const specs = refs.map((ref) => `+${ref}:refs/kugetsu/remote/${ref.replace(/^refs\//, '')}`);
+    await git.run(['fetch', '-q', '--no-tags', `--depth=${FETCH_DEPTH}`, git.remoteUrl, ...specs], {
+        auth: true
+    });
+}
+/** The branch's pull request was merged with the branch as it is: nothing on it is unmerged. */
+async function mergedAsIs(github, branch, head) {
+    const [newest] = await github.pullRequestsFrom(branch, 'all');
+    return newest?.merged && newest.headSha === head ? newest : undefined;
+}
+/**
+ * The workspace at `commit`: on `branch`, or detached for a head that is not ours. Runs in the
+ * workspace's own repository before the agent has touched it, without the token.
+ */
+async function checkOutInWorkspace(git, commit, branch) {
+    await git.run(['update-ref', 'refs/kugetsu/checkout', commit]);
+    await git.inWorkspace(['fetch', '-q', '--no-tags', git.gitDir, 'refs/kugetsu/checkout']);
+    const target = branch ? ['-B', branch, 'FETCH_HEAD'] : ['--detach', 'FETCH_HEAD'];
+    await git.inWorkspace(['checkout', '-q', '--force', ...target]);
+}
+/**
+ * A fork's agent configuration (opencode.json, .opencode/, AGENTS.md...) is taken out of the
+ * worktree, and the base repository's put in its place: a stranger's head must not steer the agent
+ * or point its provider elsewhere.
+ */
+async function useBaseAgentConfig(git, head, baseCommit) {
+    const listed = async (commit) => (await git.run(['ls-tree', '-r', '-z', '--name-only', commit])).stdout
+        .split('\0')
+        .filter((path) => path && isAgentConfigPath(path));
+    const forks = await listed(head);
+    // git removes and writes them (a temporary index), never following a link out of the worktree
+    const env = { GIT_INDEX_FILE: (0,external_node_path_.join)(git.gitDir, 'config-index') };
+    await git.run(['read-tree', head], { env });
+    if (forks.length > 0)
+        await git.run(['rm', '-q', '--ignore-unmatch', '--', ...forks], { env });
+    const base = await listed(baseCommit);
+    if (base.length > 0)
+        await git.run(['checkout', '-q', baseCommit, '--', ...base], { env });
+    return forks.length;
+}
+async function checkOut(options) {
+    const { plan, defaultBranch } = options;
+    if (!plan.checkout)
+        return undefined;
+    const workTree = await worktreeRoot(options.cwd, options.env);
+    const gitDir = (0,external_node_path_.join)(options.privateDir, 'git');
+    await (0,promises_namespaceObject.mkdir)(gitDir, { recursive: true, mode: 0o700 });
+    const git = createGit({
+        gitDir,
+        workTree,
+        remoteUrl: options.remoteUrl,
+        token: options.token,
+        env: options.env
+    });
+    await git.inWorkspace(['init', '-q', '--bare', gitDir]);
+    await removePersistedCredentials(git, options.warn);
+    const defaultRef = `refs/heads/${defaultBranch}`;
+    const headRef = plan.checkout.kind === 'branch'
+        ? `refs/heads/${plan.checkout.branch}`
+        : `refs/pull/${plan.checkout.number}/head`;
+    const heads = await remoteHeads(git, [defaultRef, headRef]).catch((error) => {
+        throw new errors_KugetsuError('git-failed', `cannot read ${options.remoteUrl} (${errorMessage(error).replace(/^git \S+ failed: /, '')}); github-token must be able to read the repository (contents: read)`, { cause: error });
+    });
+    const defaultHead = heads.get(defaultRef);
+    const remoteHead = heads.get(headRef);
+    if (!defaultHead) {
+        throw new errors_KugetsuError('no-default-branch', `the default branch ${defaultBranch} does not exist on ${options.remoteUrl}`);
+    }
+    if (plan.checkout.kind === 'pull' && !remoteHead) {
+        throw new errors_KugetsuError('not-found', `${headRef} does not exist on ${options.remoteUrl}`);
+    }
+    await fetchRefs(git, [defaultRef, ...(remoteHead ? [headRef] : [])]);
+    const notes = [];
+    const checkedOut = {
+        git,
+        plan,
+        base: remoteHead ?? defaultHead,
+        remoteHead,
+        defaultBranch,
+        notes
+    };
+    if (plan.checkout.kind === 'branch') {
+        const branch = plan.checkout.branch;
+        checkedOut.branch = branch;
+        const merged = remoteHead && plan.pushBranch ? await mergedAsIs(options.github, branch, remoteHead) : undefined;
+        if (merged && remoteHead) {
+            checkedOut.base = defaultHead;
+            checkedOut.replaces = remoteHead;
+            notes.push(`#${merged.number} was merged, so \`${branch}\` starts anew from \`${defaultBranch}\`.`);
+        }
+        await checkOutInWorkspace(git, checkedOut.base, branch);
+    }
+    else {
+        await checkOutInWorkspace(git, checkedOut.base);
+    }
+    // Hashes the checkout now, while opencode starts: after the turn, git reads only what changed.
+    await git.run(['read-tree', checkedOut.base]);
+    await git.run(['update-index', '-q', '--refresh'], { okCodes: [1] });
+    if (plan.untrustedConfig) {
+        const removed = await useBaseAgentConfig(git, checkedOut.base, defaultHead);
+        if (removed > 0) {
+            options.log(`The head's agent configuration (${removed} file(s)) was replaced by ${defaultBranch}'s`);
+        }
+    }
+    if (plan.readOnlyReason)
+        notes.push(plan.readOnlyReason);
+    return checkedOut;
+}
+
+;// CONCATENATED MODULE: ./src/action/work/commit-message.ts
+/**
+ * The message of the commit kugetsu makes from a turn's changes: a subject from the request, who
+ * asked and where, and a `Co-authored-by:` trailer crediting them. The request and the login are
+ * written by others, so nothing of theirs can reach the trailer block or add a line to it.
+ */
+
+const MAX_SUBJECT = 72;
+/** Everything a reader could take for a line break; only the first line is ever used. */
+const LINE_BREAK = /[\n\r\v\f\u0085\u2028\u2029]/;
+/**
+ * GitHub logins are letters, digits and single hyphens (at most 39); Forgejo and Gitea also allow
+ * `.` and `_`, never at either end (at most 40). Apps comment as `name[bot]`.
+ */
+const commit_message_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,38}[A-Za-z0-9])?(?:\[bot\])?$/;
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+/** The request's first non-empty line as plain text: no markup, controls or invisible characters. */
+function plainFirstLine(request) {
+    for (const raw of request.split(LINE_BREAK)) {
+        const line = sanitizeText(raw)
+            .replace(/\s+/g, ' ')
+            .replace(/^\s*(?:>\s*)*(?:#{1,6}\s+|[-*+]\s+|\d{1,9}[.)]\s+)?(?:\[[ xX]\]\s+)?/, '')
+            .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
+            .replace(/<\/?[A-Za-z][^<>]*>/g, '')
+            .replace(/`+|\*\*|__|~~/g, '')
+            .replace(/(^|[^\p{L}\p{N}])[*_](?=\S)(.*?\S)[*_](?![\p{L}\p{N}])/gu, '$1$2')
+            .replace(/^[\s#>*_-]+$/, '')
+            .replace(/\s+/g, ' ')
+            .trim();
+        if (line !== '')
+            return line;
+    }
+    return '';
+}
+function cut(text, limit) {
+    const characters = Array.from(text);
+    if (characters.length <= limit)
+        return text;
+    return `${characters
+        .slice(0, limit - 1)
+        .join('')
+        .trimEnd()}…`;
+}
+/** The no-reply address domain: GitHub's, or Gitea's and Forgejo's default `noreply.<host>`. */
+function noReplyDomain(host) {
+    const name = (host ?? '').toLowerCase().replace(/:\d{1,5}$/, '');
+    if (name === '' || name === 'github.com' || !HOSTNAME.test(name)) {
+        return 'users.noreply.github.com';
+    }
+    return `noreply.${name}`;
+}
+/**
+ * `Co-authored-by: login <address>` with the account's no-reply address (`id+login@...` when the
+ * id is known, as GitHub links it to the account); undefined for a login that is not one.
+ */
+function coAuthorTrailer(author, host) {
+    const { login, id } = author;
+    if (typeof login !== 'string' || !commit_message_LOGIN.test(login) || /[._-]{2}/.test(login))
+        return undefined;
+    const domain = noReplyDomain(host);
+    const github = domain === 'users.noreply.github.com';
+    const withId = github && typeof id === 'number' && Number.isSafeInteger(id) && id > 0;
+    return `Co-authored-by: ${login} <${withId ? `${id}+` : ''}${login}@${domain}>`;
+}
+/** The comment's address when it is a plain http(s) URL; anything else is left out. */
+function plainUrl(url) {
+    if (url === undefined || url.length > 500 || !/^[\x21-\x7e]+$/.test(url))
+        return undefined;
+    try {
+        const parsed = new URL(url);
+        return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? url : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+function commitMessage(input) {
+    const { issueNumber, turn } = input;
+    const subject = cut(plainFirstLine(input.request), MAX_SUBJECT) || `Work on #${issueNumber} (turn ${turn})`;
+    const trailer = coAuthorTrailer(input.author, input.host);
+    const who = trailer ? `@${input.author.login}` : 'an account whose login kugetsu cannot quote';
+    const url = plainUrl(input.commentUrl);
+    const asked = url
+        ? `Asked by ${who} in ${url} (#${issueNumber}, turn ${turn}).`
+        : `Asked by ${who} on #${issueNumber} (turn ${turn}).`;
+    return [subject, '', asked, ...(trailer ? ['', trailer] : []), ''].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/action/work/publish.ts
+/**
+ * After the turn: what the agent left in the worktree becomes one commit on the turn's branch,
+ * pushed by kugetsu (never by the agent, never forced). When someone pushed meanwhile the commit is
+ * rebased onto their head; when that conflicts it goes to a branch of its own. Nothing is lost.
+ */
+
+
+
+/** Pushes before giving up: each failure is someone pushing again in between. */
+const PUSH_ATTEMPTS = 4;
+/** The tree of the worktree as the agent left it (tracked and new files; .gitignore honoured). */
+async function snapshotTree(git) {
+    await git.run(['add', '-A', '--', '.']);
+    return (await git.run(['write-tree'])).stdout.trim();
+}
+async function commitTree(git, tree, parent, message, identity) {
+    const env = {
+        GIT_AUTHOR_NAME: identity.name,
+        GIT_AUTHOR_EMAIL: identity.email,
+        GIT_COMMITTER_NAME: identity.name,
+        GIT_COMMITTER_EMAIL: identity.email
+    };
+    const made = await git.run(['commit-tree', tree, '-p', parent, '-F', '-'], {
+        env,
+        input: message
+    });
+    return made.stdout.trim();
+}
+async function push(git, commit, branch, replaces) {
+    const ref = `refs/heads/${branch}`;
+    const lease = replaces ? [`--force-with-lease=${ref}:${replaces}`] : [];
+    const result = await git.run(['push', '--porcelain', '--no-verify', ...lease, git.remoteUrl, `${commit}:${ref}`], { auth: true, okCodes: [1, 128] });
+    if (result.code === 0)
+        return { ok: true };
+    const refused = result.stdout.split('\n').find((line) => line.startsWith('!'));
+    if (!refused) {
+        throw new errors_KugetsuError('push-failed', `could not push to ${branch}: ${gitComplaint(result)} (the workflow needs permissions: contents: write); the agent's changes are in this run's log as a patch`);
+    }
+    const reason = refused.split('\t').at(-1) ?? refused;
+    return { ok: false, retry: /fetch first|non-fast-forward|stale info/.test(reason), reason };
+}
+/** The head of `branch` as the remote has it now (fetched). */
+async function fetchHead(git, branch) {
+    const ref = `refs/heads/${branch}`;
+    const listed = await git.run(['ls-remote', '--', git.remoteUrl, ref], { auth: true });
+    const head = listed.stdout.split('\t')[0]?.trim();
+    if (!head)
+        return undefined;
+    await fetchRefs(git, [ref]);
+    return head;
+}
+/**
+ * `commit` replayed onto `onto` (a three-way merge against its parent, as a rebase does), or
+ * undefined when they conflict or share no history kugetsu has.
+ */
+async function rebaseOnto(git, commit, onto, message, identity) {
+    const merged = await git.run(['merge-tree', '--write-tree', '--no-messages', onto, commit], {
+        okCodes: [1, 128]
+    });
+    if (merged.code !== 0)
+        return undefined;
+    const tree = merged.stdout.split('\n')[0].trim();
+    return commitTree(git, tree, onto, message, identity);
+}
+async function publishWork(checkout, options) {
+    const { git, plan, base } = checkout;
+    const tree = await snapshotTree(git);
+    const baseTree = (await git.run(['rev-parse', `${base}^{tree}`])).stdout.trim();
+    if (tree === baseTree)
+        return { changed: false };
+    const branch = plan.pushBranch;
+    if (!branch)
+        return { changed: true };
+    let commit = await commitTree(git, tree, base, options.message, options.identity);
+    let before = checkout.replaces ? undefined : checkout.remoteHead;
+    let replaces = checkout.replaces;
+    let rebasedOnto;
+    let refusal = '';
+    for (let attempt = 0; attempt < PUSH_ATTEMPTS; attempt++) {
+        const pushed = await push(git, commit, branch, replaces);
+        if (pushed.ok)
+            return { changed: true, commit, branch, before, rebasedOnto };
+        refusal = pushed.reason;
+        if (!pushed.retry)
+            break;
+        const head = await fetchHead(git, branch);
+        if (!head) {
+            // the branch was deleted meanwhile: the commit goes on the head it was made on
+            replaces = undefined;
+            before = undefined;
+            continue;
+        }
+        const rebased = await rebaseOnto(git, commit, head, options.message, options.identity);
+        replaces = undefined;
+        if (!rebased) {
+            refusal = `it conflicts with what was pushed to ${branch} meanwhile`;
+            break;
+        }
+        commit = rebased;
+        before = head;
+        rebasedOnto = head;
+    }
+    const aside = await push(git, commit, options.conflictBranch);
+    if (!aside.ok) {
+        throw new errors_KugetsuError('push-failed', `could not push to ${branch} (${refusal}) nor to ${options.conflictBranch} (${aside.reason})`);
+    }
+    return {
+        changed: true,
+        commit,
+        branch: options.conflictBranch,
+        conflict: refusal,
+        before: undefined
+    };
+}
+
+;// CONCATENATED MODULE: ./src/action/work/pull-request.ts
+/**
+ * The pull request of a branch kugetsu pushes to: the open one when there is one, else a new one
+ * once the branch has something to merge.
+ */
+
+function pullRequestBody(issueNumber, branch) {
+    return [
+        `Closes #${issueNumber}`,
+        '',
+        `kugetsu's work on #${issueNumber}. Every \`/kugetsu\` turn on #${issueNumber} (or on this pull request) continues the same session and pushes to \`${branch}\`.`
+    ].join('\n');
+}
+async function ensurePullRequest(github, request) {
+    if (!request.pushed)
+        return undefined;
+    const [open] = await github.pullRequestsFrom(request.branch, 'open');
+    if (open)
+        return { pull: open };
+    if (request.mode === 'none')
+        return undefined;
+    const title = request.issue.title.trim() || `kugetsu: #${request.issue.number}`;
+    const create = (draft) => github.createPullRequest({
+        title,
+        head: request.branch,
+        base: request.base,
+        body: pullRequestBody(request.issue.number, request.branch),
+        draft
+    });
+    try {
+        return { pull: await create(request.mode === 'draft') };
+    }
+    catch (error) {
+        const message = errorMessage(error);
+        if (/no commits between/i.test(message))
+            return undefined;
+        if (/not permitted to create/i.test(message)) {
+            return {
+                note: `The pull request could not be opened: this repository does not let GitHub Actions create pull requests (Settings → Actions → General → "Allow GitHub Actions to create and approve pull requests"), or pass a GitHub App token as github-token. The work is on \`${request.branch}\`.`
+            };
+        }
+        // Draft pull requests are not available on every plan: a ready one is better than none.
+        if (request.mode === 'draft' && /draft/i.test(message)) {
+            return {
+                pull: await create(false),
+                note: 'Draft pull requests are not available in this repository: the pull request was opened as ready for review.'
+            };
+        }
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/work/history.ts
+/** At most this many commits are read; the agent is told how many more there were. */
+const MAX_COMMITS = 50;
+/**
+ * The commits in `to` that `from` does not have, newest first. `complete` is false when `from` is
+ * not in the history kugetsu fetched (or the branch was rewritten): then none are listed.
+ */
+async function commitsBetween(git, from, to) {
+    const known = await git.run(['merge-base', '--is-ancestor', from, to], { okCodes: [1, 128] });
+    if (known.code !== 0)
+        return { commits: [], complete: false, total: 0 };
+    const range = `${from}..${to}`;
+    const total = Number((await git.run(['rev-list', '--count', range])).stdout.trim()) || 0;
+    const log = await git.run([
+        'log',
+        `-n${MAX_COMMITS}`,
+        '--no-renames',
+        '--format=%x1e%H%x1f%an%x1f%ae%x1f%aI%x1f%s',
+        '--name-only',
+        range
+    ]);
+    const commits = log.stdout
+        .split('\x1e')
+        .filter((record) => record.trim())
+        .map((record) => {
+        const [header, ...files] = record.split('\n');
+        const [sha, authorName, authorEmail, date, subject] = header.split('\x1f');
+        return {
+            sha,
+            authorName,
+            authorEmail,
+            date,
+            subject: subject ?? '',
+            files: files.map((file) => file.trim()).filter(Boolean)
+        };
+    });
+    return { commits, complete: true, total };
+}
+
+;// CONCATENATED MODULE: ./src/action/stages/work.ts
+/**
+ * The turn's work product: where it works (the plan), the checkout before the agent starts, and
+ * after it the commit, the push and the pull request; what the reply and the record say of them.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+function serverUrl(context) {
+    return (context.env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '');
+}
+function repoUrl(context) {
+    return `${serverUrl(context)}/${context.repo.owner}/${context.repo.repo}`;
+}
+/** Where the turn works: the issue's branch, a pull request's head, or (push: false) as it is. */
+async function planTurnWork(request, issue, context) {
+    const { inputs, repo } = context;
+    const pull = issue.isPullRequest ? await context.github.pullRequest(issue.number) : undefined;
+    return planWork({
+        push: inputs.push,
+        prefix: inputs.branchPrefix,
+        repoFullName: `${repo.owner}/${repo.repo}`,
+        issueNumber: request.ref.number,
+        pull
+    });
+}
+/** The checkout, started at once; `release` removes kugetsu's private repository. */
+function startCheckout(plan, context) {
+    if (!plan.checkout) {
+        return { checkedOut: Promise.resolve(undefined), release: () => Promise.resolve() };
+    }
+    const { env, inputs } = context;
+    const temp = env.RUNNER_TEMP || (0,external_node_os_.tmpdir)();
+    const privateDir = (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(temp, 'kugetsu-git-'));
+    const checkedOut = privateDir.then(async (dir) => checkOut({
+        plan,
+        cwd: workingDirectory(context),
+        privateDir: dir,
+        remoteUrl: `${repoUrl(context)}.git`,
+        token: inputs.githubToken,
+        defaultBranch: context.defaultBranch ?? (await context.github.defaultBranch()),
+        env,
+        github: context.github,
+        log: core/* info */.pq,
+        warn: core/* warning */.$e
+    }));
+    checkedOut.catch(() => undefined);
+    return {
+        checkedOut,
+        release: async () => {
+            await (0,promises_namespaceObject.rm)(await privateDir, { recursive: true, force: true }).catch(() => undefined);
+        }
+    };
+}
+function workingDirectory(context) {
+    const { env, inputs } = context;
+    const root = env.GITHUB_WORKSPACE || process.cwd();
+    return inputs.workingDirectory ? (0,external_node_path_.join)(root, inputs.workingDirectory) : root;
+}
+/**
+ * What others pushed to the branch since the session's last turn, told to the agent before the
+ * message; empty when nothing moved.
+ */
+async function newsSinceLastTurn(checkout, previous) {
+    if (!checkout?.branch || !checkout.remoteHead || !previous)
+        return '';
+    if (previous.branch !== checkout.branch || previous.head === checkout.remoteHead)
+        return '';
+    if (checkout.replaces)
+        return '';
+    const history = await commitsBetween(checkout.git, previous.head, checkout.remoteHead);
+    return branchNews({
+        branch: checkout.branch,
+        from: previous.head,
+        to: checkout.remoteHead,
+        commits: history.commits,
+        complete: history.complete
+    });
+}
+/** The bot the token commits as: the token's user when the API says, else github-actions[bot]. */
+async function committer(context) {
+    const user = await context.github.tokenUser().catch(() => undefined);
+    if (!user)
+        return ACTIONS_BOT_IDENTITY;
+    return { name: user.login, email: noreplyEmail(context.repo.host, user.login, user.id) };
+}
+/** The agent's changes as a patch in the log, when they could not be pushed. */
+async function logPatch(checkout) {
+    const patch = await checkout.git
+        .run(['diff', '--cached', '--binary', checkout.base])
+        .catch(() => undefined);
+    if (!patch)
+        return;
+    core/* startGroup */.Oh("The agent's changes (not pushed)");
+    core/* info */.pq(patch.stdout.slice(0, 1_000_000));
+    core/* endGroup */.N4();
+}
+/** Commits and pushes the turn's work and keeps its pull request; the record learns the head. */
+async function publishTurnWork(checkout, request, issue, record, context) {
+    if (!checkout)
+        return { report: { notes: [] }, record };
+    const { plan } = checkout;
+    const notes = [...checkout.notes];
+    let published;
+    try {
+        published = await publishWork(checkout, {
+            message: commitMessage({
+                request: request.message,
+                issueNumber: plan.sessionNumber,
+                turn: record.turns,
+                author: { login: request.author, id: request.authorId },
+                commentUrl: request.comment?.url,
+                host: context.repo.host
+            }),
+            identity: await committer(context),
+            conflictBranch: conflictBranch(context.inputs.branchPrefix, plan.sessionNumber, context.env.GITHUB_RUN_ID ?? String(Date.now()))
+        });
+    }
+    catch (error) {
+        if (isKugetsuError(error, 'push-failed'))
+            await logPatch(checkout);
+        throw error;
+    }
+    if (published.changed && !plan.pushBranch && plan.readOnlyReason) {
+        notes.push("The agent's changes were not pushed.");
+    }
+    const report = { notes, branch: published.branch, commit: published.commit };
+    if (published.commit) {
+        report.changesUrl = published.before
+            ? `${repoUrl(context)}/compare/${published.before}...${published.commit}`
+            : `${repoUrl(context)}/commit/${published.commit}`;
+    }
+    if (published.conflict) {
+        notes.push(`This turn's work could not go on \`${plan.pushBranch}\` (${published.conflict}): it was pushed to \`${published.branch}\` instead. Nothing was overwritten; merge it by hand or ask kugetsu to.`);
+    }
+    if (published.rebasedOnto) {
+        notes.push(`Someone pushed to \`${plan.pushBranch}\` while the agent worked: its commit was rebased onto theirs.`);
+    }
+    if (plan.pushBranch && !published.conflict) {
+        const pull = await ensurePullRequest(context.github, {
+            mode: context.inputs.pullRequest,
+            branch: plan.pushBranch,
+            base: checkout.defaultBranch,
+            issue: { number: plan.sessionNumber, title: issue.title },
+            pushed: published.commit !== undefined || checkout.remoteHead !== undefined
+        }).catch((error) => {
+            const warning = `could not open the pull request for ${plan.pushBranch}: ${errorMessage(error)}`;
+            core/* warning */.$e(warning);
+            notes.push(`The pull request could not be opened (${errorMessage(error)}).`);
+            return undefined;
+        });
+        if (pull?.note)
+            notes.push(pull.note);
+        if (pull?.pull)
+            report.pullRequest = { number: pull.pull.number, url: pull.pull.htmlUrl };
+    }
+    const work = workRecord(checkout, published);
+    return { report, record: work ? { ...record, work } : record };
+}
+/** The head the agent's memory and the branch agree on after this turn. */
+function workRecord(checkout, published) {
+    const branch = checkout.plan.pushBranch;
+    if (!branch)
+        return undefined;
+    // Rebased or set aside: the agent has not seen what others pushed; the next turn tells it.
+    if (published.commit && !published.conflict && !published.rebasedOnto) {
+        return { branch, head: published.commit };
+    }
+    return { branch, head: checkout.base };
+}
+
 ;// CONCATENATED MODULE: ./src/action/stages/turn.ts
 /**
- * One turn on an issue, as a pipeline: the issue, the workspace (ready while the issue hears from
- * kugetsu), the issue's state, the agent's turn, the state saved, the answer published.
+ * One turn on an issue, as a pipeline: where it works, the checkout (ready while the issue hears
+ * from kugetsu), the session's state, the agent's turn, its work published (commit, push, pull
+ * request), the state saved, the answer.
  */
+
+
+
 
 
 
@@ -35496,43 +36685,78 @@ async function newerStateOf(cache, dir, stream, restoredKey) {
 
 
 async function handleTurn(request, context) {
-    const ref = formatIssueRef(request.ref);
-    const issue = agentIssue(await issueOf(request, context));
-    // opencode (installed if need be) and its server get ready while the issue hears from kugetsu
-    const opening = openWorkspace(context);
+    const where = agentIssue(await inStage('reading the issue', issueOf(request.ref, request, context)));
+    const plan = await inStage('reading the issue', planTurnWork(request, where, context));
+    const sessionRef = parseIssueRef(`#${plan.sessionNumber}`, context.repo);
+    const ref = formatIssueRef(sessionRef);
+    // The checkout, then opencode (installed if need be), get ready while the issue hears from kugetsu.
+    const checkout = startCheckout(plan, context);
+    const checkingOut = inStage('checking out the branch', checkout.checkedOut);
+    checkingOut.catch(() => undefined);
+    const opening = openWorkspace(context, checkingOut);
     opening.catch(() => undefined);
-    await acknowledge(request, context);
-    await startTracking(request.ref.number, ref, context);
-    warnIfUnsealed(context);
-    const workspace = await opening;
     try {
-        const state = await restoreIssueState(ref, request.ref.number, context, workspace);
-        if (!state.previous)
-            await ensureBase(context, workspace);
-        const first = state.previous ? undefined : await firstPrompt(request, issue, context);
-        const prompt = first?.prompt ?? laterTurnPrompt(request.author, request.message);
-        const outcome = await workspace.engine.run(ref, prompt);
-        const notes = first?.rebuilt ? [MEMORY_REBUILT_NOTE] : [];
-        const number = request.ref.number;
-        const lostRace = await saveIssueState(ref, number, outcome.record, state, context, workspace);
-        if (lostRace) {
-            const note = `Another run saved a newer session for ${ref} (\`${lostRace}\`) while this one worked; this reply does not know that run's turn, and the next turn continues from this one.`;
-            core/* warning */.$e(note);
-            notes.push(note);
+        await acknowledge(request, context);
+        await startTracking(request.ref.number, ref, context);
+        warnIfUnsealed(context);
+        const workspace = await inStage('setting up opencode', opening);
+        try {
+            const checkedOut = await checkingOut;
+            const state = await inStage("restoring the issue's session", async () => {
+                const restored = await restoreIssueState(ref, sessionRef.number, context, workspace);
+                if (!restored.previous)
+                    await ensureBase(context, workspace);
+                return restored;
+            });
+            const issue = sessionRef.number === where.number
+                ? where
+                : agentIssue(await issueOf(sessionRef, undefined, context));
+            const first = state.previous ? undefined : await firstPrompt(request, issue, context);
+            const news = await newsSinceLastTurn(checkedOut, state.previous?.work);
+            const message = first?.prompt ?? laterTurnPrompt(request.author, request.message);
+            const outcome = await inStage("the agent's turn", workspace.engine.run(ref, withWork(message, checkedOut, news)));
+            await workspace.stopAgent();
+            const published = await inStage("publishing the agent's work", publishTurnWork(checkedOut, request, issue, outcome.record, context));
+            if (published.record !== outcome.record) {
+                await workspace.store.putIssueRecord(published.record);
+            }
+            const notes = first?.rebuilt ? [MEMORY_REBUILT_NOTE] : [];
+            const number = sessionRef.number;
+            const lostRace = await inStage("saving the issue's session", saveIssueState(ref, number, published.record, state, context, workspace));
+            if (lostRace) {
+                const note = `Another run saved a newer session for ${ref} (\`${lostRace}\`) while this one worked; this reply does not know that run's turn, and the next turn continues from this one.`;
+                core/* warning */.$e(note);
+                notes.push(note);
+            }
+            notes.push(...published.report.notes);
+            await inStage('answering on the issue', () => publishTurn(request, {
+                outcome: { ...outcome, record: published.record },
+                sessionRef: ref,
+                restoredKey: state.restoredKey,
+                notes,
+                work: published.report
+            }, context));
         }
-        await publishTurn(request, outcome, state.restoredKey, notes, context);
+        finally {
+            await workspace.close();
+        }
     }
     finally {
-        await workspace.close();
+        await checkout.release();
     }
+}
+/** The message with what the agent should know of its worktree: the branch, what others pushed. */
+function withWork(message, checkedOut, news) {
+    const work = workPrompt(checkedOut, news);
+    return work ? `${work}\n\n${message}` : message;
 }
 /**
  * The first prompt of an issue without state: a plain first turn, or, when kugetsu has replied
  * on the issue before (its session was lost: evicted from the cache), one that carries the thread.
  */
 async function firstPrompt(request, issue, context) {
-    const ref = formatIssueRef(request.ref);
-    const comments = await context.github.comments(request.ref.number);
+    const ref = formatIssueRef(parseIssueRef(`#${issue.number}`, context.repo));
+    const comments = await context.github.comments(issue.number);
     const thread = rebuildThread(issue, comments, {
         excludeIds: [request.comment?.id, context.tracking?.id].filter((id) => id !== undefined)
     });
@@ -35546,13 +36770,13 @@ async function firstPrompt(request, issue, context) {
     };
 }
 /**
- * The issue a turn is on: as the event carried it, else (manual runs) read through the REST API.
- * Read before any other work, so a wrong number fails at once.
+ * An issue as the event carried it, else (manual runs, a pull request's issue) read through the
+ * REST API. Read before any other work, so a wrong number fails at once.
  */
-async function issueOf(request, context) {
-    if (request.issue)
+async function issueOf(ref, request, context) {
+    if (request?.issue)
         return request.issue;
-    return context.github.issue(request.ref.number, formatIssueRef(request.ref));
+    return context.github.issue(ref.number, formatIssueRef(ref));
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
@@ -35615,6 +36839,7 @@ async function run(env = process.env) {
             }),
             publish
         };
+        context.defaultBranch = defaultBranchFromPayload(payload);
         request = requestFromEvent(env.GITHUB_EVENT_NAME ?? '', payload, inputs, repo);
         if (request.kind === 'skip') {
             core/* info */.pq(`Skipped: ${request.reason}`);
@@ -35638,12 +36863,8 @@ async function run(env = process.env) {
                 return;
             }
             core/* info */.pq(`Authorised: ${decision.reason}`);
-            const turn = request;
-            // Whoever ran a manual run sees its error in the run; the issue gets no comment about it.
-            if (turn.source === 'dispatch')
-                request = undefined;
-            const message = agentMessage(turn.message, turn.source, inputs.trigger);
-            request = { ...turn, message };
+            const message = agentMessage(request.message, request.source, inputs.trigger);
+            request = { ...request, message };
             core/* setOutput */.uH('issue-ref', ref);
             await handleTurn(request, context);
             return;
@@ -35652,7 +36873,8 @@ async function run(env = process.env) {
             github: context.github,
             repo,
             prefix: inputs.statePrefix,
-            defaultBranch: defaultBranchFromPayload(payload),
+            defaultBranch: context.defaultBranch,
+            deleteBranch: inputs.deleteBranch ? { prefix: inputs.branchPrefix } : undefined,
             setOutputs: publish.setOutputs
         };
         if (request.kind === 'closed') {
@@ -35976,6 +37198,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   Yz: () => (/* binding */ core_debug),
+  N4: () => (/* binding */ endGroup),
   z3: () => (/* binding */ error),
   pq: () => (/* binding */ info),
   _o: () => (/* binding */ isDebug),
@@ -35983,11 +37206,12 @@ __nccwpck_require__.d(__webpack_exports__, {
   C1: () => (/* binding */ setFailed),
   uH: () => (/* binding */ setOutput),
   Pq: () => (/* binding */ core_setSecret),
+  Oh: () => (/* binding */ startGroup),
   z: () => (/* reexport */ summary),
   $e: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: ExitCode, addPath, endGroup, exportVariable, getBooleanInput, getIDToken, getInput, getMultilineInput, getState, group, markdownSummary, notice, platform, setCommandEcho, startGroup, toPlatformPath, toPosixPath, toWin32Path
+// UNUSED EXPORTS: ExitCode, addPath, exportVariable, getBooleanInput, getIDToken, getInput, getMultilineInput, getState, group, markdownSummary, notice, platform, setCommandEcho, toPlatformPath, toPosixPath, toWin32Path
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);
@@ -36861,13 +38085,13 @@ function info(message) {
  * @param name The name of the output group
  */
 function startGroup(name) {
-    issue('group', name);
+    command_issue('group', name);
 }
 /**
  * End an output group.
  */
 function endGroup() {
-    issue('endgroup');
+    command_issue('endgroup');
 }
 /**
  * Wrap an asynchronous function call in a group.

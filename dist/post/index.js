@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8894);
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9435);
 /** The action's post step (action.yml `post`, run with `post-if: always()`). */
 
 await (0,_post_js__WEBPACK_IMPORTED_MODULE_0__/* .releaseSandboxLeftBehind */ .y)();
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8894:
+/***/ 9435:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31894,6 +31894,20 @@ function checkMessageLength(message, limit = MAX_MESSAGE_LENGTH) {
 /** How kugetsu answers on an issue: the reply comment, its footer and hidden marker, the summary. */
 const report_MARKER_PREFIX = '<!-- kugetsu:';
 const MAX_COMMENT_LENGTH = 65_536;
+/** One line on what the turn pushed: the commit (its changes linked) and the pull request. */
+function workLine(work) {
+    if (!work)
+        return '';
+    const parts = [];
+    if (work.commit && work.branch) {
+        const short = work.commit.slice(0, 7);
+        const commit = work.changesUrl ? `[\`${short}\`](${work.changesUrl})` : `\`${short}\``;
+        parts.push(`pushed ${commit} to \`${work.branch}\``);
+    }
+    if (work.pullRequest)
+        parts.push(`pull request [#${work.pullRequest.number}](${work.pullRequest.url})`);
+    return parts.length > 0 ? `**Work:** ${parts.join(' · ')}` : '';
+}
 /** A note above a reply's footer (lost memory, a lost race), as a GitHub alert block. */
 function noteBlock(note) {
     return `> [!NOTE]\n> ${note.replace(/\n/g, ' ')}`;
@@ -31937,7 +31951,9 @@ function footer(facts) {
 }
 /** The reply comment: the agent's text, the footer and the marker, cut to fit GitHub's limit. */
 function replyBody(text, facts) {
-    const notes = (facts.notes ?? []).map((note) => `\n\n${noteBlock(note)}`).join('');
+    const work = workLine(facts.work);
+    const notes = (work ? `\n\n${work}` : '') +
+        (facts.notes ?? []).map((note) => `\n\n${noteBlock(note)}`).join('');
     const tail = `${notes}\n\n---\n${footer(facts)}\n${marker({ session: facts.sessionId, ref: facts.ref, turn: String(facts.turns) })}`;
     const reply = text.trim() === '' ? '_(the agent gave no text reply)_' : text.trim();
     return fitComment(reply, tail);
@@ -32145,7 +32161,61 @@ function rebuiltTurnPrompt(ref, issue, thread, author, message) {
     ].join('\n');
 }
 
+;// CONCATENATED MODULE: ./src/action/work/pull-request-info.ts
+/**
+ * The facts about a pull request that decide where a turn works, read from the REST object
+ * (`GET /repos/{owner}/{repo}/pulls/{number}`) and checked, since everything else trusts them.
+ */
+
+const isObject = (value) => value !== null && typeof value === 'object' && !Array.isArray(value);
+function pull_request_info_refuse(what) {
+    throw new errors_KugetsuError('invalid-response', `the API returned a pull request with ${what}, so kugetsu cannot tell where to work; if this persists, report it with the run's log`);
+}
+function field(object, name, check) {
+    const value = object[name];
+    if (!check(value))
+        pull_request_info_refuse(`no valid "${name}"`);
+    return value;
+}
+const isString = (value) => typeof value === 'string';
+const isNumber = (value) => typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+const isSha = (value) => typeof value === 'string' && /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(value);
+function pullRequestInfo(json) {
+    if (!isObject(json))
+        pull_request_info_refuse('no body');
+    const state = json.state;
+    if (state !== 'open' && state !== 'closed')
+        pull_request_info_refuse('an unknown "state"');
+    const head = json.head;
+    const baseBranch = json.base;
+    if (!isObject(head))
+        pull_request_info_refuse('no "head"');
+    if (!isObject(baseBranch))
+        pull_request_info_refuse('no "base"');
+    const repo = head.repo;
+    let headRepo = null;
+    if (isObject(repo))
+        headRepo = field(repo, 'full_name', isString);
+    else if (repo !== null && repo !== undefined)
+        pull_request_info_refuse('a "head.repo" that is not an object');
+    // The single-pull endpoint says `merged`; list endpoints only `merged_at`.
+    const merged = typeof json.merged === 'boolean' ? json.merged : typeof json.merged_at === 'string';
+    return {
+        number: field(json, 'number', isNumber),
+        state,
+        merged,
+        draft: json.draft === true,
+        title: field(json, 'title', isString),
+        htmlUrl: field(json, 'html_url', isString),
+        headRef: field(head, 'ref', isString),
+        headSha: field(head, 'sha', isSha),
+        headRepo,
+        baseRef: field(baseBranch, 'ref', isString)
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/action/github/github.ts
+
 
 
 
@@ -32269,6 +32339,77 @@ function createGitHub(options) {
                 lastAccessedAt: entry.last_accessed_at ?? entry.created_at ?? '',
                 sizeBytes: entry.size_in_bytes ?? 0
             }));
+        },
+        async pullRequest(number) {
+            try {
+                const { data } = await (await octokit()).rest.pulls.get({ owner, repo, pull_number: number });
+                return pullRequestInfo(data);
+            }
+            catch (error) {
+                if (statusOf(error) === 404) {
+                    throw new IssueNotFoundError(`pull request #${number} does not exist`);
+                }
+                throw error;
+            }
+        },
+        async pullRequestsFrom(branch, state) {
+            const client = await octokit();
+            const data = await client.paginate(client.rest.pulls.list, {
+                owner,
+                repo,
+                head: `${owner}:${branch}`,
+                state,
+                sort: 'created',
+                direction: 'desc',
+                per_page: 100
+            });
+            return data
+                .map(pullRequestInfo)
+                .filter((pull) => pull.headRef === branch)
+                .sort((a, b) => b.number - a.number);
+        },
+        async createPullRequest(request) {
+            const { data } = await (await octokit()).rest.pulls.create({
+                owner,
+                repo,
+                ...request,
+                title: redact(request.title),
+                body: redact(request.body)
+            });
+            return pullRequestInfo(data);
+        },
+        async branchHead(branch) {
+            try {
+                const { data } = await (await octokit()).rest.git.getRef({ owner, repo, ref: `heads/${branch}` });
+                return data.object.sha;
+            }
+            catch (error) {
+                if (statusOf(error) === 404)
+                    return undefined;
+                throw error;
+            }
+        },
+        async deleteBranch(branch) {
+            try {
+                await (await octokit()).rest.git.deleteRef({ owner, repo, ref: `heads/${branch}` });
+                return true;
+            }
+            catch (error) {
+                if (statusOf(error) === 422 || statusOf(error) === 404)
+                    return false;
+                throw error;
+            }
+        },
+        async tokenUser() {
+            try {
+                const { data } = await (await octokit()).rest.users.getAuthenticated();
+                return { login: data.login, id: data.id };
+            }
+            catch (error) {
+                if (statusOf(error) === 403 || statusOf(error) === 401 || statusOf(error) === 404)
+                    return undefined;
+                throw error;
+            }
         },
         async deleteCacheEntry(id, key) {
             try {
@@ -32765,12 +32906,169 @@ async function requireGuardScript() {
     return script;
 }
 
+;// CONCATENATED MODULE: ./src/action/work/target.ts
+/**
+ * Where a turn works: which branch is checked out before the agent starts, where its changes are
+ * pushed, and which session it continues. Decided from the event alone, before any git runs.
+ */
+
+const DEFAULT_BRANCH_PREFIX = 'kugetsu/';
+const MAX_PREFIX_LENGTH = 100;
+/** Git has no limit, but refs are files: 255 bytes is the usual file-name limit. */
+const MAX_BRANCH_LENGTH = 255;
+/**
+ * Characters a branch name may hold: letters, marks and digits of any script, and a few ASCII
+ * punctuation marks. Stricter than `git check-ref-format`: quotes, backticks, `$;|&<>(){}!` and
+ * whitespace are refused too, so a name can be put in a reply, a log or a command line without
+ * quoting, and nothing invisible (format characters, bidi overrides) can make it read as another.
+ */
+const BRANCH_CHARACTERS = /^[\p{L}\p{M}\p{N}._\-/+=,#%@]+$/u;
+/** Why `name` is not a branch kugetsu will check out or push to; undefined when it is fine. */
+function branchNameProblem(name) {
+    if (name === '')
+        return 'is empty';
+    if (name.length > MAX_BRANCH_LENGTH)
+        return `is longer than ${MAX_BRANCH_LENGTH} characters`;
+    if (!BRANCH_CHARACTERS.test(name)) {
+        return 'may only hold letters, digits and . _ - / + = , # % @';
+    }
+    if (/[\p{Cf}\p{Default_Ignorable_Code_Point}]/u.test(name))
+        return 'holds invisible characters';
+    // The rules of `git check-ref-format --branch` that the characters above still allow.
+    if (name.startsWith('-'))
+        return 'starts with "-" (git would read it as an option)';
+    if (name.includes('..'))
+        return 'contains ".."';
+    if (name.includes('@{') || name === '@')
+        return 'contains "@{" or is "@"';
+    if (name.endsWith('.'))
+        return 'ends with "."';
+    const components = name.split('/');
+    if (components.some((component) => component === '')) {
+        return 'starts or ends with "/" or contains "//"';
+    }
+    if (components.some((component) => component.startsWith('.'))) {
+        return 'has a part starting with "."';
+    }
+    if (components.some((component) => component.endsWith('.lock'))) {
+        return 'has a part ending in ".lock"';
+    }
+    // Ambiguous with symbolic and full ref names wherever git resolves a name.
+    if (name === 'HEAD' || name.startsWith('refs/'))
+        return 'is "HEAD" or starts with "refs/"';
+    return undefined;
+}
+/**
+ * Whether a branch name (such as a pull request's head ref, written by whoever opened it) is one
+ * kugetsu will check out or push to: valid for git, and plain enough to show and pass around.
+ */
+function isSafeBranchName(name) {
+    return typeof name === 'string' && branchNameProblem(name) === undefined;
+}
+/** The `branch-prefix` input, checked so that every branch made from it is a safe name. */
+function target_validateBranchPrefix(value) {
+    const shown = JSON.stringify(value.slice(0, 80)).replace(/[^\x20-\x7e]/g, '?');
+    const refuse = (why) => {
+        throw new KugetsuError('invalid-input', `branch-prefix ${why}; got ${shown}`);
+    };
+    // Empty is refused: the prefix is what tells kugetsu's branches from people's, and a person's
+    // `issue-7` would otherwise continue issue 7's session and receive its pushes.
+    if (value === '')
+        refuse(`must not be empty (the default is "${DEFAULT_BRANCH_PREFIX}")`);
+    if (value.length > MAX_PREFIX_LENGTH)
+        refuse(`must be at most ${MAX_PREFIX_LENGTH} characters`);
+    const problem = branchNameProblem(conflictBranch(value, 1, '1'));
+    if (problem !== undefined) {
+        refuse(`must make valid branch names such as "${DEFAULT_BRANCH_PREFIX}issue-7", but the name it makes ${problem}`);
+    }
+    return value;
+}
+function issueBranch(prefix, issueNumber) {
+    return `${prefix}issue-${issueNumber}`;
+}
+/** Where a turn's commits go when the issue's branch moved and rebasing onto it conflicted. */
+function conflictBranch(prefix, issueNumber, runId) {
+    return `${prefix}issue-${issueNumber}-conflict-${runId}`;
+}
+/** The issue whose branch `branch` is, only for exactly the form issueBranch makes. */
+function issueOfBranch(prefix, branch) {
+    if (!branch.startsWith(prefix))
+        return undefined;
+    const match = /^issue-([1-9][0-9]{0,14})$/.exec(branch.slice(prefix.length));
+    if (!match)
+        return undefined;
+    const number = Number(match[1]);
+    return Number.isSafeInteger(number) ? number : undefined;
+}
+const READ_ONLY = 'this turn worked on its head read-only and nothing was pushed';
+/** Why nothing is pushed to this pull request's head, most important first; undefined: push. */
+function readOnlyReason(pull, sameRepo, safeHead) {
+    const ref = `#${pull.number}`;
+    if (pull.merged)
+        return `${ref} is merged: ${READ_ONLY}.`;
+    if (pull.state === 'closed')
+        return `${ref} is closed: ${READ_ONLY}; reopen it for kugetsu to push.`;
+    if (pull.headRepo === null) {
+        return `${ref}'s head repository was deleted: ${READ_ONLY}, and none of its agent configuration was loaded.`;
+    }
+    if (!sameRepo) {
+        return `${ref} comes from a fork (${pull.headRepo.replace(/[^A-Za-z0-9._/-]/g, '')}): kugetsu does not push to forks, so ${READ_ONLY}, and none of the fork's agent configuration was loaded.`;
+    }
+    if (!safeHead) {
+        return `${ref}'s head branch name is not one kugetsu checks out by name or pushes to (it allows letters, digits and . _ - / + = , # % @ in git's usual form): ${READ_ONLY}.`;
+    }
+    return undefined;
+}
+/** Where a turn works; see WorkPlan. */
+function planWork(input) {
+    const { pull, prefix } = input;
+    if (pull === undefined) {
+        if (!input.push)
+            return { sessionNumber: input.issueNumber, untrustedConfig: false };
+        const branch = issueBranch(prefix, input.issueNumber);
+        return {
+            sessionNumber: input.issueNumber,
+            checkout: { kind: 'branch', branch },
+            pushBranch: branch,
+            untrustedConfig: false
+        };
+    }
+    const sameRepo = pull.headRepo !== null && pull.headRepo.toLowerCase() === input.repoFullName.toLowerCase();
+    const safeHead = isSafeBranchName(pull.headRef);
+    // Only a branch of this repository can be kugetsu's own; a fork can name its branch anything.
+    const ownIssue = sameRepo && safeHead ? issueOfBranch(prefix, pull.headRef) : undefined;
+    const sessionNumber = ownIssue ?? pull.number;
+    // push: false is today's read-only mode: the workspace stays as the workflow checked it out
+    // (the base repository), but one conversation still follows kugetsu's pull request.
+    if (!input.push)
+        return { sessionNumber, untrustedConfig: false };
+    const reason = readOnlyReason(pull, sameRepo, safeHead);
+    // A closed pull request's branch is often deleted (GitHub can do it on merge), while
+    // refs/pull/N/head stays; and a read-only turn has no use for the branch itself.
+    const checkout = reason === undefined
+        ? { kind: 'branch', branch: pull.headRef }
+        : { kind: 'pull', ref: `refs/pull/${pull.number}/head`, number: pull.number };
+    const plan = { sessionNumber, checkout, untrustedConfig: !sameRepo };
+    if (reason === undefined)
+        plan.pushBranch = pull.headRef;
+    else
+        plan.readOnlyReason = reason;
+    return plan;
+}
+
 ;// CONCATENATED MODULE: ./src/action/inputs.ts
 
 
 
 
 
+
+function parsePullRequest(value) {
+    const mode = value.toLowerCase() || 'draft';
+    if (mode === 'draft' || mode === 'ready' || mode === 'none')
+        return mode;
+    throw new KugetsuError('invalid-input', `pull-request must be draft, ready or none; got "${value.slice(0, 40)}"`);
+}
 /** How the runner passes an input: `INPUT_` and the name upper-cased, spaces as `_`. */
 function inputFromEnv(env, name) {
     return (env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '').trim();
@@ -32853,7 +33151,11 @@ function readInputs(env) {
         stateKey: parseStateKey(input('state-key')),
         exposeGithubToken: parseBoolean('expose-github-token', input('expose-github-token'), false),
         opencodeServe: parseBoolean('opencode-serve', input('opencode-serve'), true),
-        sandbox: parseSandbox(input('sandbox'))
+        sandbox: parseSandbox(input('sandbox')),
+        push: parseBoolean('push', input('push'), true),
+        branchPrefix: validateBranchPrefix(inputFromEnv(env, 'branch-prefix') || 'kugetsu/'),
+        pullRequest: parsePullRequest(input('pull-request')),
+        deleteBranch: parseBoolean('delete-branch', input('delete-branch'), false)
     };
 }
 
