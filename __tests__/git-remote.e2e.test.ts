@@ -335,6 +335,39 @@ describe('git over smart HTTP', () => {
   })
 })
 
+describe('hostile input', () => {
+  test('git paths that climb out of the project root are not served', async () => {
+    for (const path of [
+      '/..%2F..%2Fetc/passwd/info/refs?service=git-upload-pack',
+      '/octo-org/..%2Fsecret/info/refs?service=git-upload-pack',
+      '/%2E%2E/octo-org/info/refs?service=git-upload-pack'
+    ]) {
+      const response = await fetch(`${gh.url}${path}`)
+      expect([401, 404]).toContain(response.status)
+    }
+  })
+
+  test('branch names are names, not revision expressions', async () => {
+    const attempts = ['main~1', 'main^', 'main@{0}', '../heads/main', 'main:README.md']
+    for (const head of attempts) {
+      const created = await octokit.rest.pulls
+        .create({ ...repo, title: 't', head, base: 'main' })
+        .catch((e: { status: number }) => e)
+      expect(created).toMatchObject({ status: 422 })
+      const ref = await octokit.rest.git
+        .getRef({ ...repo, ref: `heads/${head}` })
+        .catch((e: { status: number }) => e)
+      expect(ref).toMatchObject({ status: 404 })
+      expect(await gh.git.head(REPO, head)).toBeUndefined()
+    }
+    const deleted = await octokit.rest.git
+      .deleteRef({ ...repo, ref: 'heads/main~0' })
+      .catch((e: { status: number }) => e)
+    expect(deleted).toMatchObject({ status: 422 })
+    expect(await gh.git.head(REPO, 'main')).toBeDefined()
+  })
+})
+
 describe('content API', () => {
   test('commit as a person, read back with log, show, branches and head', async () => {
     const author = { name: 'Alice', email: 'alice@example.com' }

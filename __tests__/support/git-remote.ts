@@ -293,9 +293,14 @@ export class GitStore implements GitContent {
     return sha
   }
 
+  /**
+   * The sha a full ref name points at. show-ref takes names only, so `main~1` or `main:path` in
+   * a branch name someone sent is no ref rather than a revision expression.
+   */
   async resolve(repo: string, ref: string): Promise<string | undefined> {
+    if (!ref.startsWith('refs/')) return undefined
     try {
-      return (await this.git(repo, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim()
+      return (await this.git(repo, ['show-ref', '--verify', '--hash', ref])).trim()
     } catch {
       return undefined
     }
