@@ -10,7 +10,9 @@
  *   GitHub stand-in's state;
  * - `createKugetsuWorld`: one "GitHub" (REST stand-in + Actions cache stand-in over one store)
  *   whose `run` launches dist/index.js in a fresh job and reports what that run did: its outputs,
- *   and the model, cache and REST requests, opencode starts, cache entries and comments it made.
+ *   and the model, cache and REST requests, opencode starts, cache entries and comments it made;
+ * - `checkoutWorkspace`: a job's workspace as `actions/checkout@v4` with `persist-credentials:
+ *   false` leaves it, cloned over HTTP from the GitHub stand-in's git remote (worlds with `git`).
  */
 import { NoOperationTraceWriter, isBasicExpression, isString } from '@actions/workflow-parser'
 import { convertActionTemplate, parseAction } from '@actions/workflow-parser/actions/index'
@@ -32,6 +34,7 @@ import {
   runAction,
   type ActionEvent,
   type ActionResult,
+  type JobDirs,
   type RunActionOptions
 } from './action-runner.js'
 import {
@@ -48,6 +51,7 @@ import {
   type GitHubRequest,
   type Issue
 } from './github-api.js'
+import { run as runGit } from './git-remote.js'
 import {
   startModelServer,
   type ModelServer,
@@ -233,6 +237,8 @@ export interface EventContext {
   private?: boolean
   /** The default branch as payloads carry it (`repository.default_branch`, default main). */
   defaultBranch?: string
+  /** GITHUB_API_URL, for the API links payloads carry (default https://api.github.com). */
+  apiUrl?: string
 }
 
 function userPayload(login: string) {
@@ -253,14 +259,27 @@ function repositoryPayload(context: EventContext) {
 }
 
 export function issuePayload(context: EventContext, issue: Issue) {
+  const html = `${context.serverUrl}/${context.repo}/${issue.isPullRequest ? 'pull' : 'issues'}/${issue.number}`
+  const api = context.apiUrl ?? 'https://api.github.com'
   return {
     number: issue.number,
     title: issue.title,
     body: issue.body,
-    html_url: `${context.serverUrl}/${context.repo}/issues/${issue.number}`,
+    html_url: html,
     user: userPayload(issue.user),
     state: issue.state,
-    ...(issue.isPullRequest ? { pull_request: { url: '' } } : {})
+    // A comment on a pull request comes as an issue_comment whose issue names the pull request.
+    ...(issue.isPullRequest
+      ? {
+          pull_request: {
+            url: `${api}/repos/${context.repo}/pulls/${issue.number}`,
+            html_url: html,
+            diff_url: `${html}.diff`,
+            patch_url: `${html}.patch`,
+            merged_at: null
+          }
+        }
+      : {})
   }
 }
 
@@ -279,7 +298,7 @@ export function issueCommentEvent(
       comment: {
         id: comment.id,
         body: comment.body,
-        html_url: `${context.serverUrl}/${context.repo}/issues/${issue.number}#issuecomment-${comment.id}`,
+        html_url: `${context.serverUrl}/${context.repo}/${issue.isPullRequest ? 'pull' : 'issues'}/${issue.number}#issuecomment-${comment.id}`,
         user: userPayload(comment.user)
       },
       repository: repositoryPayload(context),
@@ -307,6 +326,69 @@ export function dispatchEvent(
 }
 
 // ---------------------------------------------------------------------------------------------
+// The checkout a workflow makes before the action runs
+
+export interface Checkout {
+  /** The commit checked out (what the runner puts in GITHUB_SHA). */
+  sha: string
+  /** GITHUB_REF: the default branch for issue and comment events. */
+  ref: string
+}
+
+/**
+ * Prepares `job.workspace` the way `actions/checkout@v4` with `persist-credentials: false` does for
+ * an issue event: a shallow fetch of the default branch's head from `<serverUrl>/<owner>/<repo>`,
+ * the token passed on the command line only, so no credentials stay in `.git/config` or anywhere.
+ * The job's `~/.gitconfig` maps `<serverUrl>/` to the stand-in (that is how git, which builds its
+ * URLs from GITHUB_SERVER_URL, reaches loopback); it sets no user.name or user.email, as a fresh
+ * runner has none. A step run as another user gets the tree chowned by runAction.
+ */
+export async function checkoutWorkspace(
+  job: JobDirs,
+  github: GitHubApi,
+  options: { repo: string; serverUrl: string; branch?: string }
+): Promise<Checkout> {
+  const repo = github.state.repo(options.repo)
+  if (!repo) throw new Error(`unknown repository ${options.repo}`)
+  const branch = options.branch ?? repo.defaultBranch
+  const sha = await github.git.head(repo.fullName, branch)
+  if (!sha) throw new Error(`${repo.fullName} has no branch ${branch}: seed it (world git option)`)
+  const serverUrl = options.serverUrl.replace(/\/$/, '')
+  await writeFile(
+    join(job.home, '.gitconfig'),
+    `[url "${github.url}/"]\n\tinsteadOf = ${serverUrl}/\n`
+  )
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    LANG: 'C.UTF-8',
+    HOME: job.home,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_TERMINAL_PROMPT: '0'
+  }
+  const git = (...args: string[]): Promise<string> => runGit(['-C', job.workspace, ...args], env)
+  const basic = Buffer.from(`x-access-token:${github.token}`).toString('base64')
+  await git('init', '--quiet')
+  await git('remote', 'add', 'origin', `${serverUrl}/${repo.fullName}`)
+  await git('config', '--local', 'gc.auto', '0')
+  await git(
+    '-c',
+    'protocol.version=2',
+    '-c',
+    `http.extraHeader=AUTHORIZATION: basic ${basic}`,
+    'fetch',
+    '--no-tags',
+    '--prune',
+    '--no-recurse-submodules',
+    '--quiet',
+    '--depth=1',
+    'origin',
+    `+${sha}:refs/remotes/origin/${branch}`
+  )
+  await git('checkout', '--quiet', '--force', '-B', branch, `refs/remotes/origin/${branch}`)
+  return { sha, ref: `refs/heads/${branch}` }
+}
+
+// ---------------------------------------------------------------------------------------------
 // A world: GitHub (REST + Actions cache) for one repository, and runs of the action in it
 
 export interface WorldOptions {
@@ -324,6 +406,11 @@ export interface WorldOptions {
   scratch: string
   /** First GITHUB_RUN_ID; every run gets the next one. */
   firstRunId: number
+  /**
+   * The repository's files (seeded as the default branch's first commit). With it, every run's
+   * workspace is a checkout of the default branch's head (see checkoutWorkspace).
+   */
+  git?: { files: Record<string, string> }
 }
 
 export interface WorldRunOptions {
@@ -361,6 +448,8 @@ export interface WorldRun {
   saved: CacheEntry[]
   /** Comments the run posted. */
   comments: Comment[]
+  /** What the workspace was checked out at (worlds with `git`). */
+  checkout?: Checkout
 }
 
 export interface KugetsuWorld {
@@ -394,9 +483,11 @@ export async function createKugetsuWorld(options: WorldOptions): Promise<Kugetsu
     serverUrl: options.serverUrl,
     repos: [options.repo]
   })
+  if (options.git) await github.git.seed(options.repo, options.git.files)
   const context: EventContext = {
     repo: options.repo,
     serverUrl: options.serverUrl,
+    apiUrl: github.url,
     private: github.state.repo(options.repo)?.private ?? false,
     defaultBranch: github.state.repo(options.repo)?.defaultBranch
   }
@@ -407,6 +498,17 @@ export async function createKugetsuWorld(options: WorldOptions): Promise<Kugetsu
 
   const run = async (runOptions: WorldRunOptions): Promise<WorldRun> => {
     const runId = nextRunId++
+    const isolated = Boolean(runOptions.isolate || runOptions.user)
+    let job = isolated ? createJob(options.repo, { isolate: true }) : undefined
+    let checkout: Checkout | undefined
+    // The checkout is the workflow's step before the action: its requests are not the run's.
+    if (options.git) {
+      job ??= createJob(options.repo)
+      checkout = await checkoutWorkspace(job, github, {
+        repo: options.repo,
+        serverUrl: options.serverUrl
+      })
+    }
     // The shim runs as the runner's user (a version probe) and as the agent's (sandbox: user):
     // both append to the log.
     const logFile = join(options.scratch, `opencode-starts-${runId}.log`)
@@ -430,10 +532,9 @@ export async function createKugetsuWorld(options: WorldOptions): Promise<Kugetsu
       event: runOptions.event,
       inputDefaults: defaults,
       inputs: runOptions.inputs,
-      job:
-        runOptions.isolate || runOptions.user
-          ? createJob(options.repo, { isolate: true })
-          : undefined,
+      job,
+      sha: checkout?.sha,
+      ref: checkout?.ref,
       env: {
         // The runner's own working directory leaks into a step's environment as PWD; the step
         // itself runs in the workspace. opencode must work in the workspace all the same.
@@ -460,7 +561,8 @@ export async function createKugetsuWorld(options: WorldOptions): Promise<Kugetsu
       github: github.requests.slice(marks.github),
       opencode: options.shim.starts(logFile),
       saved: cache.store.committed.filter((entry) => !marks.entries.has(entry.id)),
-      comments: [...github.state.comments.values()].filter((c) => !marks.comments.has(c.id))
+      comments: [...github.state.comments.values()].filter((c) => !marks.comments.has(c.id)),
+      checkout
     }
   }
 
@@ -497,6 +599,8 @@ export interface TestBedOptions {
   firstRunId: number
   /** Logins given write permission on the repository. */
   writers?: string[]
+  /** The repository's files; every run's workspace is then a checkout (see WorldOptions.git). */
+  git?: { files: Record<string, string> }
 }
 
 /** Everything a suite of action runs needs, on loopback, in a scratch dir removed by close(). */
@@ -520,7 +624,8 @@ export async function createTestBed(options: TestBedOptions): Promise<TestBed> {
     shim,
     env: opencodeEnv,
     scratch,
-    firstRunId: options.firstRunId
+    firstRunId: options.firstRunId,
+    git: options.git
   })
   for (const login of options.writers ?? []) {
     world.github.state.setPermission(options.repo, login, 'write')

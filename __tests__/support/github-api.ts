@@ -19,7 +19,10 @@
  *   unknown users and bots are 404 (`nonCollaborator: 'not-found'` makes non-collaborators 404 too);
  * - lists are paginated (`per_page` default 30, max 100) with RFC 5988 `Link` headers;
  * - comment bodies longer than 65536 characters are 422 Validation Failed;
- * - reacting twice with the same content returns the existing reaction with 200 instead of 201.
+ * - reacting twice with the same content returns the existing reaction with 200 instead of 201;
+ * - every repository is also a git repository (see git-remote.ts) served over smart HTTP at
+ *   `/<owner>/<repo>[.git]`, credentials being HTTP Basic with a token as the password; pull
+ *   requests share numbers with issues and write `refs/pull/<n>/head`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { randomBytes } from 'node:crypto'
@@ -32,6 +35,14 @@ import {
   type CacheEntry,
   type Fault
 } from './cache-server.js'
+import {
+  GitStore,
+  isGitPath,
+  type GitAccess,
+  type GitAuthor,
+  type GitContent,
+  type GitRequestRecord
+} from './git-remote.js'
 
 export type UserType = 'User' | 'Bot' | 'Organization'
 export type RepoRole = 'admin' | 'maintain' | 'write' | 'triage' | 'read'
@@ -62,6 +73,45 @@ export interface TokenIdentity {
   login: string
   /** `installation` tokens (GITHUB_TOKEN, app tokens) get 403 on GET /user. */
   kind: 'installation' | 'user'
+  /** What the token may do (a fine-grained token's or an app installation's permissions). */
+  permissions?: { contents?: GitAccess; pullRequests?: GitAccess }
+}
+
+export interface PullRequest {
+  number: number
+  id: number
+  headRef: string
+  /** `owner/name` of the head repository: this one, or a fork (which need not exist here). */
+  headRepo: string
+  headRepoId: number
+  /** The head's last known commit (a same-repository head follows its branch). */
+  headSha: string
+  baseRef: string
+  draft: boolean
+  merged: boolean
+  mergedAt: Date | null
+  mergedBy: string | null
+  mergeCommitSha: string | null
+}
+
+export interface PullRequestSeed {
+  headRef: string
+  baseRef?: string
+  title?: string
+  body?: string | null
+  /** Login of the person opening it (default: the repository's owner). */
+  author?: string
+  draft?: boolean
+  number?: number
+}
+
+export interface ForkPullRequestSeed extends Omit<PullRequestSeed, 'headRef'> {
+  /** The fork's `owner/name`. */
+  headRepo: string
+  headRef: string
+  /** The fork's changes, committed on top of the base branch (`null` deletes a file). */
+  files: Record<string, string | null>
+  message?: string
 }
 
 export interface Reaction {
@@ -138,6 +188,7 @@ export interface Repo {
   /** Lowercased login → role. */
   collaborators: Map<string, RepoRole>
   nextIssueNumber: number
+  pulls: Map<number, PullRequest>
 }
 
 export interface RepoSeed {
@@ -192,7 +243,8 @@ export class GitHubState {
       defaultBranch: seed.defaultBranch ?? 'main',
       issues: new Map(),
       collaborators: new Map(),
-      nextIssueNumber: 1
+      nextIssueNumber: 1,
+      pulls: new Map()
     }
     this.repos.set(fullName.toLowerCase(), repo)
     return repo
@@ -239,6 +291,15 @@ export class GitHubState {
 
   issue(fullName: string, number: number): Issue | undefined {
     return this.repo(fullName)?.issues.get(number)
+  }
+
+  pullRequest(fullName: string, number: number): PullRequest | undefined {
+    return this.repo(fullName)?.pulls.get(number)
+  }
+
+  /** A repository's pull requests, oldest first. */
+  pullRequests(fullName: string): PullRequest[] {
+    return [...(this.repo(fullName)?.pulls.values() ?? [])].sort((a, b) => a.number - b.number)
   }
 
   addComment(fullName: string, issueNumber: number, seed: CommentSeed): Comment {
@@ -301,6 +362,8 @@ export interface GitHubRequest {
   json?: unknown
   status?: number
   fault?: boolean
+  /** Set for git smart-HTTP requests (their bodies are not recorded). */
+  git?: GitRequestRecord
   at: Date
 }
 
@@ -352,6 +415,23 @@ export interface GitHubApi {
    * service that does not know the parameter, so a client's own scope filter can be proved.
    */
   cacheListIgnoresRef: boolean
+  /** The repositories' content: seed, commit as a person, read. */
+  git: GitContent
+  /** A further token the stand-in accepts (REST and git), e.g. a read-only one. */
+  addToken(identity: TokenIdentity): string
+  /** Makes pushes refuse non-fast-forward updates and deletions of `branch`. */
+  protectBranch(repo: string, branch: string): Promise<void>
+  /** A person's pull request from a branch of the repository itself. */
+  openPullRequest(repo: string, seed: PullRequestSeed): Promise<PullRequest>
+  /** A pull request from a fork: its commit exists only as `refs/pull/<n>/head`. */
+  openForkPullRequest(repo: string, seed: ForkPullRequestSeed): Promise<PullRequest>
+  /** Merges like the merge button (base branch moves; the pull request is closed and merged). */
+  mergePullRequest(
+    repo: string,
+    number: number,
+    options?: { method?: 'merge' | 'squash'; by?: string }
+  ): Promise<string>
+  closePullRequest(repo: string, number: number): void
   close(): Promise<void>
 }
 
@@ -365,7 +445,7 @@ interface Ctx {
   record: GitHubRequest
 }
 
-type Handler = (ctx: Ctx) => void
+type Handler = (ctx: Ctx) => void | Promise<void>
 
 export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<GitHubApi> {
   const state = new GitHubState()
@@ -389,6 +469,21 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
   const quirks = { cacheListIgnoresRef: false }
   for (const repo of options.repos ?? []) state.addRepo(repo)
   let api = ''
+  const workflowIdentity: TokenIdentity = { login: ACTIONS_BOT.login, kind: 'installation' }
+  const known = new Map<string, TokenIdentity>(
+    options.tokens ? Object.entries(options.tokens) : [[token, workflowIdentity]]
+  )
+  const gitStore = new GitStore((name) => {
+    const repo = state.repo(name)
+    return (
+      repo && {
+        fullName: repo.fullName,
+        owner: repo.owner,
+        defaultBranch: repo.defaultBranch,
+        private: repo.private
+      }
+    )
+  })
 
   // ---- JSON shapes -----------------------------------------------------------------------------
 
@@ -482,7 +577,9 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
         html_url: pr,
         diff_url: `${pr}.diff`,
         patch_url: `${pr}.patch`,
-        merged_at: null
+        merged_at: repo.pulls.get(issue.number)?.mergedAt
+          ? iso(repo.pulls.get(issue.number)?.mergedAt as Date)
+          : null
       }
     }
     return json
@@ -525,6 +622,159 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     last_accessed_at: entry.lastAccessedAt.toISOString(),
     created_at: entry.createdAt.toISOString(),
     size_in_bytes: entry.size
+  })
+
+  /** A fork as a pull request's head names it (forks are not repositories of the stand-in). */
+  const forkJson = (base: Repo, fullName: string, id: number): Record<string, unknown> => {
+    const [owner, name] = fullName.split('/')
+    return {
+      ...repoJson(base),
+      id,
+      node_id: nodeId('R', id),
+      name,
+      full_name: fullName,
+      owner: userJson(owner),
+      html_url: `${serverUrl}/${fullName}`,
+      url: `${api}/repos/${fullName}`,
+      fork: true
+    }
+  }
+
+  /** Keeps a same-repository head in step with its branch, as GitHub does on every push. */
+  const syncPull = async (repo: Repo, pr: PullRequest): Promise<void> => {
+    if (pr.headRepo !== repo.fullName || pr.merged) return
+    const issue = repo.issues.get(pr.number)
+    if (issue?.state !== 'open') return
+    const sha = await gitStore.head(repo.fullName, pr.headRef)
+    if (sha && sha !== pr.headSha) {
+      pr.headSha = sha
+      await gitStore.setRef(repo.fullName, `refs/pull/${pr.number}/head`, sha)
+    }
+  }
+
+  /** `pull-request` (full: GET and POST answers) or `pull-request-simple` (lists). */
+  const pullJson = async (
+    repo: Repo,
+    pr: PullRequest,
+    full: boolean
+  ): Promise<Record<string, unknown>> => {
+    await syncPull(repo, pr)
+    const issue = repo.issues.get(pr.number) as Issue
+    const url = `${api}/repos/${repo.fullName}/pulls/${pr.number}`
+    const html = `${serverUrl}/${repo.fullName}/pull/${pr.number}`
+    const issueUrl = `${api}/repos/${repo.fullName}/issues/${pr.number}`
+    const baseSha = (await gitStore.head(repo.fullName, pr.baseRef)) ?? pr.headSha
+    const headOwner = pr.headRepo.split('/')[0]
+    const side = (ref: string, sha: string, owner: string, repoJsonValue: unknown) => ({
+      label: `${owner}:${ref}`,
+      ref,
+      sha,
+      user: userJson(owner),
+      repo: repoJsonValue
+    })
+    const json: Record<string, unknown> = {
+      url,
+      id: pr.id,
+      node_id: nodeId('PR', pr.id),
+      html_url: html,
+      diff_url: `${html}.diff`,
+      patch_url: `${html}.patch`,
+      issue_url: issueUrl,
+      commits_url: `${url}/commits`,
+      review_comments_url: `${url}/comments`,
+      review_comment_url: `${api}/repos/${repo.fullName}/pulls/comments{/number}`,
+      comments_url: `${issueUrl}/comments`,
+      statuses_url: `${api}/repos/${repo.fullName}/statuses/${pr.headSha}`,
+      number: pr.number,
+      state: issue.state,
+      locked: issue.locked,
+      title: issue.title,
+      user: userJson(issue.user),
+      body: issue.body,
+      labels: [],
+      milestone: null,
+      active_lock_reason: null,
+      created_at: iso(issue.createdAt),
+      updated_at: iso(issue.updatedAt),
+      closed_at: issue.closedAt ? iso(issue.closedAt) : null,
+      merged_at: pr.mergedAt ? iso(pr.mergedAt) : null,
+      merge_commit_sha: pr.mergeCommitSha,
+      assignee: null,
+      assignees: [],
+      requested_reviewers: [],
+      requested_teams: [],
+      head: side(
+        pr.headRef,
+        pr.headSha,
+        headOwner,
+        pr.headRepo === repo.fullName ? repoJson(repo) : forkJson(repo, pr.headRepo, pr.headRepoId)
+      ),
+      base: side(pr.baseRef, baseSha, repo.owner, repoJson(repo)),
+      _links: {
+        self: { href: url },
+        html: { href: html },
+        issue: { href: issueUrl },
+        comments: { href: `${issueUrl}/comments` },
+        review_comments: { href: `${url}/comments` },
+        review_comment: { href: `${api}/repos/${repo.fullName}/pulls/comments{/number}` },
+        commits: { href: `${url}/commits` },
+        statuses: { href: `${api}/repos/${repo.fullName}/statuses/${pr.headSha}` }
+      },
+      author_association: issue.authorAssociation ?? state.authorAssociation(repo, issue.user),
+      auto_merge: null,
+      draft: pr.draft
+    }
+    if (!full) return json
+    const open = issue.state === 'open'
+    const mergeBase = open
+      ? (
+          await gitStore.git(repo.fullName, ['merge-base', baseSha, pr.headSha]).catch(() => '')
+        ).trim()
+      : ''
+    const mergeable = open
+      ? (await gitStore.mergeTree(repo.fullName, baseSha, pr.headSha)) !== undefined
+      : null
+    let additions = 0
+    let deletions = 0
+    let changedFiles = 0
+    let commits = 0
+    if (mergeBase) {
+      commits = await gitStore.countBetween(repo.fullName, mergeBase, pr.headSha)
+      const numstat = await gitStore.git(repo.fullName, [
+        'diff',
+        '--numstat',
+        mergeBase,
+        pr.headSha
+      ])
+      for (const line of numstat.split('\n').filter(Boolean)) {
+        const [added, deleted] = line.split('\t')
+        additions += Number(added) || 0
+        deletions += Number(deleted) || 0
+        changedFiles += 1
+      }
+    }
+    return {
+      ...json,
+      merged: pr.merged,
+      mergeable,
+      rebaseable: mergeable,
+      mergeable_state: !open ? 'unknown' : pr.draft ? 'draft' : mergeable ? 'clean' : 'dirty',
+      merged_by: pr.mergedBy ? userJson(pr.mergedBy) : null,
+      comments: state.commentsOf(repo.fullName, pr.number).length,
+      review_comments: 0,
+      maintainer_can_modify: false,
+      commits,
+      additions,
+      deletions,
+      changed_files: changedFiles
+    }
+  }
+
+  const gitRefJson = (repo: Repo, ref: string, sha: string): Record<string, unknown> => ({
+    ref,
+    node_id: nodeId('REF', Number.parseInt(sha.slice(0, 8), 16)),
+    url: `${api}/repos/${repo.fullName}/git/${ref}`,
+    object: { sha, type: 'commit', url: `${api}/repos/${repo.fullName}/git/commits/${sha}` }
   })
 
   // ---- responses -------------------------------------------------------------------------------
@@ -589,7 +839,8 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
 
   const routes: { method: string; pattern: RegExp; handler: Handler }[] = []
   const route = (method: string, pattern: string, handler: Handler): void => {
-    const source = pattern.replace(/\{[a-z_]+\}/g, '([^/]+)')
+    // `{name+}` takes the rest of the path (branch names have slashes).
+    const source = pattern.replace(/\{[a-z_]+\+\}/g, '(.+)').replace(/\{[a-z_]+\}/g, '([^/]+)')
     routes.push({ method, pattern: new RegExp(`^${source}$`), handler })
   }
 
@@ -928,6 +1179,240 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     send(ctx.res, 204)
   })
 
+  // ---- pull requests and refs ------------------------------------------------------------------
+
+  const may = (identity: TokenIdentity, what: 'contents' | 'pullRequests'): boolean =>
+    (identity.permissions?.[what] ?? 'write') === 'write'
+
+  const forbidden = (ctx: Ctx, docs: string): void =>
+    error(ctx.res, 403, 'Resource not accessible by integration', docs)
+
+  const addPull = async (
+    repo: Repo,
+    seed: PullRequestSeed & { headRepo?: string; headSha: string; user: string }
+  ): Promise<PullRequest> => {
+    const issue = state.addIssue(repo.fullName, {
+      number: seed.number,
+      title: seed.title ?? seed.headRef,
+      body: seed.body === undefined ? null : seed.body,
+      user: seed.user,
+      pullRequest: true
+    })
+    const pr: PullRequest = {
+      number: issue.number,
+      id: state.newId(),
+      headRef: seed.headRef,
+      headRepo: seed.headRepo ?? repo.fullName,
+      headRepoId: seed.headRepo ? state.newId() : repo.id,
+      headSha: seed.headSha,
+      baseRef: seed.baseRef ?? repo.defaultBranch,
+      draft: seed.draft ?? false,
+      merged: false,
+      mergedAt: null,
+      mergedBy: null,
+      mergeCommitSha: null
+    }
+    repo.pulls.set(pr.number, pr)
+    await gitStore.setRef(repo.fullName, `refs/pull/${pr.number}/head`, pr.headSha)
+    return pr
+  }
+
+  const closePull = (repo: Repo, pr: PullRequest): void => {
+    const issue = repo.issues.get(pr.number) as Issue
+    issue.state = 'closed'
+    issue.stateReason = pr.merged ? 'completed' : 'not_planned'
+    issue.closedAt = new Date()
+    issue.updatedAt = issue.closedAt
+  }
+
+  const requireRepo = (name: string): Repo => {
+    const repo = state.repo(name)
+    if (!repo) throw new Error(`unknown repository ${name}; addRepo it first`)
+    return repo
+  }
+
+  const createPullDocs = 'https://docs.github.com/rest/pulls/pulls#create-a-pull-request'
+  route('POST', '/repos/{owner}/{repo}/pulls', async (ctx) => {
+    const repo = withRepo(ctx)
+    if (!repo) return
+    if (!may(ctx.identity, 'pullRequests')) return forbidden(ctx, createPullDocs)
+    const body = (ctx.json ?? {}) as Record<string, unknown>
+    for (const field of ['head', 'base']) {
+      if (typeof body[field] !== 'string') {
+        error(ctx.res, 422, `Invalid request.\n\n"${field}" wasn't supplied.`, createPullDocs)
+        return
+      }
+    }
+    const invalid = (errors: Record<string, unknown>[]): void =>
+      error(ctx.res, 422, 'Validation Failed', createPullDocs, { errors })
+    if (typeof body.title !== 'string' || body.title.trim() === '') {
+      return invalid([{ resource: 'Issue', code: 'missing_field', field: 'title' }])
+    }
+    const head = body.head as string
+    const base = body.base as string
+    const colon = head.indexOf(':')
+    const headOwner = colon >= 0 ? head.slice(0, colon) : repo.owner
+    const headRef = colon >= 0 ? head.slice(colon + 1) : head
+    const headSha =
+      headOwner.toLowerCase() === repo.owner.toLowerCase()
+        ? await gitStore.head(repo.fullName, headRef)
+        : undefined
+    const baseSha = await gitStore.head(repo.fullName, base)
+    if (!baseSha) return invalid([{ resource: 'PullRequest', field: 'base', code: 'invalid' }])
+    if (!headSha) return invalid([{ resource: 'PullRequest', field: 'head', code: 'invalid' }])
+    const existing = [...repo.pulls.values()].find(
+      (pr) =>
+        pr.headRepo === repo.fullName &&
+        pr.headRef === headRef &&
+        pr.baseRef === base &&
+        repo.issues.get(pr.number)?.state === 'open'
+    )
+    if (existing) {
+      return invalid([
+        {
+          resource: 'PullRequest',
+          code: 'custom',
+          message: `A pull request already exists for ${repo.owner}:${headRef}.`
+        }
+      ])
+    }
+    if ((await gitStore.countBetween(repo.fullName, baseSha, headSha)) === 0) {
+      return invalid([
+        {
+          resource: 'PullRequest',
+          code: 'custom',
+          message: `No commits between ${base} and ${head}`
+        }
+      ])
+    }
+    const pr = await addPull(repo, {
+      headRef,
+      baseRef: base,
+      headSha,
+      title: body.title,
+      body: typeof body.body === 'string' ? body.body : null,
+      draft: body.draft === true,
+      user: state.user(ctx.identity.login)?.login ?? ctx.identity.login
+    })
+    send(ctx.res, 201, await pullJson(repo, pr, true), {
+      location: `${api}/repos/${repo.fullName}/pulls/${pr.number}`
+    })
+  })
+
+  const listPullsDocs = 'https://docs.github.com/rest/pulls/pulls#list-pull-requests'
+  route('GET', '/repos/{owner}/{repo}/pulls', async (ctx) => {
+    const repo = withRepo(ctx)
+    if (!repo) return
+    const q = ctx.url.searchParams
+    const wanted = q.get('state') ?? 'open'
+    if (!['open', 'closed', 'all'].includes(wanted)) {
+      return error(ctx.res, 422, 'Validation Failed', listPullsDocs, {
+        errors: [{ resource: 'Search', field: 'state', code: 'invalid' }]
+      })
+    }
+    // GitHub ignores a head filter that is not `owner:branch` (it lists everything): so does this.
+    const head = q.get('head')
+    const headFilter = head?.includes(':') ? head.toLowerCase() : undefined
+    const base = q.get('base')
+    const sort = q.get('sort') ?? 'created'
+    const direction = q.get('direction') ?? (sort === 'created' ? 'desc' : 'asc')
+    const time = (pr: PullRequest): number => {
+      const issue = repo.issues.get(pr.number) as Issue
+      return (sort === 'updated' ? issue.updatedAt : issue.createdAt).getTime()
+    }
+    const pulls = [...repo.pulls.values()]
+      .filter((pr) => wanted === 'all' || repo.issues.get(pr.number)?.state === wanted)
+      .filter(
+        (pr) =>
+          !headFilter || `${pr.headRepo.split('/')[0]}:${pr.headRef}`.toLowerCase() === headFilter
+      )
+      .filter((pr) => !base || pr.baseRef === base)
+      .sort((a, b) => (direction === 'asc' ? 1 : -1) * (time(a) - time(b) || a.number - b.number))
+    const page = paginate(ctx, pulls)
+    const json: unknown[] = []
+    for (const pr of page) json.push(await pullJson(repo, pr, false))
+    send(ctx.res, 200, json)
+  })
+
+  const getPullDocs = 'https://docs.github.com/rest/pulls/pulls#get-a-pull-request'
+  route('GET', '/repos/{owner}/{repo}/pulls/{number}', async (ctx) => {
+    const repo = withRepo(ctx)
+    if (!repo) return
+    const pr = repo.pulls.get(Number(ctx.params[2]))
+    if (!pr) return notFound(ctx.res, getPullDocs)
+    send(ctx.res, 200, await pullJson(repo, pr, true))
+  })
+
+  const updatePullDocs = 'https://docs.github.com/rest/pulls/pulls#update-a-pull-request'
+  route('PATCH', '/repos/{owner}/{repo}/pulls/{number}', async (ctx) => {
+    const repo = withRepo(ctx)
+    if (!repo) return
+    const pr = repo.pulls.get(Number(ctx.params[2]))
+    if (!pr) return notFound(ctx.res, updatePullDocs)
+    if (!may(ctx.identity, 'pullRequests')) return forbidden(ctx, updatePullDocs)
+    const body = (ctx.json ?? {}) as Record<string, unknown>
+    const issue = repo.issues.get(pr.number) as Issue
+    if (typeof body.title === 'string') issue.title = body.title
+    if (typeof body.body === 'string' || body.body === null) issue.body = body.body
+    if (typeof body.base === 'string') pr.baseRef = body.base
+    if (body.state === 'closed' && issue.state === 'open') closePull(repo, pr)
+    if (body.state === 'open' && issue.state === 'closed') {
+      if (pr.merged) {
+        return error(ctx.res, 422, 'Validation Failed', updatePullDocs, {
+          errors: [
+            {
+              resource: 'PullRequest',
+              code: 'custom',
+              message: 'state cannot be changed. The pull request cannot be reopened.'
+            }
+          ]
+        })
+      }
+      issue.state = 'open'
+      issue.stateReason = 'reopened'
+      issue.closedAt = null
+    }
+    issue.updatedAt = new Date()
+    send(ctx.res, 200, await pullJson(repo, pr, true))
+  })
+
+  const getRefDocs = 'https://docs.github.com/rest/git/refs#get-a-reference'
+  route('GET', '/repos/{owner}/{repo}/git/ref/{ref+}', async (ctx) => {
+    const repo = withRepo(ctx)
+    if (!repo) return
+    const ref = `refs/${decodeURIComponent(ctx.params[2])}`
+    const sha = await gitStore.resolve(repo.fullName, ref)
+    if (!sha || !/^refs\/(heads|tags|pull)\//.test(ref)) return notFound(ctx.res, getRefDocs)
+    send(ctx.res, 200, gitRefJson(repo, ref, sha))
+  })
+
+  const deleteRefDocs = 'https://docs.github.com/rest/git/refs#delete-a-reference'
+  route('DELETE', '/repos/{owner}/{repo}/git/refs/{ref+}', async (ctx) => {
+    const repo = withRepo(ctx)
+    if (!repo) return
+    if (!may(ctx.identity, 'contents')) return forbidden(ctx, deleteRefDocs)
+    const ref = `refs/${decodeURIComponent(ctx.params[2])}`
+    const sha = await gitStore.resolve(repo.fullName, ref)
+    if (!sha || !/^refs\/(heads|tags)\//.test(ref)) {
+      return error(ctx.res, 422, 'Reference does not exist', deleteRefDocs)
+    }
+    const branch = ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : undefined
+    if (branch === repo.defaultBranch) {
+      return error(ctx.res, 422, 'Cannot delete the default branch', deleteRefDocs)
+    }
+    if (branch !== undefined && (await gitStore.isProtected(repo.fullName, branch))) {
+      return error(ctx.res, 422, 'Cannot delete a protected branch', deleteRefDocs)
+    }
+    await gitStore.deleteRef(repo.fullName, ref)
+    // GitHub closes the open pull requests whose head branch is deleted.
+    for (const pr of repo.pulls.values()) {
+      if (pr.headRepo === repo.fullName && pr.headRef === branch && !pr.merged) {
+        if (repo.issues.get(pr.number)?.state === 'open') closePull(repo, pr)
+      }
+    }
+    send(ctx.res, 204)
+  })
+
   // ---- dispatch --------------------------------------------------------------------------------
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -943,6 +1428,7 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
       at: new Date()
     }
     res.on('finish', () => (record.status = res.statusCode))
+    if (serveGit(req, res, url, record)) return
     const raw = await readBody(req)
     let json: unknown
     if (raw.length > 0) {
@@ -988,7 +1474,7 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
       if (r.method !== method) continue
       const match = r.pattern.exec(url.pathname)
       if (!match) continue
-      r.handler({ req, res, url, params: match.slice(1), json, identity, record })
+      await r.handler({ req, res, url, params: match.slice(1), json, identity, record })
       return
     }
     notFound(res)
@@ -998,8 +1484,42 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     if (!header) return 'missing'
     const match = /^(?:token|bearer)\s+(\S+)$/i.exec(header)
     if (!match) return 'bad'
-    if (options.tokens) return options.tokens[match[1]] ?? 'bad'
-    return { login: ACTIONS_BOT.login, kind: 'installation' }
+    const identity = known.get(match[1])
+    if (identity) return identity
+    return options.tokens ? 'bad' : workflowIdentity
+  }
+
+  /** Git smart-HTTP requests: recorded (no body), faults applied, then the git store serves. */
+  const serveGit = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    record: GitHubRequest
+  ): boolean => {
+    if (!isGitPath(url.pathname)) return false
+    const fault = faults.take(req)
+    if (fault) {
+      record.fault = true
+      requests.record(record)
+      req.resume()
+      faults.apply(fault, res, () => ({ contentType: 'text/plain', body: 'Server Error\n' }))
+      return true
+    }
+    return gitStore.serve(
+      req,
+      res,
+      url,
+      (candidate) => {
+        const identity = known.get(candidate)
+        return (
+          identity && { login: identity.login, contents: identity.permissions?.contents ?? 'write' }
+        )
+      },
+      (git) => {
+        record.git = git
+        requests.record(record)
+      }
+    )
   }
 
   const loopback = await listenLoopback((req, res) => {
@@ -1045,7 +1565,79 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     set cacheListIgnoresRef(value: boolean) {
       quirks.cacheListIgnoresRef = value
     },
-    close: loopback.close
+    git: gitStore,
+    addToken(identity) {
+      const value = `${identity.kind === 'installation' ? 'ghs' : 'github_pat'}_${randomBytes(18).toString('base64url')}`
+      known.set(value, identity)
+      return value
+    },
+    protectBranch: (repo, branch) => gitStore.protectBranch(repo, branch),
+    async openPullRequest(name, seed) {
+      const repo = requireRepo(name)
+      const headSha = await gitStore.head(repo.fullName, seed.headRef)
+      if (!headSha) throw new Error(`${repo.fullName} has no branch ${seed.headRef}`)
+      return addPull(repo, { ...seed, headSha, user: seed.author ?? repo.owner })
+    },
+    async openForkPullRequest(name, seed) {
+      const repo = requireRepo(name)
+      const forkOwner = seed.headRepo.split('/')[0]
+      const user = seed.author ?? forkOwner
+      const baseRef = seed.baseRef ?? repo.defaultBranch
+      const parent = await gitStore.head(repo.fullName, baseRef)
+      if (!parent) throw new Error(`${repo.fullName} has no branch ${baseRef}; seed it first`)
+      const headSha = await gitStore.commitObject(repo.fullName, parent, seed.files, {
+        author: { name: user, email: `${user}@users.noreply.github.com` },
+        message: seed.message ?? seed.title ?? 'Changes from a fork'
+      })
+      return addPull(repo, { ...seed, baseRef, headSha, user })
+    },
+    async mergePullRequest(name, number, opts = {}) {
+      const repo = requireRepo(name)
+      const pr = repo.pulls.get(number)
+      const issue = repo.issues.get(number)
+      if (!pr || !issue) throw new Error(`${repo.fullName} has no pull request #${number}`)
+      if (pr.merged || issue.state !== 'open') throw new Error(`#${number} is not open`)
+      await syncPull(repo, pr)
+      const base = await gitStore.head(repo.fullName, pr.baseRef)
+      if (!base) throw new Error(`${repo.fullName} has no branch ${pr.baseRef}`)
+      const tree = await gitStore.mergeTree(repo.fullName, base, pr.headSha)
+      if (!tree) throw new Error(`#${number} conflicts with ${pr.baseRef}`)
+      const by = opts.by ?? repo.owner
+      const author: GitAuthor = { name: by, email: `${by}@users.noreply.github.com` }
+      const sha =
+        (opts.method ?? 'merge') === 'merge'
+          ? await gitStore.commitTree(
+              repo.fullName,
+              tree,
+              [base, pr.headSha],
+              `Merge pull request #${number} from ${pr.headRepo.split('/')[0]}/${pr.headRef}\n\n${issue.title}`,
+              author
+            )
+          : await gitStore.commitTree(
+              repo.fullName,
+              tree,
+              [base],
+              `${issue.title} (#${number})`,
+              author
+            )
+      await gitStore.git(repo.fullName, ['update-ref', `refs/heads/${pr.baseRef}`, sha, base])
+      pr.merged = true
+      pr.mergedAt = new Date()
+      pr.mergedBy = by
+      pr.mergeCommitSha = sha
+      closePull(repo, pr)
+      return sha
+    },
+    closePullRequest(name, number) {
+      const repo = requireRepo(name)
+      const pr = repo.pulls.get(number)
+      if (!pr) throw new Error(`${repo.fullName} has no pull request #${number}`)
+      closePull(repo, pr)
+    },
+    close: async () => {
+      await loopback.close()
+      gitStore.close()
+    }
   }
 }
 
