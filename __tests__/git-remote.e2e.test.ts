@@ -5,14 +5,19 @@
  * description), and a job workspace checked out the way actions/checkout leaves it.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import type { components } from '@octokit/openapi-types'
 import { getOctokit } from '@actions/github'
 import { cleanupJobs, createJob } from './support/action-runner.js'
-import { checkoutWorkspace, issueCommentEvent } from './support/action-e2e.js'
+import {
+  checkoutWorkspace,
+  createTestBed,
+  issueCommentEvent,
+  type TestBed
+} from './support/action-e2e.js'
 import { startGitHubApi, type GitHubApi } from './support/github-api.js'
 import { GitError, run } from './support/git-remote.js'
 
@@ -654,5 +659,74 @@ describe('job workspace checkout', () => {
     expect(readFileSync(join(job.home, '.gitconfig'), 'utf8')).not.toContain(gh.token)
     // The action's git reaches the stand-in through the insteadOf, with GITHUB_SERVER_URL URLs.
     expect(await inJob(['ls-remote', `https://github.com/${REPO}.git`, 'main'])).toContain(main)
+  })
+})
+
+describe('a world with git: every run is a step after actions/checkout', () => {
+  let bed: TestBed
+  let probe: string
+  const WORLD_REPO = 'octo-org/world'
+
+  beforeAll(async () => {
+    bed = await createTestBed({
+      script: () => undefined,
+      repo: WORLD_REPO,
+      firstRunId: 4100,
+      git: { files: { 'README.md': 'world\n' } }
+    })
+    // The step: reports the checkout it finds, reaches the remote through GITHUB_SERVER_URL.
+    const dir = mkdtempSync(join(tmpdir(), 'kugetsu-git-probe-'))
+    chmodSync(dir, 0o755)
+    probe = join(dir, 'probe.cjs')
+    writeFileSync(
+      probe,
+      `const { execFileSync } = require('node:child_process')
+const { appendFileSync } = require('node:fs')
+const git = (...args) => execFileSync('git', args, { encoding: 'utf8' }).trim()
+const remote = process.env.GITHUB_SERVER_URL + '/' + process.env.GITHUB_REPOSITORY + '.git'
+const out = {
+  head: git('rev-parse', 'HEAD'),
+  sha: process.env.GITHUB_SHA,
+  ref: process.env.GITHUB_REF,
+  remote: git('ls-remote', remote, 'refs/heads/main').split('\\t')[0],
+  status: git('status', '--porcelain')
+}
+for (const [k, v] of Object.entries(out)) appendFileSync(process.env.GITHUB_OUTPUT, k + '=' + v + '\\n')
+`
+    )
+    chmodSync(probe, 0o644)
+  })
+  afterAll(async () => {
+    await bed.close()
+    rmSync(probe, { force: true })
+  })
+
+  const event = () => {
+    const issue = bed.world.github.state.addIssue(WORLD_REPO, { title: 'probe' })
+    const comment = bed.world.github.state.addComment(WORLD_REPO, issue.number, {
+      body: 'hi',
+      user: 'octo-org'
+    })
+    return issueCommentEvent(bed.world.context, issue, comment)
+  }
+
+  test.each([
+    ['root, stable job', undefined],
+    ['another user', { uid: 65534, gid: 65534 }]
+  ])('as %s', async (_name, user) => {
+    const main = await bed.world.github.git.head(WORLD_REPO, 'main')
+    const run = await bed.world.run({ event: event(), entry: probe, user })
+    expect(run.result.stderr).toBe('')
+    expect(run.result.exitCode).toBe(0)
+    expect(run.outputs).toEqual({
+      head: main,
+      sha: main,
+      ref: 'refs/heads/main',
+      remote: main,
+      status: ''
+    })
+    expect(run.checkout).toEqual({ sha: main, ref: 'refs/heads/main' })
+    // The checkout's requests are the workflow's, not the run's; the run's ls-remote is anonymous.
+    expect(run.github.filter((r) => r.git).every((r) => r.authorization === undefined)).toBe(true)
   })
 })
