@@ -5,7 +5,7 @@
  * pull request after it. People push in between (and during a turn), pull requests come from the
  * repository and from forks, and nothing of anyone's work is lost.
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -22,6 +22,8 @@ import type { Issue } from './support/github-api.js'
 import type { Reply, ScriptContext } from './support/model-server.js'
 
 const REPO = 'octo-org/octo-repo'
+// every test runs the bundled action with the real opencode, some twice
+jest.setTimeout(240_000)
 const WORK = 'WORK'
 
 interface Step {
@@ -42,14 +44,17 @@ const duringTurn = new Map<string, () => void>()
  */
 function scriptedModel({ request }: ScriptContext): Reply | undefined {
   const last = request.userTexts.at(-1) ?? ''
-  const name = new RegExp(`${WORK} (\\S+)`).exec(last)?.[1]
+  // the last one: the agent's news quotes earlier requests (kugetsu's commit subjects)
+  const name = [...last.matchAll(new RegExp(`${WORK} (\\S+)`, 'g'))].at(-1)?.[1]
   if (!name) return undefined
   const messages = request.body.messages ?? []
   const lastUser = messages.map((message) => message.role).lastIndexOf('user')
   const outputs = messages
     .slice(lastUser + 1)
     .filter((message) => message.role === 'tool')
-    .map((message) => (typeof message.content === 'string' ? message.content : JSON.stringify(message.content)))
+    .map((message) =>
+      typeof message.content === 'string' ? message.content : JSON.stringify(message.content)
+    )
   if (outputs.length === 0) {
     const hook = duringTurn.get(name)
     duringTurn.delete(name)
@@ -113,7 +118,12 @@ function pushNow(branch: string, files: Record<string, string>, message: string)
   }
 }
 
-async function ask(issue: Issue, login: string, body: string, options: { inputs?: Record<string, string>; isolate?: boolean } = {}): Promise<WorldRun> {
+async function ask(
+  issue: Issue,
+  login: string,
+  body: string,
+  options: { inputs?: Record<string, string>; isolate?: boolean } = {}
+): Promise<WorldRun> {
   const comment = world.github.state.addComment(REPO, issue.number, { user: login, body })
   const run = await world.run({
     event: issueCommentEvent(world.context, issue, comment),
@@ -171,12 +181,19 @@ describe('an issue gets one branch and one pull request', () => {
   let firstCommit: string
 
   beforeAll(() => {
-    issue = world.github.state.addIssue(REPO, { number: 7, title: 'Add a notes file', user: 'alice' })
+    issue = world.github.state.addIssue(REPO, {
+      number: 7,
+      title: 'Add a notes file',
+      user: 'alice'
+    })
     branch = 'kugetsu/issue-7'
   })
 
   test('turn 1 edits a file: a commit on the issue branch with the co-author, a draft pull request, both linked', async () => {
-    steps.set('t1', [write('notes.txt', 'first line\n'), bash('mkdir -p ignored && echo junk > ignored/x')])
+    steps.set('t1', [
+      write('notes.txt', 'first line\n'),
+      bash('mkdir -p ignored && echo junk > ignored/x')
+    ])
     const run = await ask(issue, 'alice', '/kugetsu WORK t1 start a notes file')
 
     expect(run.outputs.branch).toBe(branch)
@@ -202,7 +219,13 @@ describe('an issue gets one branch and one pull request', () => {
     expect(reply).toContain(firstCommit)
     // the token never reached the agent, nor a file of the workspace
     const workspace = run.result.job.workspace
-    const config = execFileSync('git', ['-C', workspace, 'config', '--list', '--show-origin']).toString()
+    const config = execFileSync('git', [
+      '-C',
+      workspace,
+      'config',
+      '--list',
+      '--show-origin'
+    ]).toString()
     expect(config).not.toContain(world.github.token)
   })
 
@@ -245,7 +268,7 @@ describe('an issue gets one branch and one pull request', () => {
     duringTurn.set('t4', () => {
       theirs = pushNow(branch, { 'other.txt': 'pushed meanwhile\n' }, 'Pat pushes meanwhile')
     })
-    steps.set('t4', [write('notes.txt', 'four lines\n')])
+    steps.set('t4', [read('notes.txt'), write('notes.txt', 'four lines\n')])
     const run = await ask(issue, 'alice', '/kugetsu WORK t4 go on')
 
     expect(theirs).not.toBe('')
@@ -262,10 +285,14 @@ describe('an issue gets one branch and one pull request', () => {
     duringTurn.set('t5', () => {
       theirs = pushNow(branch, { 'notes.txt': 'the person rewrote it\n' }, 'Pat rewrites notes')
     })
-    steps.set('t5', [write('notes.txt', 'the agent rewrote it\n')])
+    steps.set('t5', [read('notes.txt'), write('notes.txt', 'the agent rewrote it\n')])
     const run = await ask(issue, 'bob', '/kugetsu WORK t5 rewrite the notes')
 
     const conflict = `kugetsu/issue-7-conflict-${run.runId}`
+    // told of the commit its last turn was rebased onto, not of its own commit
+    const told = toldInRun(run)
+    expect(told).toContain('Pat pushes meanwhile')
+    expect(told).not.toContain('WORK t4')
     expect(run.outputs.branch).toBe(conflict)
     expect(await world.github.git.head(REPO, branch)).toBe(theirs)
     expect(await world.github.git.show(REPO, branch, 'notes.txt')).toBe('the person rewrote it\n')
@@ -284,7 +311,8 @@ describe('an issue gets one branch and one pull request', () => {
   test("a comment on kugetsu's own pull request continues the issue's session on its branch", async () => {
     const [pull] = world.github.state.pullRequests(REPO)
     const pullIssue = world.github.state.issue(REPO, pull.number) as Issue
-    const sessionBefore = (await ask(issue, 'alice', '/kugetsu WORK t7a what is the session')).outputs['session-id']
+    const sessionBefore = (await ask(issue, 'alice', '/kugetsu WORK t7a what is the session'))
+      .outputs['session-id']
     steps.set('t7', [write('from-pr.txt', 'asked on the pull request\n')])
     const run = await ask(pullIssue, 'bob', '/kugetsu WORK t7 add a file from the PR')
 
@@ -292,15 +320,26 @@ describe('an issue gets one branch and one pull request', () => {
     expect(run.outputs.mode).toBe('continue')
     expect(run.outputs['session-id']).toBe(sessionBefore)
     expect(run.outputs.branch).toBe(branch)
-    expect(await world.github.git.show(REPO, branch, 'from-pr.txt')).toBe('asked on the pull request\n')
+    expect(await world.github.git.show(REPO, branch, 'from-pr.txt')).toBe(
+      'asked on the pull request\n'
+    )
     expect(run.comments.every((comment) => comment.issueNumber === pull.number)).toBe(true)
   })
 })
 
 describe('pull requests of people and of forks', () => {
   test("a comment on a person's pull request works on its head and pushes there", async () => {
-    await world.github.git.commit(REPO, 'feature-x', { 'feature.txt': 'feature\n' }, { message: 'feature' })
-    const pull = await world.github.openPullRequest(REPO, { headRef: 'feature-x', title: 'Feature X', author: 'bob' })
+    await world.github.git.commit(
+      REPO,
+      'feature-x',
+      { 'feature.txt': 'feature\n' },
+      { message: 'feature' }
+    )
+    const pull = await world.github.openPullRequest(REPO, {
+      headRef: 'feature-x',
+      title: 'Feature X',
+      author: 'bob'
+    })
     const pullIssue = world.github.state.issue(REPO, pull.number) as Issue
     steps.set('p1', [read('feature.txt'), write('feature.txt', 'feature, improved\n')])
     const run = await ask(pullIssue, 'bob', '/kugetsu WORK p1 improve it')
@@ -308,8 +347,12 @@ describe('pull requests of people and of forks', () => {
     expect(run.outputs['issue-ref']).toBe(`github.com/${REPO}#${pull.number}`)
     expect(run.outputs.branch).toBe('feature-x')
     expect(replyOf(run)).toContain('feature')
-    expect(await world.github.git.show(REPO, 'feature-x', 'feature.txt')).toBe('feature, improved\n')
-    expect(world.github.state.pullRequests(REPO).filter((p) => p.headRef === 'feature-x')).toHaveLength(1)
+    expect(await world.github.git.show(REPO, 'feature-x', 'feature.txt')).toBe(
+      'feature, improved\n'
+    )
+    expect(
+      world.github.state.pullRequests(REPO).filter((p) => p.headRef === 'feature-x')
+    ).toHaveLength(1)
   })
 
   test("a fork's pull request: read-only, and its opencode.json and AGENTS.md have no effect", async () => {
@@ -332,14 +375,20 @@ describe('pull requests of people and of forks', () => {
     })
     const pullIssue = world.github.state.issue(REPO, pull.number) as Issue
     const branchesBefore = await world.github.git.branches(REPO)
-    steps.set('f1', [read('src/app.txt'), read('docs/readme-missing.txt'), write('src/app.txt', 'changed\n')])
+    steps.set('f1', [
+      read('src/app.txt'),
+      read('docs/readme-missing.txt'),
+      write('src/app.txt', 'changed\n')
+    ])
     const run = await ask(pullIssue, 'alice', '/kugetsu WORK f1 review this')
 
     // the fork's head was there, its config was not: the scripted provider answered
     expect(replyOf(run)).toContain('app from the fork')
     const system = run.model
       .filter((request) => request.kind === 'chat')
-      .flatMap((request) => (request.body.messages ?? []).map((message) => JSON.stringify(message.content)))
+      .flatMap((request) =>
+        (request.body.messages ?? []).map((message) => JSON.stringify(message.content))
+      )
       .join('\n')
     expect(system).not.toContain('FORK-INSTRUCTIONS')
     expect(system).not.toContain('FORK-NESTED-INSTRUCTIONS')
@@ -348,20 +397,30 @@ describe('pull requests of people and of forks', () => {
     expect(run.outputs.commit).toBe('')
     expect(await world.github.git.branches(REPO)).toEqual(branchesBefore)
     expect(replyOf(run)).toContain('fork')
-    expect(run.github.filter((request) => request.method !== 'GET' && request.path.includes('/git/'))).toEqual([])
+    expect(
+      run.github.filter((request) => request.method !== 'GET' && request.path.includes('/git/'))
+    ).toEqual([])
   })
 })
 
 describe('read-only and parallel issues', () => {
   test('push: false pushes nothing and leaves the workspace as the workflow checked it out', async () => {
-    const issue = world.github.state.addIssue(REPO, { number: 20, title: 'Question', user: 'alice' })
+    const issue = world.github.state.addIssue(REPO, {
+      number: 20,
+      title: 'Question',
+      user: 'alice'
+    })
     steps.set('r1', [write('answer.txt', 'not to be pushed\n')])
     const branchesBefore = await world.github.git.branches(REPO)
-    const run = await ask(issue, 'alice', '/kugetsu WORK r1 answer only', { inputs: { push: 'false' } })
+    const run = await ask(issue, 'alice', '/kugetsu WORK r1 answer only', {
+      inputs: { push: 'false' }
+    })
     expect(run.outputs.branch).toBe('')
     expect(run.outputs.commit).toBe('')
     expect(await world.github.git.branches(REPO)).toEqual(branchesBefore)
-    expect(world.github.state.pullRequests(REPO).some((pull) => pull.headRef.includes('issue-20'))).toBe(false)
+    expect(
+      world.github.state.pullRequests(REPO).some((pull) => pull.headRef.includes('issue-20'))
+    ).toBe(false)
   })
 
   test("two issues at once: each branch holds only its own issue's changes", async () => {

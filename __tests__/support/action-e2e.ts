@@ -494,6 +494,8 @@ export async function createKugetsuWorld(options: WorldOptions): Promise<Kugetsu
   const runnerDir = join(options.scratch, 'actions-runner')
   await mkdir(runnerDir, { recursive: true })
   const defaults = actionInputDefaults({ githubToken: github.token })
+  // Without a repository to check out, a run has no branch to work on: answers only.
+  if (!options.git) defaults.push = 'false'
   let nextRunId = options.firstRunId
 
   const run = async (runOptions: WorldRunOptions): Promise<WorldRun> => {

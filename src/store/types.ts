@@ -45,6 +45,8 @@ export interface IssueRecord {
 export interface WorkRecord {
   branch: string
   head: string
+  /** Commits others pushed that the agent has not been told of (its commit was rebased onto them). */
+  unseen?: { from: string; to: string }
 }
 
 /**

@@ -35,7 +35,8 @@ export function workLine(work: WorkFacts | undefined): string {
     const commit = work.changesUrl ? `[\`${short}\`](${work.changesUrl})` : `\`${short}\``
     parts.push(`pushed ${commit} to \`${work.branch}\``)
   }
-  if (work.pullRequest) parts.push(`pull request [#${work.pullRequest.number}](${work.pullRequest.url})`)
+  if (work.pullRequest)
+    parts.push(`pull request [#${work.pullRequest.number}](${work.pullRequest.url})`)
   return parts.length > 0 ? `**Work:** ${parts.join(' · ')}` : ''
 }
 

@@ -221,7 +221,9 @@ export function createGitHub(options: {
 
     async pullRequest(number) {
       try {
-        const { data } = await (await octokit()).rest.pulls.get({ owner, repo, pull_number: number })
+        const { data } = await (
+          await octokit()
+        ).rest.pulls.get({ owner, repo, pull_number: number })
         return pullRequestInfo(data)
       } catch (error) {
         if (statusOf(error) === 404) {
@@ -288,7 +290,8 @@ export function createGitHub(options: {
         const { data } = await (await octokit()).rest.users.getAuthenticated()
         return { login: data.login, id: data.id }
       } catch (error) {
-        if (statusOf(error) === 403 || statusOf(error) === 401 || statusOf(error) === 404) return undefined
+        if (statusOf(error) === 403 || statusOf(error) === 401 || statusOf(error) === 404)
+          return undefined
         throw error
       }
     },

@@ -7,8 +7,7 @@ import type { GitHub } from '../github/github.js'
 import { issueBranch } from '../work/target.js'
 
 export type BranchOutcome =
-  | { deleted: true; branch: string }
-  | { deleted: false; branch: string; reason: string }
+  { deleted: true; branch: string } | { deleted: false; branch: string; reason: string }
 
 export async function deleteIssueBranch(
   github: Pick<GitHub, 'pullRequestsFrom' | 'branchHead' | 'deleteBranch'>,

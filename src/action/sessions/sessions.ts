@@ -104,7 +104,11 @@ export async function destroySessions(
   await deleteAll(plan, context)
   const what = 'base' in target ? 'the base session' : formatIssueRef(target.ref)
   if ('ref' in target && context.deleteBranch) {
-    const branch = await deleteIssueBranch(context.github, context.deleteBranch.prefix, target.ref.number)
+    const branch = await deleteIssueBranch(
+      context.github,
+      context.deleteBranch.prefix,
+      target.ref.number
+    )
     const line = branch.deleted
       ? `Deleted the branch ${branch.branch}.`
       : `Kept the branch ${branch.branch}: ${branch.reason}.`

@@ -13,7 +13,10 @@ export type StageName =
 const stages = new WeakMap<object, StageName>()
 
 /** Runs one stage; an error it throws remembers the stage (the innermost one, when nested). */
-export async function inStage<T>(name: StageName, work: Promise<T> | (() => Promise<T>)): Promise<T> {
+export async function inStage<T>(
+  name: StageName,
+  work: Promise<T> | (() => Promise<T>)
+): Promise<T> {
   try {
     return await (typeof work === 'function' ? work() : work)
   } catch (error) {

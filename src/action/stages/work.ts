@@ -16,7 +16,7 @@ import { commitMessage } from '../work/commit-message.js'
 import { publishWork, type Identity, type Published } from '../work/publish.js'
 import { ensurePullRequest } from '../work/pull-request.js'
 import { conflictBranch, planWork, type WorkPlan } from '../work/target.js'
-import { commitsBetween } from '../work/history.js'
+import { commitsBetween, type BranchCommit } from '../work/history.js'
 import type { RunContext, TurnRequest } from './context.js'
 
 /** What the turn did with its work, for the reply, the outputs and the summary. */
@@ -103,15 +103,27 @@ export async function newsSinceLastTurn(
   previous: WorkRecord | undefined
 ): Promise<string> {
   if (!checkout?.branch || !checkout.remoteHead || !previous) return ''
-  if (previous.branch !== checkout.branch || previous.head === checkout.remoteHead) return ''
-  if (checkout.replaces) return ''
-  const history = await commitsBetween(checkout.git, previous.head, checkout.remoteHead)
+  if (previous.branch !== checkout.branch || checkout.replaces) return ''
+  const ranges = [
+    ...(previous.head === checkout.remoteHead
+      ? []
+      : [{ from: previous.head, to: checkout.remoteHead }]),
+    ...(previous.unseen ? [previous.unseen] : [])
+  ]
+  if (ranges.length === 0) return ''
+  const commits: BranchCommit[] = []
+  let complete = true
+  for (const range of ranges) {
+    const history = await commitsBetween(checkout.git, range.from, range.to)
+    commits.push(...history.commits)
+    complete &&= history.complete
+  }
   return branchNews({
     branch: checkout.branch,
-    from: previous.head,
+    from: ranges.at(-1)?.from ?? previous.head,
     to: checkout.remoteHead,
-    commits: history.commits,
-    complete: history.complete
+    commits,
+    complete
   })
 }
 
@@ -209,9 +221,12 @@ export async function publishTurnWork(
 function workRecord(checkout: CheckedOut, published: Published): WorkRecord | undefined {
   const branch = checkout.plan.pushBranch
   if (!branch) return undefined
-  // Rebased or set aside: the agent has not seen what others pushed; the next turn tells it.
-  if (published.commit && !published.conflict && !published.rebasedOnto) {
-    return { branch, head: published.commit }
+  // Set aside: the branch holds what others pushed, which the next turn tells the agent of.
+  if (!published.commit || published.conflict) return { branch, head: checkout.base }
+  if (!published.rebasedOnto) return { branch, head: published.commit }
+  return {
+    branch,
+    head: published.commit,
+    unseen: { from: checkout.base, to: published.rebasedOnto }
   }
-  return { branch, head: checkout.base }
 }

@@ -132,7 +132,8 @@ async function useBaseAgentConfig(git: Git, head: string, baseCommit: string): P
   // git removes and writes them (a temporary index), never following a link out of the worktree
   const env = { GIT_INDEX_FILE: join(git.gitDir, 'config-index') }
   await git.run(['read-tree', head], { env })
-  if (forks.length > 0) await git.run(['rm', '-q', '--ignore-unmatch', '--', ...forks], { env })
+  if (forks.length > 0)
+    await git.run(['rm', '-q', '-f', '--ignore-unmatch', '--', ...forks], { env })
   const base = await listed(baseCommit)
   if (base.length > 0) await git.run(['checkout', '-q', baseCommit, '--', ...base], { env })
   return forks.length
@@ -190,7 +191,9 @@ export async function checkOut(options: CheckoutOptions): Promise<CheckedOut | u
     const branch = plan.checkout.branch
     checkedOut.branch = branch
     const merged =
-      remoteHead && plan.pushBranch ? await mergedAsIs(options.github, branch, remoteHead) : undefined
+      remoteHead && plan.pushBranch
+        ? await mergedAsIs(options.github, branch, remoteHead)
+        : undefined
     if (merged && remoteHead) {
       checkedOut.base = defaultHead
       checkedOut.replaces = remoteHead

@@ -154,11 +154,19 @@ export function createGit(options: GitOptions): Git {
         GIT_WORK_TREE: workTree,
         ...runOptions.env
       })
-      return check(args, await runProcess(args, env, workTree, runOptions.input), runOptions.okCodes)
+      return check(
+        args,
+        await runProcess(args, env, workTree, runOptions.input),
+        runOptions.okCodes
+      )
     },
     async inWorkspace(args, runOptions = {}) {
       const env = gitEnvironment(options.env, pinned, runOptions.env)
-      return check(args, await runProcess(args, env, workTree, runOptions.input), runOptions.okCodes)
+      return check(
+        args,
+        await runProcess(args, env, workTree, runOptions.input),
+        runOptions.okCodes
+      )
     }
   }
 }
