@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5435);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1756);
 /** The action's entry point (action.yml `main`). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5435:
+/***/ 1756:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30612,6 +30612,29 @@ function readInputs(env) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/action/runner.ts
+/**
+ * What the runner tells a step through its environment, read once (next to the inputs) so the
+ * stages never reach for a variable of their own.
+ */
+
+
+function readRunner(env, workingDirectory = '') {
+    const workspace = env.GITHUB_WORKSPACE || process.cwd();
+    return {
+        serverUrl: (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, ''),
+        apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+        repository: env.GITHUB_REPOSITORY ?? '',
+        eventName: env.GITHUB_EVENT_NAME ?? '',
+        eventPath: env.GITHUB_EVENT_PATH || undefined,
+        runId: env.GITHUB_RUN_ID ?? '0',
+        runAttempt: env.GITHUB_RUN_ATTEMPT ?? '1',
+        temp: env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(),
+        workspace,
+        workingDirectory: workingDirectory ? (0,external_node_path_.resolve)(workspace, workingDirectory) : workspace
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/action/secrets/masking.ts
 /**
  * Values to register with the runner's log masking (`core.setSecret`) before anything runs, so a
@@ -31391,8 +31414,8 @@ function baseHash(inputs) {
 }
 /** The cache keys this run reads and writes. */
 function runKeys(context) {
-    const { env, inputs } = context;
-    return stateKeys(inputs.statePrefix, env.GITHUB_RUN_ID ?? '0', env.GITHUB_RUN_ATTEMPT ?? '1');
+    const { runner, inputs } = context;
+    return stateKeys(inputs.statePrefix, runner.runId, runner.runAttempt);
 }
 /* eslint-disable @typescript-eslint/no-explicit-any -- webhook payloads are untyped JSON */
 function isPublicRepository(payload) {
@@ -35537,7 +35560,6 @@ async function guardProviderKeys(options) {
 
 
 
-
 /** Entries sealed with the state-key (when set), with secret values redacted before sealing. */
 function entryCodec(context) {
     const { stateKey } = context.inputs;
@@ -35590,10 +35612,9 @@ function startDriver(context, options) {
  * binary and the key proxy get ready meanwhile.
  */
 async function openWorkspace(context, ready = Promise.resolve()) {
-    const { env, inputs } = context;
-    const temp = env.RUNNER_TEMP || (0,external_node_os_.tmpdir)();
-    await (0,promises_namespaceObject.mkdir)(temp, { recursive: true });
-    const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(temp, 'kugetsu-'));
+    const { env, inputs, runner } = context;
+    await (0,promises_namespaceObject.mkdir)(runner.temp, { recursive: true });
+    const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(runner.temp, 'kugetsu-'));
     const undo = undoList();
     const agentUndo = undoList();
     undo.add('remove its temp dir', () => (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true }));
@@ -35601,9 +35622,7 @@ async function openWorkspace(context, ready = Promise.resolve()) {
     const stateRoot = (0,external_node_path_.join)(dir, 'state');
     // what opencode must read of kugetsu's (a session to import): the agent reaches nothing else here
     const exchange = (0,external_node_path_.join)(dir, 'exchange');
-    const cwd = inputs.workingDirectory
-        ? (0,external_node_path_.resolve)(env.GITHUB_WORKSPACE || '.', inputs.workingDirectory)
-        : env.GITHUB_WORKSPACE || process.cwd();
+    const cwd = runner.workingDirectory;
     try {
         await (0,promises_namespaceObject.mkdir)(stateRoot, { recursive: true });
         await (0,promises_namespaceObject.mkdir)(exchange, { recursive: true });
@@ -36314,7 +36333,7 @@ async function checkOut(options) {
         ? `refs/heads/${plan.checkout.branch}`
         : `refs/pull/${plan.checkout.number}/head`;
     const heads = await remoteHeads(git, [defaultRef, headRef]).catch((error) => {
-        throw new errors_KugetsuError('git-failed', `cannot read ${options.remoteUrl} (${errorMessage(error).replace(/^git \S+ failed: /, '')}); github-token must be able to read the repository (contents: read)`, { cause: error });
+        throw new errors_KugetsuError('git-failed', `cannot read ${options.remoteUrl} (${errorMessage(error).replace(/^git \S+ failed: /, '')}); the runner must reach it, and github-token must be able to read the repository (contents: read)`, { cause: error });
     });
     const defaultHead = heads.get(defaultRef);
     const remoteHead = heads.get(headRef);
@@ -36676,12 +36695,8 @@ async function commitsBetween(git, from, to) {
 
 
 
-
-function serverUrl(context) {
-    return (context.env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '');
-}
 function repoUrl(context) {
-    return `${serverUrl(context)}/${context.repo.owner}/${context.repo.repo}`;
+    return `${context.runner.serverUrl}/${context.repo.owner}/${context.repo.repo}`;
 }
 /** Where the turn works: the issue's branch, a pull request's head, or (push: false) as it is. */
 async function planTurnWork(request, issue, context) {
@@ -36700,12 +36715,11 @@ function startCheckout(plan, context) {
     if (!plan.checkout) {
         return { checkedOut: Promise.resolve(undefined), release: () => Promise.resolve() };
     }
-    const { env, inputs } = context;
-    const temp = env.RUNNER_TEMP || (0,external_node_os_.tmpdir)();
-    const privateDir = (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(temp, 'kugetsu-git-'));
+    const { env, inputs, runner } = context;
+    const privateDir = (0,promises_namespaceObject.mkdir)(runner.temp, { recursive: true }).then(() => (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(runner.temp, 'kugetsu-git-')));
     const checkedOut = privateDir.then(async (dir) => checkOut({
         plan,
-        cwd: workingDirectory(context),
+        cwd: runner.workingDirectory,
         privateDir: dir,
         remoteUrl: `${repoUrl(context)}.git`,
         token: inputs.githubToken,
@@ -36722,11 +36736,6 @@ function startCheckout(plan, context) {
             await (0,promises_namespaceObject.rm)(await privateDir, { recursive: true, force: true }).catch(() => undefined);
         }
     };
-}
-function workingDirectory(context) {
-    const { env, inputs } = context;
-    const root = env.GITHUB_WORKSPACE || process.cwd();
-    return inputs.workingDirectory ? (0,external_node_path_.join)(root, inputs.workingDirectory) : root;
 }
 /**
  * What others pushed to the branch since the session's last turn, told to the agent before the
@@ -36796,7 +36805,7 @@ async function publishTurnWork(checkout, request, issue, record, context) {
                 host: context.repo.host
             }),
             identity: await committer(context),
-            conflictBranch: conflictBranch(context.inputs.branchPrefix, plan.sessionNumber, context.env.GITHUB_RUN_ID ?? String(Date.now()))
+            conflictBranch: conflictBranch(context.inputs.branchPrefix, plan.sessionNumber, context.runner.runId)
         });
     }
     catch (error) {
@@ -36988,6 +36997,7 @@ async function issueOf(ref, request, context) {
 
 
 
+
 /** Whether the author of a turn may run the agent; see authorize.ts. Spends one API call at most. */
 async function authorizeTurn(request, context) {
     const { inputs, github } = context;
@@ -37011,11 +37021,13 @@ async function run(env = process.env) {
         for (const secret of secrets)
             core/* setSecret */.Pq(secret);
         const inputs = readInputs(env);
-        const repo = repoContext(env.GITHUB_SERVER_URL || 'https://github.com', env.GITHUB_REPOSITORY ?? '');
-        const payload = readPayload(env.GITHUB_EVENT_PATH);
+        const runner = readRunner(env, inputs.workingDirectory);
+        const repo = repoContext(runner.serverUrl, runner.repository);
+        const payload = readPayload(runner.eventPath);
         context = {
             env,
             inputs,
+            runner,
             repo,
             runUrl: runUrlFromEnv(env),
             startedAt,
@@ -37023,7 +37035,7 @@ async function run(env = process.env) {
             isPublic: isPublicRepository(payload),
             github: createGitHub({
                 token: inputs.githubToken,
-                apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+                apiUrl: runner.apiUrl,
                 repo,
                 log: core/* info */.pq,
                 redact: publish.redact
@@ -37031,7 +37043,7 @@ async function run(env = process.env) {
             publish
         };
         context.defaultBranch = defaultBranchFromPayload(payload);
-        request = requestFromEvent(env.GITHUB_EVENT_NAME ?? '', payload, inputs, repo);
+        request = requestFromEvent(runner.eventName, payload, inputs, repo);
         if (request.kind === 'skip') {
             core/* info */.pq(`Skipped: ${request.reason}`);
             publish.setOutputs({ skipped: 'true', 'skip-reason': request.reason });

@@ -1,14 +1,17 @@
 // kugetsu in a minute, on your machine, with no account and no key.
 //
 // Runs the bundled action (dist/index.js) the way the Actions runner does, twice on the same
-// issue: the first `/kugetsu` comment starts the issue's session, the second continues it. Each
-// run gets a fresh runner directory, so only the Actions cache carries the session from one run to
+// issue: the first `/kugetsu` comment starts the issue's session and the agent writes a file, which
+// kugetsu commits to the issue's branch, pushes and opens a pull request for; the second continues
+// the session on that branch, reads the file and builds on it. Each run gets a fresh runner
+// directory and checkout, so only the Actions cache and the branch carry the work from one run to
 // the next, as on GitHub. Everything it talks to runs on 127.0.0.1:
 //
 // - a scripted OpenAI-compatible model server (it answers by listing what it has been told, so
 //   you can see the second run remembers the first),
 // - a stand-in for the Actions cache service (protocol v2, as on github.com),
-// - a stand-in for the GitHub REST API (the issue, its comments),
+// - a stand-in for the GitHub REST API (the issue, its comments, pull requests) and a real git
+//   remote behind it (git http-backend),
 // - the real opencode binary from node_modules, configured for the scripted model.
 //
 // The stand-ins are the test suite's own (__tests__/support/*.ts); they are transpiled to
@@ -52,20 +55,51 @@ function messageOf(prompt) {
   return prompt.slice(prompt.indexOf('\n', at) + 1).trim()
 }
 
+/** What the scripted agent does in each turn with opencode's tools, before it answers. */
+const TOOLS = [
+  [
+    {
+      tool: 'write',
+      input: { filePath: 'VERBOSE.md', content: '# --verbose\n\nPrints each step.\n' }
+    }
+  ],
+  [
+    { tool: 'read', input: { filePath: 'VERBOSE.md' } },
+    {
+      tool: 'write',
+      input: {
+        filePath: 'VERBOSE.md',
+        content: '# --verbose\n\nPrints each step.\n\nShort form: -v\n'
+      }
+    }
+  ]
+]
+
 /**
  * The scripted model. Its first user message is always kugetsu's base prompt; every later one is a
- * message from the issue. It answers with what it has heard on this issue so far.
+ * message from the issue. In each turn it uses that turn's tools, then answers with what it has
+ * heard on this issue so far and what the file held.
  */
 function scriptedReply({ request }) {
   const [, ...turns] = request.userTexts
   if (turns.length === 0) return { type: 'text', text: 'ready' }
+  const messages = request.body.messages ?? []
+  const lastUser = messages.map((message) => message.role).lastIndexOf('user')
+  const results = messages.slice(lastUser + 1).filter((message) => message.role === 'tool')
+  const tools = TOOLS[turns.length - 1] ?? []
+  if (results.length < tools.length) return { type: 'tool', ...tools[results.length] }
   const heard = turns.map((text, index) => `${index + 1}. ${JSON.stringify(messageOf(text))}`)
+  const found = /Prints each step\./.test(JSON.stringify(results))
   return {
     type: 'text',
     text: [
       `Hello from the scripted model. This session has heard ${turns.length} message${turns.length === 1 ? '' : 's'} on this issue:`,
       '',
-      ...heard
+      ...heard,
+      '',
+      turns.length === 1
+        ? 'I wrote VERBOSE.md.'
+        : `VERBOSE.md was there from last time (${found ? 'it says "Prints each step."' : 'not found!'}); I added the short form.`
     ].join('\n')
   }
 }
@@ -76,6 +110,7 @@ async function main() {
 
   const standIn = buildStandIns(SUPPORT_OUT)
   const { runAction, createJob, cleanupJobs } = await standIn('action-runner')
+  const { checkoutWorkspace } = await standIn('action-e2e')
   const { startCacheServer } = await standIn('cache-server')
   const { startGitHubApi, ACTIONS_BOT } = await standIn('github-api')
   const { startModelServer } = await standIn('model-server')
@@ -97,6 +132,7 @@ async function main() {
       body: 'The CLI should print what it does when asked to.',
       user: 'alice'
     })
+    await github.git.seed(REPO, { 'README.md': '# octo-repo\n', 'cli.js': 'console.log("hi")\n' })
     // kugetsu answers people with write access to the repository (min-permission).
     for (const login of ['alice', 'bob']) github.state.setPermission(REPO, login, 'write')
     say(bold('kugetsu demo'))
@@ -116,8 +152,8 @@ async function main() {
     const binDir = dirname(OPENCODE)
 
     const turns = [
-      { author: 'alice', body: '/kugetsu where would the flag go?' },
-      { author: 'bob', body: '/kugetsu and what did alice ask you first?' }
+      { author: 'alice', body: '/kugetsu write down what the flag should do' },
+      { author: 'bob', body: '/kugetsu add the short form to what you wrote' }
     ]
     for (const [index, turn] of turns.entries()) {
       say()
@@ -149,9 +185,12 @@ async function main() {
       }
       const before = new Set(github.state.commentsOf(REPO, ISSUE).map((c) => c.id))
       const started = Date.now()
+      // the workflow's actions/checkout (persist-credentials: false) of the default branch
+      const job = createJob(REPO)
+      await checkoutWorkspace(job, github, { repo: REPO, serverUrl: 'https://github.com' })
       const result = await runAction({
         entry: ENTRY,
-        job: createJob(REPO),
+        job,
         repo: REPO,
         event: { name: 'issue_comment', payload },
         inputs: { 'github-token': github.token, model: machine.model },
@@ -206,9 +245,18 @@ async function main() {
         'tokens-input',
         'tokens-output',
         'cost',
-        'comment-url'
+        'comment-url',
+        'branch',
+        'commit',
+        'pull-request-url'
       ]
       for (const name of shown) say(`    ${name.padEnd(16)} ${result.outputs[name] ?? ''}`)
+      say()
+      say(`  kugetsu/issue-${ISSUE} now:`)
+      for (const commit of await github.git.log(REPO, `kugetsu/issue-${ISSUE}`)) {
+        const subject = commit.message.split('\n')[0]
+        say(`    ${commit.sha.slice(0, 7)} ${subject} ${dim(`(${commit.authorName})`)}`)
+      }
       say()
       say('  Actions cache entries now:')
       for (const entry of cache.store.committed)
@@ -217,8 +265,9 @@ async function main() {
     say()
     say(
       bold('Done.') +
-        " Run 2 began on an empty runner, restored the issue's session from the cache and continued it:" +
-        " the model still knew run 1's message."
+        " Run 2 began on an empty runner, restored the issue's session from the cache and checked out" +
+        " the issue's branch: the model still knew run 1's message, found the file it wrote and built" +
+        ' on it, in the same pull request.'
     )
     if (!verbose) say(dim('(npm run demo -- --verbose also prints the action’s own log)'))
   } finally {

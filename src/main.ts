@@ -3,6 +3,7 @@ import { authorize, type Authorization } from './action/github/authorize.js'
 import { repoContext, requestFromEvent, type ActionRequest } from './action/github/event.js'
 import { createGitHub } from './action/github/github.js'
 import { readInputs } from './action/inputs.js'
+import { readRunner } from './action/runner.js'
 import { secretValuesFrom } from './action/secrets/masking.js'
 import { agentMessage } from './action/conversation/message.js'
 import { createPublisher } from './action/secrets/publish.js'
@@ -45,14 +46,13 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
     for (const secret of secrets) core.setSecret(secret)
     const inputs = readInputs(env)
-    const repo = repoContext(
-      env.GITHUB_SERVER_URL || 'https://github.com',
-      env.GITHUB_REPOSITORY ?? ''
-    )
-    const payload = readPayload(env.GITHUB_EVENT_PATH)
+    const runner = readRunner(env, inputs.workingDirectory)
+    const repo = repoContext(runner.serverUrl, runner.repository)
+    const payload = readPayload(runner.eventPath)
     context = {
       env,
       inputs,
+      runner,
       repo,
       runUrl: runUrlFromEnv(env),
       startedAt,
@@ -60,7 +60,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       isPublic: isPublicRepository(payload),
       github: createGitHub({
         token: inputs.githubToken,
-        apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+        apiUrl: runner.apiUrl,
         repo,
         log: core.info,
         redact: publish.redact
@@ -68,7 +68,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       publish
     }
     context.defaultBranch = defaultBranchFromPayload(payload)
-    request = requestFromEvent(env.GITHUB_EVENT_NAME ?? '', payload, inputs, repo)
+    request = requestFromEvent(runner.eventName, payload, inputs, repo)
 
     if (request.kind === 'skip') {
       core.info(`Skipped: ${request.reason}`)

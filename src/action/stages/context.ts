@@ -10,6 +10,7 @@ import { stateKeys, type StateKeys } from '../cache/cache-state.js'
 import type { ActionRequest, RepoContext } from '../github/event.js'
 import type { GitHub, PostedComment } from '../github/github.js'
 import type { ActionInputs } from '../inputs.js'
+import type { Runner } from '../runner.js'
 import type { Publisher } from '../secrets/publish.js'
 
 export type TurnRequest = Extract<ActionRequest, { kind: 'turn' }>
@@ -17,6 +18,7 @@ export type TurnRequest = Extract<ActionRequest, { kind: 'turn' }>
 export interface RunContext {
   env: NodeJS.ProcessEnv
   inputs: ActionInputs
+  runner: Runner
   repo: RepoContext
   runUrl: string
   startedAt: number
@@ -55,8 +57,8 @@ export function baseHash(inputs: ActionInputs): string {
 
 /** The cache keys this run reads and writes. */
 export function runKeys(context: RunContext): StateKeys {
-  const { env, inputs } = context
-  return stateKeys(inputs.statePrefix, env.GITHUB_RUN_ID ?? '0', env.GITHUB_RUN_ATTEMPT ?? '1')
+  const { runner, inputs } = context
+  return stateKeys(inputs.statePrefix, runner.runId, runner.runAttempt)
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- webhook payloads are untyped JSON */

@@ -3,8 +3,7 @@
  * after it the commit, the push and the pull request; what the reply and the record say of them.
  */
 import * as core from '@actions/core'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { errorMessage, isKugetsuError } from '../../errors.js'
 import type { IssueRecord, WorkRecord } from '../../store/types.js'
@@ -29,12 +28,8 @@ export interface WorkReport {
   notes: string[]
 }
 
-export function serverUrl(context: RunContext): string {
-  return (context.env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '')
-}
-
 function repoUrl(context: RunContext): string {
-  return `${serverUrl(context)}/${context.repo.owner}/${context.repo.repo}`
+  return `${context.runner.serverUrl}/${context.repo.owner}/${context.repo.repo}`
 }
 
 /** Where the turn works: the issue's branch, a pull request's head, or (push: false) as it is. */
@@ -62,13 +57,14 @@ export function startCheckout(
   if (!plan.checkout) {
     return { checkedOut: Promise.resolve(undefined), release: () => Promise.resolve() }
   }
-  const { env, inputs } = context
-  const temp = env.RUNNER_TEMP || tmpdir()
-  const privateDir = mkdtemp(join(temp, 'kugetsu-git-'))
+  const { env, inputs, runner } = context
+  const privateDir = mkdir(runner.temp, { recursive: true }).then(() =>
+    mkdtemp(join(runner.temp, 'kugetsu-git-'))
+  )
   const checkedOut = privateDir.then(async (dir) =>
     checkOut({
       plan,
-      cwd: workingDirectory(context),
+      cwd: runner.workingDirectory,
       privateDir: dir,
       remoteUrl: `${repoUrl(context)}.git`,
       token: inputs.githubToken,
@@ -86,12 +82,6 @@ export function startCheckout(
       await rm(await privateDir, { recursive: true, force: true }).catch(() => undefined)
     }
   }
-}
-
-export function workingDirectory(context: RunContext): string {
-  const { env, inputs } = context
-  const root = env.GITHUB_WORKSPACE || process.cwd()
-  return inputs.workingDirectory ? join(root, inputs.workingDirectory) : root
 }
 
 /**
@@ -171,7 +161,7 @@ export async function publishTurnWork(
       conflictBranch: conflictBranch(
         context.inputs.branchPrefix,
         plan.sessionNumber,
-        context.env.GITHUB_RUN_ID ?? String(Date.now())
+        context.runner.runId
       )
     })
   } catch (error) {

@@ -4,8 +4,7 @@
  */
 import * as core from '@actions/core'
 import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { Engine } from '../../engine.js'
 import { errorMessage } from '../../errors.js'
 import { buildOpencodeConfigContent } from '../../opencode/config.js'
@@ -101,10 +100,9 @@ export async function openWorkspace(
   context: RunContext,
   ready: Promise<unknown> = Promise.resolve()
 ): Promise<Workspace> {
-  const { env, inputs } = context
-  const temp = env.RUNNER_TEMP || tmpdir()
-  await mkdir(temp, { recursive: true })
-  const dir = await mkdtemp(join(temp, 'kugetsu-'))
+  const { env, inputs, runner } = context
+  await mkdir(runner.temp, { recursive: true })
+  const dir = await mkdtemp(join(runner.temp, 'kugetsu-'))
   const undo = undoList()
   const agentUndo = undoList()
   undo.add('remove its temp dir', () => rm(dir, { recursive: true, force: true }))
@@ -112,9 +110,7 @@ export async function openWorkspace(
   const stateRoot = join(dir, 'state')
   // what opencode must read of kugetsu's (a session to import): the agent reaches nothing else here
   const exchange = join(dir, 'exchange')
-  const cwd = inputs.workingDirectory
-    ? resolve(env.GITHUB_WORKSPACE || '.', inputs.workingDirectory)
-    : env.GITHUB_WORKSPACE || process.cwd()
+  const cwd = runner.workingDirectory
   try {
     await mkdir(stateRoot, { recursive: true })
     await mkdir(exchange, { recursive: true })

@@ -162,7 +162,7 @@ export async function checkOut(options: CheckoutOptions): Promise<CheckedOut | u
   const heads = await remoteHeads(git, [defaultRef, headRef]).catch((error: unknown) => {
     throw new KugetsuError(
       'git-failed',
-      `cannot read ${options.remoteUrl} (${errorMessage(error).replace(/^git \S+ failed: /, '')}); github-token must be able to read the repository (contents: read)`,
+      `cannot read ${options.remoteUrl} (${errorMessage(error).replace(/^git \S+ failed: /, '')}); the runner must reach it, and github-token must be able to read the repository (contents: read)`,
       { cause: error }
     )
   })
