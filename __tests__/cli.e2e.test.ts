@@ -96,7 +96,8 @@ describe('kugetsu CLI', () => {
     }
     expect(model.requests).toHaveLength(0)
     expect(existsSync(stateDir)).toBe(false)
-  })
+    // several CLI starts: a loaded machine needs more than jest's default 5 s
+  }, 60_000)
 
   it('--help lists every command', async () => {
     const result = await kugetsu(['--help'])

@@ -35729,7 +35729,8 @@ async function reportFailure(error, request, context, publish) {
         message += ` (to start ${ref} over, run kugetsu with command: destroy and issue-ref: ${request.ref.number})`;
     }
     const stage = failedStage(error);
-    if (stage)
+    // a timeout's message says where it happened already
+    if (stage && !isKugetsuError(error, 'timeout'))
         message += ` (while ${stage})`;
     core/* setFailed */.C1(message);
     const what = request?.kind === 'turn' ? ` on ${formatIssueRef(request.ref)}` : '';
@@ -36698,6 +36699,7 @@ async function commitsBetween(git, from, to) {
 function repoUrl(context) {
     return `${context.runner.serverUrl}/${context.repo.owner}/${context.repo.repo}`;
 }
+const work_seconds = (since) => `${((Date.now() - since) / 1000).toFixed(2)} s`;
 /** Where the turn works: the issue's branch, a pull request's head, or (push: false) as it is. */
 async function planTurnWork(request, issue, context) {
     const { inputs, repo } = context;
@@ -36717,18 +36719,26 @@ function startCheckout(plan, context) {
     }
     const { env, inputs, runner } = context;
     const privateDir = (0,promises_namespaceObject.mkdir)(runner.temp, { recursive: true }).then(() => (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(runner.temp, 'kugetsu-git-')));
-    const checkedOut = privateDir.then(async (dir) => checkOut({
-        plan,
-        cwd: runner.workingDirectory,
-        privateDir: dir,
-        remoteUrl: `${repoUrl(context)}.git`,
-        token: inputs.githubToken,
-        defaultBranch: context.defaultBranch ?? (await context.github.defaultBranch()),
-        env,
-        github: context.github,
-        log: core/* info */.pq,
-        warn: core/* warning */.$e
-    }));
+    const started = Date.now();
+    const checkedOut = privateDir.then(async (dir) => {
+        const done = await checkOut({
+            plan,
+            cwd: runner.workingDirectory,
+            privateDir: dir,
+            remoteUrl: `${repoUrl(context)}.git`,
+            token: inputs.githubToken,
+            defaultBranch: context.defaultBranch ?? (await context.github.defaultBranch()),
+            env,
+            github: context.github,
+            log: core/* info */.pq,
+            warn: core/* warning */.$e
+        });
+        if (done) {
+            const where = done.branch ?? `#${plan.sessionNumber}'s head`;
+            core/* info */.pq(`git: checked out ${where} at ${done.base.slice(0, 7)} in ${work_seconds(started)}`);
+        }
+        return done;
+    });
     checkedOut.catch(() => undefined);
     return {
         checkedOut,
@@ -36794,6 +36804,7 @@ async function publishTurnWork(checkout, request, issue, record, context) {
     const { plan } = checkout;
     const notes = [...checkout.notes];
     let published;
+    const started = Date.now();
     try {
         published = await publishWork(checkout, {
             message: commitMessage({
@@ -36813,6 +36824,7 @@ async function publishTurnWork(checkout, request, issue, record, context) {
             await logPatch(checkout);
         throw error;
     }
+    core/* info */.pq(`git: ${published.commit ? `pushed ${published.commit.slice(0, 7)} to ${published.branch}` : 'nothing to push'} in ${work_seconds(started)}`);
     if (published.changed && !plan.pushBranch && plan.readOnlyReason) {
         notes.push("The agent's changes were not pushed.");
     }
@@ -36914,7 +36926,7 @@ async function handleTurn(request, context) {
             const first = state.previous ? undefined : await firstPrompt(request, issue, context);
             const news = await newsSinceLastTurn(checkedOut, state.previous?.work);
             const message = first?.prompt ?? laterTurnPrompt(request.author, request.message);
-            const outcome = await inStage("the agent's turn", workspace.engine.run(ref, withWork(message, checkedOut, news)));
+            const outcome = await inStage("running the agent's turn", workspace.engine.run(ref, withWork(message, checkedOut, news)));
             await workspace.stopAgent();
             const published = await inStage("publishing the agent's work", publishTurnWork(checkedOut, request, issue, outcome.record, context));
             if (published.record !== outcome.record) {

@@ -31,9 +31,14 @@
 //    root or passwordless sudo on Linux (it makes and removes real users). With --against REF,
 //    the set-up and release of REF's src/sandbox alternate with this checkout's, for a
 //    before/after on the same machine load.
+// 8. what the work product costs a turn, on a repository of --files files (the first figure): a
+//    `continue` run that commits and pushes one changed file (push: true, the default) against one
+//    that changes the same file read-only (push: false), alternating; and the time the action
+//    itself logs for git (checking the issue's branch out before the turn, committing and pushing
+//    after it).
 //
 // Usage: npm run bench [-- --reps 3] [--issues 200] [--turns 1,10,50] [--skip-install]
-//        [--files 2000,20000] [--against REF] [--only 1,2,3,4,5,6,7] [--verbose]
+//        [--files 2000,20000] [--against REF] [--only 1,2,3,4,5,6,7,8] [--verbose]
 /* global fetch */
 import { spawn } from 'node:child_process'
 import { mkdirSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs'
@@ -53,7 +58,7 @@ const { values: flags } = parseArgs({
     'skip-install': { type: 'boolean', default: false },
     files: { type: 'string', default: '2000,20000' },
     against: { type: 'string' },
-    only: { type: 'string', default: '1,2,3,4,5,6,7' },
+    only: { type: 'string', default: '1,2,3,4,5,6,7,8' },
     verbose: { type: 'boolean', short: 'v', default: false }
   }
 })
@@ -560,6 +565,18 @@ async function main() {
         keys: { [SCRIPTED_KEY_ENV]: SCRIPTED_KEY }
       })
     })
+    // ---- 8. the work product: checkout before the turn, commit and push after it
+    await guarded('8', () =>
+      workProductFigures({
+        scratch,
+        model,
+        shim,
+        opencodeEnv,
+        machine,
+        createKugetsuWorld,
+        issueCommentEvent
+      })
+    )
   } finally {
     await cleanup()
   }
@@ -580,6 +597,116 @@ async function main() {
       process.stdout.write('\n')
     }
     process.stdout.write(`${group.padEnd(6)} ${measure.padEnd(width)}  ${value}\n`)
+  }
+}
+
+/** Section 8: a turn that pushes its change against one that does not, and the git time logged. */
+async function workProductFigures({
+  scratch,
+  model,
+  shim,
+  opencodeEnv,
+  machine,
+  createKugetsuWorld,
+  issueCommentEvent
+}) {
+  const count = FILES[0] ?? 2000
+  const files = { 'README.md': '# bench\n' }
+  for (let i = 0; i < count; i++) files[`src/d${Math.floor(i / 10)}/f${i}.txt`] = `file ${i}\n`
+  const world = await createKugetsuWorld({
+    protocol: 'v2',
+    serverUrl: 'https://github.com',
+    repo: REPO,
+    model,
+    shim,
+    env: opencodeEnv,
+    scratch: join(scratch, 'work'),
+    firstRunId: 19000,
+    git: { files }
+  })
+  let edits = 0
+  model.setScript(({ request }) => {
+    const last = request.userTexts.at(-1) ?? ''
+    const edit = /EDIT (\d+)/.exec(last)?.[1]
+    if (!edit || request.toolResults.length > 0) return undefined
+    return {
+      type: 'tool',
+      tool: 'write',
+      input: { filePath: 'CHANGES.md', content: `edit ${edit}\n` }
+    }
+  })
+  try {
+    world.github.state.setPermission(REPO, 'alice', 'write')
+    const issue = world.github.state.addIssue(REPO, { number: 5, title: 'Work', user: 'alice' })
+    const turn = async (inputs) => {
+      const body = `/kugetsu EDIT ${++edits}`
+      const comment = world.github.state.addComment(REPO, issue.number, { body, user: 'alice' })
+      const run = await world.run({
+        event: issueCommentEvent(world.context, issue, comment),
+        inputs: { model: machine.model, ...inputs },
+        env: { PATH: [BIN_DIR, process.env.PATH].filter(Boolean).join(delimiter) },
+        timeoutMs: 300_000
+      })
+      if (run.result.exitCode !== 0) {
+        const output = `${run.result.stdout}${run.result.stderr}`.trim().split('\n').slice(-15)
+        throw new Error(`action run ${run.runId} failed:\n${output.join('\n')}`)
+      }
+      const logged = (what) =>
+        Number(new RegExp(`git: ${what}.* in ([0-9.]+) s`).exec(run.result.stdout)?.[1] ?? NaN) *
+        1000
+      return {
+        ms: run.result.durationMs,
+        checkout: logged('checked out'),
+        publish: logged('(?:pushed|nothing)')
+      }
+    }
+    log(`8. work product on ${count} files: first turn (creates the branch and the pull request)`)
+    const first = await turn({})
+    row(
+      '8',
+      `first turn with push (${count} files): checkout / commit+push`,
+      `${seconds(first.checkout)} / ${seconds(first.publish)}`
+    )
+    const pushed = []
+    const readOnly = []
+    for (let rep = 1; rep <= REPS; rep++) {
+      log(`8. push: true / false, repetition ${rep}/${REPS}`)
+      const order = rep % 2 ? ['push', 'read-only'] : ['read-only', 'push']
+      for (const variant of order) {
+        if (variant === 'push') pushed.push(await turn({}))
+        else readOnly.push(await turn({ push: 'false' }))
+      }
+    }
+    const ms = (runs, key) => runs.map((run) => run[key])
+    row(
+      '8',
+      `continue, push: true, median of ${REPS}`,
+      `${seconds(median(ms(pushed, 'ms')))}  (${all(ms(pushed, 'ms'))})`
+    )
+    row(
+      '8',
+      `continue, push: false, median of ${REPS}`,
+      `${seconds(median(ms(readOnly, 'ms')))}  (${all(ms(readOnly, 'ms'))})`
+    )
+    const diffs = pushed.map((run, i) => run.ms - readOnly[i].ms)
+    row(
+      '8',
+      'the work product adds per turn (push - read-only)',
+      `${signed(median(diffs))} median (${diffs.map(signed).join(', ')})`
+    )
+    row(
+      '8',
+      `git: checkout of the branch, median of ${REPS}`,
+      `${seconds(median(ms(pushed, 'checkout')))}  (${all(ms(pushed, 'checkout'))})`
+    )
+    row(
+      '8',
+      `git: commit + push of one file, median of ${REPS}`,
+      `${seconds(median(ms(pushed, 'publish')))}  (${all(ms(pushed, 'publish'))})`
+    )
+  } finally {
+    model.setScript(undefined)
+    await world.close()
   }
 }
 

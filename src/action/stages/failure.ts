@@ -33,7 +33,8 @@ export async function reportFailure(
     message += ` (to start ${ref} over, run kugetsu with command: destroy and issue-ref: ${request.ref.number})`
   }
   const stage = failedStage(error)
-  if (stage) message += ` (while ${stage})`
+  // a timeout's message says where it happened already
+  if (stage && !isKugetsuError(error, 'timeout')) message += ` (while ${stage})`
   core.setFailed(message)
   const what = request?.kind === 'turn' ? ` on ${formatIssueRef(request.ref)}` : ''
   core.summary.addHeading(`kugetsu failed${what}`, 3).addRaw(`\n${message}\n`, true)

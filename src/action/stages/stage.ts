@@ -5,7 +5,7 @@ export type StageName =
   | 'checking out the branch'
   | 'setting up opencode'
   | "restoring the issue's session"
-  | "the agent's turn"
+  | "running the agent's turn"
   | "publishing the agent's work"
   | "saving the issue's session"
   | 'answering on the issue'

@@ -51,7 +51,7 @@ export async function handleTurn(request: TurnRequest, context: RunContext): Pro
       const news = await newsSinceLastTurn(checkedOut, state.previous?.work)
       const message = first?.prompt ?? laterTurnPrompt(request.author, request.message)
       const outcome = await inStage(
-        "the agent's turn",
+        "running the agent's turn",
         workspace.engine.run(ref, withWork(message, checkedOut, news))
       )
       await workspace.stopAgent()

@@ -32,6 +32,8 @@ function repoUrl(context: RunContext): string {
   return `${context.runner.serverUrl}/${context.repo.owner}/${context.repo.repo}`
 }
 
+const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(2)} s`
+
 /** Where the turn works: the issue's branch, a pull request's head, or (push: false) as it is. */
 export async function planTurnWork(
   request: TurnRequest,
@@ -61,8 +63,9 @@ export function startCheckout(
   const privateDir = mkdir(runner.temp, { recursive: true }).then(() =>
     mkdtemp(join(runner.temp, 'kugetsu-git-'))
   )
-  const checkedOut = privateDir.then(async (dir) =>
-    checkOut({
+  const started = Date.now()
+  const checkedOut = privateDir.then(async (dir) => {
+    const done = await checkOut({
       plan,
       cwd: runner.workingDirectory,
       privateDir: dir,
@@ -74,7 +77,12 @@ export function startCheckout(
       log: core.info,
       warn: core.warning
     })
-  )
+    if (done) {
+      const where = done.branch ?? `#${plan.sessionNumber}'s head`
+      core.info(`git: checked out ${where} at ${done.base.slice(0, 7)} in ${seconds(started)}`)
+    }
+    return done
+  })
   checkedOut.catch(() => undefined)
   return {
     checkedOut,
@@ -147,6 +155,7 @@ export async function publishTurnWork(
   const { plan } = checkout
   const notes = [...checkout.notes]
   let published: Published
+  const started = Date.now()
   try {
     published = await publishWork(checkout, {
       message: commitMessage({
@@ -168,6 +177,9 @@ export async function publishTurnWork(
     if (isKugetsuError(error, 'push-failed')) await logPatch(checkout)
     throw error
   }
+  core.info(
+    `git: ${published.commit ? `pushed ${published.commit.slice(0, 7)} to ${published.branch}` : 'nothing to push'} in ${seconds(started)}`
+  )
   if (published.changed && !plan.pushBranch && plan.readOnlyReason) {
     notes.push("The agent's changes were not pushed.")
   }
