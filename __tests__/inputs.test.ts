@@ -58,3 +58,42 @@ describe('readInputs: opencode-serve', () => {
     )
   })
 })
+
+describe('readInputs: the work product', () => {
+  it('pushes to kugetsu/issue-N with a draft pull request by default, deleting no branch', () => {
+    expect(readInputs(env({}))).toMatchObject({
+      push: true,
+      branchPrefix: 'kugetsu/',
+      pullRequest: 'draft',
+      deleteBranch: false
+    })
+  })
+
+  it('reads read-only mode, a prefix, the pull request mode and delete-branch', () => {
+    expect(
+      readInputs(
+        env({
+          push: 'false',
+          'branch-prefix': 'bots/kugetsu-',
+          'pull-request': 'Ready',
+          'delete-branch': 'true'
+        })
+      )
+    ).toMatchObject({
+      push: false,
+      branchPrefix: 'bots/kugetsu-',
+      pullRequest: 'ready',
+      deleteBranch: true
+    })
+    expect(readInputs(env({ 'pull-request': 'none' })).pullRequest).toBe('none')
+  })
+
+  it('refuses a prefix git would not take and an unknown pull-request mode', () => {
+    expect(() => readInputs(env({ 'branch-prefix': 'a..b/' }))).toThrow(/branch-prefix/)
+    expect(() => readInputs(env({ 'branch-prefix': '-x/' }))).toThrow(/branch-prefix/)
+    expect(() => readInputs(env({ 'pull-request': 'open' }))).toThrow(
+      /pull-request must be draft, ready or none/
+    )
+    expect(() => readInputs(env({ push: 'maybe' }))).toThrow(/push must be true or false/)
+  })
+})
