@@ -16,7 +16,7 @@ import { acknowledge, publishTurn, startTracking } from './reply.js'
 import { ensureBase, restoreIssueState, saveIssueState } from './turn-state.js'
 import { newsSinceLastTurn, planTurnWork, publishTurnWork, startCheckout } from './work.js'
 import { inStage } from './stage.js'
-import { openWorkspace } from './workspace.js'
+import { openWorkspace, type Workspace } from './workspace.js'
 
 export async function handleTurn(request: TurnRequest, context: RunContext): Promise<void> {
   const where = agentIssue(
@@ -24,7 +24,6 @@ export async function handleTurn(request: TurnRequest, context: RunContext): Pro
   )
   const plan = await inStage('reading the issue', planTurnWork(request, where, context))
   const sessionRef = parseIssueRef(`#${plan.sessionNumber}`, context.repo)
-  const ref = formatIssueRef(sessionRef)
   // The checkout, then opencode (installed if need be), get ready while the issue hears from kugetsu.
   const checkout = startCheckout(plan, context)
   const checkingOut = inStage('checking out the branch', checkout.checkedOut)
@@ -33,67 +32,78 @@ export async function handleTurn(request: TurnRequest, context: RunContext): Pro
   opening.catch(() => undefined)
   try {
     await acknowledge(request, context)
-    await startTracking(request.ref.number, ref, context)
+    await startTracking(request.ref.number, formatIssueRef(sessionRef), context)
     warnIfUnsealed(context)
     const workspace = await inStage('setting up opencode', opening)
     try {
-      const checkedOut = await checkingOut
-      const state = await inStage("restoring the issue's session", async () => {
-        const restored = await restoreIssueState(ref, sessionRef.number, context, workspace)
-        if (!restored.previous) await ensureBase(context, workspace)
-        return restored
-      })
-      const issue =
-        sessionRef.number === where.number
-          ? where
-          : agentIssue(await issueOf(sessionRef, undefined, context))
-      const first = state.previous ? undefined : await firstPrompt(request, issue, context)
-      const news = await newsSinceLastTurn(checkedOut, state.previous?.work)
-      const message = first?.prompt ?? laterTurnPrompt(request.author, request.message)
-      const outcome = await inStage(
-        "running the agent's turn",
-        workspace.engine.run(ref, withWork(message, checkedOut, news))
-      )
-      await workspace.stopAgent()
-
-      const published = await inStage(
-        "publishing the agent's work",
-        publishTurnWork(checkedOut, request, issue, outcome.record, context)
-      )
-      if (published.record !== outcome.record) {
-        await workspace.store.putIssueRecord(published.record)
-      }
-      const notes = first?.rebuilt ? [MEMORY_REBUILT_NOTE] : []
-      const number = sessionRef.number
-      const lostRace = await inStage(
-        "saving the issue's session",
-        saveIssueState(ref, number, published.record, state, context, workspace)
-      )
-      if (lostRace) {
-        const note = `Another run saved a newer session for ${ref} (\`${lostRace}\`) while this one worked; this reply does not know that run's turn, and the next turn continues from this one.`
-        core.warning(note)
-        notes.push(note)
-      }
-      notes.push(...published.report.notes)
-      await inStage('answering on the issue', () =>
-        publishTurn(
-          request,
-          {
-            outcome: { ...outcome, record: published.record },
-            sessionRef: ref,
-            restoredKey: state.restoredKey,
-            notes,
-            work: published.report
-          },
-          context
-        )
-      )
+      const turn = { request, where, sessionRef, checkedOut: await checkingOut, workspace }
+      await turnInWorkspace(turn, context)
     } finally {
       await workspace.close()
     }
   } finally {
     await checkout.release()
   }
+}
+
+interface Turn {
+  request: TurnRequest
+  /** The issue or pull request the comment is on. */
+  where: IssueInfo
+  /** The issue whose session the turn continues. */
+  sessionRef: IssueRef
+  checkedOut: CheckedOut | undefined
+  workspace: Workspace
+}
+
+/** The session restored, the agent's turn, its work published, the session saved, the answer. */
+async function turnInWorkspace(turn: Turn, context: RunContext): Promise<void> {
+  const { request, sessionRef, checkedOut, workspace } = turn
+  const ref = formatIssueRef(sessionRef)
+  const state = await inStage("restoring the issue's session", async () => {
+    const restored = await restoreIssueState(ref, sessionRef.number, context, workspace)
+    if (!restored.previous) await ensureBase(context, workspace)
+    return restored
+  })
+  const issue =
+    sessionRef.number === turn.where.number
+      ? turn.where
+      : agentIssue(await issueOf(sessionRef, undefined, context))
+  const first = state.previous ? undefined : await firstPrompt(request, issue, context)
+  const news = await newsSinceLastTurn(checkedOut, state.previous?.work)
+  const message = first?.prompt ?? laterTurnPrompt(request.author, request.message)
+  const outcome = await inStage(
+    "running the agent's turn",
+    workspace.engine.run(ref, withWork(message, checkedOut, news))
+  )
+  await workspace.stopAgent()
+
+  const published = await inStage(
+    "publishing the agent's work",
+    publishTurnWork(checkedOut, request, issue, outcome.record, context)
+  )
+  if (published.record !== outcome.record) {
+    await workspace.store.putIssueRecord(published.record)
+  }
+  const notes = first?.rebuilt ? [MEMORY_REBUILT_NOTE] : []
+  const lostRace = await inStage(
+    "saving the issue's session",
+    saveIssueState(ref, sessionRef.number, published.record, state, context, workspace)
+  )
+  if (lostRace) {
+    const note = `Another run saved a newer session for ${ref} (\`${lostRace}\`) while this one worked; this reply does not know that run's turn, and the next turn continues from this one.`
+    core.warning(note)
+    notes.push(note)
+  }
+  notes.push(...published.report.notes)
+  const answer = {
+    outcome: { ...outcome, record: published.record },
+    sessionRef: ref,
+    restoredKey: state.restoredKey,
+    notes,
+    work: published.report
+  }
+  await inStage('answering on the issue', () => publishTurn(request, answer, context))
 }
 
 /** The message with what the agent should know of its worktree: the branch, what others pushed. */
