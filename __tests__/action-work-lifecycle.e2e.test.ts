@@ -156,7 +156,7 @@ describe.each<['merge' | 'squash', number]>([
     expect(run.outputs['pull-request-number']).toBe(String(fresh.number))
 
     const reply = replyOf(run)
-    expect(reply).toContain(`#${merged} was merged, so \`${branch}\` starts anew from \`main\``)
+    expect(reply).toContain(`#${merged} was merged, so \`${branch}\` started anew from \`main\``)
     expect(reply).toContain(`pull request [#${fresh.number}]`)
     // a new branch: the link is to the commit, not a comparison with the merged head
     expect(reply).toContain(`/commit/${run.outputs.commit}`)
@@ -198,7 +198,7 @@ describe('a push to the branch after its pull request was merged', () => {
     expect(await world.github.git.show(REPO, branch, 'late-person.txt')).toBe(
       'pushed after the merge\n'
     )
-    expect(replyOf(run)).not.toContain('starts anew')
+    expect(replyOf(run)).not.toContain('started anew')
     const pulls = pullsFrom(branch)
     expect(pulls.map((pull) => [pull.number === merged, pull.merged])).toEqual([
       [true, true],

@@ -16,11 +16,11 @@ describe('inStage / failedStage', () => {
   it('a function that throws before returning a promise is in the stage too', async () => {
     const error = new Error('sync')
     await expect(
-      inStage("the agent's turn", () => {
+      inStage("running the agent's turn", () => {
         throw error
       })
     ).rejects.toBe(error)
-    expect(failedStage(error)).toBe("the agent's turn")
+    expect(failedStage(error)).toBe("running the agent's turn")
   })
 
   it('nested stages: the innermost one wins', async () => {

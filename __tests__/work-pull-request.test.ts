@@ -48,6 +48,7 @@ const request = (over: Partial<PullRequestRequest> = {}): PullRequestRequest => 
   base: 'main',
   issue: { number: 7, title: 'Add a notes file' },
   pushed: true,
+  mayOpen: true,
   ...over
 })
 
@@ -63,6 +64,17 @@ describe('ensurePullRequest', () => {
     expect(await ensurePullRequest(github, request({ pushed: false }))).toBeUndefined()
     expect(github.asked).toEqual([])
     expect(github.created).toEqual([])
+  })
+
+  it('a turn that pushed nothing reports the open pull request but opens none', async () => {
+    const github = fakeGitHub([])
+    expect(await ensurePullRequest(github, request({ mayOpen: false }))).toBeUndefined()
+    expect(github.asked).toEqual([{ branch: 'kugetsu/issue-7', state: 'open' }])
+    expect(github.created).toEqual([])
+    const open = fakeGitHub([pull({ number: 41 })])
+    expect(await ensurePullRequest(open, request({ mayOpen: false }))).toEqual({
+      pull: pull({ number: 41 })
+    })
   })
 
   it("reuses the branch's open pull request, whatever the mode", async () => {

@@ -36363,7 +36363,7 @@ async function checkOut(options) {
         if (merged && remoteHead) {
             checkedOut.base = defaultHead;
             checkedOut.replaces = remoteHead;
-            notes.push(`#${merged.number} was merged, so \`${branch}\` starts anew from \`${defaultBranch}\`.`);
+            checkedOut.restartedAfter = merged.number;
         }
         await checkOutInWorkspace(git, checkedOut.base, branch);
     }
@@ -36607,7 +36607,7 @@ async function ensurePullRequest(github, request) {
     const [open] = await github.pullRequestsFrom(request.branch, 'open');
     if (open)
         return { pull: open };
-    if (request.mode === 'none')
+    if (request.mode === 'none' || !request.mayOpen)
         return undefined;
     const title = request.issue.title.trim() || `kugetsu: #${request.issue.number}`;
     const create = (draft) => github.createPullRequest({
@@ -36837,6 +36837,9 @@ async function publishTurnWork(checkout, request, issue, record, context) {
     if (published.conflict) {
         notes.push(`This turn's work could not go on \`${plan.pushBranch}\` (${published.conflict}): it was pushed to \`${published.branch}\` instead. Nothing was overwritten; merge it by hand or ask kugetsu to.`);
     }
+    if (checkout.restartedAfter && published.commit && !published.conflict) {
+        notes.push(`#${checkout.restartedAfter} was merged, so \`${plan.pushBranch}\` started anew from \`${checkout.defaultBranch}\`.`);
+    }
     if (published.rebasedOnto) {
         notes.push(`Someone pushed to \`${plan.pushBranch}\` while the agent worked: its commit was rebased onto theirs.`);
     }
@@ -36846,7 +36849,10 @@ async function publishTurnWork(checkout, request, issue, record, context) {
             branch: plan.pushBranch,
             base: checkout.defaultBranch,
             issue: { number: plan.sessionNumber, title: issue.title },
-            pushed: published.commit !== undefined || checkout.remoteHead !== undefined
+            // the branch as it stands is on the remote (not an old head a merge took, to be replaced)
+            pushed: published.commit !== undefined ||
+                (checkout.remoteHead !== undefined && checkout.replaces === undefined),
+            mayOpen: published.commit !== undefined
         }).catch((error) => {
             const warning = `could not open the pull request for ${plan.pushBranch}: ${errorMessage(error)}`;
             core/* warning */.$e(warning);

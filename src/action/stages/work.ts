@@ -194,6 +194,11 @@ export async function publishTurnWork(
       `This turn's work could not go on \`${plan.pushBranch}\` (${published.conflict}): it was pushed to \`${published.branch}\` instead. Nothing was overwritten; merge it by hand or ask kugetsu to.`
     )
   }
+  if (checkout.restartedAfter && published.commit && !published.conflict) {
+    notes.push(
+      `#${checkout.restartedAfter} was merged, so \`${plan.pushBranch}\` started anew from \`${checkout.defaultBranch}\`.`
+    )
+  }
   if (published.rebasedOnto) {
     notes.push(
       `Someone pushed to \`${plan.pushBranch}\` while the agent worked: its commit was rebased onto theirs.`
@@ -205,7 +210,11 @@ export async function publishTurnWork(
       branch: plan.pushBranch,
       base: checkout.defaultBranch,
       issue: { number: plan.sessionNumber, title: issue.title },
-      pushed: published.commit !== undefined || checkout.remoteHead !== undefined
+      // the branch as it stands is on the remote (not an old head a merge took, to be replaced)
+      pushed:
+        published.commit !== undefined ||
+        (checkout.remoteHead !== undefined && checkout.replaces === undefined),
+      mayOpen: published.commit !== undefined
     }).catch((error: unknown) => {
       const warning = `could not open the pull request for ${plan.pushBranch}: ${errorMessage(error)}`
       core.warning(warning)

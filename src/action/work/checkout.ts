@@ -26,6 +26,8 @@ export interface CheckedOut {
   remoteHead?: string
   /** A head the first push replaces (the branch of a merged pull request starts anew). */
   replaces?: string
+  /** The merged pull request after which the branch starts anew. */
+  restartedAfter?: number
   defaultBranch: string
   /** The open pull request from the branch, when one was found. */
   pullRequest?: PullRequestInfo
@@ -197,9 +199,7 @@ export async function checkOut(options: CheckoutOptions): Promise<CheckedOut | u
     if (merged && remoteHead) {
       checkedOut.base = defaultHead
       checkedOut.replaces = remoteHead
-      notes.push(
-        `#${merged.number} was merged, so \`${branch}\` starts anew from \`${defaultBranch}\`.`
-      )
+      checkedOut.restartedAfter = merged.number
     }
     await checkOutInWorkspace(git, checkedOut.base, branch)
   } else {

@@ -14,6 +14,11 @@ export interface PullRequestRequest {
   issue: { number: number; title: string }
   /** The branch exists on the remote (this turn or an earlier one pushed it). */
   pushed: boolean
+  /**
+   * This turn pushed a commit: a pull request is opened when none is open. A turn that pushed
+   * nothing reports the open one only (a closed one stays closed, a merged one merged).
+   */
+  mayOpen: boolean
 }
 
 export function pullRequestBody(issueNumber: number, branch: string): string {
@@ -31,7 +36,7 @@ export async function ensurePullRequest(
   if (!request.pushed) return undefined
   const [open] = await github.pullRequestsFrom(request.branch, 'open')
   if (open) return { pull: open }
-  if (request.mode === 'none') return undefined
+  if (request.mode === 'none' || !request.mayOpen) return undefined
   const title = request.issue.title.trim() || `kugetsu: #${request.issue.number}`
   const create = (draft: boolean) =>
     github.createPullRequest({
