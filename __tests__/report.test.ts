@@ -76,5 +76,18 @@ describe('reply comments', () => {
     expect(body).toContain('**kugetsu failed:** model provider error')
     expect(body).toContain('[the run](https://github.com/o/r/actions/runs/1)')
     expect(isKugetsuComment(body)).toBe(true)
+    expect(body).not.toContain('Failed while')
+  })
+
+  it('failure comments name the stage of the turn that failed, when known', () => {
+    const body = failureBody(
+      'github.com/o/r#7',
+      'push refused',
+      facts.runUrl,
+      "publishing the agent's work"
+    )
+    expect(body).toMatch(/^\*\*kugetsu failed:\*\* push refused/)
+    expect(body).toContain("<sub>Failed while publishing the agent's work.</sub>")
+    expect(isKugetsuComment(body)).toBe(true)
   })
 })

@@ -28479,9 +28479,11 @@ function replyBody(text, facts) {
     const reply = text.trim() === '' ? '_(the agent gave no text reply)_' : text.trim();
     return fitComment(reply, tail);
 }
-function failureBody(ref, message, runUrl) {
+/** The failure comment; `stage` names the part of the turn that failed, when known. */
+function failureBody(ref, message, runUrl, stage) {
     const link = runUrl ? ` See [the run](${runUrl}) for details.` : '';
-    const tail = `\n${marker({ ref, failed: 'true' })}`;
+    const where = stage ? `\n\n<sub>Failed while ${stage}.</sub>` : '';
+    const tail = `${where}\n${marker({ ref, failed: 'true' })}`;
     return fitComment(`**kugetsu failed:** ${message}${link}`, tail);
 }
 const TRUNCATION_NOTE = '\n\n_…the reply was cut here to fit a GitHub comment; the whole text is in the job summary and the `response` output._';
@@ -35729,19 +35731,19 @@ async function reportFailure(error, request, context, publish) {
         message += ` (to start ${ref} over, run kugetsu with command: destroy and issue-ref: ${request.ref.number})`;
     }
     const stage = failedStage(error);
-    // a timeout's message says where it happened already
-    if (stage && !isKugetsuError(error, 'timeout'))
-        message += ` (while ${stage})`;
     core/* setFailed */.C1(message);
+    if (stage)
+        core/* info */.pq(`The turn failed while ${stage}.`);
     const what = request?.kind === 'turn' ? ` on ${formatIssueRef(request.ref)}` : '';
-    core/* summary */.z.addHeading(`kugetsu failed${what}`, 3).addRaw(`\n${message}\n`, true);
+    const during = stage ? ` while ${stage}` : '';
+    core/* summary */.z.addHeading(`kugetsu failed${what}${during}`, 3).addRaw(`\n${message}\n`, true);
     await publish.writeSummary().catch(() => undefined);
     if (!failureGoesOnTheIssue(error, request, context))
         return;
     try {
         if (request?.kind !== 'turn' || !context)
             return;
-        await answerOnIssue(request.ref.number, failureBody(formatIssueRef(request.ref), message, context.runUrl), context);
+        await answerOnIssue(request.ref.number, failureBody(formatIssueRef(request.ref), message, context.runUrl, stage), context);
     }
     catch (commentError) {
         core/* warning */.$e(`could not post the failure comment: ${errorMessage(commentError)}`);

@@ -31958,9 +31958,11 @@ function replyBody(text, facts) {
     const reply = text.trim() === '' ? '_(the agent gave no text reply)_' : text.trim();
     return fitComment(reply, tail);
 }
-function failureBody(ref, message, runUrl) {
+/** The failure comment; `stage` names the part of the turn that failed, when known. */
+function failureBody(ref, message, runUrl, stage) {
     const link = runUrl ? ` See [the run](${runUrl}) for details.` : '';
-    const tail = `\n${marker({ ref, failed: 'true' })}`;
+    const where = stage ? `\n\n<sub>Failed while ${stage}.</sub>` : '';
+    const tail = `${where}\n${marker({ ref, failed: 'true' })}`;
     return fitComment(`**kugetsu failed:** ${message}${link}`, tail);
 }
 const TRUNCATION_NOTE = '\n\n_…the reply was cut here to fit a GitHub comment; the whole text is in the job summary and the `response` output._';

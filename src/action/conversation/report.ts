@@ -99,9 +99,11 @@ export function replyBody(text: string, facts: TurnFacts): string {
   return fitComment(reply, tail)
 }
 
-export function failureBody(ref: string, message: string, runUrl: string): string {
+/** The failure comment; `stage` names the part of the turn that failed, when known. */
+export function failureBody(ref: string, message: string, runUrl: string, stage?: string): string {
   const link = runUrl ? ` See [the run](${runUrl}) for details.` : ''
-  const tail = `\n${marker({ ref, failed: 'true' })}`
+  const where = stage ? `\n\n<sub>Failed while ${stage}.</sub>` : ''
+  const tail = `${where}\n${marker({ ref, failed: 'true' })}`
   return fitComment(`**kugetsu failed:** ${message}${link}`, tail)
 }
 

@@ -33,18 +33,18 @@ export async function reportFailure(
     message += ` (to start ${ref} over, run kugetsu with command: destroy and issue-ref: ${request.ref.number})`
   }
   const stage = failedStage(error)
-  // a timeout's message says where it happened already
-  if (stage && !isKugetsuError(error, 'timeout')) message += ` (while ${stage})`
   core.setFailed(message)
+  if (stage) core.info(`The turn failed while ${stage}.`)
   const what = request?.kind === 'turn' ? ` on ${formatIssueRef(request.ref)}` : ''
-  core.summary.addHeading(`kugetsu failed${what}`, 3).addRaw(`\n${message}\n`, true)
+  const during = stage ? ` while ${stage}` : ''
+  core.summary.addHeading(`kugetsu failed${what}${during}`, 3).addRaw(`\n${message}\n`, true)
   await publish.writeSummary().catch(() => undefined)
   if (!failureGoesOnTheIssue(error, request, context)) return
   try {
     if (request?.kind !== 'turn' || !context) return
     await answerOnIssue(
       request.ref.number,
-      failureBody(formatIssueRef(request.ref), message, context.runUrl),
+      failureBody(formatIssueRef(request.ref), message, context.runUrl, stage),
       context
     )
   } catch (commentError) {
