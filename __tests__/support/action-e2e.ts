@@ -25,6 +25,7 @@ import {
   rmSync,
   writeFileSync
 } from 'node:fs'
+import { randomUUID } from 'node:crypto'
 import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
@@ -346,7 +347,17 @@ export interface Checkout {
 export async function checkoutWorkspace(
   job: JobDirs,
   github: GitHubApi,
-  options: { repo: string; serverUrl: string; branch?: string }
+  options: {
+    repo: string
+    serverUrl: string
+    branch?: string
+    /**
+     * `persist-credentials: true` (actions/checkout's default): the token's header stays in
+     * `.git/config` (`inline`, as v4 leaves it), or in a file under RUNNER_TEMP that `.git/config`
+     * includes (`file`, as v6 leaves it).
+     */
+    persistCredentials?: 'inline' | 'file'
+  }
 ): Promise<Checkout> {
   const repo = github.state.repo(options.repo)
   if (!repo) throw new Error(`unknown repository ${options.repo}`)
@@ -385,6 +396,19 @@ export async function checkoutWorkspace(
     `+${sha}:refs/remotes/origin/${branch}`
   )
   await git('checkout', '--quiet', '--force', '-B', branch, `refs/remotes/origin/${branch}`)
+  const header = `[http "${serverUrl}/"]\n\textraheader = AUTHORIZATION: basic ${basic}\n`
+  if (options.persistCredentials === 'inline') {
+    await writeFile(join(job.workspace, '.git', 'config'), header, { flag: 'a' })
+  } else if (options.persistCredentials === 'file') {
+    const file = join(job.temp, `git-credentials-${randomUUID()}.config`)
+    await writeFile(file, header)
+    const gitDir = join(job.workspace, '.git')
+    await writeFile(
+      join(gitDir, 'config'),
+      `[includeIf "gitdir:${gitDir}"]\n\tpath = ${file}\n[includeIf "gitdir:${gitDir}/worktrees/*"]\n\tpath = ${file}\n`,
+      { flag: 'a' }
+    )
+  }
   return { sha, ref: `refs/heads/${branch}` }
 }
 
@@ -430,6 +454,8 @@ export interface WorldRunOptions {
   entry?: string
   /** How a step past timeoutMs is ended (see RunActionOptions.killSignal). */
   killSignal?: NodeJS.Signals
+  /** The workflow's checkout keeps the token (see checkoutWorkspace). */
+  persistCredentials?: 'inline' | 'file'
 }
 
 /** One run of the action and everything the world saw while it ran. */
@@ -508,7 +534,8 @@ export async function createKugetsuWorld(options: WorldOptions): Promise<Kugetsu
       job ??= createJob(options.repo)
       checkout = await checkoutWorkspace(job, github, {
         repo: options.repo,
-        serverUrl: options.serverUrl
+        serverUrl: options.serverUrl,
+        persistCredentials: runOptions.persistCredentials
       })
     }
     // The shim runs as the runner's user (a version probe) and as the agent's (sandbox: user):

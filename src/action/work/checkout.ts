@@ -11,6 +11,7 @@ import { isAgentConfigPath } from './agent-config.js'
 import { createGit, type Git } from './git.js'
 import type { PullRequestInfo } from './pull-request-info.js'
 import type { WorkPlan } from './target.js'
+import { snapshotWorkspaceGit, type WorkspaceGitSnapshot } from './workspace-git.js'
 
 /** How much history kugetsu fetches: enough to tell the agent what others pushed, and to rebase. */
 export const FETCH_DEPTH = 50
@@ -33,6 +34,8 @@ export interface CheckedOut {
   pullRequest?: PullRequestInfo
   /** Lines for the reply (a branch started anew, why nothing will be pushed...). */
   notes: string[]
+  /** The workspace's own repository as the agent found it, put back after the turn. */
+  workspaceGit: WorkspaceGitSnapshot
 }
 
 export interface CheckoutOptions {
@@ -60,21 +63,40 @@ async function worktreeRoot(cwd: string, env: NodeJS.ProcessEnv): Promise<string
 }
 
 /**
- * A token actions/checkout left in the workspace's `.git/config` (`persist-credentials` not set
- * to false) is taken out before the agent can read it there; kugetsu's own git needs none of it.
+ * A token actions/checkout left for the workspace (`persist-credentials` not set to false) is
+ * taken out before the agent can read it; kugetsu's own git needs none of it. v4 leaves it in
+ * `.git/config`; v6 in a file under RUNNER_TEMP that `.git/config` includes (readable by the
+ * agent, whose path it names), so the includes are followed and the header removed where it is.
  */
 async function removePersistedCredentials(git: Git, log: (line: string) => void): Promise<void> {
   const found = await git.inWorkspace(
-    ['config', '--local', '--name-only', '--get-regexp', '^http\\..*extraheader$'],
+    [
+      'config',
+      '--local',
+      '--includes',
+      '--show-origin',
+      '--name-only',
+      '-z',
+      '--get-regexp',
+      '^http\\..*extraheader$'
+    ],
     { okCodes: [1] }
   )
-  const keys = [...new Set(found.stdout.split('\n').filter(Boolean))]
-  for (const key of keys) {
-    await git.inWorkspace(['config', '--local', '--unset-all', key])
+  const fields = found.stdout.split('\0')
+  const entries = new Map<string, { file: string; key: string }>()
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const [origin, key] = [fields[i], fields[i + 1]]
+    if (!origin.startsWith('file:') || !key) continue
+    const file = origin.slice('file:'.length)
+    entries.set(`${file}\0${key}`, { file, key })
   }
+  for (const { file, key } of entries.values()) {
+    await git.inWorkspace(['config', '--file', file, '--unset-all', key], { okCodes: [5] })
+  }
+  const keys = [...new Set([...entries.values()].map((entry) => entry.key))]
   if (keys.length > 0) {
     log(
-      `Removed ${keys.join(', ')} from the workspace's .git/config: actions/checkout stored the workflow token there, where the agent could read it. Set persist-credentials: false on actions/checkout.`
+      `Removed ${keys.join(', ')} from the workspace's git configuration (${[...new Set([...entries.values()].map((entry) => entry.file))].join(', ')}): actions/checkout stored the workflow token there, where the agent could read it. Set persist-credentials: false on actions/checkout.`
     )
   }
 }
@@ -187,7 +209,8 @@ export async function checkOut(options: CheckoutOptions): Promise<CheckedOut | u
     base: remoteHead ?? defaultHead,
     remoteHead,
     defaultBranch,
-    notes
+    notes,
+    workspaceGit: await snapshotWorkspaceGit(git)
   }
   if (plan.checkout.kind === 'branch') {
     const branch = plan.checkout.branch

@@ -3,10 +3,12 @@
  * pushed by kugetsu (never by the agent, never forced). When someone pushed meanwhile the commit is
  * rebased onto their head; when that conflicts it goes to a branch of its own. Nothing is lost.
  */
+import * as core from '@actions/core'
 import { KugetsuError } from '../../errors.js'
 import type { CheckedOut } from './checkout.js'
 import { fetchRefs } from './checkout.js'
 import { gitComplaint, type Git } from './git.js'
+import { restoreWorkspaceGit } from './workspace-git.js'
 
 export interface Identity {
   name: string
@@ -18,6 +20,8 @@ export interface PublishOptions {
   identity: Identity
   /** Where the work goes when it cannot be rebased onto what others pushed. */
   conflictBranch: string
+  /** Told what was left out of the commit (default: a warning in the run). */
+  warn?: (line: string) => void
 }
 
 export interface Published {
@@ -38,9 +42,45 @@ export interface Published {
 /** Pushes before giving up: each failure is someone pushing again in between. */
 const PUSH_ATTEMPTS = 4
 
-/** The tree of the worktree as the agent left it (tracked and new files; .gitignore honoured). */
-async function snapshotTree(git: Git): Promise<string> {
-  await git.run(['add', '-A', '--', '.'])
+/** Submodule entries (mode 160000) of the index, or of a commit's tree: path -> commit. */
+async function gitlinks(git: Git, commit?: string): Promise<Map<string, string>> {
+  const listed = commit
+    ? await git.run(['ls-tree', '-r', '-z', commit])
+    : await git.run(['ls-files', '-s', '-z'])
+  const links = new Map<string, string>()
+  for (const entry of listed.stdout.split('\0')) {
+    const tab = entry.indexOf('\t')
+    const [mode, a, b] = entry.slice(0, tab).split(' ')
+    if (mode === '160000') links.set(entry.slice(tab + 1), commit ? b : a)
+  }
+  return links
+}
+
+/**
+ * The tree of the worktree as the agent left it (tracked and new files; .gitignore honoured).
+ * What git cannot take is left out rather than failing the turn's work: a repository the agent
+ * made inside the worktree (`git init`, a scaffolding tool) would otherwise become a submodule
+ * entry pointing at a commit nobody can fetch, or, without a commit, stop `git add` altogether.
+ */
+async function snapshotTree(git: Git, base: string, warn: (line: string) => void): Promise<string> {
+  const added = await git.run(['add', '-A', '--ignore-errors', '--', '.'], { okCodes: [1] })
+  const refused = [...added.stderr.matchAll(/^error: (.*)$/gm)].map((match) => match[1])
+  const before = await gitlinks(git, base)
+  const nested = [...(await gitlinks(git)).keys()].filter((path) => !before.has(path))
+  if (nested.length > 0) {
+    await git.run(['update-index', '-z', '--force-remove', '--stdin'], {
+      input: nested.map((path) => `${path}\0`).join('')
+    })
+  }
+  const left = [
+    ...nested.map((path) => `${path}/ (a git repository of its own)`),
+    ...refused.filter((line) => !nested.some((path) => line.includes(`'${path}`)))
+  ]
+  if (left.length > 0) {
+    warn(
+      `Left out of the commit: ${left.slice(0, 20).join('; ')}${left.length > 20 ? `; and ${left.length - 20} more` : ''}. Nested repositories are not committed; move their files out of them (or remove their .git) to commit them.`
+    )
+  }
   return (await git.run(['write-tree'])).stdout.trim()
 }
 
@@ -124,7 +164,10 @@ export async function publishWork(
   options: PublishOptions
 ): Promise<Published> {
   const { git, plan, base } = checkout
-  const tree = await snapshotTree(git)
+  // first, so nothing kugetsu or a later step of the job runs in the workspace meets the agent's
+  // hooks and settings
+  await restoreWorkspaceGit(checkout.workspaceGit)
+  const tree = await snapshotTree(git, base, options.warn ?? core.warning)
   const baseTree = (await git.run(['rev-parse', `${base}^{tree}`])).stdout.trim()
   if (tree === baseTree) return { changed: false }
   const branch = plan.pushBranch
