@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1756);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9988);
 /** The action's entry point (action.yml `main`). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1756:
+/***/ 9988:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -36224,12 +36224,68 @@ function createGit(options) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/action/work/workspace-git.ts
+/**
+ * The workspace's own git repository, put back after the turn as the agent found it: the agent
+ * can write there (hooks, settings that run commands: fsmonitor, filters, pager...), and the job's
+ * later steps (actions/checkout's post step among them) run git in it with the runner's privileges.
+ */
+
+
+
+/** Files of a git directory that make git run commands or read settings from elsewhere. */
+const TAKEN_OUT = ['config.worktree', 'commondir', (0,external_node_path_.join)('info', 'attributes')];
+async function snapshotWorkspaceGit(git) {
+    const dir = (await git.inWorkspace(['rev-parse', '--absolute-git-dir'])).stdout.trim();
+    return { dir, config: await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(dir, 'config'), 'utf8') };
+}
+/** The snapshot of the repository `cwd` is in; undefined when it is in none (read-only turns). */
+async function snapshotWorkspaceGitAt(cwd, env) {
+    const git = createGit({ gitDir: '', workTree: cwd, remoteUrl: '', token: '', env });
+    const found = await git.inWorkspace(['rev-parse', '--absolute-git-dir'], { okCodes: [128] });
+    if (found.code !== 0)
+        return undefined;
+    return snapshotWorkspaceGit(git);
+}
+/** What is at `path`, never following a link. */
+async function kind(path) {
+    const stat = await (0,promises_namespaceObject.lstat)(path).catch(() => undefined);
+    if (!stat)
+        return 'none';
+    return stat.isDirectory() ? 'directory' : 'other';
+}
+/**
+ * Puts back the config, empties the hooks and removes what else could run a command. Runs when
+ * no process of the agent is left, so nothing changes under it; a link the agent made in place of
+ * a directory is removed, never followed.
+ */
+async function restoreWorkspaceGit(snapshot) {
+    const { dir } = snapshot;
+    if ((await kind(dir)) !== 'directory') {
+        await (0,promises_namespaceObject.rm)(dir, { force: true, recursive: false }).catch(() => undefined);
+        await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
+    }
+    for (const name of TAKEN_OUT) {
+        const parent = (0,external_node_path_.join)(dir, name, '..');
+        if (parent !== dir && (await kind(parent)) === 'other') {
+            await (0,promises_namespaceObject.rm)(parent, { force: true });
+            continue;
+        }
+        await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(dir, name), { force: true, recursive: true });
+    }
+    await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(dir, 'hooks'), { force: true, recursive: true });
+    await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(dir, 'hooks'));
+    await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(dir, 'config'), { force: true, recursive: true });
+    await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(dir, 'config'), snapshot.config, { mode: 0o644, flag: 'wx' });
+}
+
 ;// CONCATENATED MODULE: ./src/action/work/checkout.ts
 /**
  * The turn's worktree, before the agent starts: the issue's branch (or the pull request's head)
  * fetched into kugetsu's private repository and checked out in the workspace, so what the session
  * remembers and what the agent finds on disk agree.
  */
+
 
 
 
@@ -36247,17 +36303,37 @@ async function worktreeRoot(cwd, env) {
     return cwd;
 }
 /**
- * A token actions/checkout left in the workspace's `.git/config` (`persist-credentials` not set
- * to false) is taken out before the agent can read it there; kugetsu's own git needs none of it.
+ * A token actions/checkout left for the workspace (`persist-credentials` not set to false) is
+ * taken out before the agent can read it; kugetsu's own git needs none of it. v4 leaves it in
+ * `.git/config`; v6 in a file under RUNNER_TEMP that `.git/config` includes (readable by the
+ * agent, whose path it names), so the includes are followed and the header removed where it is.
  */
 async function removePersistedCredentials(git, log) {
-    const found = await git.inWorkspace(['config', '--local', '--name-only', '--get-regexp', '^http\\..*extraheader$'], { okCodes: [1] });
-    const keys = [...new Set(found.stdout.split('\n').filter(Boolean))];
-    for (const key of keys) {
-        await git.inWorkspace(['config', '--local', '--unset-all', key]);
+    const found = await git.inWorkspace([
+        'config',
+        '--local',
+        '--includes',
+        '--show-origin',
+        '--name-only',
+        '-z',
+        '--get-regexp',
+        '^http\\..*extraheader$'
+    ], { okCodes: [1] });
+    const fields = found.stdout.split('\0');
+    const entries = new Map();
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+        const [origin, key] = [fields[i], fields[i + 1]];
+        if (!origin.startsWith('file:') || !key)
+            continue;
+        const file = origin.slice('file:'.length);
+        entries.set(`${file}\0${key}`, { file, key });
     }
+    for (const { file, key } of entries.values()) {
+        await git.inWorkspace(['config', '--file', file, '--unset-all', key], { okCodes: [5] });
+    }
+    const keys = [...new Set([...entries.values()].map((entry) => entry.key))];
     if (keys.length > 0) {
-        log(`Removed ${keys.join(', ')} from the workspace's .git/config: actions/checkout stored the workflow token there, where the agent could read it. Set persist-credentials: false on actions/checkout.`);
+        log(`Removed ${keys.join(', ')} from the workspace's git configuration (${[...new Set([...entries.values()].map((entry) => entry.file))].join(', ')}): actions/checkout stored the workflow token there, where the agent could read it. Set persist-credentials: false on actions/checkout.`);
     }
 }
 /** The heads of `refs` on the remote (one request). */
@@ -36354,7 +36430,8 @@ async function checkOut(options) {
         base: remoteHead ?? defaultHead,
         remoteHead,
         defaultBranch,
-        notes
+        notes,
+        workspaceGit: await snapshotWorkspaceGit(git)
     };
     if (plan.checkout.kind === 'branch') {
         const branch = plan.checkout.branch;
@@ -36483,11 +36560,46 @@ function commitMessage(input) {
 
 
 
+
 /** Pushes before giving up: each failure is someone pushing again in between. */
 const PUSH_ATTEMPTS = 4;
-/** The tree of the worktree as the agent left it (tracked and new files; .gitignore honoured). */
-async function snapshotTree(git) {
-    await git.run(['add', '-A', '--', '.']);
+/** Submodule entries (mode 160000) of the index, or of a commit's tree: path -> commit. */
+async function gitlinks(git, commit) {
+    const listed = commit
+        ? await git.run(['ls-tree', '-r', '-z', commit])
+        : await git.run(['ls-files', '-s', '-z']);
+    const links = new Map();
+    for (const entry of listed.stdout.split('\0')) {
+        const tab = entry.indexOf('\t');
+        const [mode, a, b] = entry.slice(0, tab).split(' ');
+        if (mode === '160000')
+            links.set(entry.slice(tab + 1), commit ? b : a);
+    }
+    return links;
+}
+/**
+ * The tree of the worktree as the agent left it (tracked and new files; .gitignore honoured).
+ * What git cannot take is left out rather than failing the turn's work: a repository the agent
+ * made inside the worktree (`git init`, a scaffolding tool) would otherwise become a submodule
+ * entry pointing at a commit nobody can fetch, or, without a commit, stop `git add` altogether.
+ */
+async function snapshotTree(git, base, warn) {
+    const added = await git.run(['add', '-A', '--ignore-errors', '--', '.'], { okCodes: [1] });
+    const refused = [...added.stderr.matchAll(/^error: (.*)$/gm)].map((match) => match[1]);
+    const before = await gitlinks(git, base);
+    const nested = [...(await gitlinks(git)).keys()].filter((path) => !before.has(path));
+    if (nested.length > 0) {
+        await git.run(['update-index', '-z', '--force-remove', '--stdin'], {
+            input: nested.map((path) => `${path}\0`).join('')
+        });
+    }
+    const left = [
+        ...nested.map((path) => `${path}/ (a git repository of its own)`),
+        ...refused.filter((line) => !nested.some((path) => line.includes(`'${path}`)))
+    ];
+    if (left.length > 0) {
+        warn(`Left out of the commit: ${left.slice(0, 20).join('; ')}${left.length > 20 ? `; and ${left.length - 20} more` : ''}. Nested repositories are not committed; move their files out of them (or remove their .git) to commit them.`);
+    }
     return (await git.run(['write-tree'])).stdout.trim();
 }
 async function commitTree(git, tree, parent, message, identity) {
@@ -36541,7 +36653,7 @@ async function rebaseOnto(git, commit, onto, message, identity) {
 }
 async function publishWork(checkout, options) {
     const { git, plan, base } = checkout;
-    const tree = await snapshotTree(git);
+    const tree = await snapshotTree(git, base, options.warn ?? core/* warning */.$e);
     const baseTree = (await git.run(['rev-parse', `${base}^{tree}`])).stdout.trim();
     if (tree === baseTree)
         return { changed: false };
@@ -36698,6 +36810,7 @@ async function commitsBetween(git, from, to) {
 
 
 
+
 function repoUrl(context) {
     return `${context.runner.serverUrl}/${context.repo.owner}/${context.repo.repo}`;
 }
@@ -36714,10 +36827,23 @@ async function planTurnWork(request, issue, context) {
         pull
     });
 }
-/** The checkout, started at once; `release` removes kugetsu's private repository. */
+/**
+ * The checkout, started at once. `release`, once the agent is stopped, puts the workspace's own
+ * `.git` back as the agent found it (later steps of the job run git there with the runner's
+ * privileges) and removes kugetsu's private repository.
+ */
 function startCheckout(plan, context) {
     if (!plan.checkout) {
-        return { checkedOut: Promise.resolve(undefined), release: () => Promise.resolve() };
+        const workspaceGit = snapshotWorkspaceGitAt(context.runner.workingDirectory, context.env);
+        workspaceGit.catch(() => undefined);
+        return {
+            checkedOut: workspaceGit.then(() => undefined),
+            release: async () => {
+                const snapshot = await workspaceGit.catch(() => undefined);
+                if (snapshot)
+                    await restoreWorkspaceGit(snapshot);
+            }
+        };
     }
     const { env, inputs, runner } = context;
     const privateDir = (0,promises_namespaceObject.mkdir)(runner.temp, { recursive: true }).then(() => (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(runner.temp, 'kugetsu-git-')));
@@ -36745,6 +36871,9 @@ function startCheckout(plan, context) {
     return {
         checkedOut,
         release: async () => {
+            const done = await checkedOut.catch(() => undefined);
+            if (done)
+                await restoreWorkspaceGit(done.workspaceGit);
             await (0,promises_namespaceObject.rm)(await privateDir, { recursive: true, force: true }).catch(() => undefined);
         }
     };
@@ -36818,6 +36947,10 @@ async function publishTurnWork(checkout, request, issue, record, context) {
                 host: context.repo.host
             }),
             identity: await committer(context),
+            warn: (line) => {
+                core/* warning */.$e(line);
+                notes.push(line);
+            },
             conflictBranch: conflictBranch(context.inputs.branchPrefix, plan.sessionNumber, context.runner.runId)
         });
     }

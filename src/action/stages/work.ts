@@ -11,6 +11,7 @@ import type { IssueInfo } from '../github/event.js'
 import { ACTIONS_BOT_IDENTITY, noreplyEmail } from '../work/identity.js'
 import { branchNews } from '../work/branch-news.js'
 import { checkOut, type CheckedOut } from '../work/checkout.js'
+import { restoreWorkspaceGit, snapshotWorkspaceGitAt } from '../work/workspace-git.js'
 import { commitMessage } from '../work/commit-message.js'
 import { publishWork, type Identity, type Published } from '../work/publish.js'
 import { ensurePullRequest } from '../work/pull-request.js'
@@ -51,13 +52,25 @@ export async function planTurnWork(
   })
 }
 
-/** The checkout, started at once; `release` removes kugetsu's private repository. */
+/**
+ * The checkout, started at once. `release`, once the agent is stopped, puts the workspace's own
+ * `.git` back as the agent found it (later steps of the job run git there with the runner's
+ * privileges) and removes kugetsu's private repository.
+ */
 export function startCheckout(
   plan: WorkPlan,
   context: RunContext
 ): { checkedOut: Promise<CheckedOut | undefined>; release(): Promise<void> } {
   if (!plan.checkout) {
-    return { checkedOut: Promise.resolve(undefined), release: () => Promise.resolve() }
+    const workspaceGit = snapshotWorkspaceGitAt(context.runner.workingDirectory, context.env)
+    workspaceGit.catch(() => undefined)
+    return {
+      checkedOut: workspaceGit.then(() => undefined),
+      release: async () => {
+        const snapshot = await workspaceGit.catch(() => undefined)
+        if (snapshot) await restoreWorkspaceGit(snapshot)
+      }
+    }
   }
   const { env, inputs, runner } = context
   const privateDir = mkdir(runner.temp, { recursive: true }).then(() =>
@@ -87,6 +100,8 @@ export function startCheckout(
   return {
     checkedOut,
     release: async () => {
+      const done = await checkedOut.catch(() => undefined)
+      if (done) await restoreWorkspaceGit(done.workspaceGit)
       await rm(await privateDir, { recursive: true, force: true }).catch(() => undefined)
     }
   }
@@ -167,6 +182,10 @@ export async function publishTurnWork(
         host: context.repo.host
       }),
       identity: await committer(context),
+      warn: (line) => {
+        core.warning(line)
+        notes.push(line)
+      },
       conflictBranch: conflictBranch(
         context.inputs.branchPrefix,
         plan.sessionNumber,

@@ -8,7 +8,6 @@ import { KugetsuError } from '../../errors.js'
 import type { CheckedOut } from './checkout.js'
 import { fetchRefs } from './checkout.js'
 import { gitComplaint, type Git } from './git.js'
-import { restoreWorkspaceGit } from './workspace-git.js'
 
 export interface Identity {
   name: string
@@ -164,9 +163,6 @@ export async function publishWork(
   options: PublishOptions
 ): Promise<Published> {
   const { git, plan, base } = checkout
-  // first, so nothing kugetsu or a later step of the job runs in the workspace meets the agent's
-  // hooks and settings
-  await restoreWorkspaceGit(checkout.workspaceGit)
   const tree = await snapshotTree(git, base, options.warn ?? core.warning)
   const baseTree = (await git.run(['rev-parse', `${base}^{tree}`])).stdout.trim()
   if (tree === baseTree) return { changed: false }

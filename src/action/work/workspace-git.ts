@@ -5,7 +5,7 @@
  */
 import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Git } from './git.js'
+import { createGit, type Git } from './git.js'
 
 export interface WorkspaceGitSnapshot {
   /** The repository's git directory (absolute). */
@@ -20,6 +20,17 @@ const TAKEN_OUT = ['config.worktree', 'commondir', join('info', 'attributes')]
 export async function snapshotWorkspaceGit(git: Git): Promise<WorkspaceGitSnapshot> {
   const dir = (await git.inWorkspace(['rev-parse', '--absolute-git-dir'])).stdout.trim()
   return { dir, config: await readFile(join(dir, 'config'), 'utf8') }
+}
+
+/** The snapshot of the repository `cwd` is in; undefined when it is in none (read-only turns). */
+export async function snapshotWorkspaceGitAt(
+  cwd: string,
+  env: NodeJS.ProcessEnv
+): Promise<WorkspaceGitSnapshot | undefined> {
+  const git = createGit({ gitDir: '', workTree: cwd, remoteUrl: '', token: '', env })
+  const found = await git.inWorkspace(['rev-parse', '--absolute-git-dir'], { okCodes: [128] })
+  if (found.code !== 0) return undefined
+  return snapshotWorkspaceGit(git)
 }
 
 /** What is at `path`, never following a link. */
