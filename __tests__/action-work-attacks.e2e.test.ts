@@ -387,6 +387,42 @@ describe('the agent booby-traps the git repository of its workspace', () => {
   })
 })
 
+describe('commands kugetsu runs by name', () => {
+  test('a git, tar or setfacl the agent plants in a workspace directory on PATH is never run by kugetsu', async () => {
+    const issue = newIssue('Planted tools')
+    const checkout = await world.run({
+      event: issueCommentEvent(
+        world.context,
+        issue,
+        world.github.state.addComment(REPO, issue.number, { user: 'alice', body: 'not a request' })
+      )
+    })
+    // the workspace of the stable job (every non-isolated run gets the same path): a workflow
+    // that put its bin/ on PATH (GITHUB_PATH) hands the next step that directory
+    const planted = join(checkout.result.job.workspace, 'bin')
+    steps.set('plant', [
+      bash(
+        [
+          MAKE_MARKERS,
+          'mkdir -p bin',
+          ...['git', 'tar', 'setfacl', 'chown', 'userdel', 'kill', 'zstd', 'unzstd', 'sudo'].map(
+            (tool) => `mk planted-${tool} bin/${tool}`
+          ),
+          "echo 'planted' > planted.txt"
+        ].join('\n')
+      )
+    ])
+    const run = await ask(issue, 'alice', `/kugetsu ${WORK} plant tools`, {
+      env: { PATH: [planted, process.env.PATH].join(':') }
+    })
+    expect(markers()).toEqual([])
+    expect(run.result.stdout).toContain(`without ${planted} on PATH`)
+    const branch = `kugetsu/issue-${issue.number}`
+    expect(await world.github.git.show(REPO, branch, 'planted.txt')).toBe('planted\n')
+    expect(tokenLeaks(run)).toEqual([])
+  })
+})
+
 describe("actions/checkout's persisted token", () => {
   test.each(['inline', 'file'] as const)(
     'persist-credentials (%s): the agent finds no token in .git/config or what it includes, and the run warns',

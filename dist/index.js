@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9988);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1521);
 /** The action's entry point (action.yml `main`). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9988:
+/***/ 1521:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30635,6 +30635,41 @@ function readRunner(env, workingDirectory = '') {
         workspace,
         workingDirectory: workingDirectory ? (0,external_node_path_.resolve)(workspace, workingDirectory) : workspace
     };
+}
+
+;// CONCATENATED MODULE: ./src/sandbox/trusted-path.ts
+/**
+ * kugetsu's own PATH while an agent runs: without the directories that agent can write (the
+ * workspace and anything in it, directories every user may write, relative entries). kugetsu runs
+ * git, tar, setfacl and the like by name after the agent's turn, with the runner's privileges; a
+ * `git` the agent planted in a directory on PATH must not be the one it finds.
+ */
+
+
+function inside(dir, root) {
+    const path = (0,external_node_path_.relative)(root, dir);
+    return path === '' || (!path.startsWith('..') && !(0,external_node_path_.isAbsolute)(path));
+}
+function writableByAnyone(dir) {
+    try {
+        return ((0,external_node_fs_.statSync)(dir).mode & 0o002) !== 0;
+    }
+    catch {
+        return false;
+    }
+}
+function trustedPath(path, agentWritable) {
+    const kept = [];
+    const dropped = [];
+    for (const dir of (path ?? '').split(':')) {
+        if (dir === '')
+            continue;
+        const unsafe = !(0,external_node_path_.isAbsolute)(dir) ||
+            agentWritable.some((root) => inside((0,external_node_path_.resolve)(dir), (0,external_node_path_.resolve)(root))) ||
+            writableByAnyone(dir);
+        (unsafe ? dropped : kept).push(dir);
+    }
+    return { path: kept.join(':'), dropped };
 }
 
 ;// CONCATENATED MODULE: ./src/action/secrets/masking.ts
@@ -35658,7 +35693,11 @@ async function openWorkspace(context, ready = Promise.resolve()) {
         const driver = startDriver(context, {
             binary,
             cwd,
-            env: keys.environment(agentEnvironment(env, { XDG_DATA_HOME: (0,external_node_path_.join)(dir, 'opencode-data'), ...sandbox.env }, {
+            env: keys.environment(agentEnvironment(env, {
+                XDG_DATA_HOME: (0,external_node_path_.join)(dir, 'opencode-data'),
+                ...(context.agentPath === undefined ? {} : { PATH: context.agentPath }),
+                ...sandbox.env
+            }, {
                 exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined,
                 withheld: [inputs.githubToken, inputs.stateKey]
             })),
@@ -37156,6 +37195,7 @@ async function issueOf(ref, request, context) {
 
 
 
+
 /** Whether the author of a turn may run the agent; see authorize.ts. Spends one API call at most. */
 async function authorizeTurn(request, context) {
     const { inputs, github } = context;
@@ -37169,6 +37209,17 @@ async function authorizeTurn(request, context) {
         permissionOf: (login) => github.permissionOf(login)
     });
 }
+/**
+ * kugetsu's own commands are found only where the agent cannot write (see trusted-path.ts); the
+ * agent keeps the workflow's PATH.
+ */
+function useTrustedPath(env, workspace) {
+    const trusted = trustedPath(env.PATH, [workspace]);
+    if (trusted.dropped.length === 0)
+        return;
+    core/* info */.pq(`kugetsu runs its own commands without ${trusted.dropped.join(', ')} on PATH (the agent can write there); the agent keeps them`);
+    env.PATH = trusted.path;
+}
 async function run(env = process.env) {
     const startedAt = Date.now();
     let request;
@@ -37180,12 +37231,16 @@ async function run(env = process.env) {
             core/* setSecret */.Pq(secret);
         const inputs = readInputs(env);
         const runner = readRunner(env, inputs.workingDirectory);
+        const agentPath = env.PATH;
+        if (inputs.sandbox === 'user')
+            useTrustedPath(env, runner.workspace);
         const repo = repoContext(runner.serverUrl, runner.repository);
         const payload = readPayload(runner.eventPath);
         context = {
             env,
             inputs,
             runner,
+            agentPath,
             repo,
             runUrl: runUrlFromEnv(env),
             startedAt,

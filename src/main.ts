@@ -4,6 +4,7 @@ import { repoContext, requestFromEvent, type ActionRequest } from './action/gith
 import { createGitHub } from './action/github/github.js'
 import { readInputs } from './action/inputs.js'
 import { readRunner } from './action/runner.js'
+import { trustedPath } from './sandbox/trusted-path.js'
 import { secretValuesFrom } from './action/secrets/masking.js'
 import { agentMessage } from './action/conversation/message.js'
 import { createPublisher } from './action/secrets/publish.js'
@@ -37,6 +38,19 @@ async function authorizeTurn(request: TurnRequest, context: RunContext): Promise
   })
 }
 
+/**
+ * kugetsu's own commands are found only where the agent cannot write (see trusted-path.ts); the
+ * agent keeps the workflow's PATH.
+ */
+function useTrustedPath(env: NodeJS.ProcessEnv, workspace: string): void {
+  const trusted = trustedPath(env.PATH, [workspace])
+  if (trusted.dropped.length === 0) return
+  core.info(
+    `kugetsu runs its own commands without ${trusted.dropped.join(', ')} on PATH (the agent can write there); the agent keeps them`
+  )
+  env.PATH = trusted.path
+}
+
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const startedAt = Date.now()
   let request: ActionRequest | undefined
@@ -47,12 +61,15 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     for (const secret of secrets) core.setSecret(secret)
     const inputs = readInputs(env)
     const runner = readRunner(env, inputs.workingDirectory)
+    const agentPath = env.PATH
+    if (inputs.sandbox === 'user') useTrustedPath(env, runner.workspace)
     const repo = repoContext(runner.serverUrl, runner.repository)
     const payload = readPayload(runner.eventPath)
     context = {
       env,
       inputs,
       runner,
+      agentPath,
       repo,
       runUrl: runUrlFromEnv(env),
       startedAt,

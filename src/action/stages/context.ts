@@ -19,6 +19,8 @@ export interface RunContext {
   env: NodeJS.ProcessEnv
   inputs: ActionInputs
   runner: Runner
+  /** The workflow's PATH, for the agent (kugetsu's own may leave out what the agent can write). */
+  agentPath?: string
   repo: RepoContext
   runUrl: string
   startedAt: number

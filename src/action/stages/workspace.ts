@@ -149,7 +149,11 @@ export async function openWorkspace(
       env: keys.environment(
         agentEnvironment(
           env,
-          { XDG_DATA_HOME: join(dir, 'opencode-data'), ...sandbox.env },
+          {
+            XDG_DATA_HOME: join(dir, 'opencode-data'),
+            ...(context.agentPath === undefined ? {} : { PATH: context.agentPath }),
+            ...sandbox.env
+          },
           {
             exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined,
             withheld: [inputs.githubToken, inputs.stateKey]
