@@ -22,48 +22,19 @@ import {
   type WorldRunOptions
 } from './support/action-e2e.js'
 import type { Issue } from './support/github-api.js'
-import type { Reply, ScriptContext } from './support/model-server.js'
+import { WORK, bash, read, toolStepsScript, type ToolStep } from './support/tool-steps.js'
 
 const REPO = 'octo-org/octo-repo'
 jest.setTimeout(240_000)
-const WORK = 'WORK'
 /** Every marker an attack may leave starts with this (unique to this run of the suite). */
 const MARK = `/tmp/kugetsu-attack-${randomBytes(4).toString('hex')}`
-
-interface Step {
-  tool: string
-  input: Record<string, unknown>
-}
 
 let bed: TestBed
 let world: KugetsuWorld
 /** Where a redirected request would land: a loopback server that records what it gets. */
 let evil: { server: Server; url: string; requests: string[] }
-const steps = new Map<string, Step[]>()
-
-/** `WORK <name>` makes the agent run that name's tool calls, then answer with their outputs. */
-function scriptedModel({ request }: ScriptContext): Reply | undefined {
-  const last = request.userTexts.at(-1) ?? ''
-  const name = [...last.matchAll(new RegExp(`${WORK} (\\S+)`, 'g'))].at(-1)?.[1]
-  if (!name) return undefined
-  const messages = request.body.messages ?? []
-  const lastUser = messages.map((message) => message.role).lastIndexOf('user')
-  const outputs = messages
-    .slice(lastUser + 1)
-    .filter((message) => message.role === 'tool')
-    .map((message) =>
-      typeof message.content === 'string' ? message.content : JSON.stringify(message.content)
-    )
-  const todo = steps.get(name) ?? []
-  if (outputs.length < todo.length) return { type: 'tool', ...todo[outputs.length] }
-  return { type: 'text', text: `done ${name}: ${outputs.join(' | ')}` }
-}
-
-const read = (filePath: string): Step => ({ tool: 'read', input: { filePath } })
-const bash = (command: string): Step => ({
-  tool: 'bash',
-  input: { command, description: 'run a command' }
-})
+const steps = new Map<string, ToolStep[]>()
+const scriptedModel = toolStepsScript(steps)
 
 /**
  * Shell that defines `mk NAME FILE`: FILE becomes a script that, whoever runs it, appends its

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { cleanupJobs } from './support/action-runner.js'
@@ -19,62 +19,23 @@ import {
   type WorldRun
 } from './support/action-e2e.js'
 import type { Issue } from './support/github-api.js'
-import type { Reply, ScriptContext } from './support/model-server.js'
+import { bash, read, toolStepsScript, write, type ToolStep } from './support/tool-steps.js'
 
 const REPO = 'octo-org/octo-repo'
 // every test runs the bundled action with the real opencode, some twice
 jest.setTimeout(240_000)
-const WORK = 'WORK'
-
-interface Step {
-  tool: string
-  input: Record<string, unknown>
-}
-
 let bed: TestBed
 let world: KugetsuWorld
 /** The tool calls a turn makes, named by `WORK <name>` in its message. */
-const steps = new Map<string, Step[]>()
+const steps = new Map<string, ToolStep[]>()
 /** Something to do when the model is first asked in a turn (a person pushing meanwhile). */
 const duringTurn = new Map<string, () => void>()
-
-/**
- * `WORK <name>` makes the agent run that name's tool calls one after the other, then answer with
- * every tool output it saw (so a reply proves what a file held).
- */
-function scriptedModel({ request }: ScriptContext): Reply | undefined {
-  const last = request.userTexts.at(-1) ?? ''
-  // the last one: the agent's news quotes earlier requests (kugetsu's commit subjects)
-  const name = [...last.matchAll(new RegExp(`${WORK} (\\S+)`, 'g'))].at(-1)?.[1]
-  if (!name) return undefined
-  const messages = request.body.messages ?? []
-  const lastUser = messages.map((message) => message.role).lastIndexOf('user')
-  const outputs = messages
-    .slice(lastUser + 1)
-    .filter((message) => message.role === 'tool')
-    .map((message) =>
-      typeof message.content === 'string' ? message.content : JSON.stringify(message.content)
-    )
-  if (outputs.length === 0) {
+const scriptedModel = toolStepsScript(steps, {
+  onTurnStart: (name) => {
     const hook = duringTurn.get(name)
     duringTurn.delete(name)
     hook?.()
   }
-  const todo = steps.get(name) ?? []
-  if (outputs.length < todo.length) {
-    return { type: 'tool', ...todo[outputs.length] }
-  }
-  return { type: 'text', text: `done ${name}: ${outputs.join(' | ')}` }
-}
-
-const write = (filePath: string, content: string): Step => ({
-  tool: 'write',
-  input: { filePath, content }
-})
-const read = (filePath: string): Step => ({ tool: 'read', input: { filePath } })
-const bash = (command: string): Step => ({
-  tool: 'bash',
-  input: { command, description: 'run a command' }
 })
 
 /**
@@ -439,5 +400,3 @@ describe('read-only and parallel issues', () => {
   })
 })
 
-// keeps writeFileSync imported for attack fixtures added below
-void writeFileSync
