@@ -44,6 +44,7 @@ function scriptedModel({ request }: ScriptContext): Reply | undefined {
         description: 'probe',
         command: [
           'id',
+          'echo probed > probe.txt',
           'sudo -n true 2>&1; echo "sudo-exit=$?"',
           `for p in $(pgrep -u ${RUNNER}); do tr '\\0' '\\n' < /proc/$p/environ 2>&1; done; echo environ-done`
         ].join('; ')
@@ -65,7 +66,13 @@ function passwdEntry(name: string): { uid: number; gid: number } | undefined {
 beforeAll(async () => {
   if (!passwdEntry(RUNNER)) execFileSync('useradd', ['--create-home', RUNNER])
   runner = passwdEntry(RUNNER) as { uid: number; gid: number }
-  bed = await createTestBed({ script: scriptedModel, repo: REPO, firstRunId: 9500 })
+  // a checkout, so turns work on the issue's branch and kugetsu (as the runner's user) pushes
+  bed = await createTestBed({
+    script: scriptedModel,
+    repo: REPO,
+    firstRunId: 9500,
+    git: { files: { 'README.md': '# octo-repo\n' } }
+  })
   world = bed.world
   world.github.state.setPermission(REPO, 'alice', 'write')
   // What the runner's user must reach of the test bed: the shim and the opencode config.
@@ -117,6 +124,11 @@ test('with passwordless sudo, the agent runs as a user of its own and cannot rea
   expect(errorsOf(run)).toEqual([])
   expect(run.result.exitCode).toBe(0)
   expect(run.outputs.response).toBe('probed')
+  // kugetsu, as the runner's user, committed the agent's file and pushed it
+  expect(run.outputs.commit).toMatch(/^[0-9a-f]{40}$/)
+  const branch = run.outputs.branch
+  expect(branch).toMatch(/^kugetsu\/issue-\d+$/)
+  expect(await world.github.git.show(REPO, branch, 'probe.txt')).toBe('probed\n')
   const [probe] = run.model.flatMap((request) => request.toolResults).map((r) => r.content)
   expect(probe).toMatch(/uid=\d+\(kugetsu-[0-9a-f]{8}\)/)
   expect(probe).toMatch(/sudo-exit=[1-9]/)
