@@ -399,4 +399,3 @@ describe('read-only and parallel issues', () => {
     expect(await world.github.git.show(REPO, 'kugetsu/issue-32', 'a.txt')).toBeUndefined()
   })
 })
-
