@@ -30804,20 +30804,17 @@ function createPublisher(secrets) {
 
 ;// CONCATENATED MODULE: ./src/action/github/scope.ts
 
+
 /**
  * The Actions cache scope the session commands work in: the default branch's, named by the event
  * payload (`repository.default_branch`) or else read from the repository with one REST call.
  */
 /**
- * A plausible git branch name (git check-ref-format's rules, loosely): the name goes into a ref
- * that decides what may be deleted, so an odd one is refused rather than used.
+ * A branch name kugetsu will use (see isSafeBranchName): the name goes into refs that decide what
+ * is listed, deleted, fetched and pushed, so an odd one is refused rather than used.
  */
 function isBranchName(name) {
-    return (typeof name === 'string' &&
-        name.length > 0 &&
-        name.length <= 255 &&
-        // eslint-disable-next-line no-control-regex -- control characters are what is refused
-        !/[\x00-\x20\x7f~^:?*[\\]|\.\.|\/\/|@\{|^[/.-]|[/.]$|\.lock$/.test(name));
+    return typeof name === 'string' && isSafeBranchName(name);
 }
 /* eslint-disable @typescript-eslint/no-explicit-any -- webhook payloads are untyped JSON */
 /** The default branch the event payload names; undefined when it names none (or an odd one). */
@@ -30826,13 +30823,17 @@ function defaultBranchFromPayload(payload) {
     return isBranchName(branch) ? branch : undefined;
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
-/** `refs/heads/<branch>`: the cache scope of the default branch, as the caches API names it. */
-async function defaultBranchRef(fromPayload, readDefaultBranch) {
+/** The default branch: as the payload names it, else read with `readDefaultBranch`; checked. */
+async function defaultBranchName(fromPayload, readDefaultBranch) {
     const branch = fromPayload ?? (await readDefaultBranch());
     if (!isBranchName(branch)) {
-        throw new errors_KugetsuError('no-default-branch', `the repository's default branch ${JSON.stringify(branch).slice(0, 80)} is not a branch name; nothing was listed or deleted`);
+        throw new errors_KugetsuError('no-default-branch', `the repository's default branch ${JSON.stringify(branch).slice(0, 80)} is not a branch name; nothing was listed, deleted or checked out`);
     }
-    return `refs/heads/${branch}`;
+    return branch;
+}
+/** `refs/heads/<branch>`: the cache scope of the default branch, as the caches API names it. */
+async function defaultBranchRef(fromPayload, readDefaultBranch) {
+    return `refs/heads/${await defaultBranchName(fromPayload, readDefaultBranch)}`;
 }
 
 ;// CONCATENATED MODULE: ./src/action/sessions/issue-branch.ts
@@ -36794,7 +36795,7 @@ async function ensurePullRequest(github, request) {
 }
 
 ;// CONCATENATED MODULE: ./src/action/work/history.ts
-/** At most this many commits are read; the agent is told how many more there were. */
+/** At most this many commits are read (the agent is told of the newest; see branch-news.ts). */
 const history_MAX_COMMITS = 50;
 /**
  * The commits in `to` that `from` does not have, newest first. `complete` is false when `from` is
@@ -36803,9 +36804,8 @@ const history_MAX_COMMITS = 50;
 async function commitsBetween(git, from, to) {
     const known = await git.run(['merge-base', '--is-ancestor', from, to], { okCodes: [1, 128] });
     if (known.code !== 0)
-        return { commits: [], complete: false, total: 0 };
+        return { commits: [], complete: false };
     const range = `${from}..${to}`;
-    const total = Number((await git.run(['rev-list', '--count', range])).stdout.trim()) || 0;
     const log = await git.run([
         'log',
         `-n${history_MAX_COMMITS}`,
@@ -36829,7 +36829,7 @@ async function commitsBetween(git, from, to) {
             files: files.map((file) => file.trim()).filter(Boolean)
         };
     });
-    return { commits, complete: true, total };
+    return { commits, complete: true };
 }
 
 ;// CONCATENATED MODULE: ./src/action/stages/work.ts
@@ -36837,6 +36837,7 @@ async function commitsBetween(git, from, to) {
  * The turn's work product: where it works (the plan), the checkout before the agent starts, and
  * after it the commit, the push and the pull request; what the reply and the record say of them.
  */
+
 
 
 
@@ -36894,7 +36895,7 @@ function startCheckout(plan, context) {
             privateDir: dir,
             remoteUrl: `${repoUrl(context)}.git`,
             token: inputs.githubToken,
-            defaultBranch: context.defaultBranch ?? (await context.github.defaultBranch()),
+            defaultBranch: await defaultBranchName(context.defaultBranch, () => context.github.defaultBranch()),
             env,
             github: context.github,
             log: core/* info */.pq,

@@ -1,4 +1,5 @@
 import { KugetsuError } from '../../errors.js'
+import { isSafeBranchName } from '../work/target.js'
 
 /**
  * The Actions cache scope the session commands work in: the default branch's, named by the event
@@ -6,17 +7,11 @@ import { KugetsuError } from '../../errors.js'
  */
 
 /**
- * A plausible git branch name (git check-ref-format's rules, loosely): the name goes into a ref
- * that decides what may be deleted, so an odd one is refused rather than used.
+ * A branch name kugetsu will use (see isSafeBranchName): the name goes into refs that decide what
+ * is listed, deleted, fetched and pushed, so an odd one is refused rather than used.
  */
 export function isBranchName(name: unknown): name is string {
-  return (
-    typeof name === 'string' &&
-    name.length > 0 &&
-    name.length <= 255 &&
-    // eslint-disable-next-line no-control-regex -- control characters are what is refused
-    !/[\x00-\x20\x7f~^:?*[\\]|\.\.|\/\/|@\{|^[/.-]|[/.]$|\.lock$/.test(name)
-  )
+  return typeof name === 'string' && isSafeBranchName(name)
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- webhook payloads are untyped JSON */
@@ -27,8 +22,8 @@ export function defaultBranchFromPayload(payload: any): string | undefined {
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
-/** `refs/heads/<branch>`: the cache scope of the default branch, as the caches API names it. */
-export async function defaultBranchRef(
+/** The default branch: as the payload names it, else read with `readDefaultBranch`; checked. */
+export async function defaultBranchName(
   fromPayload: string | undefined,
   readDefaultBranch: () => Promise<string>
 ): Promise<string> {
@@ -36,8 +31,16 @@ export async function defaultBranchRef(
   if (!isBranchName(branch)) {
     throw new KugetsuError(
       'no-default-branch',
-      `the repository's default branch ${JSON.stringify(branch).slice(0, 80)} is not a branch name; nothing was listed or deleted`
+      `the repository's default branch ${JSON.stringify(branch).slice(0, 80)} is not a branch name; nothing was listed, deleted or checked out`
     )
   }
-  return `refs/heads/${branch}`
+  return branch
+}
+
+/** `refs/heads/<branch>`: the cache scope of the default branch, as the caches API names it. */
+export async function defaultBranchRef(
+  fromPayload: string | undefined,
+  readDefaultBranch: () => Promise<string>
+): Promise<string> {
+  return `refs/heads/${await defaultBranchName(fromPayload, readDefaultBranch)}`
 }

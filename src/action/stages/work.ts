@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { errorMessage, isKugetsuError } from '../../errors.js'
 import type { IssueRecord, WorkRecord } from '../../store/types.js'
 import type { IssueInfo } from '../github/event.js'
+import { defaultBranchName } from '../github/scope.js'
 import { ACTIONS_BOT_IDENTITY, noreplyEmail } from '../work/identity.js'
 import { branchNews } from '../work/branch-news.js'
 import { checkOut, type CheckedOut } from '../work/checkout.js'
@@ -84,7 +85,9 @@ export function startCheckout(
       privateDir: dir,
       remoteUrl: `${repoUrl(context)}.git`,
       token: inputs.githubToken,
-      defaultBranch: context.defaultBranch ?? (await context.github.defaultBranch()),
+      defaultBranch: await defaultBranchName(context.defaultBranch, () =>
+        context.github.defaultBranch()
+      ),
       env,
       github: context.github,
       log: core.info,

@@ -10,7 +10,7 @@ export interface BranchCommit {
   files: string[]
 }
 
-/** At most this many commits are read; the agent is told how many more there were. */
+/** At most this many commits are read (the agent is told of the newest; see branch-news.ts). */
 const MAX_COMMITS = 50
 
 /**
@@ -21,11 +21,10 @@ export async function commitsBetween(
   git: Git,
   from: string,
   to: string
-): Promise<{ commits: BranchCommit[]; complete: boolean; total: number }> {
+): Promise<{ commits: BranchCommit[]; complete: boolean }> {
   const known = await git.run(['merge-base', '--is-ancestor', from, to], { okCodes: [1, 128] })
-  if (known.code !== 0) return { commits: [], complete: false, total: 0 }
+  if (known.code !== 0) return { commits: [], complete: false }
   const range = `${from}..${to}`
-  const total = Number((await git.run(['rev-list', '--count', range])).stdout.trim()) || 0
   const log = await git.run([
     'log',
     `-n${MAX_COMMITS}`,
@@ -49,5 +48,5 @@ export async function commitsBetween(
         files: files.map((file) => file.trim()).filter(Boolean)
       }
     })
-  return { commits, complete: true, total }
+  return { commits, complete: true }
 }
