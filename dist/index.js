@@ -30827,7 +30827,7 @@ function defaultBranchFromPayload(payload) {
 async function defaultBranchName(fromPayload, readDefaultBranch) {
     const branch = fromPayload ?? (await readDefaultBranch());
     if (!isBranchName(branch)) {
-        throw new errors_KugetsuError('no-default-branch', `the repository's default branch ${JSON.stringify(branch).slice(0, 80)} is not a branch name; nothing was listed, deleted or checked out`);
+        throw new errors_KugetsuError('no-default-branch', `the repository's default branch ${JSON.stringify(branch).slice(0, 80)} is not a branch name; nothing was listed or deleted`);
     }
     return branch;
 }

@@ -31,7 +31,7 @@ export async function defaultBranchName(
   if (!isBranchName(branch)) {
     throw new KugetsuError(
       'no-default-branch',
-      `the repository's default branch ${JSON.stringify(branch).slice(0, 80)} is not a branch name; nothing was listed, deleted or checked out`
+      `the repository's default branch ${JSON.stringify(branch).slice(0, 80)} is not a branch name; nothing was listed or deleted`
     )
   }
   return branch
