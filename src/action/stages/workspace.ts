@@ -9,6 +9,7 @@ import { Engine } from '../../engine.js'
 import { errorMessage } from '../../errors.js'
 import { buildOpencodeConfigContent } from '../../opencode/config.js'
 import { createOpencodeDriver, type OpencodeDriverOptions } from '../../opencode/driver.js'
+import { offlineDefaults, opencodeHomeSeed } from '../../opencode/fresh-home.js'
 import { createServeDriver } from '../../opencode/serve.js'
 import type { OpencodeDriver } from '../../opencode/types.js'
 import { SANDBOX_STATE, openSandbox } from '../../sandbox/sandbox.js'
@@ -135,7 +136,9 @@ export async function openWorkspace(
         await realpath(binary),
         exchange,
         ...(env.OPENCODE_CONFIG ? [env.OPENCODE_CONFIG] : [])
-      ]
+      ],
+      // the agent's home is new each run: opencode would fetch its plugin package into it
+      seed: opencodeHomeSeed(inputs.opencodeVersion)
     })
     agentUndo.add("remove the agent's user", () => sandbox.release())
     if (!sandbox.user) {
@@ -150,6 +153,7 @@ export async function openWorkspace(
         agentEnvironment(
           env,
           {
+            ...offlineDefaults(env),
             XDG_DATA_HOME: join(dir, 'opencode-data'),
             ...(context.agentPath === undefined ? {} : { PATH: context.agentPath }),
             ...sandbox.env
