@@ -74,6 +74,14 @@ describe('registry stand-in', () => {
     expect(registry.requests.every((r) => r.status === 404)).toBe(true)
   })
 
+  it('tells a test when a request it waits for arrives', async () => {
+    const waited = registry.waitForRequest((r) => r.packageName === 'zod')
+    await get('/left-pad')
+    await get('/zod')
+    expect((await waited).path).toBe('/zod')
+    expect((await registry.waitForRequest((r) => r.packageName === 'left-pad')).status).toBe(404)
+  })
+
   it('serves packages added later', async () => {
     registry.add({ name: 'late', version: '0.0.1', tarball })
     expect((await get('/late')).status).toBe(200)

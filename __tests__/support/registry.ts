@@ -35,6 +35,8 @@ export interface Registry {
   /** `http://127.0.0.1:PORT/`, for npm_config_registry and friends. */
   url: string
   requests: RegistryRequest[]
+  /** Resolves with the first request (already received or future) that matches. */
+  waitForRequest(predicate: (request: RegistryRequest) => boolean): Promise<RegistryRequest>
   /** Serves another package version from now on. */
   add(pkg: RegistryPackage): void
   /**
@@ -118,7 +120,18 @@ export async function startRegistry(packages: RegistryPackage[] = []): Promise<R
   }
   packages.forEach(add)
   const requests: RegistryRequest[] = []
+  const waiters: {
+    predicate: (r: RegistryRequest) => boolean
+    resolve: (r: RegistryRequest) => void
+  }[] = []
   let url = ''
+  const record = (request: RegistryRequest) => {
+    requests.push(request)
+    for (const waiter of waiters.filter((w) => w.predicate(request))) {
+      waiters.splice(waiters.indexOf(waiter), 1)
+      waiter.resolve(request)
+    }
+  }
 
   const server = http.createServer((req, res) => {
     // the body (a publish, an audit) is not needed: drained so the client is not stalled
@@ -141,7 +154,7 @@ export async function startRegistry(packages: RegistryPackage[] = []): Promise<R
         }
       }
     }
-    requests.push({
+    record({
       method: req.method ?? 'GET',
       path: req.url ?? '/',
       packageName: parsed?.name,
@@ -159,6 +172,12 @@ export async function startRegistry(packages: RegistryPackage[] = []): Promise<R
     url,
     requests,
     add,
+    waitForRequest: (predicate) => {
+      const seen = requests.find(predicate)
+      return seen
+        ? Promise.resolve(seen)
+        : new Promise((resolve) => waiters.push({ predicate, resolve }))
+    },
     env: () => registryEnv(url),
     close: () =>
       new Promise((resolve) => {
