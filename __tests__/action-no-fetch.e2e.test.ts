@@ -7,8 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { spawn } from 'node:child_process'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { cleanupJobs, type ActionEvent } from './support/action-runner.js'
 import {
   createTestBed,
@@ -18,68 +18,43 @@ import {
   type WorldRun
 } from './support/action-e2e.js'
 import type { Issue } from './support/github-api.js'
+import { toolStepsScript, write } from './support/tool-steps.js'
 import { createOpencodeEnv } from './support/opencode-env.js'
 import { registryEnv, startRegistry, type Registry } from './support/registry.js'
+import {
+  startRefusingProxy,
+  WITHOUT_OFFLINE_SWITCHES,
+  type RefusingProxy
+} from './support/refusing-proxy.js'
 
 const REPO = 'octo-org/octo-repo'
-const LOOPBACK = '127.0.0.1,localhost'
-
-/** A forward proxy that records every connection asked of it and refuses it. */
-async function startRefusingProxy() {
-  const seen: string[] = []
-  const server = http.createServer((req, res) => {
-    seen.push(`${req.method} ${req.url}`)
-    res.writeHead(502).end()
-  })
-  server.on('connect', (req, socket) => {
-    socket.on('error', () => undefined)
-    seen.push(`CONNECT ${req.url}`)
-    socket.end('HTTP/1.1 502 Refused\r\n\r\n')
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  return {
-    seen,
-    env: {
-      HTTP_PROXY: url,
-      HTTPS_PROXY: url,
-      http_proxy: url,
-      https_proxy: url,
-      NO_PROXY: LOOPBACK,
-      no_proxy: LOOPBACK
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      })
-  }
-}
-
 let bed: TestBed
 let registry: Registry
-let proxy: Awaited<ReturnType<typeof startRefusingProxy>>
+let proxy: RefusingProxy
 /** The workflow's environment: what the test machine set to keep opencode offline, taken away. */
 let networkEnv: Record<string, string | undefined>
 
 beforeAll(async () => {
   // the control's message is never answered: its opencode runs until the test has seen enough
+  const tools = toolStepsScript(new Map([['note', [write('notes.txt', 'written offline\n')]]]))
   bed = await createTestBed({
-    script: ({ request }) =>
-      request.userTexts.at(-1)?.includes('CONTROL') ? { type: 'hang' } : undefined,
+    script: (context) =>
+      context.request.userTexts.at(-1)?.includes('CONTROL') ? { type: 'hang' } : tools(context),
     repo: REPO,
-    firstRunId: 16000
+    firstRunId: 16000,
+    // opencode installs its plugin package into a repository's .opencode/ too, on every start
+    git: {
+      files: {
+        'README.md': '# octo-repo\n',
+        '.opencode/agent/reviewer.md': '---\ndescription: Reviews changes\n---\nReview the diff.\n'
+      }
+    }
   })
   bed.world.github.state.setPermission(REPO, 'alice', 'write')
   registry = await startRegistry()
   proxy = await startRefusingProxy()
   networkEnv = {
-    npm_config_offline: undefined,
-    OPENCODE_DISABLE_MODELS_FETCH: undefined,
-    OPENCODE_DISABLE_AUTOUPDATE: undefined,
-    OPENCODE_DISABLE_SHARE: undefined,
-    OPENCODE_DISABLE_LSP_DOWNLOAD: undefined,
-    OPENCODE_DISABLE_DEFAULT_PLUGINS: undefined,
+    ...WITHOUT_OFFLINE_SWITCHES,
     ...registryEnv(registry.url),
     ...proxy.env
   }
@@ -98,9 +73,12 @@ function comment(issue: Issue, body: string): ActionEvent {
 }
 
 /** Runs one turn and returns it with the registry and proxy requests made while it ran. */
-async function turn(event: ActionEvent): Promise<{ run: WorldRun; fetched: unknown[] }> {
+async function turn(
+  event: ActionEvent,
+  inputs: Record<string, string> = {}
+): Promise<{ run: WorldRun; fetched: unknown[] }> {
   const marks = { registry: registry.requests.length, proxy: proxy.seen.length }
-  const run = await bed.world.run({ event, env: networkEnv })
+  const run = await bed.world.run({ event, env: networkEnv, inputs })
   const errors = run.result.annotations.filter((a) => a.level === 'error')
   if (run.result.exitCode !== 0 || errors.length) {
     throw new Error(
@@ -153,5 +131,41 @@ describe('a turn on a fresh home', () => {
     const next = await turn(comment(issue, '/kugetsu and again'))
     expect(next.run.model.some((r) => r.kind === 'chat')).toBe(true)
     expect(next.fetched).toEqual([])
+  }, 300_000)
+
+  test("with sandbox: off, the runner's new home is seeded for the turn and left as it was", async () => {
+    const issue = bed.world.github.state.addIssue(REPO, {
+      number: 17,
+      title: 'Fetch nothing, uncontained',
+      body: 'The agent runs as the runner.',
+      user: 'alice'
+    })
+    for (const message of ['/kugetsu say hello', '/kugetsu and again']) {
+      const { run, fetched } = await turn(comment(issue, message), { sandbox: 'off' })
+      expect(run.model.some((r) => r.kind === 'chat')).toBe(true)
+      expect(fetched).toEqual([])
+      // the seed went with the turn: opencode's global config dir holds only what opencode made
+      const configDir = join(run.result.job.home, '.config', 'opencode')
+      expect(
+        readdirSync(configDir).filter((name) => !/^(opencode\.jsonc?|\.gitignore)$/.test(name))
+      ).toEqual([])
+    }
+  }, 300_000)
+
+  test("a repository's .opencode dir is seeded for the turn, and the seed is never committed", async () => {
+    const issue = bed.world.github.state.addIssue(REPO, {
+      number: 18,
+      title: 'Work offline',
+      body: 'Write a note.',
+      user: 'alice'
+    })
+    const { run, fetched } = await turn(comment(issue, '/kugetsu WORK note'))
+    expect(fetched).toEqual([])
+    const branch = run.outputs.branch
+    const [commit] = await bed.world.github.git.log(REPO, branch)
+    expect(commit.files).toEqual(['notes.txt'])
+    // the checkout's .opencode is as the repository has it, apart from opencode's own ignore file
+    const dir = join(run.result.job.workspace, '.opencode')
+    expect(readdirSync(dir).filter((name) => name !== '.gitignore')).toEqual(['agent'])
   }, 300_000)
 })

@@ -3,9 +3,9 @@
  * there (with a recording stand-in for root).
  */
 import { readFile } from 'node:fs/promises'
-import { offlineDefaults, opencodeHomeSeed } from '../src/opencode/fresh-home.js'
+import { globalConfigDir, offlineDefaults, opencodeHomeSeed } from '../src/opencode/fresh-home.js'
 import type { Privilege } from '../src/sandbox/privilege.js'
-import { seedHome } from '../src/sandbox/sandbox.js'
+import { seedHome } from '../src/sandbox/home-seed.js'
 
 const user = { name: 'kugetsu-0a1b2c3d', uid: 1234, gid: 1235, home: '/home/kugetsu-0a1b2c3d' }
 
@@ -80,4 +80,13 @@ describe('seedHome', () => {
       expect(commands).toEqual([])
     }
   )
+})
+
+describe('globalConfigDir', () => {
+  it('is opencode under XDG_CONFIG_HOME, else under ~/.config', () => {
+    expect(globalConfigDir({ XDG_CONFIG_HOME: '/x/cfg', HOME: '/home/r' })).toBe('/x/cfg/opencode')
+    expect(globalConfigDir({ XDG_CONFIG_HOME: '', HOME: '/home/r' })).toBe(
+      '/home/r/.config/opencode'
+    )
+  })
 })

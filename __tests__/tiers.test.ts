@@ -26,7 +26,13 @@ const PROCESS_STARTERS: Array<[(source: string) => boolean, string]> = [
     'uses a process-level helper'
   ],
   [
-    (source) => srcStarters.some((specifier) => source.includes(`from '${specifier}'`)),
+    // `import type` is erased: it loads nothing
+    (source) =>
+      srcStarters.some((specifier) =>
+        source
+          .split('\n')
+          .some((line) => !line.startsWith('import type ') && line.includes(`from '${specifier}'`))
+      ),
     'imports a module that starts processes'
   ]
 ]

@@ -2,6 +2,8 @@
  * What a fresh home needs so that opencode fetches nothing when it starts: the files that make its
  * background install into the global config dir a no-op, and the switch for its models.dev fetch.
  */
+import { homedir } from 'node:os'
+import { join } from 'node:path'
 
 /** Files and dirs to make in a home, paths relative to it; dirs first, parents before children. */
 export interface HomeSeed {
@@ -22,6 +24,15 @@ const CONFIG_DIR = '.config/opencode'
  * holds none, so the lock that says it is there is all opencode needs.
  */
 export function opencodeHomeSeed(version: string): HomeSeed {
+  const inDir = configDirSeed(version)
+  return {
+    dirs: ['.config', CONFIG_DIR, ...inDir.dirs.map((dir) => `${CONFIG_DIR}/${dir}`)],
+    files: inDir.files.map((file) => ({ ...file, path: `${CONFIG_DIR}/${file.path}` }))
+  }
+}
+
+/** The same seed, relative to the config dir itself. */
+export function configDirSeed(version: string): HomeSeed {
   const lock = {
     name: 'opencode',
     lockfileVersion: 3,
@@ -29,11 +40,15 @@ export function opencodeHomeSeed(version: string): HomeSeed {
     packages: { '': { dependencies: { '@opencode-ai/plugin': version } } }
   }
   return {
-    dirs: ['.config', CONFIG_DIR, `${CONFIG_DIR}/node_modules`],
-    files: [
-      { path: `${CONFIG_DIR}/package-lock.json`, content: JSON.stringify(lock, null, 2) + '\n' }
-    ]
+    dirs: ['node_modules'],
+    files: [{ path: 'package-lock.json', content: JSON.stringify(lock, null, 2) + '\n' }]
   }
+}
+
+/** Where opencode keeps its global config: `$XDG_CONFIG_HOME/opencode`, else `~/.config/opencode`. */
+export function globalConfigDir(env: NodeJS.ProcessEnv): string {
+  const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config')
+  return join(base, 'opencode')
 }
 
 /**

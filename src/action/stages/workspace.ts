@@ -4,12 +4,14 @@
  */
 import * as core from '@actions/core'
 import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises'
+import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { Engine } from '../../engine.js'
 import { errorMessage } from '../../errors.js'
 import { buildOpencodeConfigContent } from '../../opencode/config.js'
 import { createOpencodeDriver, type OpencodeDriverOptions } from '../../opencode/driver.js'
-import { offlineDefaults, opencodeHomeSeed } from '../../opencode/fresh-home.js'
+import { projectConfigDirs, seedUnusedConfigDirs } from '../../opencode/config-dir-seed.js'
+import { globalConfigDir, offlineDefaults, opencodeHomeSeed } from '../../opencode/fresh-home.js'
 import { createServeDriver } from '../../opencode/serve.js'
 import type { OpencodeDriver } from '../../opencode/types.js'
 import { SANDBOX_STATE, openSandbox } from '../../sandbox/sandbox.js'
@@ -146,6 +148,21 @@ export async function openWorkspace(
         'sandbox: off: the agent runs as the runner\u2019s user and can reach everything this job can (its credentials among them)'
       )
     }
+    // opencode installs its plugin package into every config dir it reads, on every start
+    const unseed = await seedUnusedConfigDirs(
+      [
+        // without a user of its own the agent has the runner's home: on a hosted runner, new
+        ...(sandbox.user
+          ? []
+          : [
+              { dir: globalConfigDir(env), create: true },
+              { dir: join(env.HOME || homedir(), '.opencode'), create: false }
+            ]),
+        ...(await projectConfigDirs(runner.workspace, cwd)).map((dir) => ({ dir, create: false }))
+      ],
+      inputs.opencodeVersion
+    )
+    agentUndo.add("take the seeds out of opencode's config dirs", unseed)
     const driver = startDriver(context, {
       binary,
       cwd,
