@@ -18,6 +18,7 @@ import {
   type TurnRequest
 } from './action/stages/context.js'
 import { reportFailure } from './action/stages/failure.js'
+import { handleClosed } from './action/stages/closed.js'
 import { forgetIssue } from './action/stages/forget.js'
 import { handleInit } from './action/stages/init.js'
 import { handleTurn } from './action/stages/turn.js'
@@ -130,10 +131,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       deleteBranch: inputs.deleteBranch ? { prefix: inputs.branchPrefix } : undefined,
       setOutputs: publish.setOutputs
     }
-    if (request.kind === 'closed') {
-      const ref = formatIssueRef(request.ref)
-      return await destroySessions(request, sessions, `${ref} was closed: destroyed its session`)
-    }
+    if (request.kind === 'closed') return await handleClosed(request, context, sessions)
     if (request.command === 'init') return await handleInit(context)
     if (request.command === 'list') return await listSessions(sessions)
     if (request.command === 'prune') return await pruneSessions(baseHash(inputs), sessions)
