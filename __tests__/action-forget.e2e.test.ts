@@ -9,6 +9,7 @@ import {
   createTestBed,
   dispatchEvent,
   issueCommentEvent,
+  issuePayload,
   type TestBed,
   type WorldRun
 } from './support/action-e2e.js'
@@ -27,6 +28,7 @@ beforeAll(async () => {
     firstRunId: 8000,
     writers: ['alice']
   })
+  bed.world.github.state.setPermission(REPO, 'rita', 'read')
 })
 
 afterAll(async () => {
@@ -92,5 +94,59 @@ describe('destroy, then a new request', () => {
       'session-id': next.outputs['session-id']
     })
     expect(chatTexts(after)).not.toMatch(/PAPAYA|GUAVA/)
+  }, 400_000)
+})
+
+describe('closing an issue', () => {
+  const close = (issue: Issue, sender: string) => {
+    issue.state = 'closed'
+    return {
+      name: 'issues',
+      payload: {
+        action: 'closed',
+        issue: issuePayload(bed.world.context, issue),
+        repository: { full_name: REPO, private: false, default_branch: 'main' },
+        sender: { login: sender, type: 'User' }
+      }
+    }
+  }
+
+  test('by a reader changes nothing: reopened, it continues; by a writer: the next request starts afresh', async () => {
+    const issue = bed.world.github.state.addIssue(REPO, {
+      number: 6,
+      title: 'Close me',
+      body: 'An issue.',
+      user: 'rita'
+    })
+    const first = await bed.world.run({ event: comment(issue, '/kugetsu remember FIG') })
+    expect(first.result.exitCode).toBe(0)
+    const before = issueKeys(6)
+
+    // Its author, a reader, closes it: no tombstone, nothing deleted.
+    const byReader = await bed.world.run({ event: close(issue, 'rita') })
+    expect(byReader.result.exitCode).toBe(0)
+    expect(byReader.outputs.skipped).toBe('true')
+    expect(byReader.outputs['skip-reason']).toContain('closed by "rita", who may not use kugetsu')
+    expect(byReader.saved).toEqual([])
+    expect(issueKeys(6)).toEqual(before)
+    issue.state = 'open'
+    const reopened = await bed.world.run({ event: comment(issue, '/kugetsu what was the word?') })
+    expect(reopened.result.exitCode).toBe(0)
+    expect(reopened.outputs).toMatchObject({
+      mode: 'continue',
+      'session-id': first.outputs['session-id']
+    })
+    expect(chatTexts(reopened)).toContain('FIG')
+
+    const byWriter = await bed.world.run({ event: close(issue, 'alice') })
+    expect(byWriter.result.exitCode).toBe(0)
+    expect(byWriter.outputs).toMatchObject({ mode: 'destroy', 'deleted-entries': '2' })
+    expect(issueKeys(6)).toEqual([`${PREFIX}-issue-6-${byWriter.runId}-1-forgotten`])
+    issue.state = 'open'
+    const fresh = await bed.world.run({ event: comment(issue, '/kugetsu what was the word?') })
+    expect(fresh.result.exitCode).toBe(0)
+    expect(fresh.outputs.mode).toBe('start')
+    expect(fresh.outputs['session-id']).not.toBe(first.outputs['session-id'])
+    expect(chatTexts(fresh)).not.toContain('FIG')
   }, 400_000)
 })
