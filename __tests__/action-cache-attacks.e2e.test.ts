@@ -128,6 +128,80 @@ describe('a planted issue-state entry', () => {
   }, 240_000)
 })
 
+describe('a planted entry with a tombstone’s key', () => {
+  test('is only what kugetsu’s own checks allow: an escaping archive or a bad record forgets nothing', async () => {
+    const issue = newIssue()
+    const first = await bed.world.run({ event: comment(issue, '/kugetsu remember LYCHEE') })
+    expect(first.result.exitCode).toBe(0)
+    const good = first.saved.find((e) => e.key.startsWith(`${PREFIX}-issue-${issue.number}-`))
+    if (!good) throw new Error('no issue entry')
+    const dir = readArchive(good)[0].path.replace(/\/$/, '')
+    learnCompression(good, dir)
+    const ref = `github.com/${REPO}#${issue.number}`
+    const key = `${PREFIX}-issue-${issue.number}-9999-1-forgotten`
+    const plant = (members: Parameters<typeof tarArchive>[0]) =>
+      bed.world.cache.store.seed({
+        key,
+        version: good.version,
+        createdAt: new Date(Date.now() + 60_000),
+        archive: zstdCompressed(tarArchive(members))
+      })
+    const tombstone = (change: Record<string, unknown>) =>
+      JSON.stringify({
+        ref,
+        sessionId: null,
+        baseSessionId: '',
+        createdAt: new Date().toISOString(),
+        updatedAt: new Date().toISOString(),
+        turns: 0,
+        forgotten: { at: new Date().toISOString(), by: 'mallory', reason: 'destroy' },
+        ...change
+      })
+
+    // An archive that escapes: refused by the tar guard before anything is extracted.
+    const escaping = plant([
+      { path: `${dir}/record.json`, data: tombstone({}) },
+      { path: `${dir}/${up}${outside.slice(1)}/dotdot`, data: 'pwned', pax: true }
+    ])
+    const refused = await bed.world.run({ event: comment(issue, '/kugetsu what was the word?') })
+    bed.world.cache.store.delete(escaping.id)
+    expect(refused.result.exitCode).toBe(1)
+    expect(errorsOf(refused)).toEqual([
+      expect.stringContaining(
+        `the newest Actions cache entry of ${ref} (${key}) was refused before anything was extracted`
+      )
+    ])
+    expect(existsSync(join(outside, 'dotdot'))).toBe(false)
+
+    // A record that passes for a tombstone only by its key: refused, nothing started over.
+    for (const record of [
+      tombstone({ forgotten: { at: new Date().toISOString(), by: 'mallory', reason: 'pwned' } }),
+      tombstone({ sessionId: 'ses_planted' }),
+      tombstone({ ref: `github.com/${REPO}#1` })
+    ]) {
+      const planted = plant([{ path: `${dir}/record.json`, data: record }])
+      const run = await bed.world.run({ event: comment(issue, '/kugetsu what was the word?') })
+      bed.world.cache.store.delete(planted.id)
+      expect(run.result.exitCode).toBe(1)
+      expect(errorsOf(run)).toEqual([
+        expect.stringContaining(
+          `the newest Actions cache entry of ${ref} (${key}) is a tombstone kugetsu cannot read`
+        )
+      ])
+      expect(run.saved).toEqual([])
+      expect(run.model.filter((r) => r.kind === 'chat')).toEqual([])
+    }
+
+    // Nothing was lost: with the planted entries gone, the issue goes on from its session.
+    const next = await bed.world.run({ event: comment(issue, '/kugetsu what was the word?') })
+    expect(next.result.exitCode).toBe(0)
+    expect(next.outputs).toMatchObject({
+      mode: 'continue',
+      'session-id': first.outputs['session-id']
+    })
+  }, 300_000)
+})
+
 describe('a planted opencode tool entry', () => {
   const platform = `opencode-${process.platform}-${process.arch}`
   const stream = `kugetsu-opencode-${OPENCODE_VERSION}-${process.platform}-${process.arch}-`

@@ -17,6 +17,7 @@ import {
 } from './support/action-e2e.js'
 import { MAX_COMMENT_LENGTH, type Issue } from './support/github-api.js'
 import type { Reply, ScriptContext } from './support/model-server.js'
+import { caselessFact } from '../src/action/cache/key-facts.js'
 
 const REPO = 'octo-org/octo-repo'
 const PREFIX = 'kugetsu-v1'
@@ -118,8 +119,8 @@ describe('concurrency', () => {
     const entries = world.cache.store.entries.filter((entry) => entry.key.includes('-issue-'))
     expect(entries.map((entry) => entry.key).sort()).toEqual(
       [
-        `${PREFIX}-issue-31-${a.runId}-1-t1-${a.outputs['session-id']}`,
-        `${PREFIX}-issue-32-${b.runId}-1-t1-${b.outputs['session-id']}`
+        `${PREFIX}-issue-31-${a.runId}-1-t1-${caselessFact(a.outputs['session-id'])}`,
+        `${PREFIX}-issue-32-${b.runId}-1-t1-${caselessFact(b.outputs['session-id'])}`
       ].sort()
     )
     // Each reply is on its own issue and speaks only of its own message.
@@ -161,7 +162,7 @@ describe('concurrency', () => {
       if (raced) return
       const source = world.cache.store.entries.find((e) => e.key.startsWith(`${PREFIX}-issue-31-`))
       if (!source) throw new Error('no entry of #31 to race with')
-      raced = `${PREFIX}-issue-31-9998-1-t2-${oneFirst.outputs['session-id']}`
+      raced = `${PREFIX}-issue-31-9998-1-t2-${caselessFact(oneFirst.outputs['session-id'])}`
       world.cache.store.seed({
         key: raced,
         version: source.version,
@@ -181,7 +182,7 @@ describe('concurrency', () => {
     expect(warnings.map((a) => a.message)).toContainEqual(expect.stringContaining(note))
     // Its own turn is still saved, as the newest entry (the other "run's" entry is there too).
     expect(run.saved.map((entry) => entry.key).filter((key) => key !== raced)).toEqual([
-      `${PREFIX}-issue-31-${run.runId}-1-t2-${oneFirst.outputs['session-id']}`
+      `${PREFIX}-issue-31-${run.runId}-1-t2-${caselessFact(oneFirst.outputs['session-id'])}`
     ])
   }, 150_000)
 })

@@ -1,7 +1,8 @@
 /**
  * Sessions managed from the workflow, with the bundled action: `list`, `destroy`, `prune` and a
- * closed issue. All of them work from the caches REST API alone (no opencode, no cache download):
- * the keys say which issue an entry belongs to.
+ * closed issue. None starts opencode or downloads an entry: the keys say which issue an entry
+ * belongs to. `destroy` and a closed issue forget a session by saving a tombstone through the
+ * cache protocol, then free the space of its older entries through the caches REST API.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -17,6 +18,7 @@ import {
 } from './support/action-e2e.js'
 import { startModelServer, type ModelServer } from './support/model-server.js'
 import { DEFAULT_BASE_PROMPT, hashPrompt } from '../src/engine.js'
+import { readArchive } from './support/cache-server.js'
 
 const REPO = 'octo-org/octo-repo'
 const scratch = mkdtempSync(join(tmpdir(), 'kugetsu-action-list-'))
@@ -47,9 +49,11 @@ beforeAll(async () => {
   seed('kugetsu-v1-issue-7-3-1-t2-ses_seven', 3)
   seed('kugetsu-v1-issue-70-4-1-t1-ses_seventy', 4)
   seed('other-prefix-issue-8-5-1-t1-ses_other', 5)
-  for (const number of [7, 70, 9, 10]) {
+  for (const number of [7, 70, 9, 10, 71]) {
     world.github.state.addIssue(REPO, { number, title: `Issue ${number}`, user: 'alice' })
   }
+  world.github.state.setPermission(REPO, 'alice', 'write')
+  world.github.state.setPermission(REPO, 'rita', 'read')
 })
 
 afterAll(async () => {
@@ -90,13 +94,18 @@ describe('command: list', () => {
 
 const dispatch = { name: 'workflow_dispatch', payload: { inputs: {} } }
 const keys = () => world.cache.store.entries.map((entry) => entry.key).sort()
+/** The tombstone a run saved for an issue (see forget.ts). */
+const tombstoneOf = (run: WorldRun, number: number) =>
+  `kugetsu-v1-issue-${number}-${run.runId}-1-forgotten`
+/** The entries that are not tombstones. */
+const sessionKeys = () => keys().filter((key) => !key.endsWith('-forgotten'))
 const deletions = (run: { github: { method: string; path: string }[] }) =>
   run.github.filter((r) => r.method === 'DELETE').length
 
 describe('command: destroy', () => {
-  test('deletes every entry of the issue (of #70, never #7) and nothing else', async () => {
+  test('saves a tombstone, then deletes every other entry of the issue (of #70, never #7)', async () => {
     const run = await world.run({
-      event: dispatch,
+      event: dispatchEvent(world.context, 'alice'),
       inputs: { command: 'destroy', 'issue-ref': '70' }
     })
     expect(run.result.exitCode).toBe(0)
@@ -109,21 +118,40 @@ describe('command: destroy', () => {
       'kugetsu-v1-base-0123456789abcdef-1-1',
       'kugetsu-v1-issue-7-2-1-t1-ses_seven',
       'kugetsu-v1-issue-7-3-1-t2-ses_seven',
+      tombstoneOf(run, 70),
       'other-prefix-issue-8-5-1-t1-ses_other'
     ])
     expect(run.result.summary).toContain('kugetsu-v1-issue-70-4-1-t1-ses_seventy')
+    // The tombstone is the one entry saved, through the cache protocol; nothing was downloaded.
+    expect(run.saved.map((entry) => entry.key)).toEqual([tombstoneOf(run, 70)])
+    const [tomb] = readArchive(run.saved[0])
+      .filter((member) => member.path.endsWith('record.json'))
+      .map((member) => JSON.parse(member.data.toString('utf8')) as Record<string, unknown>)
+    expect(tomb).toMatchObject({
+      ref: `github.com/${REPO}#70`,
+      sessionId: null,
+      forgotten: { by: 'alice', reason: 'destroy', at: expect.any(String) }
+    })
+    expect(run.cache.filter((request) => request.kind === 'download')).toEqual([])
     expect(run.opencode).toHaveLength(0)
-    expect(run.cache).toHaveLength(0)
     expect(run.comments).toHaveLength(0)
+
+    // list no longer shows #70: its newest entry is a tombstone.
+    const list = await world.run({ event: dispatch, inputs: { command: 'list' } })
+    expect(JSON.parse(list.outputs.sessions)).toEqual([
+      expect.objectContaining({ ref: `github.com/${REPO}#7` })
+    ])
+    expect(list.result.summary).toContain('1 forgotten')
   }, 60_000)
 
   test('an issue without entries is a success that deletes nothing; a bad ref fails at once', async () => {
     const none = await world.run({
       event: dispatch,
-      inputs: { command: 'destroy', 'issue-ref': '#70' }
+      inputs: { command: 'destroy', 'issue-ref': '#71' }
     })
     expect(none.result.exitCode).toBe(0)
     expect(none.outputs['deleted-entries']).toBe('0')
+    expect(none.saved.map((entry) => entry.key)).toEqual([tombstoneOf(none, 71)])
     const bad = await world.run({
       event: dispatch,
       inputs: { command: 'destroy', 'issue-ref': '../x#1' }
@@ -136,21 +164,55 @@ describe('command: destroy', () => {
     )
   }, 60_000)
 
-  test('a token without actions: write fails clearly and deletes nothing', async () => {
+  test('a token without actions: write fails clearly and deletes nothing (the tombstone stands)', async () => {
+    const eleven = world.cache.store.seed({
+      key: 'kugetsu-v1-issue-11-6-1-t1-ses_eleven',
+      version: 'v',
+      archive: Buffer.alloc(64)
+    })
     world.github.failNext((method) => method === 'DELETE', { status: 403, count: 1 })
     const run = await world.run({
       event: dispatch,
-      inputs: { command: 'destroy', 'issue-ref': '7' }
+      inputs: { command: 'destroy', 'issue-ref': '11' }
     })
     expect(run.result.exitCode).toBe(1)
     expect(run.result.annotations.filter((a) => a.level === 'error').map((a) => a.message)).toEqual(
       [
         expect.stringMatching(
-          /^could not delete the cache entry kugetsu-v1-issue-7-.*\(the token needs actions: write\)$/
+          /^could not delete the cache entry kugetsu-v1-issue-11-6-1-t1-ses_eleven: .*\(the token needs actions: write\)$/
         )
       ]
     )
-    expect(keys()).toContain('kugetsu-v1-issue-7-3-1-t2-ses_seven')
+    expect(keys()).toEqual(expect.arrayContaining([eleven.key, tombstoneOf(run, 11)]))
+    for (const entry of world.cache.store.committed.filter((e) => e.key.includes('-issue-11-'))) {
+      world.cache.store.delete(entry.id)
+    }
+  }, 60_000)
+
+  test('a forge without the caches REST API (Gitea, Forgejo): the tombstone alone forgets the session', async () => {
+    const twelve = world.cache.store.seed({
+      key: 'kugetsu-v1-issue-12-6-1-t1-ses_twelve',
+      version: 'v',
+      archive: Buffer.alloc(64)
+    })
+    world.github.failNext((method, path) => method === 'GET' && path.endsWith('/actions/caches'), {
+      status: 404,
+      count: 1
+    })
+    const run = await world.run({
+      event: dispatch,
+      inputs: { command: 'destroy', 'issue-ref': '12' }
+    })
+    expect(run.result.exitCode).toBe(0)
+    expect(run.outputs).toMatchObject({ mode: 'destroy', 'deleted-entries': '0' })
+    expect(run.saved.map((entry) => entry.key)).toEqual([tombstoneOf(run, 12)])
+    expect(run.result.summary).toContain(
+      `the tombstone ${tombstoneOf(run, 12)} forgets the session, and its older entries are left to the cache's own eviction`
+    )
+    expect(keys()).toContain(twelve.key)
+    for (const entry of world.cache.store.committed.filter((e) => e.key.includes('-issue-12-'))) {
+      world.cache.store.delete(entry.id)
+    }
   }, 60_000)
 })
 
@@ -174,7 +236,7 @@ describe('command: prune', () => {
     const run = await world.run({ event: dispatch, inputs: { command: 'prune' } })
     expect(run.result.exitCode).toBe(0)
     expect(run.outputs).toMatchObject({ mode: 'prune', 'deleted-entries': '4' })
-    expect(keys()).toEqual(
+    expect(sessionKeys()).toEqual(
       [
         `${base}-12-1`,
         'kugetsu-v1-base-0123456789abcdef-1-1',
@@ -183,6 +245,8 @@ describe('command: prune', () => {
         'other-prefix-issue-8-5-1-t1-ses_other'
       ].sort()
     )
+    // #70's and #71's tombstones, the newest of open issues, stay.
+    expect(keys().filter((key) => key.endsWith('-forgotten'))).toHaveLength(2)
     expect(deletions(run)).toBe(4)
     expect(run.opencode).toHaveLength(0)
     expect(run.cache).toHaveLength(0)
@@ -190,19 +254,45 @@ describe('command: prune', () => {
 })
 
 describe('closing an issue', () => {
-  test('destroys its session when the workflow listens for issues: closed', async () => {
-    const ten = world.github.state.issue(REPO, 10)!
-    ten.state = 'closed'
-    const run = await world.run({
-      event: {
-        name: 'issues',
-        payload: {
-          action: 'closed',
-          issue: { number: 10, title: ten.title, body: '', user: { login: 'alice' } },
-          repository: { full_name: REPO, private: false }
-        }
+  const closedBy = (number: number, sender: string) => {
+    const issue = world.github.state.issue(REPO, number)!
+    issue.state = 'closed'
+    return {
+      name: 'issues',
+      payload: {
+        action: 'closed',
+        issue: { number, title: issue.title, body: '', user: { login: 'alice' } },
+        repository: { full_name: REPO, private: false },
+        sender: { login: sender, type: 'User' }
       }
-    })
+    }
+  }
+
+  test('by someone who may not use kugetsu (a reader, its author) changes nothing, and says why', async () => {
+    const before = keys()
+    const run = await world.run({ event: closedBy(10, 'rita') })
+    expect(run.result.exitCode).toBe(0)
+    expect(run.outputs).toMatchObject({ skipped: 'true', 'issue-ref': `github.com/${REPO}#10` })
+    expect(run.outputs['skip-reason']).toMatch(
+      new RegExp(
+        `^closed by "rita", who may not use kugetsu \\(.*\\): the session of github\\.com/${REPO}#10 is kept$`
+      )
+    )
+    expect(keys()).toEqual(before)
+    expect(run.saved).toEqual([])
+    expect(run.github.filter((r) => r.method === 'DELETE')).toEqual([])
+    // A payload without a sender is not trusted either.
+    const unsigned = closedBy(10, 'x')
+    delete (unsigned.payload as { sender?: unknown }).sender
+    const anonymous = await world.run({ event: unsigned })
+    expect(anonymous.outputs['skip-reason']).toBe(
+      `the closed event names no sender: the session of github.com/${REPO}#10 is kept`
+    )
+    expect(keys()).toEqual(before)
+  }, 60_000)
+
+  test('by a writer forgets its session: a tombstone, then its older entries deleted', async () => {
+    const run = await world.run({ event: closedBy(10, 'alice') })
     expect(run.result.exitCode).toBe(0)
     expect(run.outputs).toMatchObject({
       mode: 'destroy',
@@ -210,7 +300,10 @@ describe('closing an issue', () => {
       'deleted-entries': '1'
     })
     expect(keys()).not.toContain('kugetsu-v1-issue-10-15-1-t2-ses_ten')
-    expect(run.result.summary).toContain(`github.com/${REPO}#10 was closed: destroyed its session`)
+    expect(keys()).toContain(tombstoneOf(run, 10))
+    expect(run.result.summary).toContain(
+      `github.com/${REPO}#10 was closed by alice: forgot its session`
+    )
   }, 60_000)
 
   test('command: destroy with issue-ref base deletes the base entries only', async () => {
@@ -219,7 +312,7 @@ describe('closing an issue', () => {
       inputs: { command: 'destroy', 'issue-ref': 'base' }
     })
     expect(run.result.exitCode).toBe(0)
-    expect(keys()).toEqual([
+    expect(sessionKeys()).toEqual([
       'kugetsu-v1-issue-7-3-1-t2-ses_seven',
       'other-prefix-issue-8-5-1-t1-ses_other'
     ])
@@ -314,7 +407,8 @@ describe('other refs’ scopes', () => {
         payload: {
           action: 'closed',
           issue: { number: 7, title: seven.title, body: '', user: { login: 'alice' } },
-          repository: { full_name: REPO, private: false, default_branch: 'main' }
+          repository: { full_name: REPO, private: false, default_branch: 'main' },
+          sender: { login: 'alice', type: 'User' }
         }
       }
     })

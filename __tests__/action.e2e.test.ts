@@ -37,6 +37,7 @@ import {
   type ScriptContext
 } from './support/model-server.js'
 import { createOpencodeEnv, type OpencodeEnv } from './support/opencode-env.js'
+import { caselessFact } from '../src/action/cache/key-facts.js'
 
 const REPO = 'octo-org/octo-repo'
 const PREFIX = 'kugetsu-v1'
@@ -299,7 +300,9 @@ describe('on github.com (cache protocol v2)', () => {
     const keys = first.saved.map((entry) => entry.key).sort()
     expect(keys).toHaveLength(2)
     expect(keys[0]).toMatch(new RegExp(`^${PREFIX}-base-[0-9a-f]{16}-${first.runId}-1$`))
-    expect(keys[1]).toBe(`${PREFIX}-issue-7-${first.runId}-1-t1-${outputs['session-id']}`)
+    expect(keys[1]).toBe(
+      `${PREFIX}-issue-7-${first.runId}-1-t1-${caselessFact(outputs['session-id'])}`
+    )
     const record = issueRecord(first, 7)
     expect(record).toMatchObject({
       ref: `github.com/${REPO}#7`,
@@ -365,7 +368,7 @@ describe('on github.com (cache protocol v2)', () => {
     ])
     expect(second.cache.filter((r) => r.kind === 'download' && r.method === 'GET')).toHaveLength(1)
     expect(second.saved.map((entry) => entry.key)).toEqual([
-      `${PREFIX}-issue-7-${second.runId}-1-t2-${outputs['session-id']}`
+      `${PREFIX}-issue-7-${second.runId}-1-t2-${caselessFact(outputs['session-id'])}`
     ])
     const firstIssueEntry = first.saved.find((entry) => entry.key.startsWith(`${PREFIX}-issue-7-`))
     expect(second.result.summary).toContain(`restored from ${firstIssueEntry?.key}`)
@@ -550,7 +553,7 @@ describe('on github.com (cache protocol v2)', () => {
       `${PREFIX}-issue-70-`
     ])
     expect(run.saved.map((entry) => entry.key)).toEqual([
-      `${PREFIX}-issue-70-${run.runId}-1-t1-${run.outputs['session-id']}`
+      `${PREFIX}-issue-70-${run.runId}-1-t1-${caselessFact(run.outputs['session-id'])}`
     ])
     expect(startsOf(run.opencode)).toEqual(['--version', 'serve'])
   }, 150_000)
@@ -676,7 +679,7 @@ describe('on a GHES-like server (cache protocol v1, keys lowercased, a port in t
     expect(keys).toHaveLength(2)
     expect(keys[0]).toMatch(new RegExp(`^${PREFIX}-base-[0-9a-f]{16}-${start.runId}-1$`))
     expect(keys[1]).toBe(
-      `${PREFIX}-issue-7-${start.runId}-1-t1-${start.outputs['session-id']}`.toLowerCase()
+      `${PREFIX}-issue-7-${start.runId}-1-t1-${caselessFact(start.outputs['session-id'])}`
     )
     expect(startsOf(start.opencode)).toEqual([
       '--version',
@@ -708,4 +711,49 @@ describe('on a GHES-like server (cache protocol v1, keys lowercased, a port in t
     expect(next.saved).toHaveLength(1)
     expect(startsOf(next.opencode)).toEqual(['--version', 'import', 'run+session', 'export'])
   }, 150_000)
+})
+
+describe('entries released versions saved (the session id in mixed case in the key)', () => {
+  let world: KugetsuWorld
+
+  beforeAll(async () => {
+    world = await newWorld({ protocol: 'v2', serverUrl: 'https://github.com', firstRunId: 3500 })
+  })
+  afterAll(() => world?.close())
+
+  test('still restore, continue and list; what is saved now is lowercase', async () => {
+    const nine = world.github.state.addIssue(REPO, {
+      number: 9,
+      title: 'Old',
+      body: '',
+      user: 'alice'
+    })
+    const start = await world.run({ event: commentOn(world, nine, '/kugetsu hello', 'alice') })
+    expectSuccess(start)
+    const sessionId = start.outputs['session-id']
+    const entry = start.saved.find((e) => e.key.startsWith(`${PREFIX}-issue-9-`))!
+    expect(entry.key).toBe(`${PREFIX}-issue-9-${start.runId}-1-t1-${caselessFact(sessionId)}`)
+    for (const saved of start.saved) expect(saved.key).toBe(saved.key.toLowerCase())
+    // What a released version wrote: the session id as it is.
+    entry.key = `${PREFIX}-issue-9-${start.runId}-1-t1-${sessionId}`
+
+    const list = await world.run({
+      event: dispatchEvent(world.context, 'alice'),
+      inputs: { command: 'list' }
+    })
+    expect(JSON.parse(list.outputs.sessions)).toEqual([
+      expect.objectContaining({ ref: `github.com/${REPO}#9`, sessionId, turns: 1 })
+    ])
+    const next = await world.run({ event: commentOn(world, nine, '/kugetsu still there?', 'bob') })
+    expectSuccess(next)
+    expect(next.outputs).toMatchObject({
+      mode: 'continue',
+      'session-id': sessionId,
+      'state-restored': 'true'
+    })
+    expect(next.result.summary).toContain(`restored from ${entry.key}`)
+    expect(next.saved.map((e) => e.key)).toEqual([
+      `${PREFIX}-issue-9-${next.runId}-1-t2-${caselessFact(sessionId)}`
+    ])
+  }, 240_000)
 })

@@ -120,7 +120,14 @@ describe('requestFromEvent', () => {
       inputs,
       context
     )
-    expect(request).toMatchObject({ kind: 'closed', ref: { number: 5 } })
+    expect(request).toMatchObject({ kind: 'closed', ref: { number: 5 }, closedBy: '' })
+    const closed = requestFromEvent(
+      'issues',
+      { action: 'closed', issue: { number: 5 }, sender: { login: 'jane.doe', type: 'User' } },
+      inputs,
+      context
+    )
+    expect(closed).toMatchObject({ closedBy: 'jane.doe', closedByType: 'User' })
     expect(
       requestFromEvent('issues', { action: 'opened', issue: { number: 5 } }, inputs, context).kind
     ).toBe('skip')

@@ -196,3 +196,32 @@ describe('other refs’ scopes', () => {
     ).toEqual([])
   })
 })
+
+describe('tombstones', () => {
+  const session = entry('kugetsu-v1-issue-12-200-1-t4-ses_twelve', 1, 500)
+  const tombstone = entry('kugetsu-v1-issue-12-201-1-forgotten', 2, 1)
+
+  it('destroy keeps the tombstone it just saved and deletes every other entry of the issue', () => {
+    const plan = destroyPlan([session, tombstone], SCOPE, {
+      issueNumber: 12,
+      keep: tombstone.key.toUpperCase()
+    })
+    expect(ids(plan.deletions)).toEqual([session.id])
+    expect(ids(plan.kept)).toEqual([tombstone.id])
+  })
+
+  it('prune keeps a closed issue’s newest tombstone, so a reopened issue does not get back what was forgotten', () => {
+    const plan = planPrune([session, tombstone], {
+      ...SCOPE,
+      currentBaseHash: CURRENT,
+      closedIssues: [12]
+    })
+    expect(ids(plan.deletions)).toEqual([session.id])
+  })
+
+  it('a tombstone superseded by a newer session is pruned like any older entry', () => {
+    const fresh = entry('kugetsu-v1-issue-12-202-1-t1-ses_fresh', 3, 400)
+    const plan = planPrune([session, tombstone, fresh], { ...SCOPE, currentBaseHash: CURRENT })
+    expect(ids(plan.deletions)).toEqual([session.id, tombstone.id])
+  })
+})

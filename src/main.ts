@@ -18,6 +18,8 @@ import {
   type TurnRequest
 } from './action/stages/context.js'
 import { reportFailure } from './action/stages/failure.js'
+import { handleClosed } from './action/stages/closed.js'
+import { forgetIssue } from './action/stages/forget.js'
 import { handleInit } from './action/stages/init.js'
 import { handleTurn } from './action/stages/turn.js'
 import { runUrlFromEnv } from './action/github/tracking.js'
@@ -49,6 +51,12 @@ function useTrustedPath(env: NodeJS.ProcessEnv, workspace: string): void {
     `kugetsu runs its own commands without ${trusted.dropped.join(', ')} on PATH (the agent can write there); the agent keeps them`
   )
   env.PATH = trusted.path
+}
+
+/** Who started the run: the payload's sender, else GITHUB_ACTOR. */
+function senderOf(payload: unknown, env: NodeJS.ProcessEnv): string {
+  const login = (payload as { sender?: { login?: unknown } } | undefined)?.sender?.login
+  return typeof login === 'string' && login !== '' ? login : env.GITHUB_ACTOR || 'unknown'
 }
 
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -123,14 +131,14 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       deleteBranch: inputs.deleteBranch ? { prefix: inputs.branchPrefix } : undefined,
       setOutputs: publish.setOutputs
     }
-    if (request.kind === 'closed') {
-      const ref = formatIssueRef(request.ref)
-      return await destroySessions(request, sessions, `${ref} was closed: destroyed its session`)
-    }
+    if (request.kind === 'closed') return await handleClosed(request, context, sessions)
     if (request.command === 'init') return await handleInit(context)
     if (request.command === 'list') return await listSessions(sessions)
     if (request.command === 'prune') return await pruneSessions(baseHash(inputs), sessions)
-    return await destroySessions(request.ref ? { ref: request.ref } : { base: true }, sessions)
+    if (!request.ref) return await destroySessions({ base: true }, sessions)
+    // Forgotten first, through the cache protocol: the deletions after only free space.
+    const { key } = await forgetIssue(context, request.ref, 'destroy', senderOf(payload, env))
+    return await destroySessions({ ref: request.ref, tombstone: key }, sessions)
   } catch (error) {
     await reportFailure(error, request, context, publish)
   }

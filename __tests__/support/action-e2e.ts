@@ -630,6 +630,8 @@ export interface TestBedOptions {
   writers?: string[]
   /** The repository's files; every run's workspace is then a checkout (see WorldOptions.git). */
   git?: { files: Record<string, string> }
+  /** Keys lowercased by the cache service, as Gitea's and Forgejo's do (use protocol v1). */
+  lowercaseKeys?: boolean
 }
 
 /** Everything a suite of action runs needs, on loopback, in a scratch dir removed by close(). */
@@ -654,7 +656,8 @@ export async function createTestBed(options: TestBedOptions): Promise<TestBed> {
     env: opencodeEnv,
     scratch,
     firstRunId: options.firstRunId,
-    git: options.git
+    git: options.git,
+    lowercaseKeys: options.lowercaseKeys
   })
   for (const login of options.writers ?? []) {
     world.github.state.setPermission(options.repo, login, 'write')

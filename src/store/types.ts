@@ -40,6 +40,22 @@ export interface IssueRecord {
   lastError?: string
   /** The branch the session works on and its head after the last turn (the action's turns). */
   work?: WorkRecord
+  /**
+   * Set only in a tombstone (sessionId null): the issue's session was forgotten, and the next turn
+   * starts a fresh fork that is not given the thread before `at` (see action/sessions/forget.ts).
+   */
+  forgotten?: Forgetting
+}
+
+export const FORGET_REASONS = ['destroy', 'reset', 'closed'] as const
+export type ForgetReason = (typeof FORGET_REASONS)[number]
+
+export interface Forgetting {
+  /** ISO time the session was forgotten. */
+  at: string
+  /** Login of whoever asked (destroyed, reset or closed the issue). */
+  by: string
+  reason: ForgetReason
 }
 
 export interface WorkRecord {

@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { delimiter, relative } from 'node:path'
 import { KugetsuError } from '../../errors.js'
+import { caselessFact } from './key-facts.js'
 import { bundledGuardScript, installTarGuard } from './tar-guard-setup.js'
 
 /**
@@ -41,8 +42,8 @@ export interface StateKeys {
   baseStream(baseHash: string): string
   issueStream(refSlug: string): string
   /**
-   * The key a save in this run uses for a stream. `facts` (such as the turn count and session id)
-   * are appended so `list` can read them from the key alone.
+   * The key a save in this run uses for a stream, all lowercase. `facts` (such as the turn count
+   * and session id) are appended caseless (see caselessFact) so `list` can read them from the key.
    */
   keyFor(stream: string, facts?: string[]): string
 }
@@ -50,13 +51,10 @@ export interface StateKeys {
 export function stateKeys(prefix: string, runId: string, runAttempt: string): StateKeys {
   const suffix = `${runId || '0'}-${runAttempt || '1'}`.toLowerCase()
   return {
-    baseStream: (baseHash) => `${prefix}-base-${baseHash.slice(0, 16)}-`,
-    issueStream: (refSlug) => `${prefix}-issue-${refSlug}-`,
+    baseStream: (baseHash) => `${prefix}-base-${baseHash.slice(0, 16)}-`.toLowerCase(),
+    issueStream: (refSlug) => `${prefix}-issue-${refSlug}-`.toLowerCase(),
     keyFor: (stream, facts = []) => {
-      const key = [
-        `${stream}${suffix}`,
-        ...facts.map((fact) => fact.replace(/[^A-Za-z0-9_.]/g, '_'))
-      ].join('-')
+      const key = [`${stream}${suffix}`.toLowerCase(), ...facts.map(caselessFact)].join('-')
       if (key.length > MAX_KEY_LENGTH) {
         throw new KugetsuError(
           'invalid-input',

@@ -48,7 +48,8 @@ export async function opencodeForAction(
 
   await mkdir(toolDir, { recursive: true })
   const cache = createActionsCacheClient(toolDir, loadCache, TOOL_RESTORE_LIMITS)
-  const stream = `kugetsu-opencode-${version}-${process.platform}-${process.arch}`
+  // Lowercase: Gitea's and Forgejo's cache servers lowercase keys.
+  const stream = `kugetsu-opencode-${version}-${process.platform}-${process.arch}`.toLowerCase()
   const tarballs = tarballDir(toolDir, version)
   await rm(tarballs, { recursive: true, force: true })
   const restored = await cache.restore(tarballs, `${stream}-`).catch((error: unknown) => {
@@ -73,7 +74,10 @@ export async function opencodeForAction(
     log: core.info
   })
   await cache
-    .save(tarballs, `${stream}-${env.GITHUB_RUN_ID || '0'}-${env.GITHUB_RUN_ATTEMPT || '1'}`)
+    .save(
+      tarballs,
+      `${stream}-${env.GITHUB_RUN_ID || '0'}-${env.GITHUB_RUN_ATTEMPT || '1'}`.toLowerCase()
+    )
     .catch((error: unknown) =>
       core.warning(`could not cache the opencode binary: ${errorMessage(error)}`)
     )

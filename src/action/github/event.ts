@@ -20,7 +20,14 @@ export type ActionRequest =
       issue?: IssueInfo
     }
   | { kind: 'command'; command: AdminCommand; ref?: IssueRef; base?: boolean }
-  | { kind: 'closed'; ref: IssueRef; issue: IssueInfo }
+  | {
+      kind: 'closed'
+      ref: IssueRef
+      issue: IssueInfo
+      /** Who closed it (the payload's sender), and their user type; '' when the payload has none. */
+      closedBy: string
+      closedByType: string
+    }
 
 export type AdminCommand = 'init' | 'list' | 'prune' | 'destroy'
 
@@ -194,7 +201,9 @@ export function requestFromEvent(
       return {
         kind: 'closed',
         ref: issueInRepository(issue.number, context),
-        issue
+        issue,
+        closedBy: typeof payload.sender?.login === 'string' ? payload.sender.login : '',
+        closedByType: String(payload.sender?.type ?? 'User')
       }
     }
     default:

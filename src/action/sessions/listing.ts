@@ -1,6 +1,9 @@
+import { factFromKey } from '../cache/key-facts.js'
+
 /**
  * What kugetsu has in the Actions cache, read from the caches REST API: the keys alone say which
- * issue an entry belongs to, its turn count and session, so nothing is downloaded.
+ * issue an entry belongs to, its turn count and session (or that it is a tombstone), so nothing
+ * is downloaded.
  */
 
 export interface CacheEntryInfo {
@@ -31,6 +34,8 @@ export interface TrackedSession {
 
 export interface StateListing {
   sessions: TrackedSession[]
+  /** Issues whose newest entry is a tombstone: their session was forgotten (see forget.ts). */
+  forgotten: number[]
   base: { key: string; createdAt: string; sizeBytes: number }[]
   /** Entries under the prefix that were left out: saved in another ref's scope. */
   otherScopes: number
@@ -66,8 +71,14 @@ export function splitByScope(
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
+/** The last segment of a tombstone's key (see forget.ts). */
+export const TOMBSTONE_FACT = 'forgotten'
+
 export interface KeyPatterns {
-  /** `<prefix>-issue-<N>-<run>-<attempt>[-t<turns>][-<session>]`: N, turns, session. */
+  /**
+   * `<prefix>-issue-<N>-<run>-<attempt>[-t<turns>][-<session>|-forgotten]`: N, turns, the
+   * tombstone mark, the session (caseless, see caselessFact; mixed case from released versions).
+   */
   issue: RegExp
   /** `<prefix>-base-<hash16>-<run>-<attempt>`: the hash. */
   base: RegExp
@@ -80,7 +91,10 @@ export interface KeyPatterns {
 export function keyPatterns(prefix: string): KeyPatterns {
   const start = `^${escapeRegExp(prefix)}`
   return {
-    issue: new RegExp(`${start}-issue-(\\d+)-\\d+-\\d+(?:-t(\\d+))?(?:-([A-Za-z0-9_.]+))?$`, 'i'),
+    issue: new RegExp(
+      `${start}-issue-(\\d+)-\\d+-\\d+(?:-t(\\d+))?(?:-(${TOMBSTONE_FACT})|-([A-Za-z0-9_.]+))?$`,
+      'i'
+    ),
     base: new RegExp(`${start}-base-([A-Za-z0-9]+)-\\d+-\\d+$`, 'i')
   }
 }
@@ -118,14 +132,19 @@ export function listingFromEntries(
   const newestFirst = (a: { createdAt: string }, b: { createdAt: string }) =>
     Date.parse(b.createdAt) - Date.parse(a.createdAt)
   const sessions: TrackedSession[] = []
+  const forgotten: number[] = []
   for (const [number, group] of byIssue) {
     group.sort(newestFirst)
     const newest = group[0]
     const match = issuePattern.exec(newest.key)!
+    if (match[3] !== undefined) {
+      forgotten.push(number)
+      continue
+    }
     sessions.push({
       ref: refOf(number),
       number,
-      sessionId: match[3] ?? '',
+      sessionId: match[4] === undefined ? '' : factFromKey(match[4]),
       turns: match[2] ? Number(match[2]) : 0,
       updatedAt: newest.createdAt,
       lastUsedAt: newest.lastAccessedAt,
@@ -137,5 +156,6 @@ export function listingFromEntries(
   sessions.sort((a, b) => a.number - b.number)
   base.sort(newestFirst)
   const others = otherScopes.filter((entry) => isStateKey(entry.key, prefix)).length
-  return { sessions, base, otherScopes: others }
+  forgotten.sort((a, b) => a - b)
+  return { sessions, forgotten, base, otherScopes: others }
 }

@@ -39,11 +39,14 @@ export interface PruneOptions extends EntryScope {
   dropOtherBases?: boolean
 }
 
-export type DestroyTarget = { issueNumber: number } | { base: true }
+/** `keep`: the tombstone just saved, which must outlive the entries it stands for. */
+export type DestroyTarget = { issueNumber: number; keep?: string } | { base: true }
 
 interface Parsed {
   entry: CacheEntryInfo
   issue?: number
+  /** An issue's entry that is a tombstone (by its key; see forget.ts). */
+  tombstone?: boolean
   baseHash?: string
 }
 
@@ -59,7 +62,7 @@ function parse(entries: CacheEntryInfo[], scope: EntryScope): ParsedScope {
   for (const entry of inScope) {
     const issue = patterns.issue.exec(entry.key)
     if (issue) {
-      parsed.push({ entry, issue: Number(issue[1]) })
+      parsed.push({ entry, issue: Number(issue[1]), tombstone: issue[3] !== undefined })
       continue
     }
     const base = patterns.base.exec(entry.key)
@@ -112,8 +115,9 @@ export function issueNumbersWithEntries(entries: CacheEntryInfo[], scope: EntryS
 }
 
 /**
- * What `prune` deletes: entries of closed issues; every issue entry but the newest; every base
- * entry but the newest of its hash (and, with dropOtherBases, every entry of another hash).
+ * What `prune` deletes: entries of closed issues, but a newest tombstone (deleting it would let a
+ * reopened issue rebuild the memory that was forgotten); every issue entry but the newest; every
+ * base entry but the newest of its hash (and, with dropOtherBases, every entry of another hash).
  */
 export function planPrune(entries: CacheEntryInfo[], options: PruneOptions): DeletionPlan {
   const scoped = parse(entries, options)
@@ -124,6 +128,7 @@ export function planPrune(entries: CacheEntryInfo[], options: PruneOptions): Del
 
   for (const [issue, group] of groupBy(parsed, (item) => item.issue)) {
     group.forEach((item, index) => {
+      if (index === 0 && item.tombstone) return
       if (closed.has(issue)) reasons.set(item, `issue #${issue} is closed`)
       else if (index > 0) reasons.set(item, `superseded by ${group[0].entry.key}`)
     })
@@ -138,7 +143,7 @@ export function planPrune(entries: CacheEntryInfo[], options: PruneOptions): Del
   return planOf(scoped, reasons)
 }
 
-/** What `destroy` deletes: every entry of one issue, or every base entry. */
+/** What `destroy` deletes: every entry of one issue (but `keep`), or every base entry. */
 export function destroyPlan(
   entries: CacheEntryInfo[],
   scope: EntryScope,
@@ -147,7 +152,11 @@ export function destroyPlan(
   const scoped = parse(entries, scope)
   const reasons = new Map<Parsed, string>()
   for (const item of scoped.parsed) {
-    if ('issueNumber' in target && item.issue === target.issueNumber) {
+    if (
+      'issueNumber' in target &&
+      item.issue === target.issueNumber &&
+      item.entry.key.toLowerCase() !== target.keep?.toLowerCase()
+    ) {
       reasons.set(item, `destroy issue #${target.issueNumber}`)
     } else if ('base' in target && item.baseHash !== undefined) {
       reasons.set(item, 'destroy base')

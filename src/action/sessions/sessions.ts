@@ -90,17 +90,37 @@ async function report(
     .write()
 }
 
-/** Deletes every entry of an issue (never of another whose number starts the same) or of the base. */
+/** A forge without the caches REST API (Gitea, Forgejo) answers its routes 404. */
+const noCachesApi = (error: unknown) => (error as { status?: unknown }).status === 404
+
+/**
+ * Deletes every entry of an issue (never of another whose number starts the same) or of the base.
+ * An issue's `tombstone` (saved first, see forget.ts) is kept: it is what makes the session
+ * forgotten; the deletions only free space, so a forge without the caches REST API leaves the
+ * older entries to the cache's own eviction.
+ */
 export async function destroySessions(
-  target: { ref: IssueRef } | { base: true },
+  target: { ref: IssueRef; tombstone?: string } | { base: true },
   context: SessionsContext,
   title?: string
 ): Promise<void> {
-  const { entries: all, scope } = await entries(context)
+  const listed = await entries(context).catch((error: unknown) => {
+    if ('base' in target || target.tombstone === undefined || !noCachesApi(error)) throw error
+    return undefined
+  })
+  if (listed === undefined) {
+    const note = `The caches REST API answered 404 (Gitea and Forgejo have none): the tombstone ${(target as { tombstone: string }).tombstone} forgets the session, and its older entries are left to the cache's own eviction.`
+    core.info(note)
+    core.summary.addRaw(`\n${note}\n`, true)
+  }
+  const { entries: all, scope } = listed ?? {
+    entries: [],
+    scope: { prefix: context.prefix, scopeRef: '' }
+  }
   const plan =
     'base' in target
       ? destroyPlan(all, scope, { base: true })
-      : destroyPlan(all, scope, { issueNumber: target.ref.number })
+      : destroyPlan(all, scope, { issueNumber: target.ref.number, keep: target.tombstone })
   await deleteAll(plan, context)
   const what = 'base' in target ? 'the base session' : formatIssueRef(target.ref)
   if ('ref' in target && context.deleteBranch) {
@@ -165,9 +185,12 @@ export async function listSessions(context: SessionsContext): Promise<void> {
     `${sessions.length} tracked issue(s), ${listing.base.length} base ${plural(listing.base.length)}`
   )
   const ignored = otherScopesNote(listing.otherScopes, scope)
+  const forgotten = listing.forgotten.length
+    ? `${listing.forgotten.length} forgotten (destroyed, reset or closed; the next turn starts afresh): ${listing.forgotten.map((n) => `#${n}`).join(', ')}.\n\n`
+    : ''
   await core.summary
     .addHeading(`kugetsu: ${sessions.length} tracked issue(s)`, 3)
-    .addRaw(ignored ? `\n${ignored}` : '', true)
+    .addRaw(ignored || forgotten ? `\n${ignored}${forgotten}` : '', true)
     .addTable([
       [
         { data: 'Issue', header: true },

@@ -4,7 +4,8 @@
  */
 import * as core from '@actions/core'
 import { KugetsuError } from '../../errors.js'
-import type { IssueRecord } from '../../store/types.js'
+import type { Forgetting, IssueRecord } from '../../store/types.js'
+import { forgettingOf } from '../sessions/tombstone.js'
 import { CacheEntryRefused, CacheRestoreError, type CacheClient } from '../cache/cache-state.js'
 import { baseHash, runKeys, type RunContext } from './context.js'
 import type { Workspace } from './workspace.js'
@@ -13,6 +14,8 @@ export interface IssueState {
   /** The cache entry restored, or undefined for an issue without one. */
   restoredKey?: string
   previous?: IssueRecord
+  /** The restored entry was a tombstone: the turn starts afresh, without the thread before it. */
+  forgotten?: Forgetting
 }
 
 /** The issue's saved session, if it has one. Fails rather than start over a session it cannot read. */
@@ -42,6 +45,15 @@ export async function restoreIssueState(
       )
     })
   const previous = restoredKey ? await store.getIssue(ref) : undefined
+  const forgotten = previous && forgettingOf(previous, ref, restoredKey ?? '')
+  if (forgotten) {
+    core.info(
+      `${ref} was forgotten (${forgotten.reason} by ${forgotten.by} at ${forgotten.at}): starting a new session`
+    )
+    // The engine must find no record: the fork starts from the base alone.
+    await store.deleteIssue(ref)
+    return { restoredKey, forgotten }
+  }
   if (restoredKey && !previous?.sessionId) {
     throw new KugetsuError(
       'corrupt-state',

@@ -9,6 +9,8 @@ import type { IssueInfo } from '../github/event.js'
 import { agentIssue } from '../conversation/message.js'
 import { firstTurnPrompt, laterTurnPrompt } from '../conversation/prompt.js'
 import { MEMORY_REBUILT_NOTE, rebuildThread, rebuiltTurnPrompt } from '../conversation/thread.js'
+import { commentsSince } from '../sessions/tombstone.js'
+import type { Forgetting } from '../../store/types.js'
 import type { CheckedOut } from '../work/checkout.js'
 import { workPrompt } from '../work/work-prompt.js'
 import { warnIfUnsealed, type RunContext, type TurnRequest } from './context.js'
@@ -69,7 +71,9 @@ async function turnInWorkspace(turn: Turn, context: RunContext): Promise<void> {
     sessionRef.number === turn.where.number
       ? turn.where
       : agentIssue(await issueOf(sessionRef, undefined, context))
-  const first = state.previous ? undefined : await firstPrompt(request, issue, context)
+  const first = state.previous
+    ? undefined
+    : await firstPrompt(request, issue, context, state.forgotten)
   const news = await newsSinceLastTurn(checkedOut, state.previous?.work)
   const message = first?.prompt ?? laterTurnPrompt(request.author, request.message)
   const outcome = await inStage(
@@ -99,7 +103,8 @@ async function turnInWorkspace(turn: Turn, context: RunContext): Promise<void> {
   const answer = {
     outcome: { ...outcome, record: published.record },
     sessionRef: ref,
-    restoredKey: state.restoredKey,
+    // A tombstone restores no session: the state is new.
+    restoredKey: state.forgotten ? undefined : state.restoredKey,
     notes,
     work: published.report
   }
@@ -115,14 +120,17 @@ function withWork(message: string, checkedOut: CheckedOut | undefined, news: str
 /**
  * The first prompt of an issue without state: a plain first turn, or, when kugetsu has replied
  * on the issue before (its session was lost: evicted from the cache), one that carries the thread.
+ * After a tombstone only what came after it counts: the thread before was forgotten on purpose.
  */
 async function firstPrompt(
   request: TurnRequest,
   issue: IssueInfo,
-  context: RunContext
+  context: RunContext,
+  forgotten: Forgetting | undefined
 ): Promise<{ prompt: string; rebuilt: boolean }> {
   const ref = formatIssueRef(parseIssueRef(`#${issue.number}`, context.repo))
-  const comments = await context.github.comments(issue.number)
+  const all = await context.github.comments(issue.number)
+  const comments = forgotten ? commentsSince(all, forgotten) : all
   const thread = rebuildThread(issue, comments, {
     excludeIds: [request.comment?.id, context.tracking?.id].filter(
       (id): id is number => id !== undefined
