@@ -1,4 +1,5 @@
 import { KugetsuError, errorMessage } from '../../errors.js'
+import type { PermissionAnswer } from './access.js'
 import { permissionFromResponse } from './authorize.js'
 import type { IssueInfo, RepoContext } from './event.js'
 import { installRetry, type RetryOptions } from './github-retry.js'
@@ -12,8 +13,11 @@ import { pullRequestInfo, type PullRequestInfo } from '../work/pull-request-info
  * (a skipped event) never loads it.
  */
 export interface GitHub {
-  /** The login's permission on the repository, or undefined when not a collaborator (404). */
-  permissionOf(login: string): Promise<string | undefined>
+  /** What the permission endpoint says about the login (see access.ts for the fallback). */
+  permission(login: string): Promise<PermissionAnswer>
+  /** Logins of the repository's assignees (on Gitea and Forgejo: the users with write access). */
+  assignees(): Promise<string[]>
+  /** Reactions are created without reading the answer: Gitea and Forgejo send no id. */
   reactToComment(commentId: number, content: 'eyes'): Promise<void>
   /** The issue (or pull request); IssueNotFoundError when it does not exist or was deleted. */
   issue(number: number, ref: string): Promise<IssueInfo>
@@ -102,16 +106,27 @@ export function createGitHub(options: {
   const { owner, repo } = options.repo
 
   return {
-    async permissionOf(login) {
+    async permission(login) {
       try {
         const { data } = await (
           await octokit()
         ).rest.repos.getCollaboratorPermissionLevel({ owner, repo, username: login })
-        return permissionFromResponse(data)
+        return { kind: 'permission', permission: permissionFromResponse(data) }
       } catch (error) {
-        if (statusOf(error) === 404) return undefined
+        if (statusOf(error) === 404) return { kind: 'not-found' }
+        if (statusOf(error) === 403) return { kind: 'refused', message: errorMessage(error) }
         throw error
       }
+    },
+
+    async assignees() {
+      const client = await octokit()
+      const data = await client.paginate(client.rest.issues.listAssignees, {
+        owner,
+        repo,
+        per_page: 100
+      })
+      return data.map((user) => user?.login).filter((login): login is string => !!login)
     },
 
     async reactToComment(commentId, content) {
