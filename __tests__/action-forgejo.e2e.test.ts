@@ -20,7 +20,7 @@ import {
   type OpencodeShim,
   type WorldRun
 } from './support/action-e2e.js'
-import { ACTIONS_USER, type GiteaApi, type GiteaForge } from './support/gitea-api.js'
+import { type GiteaApi, type GiteaForge } from './support/gitea-api.js'
 import { startModelServer, type ModelServer } from './support/model-server.js'
 import { createOpencodeEnv } from './support/opencode-env.js'
 
@@ -169,7 +169,7 @@ describe('on Forgejo (the permission endpoint refused to the job token)', () => 
     // One comment: the tracking comment edited into the reply, by the Actions user.
     expect(start.comments).toHaveLength(1)
     const [reply] = start.comments
-    expect(reply.user).toBe(ACTIONS_USER.login)
+    expect(reply.user).toBe(world.github.state.actionsUser.login)
     expect(reply.body).toContain('Message from @jane.doe:\nwhy do they wobble?')
     expect(start.outputs['comment-url']).toBe(`${SERVER}/${REPO}/issues/3#issuecomment-${reply.id}`)
     // The cache got keys it lowercased; the run linked by its number (the world's first run: 1).
@@ -202,6 +202,15 @@ describe('on Forgejo (the permission endpoint refused to the job token)', () => 
     const run = await comment(world, 3, 'mallory', '/kugetsu delete everything')
     expectRefused(run, 'mallory')
     expectFallback(run)
+  }, 60_000)
+
+  test('payload permissions are never trusted: a stranger’s event claiming admin is refused', async () => {
+    const posted = world.github.state.addComment(REPO, 3, { body: '/kugetsu pwn', user: 'mallory' })
+    const event = world.github.events.issueComment(REPO, posted.id)
+    const payload = event.payload as { repository: { permissions: object } }
+    payload.repository.permissions = { admin: true, push: true, pull: true }
+    const run = await world.run({ event })
+    expectRefused(run, 'mallory')
   }, 60_000)
 
   test('a read-only collaborator is refused (collaborator membership is not write access)', async () => {

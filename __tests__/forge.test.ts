@@ -14,6 +14,7 @@ import { requestFromEvent } from '../src/action/github/event.js'
 import { detectForge, isValidLogin, runUrl, type Forge } from '../src/action/github/forge.js'
 import { readRunner } from '../src/action/runner.js'
 import { runUrlFromEnv } from '../src/action/github/tracking.js'
+import { committerIdentity } from '../src/action/work/identity.js'
 import { KugetsuError } from '../src/errors.js'
 
 describe('detectForge', () => {
@@ -307,5 +308,33 @@ describe('authorize with the assignees fallback', () => {
       })
     )
     expect(result).toMatchObject({ allowed: false, rule: 'lookup-failed' })
+  })
+})
+
+describe('committerIdentity', () => {
+  it('is the Actions user on Gitea and Forgejo, with the address the API shows or a no-reply one', () => {
+    expect(
+      committerIdentity('gitea', 'gitea.example.test:3000', {
+        login: 'gitea-actions',
+        id: -2,
+        email: 'teabot@gitea.io'
+      })
+    ).toEqual({ name: 'gitea-actions', email: 'teabot@gitea.io' })
+    expect(committerIdentity('forgejo', 'codeberg.org:443', undefined)).toEqual({
+      name: 'forgejo-actions',
+      email: 'forgejo-actions@noreply.codeberg.org'
+    })
+    // An address that could break the header is not used.
+    expect(
+      committerIdentity('gitea', 'g.test', { login: 'gitea-actions', id: -2, email: 'a>\nb@c' })
+    ).toEqual({ name: 'gitea-actions', email: 'gitea-actions@noreply.g.test' })
+  })
+
+  it('is unchanged on GitHub (no id+login address from a negative id there either)', () => {
+    expect(committerIdentity('github', 'github.com', undefined).name).toBe('github-actions[bot]')
+    expect(committerIdentity('ghes', 'ghe.test', { login: 'app[bot]', id: 7 })).toEqual({
+      name: 'app[bot]',
+      email: '7+app[bot]@users.noreply.ghe.test'
+    })
   })
 })

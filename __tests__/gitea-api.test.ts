@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { findAccess } from '../src/action/github/access.js'
 import { createGitHub } from '../src/action/github/github.js'
-import { ACTIONS_USER, startGiteaApi, type GiteaApi } from './support/gitea-api.js'
+import { startGiteaApi, type GiteaApi } from './support/gitea-api.js'
 
 const REPO = 'acme/widgets'
 /** The parts of a payload the tests read. */
@@ -169,15 +169,21 @@ describe('kugetsu’s REST client against it', () => {
     await github.updateComment(posted.id, 'done')
     expect(gitea.state.comments.get(posted.id)).toMatchObject({
       body: 'done',
-      user: ACTIONS_USER.login
+      user: gitea.state.actionsUser.login
     })
     const thread = await github.comments(1)
-    expect(thread.at(-1)).toMatchObject({ author: ACTIONS_USER.login, body: 'done' })
+    expect(thread.at(-1)).toMatchObject({ author: gitea.state.actionsUser.login, body: 'done' })
     expect(await github.issue(1, 'acme/widgets#1')).toMatchObject({
       number: 1,
       author: 'jane.doe',
       isPullRequest: false
     })
     expect(await github.defaultBranch()).toBe('main')
+    // The job token acts as Forgejo's Actions user, and sees its own address.
+    expect(await github.tokenUser()).toEqual({
+      login: 'forgejo-actions',
+      id: -2,
+      email: 'noreply@forgejo.org'
+    })
   })
 })

@@ -8,8 +8,8 @@
  * Behaviours mirrored from Gitea:
  * - tokens are sent as `Authorization: token …` or `Bearer …` (Basic for git); a request without
  *   one may read a public repository; an unknown token is 401;
- * - the job token acts as the Actions user (`gitea-actions`, id -2), with write access to its own
- *   repository and never admin;
+ * - the job token acts as the Actions user (`gitea-actions`, on Forgejo `forgejo-actions`, id -2),
+ *   with write access to its own repository and never admin;
  * - `GET …/collaborators/{user}/permission` is 403 unless the caller is a site admin, an admin of
  *   the repository, or the user asked about; then 404 for an unknown user, else
  *   `{permission, role_name, user}` with access none | read | write | admin | owner;
@@ -51,12 +51,17 @@ const REACTIONS: readonly string[] = [
 ]
 const RANK: Record<AccessMode, number> = { none: 0, read: 1, write: 2, admin: 3, owner: 4 }
 
-/** The user Actions jobs act as (Gitea's `ActionsUserID` is -2). */
-export const ACTIONS_USER = { login: 'gitea-actions', id: -2 }
+/** The user Actions jobs act as, per forge (`ActionsUserID` is -2 on both). */
+export const ACTIONS_USERS = {
+  gitea: { login: 'gitea-actions', id: -2, email: 'teabot@gitea.io' },
+  forgejo: { login: 'forgejo-actions', id: -2, email: 'noreply@forgejo.org' }
+} as const
 
 export interface GiteaUser {
   login: string
   id: number
+  /** Shown only to the user themself (Gitea keeps addresses private by default). */
+  email?: string
   isAdmin: boolean
   /** An organization (owns repositories, has teams). */
   isOrg: boolean
@@ -115,11 +120,13 @@ export class GiteaState {
   readonly users = new Map<string, GiteaUser>()
   readonly repos = new Map<string, GiteaRepo>()
   readonly comments = new Map<number, GiteaComment>()
+  readonly actionsUser: GiteaUser
   private nextId = 5000
   private nextUserId = 10
 
-  constructor() {
-    this.users.set(ACTIONS_USER.login, { ...ACTIONS_USER, isAdmin: false, isOrg: false })
+  constructor(forge: GiteaForge = 'gitea') {
+    this.actionsUser = { ...ACTIONS_USERS[forge], isAdmin: false, isOrg: false }
+    this.users.set(this.actionsUser.login, this.actionsUser)
   }
 
   newId(): number {
@@ -213,7 +220,7 @@ export class GiteaState {
   ): GiteaComment {
     const repo = this.requireRepo(fullName)
     if (!repo.issues.has(issueNumber)) throw new Error(`unknown issue ${fullName}#${issueNumber}`)
-    const user = this.addUser(seed.user ?? ACTIONS_USER.login).login
+    const user = this.addUser(seed.user ?? this.actionsUser.login).login
     const createdAt = seed.createdAt ?? new Date()
     const comment: GiteaComment = {
       id: this.newId(),
@@ -276,7 +283,7 @@ export class GiteaState {
     if (!user) return 'none'
     if (key === repo.owner.toLowerCase()) return 'owner'
     if (user.isAdmin && asSiteAdmin) return 'admin'
-    if (key === ACTIONS_USER.login) return 'write'
+    if (key === this.actionsUser.login) return 'write'
     let best: AccessMode = repo.private ? 'none' : 'read'
     const granted = [
       repo.collaborators.get(key),
@@ -368,12 +375,12 @@ type Handler = (ctx: Ctx) => void | Promise<void>
 
 export async function startGiteaApi(options: GiteaApiOptions = {}): Promise<GiteaApi> {
   const forge = options.forge ?? 'gitea'
-  const state = new GiteaState()
+  const state = new GiteaState(forge)
   const serverUrl = (options.serverUrl ?? 'https://gitea.example.test').replace(/\/+$/, '')
   for (const repo of options.repos ?? []) state.addRepo(repo)
   const requests = new RequestLog<GiteaRequest>()
   const token = randomBytes(20).toString('hex')
-  const tokens = new Map<string, string>([[token, ACTIONS_USER.login]])
+  const tokens = new Map<string, string>([[token, state.actionsUser.login]])
   const faults = new FaultQueue<GiteaRouteMatch>((match, req) => {
     const method = req.method ?? 'GET'
     const path = (req.url ?? '/').split('?')[0].replace(/^\/api\/v1/, '')
@@ -401,15 +408,16 @@ export async function startGiteaApi(options: GiteaApiOptions = {}): Promise<Gite
 
   const time = (date: Date | null) => (date ? date.toISOString().replace(/\.\d{3}Z$/, 'Z') : null)
 
-  const userJson = (login: string): Record<string, unknown> => {
+  const userJson = (login: string, doer?: GiteaUser): Record<string, unknown> => {
     const user = state.user(login) ?? state.addUser(login)
+    const own = doer !== undefined && doer.login === user.login && user.email
     return {
       id: user.id,
       login: user.login,
       login_name: '',
       source_id: 0,
       full_name: '',
-      email: `${user.login.toLowerCase()}@noreply.${new URL(serverUrl).hostname}`,
+      email: own || `${user.login.toLowerCase()}@noreply.${new URL(serverUrl).hostname}`,
       avatar_url: `${serverUrl}/avatars/${user.id}`,
       html_url: `${serverUrl}/${user.login}`,
       language: '',
@@ -624,7 +632,7 @@ export async function startGiteaApi(options: GiteaApiOptions = {}): Promise<Gite
 
   route('GET', '/user', (ctx) => {
     if (!ctx.doer) return error(ctx.res, 401, 'token is required')
-    send(ctx.res, 200, userJson(ctx.doer.login))
+    send(ctx.res, 200, userJson(ctx.doer.login, ctx.doer))
   })
 
   route('GET', '/repos/{owner}/{repo}', (ctx) => {
@@ -716,7 +724,12 @@ export async function startGiteaApi(options: GiteaApiOptions = {}): Promise<Gite
     const repo = withRepo(ctx)
     if (!repo) return
     const logins = [...repo.collaborators.keys()]
-    send(ctx.res, 200, logins.map(userJson), { 'x-total-count': String(logins.length) })
+    send(
+      ctx.res,
+      200,
+      logins.map((login) => userJson(login)),
+      { 'x-total-count': String(logins.length) }
+    )
   })
 
   route('GET', '/repos/{owner}/{repo}/collaborators/{user}', (ctx) => {

@@ -45,7 +45,7 @@ export interface GitHub {
   /** Deletes a branch; false when it did not exist. */
   deleteBranch(branch: string): Promise<boolean>
   /** Who the token acts as, when the API says (a personal token); undefined for an app's token. */
-  tokenUser(): Promise<{ login: string; id: number } | undefined>
+  tokenUser(): Promise<{ login: string; id: number; email?: string } | undefined>
 }
 
 export interface NewPullRequest {
@@ -303,7 +303,11 @@ export function createGitHub(options: {
     async tokenUser() {
       try {
         const { data } = await (await octokit()).rest.users.getAuthenticated()
-        return { login: data.login, id: data.id }
+        return {
+          login: data.login,
+          id: data.id,
+          ...(typeof data.email === 'string' && data.email ? { email: data.email } : {})
+        }
       } catch (error) {
         if (statusOf(error) === 403 || statusOf(error) === 401 || statusOf(error) === 404)
           return undefined
