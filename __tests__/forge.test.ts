@@ -11,7 +11,15 @@ import {
   type AuthorizeInput
 } from '../src/action/github/authorize.js'
 import { requestFromEvent } from '../src/action/github/event.js'
-import { detectForge, isValidLogin, runUrl, type Forge } from '../src/action/github/forge.js'
+import {
+  actionsLogins,
+  detectForge,
+  isValidLogin,
+  runUrl,
+  type Forge
+} from '../src/action/github/forge.js'
+import { marker } from '../src/action/conversation/report.js'
+import { rebuildThread } from '../src/action/conversation/thread.js'
 import { readRunner } from '../src/action/runner.js'
 import { runUrlFromEnv } from '../src/action/github/tracking.js'
 import { committerIdentity } from '../src/action/work/identity.js'
@@ -336,5 +344,37 @@ describe('committerIdentity', () => {
       name: 'app[bot]',
       email: '7+app[bot]@users.noreply.ghe.test'
     })
+  })
+})
+
+describe('kugetsu’s own comments on Gitea and Forgejo (no user type in their API)', () => {
+  const reply = (author: string) => ({
+    id: 1,
+    author,
+    body: `Earlier answer\n${marker({ session: 'ses_1', ref: 'g.test/o/r#1', turn: '1' })}`,
+    createdAt: '2026-01-01T00:00:00Z'
+  })
+  const issue = { title: 't', body: '', author: 'jane.doe' }
+
+  it.each<[Forge, string]>([
+    ['gitea', 'gitea-actions'],
+    ['forgejo', 'forgejo-actions']
+  ])('on %s, a marked reply by %s is kugetsu’s', (forge, login) => {
+    const thread = rebuildThread(issue, [reply(login)], { kugetsuLogins: actionsLogins(forge) })
+    expect(thread.hadEarlierReplies).toBe(true)
+  })
+
+  it('a marker typed by a person is not kugetsu’s, on any forge', () => {
+    for (const forge of ['gitea', 'forgejo', 'github'] as const) {
+      const thread = rebuildThread(issue, [reply('mallory')], {
+        kugetsuLogins: actionsLogins(forge)
+      })
+      expect(thread.hadEarlierReplies).toBe(false)
+    }
+    // Nor is the other forge's Actions user.
+    const thread = rebuildThread(issue, [reply('gitea-actions')], {
+      kugetsuLogins: actionsLogins('forgejo')
+    })
+    expect(thread.hadEarlierReplies).toBe(false)
   })
 })

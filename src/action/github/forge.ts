@@ -28,6 +28,17 @@ export function isGiteaFamily(forge: Forge): boolean {
   return forge === 'gitea' || forge === 'forgejo'
 }
 
+/**
+ * Who the job token posts as, where that is not told by a `[bot]` login or a Bot user type:
+ * Gitea's and Forgejo's Actions users (their API shows no user type). kugetsu's own comments
+ * are recognised by these logins.
+ */
+export function actionsLogins(forge: Forge): string[] {
+  if (forge === 'gitea') return ['gitea-actions']
+  if (forge === 'forgejo') return ['forgejo-actions']
+  return []
+}
+
 /** The forge's name as a person reads it, for messages. */
 export function forgeName(forge: Forge): string {
   return { github: 'GitHub', ghes: 'GitHub Enterprise Server', gitea: 'Gitea', forgejo: 'Forgejo' }[

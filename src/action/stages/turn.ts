@@ -8,6 +8,7 @@ import { formatIssueRef, parseIssueRef, type IssueRef } from '../../refs.js'
 import type { IssueInfo } from '../github/event.js'
 import { agentIssue } from '../conversation/message.js'
 import { firstTurnPrompt, laterTurnPrompt } from '../conversation/prompt.js'
+import { actionsLogins } from '../github/forge.js'
 import { MEMORY_REBUILT_NOTE, rebuildThread, rebuiltTurnPrompt } from '../conversation/thread.js'
 import type { CheckedOut } from '../work/checkout.js'
 import { workPrompt } from '../work/work-prompt.js'
@@ -124,6 +125,7 @@ async function firstPrompt(
   const ref = formatIssueRef(parseIssueRef(`#${issue.number}`, context.repo))
   const comments = await context.github.comments(issue.number)
   const thread = rebuildThread(issue, comments, {
+    kugetsuLogins: actionsLogins(context.runner.forge),
     excludeIds: [request.comment?.id, context.tracking?.id].filter(
       (id): id is number => id !== undefined
     )
