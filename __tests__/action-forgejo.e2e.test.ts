@@ -251,4 +251,29 @@ describe('on Gitea', () => {
     expectFallback(run)
     expectOnlyGiteaApi(run)
   }, 180_000)
+
+  test('a manual run (workflow_dispatch, whose payload permissions are all false) by a writer', async () => {
+    const run = await world.run({
+      event: world.github.events.dispatch(REPO, 'team.writer'),
+      inputs: { 'issue-ref': '5', message: 'from the button' }
+    })
+    expectSuccess(run)
+    expect(run.outputs).toMatchObject({ mode: 'continue', 'state-restored': 'true' })
+    expect(run.outputs.response).toContain('from the button')
+    expectFallback(run)
+  }, 150_000)
+
+  test('a manual run by someone without write access is refused', async () => {
+    const run = await world.run({
+      event: world.github.events.dispatch(REPO, 'reader'),
+      inputs: { 'issue-ref': '5', message: 'me too' }
+    })
+    expectSuccess(run)
+    expect(run.outputs.skipped).toBe('true')
+    expect(run.outputs['skip-reason']).toMatch(
+      /^not authorised: reader is not among the users with write access .*Gitea does not tell/
+    )
+    expect(run.opencode).toEqual([])
+    expect(run.comments).toEqual([])
+  }, 60_000)
 })
