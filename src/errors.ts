@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'provider-error'
   | 'timeout'
   | 'permission-rejected'
+  | 'permission-refused'
   | 'opencode-failed'
   | 'no-base'
   | 'base-exists'

@@ -1,4 +1,5 @@
 import * as core from '@actions/core'
+import { findAccess } from './action/github/access.js'
 import { authorize, type Authorization } from './action/github/authorize.js'
 import { repoContext, requestFromEvent, type ActionRequest } from './action/github/event.js'
 import { createGitHub } from './action/github/github.js'
@@ -26,7 +27,10 @@ import { runUrlFromEnv } from './action/github/tracking.js'
 import { KugetsuError } from './errors.js'
 import { formatIssueRef } from './refs.js'
 
-/** Whether the author of a turn may run the agent; see authorize.ts. Spends one API call at most. */
+/**
+ * Whether the author of a turn may run the agent; see authorize.ts. Spends one API call at most
+ * (two where the forge refuses the permission endpoint to the job token; see access.ts).
+ */
 async function authorizeTurn(request: TurnRequest, context: RunContext): Promise<Authorization> {
   const { inputs, github } = context
   return authorize({
@@ -36,7 +40,8 @@ async function authorizeTurn(request: TurnRequest, context: RunContext): Promise
     minPermission: inputs.minPermission,
     allowedUsers: inputs.allowedUsers,
     allowedBots: inputs.allowedBots,
-    permissionOf: (login) => github.permissionOf(login)
+    forge: context.runner.forge,
+    permissionOf: (login) => findAccess(login, github, context.runner.forge)
   })
 }
 

@@ -11,6 +11,8 @@
  * - `createKugetsuWorld`: one "GitHub" (REST stand-in + Actions cache stand-in over one store)
  *   whose `run` launches dist/index.js in a fresh job and reports what that run did: its outputs,
  *   and the model, cache and REST requests, opencode starts, cache entries and comments it made;
+ *   with `forge: 'gitea' | 'forgejo'`, the forge is the Gitea stand-in (gitea-api.ts) and the
+ *   cache speaks v1 with lowercased keys, as on those forges;
  * - `checkoutWorkspace`: a job's workspace as `actions/checkout@v4` with `persist-credentials:
  *   false` leaves it, cloned over HTTP from the GitHub stand-in's git remote (worlds with `git`).
  */
@@ -52,7 +54,8 @@ import {
   type GitHubRequest,
   type Issue
 } from './github-api.js'
-import { run as runGit } from './git-remote.js'
+import { run as runGit, type GitContent } from './git-remote.js'
+import { startGiteaApi, type GiteaApi, type GiteaForge } from './gitea-api.js'
 import {
   startModelServer,
   type ModelServer,
@@ -346,7 +349,7 @@ export interface Checkout {
  */
 export async function checkoutWorkspace(
   job: JobDirs,
-  github: GitHubApi,
+  github: Pick<ForgeStandIn, 'url' | 'token' | 'state' | 'git'>,
   options: {
     repo: string
     serverUrl: string
@@ -416,6 +419,13 @@ export async function checkoutWorkspace(
 // A world: GitHub (REST + Actions cache) for one repository, and runs of the action in it
 
 export interface WorldOptions {
+  /**
+   * The forge the runs happen on (default github: the GitHub stand-in; GHES is that with another
+   * serverUrl). `gitea` and `forgejo` use the Gitea stand-in, its payloads (`world.github.events`)
+   * and its runner's environment; their cache speaks v1 and lowercases keys whatever `protocol`
+   * and `lowercaseKeys` say.
+   */
+  forge?: 'github' | GiteaForge
   protocol: CacheProtocol
   /** GITHUB_SERVER_URL; a host other than github.com makes @actions/cache speak v1 (GHES). */
   serverUrl: string
@@ -478,10 +488,30 @@ export interface WorldRun {
   checkout?: Checkout
 }
 
-export interface KugetsuWorld {
+/**
+ * What a world needs of a forge's stand-in (both the GitHub and the Gitea one are): git at
+ * `<url>/<owner>/<repo>.git`, the REST API at `apiUrl`, a job token, the comments, the requests.
+ */
+export interface ForgeStandIn {
+  url: string
+  apiUrl?: string
+  token: string
+  state: {
+    repo(
+      fullName: string
+    ): { fullName: string; defaultBranch: string; private: boolean } | undefined
+    comments: Map<number, Comment>
+  }
+  requests: GitHubRequest[]
+  git: GitContent
+  close(): Promise<void>
+}
+
+export interface KugetsuWorld<Api extends ForgeStandIn = GitHubApi> {
   options: WorldOptions
   cache: CacheServer
-  github: GitHubApi
+  /** The forge's stand-in: GitHub's, or Gitea's for a world with `forge: 'gitea' | 'forgejo'`. */
+  github: Api
   context: EventContext
   /** Runs dist/index.js once, with the next run id, in a fresh job. */
   run(options: WorldRunOptions): Promise<WorldRun>
@@ -499,21 +529,52 @@ export function lookupKeys(request: CacheRequest): string[] {
   return query.split(',').filter(Boolean)
 }
 
-export async function createKugetsuWorld(options: WorldOptions): Promise<KugetsuWorld> {
-  const cache = await startCacheServer({
-    protocol: options.protocol,
-    lowercaseKeys: options.lowercaseKeys
-  })
-  const github = await startGitHubApi({
-    cacheStore: cache.store,
+export async function createKugetsuWorld(
+  options: WorldOptions & { forge?: 'github' }
+): Promise<KugetsuWorld>
+export async function createKugetsuWorld(
+  options: WorldOptions & { forge: GiteaForge }
+): Promise<KugetsuWorld<GiteaApi>>
+export async function createKugetsuWorld(
+  options: WorldOptions
+): Promise<KugetsuWorld<GitHubApi> | KugetsuWorld<GiteaApi>> {
+  const forge = options.forge ?? 'github'
+  if (forge === 'github') {
+    const cache = await startCacheServer({
+      protocol: options.protocol,
+      lowercaseKeys: options.lowercaseKeys
+    })
+    const github = await startGitHubApi({
+      cacheStore: cache.store,
+      serverUrl: options.serverUrl,
+      repos: [options.repo]
+    })
+    return buildWorld(options, cache, github, {})
+  }
+  // The runner's own cache server: protocol v1, keys lowercased.
+  options = { ...options, protocol: 'v1', lowercaseKeys: true }
+  const cache = await startCacheServer({ protocol: 'v1', lowercaseKeys: true })
+  const gitea = await startGiteaApi({
+    forge,
     serverUrl: options.serverUrl,
     repos: [options.repo]
   })
+  return buildWorld(options, cache, gitea, gitea.runnerEnv())
+}
+
+async function buildWorld<Api extends ForgeStandIn>(
+  options: WorldOptions,
+  cache: CacheServer,
+  github: Api,
+  forgeEnv: Record<string, string>
+): Promise<KugetsuWorld<Api>> {
+  const apiUrl = github.apiUrl ?? github.url
+  const gitea = options.forge === 'gitea' || options.forge === 'forgejo'
   if (options.git) await github.git.seed(options.repo, options.git.files)
   const context: EventContext = {
     repo: options.repo,
     serverUrl: options.serverUrl,
-    apiUrl: github.url,
+    apiUrl,
     private: github.state.repo(options.repo)?.private ?? false,
     defaultBranch: github.state.repo(options.repo)?.defaultBranch
   }
@@ -556,8 +617,11 @@ export async function createKugetsuWorld(options: WorldOptions): Promise<Kugetsu
       killSignal: runOptions.killSignal,
       repo: options.repo,
       serverUrl: options.serverUrl,
-      apiUrl: github.url,
+      apiUrl,
       runId,
+      // Gitea and Forgejo link runs by number; GitHub's numbers are the runs of one workflow.
+      runNumber: runId - options.firstRunId + 1,
+      ...(gitea ? { graphqlUrl: '' } : {}),
       event: runOptions.event,
       inputDefaults: defaults,
       inputs: runOptions.inputs,
@@ -568,6 +632,7 @@ export async function createKugetsuWorld(options: WorldOptions): Promise<Kugetsu
         // The runner's own working directory leaks into a step's environment as PWD; the step
         // itself runs in the workspace. opencode must work in the workspace all the same.
         PWD: runnerDir,
+        ...forgeEnv,
         ...options.env,
         ...cache.envFor(options.protocol),
         PATH: [options.shim.dir, join(REPO_ROOT, 'node_modules', '.bin'), process.env.PATH]

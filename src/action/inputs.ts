@@ -1,6 +1,7 @@
 import { KugetsuError } from '../errors.js'
 import { OPENCODE_VERSION } from '../opencode/version.js'
 import { MIN_STATE_KEY_LENGTH } from '../store/crypto.js'
+import { detectForge } from './github/forge.js'
 import { parseLoginList, parseMinPermission, type Permission } from './github/authorize.js'
 import { validateStatePrefix } from './cache/cache-state.js'
 import type { SandboxMode } from '../sandbox/sandbox.js'
@@ -134,6 +135,8 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionInputs {
       `opencode-version must be an exact version such as ${OPENCODE_VERSION}; got "${opencodeVersion.slice(0, 40)}"`
     )
   }
+  // Logins in the lists follow the forge's rules (`jane.doe` is a Gitea/Forgejo login).
+  const forge = detectForge(env)
   return {
     githubToken: input('github-token'),
     trigger: input('trigger') || '/kugetsu',
@@ -150,8 +153,8 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionInputs {
     opencodeConfig: parseJsonObject('opencode-config', input('opencode-config')),
     timeoutMs: parseTimeout(input('timeout-minutes')),
     minPermission: parseMinPermission(input('min-permission')),
-    allowedUsers: parseLoginList(input('allowed-users'), 'allowed-users'),
-    allowedBots: parseLoginList(input('allowed-bots'), 'allowed-bots'),
+    allowedUsers: parseLoginList(input('allowed-users'), 'allowed-users', forge),
+    allowedBots: parseLoginList(input('allowed-bots'), 'allowed-bots', forge),
     stateKey: parseStateKey(input('state-key')),
     exposeGithubToken: parseBoolean('expose-github-token', input('expose-github-token'), false),
     opencodeServe: parseBoolean('opencode-serve', input('opencode-serve'), true),

@@ -4,8 +4,11 @@
  */
 import { tmpdir } from 'node:os'
 import { resolve } from 'node:path'
+import { detectForge, type Forge } from './github/forge.js'
 
 export interface Runner {
+  /** Which forge runs the workflow (see forge.ts). */
+  forge: Forge
   /** The forge's web address (GITHUB_SERVER_URL), without a trailing slash. */
   serverUrl: string
   apiUrl: string
@@ -14,6 +17,8 @@ export interface Runner {
   eventName: string
   eventPath?: string
   runId: string
+  /** The run's number in the repository (GITHUB_RUN_NUMBER): Gitea and Forgejo link runs by it. */
+  runNumber: string
   runAttempt: string
   /** Where a step may keep temporary files (RUNNER_TEMP). */
   temp: string
@@ -26,12 +31,14 @@ export interface Runner {
 export function readRunner(env: NodeJS.ProcessEnv, workingDirectory = ''): Runner {
   const workspace = env.GITHUB_WORKSPACE || process.cwd()
   return {
+    forge: detectForge(env),
     serverUrl: (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, ''),
     apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
     repository: env.GITHUB_REPOSITORY ?? '',
     eventName: env.GITHUB_EVENT_NAME ?? '',
     eventPath: env.GITHUB_EVENT_PATH || undefined,
     runId: env.GITHUB_RUN_ID ?? '0',
+    runNumber: env.GITHUB_RUN_NUMBER ?? '',
     runAttempt: env.GITHUB_RUN_ATTEMPT ?? '1',
     temp: env.RUNNER_TEMP || tmpdir(),
     workspace,

@@ -1,5 +1,7 @@
 import { KugetsuError, errorMessage } from '../../errors.js'
 import { isKugetsuComment } from '../conversation/report.js'
+import type { AccessFinding } from './access.js'
+import { forgeName, isValidLogin, loginRule, type Forge } from './forge.js'
 
 /**
  * Whether the person (or bot) behind a trigger may run the agent, decided before any heavy work.
@@ -16,6 +18,9 @@ import { isKugetsuComment } from '../conversation/report.js'
  * 4. Everyone else needs a repository permission at least `min-permission` (default write).
  *    A failed lookup refuses: the decision fails closed, and says why. (On a public repository
  *    `read` may admit anyone who can comment; triage or higher keeps it to people you chose.)
+ *    Where the forge refuses the permission endpoint to the job token (Gitea, Forgejo), the
+ *    permission is write or none by the repository's assignees (access.ts): write is then all
+ *    that can be proved, and a refusal says to use allowed-users.
  */
 
 export const PERMISSIONS = ['read', 'triage', 'write', 'maintain', 'admin'] as const
@@ -33,9 +38,12 @@ export interface AuthorizeInput {
   allowedBots?: readonly string[]
   /**
    * The login's permission on the repository (see permissionFromResponse), or undefined when
-   * GitHub answers 404 (not a collaborator). Only called when the rules above do not decide.
+   * GitHub answers 404 (not a collaborator), or a finding that says where it came from (see
+   * access.ts). Only called when the rules above do not decide.
    */
-  permissionOf: (login: string) => Promise<string | undefined>
+  permissionOf: (login: string) => Promise<string | undefined | AccessFinding>
+  /** The forge, for its login rules and its name in messages (default github). */
+  forge?: Forge
 }
 
 /** Which rule decided; for logs and tests. */
@@ -52,8 +60,6 @@ export type Authorization =
   | { allowed: true; reason: string; rule: AuthorizeRule }
   | { allowed: false; reason: string; rule: AuthorizeRule }
 
-/** A GitHub login (`[bot]` suffix allowed), lenient enough for legacy names with odd hyphens. */
-const LOGIN = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}(?:\[bot\])?$/
 const BOT_SUFFIX = /\[bot\]$/i
 /** The marker with any spacing or case, so a hand-typed variant also counts. */
 const MARKER_LOOSE = /<!--\s*kugetsu:/i
@@ -86,13 +92,14 @@ export function isBot(login: string, userType: string): boolean {
 /**
  * The permission in a `GET /repos/{owner}/{repo}/collaborators/{username}/permission` answer.
  * `role_name` is preferred when it is one of the five roles, because `permission` reports
- * maintain as write and triage as read; a custom role falls back to `permission`. Anything
- * unrecognised is 'none'.
+ * maintain as write and triage as read; a custom role falls back to `permission`. Gitea and
+ * Forgejo call the repository owner's access `owner`: admin here. Anything unrecognised is 'none'.
  */
 export function permissionFromResponse(data: unknown): Permission | 'none' {
   const record = (data ?? {}) as { permission?: unknown; role_name?: unknown }
   for (const value of [record.role_name, record.permission]) {
     const name = typeof value === 'string' ? value.trim().toLowerCase() : ''
+    if (name === 'owner') return 'admin'
     if (rank(name) >= 0) return name as Permission
   }
   return 'none'
@@ -121,8 +128,12 @@ export async function authorize(input: AuthorizeInput): Promise<Authorization> {
   }
 
   const login = input.login.trim()
-  if (!LOGIN.test(login)) {
-    return refuse('invalid-login', `the author ${shown(login)} is not a valid GitHub login`)
+  const forge = input.forge ?? 'github'
+  if (!isValidLogin(login, forge)) {
+    return refuse(
+      'invalid-login',
+      `the author ${shown(login)} is not a valid ${forgeName(forge)} login`
+    )
   }
 
   if (isBot(login, input.userType)) {
@@ -141,7 +152,7 @@ export async function authorize(input: AuthorizeInput): Promise<Authorization> {
 
   // Checked again here: an unknown minimum would rank below every permission and admit anyone.
   const needed = parseMinPermission(input.minPermission ?? '')
-  let found: string | undefined
+  let found: string | undefined | AccessFinding
   try {
     found = await input.permissionOf(login)
   } catch (error) {
@@ -150,7 +161,12 @@ export async function authorize(input: AuthorizeInput): Promise<Authorization> {
       `could not look up ${login}\u2019s permission on the repository (${errorMessage(error)})`
     )
   }
-  const permission = (found ?? 'none').trim().toLowerCase()
+  if (typeof found === 'object' && found.via === 'assignees') {
+    return byAssignees(login, found.permission, needed, forge)
+  }
+  const permission = (typeof found === 'object' ? found.permission : (found ?? 'none'))
+    .trim()
+    .toLowerCase()
   if (rank(permission) >= rank(needed)) {
     return admit('permission', `${login} has ${permission} permission (${needed} needed)`)
   }
@@ -164,23 +180,54 @@ export async function authorize(input: AuthorizeInput): Promise<Authorization> {
 }
 
 /**
+ * The decision when the forge told the job token only whether the login may write (it is among
+ * the repository's assignees): write or below is decided; above write cannot be proved.
+ */
+function byAssignees(
+  login: string,
+  permission: string,
+  needed: Permission,
+  forge: Forge
+): Authorization {
+  const why = `${forgeName(forge)} does not tell the job token anyone\u2019s permission, only who may write (the repository\u2019s assignees)`
+  if (rank(needed) > rank('write')) {
+    return refuse(
+      'permission',
+      `${login}\u2019s ${needed} permission cannot be checked: ${why}; list who may trigger kugetsu in allowed-users, or set min-permission to write`
+    )
+  }
+  if (permission === 'write') {
+    return admit(
+      'permission',
+      `${login} has write access (among the repository\u2019s assignees; ${needed} needed)`
+    )
+  }
+  return refuse(
+    'permission',
+    `${login} is not among the users with write access to the repository (${why}); to let them trigger kugetsu, give them write access or list them in allowed-users`
+  )
+}
+
+/**
  * A list of logins from an input such as `allowed-users`: separated by commas and/or newlines,
  * each trimmed, empty entries dropped, a leading `@` dropped, duplicates (ignoring case) dropped.
  * Refuses anything that is not a GitHub login, naming the first bad entry.
  */
-export function parseLoginList(text: string, inputName = 'allowed-users'): string[] {
+export function parseLoginList(
+  text: string,
+  inputName = 'allowed-users',
+  forge: Forge = 'github'
+): string[] {
   const logins: string[] = []
   const seen = new Set<string>()
   for (const raw of text.split(/[,\r\n]/)) {
     const entry = raw.trim().replace(/^@/, '')
     if (entry === '') continue
-    if (!LOGIN.test(entry)) {
-      const why = /\s/.test(entry)
-        ? ' (separate logins with commas or newlines)'
-        : ' (a login is 1-39 letters, digits or hyphens, optionally ending in [bot])'
+    if (!isValidLogin(entry, forge) && !isValidLogin(entry.replace(BOT_SUFFIX, ''), forge)) {
+      const why = /\s/.test(entry) ? 'separate logins with commas or newlines' : loginRule(forge)
       throw new KugetsuError(
         'invalid-input',
-        `${inputName} has an entry that is not a GitHub login: ${quoted(entry)}${why}`
+        `${inputName} has an entry that is not a ${forgeName(forge)} login: ${quoted(entry)} (${why})`
       )
     }
     const key = entry.toLowerCase()

@@ -75,6 +75,12 @@ function issueInfo(issue: any): IssueInfo {
   }
 }
 
+/** Gitea and Forgejo say so beside the issue (`is_pull`) in an issue_comment payload. */
+function commentedIssue(payload: any): IssueInfo {
+  const issue = issueInfo(payload?.issue)
+  return payload?.is_pull === true ? { ...issue, isPullRequest: true } : issue
+}
+
 function userId(user: any): number | undefined {
   const id = Number(user?.id)
   return Number.isSafeInteger(id) && id > 0 ? id : undefined
@@ -157,7 +163,7 @@ export function requestFromEvent(
       const match = findTrigger(body, trigger)
       if (!match) return { kind: 'skip', reason: `the comment does not contain ${trigger}` }
       // An empty message is refused only once the author is known to be allowed (see main).
-      const issue = issueInfo(payload.issue)
+      const issue = commentedIssue(payload)
       return {
         kind: 'turn',
         ref: issueInRepository(issue.number, context),

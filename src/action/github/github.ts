@@ -1,4 +1,5 @@
 import { KugetsuError, errorMessage } from '../../errors.js'
+import type { PermissionAnswer } from './access.js'
 import { permissionFromResponse } from './authorize.js'
 import type { IssueInfo, RepoContext } from './event.js'
 import { installRetry, type RetryOptions } from './github-retry.js'
@@ -12,8 +13,11 @@ import { pullRequestInfo, type PullRequestInfo } from '../work/pull-request-info
  * (a skipped event) never loads it.
  */
 export interface GitHub {
-  /** The login's permission on the repository, or undefined when not a collaborator (404). */
-  permissionOf(login: string): Promise<string | undefined>
+  /** What the permission endpoint says about the login (see access.ts for the fallback). */
+  permission(login: string): Promise<PermissionAnswer>
+  /** Logins of the repository's assignees (on Gitea and Forgejo: the users with write access). */
+  assignees(): Promise<string[]>
+  /** Reactions are created without reading the answer: Gitea and Forgejo send no id. */
   reactToComment(commentId: number, content: 'eyes'): Promise<void>
   /** The issue (or pull request); IssueNotFoundError when it does not exist or was deleted. */
   issue(number: number, ref: string): Promise<IssueInfo>
@@ -41,7 +45,7 @@ export interface GitHub {
   /** Deletes a branch; false when it did not exist. */
   deleteBranch(branch: string): Promise<boolean>
   /** Who the token acts as, when the API says (a personal token); undefined for an app's token. */
-  tokenUser(): Promise<{ login: string; id: number } | undefined>
+  tokenUser(): Promise<{ login: string; id: number; email?: string } | undefined>
 }
 
 export interface NewPullRequest {
@@ -102,16 +106,27 @@ export function createGitHub(options: {
   const { owner, repo } = options.repo
 
   return {
-    async permissionOf(login) {
+    async permission(login) {
       try {
         const { data } = await (
           await octokit()
         ).rest.repos.getCollaboratorPermissionLevel({ owner, repo, username: login })
-        return permissionFromResponse(data)
+        return { kind: 'permission', permission: permissionFromResponse(data) }
       } catch (error) {
-        if (statusOf(error) === 404) return undefined
+        if (statusOf(error) === 404) return { kind: 'not-found' }
+        if (statusOf(error) === 403) return { kind: 'refused', message: errorMessage(error) }
         throw error
       }
+    },
+
+    async assignees() {
+      const client = await octokit()
+      const data = await client.paginate(client.rest.issues.listAssignees, {
+        owner,
+        repo,
+        per_page: 100
+      })
+      return data.map((user) => user?.login).filter((login): login is string => !!login)
     },
 
     async reactToComment(commentId, content) {
@@ -288,7 +303,11 @@ export function createGitHub(options: {
     async tokenUser() {
       try {
         const { data } = await (await octokit()).rest.users.getAuthenticated()
-        return { login: data.login, id: data.id }
+        return {
+          login: data.login,
+          id: data.id,
+          ...(typeof data.email === 'string' && data.email ? { email: data.email } : {})
+        }
       } catch (error) {
         if (statusOf(error) === 403 || statusOf(error) === 401 || statusOf(error) === 404)
           return undefined

@@ -1,4 +1,5 @@
 import { MARKER_PREFIX, marker } from '../conversation/report.js'
+import { detectForge, runUrl } from './forge.js'
 
 /**
  * The tracking comment: posted as soon as a request is accepted, so the person asking sees that
@@ -20,15 +21,15 @@ export const TRACKING_STATE = {
 /** What the post step says when it cannot know which of these ended the job. */
 export const INTERRUPTED_WHY = 'the job was cancelled, timed out or stopped before kugetsu finished'
 
-/** The link to this run (its attempt, after a re-run), or '' outside Actions. */
+/** The link to this run (its attempt, after a re-run; by number on Gitea/Forgejo), or '' outside Actions. */
 export function runUrlFromEnv(env: NodeJS.ProcessEnv): string {
-  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env
-  if (!server || !repo || !runId) return ''
-  const attempt =
-    env.GITHUB_RUN_ATTEMPT && env.GITHUB_RUN_ATTEMPT !== '1'
-      ? `/attempts/${env.GITHUB_RUN_ATTEMPT}`
-      : ''
-  return `${server.replace(/\/+$/, '')}/${repo}/actions/runs/${runId}${attempt}`
+  return runUrl(detectForge(env), {
+    serverUrl: env.GITHUB_SERVER_URL ?? '',
+    repository: env.GITHUB_REPOSITORY ?? '',
+    runId: env.GITHUB_RUN_ID,
+    runNumber: env.GITHUB_RUN_NUMBER,
+    attempt: env.GITHUB_RUN_ATTEMPT
+  })
 }
 
 const runLink = (runUrl: string) => (runUrl ? ` ([run](${runUrl}))` : '')

@@ -8,6 +8,7 @@ import { formatIssueRef, parseIssueRef, type IssueRef } from '../../refs.js'
 import type { IssueInfo } from '../github/event.js'
 import { agentIssue } from '../conversation/message.js'
 import { firstTurnPrompt, laterTurnPrompt } from '../conversation/prompt.js'
+import { actionsLogins } from '../github/forge.js'
 import { MEMORY_REBUILT_NOTE, rebuildThread, rebuiltTurnPrompt } from '../conversation/thread.js'
 import { commentsSince } from '../sessions/tombstone.js'
 import type { Forgetting } from '../../store/types.js'
@@ -132,6 +133,7 @@ async function firstPrompt(
   const all = await context.github.comments(issue.number)
   const comments = forgotten ? commentsSince(all, forgotten) : all
   const thread = rebuildThread(issue, comments, {
+    kugetsuLogins: actionsLogins(context.runner.forge),
     excludeIds: [request.comment?.id, context.tracking?.id].filter(
       (id): id is number => id !== undefined
     )

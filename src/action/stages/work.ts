@@ -9,7 +9,7 @@ import { errorMessage, isKugetsuError } from '../../errors.js'
 import type { IssueRecord, WorkRecord } from '../../store/types.js'
 import type { IssueInfo } from '../github/event.js'
 import { defaultBranchName } from '../github/scope.js'
-import { ACTIONS_BOT_IDENTITY, noreplyEmail } from '../work/identity.js'
+import { committerIdentity } from '../work/identity.js'
 import { branchNews } from '../work/branch-news.js'
 import { checkOut, type CheckedOut } from '../work/checkout.js'
 import { restoreWorkspaceGit, snapshotWorkspaceGitAt } from '../work/workspace-git.js'
@@ -143,11 +143,10 @@ export async function newsSinceLastTurn(
   })
 }
 
-/** The bot the token commits as: the token's user when the API says, else github-actions[bot]. */
+/** The bot the token commits as (see committerIdentity). */
 async function committer(context: RunContext): Promise<Identity> {
   const user = await context.github.tokenUser().catch(() => undefined)
-  if (!user) return ACTIONS_BOT_IDENTITY
-  return { name: user.login, email: noreplyEmail(context.repo.host, user.login, user.id) }
+  return committerIdentity(context.runner.forge, context.repo.host, user)
 }
 
 /** The agent's changes as a patch in the log, when they could not be pushed. */

@@ -1,0 +1,279 @@
+/**
+ * The bundled action on Forgejo and Gitea: runs launched with their runner's environment
+ * (FORGEJO_ACTIONS / GITEA_ACTIONS, the API at /api/v1, no GraphQL URL, the job token in every
+ * step's environment), their payloads (is_pull, no author_association) and the Gitea stand-in's
+ * API, which refuses the permission endpoint to the job token. Who may trigger is then decided by
+ * the repository's assignees (the users with write access) and allowed-users.
+ *
+ * The tests of a describe block run in order and build on each other.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { cleanupJobs } from './support/action-runner.js'
+import {
+  createKugetsuWorld,
+  createOpencodeShim,
+  readActionDefinition,
+  type KugetsuWorld,
+  type OpencodeShim,
+  type WorldRun
+} from './support/action-e2e.js'
+import { type GiteaApi, type GiteaForge } from './support/gitea-api.js'
+import { startModelServer, type ModelServer } from './support/model-server.js'
+import { createOpencodeEnv } from './support/opencode-env.js'
+
+const REPO = 'acme/widgets'
+const SERVER = 'https://forge.example.test'
+const HOST = 'forge.example.test'
+const PERMISSION = /^\/api\/v1\/repos\/acme\/widgets\/collaborators\/[^/]+\/permission$/
+
+const scratch = mkdtempSync(join(tmpdir(), 'kugetsu-forgejo-e2e-'))
+const declaredOutputs = new Set(readActionDefinition().outputs)
+
+let model: ModelServer
+let shim: OpencodeShim
+let opencodeEnv: Record<string, string>
+
+beforeAll(async () => {
+  model = await startModelServer()
+  const machine = await createOpencodeEnv({ baseURL: model.baseURL, parentDir: scratch })
+  shim = await createOpencodeShim(scratch)
+  opencodeEnv = Object.fromEntries(
+    Object.entries(machine.env).filter(
+      (entry): entry is [string, string] =>
+        /^(OPENCODE_|SCRIPTED_KEY$|npm_config_offline$|NO_COLOR$)/.test(entry[0]) &&
+        entry[1] !== undefined
+    )
+  )
+})
+
+afterAll(async () => {
+  await model?.close()
+  cleanupJobs()
+  rmSync(scratch, { recursive: true, force: true })
+})
+
+/**
+ * A repository owned by an organization: jane.doe writes as a collaborator, team.writer writes
+ * as a member of a team (not a collaborator), reader is a read-only collaborator, mallory nobody.
+ */
+async function newWorld(forge: GiteaForge, firstRunId: number): Promise<KugetsuWorld<GiteaApi>> {
+  const world = await createKugetsuWorld({
+    forge,
+    protocol: 'v1',
+    serverUrl: SERVER,
+    repo: REPO,
+    model,
+    shim,
+    env: opencodeEnv,
+    scratch,
+    firstRunId
+  })
+  const { state } = world.github
+  state.setPermission(REPO, 'jane.doe', 'write')
+  state.setPermission(REPO, 'reader', 'read')
+  state.addTeamMember(REPO, 'maintainers', 'team.writer', 'write')
+  state.addUser('mallory')
+  return world
+}
+
+/** A person's comment on the issue, and the run its issue_comment event starts. */
+async function comment(
+  world: KugetsuWorld<GiteaApi>,
+  issue: number,
+  user: string,
+  body: string,
+  inputs: Record<string, string> = {}
+): Promise<WorldRun> {
+  const posted = world.github.state.addComment(REPO, issue, { body, user })
+  return world.run({ event: world.github.events.issueComment(REPO, posted.id), inputs })
+}
+
+function expectSuccess(run: WorldRun): void {
+  const errors = run.result.annotations.filter((a) => a.level === 'error')
+  if (run.result.exitCode !== 0 || errors.length > 0) {
+    throw new Error(
+      `the action failed (exit ${run.result.exitCode}): ${errors.map((e) => e.message).join('; ')}\n` +
+        `${run.result.stdout.slice(-4000)}\n${run.result.stderr.slice(-2000)}`
+    )
+  }
+  for (const name of Object.keys(run.outputs)) expect(declaredOutputs).toContain(name)
+}
+
+/** Nothing a Gitea-family forge lacks was asked for: no GraphQL, no caches REST API, all /api/v1. */
+function expectOnlyGiteaApi(run: WorldRun): void {
+  for (const request of run.github) {
+    if (request.git) continue
+    expect(request.path).toMatch(/^\/api\/v1\//)
+    expect(request.path).not.toMatch(/graphql|\/actions\/caches/)
+  }
+}
+
+/** The permission lookup was tried, refused, and answered by the assignees list. */
+function expectFallback(run: WorldRun): void {
+  const asked = run.github.filter((r) => PERMISSION.test(r.path))
+  expect(asked.map((r) => r.status)).toEqual([403])
+  const assignees = run.github.filter((r) => r.path === `/api/v1/repos/${REPO}/assignees`)
+  expect(assignees.map((r) => r.status)).toEqual([200])
+  // The job token, as the runner gives it: `token …`.
+  expect(asked[0].authorization).toBe(`token ${run.result.env.GITHUB_TOKEN}`)
+}
+
+function expectRefused(run: WorldRun, login: string): void {
+  expectSuccess(run)
+  expect(run.outputs.skipped).toBe('true')
+  expect(run.outputs['skip-reason']).toBe(
+    `not authorised: ${login} is not among the users with write access to the repository (Forgejo does not tell the job token anyone\u2019s permission, only who may write (the repository\u2019s assignees)); to let them trigger kugetsu, give them write access or list them in allowed-users`
+  )
+  expect(run.opencode).toEqual([])
+  expect(run.comments).toEqual([])
+  expect(run.saved).toEqual([])
+  // Nothing but the lookups: no reaction, no comment.
+  expect(run.github.filter((r) => r.method !== 'GET')).toEqual([])
+}
+
+describe('on Forgejo (the permission endpoint refused to the job token)', () => {
+  let world: KugetsuWorld<GiteaApi>
+  let start: WorldRun
+
+  beforeAll(async () => {
+    world = await newWorld('forgejo', 7000)
+    world.github.state.addIssue(REPO, { number: 3, title: 'Widgets wobble', user: 'jane.doe' })
+  })
+  afterAll(() => world?.close())
+
+  test('a collaborator with write access (login with a dot) starts the session', async () => {
+    start = await comment(world, 3, 'jane.doe', '/kugetsu why do they wobble?')
+    expectSuccess(start)
+    expect(start.outputs).toMatchObject({
+      mode: 'start',
+      'issue-ref': `${HOST}/${REPO}#3`,
+      'state-restored': 'false'
+    })
+    // The runner's environment as the action saw it.
+    expect(start.result.env).toMatchObject({
+      GITEA_ACTIONS: 'true',
+      FORGEJO_ACTIONS: 'true',
+      FORGEJO_TOKEN: world.github.token,
+      GITHUB_TOKEN: world.github.token,
+      GITHUB_API_URL: world.github.apiUrl,
+      GITHUB_GRAPHQL_URL: ''
+    })
+    expectFallback(start)
+    expectOnlyGiteaApi(start)
+    // 👀 without an id in the answer.
+    const reaction = start.github.find((r) => r.path.endsWith('/reactions'))
+    expect(reaction).toMatchObject({ method: 'POST', json: { content: 'eyes' }, status: 201 })
+    // One comment: the tracking comment edited into the reply, by the Actions user.
+    expect(start.comments).toHaveLength(1)
+    const [reply] = start.comments
+    expect(reply.user).toBe(world.github.state.actionsUser.login)
+    expect(reply.body).toContain('Message from @jane.doe:\nwhy do they wobble?')
+    expect(start.outputs['comment-url']).toBe(`${SERVER}/${REPO}/issues/3#issuecomment-${reply.id}`)
+    // The cache got keys it lowercased; the run linked by its number (the world's first run: 1).
+    expect(start.saved.length).toBeGreaterThan(0)
+    for (const entry of start.saved) expect(entry.key).toBe(entry.key.toLowerCase())
+    const tracking = start.github.find(
+      (r) => r.method === 'POST' && r.path.endsWith('/issues/3/comments')
+    )
+    expect(JSON.stringify(tracking?.json)).toContain(`${SERVER}/${REPO}/actions/runs/1)`)
+  }, 180_000)
+
+  test('a team member with write access (not a collaborator) continues it', async () => {
+    const next = await comment(world, 3, 'team.writer', '/kugetsu and the fix?')
+    expectSuccess(next)
+    expect(next.outputs).toMatchObject({
+      mode: 'continue',
+      'session-id': start.outputs['session-id'],
+      'state-restored': 'true'
+    })
+    expectFallback(next)
+    expectOnlyGiteaApi(next)
+    expect(next.outputs.response).toContain('Message from @team.writer:\nand the fix?')
+    const tracking = next.github.find(
+      (r) => r.method === 'POST' && r.path.endsWith('/issues/3/comments')
+    )
+    expect(JSON.stringify(tracking?.json)).toContain(`${SERVER}/${REPO}/actions/runs/2)`)
+  }, 150_000)
+
+  test('a stranger is refused, and told nothing; the skip reason says what to configure', async () => {
+    const run = await comment(world, 3, 'mallory', '/kugetsu delete everything')
+    expectRefused(run, 'mallory')
+    expectFallback(run)
+  }, 60_000)
+
+  test('payload permissions are never trusted: a stranger’s event claiming admin is refused', async () => {
+    const posted = world.github.state.addComment(REPO, 3, { body: '/kugetsu pwn', user: 'mallory' })
+    const event = world.github.events.issueComment(REPO, posted.id)
+    const payload = event.payload as { repository: { permissions: object } }
+    payload.repository.permissions = { admin: true, push: true, pull: true }
+    const run = await world.run({ event })
+    expectRefused(run, 'mallory')
+  }, 60_000)
+
+  test('a read-only collaborator is refused (collaborator membership is not write access)', async () => {
+    const run = await comment(world, 3, 'reader', '/kugetsu please')
+    expectRefused(run, 'reader')
+    // The forge would have said "collaborator" (204): kugetsu did not ask that.
+    expect(run.github.some((r) => /\/collaborators\/reader$/.test(r.path))).toBe(false)
+  }, 60_000)
+
+  test('allowed-users admits a person without write access, with no lookup', async () => {
+    const run = await comment(world, 3, 'reader', '/kugetsu now please', {
+      'allowed-users': 'Reader'
+    })
+    expectSuccess(run)
+    expect(run.outputs).toMatchObject({ mode: 'continue', 'state-restored': 'true' })
+    expect(run.github.some((r) => PERMISSION.test(r.path) || r.path.endsWith('/assignees'))).toBe(
+      false
+    )
+  }, 150_000)
+})
+
+describe('on Gitea', () => {
+  let world: KugetsuWorld<GiteaApi>
+
+  beforeAll(async () => {
+    world = await newWorld('gitea', 7100)
+    world.github.state.addIssue(REPO, { number: 5, title: 'Gears', user: 'mallory' })
+  })
+  afterAll(() => world?.close())
+
+  test('a writer starts a session; GITEA_ACTIONS alone, no Forgejo variables', async () => {
+    const run = await comment(world, 5, 'jane.doe', '/kugetsu hello')
+    expectSuccess(run)
+    expect(run.outputs).toMatchObject({ mode: 'start', 'issue-ref': `${HOST}/${REPO}#5` })
+    expect(run.result.env.GITEA_ACTIONS).toBe('true')
+    expect(run.result.env.FORGEJO_ACTIONS).toBeUndefined()
+    expect(run.result.env.FORGEJO_TOKEN).toBeUndefined()
+    expectFallback(run)
+    expectOnlyGiteaApi(run)
+  }, 180_000)
+
+  test('a manual run (workflow_dispatch, whose payload permissions are all false) by a writer', async () => {
+    const run = await world.run({
+      event: world.github.events.dispatch(REPO, 'team.writer'),
+      inputs: { 'issue-ref': '5', message: 'from the button' }
+    })
+    expectSuccess(run)
+    expect(run.outputs).toMatchObject({ mode: 'continue', 'state-restored': 'true' })
+    expect(run.outputs.response).toContain('from the button')
+    expectFallback(run)
+  }, 150_000)
+
+  test('a manual run by someone without write access is refused', async () => {
+    const run = await world.run({
+      event: world.github.events.dispatch(REPO, 'reader'),
+      inputs: { 'issue-ref': '5', message: 'me too' }
+    })
+    expectSuccess(run)
+    expect(run.outputs.skipped).toBe('true')
+    expect(run.outputs['skip-reason']).toMatch(
+      /^not authorised: reader is not among the users with write access .*Gitea does not tell/
+    )
+    expect(run.opencode).toEqual([])
+    expect(run.comments).toEqual([])
+  }, 60_000)
+})
