@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1521);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1699);
 /** The action's entry point (action.yml `main`). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1521:
+/***/ 1699:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28409,253 +28409,6 @@ function isKugetsuError(error, code) {
 function errorMessage(error) {
     const text = error instanceof Error ? error.message : String(error);
     return text.split('\n')[0].trim() || 'unknown error';
-}
-
-;// CONCATENATED MODULE: ./src/action/conversation/report.ts
-/** How kugetsu answers on an issue: the reply comment, its footer and hidden marker, the summary. */
-const MARKER_PREFIX = '<!-- kugetsu:';
-const MAX_COMMENT_LENGTH = 65_536;
-/** One line on what the turn pushed: the commit (its changes linked) and the pull request. */
-function workLine(work) {
-    if (!work)
-        return '';
-    const parts = [];
-    if (work.commit && work.branch) {
-        const short = work.commit.slice(0, 7);
-        const commit = work.changesUrl ? `[\`${short}\`](${work.changesUrl})` : `\`${short}\``;
-        parts.push(`pushed ${commit} to \`${work.branch}\``);
-    }
-    if (work.pullRequest)
-        parts.push(`pull request [#${work.pullRequest.number}](${work.pullRequest.url})`);
-    return parts.length > 0 ? `**Work:** ${parts.join(' · ')}` : '';
-}
-/** A note above a reply's footer (lost memory, a lost race), as a GitHub alert block. */
-function noteBlock(note) {
-    return `> [!NOTE]\n> ${note.replace(/\n/g, ' ')}`;
-}
-/** Every note block in a reply, so a reply can be read without them. */
-const NOTE_BLOCKS = /\n*> \[!NOTE\]\n> [^\n]*/g;
-function marker(fields) {
-    const body = Object.entries(fields)
-        .map(([key, value]) => `${key}=${value.replace(/\s|-->|>/g, '_')}`)
-        .join(' ');
-    return `${MARKER_PREFIX} ${body} -->`;
-}
-/** Whether a comment body is one kugetsu wrote (it carries the hidden marker). */
-function isKugetsuComment(body) {
-    return body.includes(MARKER_PREFIX);
-}
-function shortSessionId(sessionId) {
-    return sessionId.length > 14 ? `${sessionId.slice(0, 14)}…` : sessionId;
-}
-function formatDuration(ms) {
-    const seconds = ms / 1000;
-    if (seconds < 60)
-        return `${seconds.toFixed(1)} s`;
-    const minutes = Math.floor(seconds / 60);
-    return `${minutes} min ${Math.round(seconds - minutes * 60)} s`;
-}
-function formatCost(cost) {
-    return `$${cost.toFixed(cost > 0 && cost < 0.01 ? 4 : 2)}`;
-}
-function footer(facts) {
-    const verb = facts.mode === 'start' ? 'Started' : 'Continued';
-    const parts = [
-        `${verb} session \`${shortSessionId(facts.sessionId)}\``,
-        `turn ${facts.turns}`,
-        `${facts.tokensInput.toLocaleString('en-US')} in / ${facts.tokensOutput.toLocaleString('en-US')} out tokens`,
-        formatCost(facts.cost),
-        formatDuration(facts.durationMs)
-    ];
-    const run = facts.runUrl ? ` · [run](${facts.runUrl})` : '';
-    return `<sub>kugetsu · ${parts.join(' · ')}${run}</sub>`;
-}
-/** The reply comment: the agent's text, the footer and the marker, cut to fit GitHub's limit. */
-function replyBody(text, facts) {
-    const work = workLine(facts.work);
-    const notes = (work ? `\n\n${work}` : '') +
-        (facts.notes ?? []).map((note) => `\n\n${noteBlock(note)}`).join('');
-    const tail = `${notes}\n\n---\n${footer(facts)}\n${marker({ session: facts.sessionId, ref: facts.ref, turn: String(facts.turns) })}`;
-    const reply = text.trim() === '' ? '_(the agent gave no text reply)_' : text.trim();
-    return fitComment(reply, tail);
-}
-/** The failure comment; `stage` names the part of the turn that failed, when known. */
-function failureBody(ref, message, runUrl, stage) {
-    const link = runUrl ? ` See [the run](${runUrl}) for details.` : '';
-    const where = stage ? `\n\n<sub>Failed while ${stage}.</sub>` : '';
-    const tail = `${where}\n${marker({ ref, failed: 'true' })}`;
-    return fitComment(`**kugetsu failed:** ${message}${link}`, tail);
-}
-const TRUNCATION_NOTE = '\n\n_…the reply was cut here to fit a GitHub comment; the whole text is in the job summary and the `response` output._';
-function fitComment(text, tail) {
-    if (text.length + tail.length <= MAX_COMMENT_LENGTH)
-        return text + tail;
-    const room = MAX_COMMENT_LENGTH - tail.length - TRUNCATION_NOTE.length;
-    let cut = text.slice(0, room);
-    const lineBreak = cut.lastIndexOf('\n');
-    if (lineBreak > room * 0.8)
-        cut = cut.slice(0, lineBreak);
-    // Never end on half of a surrogate pair.
-    if (/[\uD800-\uDBFF]$/.test(cut))
-        cut = cut.slice(0, -1);
-    return cut + TRUNCATION_NOTE + tail;
-}
-const escapeCell = (value) => value.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-function summaryTable(rows) {
-    return [
-        '| | |',
-        '|---|---|',
-        ...rows.map(([k, v]) => `| ${escapeCell(k)} | ${escapeCell(v)} |`)
-    ].join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/action/github/authorize.ts
-
-
-/**
- * Whether the person (or bot) behind a trigger may run the agent, decided before any heavy work.
- * On a public repository anyone can comment, and a run spends the repository's model budget and
- * acts with its token, so by default only people with write access may trigger one.
- *
- * The rules, in order:
- * 1. A comment carrying kugetsu's hidden marker never triggers, whoever posted it: kugetsu's own
- *    replies may quote `/kugetsu`, and answering them would loop.
- * 2. Bots (user type Bot, or a login ending in `[bot]`) are refused unless listed in
- *    `allowed-bots` (case-insensitive, with or without the `[bot]` suffix); a listed bot is
- *    admitted without a permission check (apps are not collaborators).
- * 3. Users listed in `allowed-users` (case-insensitive) are admitted whatever their permission.
- * 4. Everyone else needs a repository permission at least `min-permission` (default write).
- *    A failed lookup refuses: the decision fails closed, and says why. (On a public repository
- *    `read` may admit anyone who can comment; triage or higher keeps it to people you chose.)
- */
-const PERMISSIONS = ['read', 'triage', 'write', 'maintain', 'admin'];
-const DEFAULT_MIN_PERMISSION = 'write';
-/** A GitHub login (`[bot]` suffix allowed), lenient enough for legacy names with odd hyphens. */
-const LOGIN = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}(?:\[bot\])?$/;
-const BOT_SUFFIX = /\[bot\]$/i;
-/** The marker with any spacing or case, so a hand-typed variant also counts. */
-const MARKER_LOOSE = /<!--\s*kugetsu:/i;
-const rank = (permission) => PERMISSIONS.indexOf(permission);
-const bare = (login) => login.trim().replace(BOT_SUFFIX, '').toLowerCase();
-const listed = (list, login) => (list ?? []).some((entry) => bare(entry) === bare(login));
-/**
- * Untrusted text quoted in a one-line message: JSON-quoted, with format, control and other
- * invisible characters also escaped, so a bidi override cannot reorder the log line.
- */
-function quoted(text, max = 60) {
-    return JSON.stringify(text.slice(0, max)).replace(/[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/gu, (c) => {
-        const code = c.codePointAt(0);
-        return code > 0xffff
-            ? `\\u{${code.toString(16)}}`
-            : `\\u${code.toString(16).padStart(4, '0')}`;
-    });
-}
-const shown = (login) => quoted(login);
-function isBot(login, userType) {
-    return userType.toLowerCase() === 'bot' || BOT_SUFFIX.test(login.trim());
-}
-/**
- * The permission in a `GET /repos/{owner}/{repo}/collaborators/{username}/permission` answer.
- * `role_name` is preferred when it is one of the five roles, because `permission` reports
- * maintain as write and triage as read; a custom role falls back to `permission`. Anything
- * unrecognised is 'none'.
- */
-function permissionFromResponse(data) {
-    const record = (data ?? {});
-    for (const value of [record.role_name, record.permission]) {
-        const name = typeof value === 'string' ? value.trim().toLowerCase() : '';
-        if (rank(name) >= 0)
-            return name;
-    }
-    return 'none';
-}
-function refuse(rule, reason) {
-    return { allowed: false, reason, rule };
-}
-function admit(rule, reason) {
-    return { allowed: true, reason, rule };
-}
-/**
- * Decides by the rules in the module comment. Never throws for anything about the commenter
- * (a failed permission lookup refuses); throws KugetsuError 'invalid-input' only for a
- * minPermission that is not one of PERMISSIONS.
- */
-async function authorize(input) {
-    const body = input.commentBody ?? '';
-    if (isKugetsuComment(body) || MARKER_LOOSE.test(body)) {
-        return refuse('marker', 'the comment carries kugetsu\u2019s marker (kugetsu never answers itself)');
-    }
-    const login = input.login.trim();
-    if (!LOGIN.test(login)) {
-        return refuse('invalid-login', `the author ${shown(login)} is not a valid GitHub login`);
-    }
-    if (isBot(login, input.userType)) {
-        if (listed(input.allowedBots, login)) {
-            return admit('allowed-bot', `the bot ${login} is in allowed-bots`);
-        }
-        const hint = listed(input.allowedUsers, login)
-            ? ' (bots go in allowed-bots, not allowed-users)'
-            : '';
-        return refuse('bot', `the bot ${login} is not in allowed-bots${hint}`);
-    }
-    if (listed(input.allowedUsers, login)) {
-        return admit('allowed-user', `${login} is in allowed-users`);
-    }
-    // Checked again here: an unknown minimum would rank below every permission and admit anyone.
-    const needed = parseMinPermission(input.minPermission ?? '');
-    let found;
-    try {
-        found = await input.permissionOf(login);
-    }
-    catch (error) {
-        return refuse('lookup-failed', `could not look up ${login}\u2019s permission on the repository (${errorMessage(error)})`);
-    }
-    const permission = (found ?? 'none').trim().toLowerCase();
-    if (rank(permission) >= rank(needed)) {
-        return admit('permission', `${login} has ${permission} permission (${needed} needed)`);
-    }
-    const has = rank(permission) >= 0
-        ? `has only ${permission} permission`
-        : permission === 'none' || permission === ''
-            ? 'has no permission on the repository'
-            : `has an unrecognised permission ${shown(permission)}`;
-    return refuse('permission', `${login} ${has}; ${needed} or higher is needed`);
-}
-/**
- * A list of logins from an input such as `allowed-users`: separated by commas and/or newlines,
- * each trimmed, empty entries dropped, a leading `@` dropped, duplicates (ignoring case) dropped.
- * Refuses anything that is not a GitHub login, naming the first bad entry.
- */
-function parseLoginList(text, inputName = 'allowed-users') {
-    const logins = [];
-    const seen = new Set();
-    for (const raw of text.split(/[,\r\n]/)) {
-        const entry = raw.trim().replace(/^@/, '');
-        if (entry === '')
-            continue;
-        if (!LOGIN.test(entry)) {
-            const why = /\s/.test(entry)
-                ? ' (separate logins with commas or newlines)'
-                : ' (a login is 1-39 letters, digits or hyphens, optionally ending in [bot])';
-            throw new errors_KugetsuError('invalid-input', `${inputName} has an entry that is not a GitHub login: ${quoted(entry)}${why}`);
-        }
-        const key = entry.toLowerCase();
-        if (seen.has(key))
-            continue;
-        seen.add(key);
-        logins.push(entry);
-    }
-    return logins;
-}
-/** The `min-permission` input; empty means the default (write). */
-function parseMinPermission(text, inputName = 'min-permission') {
-    const value = text.trim().toLowerCase();
-    if (value === '')
-        return DEFAULT_MIN_PERMISSION;
-    if (rank(value) < 0) {
-        throw new errors_KugetsuError('invalid-input', `${inputName} must be one of ${PERMISSIONS.join(', ')}; got ${quoted(text.trim(), 40)}`);
-    }
-    return value;
 }
 
 // EXTERNAL MODULE: external "node:crypto"
@@ -28934,6 +28687,11 @@ function issueInfo(issue) {
         isPullRequest: issue?.pull_request !== undefined && issue?.pull_request !== null
     };
 }
+/** Gitea and Forgejo say so beside the issue (`is_pull`) in an issue_comment payload. */
+function commentedIssue(payload) {
+    const issue = issueInfo(payload?.issue);
+    return payload?.is_pull === true ? { ...issue, isPullRequest: true } : issue;
+}
 function userId(user) {
     const id = Number(user?.id);
     return Number.isSafeInteger(id) && id > 0 ? id : undefined;
@@ -29001,7 +28759,7 @@ function requestFromEvent(eventName, payload, inputs, context) {
             if (!match)
                 return { kind: 'skip', reason: `the comment does not contain ${trigger}` };
             // An empty message is refused only once the author is known to be allowed (see main).
-            const issue = issueInfo(payload.issue);
+            const issue = commentedIssue(payload);
             return {
                 kind: 'turn',
                 ref: issueInRepository(issue.number, context),
@@ -29045,12 +28803,364 @@ function requestFromEvent(eventName, payload, inputs, context) {
             return {
                 kind: 'closed',
                 ref: issueInRepository(issue.number, context),
-                issue
+                issue,
+                closedBy: typeof payload.sender?.login === 'string' ? payload.sender.login : '',
+                closedByType: String(payload.sender?.type ?? 'User')
             };
         }
         default:
             return { kind: 'skip', reason: `the ${eventName || 'unknown'} event is not handled` };
     }
+}
+
+;// CONCATENATED MODULE: ./src/action/conversation/report.ts
+/** How kugetsu answers on an issue: the reply comment, its footer and hidden marker, the summary. */
+const MARKER_PREFIX = '<!-- kugetsu:';
+const MAX_COMMENT_LENGTH = 65_536;
+/** One line on what the turn pushed: the commit (its changes linked) and the pull request. */
+function workLine(work) {
+    if (!work)
+        return '';
+    const parts = [];
+    if (work.commit && work.branch) {
+        const short = work.commit.slice(0, 7);
+        const commit = work.changesUrl ? `[\`${short}\`](${work.changesUrl})` : `\`${short}\``;
+        parts.push(`pushed ${commit} to \`${work.branch}\``);
+    }
+    if (work.pullRequest)
+        parts.push(`pull request [#${work.pullRequest.number}](${work.pullRequest.url})`);
+    return parts.length > 0 ? `**Work:** ${parts.join(' · ')}` : '';
+}
+/** A note above a reply's footer (lost memory, a lost race), as a GitHub alert block. */
+function noteBlock(note) {
+    return `> [!NOTE]\n> ${note.replace(/\n/g, ' ')}`;
+}
+/** Every note block in a reply, so a reply can be read without them. */
+const NOTE_BLOCKS = /\n*> \[!NOTE\]\n> [^\n]*/g;
+function marker(fields) {
+    const body = Object.entries(fields)
+        .map(([key, value]) => `${key}=${value.replace(/\s|-->|>/g, '_')}`)
+        .join(' ');
+    return `${MARKER_PREFIX} ${body} -->`;
+}
+/** Whether a comment body is one kugetsu wrote (it carries the hidden marker). */
+function isKugetsuComment(body) {
+    return body.includes(MARKER_PREFIX);
+}
+function shortSessionId(sessionId) {
+    return sessionId.length > 14 ? `${sessionId.slice(0, 14)}…` : sessionId;
+}
+function formatDuration(ms) {
+    const seconds = ms / 1000;
+    if (seconds < 60)
+        return `${seconds.toFixed(1)} s`;
+    const minutes = Math.floor(seconds / 60);
+    return `${minutes} min ${Math.round(seconds - minutes * 60)} s`;
+}
+function formatCost(cost) {
+    return `$${cost.toFixed(cost > 0 && cost < 0.01 ? 4 : 2)}`;
+}
+function footer(facts) {
+    const verb = facts.mode === 'start' ? 'Started' : 'Continued';
+    const parts = [
+        `${verb} session \`${shortSessionId(facts.sessionId)}\``,
+        `turn ${facts.turns}`,
+        `${facts.tokensInput.toLocaleString('en-US')} in / ${facts.tokensOutput.toLocaleString('en-US')} out tokens`,
+        formatCost(facts.cost),
+        formatDuration(facts.durationMs)
+    ];
+    const run = facts.runUrl ? ` · [run](${facts.runUrl})` : '';
+    return `<sub>kugetsu · ${parts.join(' · ')}${run}</sub>`;
+}
+/** The reply comment: the agent's text, the footer and the marker, cut to fit GitHub's limit. */
+function replyBody(text, facts) {
+    const work = workLine(facts.work);
+    const notes = (work ? `\n\n${work}` : '') +
+        (facts.notes ?? []).map((note) => `\n\n${noteBlock(note)}`).join('');
+    const tail = `${notes}\n\n---\n${footer(facts)}\n${marker({ session: facts.sessionId, ref: facts.ref, turn: String(facts.turns) })}`;
+    const reply = text.trim() === '' ? '_(the agent gave no text reply)_' : text.trim();
+    return fitComment(reply, tail);
+}
+/** The failure comment; `stage` names the part of the turn that failed, when known. */
+function failureBody(ref, message, runUrl, stage) {
+    const link = runUrl ? ` See [the run](${runUrl}) for details.` : '';
+    const where = stage ? `\n\n<sub>Failed while ${stage}.</sub>` : '';
+    const tail = `${where}\n${marker({ ref, failed: 'true' })}`;
+    return fitComment(`**kugetsu failed:** ${message}${link}`, tail);
+}
+const TRUNCATION_NOTE = '\n\n_…the reply was cut here to fit a GitHub comment; the whole text is in the job summary and the `response` output._';
+function fitComment(text, tail) {
+    if (text.length + tail.length <= MAX_COMMENT_LENGTH)
+        return text + tail;
+    const room = MAX_COMMENT_LENGTH - tail.length - TRUNCATION_NOTE.length;
+    let cut = text.slice(0, room);
+    const lineBreak = cut.lastIndexOf('\n');
+    if (lineBreak > room * 0.8)
+        cut = cut.slice(0, lineBreak);
+    // Never end on half of a surrogate pair.
+    if (/[\uD800-\uDBFF]$/.test(cut))
+        cut = cut.slice(0, -1);
+    return cut + TRUNCATION_NOTE + tail;
+}
+const escapeCell = (value) => value.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+function summaryTable(rows) {
+    return [
+        '| | |',
+        '|---|---|',
+        ...rows.map(([k, v]) => `| ${escapeCell(k)} | ${escapeCell(v)} |`)
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/action/github/forge.ts
+/**
+ * Which forge runs the workflow (github.com, GitHub Enterprise Server, Gitea, Forgejo), told by
+ * the runner's environment, and what that changes in how kugetsu talks to it.
+ */
+const FORGES = (/* unused pure expression or super */ null && (['github', 'ghes', 'gitea', 'forgejo']));
+/**
+ * Forgejo's runner sets both FORGEJO_ACTIONS and GITEA_ACTIONS (it descends from Gitea's), so
+ * Forgejo is asked first. Without either, github.com (and its `*.ghe.com` data-residency
+ * instances) is GitHub's cloud and any other server is GitHub Enterprise Server.
+ */
+function detectForge(env) {
+    if (env.FORGEJO_ACTIONS === 'true')
+        return 'forgejo';
+    if (env.GITEA_ACTIONS === 'true')
+        return 'gitea';
+    let host = 'github.com';
+    try {
+        host = new URL(env.GITHUB_SERVER_URL || 'https://github.com').hostname.toLowerCase();
+    }
+    catch {
+        // An unparsable server URL is refused later, where the repository context is built.
+    }
+    return host === 'github.com' || host.endsWith('.ghe.com') ? 'github' : 'ghes';
+}
+/** Gitea and Forgejo (one API family). */
+function isGiteaFamily(forge) {
+    return forge === 'gitea' || forge === 'forgejo';
+}
+/**
+ * Who the job token posts as, where that is not told by a `[bot]` login or a Bot user type:
+ * Gitea's and Forgejo's Actions users (their API shows no user type). kugetsu's own comments
+ * are recognised by these logins.
+ */
+function actionsLogins(forge) {
+    if (forge === 'gitea')
+        return ['gitea-actions'];
+    if (forge === 'forgejo')
+        return ['forgejo-actions'];
+    return [];
+}
+/** The forge's name as a person reads it, for messages. */
+function forgeName(forge) {
+    return { github: 'GitHub', ghes: 'GitHub Enterprise Server', gitea: 'Gitea', forgejo: 'Forgejo' }[forge];
+}
+/**
+ * A login as the forge allows it. GitHub: letters, digits and hyphens, at most 39 (lenient about
+ * legacy hyphen runs), an app's `[bot]` suffix. Gitea and Forgejo also allow `.` and `_` inside
+ * a name of at most 40 (their username rule), so `jane.doe` is a person there.
+ */
+const GITHUB_LOGIN = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}(?:\[bot\])?$/;
+const GITEA_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,38}[A-Za-z0-9])?$/;
+function isValidLogin(login, forge = 'github') {
+    if (!isGiteaFamily(forge))
+        return GITHUB_LOGIN.test(login);
+    // Gitea refuses consecutive special characters in a name.
+    return GITEA_LOGIN.test(login) && !/[._-]{2}/.test(login);
+}
+/** The rule, said for an error message. */
+function loginRule(forge = 'github') {
+    return isGiteaFamily(forge)
+        ? 'a login is 1-40 letters, digits, dots, hyphens or underscores, starting and ending with a letter or digit'
+        : 'a login is 1-39 letters, digits or hyphens, optionally ending in [bot]';
+}
+/**
+ * The link to a run's page. GitHub addresses runs by id (and a re-run by its attempt); Gitea and
+ * Forgejo by the run's number in the repository (GITHUB_RUN_NUMBER), with no attempts.
+ */
+function runUrl(forge, run) {
+    const server = run.serverUrl.replace(/\/+$/, '');
+    if (!server || !run.repository)
+        return '';
+    if (isGiteaFamily(forge)) {
+        return run.runNumber ? `${server}/${run.repository}/actions/runs/${run.runNumber}` : '';
+    }
+    if (!run.runId)
+        return '';
+    const attempt = run.attempt && run.attempt !== '1' ? `/attempts/${run.attempt}` : '';
+    return `${server}/${run.repository}/actions/runs/${run.runId}${attempt}`;
+}
+
+;// CONCATENATED MODULE: ./src/action/github/authorize.ts
+
+
+
+/**
+ * Whether the person (or bot) behind a trigger may run the agent, decided before any heavy work.
+ * On a public repository anyone can comment, and a run spends the repository's model budget and
+ * acts with its token, so by default only people with write access may trigger one.
+ *
+ * The rules, in order:
+ * 1. A comment carrying kugetsu's hidden marker never triggers, whoever posted it: kugetsu's own
+ *    replies may quote `/kugetsu`, and answering them would loop.
+ * 2. Bots (user type Bot, or a login ending in `[bot]`) are refused unless listed in
+ *    `allowed-bots` (case-insensitive, with or without the `[bot]` suffix); a listed bot is
+ *    admitted without a permission check (apps are not collaborators).
+ * 3. Users listed in `allowed-users` (case-insensitive) are admitted whatever their permission.
+ * 4. Everyone else needs a repository permission at least `min-permission` (default write).
+ *    A failed lookup refuses: the decision fails closed, and says why. (On a public repository
+ *    `read` may admit anyone who can comment; triage or higher keeps it to people you chose.)
+ *    Where the forge refuses the permission endpoint to the job token (Gitea, Forgejo), the
+ *    permission is write or none by the repository's assignees (access.ts): write is then all
+ *    that can be proved, and a refusal says to use allowed-users.
+ */
+const PERMISSIONS = ['read', 'triage', 'write', 'maintain', 'admin'];
+const DEFAULT_MIN_PERMISSION = 'write';
+const BOT_SUFFIX = /\[bot\]$/i;
+/** The marker with any spacing or case, so a hand-typed variant also counts. */
+const MARKER_LOOSE = /<!--\s*kugetsu:/i;
+const rank = (permission) => PERMISSIONS.indexOf(permission);
+const bare = (login) => login.trim().replace(BOT_SUFFIX, '').toLowerCase();
+const listed = (list, login) => (list ?? []).some((entry) => bare(entry) === bare(login));
+/**
+ * Untrusted text quoted in a one-line message: JSON-quoted, with format, control and other
+ * invisible characters also escaped, so a bidi override cannot reorder the log line.
+ */
+function quoted(text, max = 60) {
+    return JSON.stringify(text.slice(0, max)).replace(/[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/gu, (c) => {
+        const code = c.codePointAt(0);
+        return code > 0xffff
+            ? `\\u{${code.toString(16)}}`
+            : `\\u${code.toString(16).padStart(4, '0')}`;
+    });
+}
+const shown = (login) => quoted(login);
+function isBot(login, userType) {
+    return userType.toLowerCase() === 'bot' || BOT_SUFFIX.test(login.trim());
+}
+/**
+ * The permission in a `GET /repos/{owner}/{repo}/collaborators/{username}/permission` answer.
+ * `role_name` is preferred when it is one of the five roles, because `permission` reports
+ * maintain as write and triage as read; a custom role falls back to `permission`. Gitea and
+ * Forgejo call the repository owner's access `owner`: admin here. Anything unrecognised is 'none'.
+ */
+function permissionFromResponse(data) {
+    const record = (data ?? {});
+    for (const value of [record.role_name, record.permission]) {
+        const name = typeof value === 'string' ? value.trim().toLowerCase() : '';
+        if (name === 'owner')
+            return 'admin';
+        if (rank(name) >= 0)
+            return name;
+    }
+    return 'none';
+}
+function refuse(rule, reason) {
+    return { allowed: false, reason, rule };
+}
+function admit(rule, reason) {
+    return { allowed: true, reason, rule };
+}
+/**
+ * Decides by the rules in the module comment. Never throws for anything about the commenter
+ * (a failed permission lookup refuses); throws KugetsuError 'invalid-input' only for a
+ * minPermission that is not one of PERMISSIONS.
+ */
+async function authorize(input) {
+    const body = input.commentBody ?? '';
+    if (isKugetsuComment(body) || MARKER_LOOSE.test(body)) {
+        return refuse('marker', 'the comment carries kugetsu\u2019s marker (kugetsu never answers itself)');
+    }
+    const login = input.login.trim();
+    const forge = input.forge ?? 'github';
+    if (!isValidLogin(login, forge)) {
+        return refuse('invalid-login', `the author ${shown(login)} is not a valid ${forgeName(forge)} login`);
+    }
+    if (isBot(login, input.userType)) {
+        if (listed(input.allowedBots, login)) {
+            return admit('allowed-bot', `the bot ${login} is in allowed-bots`);
+        }
+        const hint = listed(input.allowedUsers, login)
+            ? ' (bots go in allowed-bots, not allowed-users)'
+            : '';
+        return refuse('bot', `the bot ${login} is not in allowed-bots${hint}`);
+    }
+    if (listed(input.allowedUsers, login)) {
+        return admit('allowed-user', `${login} is in allowed-users`);
+    }
+    // Checked again here: an unknown minimum would rank below every permission and admit anyone.
+    const needed = parseMinPermission(input.minPermission ?? '');
+    let found;
+    try {
+        found = await input.permissionOf(login);
+    }
+    catch (error) {
+        return refuse('lookup-failed', `could not look up ${login}\u2019s permission on the repository (${errorMessage(error)})`);
+    }
+    if (typeof found === 'object' && found.via === 'assignees') {
+        return byAssignees(login, found.permission, needed, forge);
+    }
+    const permission = (typeof found === 'object' ? found.permission : (found ?? 'none'))
+        .trim()
+        .toLowerCase();
+    if (rank(permission) >= rank(needed)) {
+        return admit('permission', `${login} has ${permission} permission (${needed} needed)`);
+    }
+    const has = rank(permission) >= 0
+        ? `has only ${permission} permission`
+        : permission === 'none' || permission === ''
+            ? 'has no permission on the repository'
+            : `has an unrecognised permission ${shown(permission)}`;
+    return refuse('permission', `${login} ${has}; ${needed} or higher is needed`);
+}
+/**
+ * The decision when the forge told the job token only whether the login may write (it is among
+ * the repository's assignees): write or below is decided; above write cannot be proved.
+ */
+function byAssignees(login, permission, needed, forge) {
+    const why = `${forgeName(forge)} does not tell the job token anyone\u2019s permission, only who may write (the repository\u2019s assignees)`;
+    if (rank(needed) > rank('write')) {
+        return refuse('permission', `${login}\u2019s ${needed} permission cannot be checked: ${why}; list who may trigger kugetsu in allowed-users, or set min-permission to write`);
+    }
+    if (permission === 'write') {
+        return admit('permission', `${login} has write access (among the repository\u2019s assignees; ${needed} needed)`);
+    }
+    return refuse('permission', `${login} is not among the users with write access to the repository (${why}); to let them trigger kugetsu, give them write access or list them in allowed-users`);
+}
+/**
+ * A list of logins from an input such as `allowed-users`: separated by commas and/or newlines,
+ * each trimmed, empty entries dropped, a leading `@` dropped, duplicates (ignoring case) dropped.
+ * Refuses anything that is not a GitHub login, naming the first bad entry.
+ */
+function parseLoginList(text, inputName = 'allowed-users', forge = 'github') {
+    const logins = [];
+    const seen = new Set();
+    for (const raw of text.split(/[,\r\n]/)) {
+        const entry = raw.trim().replace(/^@/, '');
+        if (entry === '')
+            continue;
+        if (!isValidLogin(entry, forge) && !isValidLogin(entry.replace(BOT_SUFFIX, ''), forge)) {
+            const why = /\s/.test(entry) ? 'separate logins with commas or newlines' : loginRule(forge);
+            throw new errors_KugetsuError('invalid-input', `${inputName} has an entry that is not a ${forgeName(forge)} login: ${quoted(entry)} (${why})`);
+        }
+        const key = entry.toLowerCase();
+        if (seen.has(key))
+            continue;
+        seen.add(key);
+        logins.push(entry);
+    }
+    return logins;
+}
+/** The `min-permission` input; empty means the default (write). */
+function parseMinPermission(text, inputName = 'min-permission') {
+    const value = text.trim().toLowerCase();
+    if (value === '')
+        return DEFAULT_MIN_PERMISSION;
+    if (rank(value) < 0) {
+        throw new errors_KugetsuError('invalid-input', `${inputName} must be one of ${PERMISSIONS.join(', ')}; got ${quoted(text.trim(), 40)}`);
+    }
+    return value;
 }
 
 ;// CONCATENATED MODULE: ./src/action/github/github-retry.ts
@@ -29440,6 +29550,7 @@ function checkMessageLength(message, limit = MAX_MESSAGE_LENGTH) {
 
 ;// CONCATENATED MODULE: ./src/action/github/tracking.ts
 
+
 /**
  * The tracking comment: posted as soon as a request is accepted, so the person asking sees that
  * kugetsu is on it while the agent works (a turn can take many minutes). The main step saves its
@@ -29457,15 +29568,15 @@ const TRACKING_STATE = {
 };
 /** What the post step says when it cannot know which of these ended the job. */
 const INTERRUPTED_WHY = 'the job was cancelled, timed out or stopped before kugetsu finished';
-/** The link to this run (its attempt, after a re-run), or '' outside Actions. */
+/** The link to this run (its attempt, after a re-run; by number on Gitea/Forgejo), or '' outside Actions. */
 function runUrlFromEnv(env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env;
-    if (!server || !repo || !runId)
-        return '';
-    const attempt = env.GITHUB_RUN_ATTEMPT && env.GITHUB_RUN_ATTEMPT !== '1'
-        ? `/attempts/${env.GITHUB_RUN_ATTEMPT}`
-        : '';
-    return `${server.replace(/\/+$/, '')}/${repo}/actions/runs/${runId}${attempt}`;
+    return runUrl(detectForge(env), {
+        serverUrl: env.GITHUB_SERVER_URL ?? '',
+        repository: env.GITHUB_REPOSITORY ?? '',
+        runId: env.GITHUB_RUN_ID,
+        runNumber: env.GITHUB_RUN_NUMBER,
+        attempt: env.GITHUB_RUN_ATTEMPT
+    });
 }
 const runLink = (runUrl) => (runUrl ? ` ([run](${runUrl}))` : '');
 function trackingMarker(state, ref) {
@@ -29694,16 +29805,27 @@ function createGitHub(options) {
     };
     const { owner, repo } = options.repo;
     return {
-        async permissionOf(login) {
+        async permission(login) {
             try {
                 const { data } = await (await octokit()).rest.repos.getCollaboratorPermissionLevel({ owner, repo, username: login });
-                return permissionFromResponse(data);
+                return { kind: 'permission', permission: permissionFromResponse(data) };
             }
             catch (error) {
                 if (statusOf(error) === 404)
-                    return undefined;
+                    return { kind: 'not-found' };
+                if (statusOf(error) === 403)
+                    return { kind: 'refused', message: errorMessage(error) };
                 throw error;
             }
+        },
+        async assignees() {
+            const client = await octokit();
+            const data = await client.paginate(client.rest.issues.listAssignees, {
+                owner,
+                repo,
+                per_page: 100
+            });
+            return data.map((user) => user?.login).filter((login) => !!login);
         },
         async reactToComment(commentId, content) {
             await (await octokit()).rest.reactions.createForIssueComment({ owner, repo, comment_id: commentId, content });
@@ -29855,7 +29977,11 @@ function createGitHub(options) {
         async tokenUser() {
             try {
                 const { data } = await (await octokit()).rest.users.getAuthenticated();
-                return { login: data.login, id: data.id };
+                return {
+                    login: data.login,
+                    id: data.id,
+                    ...(typeof data.email === 'string' && data.email ? { email: data.email } : {})
+                };
             }
             catch (error) {
                 if (statusOf(error) === 403 || statusOf(error) === 401 || statusOf(error) === 404)
@@ -30119,6 +30245,26 @@ function stateCodec(secret) {
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
+;// CONCATENATED MODULE: ./src/action/cache/key-facts.ts
+/** Facts written into cache keys so that a server which lowercases keys loses nothing. */
+/**
+ * A fact as a key segment in which case means nothing: the cache servers of Gitea and Forgejo
+ * lowercase keys, and a session id (`ses_…uhJlh5Qw…`) is case-sensitive. An uppercase letter is
+ * written `.` and the letter, a `.` is doubled; anything else but letters, digits and `_` is `_`.
+ */
+function caselessFact(fact) {
+    return fact
+        .replace(/[^A-Za-z0-9_.]/g, '_')
+        .replace(/[.A-Z]/g, (c) => (c === '.' ? '..' : `.${c.toLowerCase()}`));
+}
+/**
+ * The fact a caseless segment was made from. Segments of released versions (mixed case, no `.`)
+ * come back as they are.
+ */
+function factFromKey(segment) {
+    return segment.replace(/\.([.a-z])/gi, (_, c) => (c === '.' ? '.' : c.toUpperCase()));
+}
+
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:fs/promises"
@@ -30202,6 +30348,7 @@ async function installTarGuard(limits, options) {
 
 
 
+
 const MAX_KEY_LENGTH = 512;
 function validateStatePrefix(prefix) {
     const value = prefix.trim();
@@ -30213,13 +30360,10 @@ function validateStatePrefix(prefix) {
 function stateKeys(prefix, runId, runAttempt) {
     const suffix = `${runId || '0'}-${runAttempt || '1'}`.toLowerCase();
     return {
-        baseStream: (baseHash) => `${prefix}-base-${baseHash.slice(0, 16)}-`,
-        issueStream: (refSlug) => `${prefix}-issue-${refSlug}-`,
+        baseStream: (baseHash) => `${prefix}-base-${baseHash.slice(0, 16)}-`.toLowerCase(),
+        issueStream: (refSlug) => `${prefix}-issue-${refSlug}-`.toLowerCase(),
         keyFor: (stream, facts = []) => {
-            const key = [
-                `${stream}${suffix}`,
-                ...facts.map((fact) => fact.replace(/[^A-Za-z0-9_.]/g, '_'))
-            ].join('-');
+            const key = [`${stream}${suffix}`.toLowerCase(), ...facts.map(caselessFact)].join('-');
             if (key.length > MAX_KEY_LENGTH) {
                 throw new errors_KugetsuError('invalid-input', `cache key longer than ${MAX_KEY_LENGTH} characters`);
             }
@@ -30518,6 +30662,7 @@ function planWork(input) {
 
 
 
+
 function parsePullRequest(value) {
     const mode = value.toLowerCase() || 'draft';
     if (mode === 'draft' || mode === 'ready' || mode === 'none')
@@ -30585,6 +30730,8 @@ function readInputs(env) {
     if (!/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(opencodeVersion)) {
         throw new errors_KugetsuError('invalid-input', `opencode-version must be an exact version such as ${OPENCODE_VERSION}; got "${opencodeVersion.slice(0, 40)}"`);
     }
+    // Logins in the lists follow the forge's rules (`jane.doe` is a Gitea/Forgejo login).
+    const forge = detectForge(env);
     return {
         githubToken: input('github-token'),
         trigger: input('trigger') || '/kugetsu',
@@ -30601,8 +30748,8 @@ function readInputs(env) {
         opencodeConfig: parseJsonObject('opencode-config', input('opencode-config')),
         timeoutMs: parseTimeout(input('timeout-minutes')),
         minPermission: parseMinPermission(input('min-permission')),
-        allowedUsers: parseLoginList(input('allowed-users'), 'allowed-users'),
-        allowedBots: parseLoginList(input('allowed-bots'), 'allowed-bots'),
+        allowedUsers: parseLoginList(input('allowed-users'), 'allowed-users', forge),
+        allowedBots: parseLoginList(input('allowed-bots'), 'allowed-bots', forge),
         stateKey: parseStateKey(input('state-key')),
         exposeGithubToken: parseBoolean('expose-github-token', input('expose-github-token'), false),
         opencodeServe: parseBoolean('opencode-serve', input('opencode-serve'), true),
@@ -30621,15 +30768,18 @@ function readInputs(env) {
  */
 
 
+
 function readRunner(env, workingDirectory = '') {
     const workspace = env.GITHUB_WORKSPACE || process.cwd();
     return {
+        forge: detectForge(env),
         serverUrl: (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, ''),
         apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
         repository: env.GITHUB_REPOSITORY ?? '',
         eventName: env.GITHUB_EVENT_NAME ?? '',
         eventPath: env.GITHUB_EVENT_PATH || undefined,
         runId: env.GITHUB_RUN_ID ?? '0',
+        runNumber: env.GITHUB_RUN_NUMBER ?? '',
         runAttempt: env.GITHUB_RUN_ATTEMPT ?? '1',
         temp: env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(),
         workspace,
@@ -30863,10 +31013,7 @@ async function deleteIssueBranch(github, prefix, issueNumber) {
 }
 
 ;// CONCATENATED MODULE: ./src/action/sessions/listing.ts
-/**
- * What kugetsu has in the Actions cache, read from the caches REST API: the keys alone say which
- * issue an entry belongs to, its turn count and session, so nothing is downloaded.
- */
+
 /**
  * `entries` split by `scopeRef`. The caches API is asked for that ref alone, but its answer is not
  * trusted to be filtered: an entry without a ref is outside every scope.
@@ -30883,6 +31030,8 @@ function splitByScope(entries, scopeRef) {
     return { inScope, otherScopes };
 }
 const listing_escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** The last segment of a tombstone's key (see forget.ts). */
+const TOMBSTONE_FACT = 'forgotten';
 /**
  * Patterns matching whole keys, so issue 7 never matches 70's entries. Case-insensitive: some
  * cache services (Gitea, Forgejo) lowercase keys.
@@ -30890,7 +31039,7 @@ const listing_escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&
 function keyPatterns(prefix) {
     const start = `^${listing_escapeRegExp(prefix)}`;
     return {
-        issue: new RegExp(`${start}-issue-(\\d+)-\\d+-\\d+(?:-t(\\d+))?(?:-([A-Za-z0-9_.]+))?$`, 'i'),
+        issue: new RegExp(`${start}-issue-(\\d+)-\\d+-\\d+(?:-t(\\d+))?(?:-(${TOMBSTONE_FACT})|-([A-Za-z0-9_.]+))?$`, 'i'),
         base: new RegExp(`${start}-base-([A-Za-z0-9]+)-\\d+-\\d+$`, 'i')
     };
 }
@@ -30922,14 +31071,19 @@ function listingFromEntries(entries, scope, refOf) {
     }
     const newestFirst = (a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt);
     const sessions = [];
+    const forgotten = [];
     for (const [number, group] of byIssue) {
         group.sort(newestFirst);
         const newest = group[0];
         const match = issuePattern.exec(newest.key);
+        if (match[3] !== undefined) {
+            forgotten.push(number);
+            continue;
+        }
         sessions.push({
             ref: refOf(number),
             number,
-            sessionId: match[3] ?? '',
+            sessionId: match[4] === undefined ? '' : factFromKey(match[4]),
             turns: match[2] ? Number(match[2]) : 0,
             updatedAt: newest.createdAt,
             lastUsedAt: newest.lastAccessedAt,
@@ -30941,7 +31095,8 @@ function listingFromEntries(entries, scope, refOf) {
     sessions.sort((a, b) => a.number - b.number);
     base.sort(newestFirst);
     const others = otherScopes.filter((entry) => isStateKey(entry.key, prefix)).length;
-    return { sessions, base, otherScopes: others };
+    forgotten.sort((a, b) => a - b);
+    return { sessions, forgotten, base, otherScopes: others };
 }
 
 ;// CONCATENATED MODULE: ./src/action/sessions/prune.ts
@@ -30953,7 +31108,7 @@ function parse(entries, scope) {
     for (const entry of inScope) {
         const issue = patterns.issue.exec(entry.key);
         if (issue) {
-            parsed.push({ entry, issue: Number(issue[1]) });
+            parsed.push({ entry, issue: Number(issue[1]), tombstone: issue[3] !== undefined });
             continue;
         }
         const base = patterns.base.exec(entry.key);
@@ -31004,8 +31159,9 @@ function issueNumbersWithEntries(entries, scope) {
     return [...numbers].sort((a, b) => a - b);
 }
 /**
- * What `prune` deletes: entries of closed issues; every issue entry but the newest; every base
- * entry but the newest of its hash (and, with dropOtherBases, every entry of another hash).
+ * What `prune` deletes: entries of closed issues, but a newest tombstone (deleting it would let a
+ * reopened issue rebuild the memory that was forgotten); every issue entry but the newest; every
+ * base entry but the newest of its hash (and, with dropOtherBases, every entry of another hash).
  */
 function planPrune(entries, options) {
     const scoped = parse(entries, options);
@@ -31015,6 +31171,8 @@ function planPrune(entries, options) {
     const reasons = new Map();
     for (const [issue, group] of groupBy(parsed, (item) => item.issue)) {
         group.forEach((item, index) => {
+            if (index === 0 && item.tombstone)
+                return;
             if (closed.has(issue))
                 reasons.set(item, `issue #${issue} is closed`);
             else if (index > 0)
@@ -31032,12 +31190,14 @@ function planPrune(entries, options) {
     }
     return planOf(scoped, reasons);
 }
-/** What `destroy` deletes: every entry of one issue, or every base entry. */
+/** What `destroy` deletes: every entry of one issue (but `keep`), or every base entry. */
 function destroyPlan(entries, scope, target) {
     const scoped = parse(entries, scope);
     const reasons = new Map();
     for (const item of scoped.parsed) {
-        if ('issueNumber' in target && item.issue === target.issueNumber) {
+        if ('issueNumber' in target &&
+            item.issue === target.issueNumber &&
+            item.entry.key.toLowerCase() !== target.keep?.toLowerCase()) {
             reasons.set(item, `destroy issue #${target.issueNumber}`);
         }
         else if ('base' in target && item.baseHash !== undefined) {
@@ -31102,12 +31262,32 @@ async function report(title, mode, plan, context, extra = {}) {
     ])
         .write();
 }
-/** Deletes every entry of an issue (never of another whose number starts the same) or of the base. */
+/** A forge without the caches REST API (Gitea, Forgejo) answers its routes 404. */
+const noCachesApi = (error) => error.status === 404;
+/**
+ * Deletes every entry of an issue (never of another whose number starts the same) or of the base.
+ * An issue's `tombstone` (saved first, see forget.ts) is kept: it is what makes the session
+ * forgotten; the deletions only free space, so a forge without the caches REST API leaves the
+ * older entries to the cache's own eviction.
+ */
 async function destroySessions(target, context, title) {
-    const { entries: all, scope } = await entries(context);
+    const listed = await entries(context).catch((error) => {
+        if ('base' in target || target.tombstone === undefined || !noCachesApi(error))
+            throw error;
+        return undefined;
+    });
+    if (listed === undefined) {
+        const note = `The caches REST API answered 404 (Gitea and Forgejo have none): the tombstone ${target.tombstone} forgets the session, and its older entries are left to the cache's own eviction.`;
+        core/* info */.pq(note);
+        core/* summary */.z.addRaw(`\n${note}\n`, true);
+    }
+    const { entries: all, scope } = listed ?? {
+        entries: [],
+        scope: { prefix: context.prefix, scopeRef: '' }
+    };
     const plan = 'base' in target
         ? destroyPlan(all, scope, { base: true })
-        : destroyPlan(all, scope, { issueNumber: target.ref.number });
+        : destroyPlan(all, scope, { issueNumber: target.ref.number, keep: target.tombstone });
     await deleteAll(plan, context);
     const what = 'base' in target ? 'the base session' : formatIssueRef(target.ref);
     if ('ref' in target && context.deleteBranch) {
@@ -31152,9 +31332,12 @@ async function listSessions(context) {
     });
     core/* info */.pq(`${sessions.length} tracked issue(s), ${listing.base.length} base ${plural(listing.base.length)}`);
     const ignored = otherScopesNote(listing.otherScopes, scope);
+    const forgotten = listing.forgotten.length
+        ? `${listing.forgotten.length} forgotten (destroyed, reset or closed; the next turn starts afresh): ${listing.forgotten.map((n) => `#${n}`).join(', ')}.\n\n`
+        : '';
     await core/* summary */.z
         .addHeading(`kugetsu: ${sessions.length} tracked issue(s)`, 3)
-        .addRaw(ignored ? `\n${ignored}` : '', true)
+        .addRaw(ignored || forgotten ? `\n${ignored}${forgotten}` : '', true)
         .addTable([
         [
             { data: 'Issue', header: true },
@@ -32756,6 +32939,178 @@ function createOpencodeDriver(options) {
     return { run, exportSession, importSession, deleteSession, close: processes.close };
 }
 
+;// CONCATENATED MODULE: ./src/opencode/fresh-home.ts
+/**
+ * What a fresh home needs so that opencode fetches nothing when it starts: the files that make its
+ * background install into the global config dir a no-op, and the switch for its models.dev fetch.
+ */
+
+
+/** opencode's global config dir under a home whose XDG_CONFIG_HOME is `~/.config`. */
+const CONFIG_DIR = '.config/opencode';
+/**
+ * opencode 1.18 runs `npm install @opencode-ai/plugin@<its version>` (npm's Arborist, embedded)
+ * into every config dir on every start, in the background, unless the dir already has a
+ * `node_modules` and a `package-lock.json` whose root lists every dependency of its
+ * `package.json` plus the plugin package. On a fresh home that is some 7-20 MB from the registry
+ * per run, unpinned below the top, and a start that waits on it when a plugin is configured.
+ * The package serves plugins and tools kept in that dir; the agent's home is new each run and
+ * holds none, so the lock that says it is there is all opencode needs.
+ */
+function opencodeHomeSeed(version) {
+    const inDir = configDirSeed(version);
+    return {
+        dirs: ['.config', CONFIG_DIR, ...inDir.dirs.map((dir) => `${CONFIG_DIR}/${dir}`)],
+        files: inDir.files.map((file) => ({ ...file, path: `${CONFIG_DIR}/${file.path}` }))
+    };
+}
+/** The same seed, relative to the config dir itself. */
+function configDirSeed(version) {
+    const lock = {
+        name: 'opencode',
+        lockfileVersion: 3,
+        requires: true,
+        packages: { '': { dependencies: { '@opencode-ai/plugin': version } } }
+    };
+    return {
+        dirs: ['node_modules'],
+        files: [{ path: 'package-lock.json', content: JSON.stringify(lock, null, 2) + '\n' }]
+    };
+}
+/** Where opencode keeps its global config: `$XDG_CONFIG_HOME/opencode`, else `~/.config/opencode`. */
+function globalConfigDir(env) {
+    const base = env.XDG_CONFIG_HOME || (0,external_node_path_.join)(env.HOME || (0,external_node_os_.homedir)(), '.config');
+    return (0,external_node_path_.join)(base, 'opencode');
+}
+/**
+ * Environment defaults that keep opencode off the network at start, unless the workflow set them
+ * itself: models.dev is fetched in the background on every fresh home (a 10 s budget, and a
+ * model list that changes under a pinned opencode); without it opencode uses the snapshot built
+ * into its binary, and models it does not know can still be declared in the config.
+ */
+function offlineDefaults(env) {
+    return env.OPENCODE_DISABLE_MODELS_FETCH === undefined
+        ? { OPENCODE_DISABLE_MODELS_FETCH: '1' }
+        : {};
+}
+
+;// CONCATENATED MODULE: ./src/opencode/config-dir-seed.ts
+/**
+ * opencode's package install made a no-op in config dirs that do not need it, for one turn: the
+ * runner's own global config dir when the agent runs as the runner (`sandbox: off`), and a
+ * repository's `.opencode/` dirs (agents and commands need no packages). Dirs with plugins, tools
+ * or packages of their own are left to opencode's real install.
+ */
+
+
+
+
+/** What makes a config dir need opencode's package install: code or packages of its own. */
+const NEEDS_PACKAGES = new Set([
+    'package.json',
+    'package-lock.json',
+    'node_modules',
+    'plugin',
+    'plugins',
+    'tool',
+    'tools'
+]);
+const isDir = (path) => (0,promises_namespaceObject.lstat)(path).then((stat) => stat.isDirectory(), () => false);
+/**
+ * The `.opencode` dirs opencode reads for a project in `cwd`: in `cwd` and each dir above it up to
+ * `root` (the checkout). A checkout is anyone's content, so the walk stops at a symbolic link: a
+ * seed is never written through one.
+ */
+async function projectConfigDirs(root, cwd) {
+    const below = (0,external_node_path_.relative)(root, cwd);
+    if (below.startsWith('..') || below.startsWith(external_node_path_.sep))
+        return [];
+    const chain = [root];
+    for (const part of below.split(external_node_path_.sep).filter(Boolean))
+        chain.push((0,external_node_path_.join)(chain.at(-1), part));
+    const dirs = [];
+    for (const dir of chain) {
+        if (!(await isDir(dir)))
+            break;
+        const candidate = (0,external_node_path_.join)(dir, '.opencode');
+        if (await isDir(candidate))
+            dirs.push(candidate);
+    }
+    return dirs.reverse();
+}
+/**
+ * Seeds `dir` for the turn when nothing in it needs packages: absent (made only with `create`),
+ * or holding only config, agents, commands or what opencode makes on its own (such as the
+ * `opencode.jsonc` a version probe leaves in a new home). Returns the undo, which takes away
+ * what the seed put there when it is still as it was, so the dir ends the turn as it began it.
+ */
+async function seedUnusedConfigDir(dir, version, { create }) {
+    const nothing = async () => undefined;
+    const stat = await (0,promises_namespaceObject.lstat)(dir).catch(() => undefined);
+    if (stat
+        ? !stat.isDirectory()
+        : !create || (await (0,promises_namespaceObject.lstat)((0,external_node_path_.dirname)(dir)).catch(() => undefined))?.isSymbolicLink()) {
+        return nothing;
+    }
+    const present = stat ? await (0,promises_namespaceObject.readdir)(dir) : [];
+    if (present.some((name) => NEEDS_PACKAGES.has(name)))
+        return nothing;
+    const made = stat ? undefined : await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o755 });
+    const seed = configDirSeed(version);
+    for (const sub of seed.dirs)
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(dir, sub), { mode: 0o755 });
+    // `wx`: never through a link someone put there since the listing
+    for (const file of seed.files) {
+        await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(dir, file.path), file.content, { mode: 0o644, flag: 'wx' });
+    }
+    return async () => {
+        const kept = [];
+        for (const file of seed.files) {
+            const path = (0,external_node_path_.join)(dir, file.path);
+            const now = await (0,promises_namespaceObject.lstat)(path).catch(() => undefined);
+            if (!now)
+                continue;
+            // read only a regular file of the seed's size: the agent may have swapped in anything
+            const same = now.isFile() &&
+                now.size === Buffer.byteLength(file.content) &&
+                (await (0,promises_namespaceObject.readFile)(path, 'utf8')) === file.content;
+            if (same)
+                await (0,promises_namespaceObject.rm)(path, { force: true });
+            else
+                kept.push(file.path);
+        }
+        for (const sub of [...seed.dirs].reverse()) {
+            // only while still empty: opencode installed into it after all, or the agent wrote there
+            await (0,promises_namespaceObject.rmdir)((0,external_node_path_.join)(dir, sub)).catch((error) => {
+                if (error.code !== 'ENOENT')
+                    kept.push(sub);
+            });
+        }
+        if (made !== undefined && kept.length === 0) {
+            await (0,promises_namespaceObject.rm)(made, { recursive: true, force: true });
+        }
+        else if (kept.length) {
+            core/* info */.pq(`left ${kept.join(', ')} in ${dir}: changed during the turn`);
+        }
+    };
+}
+/** Seeds every dir of `dirs` that may be; one undo for all of them. */
+async function seedUnusedConfigDirs(dirs, version) {
+    const undos = [];
+    try {
+        for (const { dir, create } of dirs)
+            undos.push(await seedUnusedConfigDir(dir, version, { create }));
+    }
+    catch (error) {
+        // a dir that cannot be seeded costs a fetch, not the turn
+        core/* info */.pq(`could not prepare opencode's config dirs: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return async () => {
+        for (const undo of undos.reverse())
+            await undo();
+    };
+}
+
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(7067);
 var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
@@ -33641,6 +33996,54 @@ async function privilege_findPrivilege() {
     };
 }
 
+;// CONCATENATED MODULE: ./src/sandbox/home-seed.ts
+/** Files made in the agent's new home before anything of the agent runs there. */
+
+
+
+
+/** Whether `path` stays inside a dir it is joined to: relative, no `..`, nothing odd. */
+function isHomePath(path) {
+    return (path !== '' &&
+        !path.startsWith('/') &&
+        external_node_path_.posix.normalize(path) === path &&
+        !path.split('/').includes('..'));
+}
+/**
+ * Makes a seed's dirs and files in the user's home (new, so nothing of the agent has run there
+ * yet to plant a link), owned by the user, private to it.
+ */
+async function seedHome(privilege, user, seed) {
+    const bad = [...seed.dirs, ...seed.files.map((file) => file.path)].find((p) => !isHomePath(p));
+    if (bad !== undefined) {
+        throw new errors_KugetsuError('sandbox-failed', `will not seed ${JSON.stringify(bad)}: not a path inside the agent's home`);
+    }
+    const owner = ['-o', String(user.uid), '-g', String(user.gid)];
+    if (seed.dirs.length) {
+        // one by one, in order: install -d gives the owner and mode to the last component only
+        await privilege.run('install', [
+            '-d',
+            ...owner,
+            '-m',
+            '700',
+            ...seed.dirs.map((d) => `${user.home}/${d}`)
+        ]);
+    }
+    if (!seed.files.length)
+        return;
+    const source = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'kugetsu-seed-'));
+    try {
+        for (const [index, file] of seed.files.entries()) {
+            const from = (0,external_node_path_.join)(source, String(index));
+            await (0,promises_namespaceObject.writeFile)(from, file.content, { mode: 0o600 });
+            await privilege.run('install', [...owner, '-m', '600', from, `${user.home}/${file.path}`]);
+        }
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(source, { recursive: true, force: true });
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/sandbox/user-launcher.ts
 /**
  * Starts opencode as the agent's user, and stops it by signalling every process of that user: a
@@ -33736,6 +34139,7 @@ function userLauncher(privilege, user) {
 
 
 
+
 /** The name of the action's saved state (core.saveState) holding a SandboxRecord. */
 const SANDBOX_STATE = 'sandbox';
 const UNCONTAINED = {
@@ -33786,7 +34190,8 @@ async function contain(privilege, options) {
                 '700',
                 `${user.home}/tmp`
             ]),
-            grants.grant({ readWrite: [options.workspace], read: options.readable }).finally(record)
+            grants.grant({ readWrite: [options.workspace], read: options.readable }).finally(record),
+            ...(options.seed ? [seedHome(privilege, user, options.seed)] : [])
         ]);
     }
     catch (error) {
@@ -34956,7 +35361,8 @@ async function opencodeForAction(env, version, loadCache) {
         return found.path;
     await (0,promises_namespaceObject.mkdir)(toolDir, { recursive: true });
     const cache = createActionsCacheClient(toolDir, loadCache, TOOL_RESTORE_LIMITS);
-    const stream = `kugetsu-opencode-${version}-${process.platform}-${process.arch}`;
+    // Lowercase: Gitea's and Forgejo's cache servers lowercase keys.
+    const stream = `kugetsu-opencode-${version}-${process.platform}-${process.arch}`.toLowerCase();
     const tarballs = tarballDir(toolDir, version);
     await (0,promises_namespaceObject.rm)(tarballs, { recursive: true, force: true });
     const restored = await cache.restore(tarballs, `${stream}-`).catch((error) => {
@@ -34978,7 +35384,7 @@ async function opencodeForAction(env, version, loadCache) {
         log: core/* info */.pq
     });
     await cache
-        .save(tarballs, `${stream}-${env.GITHUB_RUN_ID || '0'}-${env.GITHUB_RUN_ATTEMPT || '1'}`)
+        .save(tarballs, `${stream}-${env.GITHUB_RUN_ID || '0'}-${env.GITHUB_RUN_ATTEMPT || '1'}`.toLowerCase())
         .catch((error) => core/* warning */.$e(`could not cache the opencode binary: ${errorMessage(error)}`));
     return installed.path;
 }
@@ -35598,6 +36004,9 @@ async function guardProviderKeys(options) {
 
 
 
+
+
+
 /** Entries sealed with the state-key (when set), with secret values redacted before sealing. */
 function entryCodec(context) {
     const { stateKey } = context.inputs;
@@ -35685,16 +36094,31 @@ async function openWorkspace(context, ready = Promise.resolve()) {
                 await (0,promises_namespaceObject.realpath)(binary),
                 exchange,
                 ...(env.OPENCODE_CONFIG ? [env.OPENCODE_CONFIG] : [])
-            ]
+            ],
+            // the agent's home is new each run: opencode would fetch its plugin package into it
+            seed: opencodeHomeSeed(inputs.opencodeVersion)
         });
         agentUndo.add("remove the agent's user", () => sandbox.release());
         if (!sandbox.user) {
             core/* warning */.$e('sandbox: off: the agent runs as the runner\u2019s user and can reach everything this job can (its credentials among them)');
         }
+        // opencode installs its plugin package into every config dir it reads, on every start
+        const unseed = await seedUnusedConfigDirs([
+            // without a user of its own the agent has the runner's home: on a hosted runner, new
+            ...(sandbox.user
+                ? []
+                : [
+                    { dir: globalConfigDir(env), create: true },
+                    { dir: (0,external_node_path_.join)(env.HOME || (0,external_node_os_.homedir)(), '.opencode'), create: false }
+                ]),
+            ...(await projectConfigDirs(runner.workspace, cwd)).map((dir) => ({ dir, create: false }))
+        ], inputs.opencodeVersion);
+        agentUndo.add("take the seeds out of opencode's config dirs", unseed);
         const driver = startDriver(context, {
             binary,
             cwd,
             env: keys.environment(agentEnvironment(env, {
+                ...offlineDefaults(env),
                 XDG_DATA_HOME: (0,external_node_path_.join)(dir, 'opencode-data'),
                 ...(context.agentPath === undefined ? {} : { PATH: context.agentPath }),
                 ...sandbox.env
@@ -35802,6 +36226,203 @@ function failureGoesOnTheIssue(error, request, context) {
     return !(error instanceof IssueNotFoundError);
 }
 
+;// CONCATENATED MODULE: ./src/store/types.ts
+const FORGET_REASONS = ['destroy', 'reset', 'closed'];
+
+;// CONCATENATED MODULE: ./src/action/sessions/tombstone.ts
+/**
+ * A tombstone: the record of an issue whose session was forgotten (destroy, reset, a closed
+ * issue), saved as the newest entry of its stream so that forgetting needs the cache protocol alone.
+ */
+
+
+/** The record a tombstone entry holds: no session, and who forgot it, when and why. */
+function tombstoneRecord(ref, forgotten) {
+    return {
+        ref,
+        sessionId: null,
+        baseSessionId: '',
+        createdAt: forgotten.at,
+        updatedAt: forgotten.at,
+        turns: 0,
+        forgotten
+    };
+}
+const MAX_LOGIN = 100;
+/**
+ * The forgetting a restored record holds, if it is a tombstone, checked field by field: an entry
+ * anyone could have planted decides nothing until it reads as one kugetsu writes. `key` names the
+ * entry in the error.
+ */
+function forgettingOf(record, ref, key) {
+    const value = record.forgotten;
+    if (value === undefined)
+        return undefined;
+    const refuse = (problem) => new errors_KugetsuError('corrupt-state', `the newest Actions cache entry of ${ref} (${key}) is a tombstone kugetsu cannot read (${problem}); nothing was changed. kugetsu never writes such an entry: delete it (gh cache delete ${key}) or run command: destroy for ${ref}, then try again`);
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw refuse('"forgotten" is not an object');
+    }
+    const { at, by, reason } = value;
+    if (record.ref !== ref)
+        throw refuse('it is the tombstone of another issue');
+    if (record.sessionId !== null)
+        throw refuse('it holds a session');
+    if (typeof at !== 'string' || !/^\d{4}-\d\d-\d\dT/.test(at) || Number.isNaN(Date.parse(at))) {
+        throw refuse('"at" is not a time');
+    }
+    if (typeof by !== 'string' ||
+        by.length === 0 ||
+        by.length > MAX_LOGIN ||
+        /[\p{Cc}\p{Cf}\s]/u.test(by)) {
+        throw refuse('"by" is not a login');
+    }
+    if (!FORGET_REASONS.includes(reason))
+        throw refuse('"reason" is unknown');
+    return { at, by, reason: reason };
+}
+/** Comments made after the session was forgotten: all a fresh session may be given of the thread. */
+function commentsSince(comments, forgotten) {
+    const since = Date.parse(forgotten.at);
+    return comments.filter((comment) => Date.parse(comment.createdAt) > since);
+}
+
+;// CONCATENATED MODULE: ./src/action/stages/forget.ts
+/**
+ * Forgetting an issue's session (destroy, reset, a closed issue) through the cache protocol alone:
+ * a tombstone saved as the newest entry of the issue's stream, which every forge's cache offers.
+ */
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * Saves a tombstone for `ref`: the next turn starts a fresh fork from the base and is not given
+ * the thread before now. Older entries are left in place (a reset; destroy deletes them after,
+ * where the caches REST API exists). Sealed with the state-key like every entry.
+ */
+async function forgetIssue(context, ref, reason, by) {
+    const name = formatIssueRef(ref);
+    const forgotten = { at: new Date().toISOString(), by, reason };
+    const keys = runKeys(context);
+    const key = keys.keyFor(keys.issueStream(String(ref.number)), [TOMBSTONE_FACT]);
+    const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(context.runner.temp, 'kugetsu-forget-'));
+    try {
+        const root = (0,external_node_path_.join)(dir, 'state');
+        const store = createEntryStore(root, entryCodec(context));
+        await store.putIssueRecord(tombstoneRecord(name, forgotten));
+        const cache = createActionsCacheClient(root, loadCache);
+        if (!(await cache.save(store.issueDir(name), key))) {
+            throw new errors_KugetsuError('forget-failed', `could not save the tombstone of ${name} to the Actions cache (${key}; see the warning above): its session was not forgotten, nothing was deleted; run again`);
+        }
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
+    }
+    core/* info */.pq(`Forgot the session of ${name} (${reason}, by ${by}): saved the tombstone ${key}`);
+    return { key, forgotten };
+}
+
+;// CONCATENATED MODULE: ./src/action/github/access.ts
+/**
+ * A person's permission on the repository, as far as the job token may learn it: the permission
+ * endpoint, or on Gitea and Forgejo (which refuse that endpoint to the job token) the list of
+ * users with write access.
+ */
+
+
+/**
+ * The decision table. Permission endpoint 200: its answer; 404: none. 403 on Gitea or Forgejo:
+ * the assignees list (Gitea's `GetRepoAssignees`: the users whose access is write or more, team
+ * members included), because the other things the job token can see do not say who may write:
+ * collaborator membership (204/404) admits read-only collaborators and misses team members, and
+ * a payload's `repository.permissions` belong to the commenter in `issue_comment`, the issue's
+ * author in `issues`, and are all false in `workflow_dispatch`. 403 elsewhere, or a failing
+ * assignees list: an error, which the caller turns into a refusal.
+ */
+async function findAccess(login, source, forge) {
+    const answer = await source.permission(login);
+    if (answer.kind === 'permission')
+        return { permission: answer.permission, via: 'permission' };
+    if (answer.kind === 'not-found')
+        return { permission: 'none', via: 'permission' };
+    if (!isGiteaFamily(forge)) {
+        throw new errors_KugetsuError('permission-refused', `${forgeName(forge)} refused the permission lookup (403 ${answer.message.slice(0, 120)}); github-token must be able to read the repository's collaborators`);
+    }
+    let assignees;
+    try {
+        assignees = await source.assignees();
+    }
+    catch (error) {
+        throw new errors_KugetsuError('permission-refused', `${forgeName(forge)} refused the permission lookup to the job token, and the repository's assignees (the users with write access) could not be listed either (${errorMessage(error)}); list who may trigger kugetsu in allowed-users`, { cause: error });
+    }
+    const wanted = login.toLowerCase();
+    const writer = assignees.some((assignee) => assignee.toLowerCase() === wanted);
+    return { permission: writer ? 'write' : 'none', via: 'assignees' };
+}
+
+;// CONCATENATED MODULE: ./src/action/stages/gate.ts
+/**
+ * The one gate every person passes before kugetsu acts for them: a request, a command, a close.
+ * See authorize.ts for the rules. Spends one API call at most (two where the forge refuses the
+ * permission endpoint to the job token; see access.ts).
+ */
+
+
+function authorizePerson(person, context) {
+    const { inputs, github, runner } = context;
+    return authorize({
+        login: person.login,
+        userType: person.userType,
+        commentBody: person.commentBody,
+        minPermission: inputs.minPermission,
+        allowedUsers: inputs.allowedUsers,
+        allowedBots: inputs.allowedBots,
+        forge: runner.forge,
+        permissionOf: (login) => findAccess(login, github, runner.forge)
+    });
+}
+
+;// CONCATENATED MODULE: ./src/action/stages/closed.ts
+/**
+ * A closed issue: its session is forgotten (a tombstone, then its older entries deleted where the
+ * caches REST API exists) only when whoever closed it passes the gate a request must pass.
+ */
+
+
+
+
+
+
+
+async function handleClosed(request, context, sessions) {
+    const ref = formatIssueRef(request.ref);
+    const skip = (why) => {
+        const reason = `${why}: the session of ${ref} is kept`;
+        core/* info */.pq(`Skipped: ${reason}`);
+        context.publish.setOutputs({ skipped: 'true', 'skip-reason': reason, 'issue-ref': ref });
+    };
+    // Closing is open to an issue's author whatever their permission: without this gate, anyone
+    // who may open an issue could wipe the memory of the session on it.
+    if (request.closedBy === '')
+        return skip('the closed event names no sender');
+    const decision = await authorizePerson({ login: request.closedBy, userType: request.closedByType }, context);
+    if (!decision.allowed) {
+        if (decision.rule === 'lookup-failed') {
+            throw new errors_KugetsuError('invalid-input', `${decision.reason}; the session of ${ref} was kept, nothing was changed`);
+        }
+        return skip(`closed by ${quoted(request.closedBy)}, who may not use kugetsu (${decision.reason})`);
+    }
+    const { key } = await forgetIssue(context, request.ref, 'closed', request.closedBy);
+    await destroySessions({ ref: request.ref, tombstone: key }, sessions, `${ref} was closed by ${request.closedBy}: forgot its session`);
+}
+
 ;// CONCATENATED MODULE: ./src/action/stages/init.ts
 /** `command: init`: a new base session, saved for the issues that start after it. */
 
@@ -35891,6 +36512,7 @@ function workPrompt(checkedOut, news) {
 
 
 
+
 /** The issue's saved session, if it has one. Fails rather than start over a session it cannot read. */
 async function restoreIssueState(ref, issueNumber, context, { store, cache }) {
     const issueStream = runKeys(context).issueStream(String(issueNumber));
@@ -35906,6 +36528,13 @@ async function restoreIssueState(ref, issueNumber, context, { store, cache }) {
         throw new errors_KugetsuError('corrupt-state', `could not read the session of ${ref} from the Actions cache (${error.message}); nothing was changed: try again, and if it keeps failing the entry is damaged`, { cause: error });
     });
     const previous = restoredKey ? await store.getIssue(ref) : undefined;
+    const forgotten = previous && forgettingOf(previous, ref, restoredKey ?? '');
+    if (forgotten) {
+        core/* info */.pq(`${ref} was forgotten (${forgotten.reason} by ${forgotten.by} at ${forgotten.at}): starting a new session`);
+        // The engine must find no record: the fork starts from the base alone.
+        await store.deleteIssue(ref);
+        return { restoredKey, forgotten };
+    }
     if (restoredKey && !previous?.sessionId) {
         throw new errors_KugetsuError('corrupt-state', `the cached state of ${ref} (${restoredKey}) holds no session; destroy it and start again`);
     }
@@ -35962,6 +36591,8 @@ async function newerStateOf(cache, dir, stream, restoredKey) {
 }
 
 ;// CONCATENATED MODULE: ./src/action/work/identity.ts
+/** Who kugetsu's commits are by: the token's bot, with the e-mail address its forge gives it. */
+
 /** The workflow token's user on github.com (and GHES): github-actions[bot], id 41898282. */
 const ACTIONS_BOT_IDENTITY = {
     name: 'github-actions[bot]',
@@ -35971,6 +36602,23 @@ const ACTIONS_BOT_IDENTITY = {
 function noreplyEmail(host, login, id) {
     const domain = host === 'github.com' ? 'users.noreply.github.com' : `users.noreply.${host}`;
     return `${id}+${login}@${domain}`;
+}
+/**
+ * The identity commits are made as, from who the token acts as (`GET /user`; undefined when the
+ * API will not say). On Gitea and Forgejo the job token acts as their Actions user (id -2, so no
+ * `id+login` address): its login with the address the API shows, else the instance's no-reply
+ * form. On GitHub an installation token cannot ask, and commits as github-actions[bot].
+ */
+function committerIdentity(forge, host, user) {
+    if (isGiteaFamily(forge)) {
+        const login = user?.login || (forge === 'forgejo' ? 'forgejo-actions' : 'gitea-actions');
+        const hostname = host.replace(/:\d+$/, '');
+        const email = user?.email && /^[^\s@<>]+@[^\s@<>]+$/.test(user.email) ? user.email : undefined;
+        return { name: login, email: email ?? `${login.toLowerCase()}@noreply.${hostname}` };
+    }
+    if (!user)
+        return ACTIONS_BOT_IDENTITY;
+    return { name: user.login, email: noreplyEmail(host, user.login, user.id) };
 }
 
 ;// CONCATENATED MODULE: ./src/action/work/branch-news.ts
@@ -36517,7 +37165,7 @@ const LINE_BREAK = /[\n\r\v\f\u0085\u2028\u2029]/;
  * GitHub logins are letters, digits and single hyphens (at most 39); Forgejo and Gitea also allow
  * `.` and `_`, never at either end (at most 40). Apps comment as `name[bot]`.
  */
-const commit_message_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,38}[A-Za-z0-9])?(?:\[bot\])?$/;
+const LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,38}[A-Za-z0-9])?(?:\[bot\])?$/;
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
 /** The request's first non-empty line as plain text: no markup, controls or invisible characters. */
 function plainFirstLine(request) {
@@ -36560,7 +37208,7 @@ function noReplyDomain(host) {
  */
 function coAuthorTrailer(author, host) {
     const { login, id } = author;
-    if (typeof login !== 'string' || !commit_message_LOGIN.test(login) || /[._-]{2}/.test(login))
+    if (typeof login !== 'string' || !LOGIN.test(login) || /[._-]{2}/.test(login))
         return undefined;
     const domain = noReplyDomain(host);
     const github = domain === 'users.noreply.github.com';
@@ -36950,12 +37598,10 @@ async function newsSinceLastTurn(checkout, previous) {
         complete
     });
 }
-/** The bot the token commits as: the token's user when the API says, else github-actions[bot]. */
+/** The bot the token commits as (see committerIdentity). */
 async function committer(context) {
     const user = await context.github.tokenUser().catch(() => undefined);
-    if (!user)
-        return ACTIONS_BOT_IDENTITY;
-    return { name: user.login, email: noreplyEmail(context.repo.host, user.login, user.id) };
+    return committerIdentity(context.runner.forge, context.repo.host, user);
 }
 /** The agent's changes as a patch in the log, when they could not be pushed. */
 async function logPatch(checkout) {
@@ -37077,6 +37723,8 @@ function workRecord(checkout, published) {
 
 
 
+
+
 async function handleTurn(request, context) {
     const where = agentIssue(await inStage('reading the issue', issueOf(request.ref, request, context)));
     const plan = await inStage('reading the issue', planTurnWork(request, where, context));
@@ -37117,7 +37765,9 @@ async function turnInWorkspace(turn, context) {
     const issue = sessionRef.number === turn.where.number
         ? turn.where
         : agentIssue(await issueOf(sessionRef, undefined, context));
-    const first = state.previous ? undefined : await firstPrompt(request, issue, context);
+    const first = state.previous
+        ? undefined
+        : await firstPrompt(request, issue, context, state.forgotten);
     const news = await newsSinceLastTurn(checkedOut, state.previous?.work);
     const message = first?.prompt ?? laterTurnPrompt(request.author, request.message);
     const outcome = await inStage("running the agent's turn", workspace.engine.run(ref, withWork(message, checkedOut, news)));
@@ -37137,7 +37787,8 @@ async function turnInWorkspace(turn, context) {
     const answer = {
         outcome: { ...outcome, record: published.record },
         sessionRef: ref,
-        restoredKey: state.restoredKey,
+        // A tombstone restores no session: the state is new.
+        restoredKey: state.forgotten ? undefined : state.restoredKey,
         notes,
         work: published.report
     };
@@ -37151,11 +37802,14 @@ function withWork(message, checkedOut, news) {
 /**
  * The first prompt of an issue without state: a plain first turn, or, when kugetsu has replied
  * on the issue before (its session was lost: evicted from the cache), one that carries the thread.
+ * After a tombstone only what came after it counts: the thread before was forgotten on purpose.
  */
-async function firstPrompt(request, issue, context) {
+async function firstPrompt(request, issue, context, forgotten) {
     const ref = formatIssueRef(parseIssueRef(`#${issue.number}`, context.repo));
-    const comments = await context.github.comments(issue.number);
+    const all = await context.github.comments(issue.number);
+    const comments = forgotten ? commentsSince(all, forgotten) : all;
     const thread = rebuildThread(issue, comments, {
+        kugetsuLogins: actionsLogins(context.runner.forge),
         excludeIds: [request.comment?.id, context.tracking?.id].filter((id) => id !== undefined)
     });
     if (!thread.hadEarlierReplies) {
@@ -37197,19 +37851,8 @@ async function issueOf(ref, request, context) {
 
 
 
-/** Whether the author of a turn may run the agent; see authorize.ts. Spends one API call at most. */
-async function authorizeTurn(request, context) {
-    const { inputs, github } = context;
-    return authorize({
-        login: request.author,
-        userType: request.authorType,
-        commentBody: request.comment?.body,
-        minPermission: inputs.minPermission,
-        allowedUsers: inputs.allowedUsers,
-        allowedBots: inputs.allowedBots,
-        permissionOf: (login) => github.permissionOf(login)
-    });
-}
+
+
 /**
  * kugetsu's own commands are found only where the agent cannot write (see trusted-path.ts); the
  * agent keeps the workflow's PATH.
@@ -37220,6 +37863,11 @@ function useTrustedPath(env, workspace) {
         return;
     core/* info */.pq(`kugetsu runs its own commands without ${trusted.dropped.join(', ')} on PATH (the agent can write there); the agent keeps them`);
     env.PATH = trusted.path;
+}
+/** Who started the run: the payload's sender, else GITHUB_ACTOR. */
+function senderOf(payload, env) {
+    const login = payload?.sender?.login;
+    return typeof login === 'string' && login !== '' ? login : env.GITHUB_ACTOR || 'unknown';
 }
 async function run(env = process.env) {
     const startedAt = Date.now();
@@ -37265,7 +37913,7 @@ async function run(env = process.env) {
         }
         if (request.kind === 'turn') {
             const ref = formatIssueRef(request.ref);
-            const decision = await authorizeTurn(request, context);
+            const decision = await authorizePerson({ login: request.author, userType: request.authorType, commentBody: request.comment?.body }, context);
             if (!decision.allowed) {
                 const turn = request;
                 // A refusal the lookup decided is an error of this run; any other is a quiet skip,
@@ -37294,17 +37942,19 @@ async function run(env = process.env) {
             deleteBranch: inputs.deleteBranch ? { prefix: inputs.branchPrefix } : undefined,
             setOutputs: publish.setOutputs
         };
-        if (request.kind === 'closed') {
-            const ref = formatIssueRef(request.ref);
-            return await destroySessions(request, sessions, `${ref} was closed: destroyed its session`);
-        }
+        if (request.kind === 'closed')
+            return await handleClosed(request, context, sessions);
         if (request.command === 'init')
             return await handleInit(context);
         if (request.command === 'list')
             return await listSessions(sessions);
         if (request.command === 'prune')
             return await pruneSessions(baseHash(inputs), sessions);
-        return await destroySessions(request.ref ? { ref: request.ref } : { base: true }, sessions);
+        if (!request.ref)
+            return await destroySessions({ base: true }, sessions);
+        // Forgotten first, through the cache protocol: the deletions after only free space.
+        const { key } = await forgetIssue(context, request.ref, 'destroy', senderOf(payload, env));
+        return await destroySessions({ ref: request.ref, tombstone: key }, sessions);
     }
     catch (error) {
         await reportFailure(error, request, context, publish);

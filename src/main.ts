@@ -1,6 +1,4 @@
 import * as core from '@actions/core'
-import { findAccess } from './action/github/access.js'
-import { authorize, type Authorization } from './action/github/authorize.js'
 import { repoContext, requestFromEvent, type ActionRequest } from './action/github/event.js'
 import { createGitHub } from './action/github/github.js'
 import { readInputs } from './action/inputs.js'
@@ -15,35 +13,17 @@ import {
   baseHash,
   isPublicRepository,
   readPayload,
-  type RunContext,
-  type TurnRequest
+  type RunContext
 } from './action/stages/context.js'
 import { reportFailure } from './action/stages/failure.js'
 import { handleClosed } from './action/stages/closed.js'
+import { authorizePerson } from './action/stages/gate.js'
 import { forgetIssue } from './action/stages/forget.js'
 import { handleInit } from './action/stages/init.js'
 import { handleTurn } from './action/stages/turn.js'
 import { runUrlFromEnv } from './action/github/tracking.js'
 import { KugetsuError } from './errors.js'
 import { formatIssueRef } from './refs.js'
-
-/**
- * Whether the author of a turn may run the agent; see authorize.ts. Spends one API call at most
- * (two where the forge refuses the permission endpoint to the job token; see access.ts).
- */
-async function authorizeTurn(request: TurnRequest, context: RunContext): Promise<Authorization> {
-  const { inputs, github } = context
-  return authorize({
-    login: request.author,
-    userType: request.authorType,
-    commentBody: request.comment?.body,
-    minPermission: inputs.minPermission,
-    allowedUsers: inputs.allowedUsers,
-    allowedBots: inputs.allowedBots,
-    forge: context.runner.forge,
-    permissionOf: (login) => findAccess(login, github, context.runner.forge)
-  })
-}
 
 /**
  * kugetsu's own commands are found only where the agent cannot write (see trusted-path.ts); the
@@ -107,7 +87,10 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     }
     if (request.kind === 'turn') {
       const ref = formatIssueRef(request.ref)
-      const decision = await authorizeTurn(request, context)
+      const decision = await authorizePerson(
+        { login: request.author, userType: request.authorType, commentBody: request.comment?.body },
+        context
+      )
       if (!decision.allowed) {
         const turn = request
         // A refusal the lookup decided is an error of this run; any other is a quiet skip,

@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9435);
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(647);
 /** The action's post step (action.yml `post`, run with `post-if: always()`). */
 
 await (0,_post_js__WEBPACK_IMPORTED_MODULE_0__/* .releaseSandboxLeftBehind */ .y)();
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9435:
+/***/ 647:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31359,6 +31359,7 @@ function errors_errorMessage(error) {
 ;// CONCATENATED MODULE: ./src/action/github/authorize.ts
 
 
+
 /**
  * Whether the person (or bot) behind a trigger may run the agent, decided before any heavy work.
  * On a public repository anyone can comment, and a run spends the repository's model budget and
@@ -31374,11 +31375,12 @@ function errors_errorMessage(error) {
  * 4. Everyone else needs a repository permission at least `min-permission` (default write).
  *    A failed lookup refuses: the decision fails closed, and says why. (On a public repository
  *    `read` may admit anyone who can comment; triage or higher keeps it to people you chose.)
+ *    Where the forge refuses the permission endpoint to the job token (Gitea, Forgejo), the
+ *    permission is write or none by the repository's assignees (access.ts): write is then all
+ *    that can be proved, and a refusal says to use allowed-users.
  */
 const PERMISSIONS = ['read', 'triage', 'write', 'maintain', 'admin'];
 const DEFAULT_MIN_PERMISSION = 'write';
-/** A GitHub login (`[bot]` suffix allowed), lenient enough for legacy names with odd hyphens. */
-const LOGIN = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}(?:\[bot\])?$/;
 const BOT_SUFFIX = /\[bot\]$/i;
 /** The marker with any spacing or case, so a hand-typed variant also counts. */
 const MARKER_LOOSE = /<!--\s*kugetsu:/i;
@@ -31404,13 +31406,15 @@ function isBot(login, userType) {
 /**
  * The permission in a `GET /repos/{owner}/{repo}/collaborators/{username}/permission` answer.
  * `role_name` is preferred when it is one of the five roles, because `permission` reports
- * maintain as write and triage as read; a custom role falls back to `permission`. Anything
- * unrecognised is 'none'.
+ * maintain as write and triage as read; a custom role falls back to `permission`. Gitea and
+ * Forgejo call the repository owner's access `owner`: admin here. Anything unrecognised is 'none'.
  */
 function permissionFromResponse(data) {
     const record = (data ?? {});
     for (const value of [record.role_name, record.permission]) {
         const name = typeof value === 'string' ? value.trim().toLowerCase() : '';
+        if (name === 'owner')
+            return 'admin';
         if (rank(name) >= 0)
             return name;
     }
@@ -31433,8 +31437,9 @@ async function authorize(input) {
         return refuse('marker', 'the comment carries kugetsu\u2019s marker (kugetsu never answers itself)');
     }
     const login = input.login.trim();
-    if (!LOGIN.test(login)) {
-        return refuse('invalid-login', `the author ${shown(login)} is not a valid GitHub login`);
+    const forge = input.forge ?? 'github';
+    if (!isValidLogin(login, forge)) {
+        return refuse('invalid-login', `the author ${shown(login)} is not a valid ${forgeName(forge)} login`);
     }
     if (isBot(login, input.userType)) {
         if (listed(input.allowedBots, login)) {
@@ -31457,7 +31462,12 @@ async function authorize(input) {
     catch (error) {
         return refuse('lookup-failed', `could not look up ${login}\u2019s permission on the repository (${errorMessage(error)})`);
     }
-    const permission = (found ?? 'none').trim().toLowerCase();
+    if (typeof found === 'object' && found.via === 'assignees') {
+        return byAssignees(login, found.permission, needed, forge);
+    }
+    const permission = (typeof found === 'object' ? found.permission : (found ?? 'none'))
+        .trim()
+        .toLowerCase();
     if (rank(permission) >= rank(needed)) {
         return admit('permission', `${login} has ${permission} permission (${needed} needed)`);
     }
@@ -31469,22 +31479,34 @@ async function authorize(input) {
     return refuse('permission', `${login} ${has}; ${needed} or higher is needed`);
 }
 /**
+ * The decision when the forge told the job token only whether the login may write (it is among
+ * the repository's assignees): write or below is decided; above write cannot be proved.
+ */
+function byAssignees(login, permission, needed, forge) {
+    const why = `${forgeName(forge)} does not tell the job token anyone\u2019s permission, only who may write (the repository\u2019s assignees)`;
+    if (rank(needed) > rank('write')) {
+        return refuse('permission', `${login}\u2019s ${needed} permission cannot be checked: ${why}; list who may trigger kugetsu in allowed-users, or set min-permission to write`);
+    }
+    if (permission === 'write') {
+        return admit('permission', `${login} has write access (among the repository\u2019s assignees; ${needed} needed)`);
+    }
+    return refuse('permission', `${login} is not among the users with write access to the repository (${why}); to let them trigger kugetsu, give them write access or list them in allowed-users`);
+}
+/**
  * A list of logins from an input such as `allowed-users`: separated by commas and/or newlines,
  * each trimmed, empty entries dropped, a leading `@` dropped, duplicates (ignoring case) dropped.
  * Refuses anything that is not a GitHub login, naming the first bad entry.
  */
-function authorize_parseLoginList(text, inputName = 'allowed-users') {
+function authorize_parseLoginList(text, inputName = 'allowed-users', forge = 'github') {
     const logins = [];
     const seen = new Set();
     for (const raw of text.split(/[,\r\n]/)) {
         const entry = raw.trim().replace(/^@/, '');
         if (entry === '')
             continue;
-        if (!LOGIN.test(entry)) {
-            const why = /\s/.test(entry)
-                ? ' (separate logins with commas or newlines)'
-                : ' (a login is 1-39 letters, digits or hyphens, optionally ending in [bot])';
-            throw new KugetsuError('invalid-input', `${inputName} has an entry that is not a GitHub login: ${quoted(entry)}${why}`);
+        if (!isValidLogin(entry, forge) && !isValidLogin(entry.replace(BOT_SUFFIX, ''), forge)) {
+            const why = /\s/.test(entry) ? 'separate logins with commas or newlines' : loginRule(forge);
+            throw new KugetsuError('invalid-input', `${inputName} has an entry that is not a ${forgeName(forge)} login: ${quoted(entry)} (${why})`);
         }
         const key = entry.toLowerCase();
         if (seen.has(key))
@@ -31988,7 +32010,89 @@ function summaryTable(rows) {
     ].join('\n');
 }
 
+;// CONCATENATED MODULE: ./src/action/github/forge.ts
+/**
+ * Which forge runs the workflow (github.com, GitHub Enterprise Server, Gitea, Forgejo), told by
+ * the runner's environment, and what that changes in how kugetsu talks to it.
+ */
+const FORGES = (/* unused pure expression or super */ null && (['github', 'ghes', 'gitea', 'forgejo']));
+/**
+ * Forgejo's runner sets both FORGEJO_ACTIONS and GITEA_ACTIONS (it descends from Gitea's), so
+ * Forgejo is asked first. Without either, github.com (and its `*.ghe.com` data-residency
+ * instances) is GitHub's cloud and any other server is GitHub Enterprise Server.
+ */
+function forge_detectForge(env) {
+    if (env.FORGEJO_ACTIONS === 'true')
+        return 'forgejo';
+    if (env.GITEA_ACTIONS === 'true')
+        return 'gitea';
+    let host = 'github.com';
+    try {
+        host = new URL(env.GITHUB_SERVER_URL || 'https://github.com').hostname.toLowerCase();
+    }
+    catch {
+        // An unparsable server URL is refused later, where the repository context is built.
+    }
+    return host === 'github.com' || host.endsWith('.ghe.com') ? 'github' : 'ghes';
+}
+/** Gitea and Forgejo (one API family). */
+function isGiteaFamily(forge) {
+    return forge === 'gitea' || forge === 'forgejo';
+}
+/**
+ * Who the job token posts as, where that is not told by a `[bot]` login or a Bot user type:
+ * Gitea's and Forgejo's Actions users (their API shows no user type). kugetsu's own comments
+ * are recognised by these logins.
+ */
+function actionsLogins(forge) {
+    if (forge === 'gitea')
+        return ['gitea-actions'];
+    if (forge === 'forgejo')
+        return ['forgejo-actions'];
+    return [];
+}
+/** The forge's name as a person reads it, for messages. */
+function forge_forgeName(forge) {
+    return { github: 'GitHub', ghes: 'GitHub Enterprise Server', gitea: 'Gitea', forgejo: 'Forgejo' }[forge];
+}
+/**
+ * A login as the forge allows it. GitHub: letters, digits and hyphens, at most 39 (lenient about
+ * legacy hyphen runs), an app's `[bot]` suffix. Gitea and Forgejo also allow `.` and `_` inside
+ * a name of at most 40 (their username rule), so `jane.doe` is a person there.
+ */
+const GITHUB_LOGIN = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}(?:\[bot\])?$/;
+const GITEA_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,38}[A-Za-z0-9])?$/;
+function forge_isValidLogin(login, forge = 'github') {
+    if (!isGiteaFamily(forge))
+        return GITHUB_LOGIN.test(login);
+    // Gitea refuses consecutive special characters in a name.
+    return GITEA_LOGIN.test(login) && !/[._-]{2}/.test(login);
+}
+/** The rule, said for an error message. */
+function forge_loginRule(forge = 'github') {
+    return isGiteaFamily(forge)
+        ? 'a login is 1-40 letters, digits, dots, hyphens or underscores, starting and ending with a letter or digit'
+        : 'a login is 1-39 letters, digits or hyphens, optionally ending in [bot]';
+}
+/**
+ * The link to a run's page. GitHub addresses runs by id (and a re-run by its attempt); Gitea and
+ * Forgejo by the run's number in the repository (GITHUB_RUN_NUMBER), with no attempts.
+ */
+function runUrl(forge, run) {
+    const server = run.serverUrl.replace(/\/+$/, '');
+    if (!server || !run.repository)
+        return '';
+    if (isGiteaFamily(forge)) {
+        return run.runNumber ? `${server}/${run.repository}/actions/runs/${run.runNumber}` : '';
+    }
+    if (!run.runId)
+        return '';
+    const attempt = run.attempt && run.attempt !== '1' ? `/attempts/${run.attempt}` : '';
+    return `${server}/${run.repository}/actions/runs/${run.runId}${attempt}`;
+}
+
 ;// CONCATENATED MODULE: ./src/action/github/tracking.ts
+
 
 /**
  * The tracking comment: posted as soon as a request is accepted, so the person asking sees that
@@ -32007,15 +32111,15 @@ const TRACKING_STATE = {
 };
 /** What the post step says when it cannot know which of these ended the job. */
 const INTERRUPTED_WHY = 'the job was cancelled, timed out or stopped before kugetsu finished';
-/** The link to this run (its attempt, after a re-run), or '' outside Actions. */
+/** The link to this run (its attempt, after a re-run; by number on Gitea/Forgejo), or '' outside Actions. */
 function runUrlFromEnv(env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env;
-    if (!server || !repo || !runId)
-        return '';
-    const attempt = env.GITHUB_RUN_ATTEMPT && env.GITHUB_RUN_ATTEMPT !== '1'
-        ? `/attempts/${env.GITHUB_RUN_ATTEMPT}`
-        : '';
-    return `${server.replace(/\/+$/, '')}/${repo}/actions/runs/${runId}${attempt}`;
+    return runUrl(forge_detectForge(env), {
+        serverUrl: env.GITHUB_SERVER_URL ?? '',
+        repository: env.GITHUB_REPOSITORY ?? '',
+        runId: env.GITHUB_RUN_ID,
+        runNumber: env.GITHUB_RUN_NUMBER,
+        attempt: env.GITHUB_RUN_ATTEMPT
+    });
 }
 const runLink = (runUrl) => (runUrl ? ` ([run](${runUrl}))` : '');
 function trackingMarker(state, ref) {
@@ -32244,16 +32348,27 @@ function createGitHub(options) {
     };
     const { owner, repo } = options.repo;
     return {
-        async permissionOf(login) {
+        async permission(login) {
             try {
                 const { data } = await (await octokit()).rest.repos.getCollaboratorPermissionLevel({ owner, repo, username: login });
-                return permissionFromResponse(data);
+                return { kind: 'permission', permission: permissionFromResponse(data) };
             }
             catch (error) {
                 if (statusOf(error) === 404)
-                    return undefined;
+                    return { kind: 'not-found' };
+                if (statusOf(error) === 403)
+                    return { kind: 'refused', message: errors_errorMessage(error) };
                 throw error;
             }
+        },
+        async assignees() {
+            const client = await octokit();
+            const data = await client.paginate(client.rest.issues.listAssignees, {
+                owner,
+                repo,
+                per_page: 100
+            });
+            return data.map((user) => user?.login).filter((login) => !!login);
         },
         async reactToComment(commentId, content) {
             await (await octokit()).rest.reactions.createForIssueComment({ owner, repo, comment_id: commentId, content });
@@ -32405,7 +32520,11 @@ function createGitHub(options) {
         async tokenUser() {
             try {
                 const { data } = await (await octokit()).rest.users.getAuthenticated();
-                return { login: data.login, id: data.id };
+                return {
+                    login: data.login,
+                    id: data.id,
+                    ...(typeof data.email === 'string' && data.email ? { email: data.email } : {})
+                };
             }
             catch (error) {
                 if (statusOf(error) === 403 || statusOf(error) === 401 || statusOf(error) === 404)
@@ -32749,6 +32868,7 @@ async function tar_guard_setup_installTarGuard(limits, options) {
 
 
 
+
 const MAX_KEY_LENGTH = 512;
 function cache_state_validateStatePrefix(prefix) {
     const value = prefix.trim();
@@ -32760,13 +32880,10 @@ function cache_state_validateStatePrefix(prefix) {
 function stateKeys(prefix, runId, runAttempt) {
     const suffix = `${runId || '0'}-${runAttempt || '1'}`.toLowerCase();
     return {
-        baseStream: (baseHash) => `${prefix}-base-${baseHash.slice(0, 16)}-`,
-        issueStream: (refSlug) => `${prefix}-issue-${refSlug}-`,
+        baseStream: (baseHash) => `${prefix}-base-${baseHash.slice(0, 16)}-`.toLowerCase(),
+        issueStream: (refSlug) => `${prefix}-issue-${refSlug}-`.toLowerCase(),
         keyFor: (stream, facts = []) => {
-            const key = [
-                `${stream}${suffix}`,
-                ...facts.map((fact) => fact.replace(/[^A-Za-z0-9_.]/g, '_'))
-            ].join('-');
+            const key = [`${stream}${suffix}`.toLowerCase(), ...facts.map(caselessFact)].join('-');
             if (key.length > MAX_KEY_LENGTH) {
                 throw new KugetsuError('invalid-input', `cache key longer than ${MAX_KEY_LENGTH} characters`);
             }
@@ -33065,6 +33182,7 @@ function planWork(input) {
 
 
 
+
 function parsePullRequest(value) {
     const mode = value.toLowerCase() || 'draft';
     if (mode === 'draft' || mode === 'ready' || mode === 'none')
@@ -33132,6 +33250,8 @@ function readInputs(env) {
     if (!/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(opencodeVersion)) {
         throw new KugetsuError('invalid-input', `opencode-version must be an exact version such as ${OPENCODE_VERSION}; got "${opencodeVersion.slice(0, 40)}"`);
     }
+    // Logins in the lists follow the forge's rules (`jane.doe` is a Gitea/Forgejo login).
+    const forge = detectForge(env);
     return {
         githubToken: input('github-token'),
         trigger: input('trigger') || '/kugetsu',
@@ -33148,8 +33268,8 @@ function readInputs(env) {
         opencodeConfig: parseJsonObject('opencode-config', input('opencode-config')),
         timeoutMs: parseTimeout(input('timeout-minutes')),
         minPermission: parseMinPermission(input('min-permission')),
-        allowedUsers: parseLoginList(input('allowed-users'), 'allowed-users'),
-        allowedBots: parseLoginList(input('allowed-bots'), 'allowed-bots'),
+        allowedUsers: parseLoginList(input('allowed-users'), 'allowed-users', forge),
+        allowedBots: parseLoginList(input('allowed-bots'), 'allowed-bots', forge),
         stateKey: parseStateKey(input('state-key')),
         exposeGithubToken: parseBoolean('expose-github-token', input('expose-github-token'), false),
         opencodeServe: parseBoolean('opencode-serve', input('opencode-serve'), true),
@@ -33554,6 +33674,54 @@ async function privilege_findPrivilege() {
     };
 }
 
+;// CONCATENATED MODULE: ./src/sandbox/home-seed.ts
+/** Files made in the agent's new home before anything of the agent runs there. */
+
+
+
+
+/** Whether `path` stays inside a dir it is joined to: relative, no `..`, nothing odd. */
+function isHomePath(path) {
+    return (path !== '' &&
+        !path.startsWith('/') &&
+        posix.normalize(path) === path &&
+        !path.split('/').includes('..'));
+}
+/**
+ * Makes a seed's dirs and files in the user's home (new, so nothing of the agent has run there
+ * yet to plant a link), owned by the user, private to it.
+ */
+async function home_seed_seedHome(privilege, user, seed) {
+    const bad = [...seed.dirs, ...seed.files.map((file) => file.path)].find((p) => !isHomePath(p));
+    if (bad !== undefined) {
+        throw new KugetsuError('sandbox-failed', `will not seed ${JSON.stringify(bad)}: not a path inside the agent's home`);
+    }
+    const owner = ['-o', String(user.uid), '-g', String(user.gid)];
+    if (seed.dirs.length) {
+        // one by one, in order: install -d gives the owner and mode to the last component only
+        await privilege.run('install', [
+            '-d',
+            ...owner,
+            '-m',
+            '700',
+            ...seed.dirs.map((d) => `${user.home}/${d}`)
+        ]);
+    }
+    if (!seed.files.length)
+        return;
+    const source = await mkdtemp(join(tmpdir(), 'kugetsu-seed-'));
+    try {
+        for (const [index, file] of seed.files.entries()) {
+            const from = join(source, String(index));
+            await writeFile(from, file.content, { mode: 0o600 });
+            await privilege.run('install', [...owner, '-m', '600', from, `${user.home}/${file.path}`]);
+        }
+    }
+    finally {
+        await rm(source, { recursive: true, force: true });
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/sandbox/user-launcher.ts
 /**
  * Starts opencode as the agent's user, and stops it by signalling every process of that user: a
@@ -33649,6 +33817,7 @@ function user_launcher_userLauncher(privilege, user) {
 
 
 
+
 /** The name of the action's saved state (core.saveState) holding a SandboxRecord. */
 const SANDBOX_STATE = 'sandbox';
 const UNCONTAINED = {
@@ -33699,7 +33868,8 @@ async function contain(privilege, options) {
                 '700',
                 `${user.home}/tmp`
             ]),
-            grants.grant({ readWrite: [options.workspace], read: options.readable }).finally(record)
+            grants.grant({ readWrite: [options.workspace], read: options.readable }).finally(record),
+            ...(options.seed ? [seedHome(privilege, user, options.seed)] : [])
         ]);
     }
     catch (error) {

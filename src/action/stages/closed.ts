@@ -5,11 +5,12 @@
 import * as core from '@actions/core'
 import { KugetsuError } from '../../errors.js'
 import { formatIssueRef } from '../../refs.js'
-import { authorize, quoted } from '../github/authorize.js'
+import { quoted } from '../github/authorize.js'
 import type { ActionRequest } from '../github/event.js'
 import { destroySessions, type SessionsContext } from '../sessions/sessions.js'
 import type { RunContext } from './context.js'
 import { forgetIssue } from './forget.js'
+import { authorizePerson } from './gate.js'
 
 type ClosedRequest = Extract<ActionRequest, { kind: 'closed' }>
 
@@ -27,15 +28,10 @@ export async function handleClosed(
   // Closing is open to an issue's author whatever their permission: without this gate, anyone
   // who may open an issue could wipe the memory of the session on it.
   if (request.closedBy === '') return skip('the closed event names no sender')
-  const { inputs, github } = context
-  const decision = await authorize({
-    login: request.closedBy,
-    userType: request.closedByType,
-    minPermission: inputs.minPermission,
-    allowedUsers: inputs.allowedUsers,
-    allowedBots: inputs.allowedBots,
-    permissionOf: (login) => github.permissionOf(login)
-  })
+  const decision = await authorizePerson(
+    { login: request.closedBy, userType: request.closedByType },
+    context
+  )
   if (!decision.allowed) {
     if (decision.rule === 'lookup-failed') {
       throw new KugetsuError(
