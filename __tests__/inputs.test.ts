@@ -97,3 +97,20 @@ describe('readInputs: the work product', () => {
     expect(() => readInputs(env({ push: 'maybe' }))).toThrow(/push must be true or false/)
   })
 })
+
+describe('readInputs: timeout-minutes', () => {
+  it('reads minutes, decimals allowed; empty leaves the default', () => {
+    expect(readInputs(env({ 'timeout-minutes': '0.5' })).timeoutMs).toBe(30_000)
+    expect(readInputs(env({ 'timeout-minutes': '35791' })).timeoutMs).toBe(35791 * 60_000)
+    expect(readInputs(env({})).timeoutMs).toBeUndefined()
+  })
+
+  it.each(['0', '-1', '35792', '1e9', 'Infinity', 'NaN', 'soon', '0.0000001'])(
+    'refuses %j, giving the allowed range',
+    (value) => {
+      expect(() => readInputs(env({ 'timeout-minutes': value }))).toThrow(
+        `timeout-minutes must be a number of minutes above 0 and at most 35791 (about 24 days, the longest timer Node keeps); got "${value}"`
+      )
+    }
+  )
+})

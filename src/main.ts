@@ -21,6 +21,7 @@ import { reportFailure } from './action/stages/failure.js'
 import { handleInit } from './action/stages/init.js'
 import { handleTurn } from './action/stages/turn.js'
 import { runUrlFromEnv } from './action/github/tracking.js'
+import { ownTurnRunningAt } from './action/github/self-trigger.js'
 import { KugetsuError } from './errors.js'
 import { formatIssueRef } from './refs.js'
 
@@ -36,6 +37,23 @@ async function authorizeTurn(request: TurnRequest, context: RunContext): Promise
     allowedBots: inputs.allowedBots,
     permissionOf: (login) => github.permissionOf(login)
   })
+}
+
+/**
+ * Why a comment must not be answered because the agent posted it (see self-trigger.ts), or
+ * undefined. Only an agent given the token can post, so only then is the API asked.
+ */
+async function selfTriggered(
+  request: TurnRequest,
+  context: RunContext
+): Promise<string | undefined> {
+  if (!context.inputs.exposeGithubToken || !request.comment) return undefined
+  const { id, createdAt } = request.comment
+  const turn = await ownTurnRunningAt({ id, author: request.author, createdAt }, (since) =>
+    context.github.commentsSince(since)
+  )
+  if (!turn) return undefined
+  return `the comment was posted by kugetsu's own account (${request.author}) while its turn ran (comment ${turn.id}): the agent posted it, and kugetsu does not answer itself. Ask again once kugetsu has replied`
 }
 
 /**
@@ -109,6 +127,13 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         return
       }
       core.info(`Authorised: ${decision.reason}`)
+      const loop = await selfTriggered(request, context)
+      if (loop) {
+        request = undefined
+        core.info(`Skipped ${ref}: ${loop}`)
+        publish.setOutputs({ skipped: 'true', 'skip-reason': loop, 'issue-ref': ref })
+        return
+      }
       const message = agentMessage(request.message, request.source, inputs.trigger)
       request = { ...request, message }
       core.setOutput('issue-ref', ref)

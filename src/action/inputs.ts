@@ -84,16 +84,20 @@ function parseJsonObject(name: string, value: string): Record<string, unknown> |
   return parsed as Record<string, unknown>
 }
 
+/** Node's timers hold at most 2^31-1 ms; a longer one fires at once, failing every run. */
+export const MAX_TIMEOUT_MINUTES = Math.floor((2 ** 31 - 1) / 60_000)
+
 function parseTimeout(value: string): number | undefined {
-  if (value === '' || value === '0') return undefined
+  if (value === '') return undefined
   const minutes = Number(value)
-  if (!Number.isFinite(minutes) || minutes <= 0) {
+  const ms = Math.round(minutes * 60_000)
+  if (!Number.isFinite(minutes) || ms < 1 || minutes > MAX_TIMEOUT_MINUTES) {
     throw new KugetsuError(
       'invalid-input',
-      `timeout-minutes must be a positive number of minutes; got "${value.slice(0, 40)}"`
+      `timeout-minutes must be a number of minutes above 0 and at most ${MAX_TIMEOUT_MINUTES} (about 24 days, the longest timer Node keeps); got "${value.slice(0, 40)}"`
     )
   }
-  return Math.round(minutes * 60_000)
+  return ms
 }
 
 function parseModel(value: string): string {

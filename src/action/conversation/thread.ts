@@ -23,6 +23,8 @@ export interface ThreadComment {
   authorType?: string
   body: string
   createdAt: string
+  /** When it was last edited (the API's updated_at), when known. */
+  updatedAt?: string
 }
 
 export interface ThreadOptions {
@@ -51,6 +53,7 @@ export function threadCommentsFromApi(
     id: number
     body?: string | null
     created_at: string
+    updated_at?: string
     user?: { login: string; type?: string } | null
   }[]
 ): ThreadComment[] {
@@ -59,7 +62,8 @@ export function threadCommentsFromApi(
     author: comment.user?.login ?? 'ghost',
     authorType: comment.user?.type,
     body: comment.body ?? '',
-    createdAt: comment.created_at
+    createdAt: comment.created_at,
+    updatedAt: comment.updated_at
   }))
 }
 
