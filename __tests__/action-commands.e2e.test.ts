@@ -108,3 +108,85 @@ describe('a comment the agent posts with the token', () => {
     expect(chats(later).length).toBeGreaterThan(0)
   }, 240_000)
 })
+
+describe('commands', () => {
+  let issue: Issue
+  let first: WorldRun
+
+  beforeAll(async () => {
+    issue = newIssue()
+  })
+
+  test('status before any turn: no session yet, and the first turn after it starts plainly', async () => {
+    const status = await world.run({ event: commentOn(issue, '/kugetsu Status', 'alice') })
+    expectSuccess(status)
+    expect(status.model).toEqual([])
+    expect(status.opencode).toEqual([])
+    expect(status.comments).toHaveLength(1)
+    expect(status.comments[0].body).toContain('No session yet')
+
+    first = await world.run({ event: commentOn(issue, '/kugetsu hello there', 'alice') })
+    expectSuccess(first)
+    expect(first.outputs.mode).toBe('start')
+    // The status reply is no earlier turn: the memory is not "rebuilt" from the thread.
+    expect(first.comments.at(-1)?.body).not.toContain('rebuilt its memory')
+  }, 240_000)
+
+  test('status: no model, no opencode, and the reply holds the facts', async () => {
+    const run = await world.run({
+      event: commentOn(issue, '/kugetsu status', 'alice'),
+      inputs: { 'max-turns-per-issue': '7', 'max-cost-per-issue': '3' }
+    })
+    expectSuccess(run)
+    expect(run.model).toEqual([])
+    expect(run.opencode).toEqual([])
+    expect(run.saved).toEqual([])
+    expect(run.comments).toHaveLength(1)
+    const body = run.comments[0].body
+    expect(body).toContain(`\`${first.outputs['session-id']}\``)
+    expect(body).toMatch(/\| Turns \| 1 of 7 \(`max-turns-per-issue`\) \|/)
+    expect(body).toMatch(/\| Cost \| \$[\d.]+ of \$3\.00 \(`max-cost-per-issue`\) \|/)
+    const count = (output: string) => Number(first.outputs[output]).toLocaleString('en-US')
+    expect(body).toContain(`${count('tokens-input')} in / ${count('tokens-output')} out`)
+    expect(body).toMatch(/\| Started \| \d{4}-\d\d-\d\d \d\d:\d\d UTC \|/)
+    expect(body).toMatch(
+      /\| Cache entry \| `kugetsu-v1-issue-\d+-[^`]+`: last used .* before this status; GitHub may evict it once unused for 7 days, so not before \d{4}-/
+    )
+    expect(body).toContain(first.outputs['base-session-id'])
+    expect(body).toContain('| Branch | none yet |')
+    expect(run.outputs.response).toContain('kugetsu status')
+    expect(run.outputs['comment-id']).toBe(String(run.comments[0].id))
+  }, 120_000)
+
+  test('help: the commands, the trigger and the budgets, without the model', async () => {
+    const run = await world.run({
+      event: commentOn(issue, '@helper HELP', 'alice'),
+      inputs: { trigger: '@helper', 'max-cost-per-issue': '2.5' }
+    })
+    expectSuccess(run)
+    expect(run.model).toEqual([])
+    expect(run.opencode).toEqual([])
+    const body = run.comments[0].body
+    expect(body).toContain('`@helper status`')
+    expect(body).toContain('`@helper help`')
+    expect(body).toContain(
+      'cost $2.50 per issue (`max-cost-per-issue`), turns no ceiling (`max-turns-per-issue`)'
+    )
+  }, 120_000)
+
+  test('a command goes through the same gate: a reader gets nothing', async () => {
+    world.github.state.addUser('rita')
+    const run = await world.run({ event: commentOn(issue, '/kugetsu status', 'rita') })
+    expectSuccess(run)
+    expect(run.outputs.skipped).toBe('true')
+    expect(run.comments).toEqual([])
+    expect(run.cache).toEqual([])
+  }, 120_000)
+
+  test('"status" followed by more words is a request for the agent', async () => {
+    const run = await world.run({ event: commentOn(issue, '/kugetsu status please fix', 'alice') })
+    expectSuccess(run)
+    expect(run.outputs.mode).toBe('continue')
+    expect(chats(run).length).toBeGreaterThan(0)
+  }, 240_000)
+})

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { KugetsuError, errorMessage, isKugetsuError } from './errors.js'
 import type { OpencodeDriver, RunRequest, RunResult } from './opencode/types.js'
 import type { BaseRecord, IssueRecord, StateStore } from './store/types.js'
+import { addTurn } from './store/ledger.js'
 
 export const DEFAULT_BASE_PROMPT = [
   'You are kugetsu, a coding agent that works on the GitHub issues of this repository.',
@@ -270,6 +271,12 @@ export class Engine {
         lastTokens: result.tokens,
         lastCost: result.cost
       }
+      completed.ledger = addTurn(previous?.sessionId ? previous : undefined, {
+        turn: completed.turns,
+        at: completed.updatedAt,
+        tokens: result.tokens,
+        cost: result.cost
+      })
       await store.putIssue(completed, newExport)
       return { mode, record: completed, result }
     } catch (error) {

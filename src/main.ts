@@ -21,6 +21,7 @@ import { reportFailure } from './action/stages/failure.js'
 import { handleInit } from './action/stages/init.js'
 import { handleTurn } from './action/stages/turn.js'
 import { runUrlFromEnv } from './action/github/tracking.js'
+import { commandOf, runCommand } from './action/commands/commands.js'
 import { ownTurnRunningAt } from './action/github/self-trigger.js'
 import { KugetsuError } from './errors.js'
 import { formatIssueRef } from './refs.js'
@@ -134,6 +135,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         publish.setOutputs({ skipped: 'true', 'skip-reason': loop, 'issue-ref': ref })
         return
       }
+      const command = commandOf(request, inputs.trigger)
+      if (command) return await runCommand(command, request, context)
       const message = agentMessage(request.message, request.source, inputs.trigger)
       request = { ...request, message }
       core.setOutput('issue-ref', ref)

@@ -39,6 +39,10 @@ export interface ActionInputs {
   pullRequest: PullRequestMode
   /** destroy also deletes the issue's branch when its pull request was merged or closed. */
   deleteBranch: boolean
+  /** Most an issue may spend, in USD as opencode reports cost; undefined: no ceiling. */
+  maxCostPerIssue: number | undefined
+  /** Most turns an issue may have; undefined: no ceiling. */
+  maxTurnsPerIssue: number | undefined
 }
 
 export type PullRequestMode = 'draft' | 'ready' | 'none'
@@ -98,6 +102,30 @@ function parseTimeout(value: string): number | undefined {
     )
   }
   return ms
+}
+
+function parseMaxCost(value: string): number | undefined {
+  if (value === '') return undefined
+  const cost = Number(value.replace(/^\$/, ''))
+  if (!/^\$?\d+(?:\.\d+)?$/.test(value) || !Number.isFinite(cost)) {
+    throw new KugetsuError(
+      'invalid-input',
+      `max-cost-per-issue must be an amount in USD such as 5 or 0.50, or empty for no ceiling; got "${value.slice(0, 40)}"`
+    )
+  }
+  return cost
+}
+
+function parseMaxTurns(value: string): number | undefined {
+  if (value === '') return undefined
+  const turns = Number(value)
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(turns)) {
+    throw new KugetsuError(
+      'invalid-input',
+      `max-turns-per-issue must be a whole number of turns (0 or more), or empty for no ceiling; got "${value.slice(0, 40)}"`
+    )
+  }
+  return turns
 }
 
 function parseModel(value: string): string {
@@ -163,6 +191,8 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionInputs {
     push: parseBoolean('push', input('push'), true),
     branchPrefix: validateBranchPrefix(inputFromEnv(env, 'branch-prefix') || 'kugetsu/'),
     pullRequest: parsePullRequest(input('pull-request')),
-    deleteBranch: parseBoolean('delete-branch', input('delete-branch'), false)
+    deleteBranch: parseBoolean('delete-branch', input('delete-branch'), false),
+    maxCostPerIssue: parseMaxCost(input('max-cost-per-issue')),
+    maxTurnsPerIssue: parseMaxTurns(input('max-turns-per-issue'))
   }
 }

@@ -1,5 +1,5 @@
 import type { IssueInfo } from '../github/event.js'
-import { NOTE_BLOCKS, isKugetsuComment } from './report.js'
+import { NOTE_BLOCKS, isCommandReply, isKugetsuComment } from './report.js'
 import { characterCount, sanitizeText } from './sanitize.js'
 import { isTrackingComment } from '../github/tracking.js'
 
@@ -133,7 +133,12 @@ export function rebuildThread(
   const excluded = new Set(options.excludeIds ?? [])
   const kugetsuLogins = options.kugetsuLogins ?? []
   const thread = [...comments]
-    .filter((comment) => !excluded.has(comment.id) && !isTrackingComment(comment.body))
+    .filter(
+      (comment) =>
+        !excluded.has(comment.id) &&
+        !isTrackingComment(comment.body) &&
+        !isCommandReply(comment.body)
+    )
     .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.id - b.id)
   const entries = thread.map((comment) => {
     const own = isOwn(comment, kugetsuLogins)

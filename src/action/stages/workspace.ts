@@ -22,7 +22,7 @@ import { guardProviderKeys } from '../secrets/provider-keys.js'
 import { loadCache, type RunContext } from './context.js'
 
 /** Entries sealed with the state-key (when set), with secret values redacted before sealing. */
-function entryCodec(context: RunContext): EntryCodec {
+export function entryCodec(context: RunContext): EntryCodec {
   const { stateKey } = context.inputs
   return {
     encode: (text, name) => sealState(redactSecrets(text, context.secrets), stateKey, name),
