@@ -190,3 +190,77 @@ describe('commands', () => {
     expect(chats(run).length).toBeGreaterThan(0)
   }, 240_000)
 })
+
+describe('budgets', () => {
+  let issue: Issue
+  let first: WorldRun
+
+  beforeAll(async () => {
+    issue = newIssue()
+  })
+
+  test('a request once max-turns-per-issue is reached is refused before any model request', async () => {
+    first = await world.run({ event: commentOn(issue, '/kugetsu hello', 'alice') })
+    expectSuccess(first)
+    const run = await world.run({
+      event: commentOn(issue, '/kugetsu once more', 'alice'),
+      inputs: { 'max-turns-per-issue': '1' }
+    })
+    expectSuccess(run)
+    expect(run.model).toEqual([])
+    expect(run.opencode).toEqual([])
+    expect(run.saved).toEqual([])
+    expect(run.outputs.skipped).toBe('true')
+    expect(run.comments).toHaveLength(1)
+    const body = run.comments[0].body
+    expect(body).toContain(
+      'has reached its budget: 1 turn of the 1 allowed (`max-turns-per-issue`)'
+    )
+    expect(body).toMatch(/Spent so far: \$[\d.]+ over 1 turn/)
+    expect(body).toContain('raise `max-turns-per-issue` in the workflow')
+  }, 240_000)
+
+  test('a turn that reaches max-cost-per-issue while running is stopped; the session stays as before', async () => {
+    steps.set('costly', [bash('echo one'), bash('echo two'), bash('echo three')])
+    const ceiling = (Number(first.outputs.cost) + 0.0001).toFixed(6)
+    const run = await world.run({
+      event: commentOn(issue, `/kugetsu ${WORK} costly`, 'alice'),
+      inputs: { 'max-cost-per-issue': ceiling }
+    })
+    expect(run.result.exitCode).toBe(1)
+    expect(errorsOf(run)).toEqual([
+      expect.stringMatching(
+        /^the turn reached max-cost-per-issue \(\$[\d.]+\) and was stopped after spending \$[\d.]+; .*#\d+ keeps the session it had before this turn\. Spent so far: .*raise max-cost-per-issue in the workflow$/
+      )
+    ])
+    // Stopped once the first model call's cost arrived on the event stream (the next call may have
+    // begun by then): the turn never got to its last tools or its answer.
+    expect(chats(run).length).toBeLessThan(3)
+    expect(run.comments.at(-1)?.body).toContain('reached max-cost-per-issue')
+
+    const status = await world.run({ event: commentOn(issue, '/kugetsu status', 'alice') })
+    expectSuccess(status)
+    const body = status.comments[0].body
+    expect(body).toContain(`\`${first.outputs['session-id']}\``)
+    expect(body).toMatch(/\| Turns \| 1 \(no ceiling\) \|/)
+    // What the stopped turn spent counts: the next request is refused by the cost ceiling.
+    const next = await world.run({
+      event: commentOn(issue, '/kugetsu and now?', 'alice'),
+      inputs: { 'max-cost-per-issue': ceiling }
+    })
+    expectSuccess(next)
+    expect(next.model).toEqual([])
+    expect(next.comments[0].body).toContain('(`max-cost-per-issue`)')
+    expect(next.comments[0].body).toContain('raise `max-cost-per-issue` in the workflow')
+
+    // Without the ceiling, the session goes on from the turn before the stopped one.
+    const later = await world.run({
+      event: commentOn(issue, '/kugetsu what did I say first?', 'alice')
+    })
+    expectSuccess(later)
+    expect(later.outputs['session-id']).toBe(first.outputs['session-id'])
+    const texts = chats(later).at(-1)?.userTexts ?? []
+    expect(texts.join('\n')).toContain('hello')
+    expect(texts.join('\n')).not.toContain('costly')
+  }, 300_000)
+})

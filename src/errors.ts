@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'invalid-response'
   | 'git-failed'
   | 'push-failed'
+  | 'budget-exceeded'
 
 export class KugetsuError extends Error {
   readonly code: ErrorCode

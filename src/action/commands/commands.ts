@@ -40,21 +40,35 @@ export async function runCommand(
   request: TurnRequest,
   context: RunContext
 ): Promise<void> {
-  const ref = formatIssueRef(request.ref)
-  core.info(`${ref}: command ${command.name} (no model run)`)
+  core.info(`${formatIssueRef(request.ref)}: command ${command.name} (no model run)`)
   const text = await command.answer(request, context)
-  const body = `${text}\n${marker({ ref, command: command.name })}`
+  await replyWithoutModel(request, command.name, text, context)
+}
+
+/**
+ * kugetsu's own answer, no turn of the agent: a command's, or a request refused (`refusal`, then
+ * also the skip reason). Its marker names `kind`, so it is never taken for a turn's reply.
+ */
+export async function replyWithoutModel(
+  request: TurnRequest,
+  kind: string,
+  text: string,
+  context: RunContext,
+  refusal = false
+): Promise<void> {
+  const ref = formatIssueRef(request.ref)
+  const body = `${text}\n${marker({ ref, command: kind })}`
   const comment = context.inputs.comment
     ? await answerOnIssue(request.ref.number, body, context)
     : undefined
   context.publish.setOutputs({
-    skipped: 'false',
-    'skip-reason': '',
+    skipped: refusal ? 'true' : 'false',
+    'skip-reason': refusal ? text : '',
     'issue-ref': ref,
     response: text,
     'comment-id': comment?.id ?? '',
     'comment-url': comment?.url ?? ''
   })
-  core.summary.addHeading(`kugetsu: ${command.name} of ${ref}`, 3).addRaw(`\n${text}\n`, true)
+  core.summary.addHeading(`kugetsu: ${kind} on ${ref}`, 3).addRaw(`\n${text}\n`, true)
   await context.publish.writeSummary()
 }
