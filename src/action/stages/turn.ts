@@ -84,6 +84,11 @@ async function turnInWorkspace(turn: Turn, context: RunContext): Promise<void> {
   const news = await newsSinceLastTurn(checkedOut, state.previous?.work)
   const message = first?.prompt ?? laterTurnPrompt(request.author, request.message)
   const maxCost = costLeft(state.previous, context.inputs)
+  if (maxCost !== undefined && !context.inputs.opencodeServe) {
+    core.warning(
+      'max-cost-per-issue can stop a turn while it runs only with opencode-serve: true; with opencode per command it is checked before each turn'
+    )
+  }
   const outcome = await inStage(
     "running the agent's turn",
     workspace.engine.run(ref, withWork(message, checkedOut, news), { maxCost })
