@@ -97,3 +97,51 @@ describe('readInputs: the work product', () => {
     expect(() => readInputs(env({ push: 'maybe' }))).toThrow(/push must be true or false/)
   })
 })
+
+describe('readInputs: timeout-minutes', () => {
+  it('reads minutes, decimals allowed; empty leaves the default', () => {
+    expect(readInputs(env({ 'timeout-minutes': '0.5' })).timeoutMs).toBe(30_000)
+    expect(readInputs(env({ 'timeout-minutes': '35791' })).timeoutMs).toBe(35791 * 60_000)
+    expect(readInputs(env({})).timeoutMs).toBeUndefined()
+  })
+
+  it.each(['0', '-1', '35792', '1e9', 'Infinity', 'NaN', 'soon', '0.0000001'])(
+    'refuses %j, giving the allowed range',
+    (value) => {
+      expect(() => readInputs(env({ 'timeout-minutes': value }))).toThrow(
+        `timeout-minutes must be a number of minutes above 0 and at most 35791 (about 24 days, the longest timer Node keeps); got "${value}"`
+      )
+    }
+  )
+})
+
+describe('readInputs: budgets', () => {
+  it('empty means no ceiling; amounts and counts are read', () => {
+    expect(readInputs(env({}))).toMatchObject({
+      maxCostPerIssue: undefined,
+      maxTurnsPerIssue: undefined
+    })
+    expect(
+      readInputs(env({ 'max-cost-per-issue': '$2.50', 'max-turns-per-issue': '10' }))
+    ).toMatchObject({ maxCostPerIssue: 2.5, maxTurnsPerIssue: 10 })
+    expect(readInputs(env({ 'max-cost-per-issue': '0' })).maxCostPerIssue).toBe(0)
+  })
+
+  it.each(['-1', '1e3', 'five', '1,5', 'NaN', 'Infinity', '0x10', '.5', '1.'])(
+    'refuses max-cost-per-issue %j',
+    (value) => {
+      expect(() => readInputs(env({ 'max-cost-per-issue': value }))).toThrow(
+        /^max-cost-per-issue must be an amount in USD such as 5 or 0\.50, or empty for no ceiling; got /
+      )
+    }
+  )
+
+  it.each(['-1', '1.5', 'ten', '1e2', '99999999999999999999'])(
+    'refuses max-turns-per-issue %j',
+    (value) => {
+      expect(() => readInputs(env({ 'max-turns-per-issue': value }))).toThrow(
+        /^max-turns-per-issue must be a whole number of turns \(0 or more\), or empty for no ceiling; got /
+      )
+    }
+  )
+})

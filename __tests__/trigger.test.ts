@@ -22,7 +22,38 @@ describe('findTrigger', () => {
     '~~~sh\n/kugetsu\n~~~',
     'inline `/kugetsu run` code',
     '<!-- /kugetsu hidden -->',
-    'nothing here'
+    'nothing here',
+    // Indented code blocks: four spaces or a tab after a blank line (or at the start).
+    '    /kugetsu in indented code',
+    'look:\n\n    /kugetsu run\n    more code',
+    'look:\n\n\t/kugetsu run',
+    'look:\n\n    code\n\n    /kugetsu still code',
+    // HTML blocks that show code.
+    '<pre>\n/kugetsu in pre\n</pre>',
+    '<pre><code>/kugetsu</code></pre>',
+    'see <code>/kugetsu run</code> here',
+    '<PRE class="x">\n/kugetsu\n</PRE>',
+    '<pre>\nnever closed\n/kugetsu',
+    // Quotes inside list items, and nested quotes.
+    '- > /kugetsu quoted in a list',
+    '* > /kugetsu',
+    '+ > /kugetsu',
+    '1. > /kugetsu quoted in a numbered list',
+    '2) > /kugetsu',
+    '- - > /kugetsu',
+    '> > /kugetsu nested',
+    '  - > /kugetsu indented list',
+    // Link targets and labels, autolinks, reference definitions, images.
+    '[x](/kugetsu)',
+    '[x]( /kugetsu )',
+    '[/kugetsu](https://x.test)',
+    '[x](/kugetsu "title")',
+    '![alt](/kugetsu)',
+    '<https://x.test/kugetsu>',
+    '<https://x.test/ /kugetsu>',
+    '[x]: /kugetsu',
+    '   [x]: https://x.test "/kugetsu"',
+    '[/kugetsu][ref]'
   ])('ignores %j', (body) => {
     expect(findTrigger(body, '/kugetsu')).toBeUndefined()
   })
@@ -32,6 +63,25 @@ describe('findTrigger', () => {
     expect(findTrigger(body, '/kugetsu')?.message).toBe(
       '> earlier words\n```\ncode\n```\n what about this?'
     )
+  })
+
+  it('still acts on prose next to the regions it ignores', () => {
+    expect(findTrigger('text\n    /kugetsu continues the paragraph', '/kugetsu')).toEqual({
+      message: 'text\n     continues the paragraph'
+    })
+    expect(findTrigger('- /kugetsu in a list item', '/kugetsu')).toEqual({
+      message: '-  in a list item'
+    })
+    expect(findTrigger('1. /kugetsu first', '/kugetsu')).toEqual({ message: '1.  first' })
+    expect(findTrigger('see [docs](https://x.test) /kugetsu go', '/kugetsu')).toEqual({
+      message: 'see [docs](https://x.test)  go'
+    })
+    expect(findTrigger('<pre>x</pre>\n/kugetsu after', '/kugetsu')).toEqual({
+      message: '<pre>x</pre>\n after'
+    })
+    expect(findTrigger('    code\n/kugetsu after the code', '/kugetsu')).toEqual({
+      message: 'code\n after the code'
+    })
   })
 
   it('treats the trigger literally (no regular expression)', () => {

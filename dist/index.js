@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1699);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6408);
 /** The action's entry point (action.yml `main`). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1699:
+/***/ 6408:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28645,20 +28645,51 @@ function refFileStem(ref) {
 ;// CONCATENATED MODULE: ./src/action/github/trigger.ts
 /**
  * Finding the trigger (`/kugetsu` by default) in a comment. It counts only as a whole word in the
- * comment's own prose: never inside another word or path, a quoted reply (`>` lines), a fenced
- * code block or inline code, or an HTML comment.
+ * comment's own prose: never inside another word or path, a quoted reply (`>` lines, also inside
+ * list items), a fenced or indented code block, inline code, an HTML comment or code element,
+ * or a link (its text, its target, an autolink or a reference definition). Quoted, shown or
+ * linked text is someone else's words or an example, not a request.
  */
 const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 function triggerPattern(trigger) {
     return new RegExp(`(^|[\\s(])(${escapeRegExp(trigger)})(?=$|[\\s.,:;!?)])`, 'i');
 }
+const blank = (match) => match.replace(/[^\n]/g, ' ');
+/**
+ * Indented code: lines indented by four spaces or a tab that follow a blank line (or open the
+ * comment), with the blank lines between them. An indented line right under prose continues
+ * that paragraph, so it stays.
+ */
+function blankIndentedCode(text) {
+    let afterBlank = true;
+    let inCode = false;
+    return text
+        .split('\n')
+        .map((line) => {
+        if (line.trim() === '') {
+            afterBlank = true;
+            return line;
+        }
+        inCode = /^(?: {4}|[ ]{0,3}\t)/.test(line) && (afterBlank || inCode);
+        afterBlank = false;
+        return inCode ? blank(line) : line;
+    })
+        .join('\n');
+}
 /** The comment with every region where a trigger must not count blanked out, offsets kept. */
 function proseOnly(body) {
-    const blank = (match) => match.replace(/[^\n]/g, ' ');
     let text = body.replace(/<!--[\s\S]*?(?:-->|$)/g, blank);
     text = text.replace(/^( {0,3})(`{3,}|~{3,})[^\n]*\n[\s\S]*?(?:^ {0,3}\2[`~]*[ \t]*$|(?![\s\S]))/gm, blank);
+    text = blankIndentedCode(text);
+    // An element left open runs to the end, as GitHub renders it.
+    text = text.replace(/<(pre|code|samp|kbd|tt|textarea|script|style|xmp|listing)\b[^>]*>[\s\S]*?(?:<\/\1\s*>|(?![\s\S]))/gi, blank);
     text = text.replace(/(`+)[^`\n]*?\1/g, blank);
-    text = text.replace(/^[ \t]*>[^\n]*/gm, blank);
+    // Quotes, also after list markers (`- > `, `1. > `).
+    text = text.replace(/^[ \t]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)*>[^\n]*/gm, blank);
+    // Reference definitions, then links and images whole (text and target), then autolinks.
+    text = text.replace(/^ {0,3}\[[^\]\n]+\]:[^\n]*/gm, blank);
+    text = text.replace(/!?\[[^\]\n]*\](?:\([^)\n]*\)|\[[^\]\n]*\])/g, blank);
+    text = text.replace(/<[A-Za-z][A-Za-z0-9+.-]*:[^<>\n]*>/g, blank);
     return text;
 }
 function findTrigger(body, trigger) {
@@ -28772,7 +28803,8 @@ function requestFromEvent(eventName, payload, inputs, context) {
                     id: Number(comment.id),
                     url: String(comment.html_url ?? ''),
                     authorType: String(comment.user?.type ?? 'User'),
-                    body
+                    body,
+                    createdAt: typeof comment.created_at === 'string' ? comment.created_at : undefined
                 },
                 issue
             };
@@ -28842,6 +28874,14 @@ function marker(fields) {
         .map(([key, value]) => `${key}=${value.replace(/\s|-->|>/g, '_')}`)
         .join(' ');
     return `${MARKER_PREFIX} ${body} -->`;
+}
+/** Whether a comment is kugetsu's answer to a command (`status`, `help`): no part of a turn. */
+function isCommandReply(body) {
+    const start = body.indexOf(MARKER_PREFIX);
+    if (start === -1)
+        return false;
+    const end = body.indexOf('-->', start);
+    return /\bcommand=/.test(body.slice(start, end === -1 ? undefined : end));
 }
 /** Whether a comment body is one kugetsu wrote (it carries the hidden marker). */
 function isKugetsuComment(body) {
@@ -29621,7 +29661,8 @@ function threadCommentsFromApi(data) {
         author: comment.user?.login ?? 'ghost',
         authorType: comment.user?.type,
         body: comment.body ?? '',
-        createdAt: comment.created_at
+        createdAt: comment.created_at,
+        updatedAt: comment.updated_at
     }));
 }
 const FOOTER = /\n*(?:---\n)?<sub>kugetsu · [^\n]*<\/sub>\s*$/;
@@ -29677,7 +29718,9 @@ function rebuildThread(issue, comments, options = {}) {
     const excluded = new Set(options.excludeIds ?? []);
     const kugetsuLogins = options.kugetsuLogins ?? [];
     const thread = [...comments]
-        .filter((comment) => !excluded.has(comment.id) && !isTrackingComment(comment.body))
+        .filter((comment) => !excluded.has(comment.id) &&
+        !isTrackingComment(comment.body) &&
+        !isCommandReply(comment.body))
         .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.id - b.id);
     const entries = thread.map((comment) => {
         const own = isOwn(comment, kugetsuLogins);
@@ -29875,6 +29918,16 @@ function createGitHub(options) {
                 owner,
                 repo,
                 issue_number: number,
+                per_page: 100
+            });
+            return threadCommentsFromApi(data);
+        },
+        async commentsSince(since) {
+            const client = await octokit();
+            const data = await client.paginate(client.rest.issues.listCommentsForRepo, {
+                owner,
+                repo,
+                since,
                 per_page: 100
             });
             return threadCommentsFromApi(data);
@@ -30697,14 +30750,35 @@ function parseJsonObject(name, value) {
     }
     return parsed;
 }
+/** Node's timers hold at most 2^31-1 ms; a longer one fires at once, failing every run. */
+const MAX_TIMEOUT_MINUTES = Math.floor((2 ** 31 - 1) / 60_000);
 function parseTimeout(value) {
-    if (value === '' || value === '0')
+    if (value === '')
         return undefined;
     const minutes = Number(value);
-    if (!Number.isFinite(minutes) || minutes <= 0) {
-        throw new errors_KugetsuError('invalid-input', `timeout-minutes must be a positive number of minutes; got "${value.slice(0, 40)}"`);
+    const ms = Math.round(minutes * 60_000);
+    if (!Number.isFinite(minutes) || ms < 1 || minutes > MAX_TIMEOUT_MINUTES) {
+        throw new errors_KugetsuError('invalid-input', `timeout-minutes must be a number of minutes above 0 and at most ${MAX_TIMEOUT_MINUTES} (about 24 days, the longest timer Node keeps); got "${value.slice(0, 40)}"`);
     }
-    return Math.round(minutes * 60_000);
+    return ms;
+}
+function parseMaxCost(value) {
+    if (value === '')
+        return undefined;
+    const cost = Number(value.replace(/^\$/, ''));
+    if (!/^\$?\d+(?:\.\d+)?$/.test(value) || !Number.isFinite(cost)) {
+        throw new errors_KugetsuError('invalid-input', `max-cost-per-issue must be an amount in USD such as 5 or 0.50, or empty for no ceiling; got "${value.slice(0, 40)}"`);
+    }
+    return cost;
+}
+function parseMaxTurns(value) {
+    if (value === '')
+        return undefined;
+    const turns = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(turns)) {
+        throw new errors_KugetsuError('invalid-input', `max-turns-per-issue must be a whole number of turns (0 or more), or empty for no ceiling; got "${value.slice(0, 40)}"`);
+    }
+    return turns;
 }
 function parseModel(value) {
     if (value !== '' && !/^[^/\s]+\/\S+$/.test(value)) {
@@ -30757,7 +30831,9 @@ function readInputs(env) {
         push: parseBoolean('push', input('push'), true),
         branchPrefix: validateBranchPrefix(inputFromEnv(env, 'branch-prefix') || 'kugetsu/'),
         pullRequest: parsePullRequest(input('pull-request')),
-        deleteBranch: parseBoolean('delete-branch', input('delete-branch'), false)
+        deleteBranch: parseBoolean('delete-branch', input('delete-branch'), false),
+        maxCostPerIssue: parseMaxCost(input('max-cost-per-issue')),
+        maxTurnsPerIssue: parseMaxTurns(input('max-turns-per-issue'))
     };
 }
 
@@ -31360,7 +31436,68 @@ async function listSessions(context) {
         .write();
 }
 
+;// CONCATENATED MODULE: ./src/store/ledger.ts
+/** How many of the latest turns the ledger keeps one by one. */
+const LEDGER_RECENT_TURNS = 20;
+const ZERO = { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0 };
+/** A count read from a stored record: anything but a finite non-negative number is 0. */
+const count = (value) => typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
+function tokensOf(value) {
+    return {
+        input: count(value?.input),
+        output: count(value?.output),
+        reasoning: count(value?.reasoning),
+        cacheRead: count(value?.cacheRead),
+        cacheWrite: count(value?.cacheWrite)
+    };
+}
+function addTokens(a, b) {
+    return {
+        input: a.input + b.input,
+        output: a.output + b.output,
+        reasoning: a.reasoning + b.reasoning,
+        cacheRead: a.cacheRead + b.cacheRead,
+        cacheWrite: a.cacheWrite + b.cacheWrite
+    };
+}
+/**
+ * What the issue spent so far. A record saved before the ledger existed knows only its last
+ * turn's spending (`partial`).
+ */
+function spentSoFar(record) {
+    if (!record)
+        return { turns: 0, tokens: { ...ZERO }, cost: 0, partial: false };
+    const ledger = record.ledger;
+    if (ledger) {
+        return {
+            turns: count(ledger.turns),
+            tokens: tokensOf(ledger.tokens),
+            cost: count(ledger.cost),
+            partial: false
+        };
+    }
+    return {
+        turns: count(record.turns),
+        tokens: tokensOf(record.lastTokens),
+        cost: count(record.lastCost),
+        partial: count(record.turns) > 1
+    };
+}
+/** The ledger with one more turn. */
+function addTurn(record, turn) {
+    const so = spentSoFar(record);
+    const entry = { ...turn, tokens: tokensOf(turn.tokens), cost: count(turn.cost) };
+    const recent = Array.isArray(record?.ledger?.recent) ? record.ledger.recent : [];
+    return {
+        turns: so.turns + 1,
+        tokens: addTokens(so.tokens, entry.tokens),
+        cost: so.cost + entry.cost,
+        recent: [...recent, entry].slice(-LEDGER_RECENT_TURNS)
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/engine.ts
+
 
 
 const DEFAULT_BASE_PROMPT = [
@@ -31429,10 +31566,13 @@ class Engine {
         }
         return this.turn(ref, message, 'continue', previous);
     }
-    /** Starts the issue's session the first time, continues it afterwards. */
-    async run(ref, message) {
+    /**
+     * Starts the issue's session the first time, continues it afterwards. `maxCost`: stop the turn
+     * once it has cost this much (see RunRequest.maxCost).
+     */
+    async run(ref, message, limits = {}) {
         const previous = await this.options.store.getIssue(ref);
-        return this.turn(ref, message, previous?.sessionId ? 'continue' : 'start', previous);
+        return this.turn(ref, message, previous?.sessionId ? 'continue' : 'start', previous, limits);
     }
     async list() {
         const { store } = this.options;
@@ -31475,7 +31615,7 @@ class Engine {
             // The session only lives on in opencode's own database; kugetsu's state is already gone.
         }
     }
-    async turn(ref, message, mode, previous) {
+    async turn(ref, message, mode, previous, limits = {}) {
         if (message.trim() === '')
             throw new errors_KugetsuError('invalid-input', 'the message is empty');
         const { store, driver, cwd } = this.options;
@@ -31520,7 +31660,8 @@ class Engine {
             const request = this.request(message, {
                 sessionId,
                 fork,
-                title: fork ? ref : undefined
+                title: fork ? ref : undefined,
+                ...(limits.maxCost === undefined ? {} : { maxCost: limits.maxCost })
             });
             const importExport = async () => {
                 await driver.importSession(await readExport(), cwd);
@@ -31552,6 +31693,12 @@ class Engine {
                 lastTokens: result.tokens,
                 lastCost: result.cost
             };
+            completed.ledger = addTurn(previous?.sessionId ? previous : undefined, {
+                turn: completed.turns,
+                at: completed.updatedAt,
+                tokens: result.tokens,
+                cost: result.cost
+            });
             await store.putIssue(completed, newExport);
             return { mode, record: completed, result };
         }
@@ -33111,6 +33258,39 @@ async function seedUnusedConfigDirs(dirs, version) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/opencode/cost-watch.ts
+/**
+ * The running cost of a turn, from opencode serve's event stream: every model call ends with a
+ * step-finish part carrying its cost (USD), so a cost ceiling can stop a turn while it runs
+ * instead of after it.
+ */
+function watchCost(limit, sessionId, onReached) {
+    // A part may be reported more than once as it updates: each counts once, by its id.
+    const costs = new Map();
+    let total = 0;
+    let reached = false;
+    return {
+        see(event) {
+            const { type, properties } = (event ?? {});
+            if (type !== 'message.part.updated')
+                return;
+            const part = properties?.part;
+            if (!part || part.type !== 'step-finish' || typeof part.id !== 'string')
+                return;
+            if (part.sessionID !== sessionId())
+                return;
+            const cost = typeof part.cost === 'number' && Number.isFinite(part.cost) ? part.cost : 0;
+            costs.set(part.id, Math.max(0, cost));
+            total = [...costs.values()].reduce((sum, value) => sum + value, 0);
+            if (!reached && total >= limit) {
+                reached = true;
+                onReached(total);
+            }
+        },
+        total: () => total
+    };
+}
+
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(7067);
 var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
@@ -33461,6 +33641,7 @@ function createServeProcess(options) {
 
 
 
+
 /** Requested in the background once serve listens: they load what a first prompt needs. */
 const WARM_UP = ['/config', '/agent', '/provider'];
 const sessionRoute = (sessionId, rest = '') => `/session/${encodeURIComponent(sessionId)}${rest}`;
@@ -33487,7 +33668,10 @@ function promptBody(request) {
         ...(request.agent ? { agent: request.agent } : {})
     };
 }
-/** The turn's own signal, aborted at its timeout or by the request's signal, whichever is first. */
+/**
+ * The turn's own signal, aborted at its timeout, by the request's signal, or by `halt('budget')`
+ * (its cost ceiling), whichever is first.
+ */
 function limitTurn(timeoutMs, signal) {
     const turn = new AbortController();
     let stoppedBy;
@@ -33502,6 +33686,7 @@ function limitTurn(timeoutMs, signal) {
     signal?.addEventListener('abort', onAbort, { once: true });
     return {
         signal: turn.signal,
+        halt,
         stoppedBy: () => stoppedBy,
         /** The turn is over: what it still waits for is cancelled. */
         release() {
@@ -33558,7 +33743,7 @@ function createServeDriver(options) {
             await importSession(exported, cwd);
     }
     /** Rejects every permission request and question while a turn runs: nobody can answer them. */
-    async function refuseAsks(directory, signal) {
+    async function refuseAsks(directory, signal, watch) {
         const control = { directory, signal, timeoutMs: commandTimeoutMs };
         const refuse = (type, id) => {
             if (typeof id !== 'string')
@@ -33573,7 +33758,10 @@ function createServeDriver(options) {
                     : undefined;
             request?.catch(() => undefined);
         };
-        await client.subscribe(directory, signal, (event) => refuse(event.type, event.properties?.id));
+        await client.subscribe(directory, signal, (event) => {
+            watch?.(event);
+            refuse(event.type, event.properties?.id);
+        });
         // Whatever was asked before the subscription took effect
         const [permissions, questions] = await Promise.all([
             call('GET', '/permission', control).catch(() => []),
@@ -33612,13 +33800,13 @@ function createServeDriver(options) {
         checkSessionId(progress.sessionId);
     }
     /** Opens the turn's session and prompts it; resolves once the turn ended. */
-    async function playTurn(request, control, timeoutMs, progress) {
+    async function playTurn(request, control, timeoutMs, progress, watch) {
         await openSession(request, control, progress);
         const { sessionId } = progress;
         directories.set(sessionId, control.directory);
         const before = await call('GET', sessionRoute(sessionId, '/message'), control);
         progress.seen = new Set(before.map((message) => message.info.id));
-        await refuseAsks(control.directory, control.signal);
+        await refuseAsks(control.directory, control.signal, watch);
         await call('POST', sessionRoute(sessionId, '/message'), {
             ...control,
             timeoutMs: timeoutMs + 60_000,
@@ -33645,8 +33833,12 @@ function createServeDriver(options) {
             timeoutMs: commandTimeoutMs
         };
         const progress = { sessionId: '', seen: new Set(), answered: false };
+        const { maxCost } = request;
+        const costs = maxCost === undefined
+            ? undefined
+            : watchCost(maxCost, () => progress.sessionId, () => turn.halt('budget'));
         try {
-            await playTurn(request, control, timeoutMs, progress);
+            await playTurn(request, control, timeoutMs, progress, costs?.see);
         }
         catch (error) {
             if (!turn.stoppedBy())
@@ -33676,6 +33868,10 @@ function createServeDriver(options) {
         const details = { result: partial, stderr: server.stderr() };
         if (stoppedBy === 'timeout')
             return timedOutRun(timeoutMs, details);
+        if (stoppedBy === 'budget') {
+            const spent = partial?.cost ?? 0;
+            return new OpencodeRunError('budget-exceeded', `the turn was stopped when its cost reached $${spent.toFixed(4)}, the rest of the issue's budget ($${(request.maxCost ?? 0).toFixed(4)})`, details);
+        }
         return abortedRun(request.signal, { ...details, cause: request.signal?.reason });
     }
     /** What the turn produced: the session's messages that were not there before it. */
@@ -37705,6 +37901,350 @@ function workRecord(checkout, published) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/action/stages/issue-record.ts
+/**
+ * An issue's saved state read from the Actions cache without opencode, for what is decided
+ * before (or instead of) a turn: commands, budgets. It restores into a private dir it removes.
+ */
+
+
+
+
+
+
+
+async function readIssueState(ref, issueNumber, context) {
+    await (0,promises_namespaceObject.mkdir)(context.runner.temp, { recursive: true });
+    const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(context.runner.temp, 'kugetsu-record-'));
+    try {
+        const stateRoot = (0,external_node_path_.join)(dir, 'state');
+        await (0,promises_namespaceObject.mkdir)(stateRoot, { recursive: true });
+        const store = createEntryStore(stateRoot, entryCodec(context));
+        const cache = createActionsCacheClient(stateRoot, loadCache);
+        return await restoreIssueState(ref, issueNumber, context, { store, cache });
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/stages/budget.ts
+/**
+ * The per-issue budgets (max-cost-per-issue, max-turns-per-issue): a request refused before the
+ * model runs once a ceiling is reached, the cost a turn may still spend, and what a turn stopped
+ * at the ceiling spent, kept in the ledger so the next request cannot spend it again.
+ */
+
+
+
+
+
+
+function spentLine(record) {
+    const spent = spentSoFar(record);
+    const at = spent.partial ? 'at least ' : '';
+    return `${at}${formatCost(spent.cost)} over ${record?.turns ?? 0} turn${record?.turns === 1 ? '' : 's'} (${at}${spent.tokens.input.toLocaleString('en-US')} tokens in / ${spent.tokens.output.toLocaleString('en-US')} out)`;
+}
+/** Why a request on an issue with this record must not start, or undefined. */
+function budgetRefusal(ref, record, budgets) {
+    const turns = record?.sessionId ? record.turns : 0;
+    const { maxTurnsPerIssue: maxTurns, maxCostPerIssue: maxCost } = budgets;
+    const spent = spentSoFar(record?.sessionId ? record : undefined);
+    let reached;
+    if (maxTurns !== undefined && turns >= maxTurns) {
+        reached = `${turns} turn${turns === 1 ? '' : 's'} of the ${maxTurns} allowed (\`max-turns-per-issue\`)`;
+    }
+    else if (maxCost !== undefined && spent.cost >= maxCost) {
+        reached = `${formatCost(spent.cost)} of the ${formatCost(maxCost)} allowed (\`max-cost-per-issue\`)`;
+    }
+    if (!reached)
+        return undefined;
+    const input = reached.includes('max-turns') ? 'max-turns-per-issue' : 'max-cost-per-issue';
+    return `**kugetsu did not run the agent:** ${ref} has reached its budget: ${reached}. Spent so far: ${spentLine(record)}. To go on, raise \`${input}\` in the workflow.`;
+}
+/** What the turn may still spend, or undefined without a cost ceiling. */
+function costLeft(record, budgets) {
+    if (budgets.maxCostPerIssue === undefined)
+        return undefined;
+    return Math.max(0, budgets.maxCostPerIssue - spentSoFar(record).cost);
+}
+/** The refusal for a request on the issue, read from its cached record when a ceiling is set. */
+async function checkBudget(ref, issueNumber, context) {
+    const { inputs } = context;
+    if (inputs.maxCostPerIssue === undefined && inputs.maxTurnsPerIssue === undefined)
+        return undefined;
+    const { previous } = await readIssueState(ref, issueNumber, context);
+    return budgetRefusal(ref, previous, inputs);
+}
+/**
+ * A turn stopped at the cost ceiling: the issue keeps the session it had before it, with what
+ * the turn spent added to its ledger and saved. Returns the error the run fails with.
+ */
+async function keepStoppedTurn(ref, issueNumber, stopped, state, context, workspace) {
+    const record = await workspace.store.getIssue(ref);
+    const result = stopped.result;
+    let spent = record;
+    if (record?.sessionId && result) {
+        spent = {
+            ...record,
+            ledger: addTurn(record, {
+                turn: record.turns,
+                at: new Date().toISOString(),
+                tokens: result.tokens,
+                cost: result.cost,
+                stopped: 'budget'
+            })
+        };
+        await workspace.store.putIssueRecord(spent);
+        try {
+            await saveIssueState(ref, issueNumber, spent, state, context, workspace);
+        }
+        catch (error) {
+            core/* warning */.$e(`could not save what the stopped turn spent: ${error.message}`);
+        }
+    }
+    const limit = formatCost(context.inputs.maxCostPerIssue ?? 0);
+    return new errors_KugetsuError('budget-exceeded', `the turn reached max-cost-per-issue (${limit}) and was stopped after spending ${formatCost(result?.cost ?? 0)}; ${ref} keeps the session it had before this turn. Spent so far: ${spentLine(spent)}. To go on, raise max-cost-per-issue in the workflow`, { cause: stopped });
+}
+
+;// CONCATENATED MODULE: ./src/action/commands/help.ts
+/** `help`: how to ask kugetsu, its commands, and this workflow's trigger and budgets. */
+
+function helpText(context, commands) {
+    const { trigger, maxCostPerIssue, maxTurnsPerIssue, minPermission } = context.inputs;
+    const cost = maxCostPerIssue === undefined ? 'no ceiling' : `${formatCost(maxCostPerIssue)} per issue`;
+    const turns = maxTurnsPerIssue === undefined ? 'no ceiling' : `${maxTurnsPerIssue} per issue`;
+    return [
+        '**kugetsu help**',
+        '',
+        `Ask with a comment that contains \`${trigger}\` followed by your request, e.g. \`${trigger} why does the build fail?\`. Each issue keeps its own session: later requests continue it. \`${trigger}\` counts only in your own text, not in quotes, code or links.`,
+        '',
+        `Commands (\`${trigger}\` and the word alone, answered without running the model):`,
+        ...commands.map((command) => `- \`${trigger} ${command.name}\`: ${command.summary}`),
+        '',
+        `Who may ask: people with ${minPermission} permission or more (and anyone the workflow lists).`,
+        '',
+        `Budgets: cost ${cost} (\`max-cost-per-issue\`), turns ${turns} (\`max-turns-per-issue\`).`
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/action/commands/parse.ts
+/**
+ * Telling a command from a request: the trigger followed by a command word and nothing else
+ * (case-insensitive). `/kugetsu status please fix` is a request like any other.
+ */
+/** The command word the comment consists of, lower-cased, when it is one of `names`. */
+function commandWord(body, trigger, message, names) {
+    const word = message.trim().toLowerCase();
+    if (!names.includes(word))
+        return undefined;
+    const rest = body.trim();
+    // The trigger first, then the word alone: `status /kugetsu` reads as prose, not a command.
+    if (rest.slice(0, trigger.length).toLowerCase() !== trigger.toLowerCase())
+        return undefined;
+    return rest.slice(trigger.length).trim().toLowerCase() === word ? word : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/action/commands/reset.ts
+/**
+ * `reset`: the issue's session is forgotten (a tombstone, see forget.ts); the next request starts
+ * a fresh fork from the base and is not given the thread before now. Nothing is deleted, so the
+ * old entries age out of the cache by themselves.
+ */
+
+
+
+async function resetText(request, context) {
+    // a comment on kugetsu's own pull request resets the session of the issue it works for
+    const plan = request.issue
+        ? await planTurnWork(request, request.issue, context)
+        : { sessionNumber: request.ref.number };
+    const ref = parseIssueRef(`#${plan.sessionNumber}`, context.repo);
+    const { key } = await forgetIssue(context, ref, 'reset', request.author);
+    return [
+        `**kugetsu reset** of ${formatIssueRef(ref)}`,
+        '',
+        `The session is forgotten: the next request starts a new one from the base session, without this conversation so far. Its turns and spending start again from zero; the branch and any pull request stay as they are.`,
+        '',
+        `<sub>tombstone \`${key}\`</sub>`
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/action/commands/status.ts
+/**
+ * `status`: what kugetsu holds for the issue, read from its cached record (no opencode): the
+ * session, what it spent against the budgets, when it started, its cache entry's last use and
+ * earliest eviction, its base, and its branch and pull request once they exist.
+ */
+
+
+
+
+
+
+
+
+/** GitHub evicts an Actions cache entry not used for 7 days. */
+const CACHE_UNUSED_DAYS = 7;
+const day = 24 * 60 * 60_000;
+function when(iso) {
+    const time = iso ? Date.parse(iso) : Number.NaN;
+    if (Number.isNaN(time))
+        return 'unknown';
+    return `${new Date(time).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+const ofCeiling = (value, ceiling, input) => ceiling === undefined ? `${value} (no ceiling)` : `${value} of ${ceiling} (\`${input}\`)`;
+/** The stream's entries, or undefined when they cannot be listed (the token lacks actions: read). */
+async function entriesOf(prefix, context) {
+    try {
+        return await context.github.cacheEntries(prefix);
+    }
+    catch (error) {
+        core/* info */.pq(`could not list the cache entries of ${prefix}: ${errorMessage(error)}`);
+        return undefined;
+    }
+}
+function cacheRow(restoredKey, entries) {
+    if (!restoredKey)
+        return ['Cache entry', 'none'];
+    const entry = entries?.find((e) => e.key.toLowerCase() === restoredKey.toLowerCase());
+    // Reading the record for this answer was a use: the entry is kept at least 7 days from now.
+    const until = when(new Date(Date.now() + CACHE_UNUSED_DAYS * day).toISOString());
+    const used = entry ? `last used ${when(entry.lastAccessedAt)} before this status; ` : '';
+    return [
+        'Cache entry',
+        `\`${restoredKey}\`: ${used}GitHub may evict it once unused for ${CACHE_UNUSED_DAYS} days, so not before ${until} (or sooner if the repository's cache is full)`
+    ];
+}
+async function status_workRows(record, context) {
+    const branch = record.work?.branch;
+    if (!branch)
+        return [['Branch', 'none yet']];
+    const rows = [['Branch', `\`${branch}\``]];
+    try {
+        const [pull] = await context.github.pullRequestsFrom(branch, 'all');
+        rows.push([
+            'Pull request',
+            pull
+                ? `${pull.htmlUrl} (${pull.merged ? 'merged' : pull.draft ? 'draft' : pull.state})`
+                : 'none yet'
+        ]);
+    }
+    catch (error) {
+        core/* info */.pq(`could not look up the pull request of ${branch}: ${errorMessage(error)}`);
+    }
+    return rows;
+}
+async function statusText(request, context) {
+    const { inputs } = context;
+    const plan = request.issue
+        ? await planTurnWork(request, request.issue, context)
+        : { sessionNumber: request.ref.number };
+    const ref = formatIssueRef(parseIssueRef(`#${plan.sessionNumber}`, context.repo));
+    const entries = await entriesOf(runKeys(context).issueStream(String(plan.sessionNumber)), context);
+    const state = await readIssueState(ref, plan.sessionNumber, context);
+    const { restoredKey, previous: record, forgotten } = state;
+    if (!record?.sessionId) {
+        const why = forgotten
+            ? `The session was forgotten (${forgotten.reason} by ${forgotten.by}, ${when(forgotten.at)})`
+            : 'No session yet';
+        return [
+            `**kugetsu status** of ${ref}`,
+            '',
+            `${why}: the next request starts one, forked from the base session.`
+        ].join('\n');
+    }
+    const spent = spentSoFar(record);
+    const at = spent.partial ? 'at least ' : '';
+    const rows = [
+        ['Session', `\`${record.sessionId}\``],
+        [
+            'Turns',
+            ofCeiling(String(record.turns), inputs.maxTurnsPerIssue === undefined ? undefined : String(inputs.maxTurnsPerIssue), 'max-turns-per-issue')
+        ],
+        [
+            'Tokens',
+            `${at}${spent.tokens.input.toLocaleString('en-US')} in / ${spent.tokens.output.toLocaleString('en-US')} out`
+        ],
+        [
+            'Cost',
+            ofCeiling(`${at}${formatCost(spent.cost)}`, inputs.maxCostPerIssue === undefined ? undefined : formatCost(inputs.maxCostPerIssue), 'max-cost-per-issue')
+        ],
+        ['Started', when(record.createdAt)],
+        ['Last turn', when(record.updatedAt)],
+        cacheRow(restoredKey, entries),
+        ['Base', `session \`${record.baseSessionId}\`, model ${inputs.model || "opencode's default"}`],
+        ...(await status_workRows(record, context))
+    ];
+    return [`**kugetsu status** of ${ref}`, '', summaryTable(rows)].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/action/commands/commands.ts
+/**
+ * Commands in comments: the trigger followed by one word alone, answered by kugetsu's reply
+ * without opencode. The table is the one place a command is added.
+ */
+
+
+
+
+
+
+
+
+const commands_COMMANDS = [
+    {
+        name: 'status',
+        summary: "the issue's session, turns, tokens and cost so far, its cache entry, base, branch and pull request",
+        answer: statusText
+    },
+    {
+        name: 'reset',
+        summary: 'forget the session: the next request starts a new one from the base, without the conversation so far',
+        answer: resetText
+    },
+    {
+        name: 'help',
+        summary: 'this help',
+        answer: async (_request, context) => helpText(context, commands_COMMANDS)
+    }
+];
+/** The command a comment is, or undefined for a request (manual runs are always requests). */
+function commandOf(request, trigger) {
+    if (request.source !== 'comment' || !request.comment)
+        return undefined;
+    const names = commands_COMMANDS.map((command) => command.name);
+    const word = commandWord(request.comment.body, trigger, request.message, names);
+    return commands_COMMANDS.find((command) => command.name === word);
+}
+/** Runs a command: its answer as kugetsu's comment (marked, so it never triggers), and outputs. */
+async function commands_runCommand(command, request, context) {
+    core/* info */.pq(`${formatIssueRef(request.ref)}: command ${command.name} (no model run)`);
+    const text = await command.answer(request, context);
+    await replyWithoutModel(request, command.name, text, context);
+}
+/**
+ * kugetsu's own answer, no turn of the agent: a command's, or a request refused (`refusal`, then
+ * also the skip reason). Its marker names `kind`, so it is never taken for a turn's reply.
+ */
+async function replyWithoutModel(request, kind, text, context, refusal = false) {
+    const ref = formatIssueRef(request.ref);
+    const body = `${text}\n${marker({ ref, command: kind })}`;
+    const comment = context.inputs.comment
+        ? await answerOnIssue(request.ref.number, body, context)
+        : undefined;
+    context.publish.setOutputs({
+        skipped: refusal ? 'true' : 'false',
+        'skip-reason': refusal ? text : '',
+        'issue-ref': ref,
+        response: text,
+        'comment-id': comment?.id ?? '',
+        'comment-url': comment?.url ?? ''
+    });
+    core/* summary */.z.addHeading(`kugetsu: ${kind} on ${ref}`, 3).addRaw(`\n${text}\n`, true);
+    await context.publish.writeSummary();
+}
+
 ;// CONCATENATED MODULE: ./src/action/stages/turn.ts
 /**
  * One turn on an issue, as a pipeline: where it works, the checkout (ready while the issue hears
@@ -37725,10 +38265,18 @@ function workRecord(checkout, published) {
 
 
 
+
+
+
 async function handleTurn(request, context) {
     const where = agentIssue(await inStage('reading the issue', issueOf(request.ref, request, context)));
     const plan = await inStage('reading the issue', planTurnWork(request, where, context));
     const sessionRef = parseIssueRef(`#${plan.sessionNumber}`, context.repo);
+    const refusal = await inStage('reading the issue', checkBudget(formatIssueRef(sessionRef), sessionRef.number, context));
+    if (refusal) {
+        core/* info */.pq(`${formatIssueRef(sessionRef)}: refused by its budget, the model was not run`);
+        return replyWithoutModel(request, 'budget', refusal, context, true);
+    }
     // The checkout, then opencode (installed if need be), get ready while the issue hears from kugetsu.
     const checkout = startCheckout(plan, context);
     const checkingOut = inStage('checking out the branch', checkout.checkedOut);
@@ -37770,7 +38318,15 @@ async function turnInWorkspace(turn, context) {
         : await firstPrompt(request, issue, context, state.forgotten);
     const news = await newsSinceLastTurn(checkedOut, state.previous?.work);
     const message = first?.prompt ?? laterTurnPrompt(request.author, request.message);
-    const outcome = await inStage("running the agent's turn", workspace.engine.run(ref, withWork(message, checkedOut, news)));
+    const maxCost = costLeft(state.previous, context.inputs);
+    if (maxCost !== undefined && !context.inputs.opencodeServe) {
+        core/* warning */.$e('max-cost-per-issue can stop a turn while it runs only with opencode-serve: true; with opencode per command it is checked before each turn');
+    }
+    const outcome = await inStage("running the agent's turn", workspace.engine.run(ref, withWork(message, checkedOut, news), { maxCost })).catch(async (error) => {
+        if (!(error instanceof OpencodeRunError) || error.code !== 'budget-exceeded')
+            throw error;
+        throw await keepStoppedTurn(ref, sessionRef.number, error, state, context, workspace);
+    });
     await workspace.stopAgent();
     const published = await inStage("publishing the agent's work", publishTurnWork(checkedOut, request, issue, outcome.record, context));
     if (published.record !== outcome.record) {
@@ -37831,6 +38387,49 @@ async function issueOf(ref, request, context) {
     return context.github.issue(ref.number, formatIssueRef(ref));
 }
 
+;// CONCATENATED MODULE: ./src/action/github/self-trigger.ts
+
+
+/** The longest a GitHub-hosted job runs; a "working" comment older than that is left behind. */
+const LONGEST_TURN_MS = 6 * 60 * 60_000;
+const time = (iso) => (iso ? Date.parse(iso) : Number.NaN);
+function isWorking(comment) {
+    return isTrackingComment(comment.body) && /\btracking=working\b/.test(comment.body);
+}
+/**
+ * The kugetsu comment (tracking or reply) of a turn that was running, as the trigger's own author,
+ * when the trigger comment was created; undefined when there is none.
+ */
+function turnRunningAt(trigger, comments) {
+    const at = time(trigger.createdAt);
+    if (Number.isNaN(at))
+        return undefined;
+    const author = trigger.author.toLowerCase();
+    return comments.find((comment) => {
+        if (comment.id === trigger.id || comment.author.toLowerCase() !== author)
+            return false;
+        if (!isKugetsuComment(comment.body))
+            return false;
+        const created = time(comment.createdAt);
+        if (!(created <= at))
+            return false;
+        if (isWorking(comment))
+            return at - created <= LONGEST_TURN_MS;
+        return time(comment.updatedAt ?? comment.createdAt) >= at;
+    });
+}
+/**
+ * The turn running when the trigger comment was posted by kugetsu's own account, read from the
+ * comments edited since the longest turn before it (one paginated call); undefined when none.
+ */
+async function ownTurnRunningAt(trigger, commentsSince, now = Date.now()) {
+    const posted = time(trigger.createdAt);
+    const at = Number.isNaN(posted) ? now : posted;
+    const comments = await commentsSince(new Date(at - LONGEST_TURN_MS).toISOString());
+    const createdAt = comments.find((comment) => comment.id === trigger.id)?.createdAt ?? new Date(at).toISOString();
+    return turnRunningAt({ id: trigger.id, author: trigger.author, createdAt }, comments);
+}
+
 ;// CONCATENATED MODULE: ./src/main.ts
 
 
@@ -37853,6 +38452,21 @@ async function issueOf(ref, request, context) {
 
 
 
+
+
+/**
+ * Why a comment must not be answered because the agent posted it (see self-trigger.ts), or
+ * undefined. Only an agent given the token can post, so only then is the API asked.
+ */
+async function selfTriggered(request, context) {
+    if (!context.inputs.exposeGithubToken || !request.comment)
+        return undefined;
+    const { id, createdAt } = request.comment;
+    const turn = await ownTurnRunningAt({ id, author: request.author, createdAt }, (since) => context.github.commentsSince(since));
+    if (!turn)
+        return undefined;
+    return `the comment was posted by kugetsu's own account (${request.author}) while its turn ran (comment ${turn.id}): the agent posted it, and kugetsu does not answer itself. Ask again once kugetsu has replied`;
+}
 /**
  * kugetsu's own commands are found only where the agent cannot write (see trusted-path.ts); the
  * agent keeps the workflow's PATH.
@@ -37928,6 +38542,16 @@ async function run(env = process.env) {
                 return;
             }
             core/* info */.pq(`Authorised: ${decision.reason}`);
+            const loop = await selfTriggered(request, context);
+            if (loop) {
+                request = undefined;
+                core/* info */.pq(`Skipped ${ref}: ${loop}`);
+                publish.setOutputs({ skipped: 'true', 'skip-reason': loop, 'issue-ref': ref });
+                return;
+            }
+            const command = commandOf(request, inputs.trigger);
+            if (command)
+                return await commands_runCommand(command, request, context);
             const message = agentMessage(request.message, request.source, inputs.trigger);
             request = { ...request, message };
             core/* setOutput */.uH('issue-ref', ref);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { KugetsuError, errorMessage, isKugetsuError } from './errors.js'
 import type { OpencodeDriver, RunRequest, RunResult } from './opencode/types.js'
 import type { BaseRecord, IssueRecord, StateStore } from './store/types.js'
+import { addTurn } from './store/ledger.js'
 
 export const DEFAULT_BASE_PROMPT = [
   'You are kugetsu, a coding agent that works on the GitHub issues of this repository.',
@@ -137,10 +138,13 @@ export class Engine {
     return this.turn(ref, message, 'continue', previous)
   }
 
-  /** Starts the issue's session the first time, continues it afterwards. */
-  async run(ref: string, message: string): Promise<TurnOutcome> {
+  /**
+   * Starts the issue's session the first time, continues it afterwards. `maxCost`: stop the turn
+   * once it has cost this much (see RunRequest.maxCost).
+   */
+  async run(ref: string, message: string, limits: { maxCost?: number } = {}): Promise<TurnOutcome> {
     const previous = await this.options.store.getIssue(ref)
-    return this.turn(ref, message, previous?.sessionId ? 'continue' : 'start', previous)
+    return this.turn(ref, message, previous?.sessionId ? 'continue' : 'start', previous, limits)
   }
 
   async list(): Promise<{ base?: BaseRecord; issues: IssueRecord[] }> {
@@ -189,7 +193,8 @@ export class Engine {
     ref: string,
     message: string,
     mode: TurnMode,
-    previous: IssueRecord | undefined
+    previous: IssueRecord | undefined,
+    limits: { maxCost?: number } = {}
   ): Promise<TurnOutcome> {
     if (message.trim() === '') throw new KugetsuError('invalid-input', 'the message is empty')
     const { store, driver, cwd } = this.options
@@ -238,7 +243,8 @@ export class Engine {
       const request = this.request(message, {
         sessionId,
         fork,
-        title: fork ? ref : undefined
+        title: fork ? ref : undefined,
+        ...(limits.maxCost === undefined ? {} : { maxCost: limits.maxCost })
       })
 
       const importExport = async () => {
@@ -270,6 +276,12 @@ export class Engine {
         lastTokens: result.tokens,
         lastCost: result.cost
       }
+      completed.ledger = addTurn(previous?.sessionId ? previous : undefined, {
+        turn: completed.turns,
+        at: completed.updatedAt,
+        tokens: result.tokens,
+        cost: result.cost
+      })
       await store.putIssue(completed, newExport)
       return { mode, record: completed, result }
     } catch (error) {

@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'git-failed'
   | 'push-failed'
   | 'forget-failed'
+  | 'budget-exceeded'
 
 export class KugetsuError extends Error {
   readonly code: ErrorCode

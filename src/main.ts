@@ -13,7 +13,8 @@ import {
   baseHash,
   isPublicRepository,
   readPayload,
-  type RunContext
+  type RunContext,
+  type TurnRequest
 } from './action/stages/context.js'
 import { reportFailure } from './action/stages/failure.js'
 import { handleClosed } from './action/stages/closed.js'
@@ -22,8 +23,27 @@ import { forgetIssue } from './action/stages/forget.js'
 import { handleInit } from './action/stages/init.js'
 import { handleTurn } from './action/stages/turn.js'
 import { runUrlFromEnv } from './action/github/tracking.js'
+import { commandOf, runCommand } from './action/commands/commands.js'
+import { ownTurnRunningAt } from './action/github/self-trigger.js'
 import { KugetsuError } from './errors.js'
 import { formatIssueRef } from './refs.js'
+
+/**
+ * Why a comment must not be answered because the agent posted it (see self-trigger.ts), or
+ * undefined. Only an agent given the token can post, so only then is the API asked.
+ */
+async function selfTriggered(
+  request: TurnRequest,
+  context: RunContext
+): Promise<string | undefined> {
+  if (!context.inputs.exposeGithubToken || !request.comment) return undefined
+  const { id, createdAt } = request.comment
+  const turn = await ownTurnRunningAt({ id, author: request.author, createdAt }, (since) =>
+    context.github.commentsSince(since)
+  )
+  if (!turn) return undefined
+  return `the comment was posted by kugetsu's own account (${request.author}) while its turn ran (comment ${turn.id}): the agent posted it, and kugetsu does not answer itself. Ask again once kugetsu has replied`
+}
 
 /**
  * kugetsu's own commands are found only where the agent cannot write (see trusted-path.ts); the
@@ -105,6 +125,15 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         return
       }
       core.info(`Authorised: ${decision.reason}`)
+      const loop = await selfTriggered(request, context)
+      if (loop) {
+        request = undefined
+        core.info(`Skipped ${ref}: ${loop}`)
+        publish.setOutputs({ skipped: 'true', 'skip-reason': loop, 'issue-ref': ref })
+        return
+      }
+      const command = commandOf(request, inputs.trigger)
+      if (command) return await runCommand(command, request, context)
       const message = agentMessage(request.message, request.source, inputs.trigger)
       request = { ...request, message }
       core.setOutput('issue-ref', ref)

@@ -303,7 +303,9 @@ export function issueCommentEvent(
         id: comment.id,
         body: comment.body,
         html_url: `${context.serverUrl}/${context.repo}/${issue.isPullRequest ? 'pull' : 'issues'}/${issue.number}#issuecomment-${comment.id}`,
-        user: userPayload(comment.user)
+        user: userPayload(comment.user),
+        created_at: comment.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        updated_at: comment.updatedAt.toISOString().replace(/\.\d{3}Z$/, 'Z')
       },
       repository: repositoryPayload(context),
       sender: userPayload(comment.user)

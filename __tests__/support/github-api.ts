@@ -839,8 +839,12 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
 
   const routes: { method: string; pattern: RegExp; handler: Handler }[] = []
   const route = (method: string, pattern: string, handler: Handler): void => {
-    // `{name+}` takes the rest of the path (branch names have slashes).
-    const source = pattern.replace(/\{[a-z_]+\+\}/g, '(.+)').replace(/\{[a-z_]+\}/g, '([^/]+)')
+    // `{name+}` takes the rest of the path (branch names have slashes); `{number}` only digits,
+    // so `/issues/comments` is not taken for an issue.
+    const source = pattern
+      .replace(/\{[a-z_]+\+\}/g, '(.+)')
+      .replace(/\{number\}/g, '(\\d+)')
+      .replace(/\{[a-z_]+\}/g, '([^/]+)')
     routes.push({ method, pattern: new RegExp(`^${source}$`), handler })
   }
 

@@ -10,7 +10,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_readline_promises__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(848);
 /* harmony import */ var node_readline_promises__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_readline_promises__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _cli_run_cli_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(835);
+/* harmony import */ var _cli_run_cli_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(127);
 /* harmony import */ var _opencode_driver_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(83);
 /* harmony import */ var _opencode_binary_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(614);
 /* harmony import */ var _store_local_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(584);
@@ -59,7 +59,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 835:
+/***/ 127:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -82,7 +82,68 @@ const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 var external_node_crypto_ = __nccwpck_require__(598);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(916);
+;// CONCATENATED MODULE: ./src/store/ledger.ts
+/** How many of the latest turns the ledger keeps one by one. */
+const LEDGER_RECENT_TURNS = 20;
+const ZERO = { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0 };
+/** A count read from a stored record: anything but a finite non-negative number is 0. */
+const count = (value) => typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
+function tokensOf(value) {
+    return {
+        input: count(value?.input),
+        output: count(value?.output),
+        reasoning: count(value?.reasoning),
+        cacheRead: count(value?.cacheRead),
+        cacheWrite: count(value?.cacheWrite)
+    };
+}
+function addTokens(a, b) {
+    return {
+        input: a.input + b.input,
+        output: a.output + b.output,
+        reasoning: a.reasoning + b.reasoning,
+        cacheRead: a.cacheRead + b.cacheRead,
+        cacheWrite: a.cacheWrite + b.cacheWrite
+    };
+}
+/**
+ * What the issue spent so far. A record saved before the ledger existed knows only its last
+ * turn's spending (`partial`).
+ */
+function spentSoFar(record) {
+    if (!record)
+        return { turns: 0, tokens: { ...ZERO }, cost: 0, partial: false };
+    const ledger = record.ledger;
+    if (ledger) {
+        return {
+            turns: count(ledger.turns),
+            tokens: tokensOf(ledger.tokens),
+            cost: count(ledger.cost),
+            partial: false
+        };
+    }
+    return {
+        turns: count(record.turns),
+        tokens: tokensOf(record.lastTokens),
+        cost: count(record.lastCost),
+        partial: count(record.turns) > 1
+    };
+}
+/** The ledger with one more turn. */
+function addTurn(record, turn) {
+    const so = spentSoFar(record);
+    const entry = { ...turn, tokens: tokensOf(turn.tokens), cost: count(turn.cost) };
+    const recent = Array.isArray(record?.ledger?.recent) ? record.ledger.recent : [];
+    return {
+        turns: so.turns + 1,
+        tokens: addTokens(so.tokens, entry.tokens),
+        cost: so.cost + entry.cost,
+        recent: [...recent, entry].slice(-LEDGER_RECENT_TURNS)
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/engine.ts
+
 
 
 const DEFAULT_BASE_PROMPT = [
@@ -151,10 +212,13 @@ class Engine {
         }
         return this.turn(ref, message, 'continue', previous);
     }
-    /** Starts the issue's session the first time, continues it afterwards. */
-    async run(ref, message) {
+    /**
+     * Starts the issue's session the first time, continues it afterwards. `maxCost`: stop the turn
+     * once it has cost this much (see RunRequest.maxCost).
+     */
+    async run(ref, message, limits = {}) {
         const previous = await this.options.store.getIssue(ref);
-        return this.turn(ref, message, previous?.sessionId ? 'continue' : 'start', previous);
+        return this.turn(ref, message, previous?.sessionId ? 'continue' : 'start', previous, limits);
     }
     async list() {
         const { store } = this.options;
@@ -197,7 +261,7 @@ class Engine {
             // The session only lives on in opencode's own database; kugetsu's state is already gone.
         }
     }
-    async turn(ref, message, mode, previous) {
+    async turn(ref, message, mode, previous, limits = {}) {
         if (message.trim() === '')
             throw new errors/* KugetsuError */.r('invalid-input', 'the message is empty');
         const { store, driver, cwd } = this.options;
@@ -242,7 +306,8 @@ class Engine {
             const request = this.request(message, {
                 sessionId,
                 fork,
-                title: fork ? ref : undefined
+                title: fork ? ref : undefined,
+                ...(limits.maxCost === undefined ? {} : { maxCost: limits.maxCost })
             });
             const importExport = async () => {
                 await driver.importSession(await readExport(), cwd);
@@ -274,6 +339,12 @@ class Engine {
                 lastTokens: result.tokens,
                 lastCost: result.cost
             };
+            completed.ledger = addTurn(previous?.sessionId ? previous : undefined, {
+                turn: completed.turns,
+                at: completed.updatedAt,
+                tokens: result.tokens,
+                cost: result.cost
+            });
             await store.putIssue(completed, newExport);
             return { mode, record: completed, result };
         }
@@ -466,8 +537,9 @@ function parseTimeout(value) {
     if (value === undefined)
         return undefined;
     const seconds = Number(value);
-    if (!Number.isFinite(seconds) || seconds <= 0) {
-        throw usageError(`--timeout must be a positive number of seconds, got "${value}"`);
+    // Node's timers hold at most 2^31-1 ms; a longer one fires at once.
+    if (!Number.isFinite(seconds) || seconds <= 0 || seconds * 1000 > 2 ** 31 - 1) {
+        throw usageError(`--timeout must be a number of seconds above 0 and at most 2147483, got "${value}"`);
     }
     return Math.round(seconds * 1000);
 }
@@ -3155,6 +3227,12 @@ function fieldProblems(value, required, optional) {
 }
 const isTokens = (value) => isObject(value) &&
     ['input', 'output', 'reasoning', 'cacheRead', 'cacheWrite'].every((key) => isFiniteNumber(value[key]));
+const isLedger = (value) => isObject(value) &&
+    isCount(value.turns) &&
+    isTokens(value.tokens) &&
+    isFiniteNumber(value.cost) &&
+    Array.isArray(value.recent) &&
+    value.recent.every((turn) => isObject(turn) && isCount(turn.turn) && isTokens(turn.tokens) && isFiniteNumber(turn.cost));
 const isPending = (value) => isObject(value) &&
     isString(value.startedAt) &&
     (value.mode === 'start' || value.mode === 'continue') &&
@@ -3178,6 +3256,7 @@ function issueProblem(value, key) {
     }, {
         lastTokens: [isTokens, 'token counts'],
         lastCost: [isFiniteNumber, 'a number'],
+        ledger: [isLedger, 'a ledger ({ turns, tokens, cost, recent })'],
         pending: [isPending, 'a pending run ({ startedAt, mode, pid? })'],
         lastError: [isString, 'a string'],
         exportFile: [(v) => isString(v) && issueExportName(stem, v), `${stem}.<token>.json`]

@@ -31942,6 +31942,14 @@ function marker(fields) {
         .join(' ');
     return `${report_MARKER_PREFIX} ${body} -->`;
 }
+/** Whether a comment is kugetsu's answer to a command (`status`, `help`): no part of a turn. */
+function report_isCommandReply(body) {
+    const start = body.indexOf(report_MARKER_PREFIX);
+    if (start === -1)
+        return false;
+    const end = body.indexOf('-->', start);
+    return /\bcommand=/.test(body.slice(start, end === -1 ? undefined : end));
+}
 /** Whether a comment body is one kugetsu wrote (it carries the hidden marker). */
 function report_isKugetsuComment(body) {
     return body.includes(report_MARKER_PREFIX);
@@ -32164,7 +32172,8 @@ function threadCommentsFromApi(data) {
         author: comment.user?.login ?? 'ghost',
         authorType: comment.user?.type,
         body: comment.body ?? '',
-        createdAt: comment.created_at
+        createdAt: comment.created_at,
+        updatedAt: comment.updated_at
     }));
 }
 const FOOTER = /\n*(?:---\n)?<sub>kugetsu · [^\n]*<\/sub>\s*$/;
@@ -32220,7 +32229,9 @@ function rebuildThread(issue, comments, options = {}) {
     const excluded = new Set(options.excludeIds ?? []);
     const kugetsuLogins = options.kugetsuLogins ?? [];
     const thread = [...comments]
-        .filter((comment) => !excluded.has(comment.id) && !isTrackingComment(comment.body))
+        .filter((comment) => !excluded.has(comment.id) &&
+        !isTrackingComment(comment.body) &&
+        !isCommandReply(comment.body))
         .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.id - b.id);
     const entries = thread.map((comment) => {
         const own = isOwn(comment, kugetsuLogins);
@@ -32418,6 +32429,16 @@ function createGitHub(options) {
                 owner,
                 repo,
                 issue_number: number,
+                per_page: 100
+            });
+            return threadCommentsFromApi(data);
+        },
+        async commentsSince(since) {
+            const client = await octokit();
+            const data = await client.paginate(client.rest.issues.listCommentsForRepo, {
+                owner,
+                repo,
+                since,
                 per_page: 100
             });
             return threadCommentsFromApi(data);
@@ -33217,14 +33238,35 @@ function parseJsonObject(name, value) {
     }
     return parsed;
 }
+/** Node's timers hold at most 2^31-1 ms; a longer one fires at once, failing every run. */
+const MAX_TIMEOUT_MINUTES = Math.floor((2 ** 31 - 1) / 60_000);
 function parseTimeout(value) {
-    if (value === '' || value === '0')
+    if (value === '')
         return undefined;
     const minutes = Number(value);
-    if (!Number.isFinite(minutes) || minutes <= 0) {
-        throw new KugetsuError('invalid-input', `timeout-minutes must be a positive number of minutes; got "${value.slice(0, 40)}"`);
+    const ms = Math.round(minutes * 60_000);
+    if (!Number.isFinite(minutes) || ms < 1 || minutes > MAX_TIMEOUT_MINUTES) {
+        throw new KugetsuError('invalid-input', `timeout-minutes must be a number of minutes above 0 and at most ${MAX_TIMEOUT_MINUTES} (about 24 days, the longest timer Node keeps); got "${value.slice(0, 40)}"`);
     }
-    return Math.round(minutes * 60_000);
+    return ms;
+}
+function parseMaxCost(value) {
+    if (value === '')
+        return undefined;
+    const cost = Number(value.replace(/^\$/, ''));
+    if (!/^\$?\d+(?:\.\d+)?$/.test(value) || !Number.isFinite(cost)) {
+        throw new KugetsuError('invalid-input', `max-cost-per-issue must be an amount in USD such as 5 or 0.50, or empty for no ceiling; got "${value.slice(0, 40)}"`);
+    }
+    return cost;
+}
+function parseMaxTurns(value) {
+    if (value === '')
+        return undefined;
+    const turns = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(turns)) {
+        throw new KugetsuError('invalid-input', `max-turns-per-issue must be a whole number of turns (0 or more), or empty for no ceiling; got "${value.slice(0, 40)}"`);
+    }
+    return turns;
 }
 function parseModel(value) {
     if (value !== '' && !/^[^/\s]+\/\S+$/.test(value)) {
@@ -33277,7 +33319,9 @@ function readInputs(env) {
         push: parseBoolean('push', input('push'), true),
         branchPrefix: validateBranchPrefix(inputFromEnv(env, 'branch-prefix') || 'kugetsu/'),
         pullRequest: parsePullRequest(input('pull-request')),
-        deleteBranch: parseBoolean('delete-branch', input('delete-branch'), false)
+        deleteBranch: parseBoolean('delete-branch', input('delete-branch'), false),
+        maxCostPerIssue: parseMaxCost(input('max-cost-per-issue')),
+        maxTurnsPerIssue: parseMaxTurns(input('max-turns-per-issue'))
     };
 }
 

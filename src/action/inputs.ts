@@ -40,6 +40,10 @@ export interface ActionInputs {
   pullRequest: PullRequestMode
   /** destroy also deletes the issue's branch when its pull request was merged or closed. */
   deleteBranch: boolean
+  /** Most an issue may spend, in USD as opencode reports cost; undefined: no ceiling. */
+  maxCostPerIssue: number | undefined
+  /** Most turns an issue may have; undefined: no ceiling. */
+  maxTurnsPerIssue: number | undefined
 }
 
 export type PullRequestMode = 'draft' | 'ready' | 'none'
@@ -85,16 +89,44 @@ function parseJsonObject(name: string, value: string): Record<string, unknown> |
   return parsed as Record<string, unknown>
 }
 
+/** Node's timers hold at most 2^31-1 ms; a longer one fires at once, failing every run. */
+export const MAX_TIMEOUT_MINUTES = Math.floor((2 ** 31 - 1) / 60_000)
+
 function parseTimeout(value: string): number | undefined {
-  if (value === '' || value === '0') return undefined
+  if (value === '') return undefined
   const minutes = Number(value)
-  if (!Number.isFinite(minutes) || minutes <= 0) {
+  const ms = Math.round(minutes * 60_000)
+  if (!Number.isFinite(minutes) || ms < 1 || minutes > MAX_TIMEOUT_MINUTES) {
     throw new KugetsuError(
       'invalid-input',
-      `timeout-minutes must be a positive number of minutes; got "${value.slice(0, 40)}"`
+      `timeout-minutes must be a number of minutes above 0 and at most ${MAX_TIMEOUT_MINUTES} (about 24 days, the longest timer Node keeps); got "${value.slice(0, 40)}"`
     )
   }
-  return Math.round(minutes * 60_000)
+  return ms
+}
+
+function parseMaxCost(value: string): number | undefined {
+  if (value === '') return undefined
+  const cost = Number(value.replace(/^\$/, ''))
+  if (!/^\$?\d+(?:\.\d+)?$/.test(value) || !Number.isFinite(cost)) {
+    throw new KugetsuError(
+      'invalid-input',
+      `max-cost-per-issue must be an amount in USD such as 5 or 0.50, or empty for no ceiling; got "${value.slice(0, 40)}"`
+    )
+  }
+  return cost
+}
+
+function parseMaxTurns(value: string): number | undefined {
+  if (value === '') return undefined
+  const turns = Number(value)
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(turns)) {
+    throw new KugetsuError(
+      'invalid-input',
+      `max-turns-per-issue must be a whole number of turns (0 or more), or empty for no ceiling; got "${value.slice(0, 40)}"`
+    )
+  }
+  return turns
 }
 
 function parseModel(value: string): string {
@@ -162,6 +194,8 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionInputs {
     push: parseBoolean('push', input('push'), true),
     branchPrefix: validateBranchPrefix(inputFromEnv(env, 'branch-prefix') || 'kugetsu/'),
     pullRequest: parsePullRequest(input('pull-request')),
-    deleteBranch: parseBoolean('delete-branch', input('delete-branch'), false)
+    deleteBranch: parseBoolean('delete-branch', input('delete-branch'), false),
+    maxCostPerIssue: parseMaxCost(input('max-cost-per-issue')),
+    maxTurnsPerIssue: parseMaxTurns(input('max-turns-per-issue'))
   }
 }

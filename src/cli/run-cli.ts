@@ -156,8 +156,11 @@ async function confirmOrFail(deps: CliDeps, parsed: Parsed, question: string): P
 function parseTimeout(value: string | undefined): number | undefined {
   if (value === undefined) return undefined
   const seconds = Number(value)
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw usageError(`--timeout must be a positive number of seconds, got "${value}"`)
+  // Node's timers hold at most 2^31-1 ms; a longer one fires at once.
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds * 1000 > 2 ** 31 - 1) {
+    throw usageError(
+      `--timeout must be a number of seconds above 0 and at most 2147483, got "${value}"`
+    )
   }
   return Math.round(seconds * 1000)
 }

@@ -22,6 +22,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
+import { watchCost } from './cost-watch.js'
 import { createOpencodeDriver } from './driver.js'
 import { driverSettings, type OpencodeDriverOptions } from './driver-options.js'
 import { emptyRunResult, eventsFromMessages, runResultOf, summarizeEvents } from './events.js'
@@ -107,11 +108,14 @@ function promptBody(request: RunRequest): Record<string, unknown> {
   }
 }
 
-/** The turn's own signal, aborted at its timeout or by the request's signal, whichever is first. */
+/**
+ * The turn's own signal, aborted at its timeout, by the request's signal, or by `halt('budget')`
+ * (its cost ceiling), whichever is first.
+ */
 function limitTurn(timeoutMs: number, signal: AbortSignal | undefined) {
   const turn = new AbortController()
-  let stoppedBy: 'timeout' | 'abort' | undefined
-  const halt = (why: 'timeout' | 'abort') => {
+  let stoppedBy: StopReason | undefined
+  const halt = (why: StopReason) => {
     if (stoppedBy) return
     stoppedBy = why
     turn.abort()
@@ -121,6 +125,7 @@ function limitTurn(timeoutMs: number, signal: AbortSignal | undefined) {
   signal?.addEventListener('abort', onAbort, { once: true })
   return {
     signal: turn.signal,
+    halt,
     stoppedBy: () => stoppedBy,
     /** The turn is over: what it still waits for is cancelled. */
     release() {
@@ -130,6 +135,8 @@ function limitTurn(timeoutMs: number, signal: AbortSignal | undefined) {
     }
   }
 }
+
+type StopReason = 'timeout' | 'abort' | 'budget'
 
 export function createServeDriver(options: ServeDriverOptions): ServeDriver {
   const cli = createOpencodeDriver(options)
@@ -184,7 +191,11 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
   }
 
   /** Rejects every permission request and question while a turn runs: nobody can answer them. */
-  async function refuseAsks(directory: string, signal: AbortSignal): Promise<void> {
+  async function refuseAsks(
+    directory: string,
+    signal: AbortSignal,
+    watch?: (event: unknown) => void
+  ): Promise<void> {
     const control = { directory, signal, timeoutMs: commandTimeoutMs }
     const refuse = (type: unknown, id: unknown) => {
       if (typeof id !== 'string') return
@@ -199,7 +210,10 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
             : undefined
       request?.catch(() => undefined)
     }
-    await client.subscribe(directory, signal, (event) => refuse(event.type, event.properties?.id))
+    await client.subscribe(directory, signal, (event) => {
+      watch?.(event)
+      refuse(event.type, event.properties?.id)
+    })
     // Whatever was asked before the subscription took effect
     const [permissions, questions] = await Promise.all([
       call<{ id?: unknown }[]>('GET', '/permission', control).catch(() => []),
@@ -243,7 +257,8 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
     request: RunRequest,
     control: CallControl & { signal: AbortSignal },
     timeoutMs: number,
-    progress: TurnProgress
+    progress: TurnProgress,
+    watch?: (event: unknown) => void
   ): Promise<void> {
     await openSession(request, control, progress)
     const { sessionId } = progress
@@ -251,7 +266,7 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
     const before = await call<Message[]>('GET', sessionRoute(sessionId, '/message'), control)
     progress.seen = new Set(before.map((message) => message.info.id))
 
-    await refuseAsks(control.directory, control.signal)
+    await refuseAsks(control.directory, control.signal, watch)
     await call('POST', sessionRoute(sessionId, '/message'), {
       ...control,
       timeoutMs: timeoutMs + 60_000,
@@ -278,8 +293,17 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
       timeoutMs: commandTimeoutMs
     }
     const progress: TurnProgress = { sessionId: '', seen: new Set(), answered: false }
+    const { maxCost } = request
+    const costs =
+      maxCost === undefined
+        ? undefined
+        : watchCost(
+            maxCost,
+            () => progress.sessionId,
+            () => turn.halt('budget')
+          )
     try {
-      await playTurn(request, control, timeoutMs, progress)
+      await playTurn(request, control, timeoutMs, progress, costs?.see)
     } catch (error) {
       if (!turn.stoppedBy()) throw error
     } finally {
@@ -301,7 +325,7 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
   /** Like a killed `opencode run`: the server goes, with every process the turn started. */
   async function stoppedTurn(
     request: RunRequest,
-    stoppedBy: 'timeout' | 'abort',
+    stoppedBy: StopReason,
     timeoutMs: number,
     { sessionId, seen }: TurnProgress,
     began: number
@@ -315,6 +339,14 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
     await server.stop()
     const details = { result: partial, stderr: server.stderr() }
     if (stoppedBy === 'timeout') return timedOutRun(timeoutMs, details)
+    if (stoppedBy === 'budget') {
+      const spent = partial?.cost ?? 0
+      return new OpencodeRunError(
+        'budget-exceeded',
+        `the turn was stopped when its cost reached $${spent.toFixed(4)}, the rest of the issue's budget ($${(request.maxCost ?? 0).toFixed(4)})`,
+        details
+      )
+    }
     return abortedRun(request.signal, { ...details, cause: request.signal?.reason })
   }
 

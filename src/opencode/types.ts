@@ -40,6 +40,11 @@ export interface RunRequest {
   onSpawn?: (pid: number) => void
   /** Aborting kills opencode (and what it started) like a timeout does. */
   signal?: AbortSignal
+  /**
+   * Stop the turn once its cost (USD, as opencode reports it) reaches this, failing with
+   * `budget-exceeded`. Only a driver that sees the cost as the turn runs (serve) can.
+   */
+  maxCost?: number
 }
 
 export interface OpencodeDriver {

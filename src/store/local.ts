@@ -134,6 +134,17 @@ const isTokens: Check = (value) =>
     isFiniteNumber(value[key])
   )
 
+const isLedger: Check = (value) =>
+  isObject(value) &&
+  isCount(value.turns) &&
+  isTokens(value.tokens) &&
+  isFiniteNumber(value.cost) &&
+  Array.isArray(value.recent) &&
+  value.recent.every(
+    (turn) =>
+      isObject(turn) && isCount(turn.turn) && isTokens(turn.tokens) && isFiniteNumber(turn.cost)
+  )
+
 const isPending: Check = (value) =>
   isObject(value) &&
   isString(value.startedAt) &&
@@ -161,6 +172,7 @@ function issueProblem(value: unknown, key: string): string | undefined {
     {
       lastTokens: [isTokens, 'token counts'],
       lastCost: [isFiniteNumber, 'a number'],
+      ledger: [isLedger, 'a ledger ({ turns, tokens, cost, recent })'],
       pending: [isPending, 'a pending run ({ startedAt, mode, pid? })'],
       lastError: [isString, 'a string'],
       exportFile: [(v) => isString(v) && issueExportName(stem, v as string), `${stem}.<token>.json`]

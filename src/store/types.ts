@@ -1,3 +1,5 @@
+import type { Ledger } from './ledger.js'
+
 /** Token counts of one opencode turn, as reported by its step_finish events. */
 export interface TokenUsage {
   input: number
@@ -35,6 +37,8 @@ export interface IssueRecord {
   turns: number
   lastTokens?: TokenUsage
   lastCost?: number
+  /** Every turn's tokens and cost (see ledger.ts); absent in records saved before it existed. */
+  ledger?: Ledger
   pending?: PendingRun
   /** One line describing the last failed run, cleared by the next success. */
   lastError?: string

@@ -55,6 +55,14 @@ export function marker(fields: Record<string, string>): string {
   return `${MARKER_PREFIX} ${body} -->`
 }
 
+/** Whether a comment is kugetsu's answer to a command (`status`, `help`): no part of a turn. */
+export function isCommandReply(body: string): boolean {
+  const start = body.indexOf(MARKER_PREFIX)
+  if (start === -1) return false
+  const end = body.indexOf('-->', start)
+  return /\bcommand=/.test(body.slice(start, end === -1 ? undefined : end))
+}
+
 /** Whether a comment body is one kugetsu wrote (it carries the hidden marker). */
 export function isKugetsuComment(body: string): boolean {
   return body.includes(MARKER_PREFIX)

@@ -1,5 +1,5 @@
 import type { IssueInfo } from '../github/event.js'
-import { NOTE_BLOCKS, isKugetsuComment } from './report.js'
+import { NOTE_BLOCKS, isCommandReply, isKugetsuComment } from './report.js'
 import { characterCount, sanitizeText } from './sanitize.js'
 import { isTrackingComment } from '../github/tracking.js'
 
@@ -23,6 +23,8 @@ export interface ThreadComment {
   authorType?: string
   body: string
   createdAt: string
+  /** When it was last edited (the API's updated_at), when known. */
+  updatedAt?: string
 }
 
 export interface ThreadOptions {
@@ -51,6 +53,7 @@ export function threadCommentsFromApi(
     id: number
     body?: string | null
     created_at: string
+    updated_at?: string
     user?: { login: string; type?: string } | null
   }[]
 ): ThreadComment[] {
@@ -59,7 +62,8 @@ export function threadCommentsFromApi(
     author: comment.user?.login ?? 'ghost',
     authorType: comment.user?.type,
     body: comment.body ?? '',
-    createdAt: comment.created_at
+    createdAt: comment.created_at,
+    updatedAt: comment.updated_at
   }))
 }
 
@@ -129,7 +133,12 @@ export function rebuildThread(
   const excluded = new Set(options.excludeIds ?? [])
   const kugetsuLogins = options.kugetsuLogins ?? []
   const thread = [...comments]
-    .filter((comment) => !excluded.has(comment.id) && !isTrackingComment(comment.body))
+    .filter(
+      (comment) =>
+        !excluded.has(comment.id) &&
+        !isTrackingComment(comment.body) &&
+        !isCommandReply(comment.body)
+    )
     .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.id - b.id)
   const entries = thread.map((comment) => {
     const own = isOwn(comment, kugetsuLogins)

@@ -36,6 +36,8 @@ export interface TriggerComment {
   url: string
   authorType: string
   body: string
+  /** When it was posted (ISO 8601), when the event says. */
+  createdAt?: string
 }
 
 export interface IssueInfo {
@@ -176,7 +178,8 @@ export function requestFromEvent(
           id: Number(comment.id),
           url: String(comment.html_url ?? ''),
           authorType: String(comment.user?.type ?? 'User'),
-          body
+          body,
+          createdAt: typeof comment.created_at === 'string' ? comment.created_at : undefined
         },
         issue
       }

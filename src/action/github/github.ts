@@ -24,6 +24,8 @@ export interface GitHub {
   /** Whether an issue is closed, or gone (deleted or transferred). */
   isClosed(number: number): Promise<boolean>
   comments(number: number): Promise<ThreadComment[]>
+  /** The repository's issue comments last edited at or after `since` (ISO 8601), every issue. */
+  commentsSince(since: string): Promise<ThreadComment[]>
   createComment(number: number, body: string): Promise<PostedComment>
   updateComment(commentId: number, body: string): Promise<PostedComment>
   /** The repository's default branch (one call; no ref, the bare name). */
@@ -183,6 +185,17 @@ export function createGitHub(options: {
         owner,
         repo,
         issue_number: number,
+        per_page: 100
+      })
+      return threadCommentsFromApi(data)
+    },
+
+    async commentsSince(since) {
+      const client = await octokit()
+      const data = await client.paginate(client.rest.issues.listCommentsForRepo, {
+        owner,
+        repo,
+        since,
         per_page: 100
       })
       return threadCommentsFromApi(data)

@@ -1,7 +1,9 @@
 /**
  * Finding the trigger (`/kugetsu` by default) in a comment. It counts only as a whole word in the
- * comment's own prose: never inside another word or path, a quoted reply (`>` lines), a fenced
- * code block or inline code, or an HTML comment.
+ * comment's own prose: never inside another word or path, a quoted reply (`>` lines, also inside
+ * list items), a fenced or indented code block, inline code, an HTML comment or code element,
+ * or a link (its text, its target, an autolink or a reference definition). Quoted, shown or
+ * linked text is someone else's words or an example, not a request.
  */
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
@@ -10,16 +12,50 @@ function triggerPattern(trigger: string): RegExp {
   return new RegExp(`(^|[\\s(])(${escapeRegExp(trigger)})(?=$|[\\s.,:;!?)])`, 'i')
 }
 
+const blank = (match: string) => match.replace(/[^\n]/g, ' ')
+
+/**
+ * Indented code: lines indented by four spaces or a tab that follow a blank line (or open the
+ * comment), with the blank lines between them. An indented line right under prose continues
+ * that paragraph, so it stays.
+ */
+function blankIndentedCode(text: string): string {
+  let afterBlank = true
+  let inCode = false
+  return text
+    .split('\n')
+    .map((line) => {
+      if (line.trim() === '') {
+        afterBlank = true
+        return line
+      }
+      inCode = /^(?: {4}|[ ]{0,3}\t)/.test(line) && (afterBlank || inCode)
+      afterBlank = false
+      return inCode ? blank(line) : line
+    })
+    .join('\n')
+}
+
 /** The comment with every region where a trigger must not count blanked out, offsets kept. */
 function proseOnly(body: string): string {
-  const blank = (match: string) => match.replace(/[^\n]/g, ' ')
   let text = body.replace(/<!--[\s\S]*?(?:-->|$)/g, blank)
   text = text.replace(
     /^( {0,3})(`{3,}|~{3,})[^\n]*\n[\s\S]*?(?:^ {0,3}\2[`~]*[ \t]*$|(?![\s\S]))/gm,
     blank
   )
+  text = blankIndentedCode(text)
+  // An element left open runs to the end, as GitHub renders it.
+  text = text.replace(
+    /<(pre|code|samp|kbd|tt|textarea|script|style|xmp|listing)\b[^>]*>[\s\S]*?(?:<\/\1\s*>|(?![\s\S]))/gi,
+    blank
+  )
   text = text.replace(/(`+)[^`\n]*?\1/g, blank)
-  text = text.replace(/^[ \t]*>[^\n]*/gm, blank)
+  // Quotes, also after list markers (`- > `, `1. > `).
+  text = text.replace(/^[ \t]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)*>[^\n]*/gm, blank)
+  // Reference definitions, then links and images whole (text and target), then autolinks.
+  text = text.replace(/^ {0,3}\[[^\]\n]+\]:[^\n]*/gm, blank)
+  text = text.replace(/!?\[[^\]\n]*\](?:\([^)\n]*\)|\[[^\]\n]*\])/g, blank)
+  text = text.replace(/<[A-Za-z][A-Za-z0-9+.-]*:[^<>\n]*>/g, blank)
   return text
 }
 

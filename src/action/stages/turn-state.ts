@@ -23,7 +23,7 @@ export async function restoreIssueState(
   ref: string,
   issueNumber: number,
   context: RunContext,
-  { store, cache }: Workspace
+  { store, cache }: Pick<Workspace, 'store' | 'cache'>
 ): Promise<IssueState> {
   const issueStream = runKeys(context).issueStream(String(issueNumber))
   const restoredKey = await cache

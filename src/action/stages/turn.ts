@@ -19,6 +19,9 @@ import { acknowledge, publishTurn, startTracking } from './reply.js'
 import { ensureBase, restoreIssueState, saveIssueState } from './turn-state.js'
 import { newsSinceLastTurn, planTurnWork, publishTurnWork, startCheckout } from './work.js'
 import { inStage } from './stage.js'
+import { checkBudget, costLeft, keepStoppedTurn } from './budget.js'
+import { replyWithoutModel } from '../commands/commands.js'
+import { OpencodeRunError } from '../../opencode/run-errors.js'
 import { openWorkspace, type Workspace } from './workspace.js'
 
 export async function handleTurn(request: TurnRequest, context: RunContext): Promise<void> {
@@ -27,6 +30,14 @@ export async function handleTurn(request: TurnRequest, context: RunContext): Pro
   )
   const plan = await inStage('reading the issue', planTurnWork(request, where, context))
   const sessionRef = parseIssueRef(`#${plan.sessionNumber}`, context.repo)
+  const refusal = await inStage(
+    'reading the issue',
+    checkBudget(formatIssueRef(sessionRef), sessionRef.number, context)
+  )
+  if (refusal) {
+    core.info(`${formatIssueRef(sessionRef)}: refused by its budget, the model was not run`)
+    return replyWithoutModel(request, 'budget', refusal, context, true)
+  }
   // The checkout, then opencode (installed if need be), get ready while the issue hears from kugetsu.
   const checkout = startCheckout(plan, context)
   const checkingOut = inStage('checking out the branch', checkout.checkedOut)
@@ -77,10 +88,19 @@ async function turnInWorkspace(turn: Turn, context: RunContext): Promise<void> {
     : await firstPrompt(request, issue, context, state.forgotten)
   const news = await newsSinceLastTurn(checkedOut, state.previous?.work)
   const message = first?.prompt ?? laterTurnPrompt(request.author, request.message)
+  const maxCost = costLeft(state.previous, context.inputs)
+  if (maxCost !== undefined && !context.inputs.opencodeServe) {
+    core.warning(
+      'max-cost-per-issue can stop a turn while it runs only with opencode-serve: true; with opencode per command it is checked before each turn'
+    )
+  }
   const outcome = await inStage(
     "running the agent's turn",
-    workspace.engine.run(ref, withWork(message, checkedOut, news))
-  )
+    workspace.engine.run(ref, withWork(message, checkedOut, news), { maxCost })
+  ).catch(async (error: unknown) => {
+    if (!(error instanceof OpencodeRunError) || error.code !== 'budget-exceeded') throw error
+    throw await keepStoppedTurn(ref, sessionRef.number, error, state, context, workspace)
+  })
   await workspace.stopAgent()
 
   const published = await inStage(
