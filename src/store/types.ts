@@ -40,6 +40,18 @@ export interface IssueRecord {
   lastError?: string
   /** The branch the session works on and its head after the last turn (the action's turns). */
   work?: WorkRecord
+  /** What of the issue the session has seen, so each turn tells only what is new (the action's). */
+  seen?: ConversationSeen
+}
+
+/** Saved after a successful turn only: a failed turn's news is told again. */
+export interface ConversationSeen {
+  /** The newest comment that existed when the last turn began (ids only grow), and its time. */
+  commentId?: number
+  commentAt?: string
+  /** sha256 of the sanitised title and description the session was last told of. */
+  titleHash?: string
+  bodyHash?: string
 }
 
 export interface WorkRecord {
