@@ -5,6 +5,7 @@
  * wrote cannot close the block it is framed in or pose as kugetsu or a maintainer.
  */
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals'
+import { writeFileSync } from 'node:fs'
 import { cleanupJobs } from './support/action-runner.js'
 import {
   createTestBed,
@@ -99,6 +100,9 @@ describe('what happened since the last turn', () => {
       '[kugetsu] Since your last turn on this issue: the description was edited; 2 new comments (besides the request), oldest first.'
     )
     expect(second.nonce).not.toBe(first.nonce)
+    // KUGETSU_E2E_TRANSCRIPT=<file> keeps what the agent received on this continue, to show it.
+    const transcript = process.env.KUGETSU_E2E_TRANSCRIPT
+    if (transcript) writeFileSync(transcript, `${second.prompt}\n`)
     // Dates as GitHub has them.
     expect(second.blocks[1].attributes.date).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/)
 

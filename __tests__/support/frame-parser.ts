@@ -65,3 +65,25 @@ export function outsideBlocks(text: string): string {
   }
   return out + text.slice(at)
 }
+
+/**
+ * The request of a framed prompt (the content of its last request-text block), or the whole text
+ * when it has none (the base prompt): what a scripted model should act on, since a prompt also
+ * carries other people's earlier words.
+ */
+export function requestText(prompt: string): string {
+  const tags = frameTags(prompt)
+  let open = tags.length - 1
+  while (open >= 0 && (tags[open].closing || tags[open].name !== 'request-text')) open -= 1
+  const close = tags[open + 1]
+  if (open < 0 || !close?.closing) return prompt
+  return prompt.slice(tags[open].end, close.start).replace(/^\n/, '').replace(/\n$/, '')
+}
+
+/** The end of a prompt whose request is `message` from `author`. */
+export function endsWithRequest(author: string, message: string): RegExp {
+  const escaped = message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  return new RegExp(
+    `Message from @${author} \\(the request of this turn\\):\\n<request-text nonce="[0-9a-f]{24}" author="${author}">\\n${escaped}\\n</request-text nonce="[0-9a-f]{24}">$`
+  )
+}
