@@ -99,8 +99,15 @@ describe('a comment the agent posts with the token', () => {
     expect(again.opencode).toEqual([])
     expect(again.comments).toEqual([])
 
+    // GitHub's times are whole seconds: a comment in the second of the reply's last edit counts
+    // as made during the turn. A person's next comment comes later than that.
+    const next = world.github.state.addComment(REPO, issue.number, {
+      body: '/kugetsu and now?',
+      user: 'alice',
+      createdAt: new Date(Date.now() + 1500)
+    })
     const later = await world.run({
-      event: commentOn(issue, '/kugetsu and now?', 'alice'),
+      event: issueCommentEvent(world.context, issue, next),
       inputs
     })
     expectSuccess(later)

@@ -22,6 +22,7 @@ import {
   type TestBed,
   type WorldRun
 } from './support/action-e2e.js'
+import { requestText } from './support/frame-parser.js'
 import type { Issue } from './support/github-api.js'
 import type { Reply, ScriptContext } from './support/model-server.js'
 
@@ -44,7 +45,7 @@ const attacks = new Map<string, string[]>()
  * with every output it saw.
  */
 function scriptedModel({ request }: ScriptContext): Reply | undefined {
-  const last = request.userTexts.at(-1) ?? ''
+  const last = requestText(request.userTexts.at(-1) ?? '')
   if (last.includes('HANG')) return { type: 'hang' }
   const name = new RegExp(`${ATTACK} (\\S+)`).exec(last)?.[1]
   const commands = name ? attacks.get(name) : undefined

@@ -15,6 +15,7 @@ import {
   type TestBed,
   type WorldRun
 } from './support/action-e2e.js'
+import { endsWithRequest, requestText } from './support/frame-parser.js'
 import { MAX_COMMENT_LENGTH, type Issue } from './support/github-api.js'
 import type { Reply, ScriptContext } from './support/model-server.js'
 import { caselessFact } from '../src/action/cache/key-facts.js'
@@ -33,7 +34,7 @@ let world: KugetsuWorld
 let onRace: (() => void) | undefined
 
 function scriptedModel({ request }: ScriptContext): Reply | undefined {
-  const last = request.userTexts.at(-1) ?? ''
+  const last = requestText(request.userTexts.at(-1) ?? '')
   if (last.includes(LONG)) return { type: 'text', text: LONG_TEXT }
   if (last.includes(HANG)) return { type: 'hang' }
   if (last.includes(RACE)) onRace?.()
@@ -277,7 +278,7 @@ describe('faults', () => {
     expect(prompt).toContain('the secret word is MANGO')
     expect(prompt).toContain('Noted: MANGO.')
     expect(prompt).not.toContain('<!-- kugetsu')
-    expect(prompt.endsWith('Message from @alice:\nwhat was the word?')).toBe(true)
+    expect(prompt).toMatch(endsWithRequest('alice', 'what was the word?'))
     expect(run.comments[0].body).toContain('rebuilt its memory from the thread')
   }, 150_000)
 
@@ -320,8 +321,15 @@ describe('faults', () => {
     const [turn] = chats(next)
     const texts = turn.userTexts.join('\n')
     expect(texts).toContain('pears for 32')
-    expect(texts).not.toContain(HANG)
-    expect(texts).not.toContain('BANANA')
+    // The session kept nothing of the stopped turn; the new turn is told of its comment as news.
+    expect(turn.userTexts.slice(0, -1).join('\n')).not.toContain(HANG)
+    expect(turn.userTexts.at(-1)).toMatch(
+      new RegExp(
+        `source="comment" author="bob" date="[^"]+" trusted="yes">\n/kugetsu ${HANG} think hard\n`
+      )
+    )
+    // Nor of the turn that crashed before (its comment, too, is only news now).
+    expect(turn.userTexts.slice(0, -1).join('\n')).not.toContain('BANANA')
     expect(next.comments[0].body).toContain('turn=3')
   }, 240_000)
 
@@ -354,7 +362,9 @@ describe('faults', () => {
       mode: 'continue',
       'session-id': oneFirst.outputs['session-id']
     })
-    expect(run.outputs.response).toMatch(/are you there, server\?$/)
+    expect(run.outputs.response).toMatch(
+      /\nare you there, server\?\n<\/request-text nonce="[0-9a-f]{24}">$/
+    )
     expect(run.opencode.map((start) => start.command)).toEqual([
       '--version',
       'serve',

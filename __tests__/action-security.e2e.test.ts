@@ -23,6 +23,7 @@ import {
   type TestBed,
   type WorldRun
 } from './support/action-e2e.js'
+import { requestText } from './support/frame-parser.js'
 import {
   archiveFiles,
   decompressArchive,
@@ -65,7 +66,7 @@ const leakyText = (token: string) =>
  * makes the reply quote the secrets and LEAK-ERROR makes the provider fail quoting the key.
  */
 function scriptedModel({ request }: ScriptContext): Reply | undefined {
-  const last = request.userTexts.at(-1) ?? ''
+  const last = requestText(request.userTexts.at(-1) ?? '')
   if (last.includes(LEAK_CHECK)) {
     return { type: 'text', text: leakyText(world.github.token), chunkSize: 4096 }
   }

@@ -20,6 +20,7 @@ import {
   type TestBed,
   type WorldRun
 } from './support/action-e2e.js'
+import { requestText } from './support/frame-parser.js'
 import type { Reply, ScriptContext } from './support/model-server.js'
 
 const REPO = 'octo-org/octo-repo'
@@ -35,7 +36,7 @@ let nextIssue = 60
 
 /** `PROBE` makes the agent run one command that shows who it is and what it can reach. */
 function scriptedModel({ request }: ScriptContext): Reply | undefined {
-  if (!(request.userTexts.at(-1) ?? '').includes('PROBE')) return undefined
+  if (!requestText(request.userTexts.at(-1) ?? '').includes('PROBE')) return undefined
   if (request.toolResults.length === 0) {
     return {
       type: 'tool',

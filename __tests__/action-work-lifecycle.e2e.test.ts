@@ -14,6 +14,7 @@ import {
   type TestBed,
   type WorldRun
 } from './support/action-e2e.js'
+import { requestText } from './support/frame-parser.js'
 import type { Issue } from './support/github-api.js'
 import type { Reply, ScriptContext } from './support/model-server.js'
 
@@ -33,7 +34,7 @@ const writes = new Map<string, Record<string, string>>()
  * `DOOMED` makes the model fail at once.
  */
 function scriptedModel({ request }: ScriptContext): Reply | undefined {
-  const last = request.userTexts.at(-1) ?? ''
+  const last = requestText(request.userTexts.at(-1) ?? '')
   if (last.includes(DOOMED)) {
     return {
       type: 'error',

@@ -215,7 +215,7 @@ describe('an issue gets one branch and one pull request', () => {
     const run = await ask(issue, 'alice', '/kugetsu WORK t3 carry on')
 
     const told = toldInRun(run)
-    expect(told).toContain('<pushed-commits>')
+    expect(told).toMatch(/<untrusted-text nonce="[0-9a-f]{24}" source="pushed-commits">/)
     expect(told).toContain('Pat adds person.txt')
     expect(told).toContain('person.txt')
     expect(replyOf(run)).toContain('from a person')

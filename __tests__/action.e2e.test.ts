@@ -38,6 +38,7 @@ import {
 } from './support/model-server.js'
 import { createOpencodeEnv, type OpencodeEnv } from './support/opencode-env.js'
 import { caselessFact } from '../src/action/cache/key-facts.js'
+import { endsWithRequest, requestText } from './support/frame-parser.js'
 
 const REPO = 'octo-org/octo-repo'
 const PREFIX = 'kugetsu-v1'
@@ -57,7 +58,7 @@ let opencodeEnv: Record<string, string>
 
 /** The scripted model: an echo of what it was told, except for the two trigger words above. */
 function scriptedModel({ request }: ScriptContext): Reply | undefined {
-  const last = request.userTexts.at(-1) ?? ''
+  const last = requestText(request.userTexts.at(-1) ?? '')
   if (last.includes(DOOMED)) {
     return {
       type: 'error',
@@ -282,11 +283,13 @@ describe('on github.com (cache protocol v2)', () => {
     expect(fork.userTexts[0]).toBe(DEFAULT_BASE_PROMPT)
     const prompt = fork.userTexts[1]
     expect(prompt).toContain(`github.com/${REPO}#7`)
-    expect(prompt).toContain('Title: Add a --verbose flag')
+    expect(prompt).toMatch(
+      /Title:\n<untrusted-text nonce="[0-9a-f]{24}" source="issue-title" author="alice" trusted="yes">\nAdd a --verbose flag\n/
+    )
     expect(prompt).toContain(`URL: ${SERVER}/${REPO}/issues/7`)
     expect(prompt).toContain('Opened by: @alice')
     expect(prompt).toContain('The CLI should say what it does when asked to.')
-    expect(prompt).toMatch(/Message from @alice:\nhello$/)
+    expect(prompt).toMatch(endsWithRequest('alice', 'hello'))
     expect(prompt).not.toContain('/kugetsu')
     expect(chats(first)).toHaveLength(2)
     expect(outputs.response).toBe(echoText(fork))
@@ -353,10 +356,11 @@ describe('on github.com (cache protocol v2)', () => {
     const [turn] = chats(second)
     expect(chats(second)).toHaveLength(1)
     expect(turn.userTexts).toHaveLength(3)
-    expect(turn.userTexts[1]).toMatch(/Message from @alice:\nhello$/)
-    expect(turn.userTexts[2]).toBe('Message from @bob:\nWhat did I ask?')
+    expect(turn.userTexts[1]).toMatch(endsWithRequest('alice', 'hello'))
+    expect(turn.userTexts[2]).toMatch(endsWithRequest('bob', 'What did I ask?'))
     expect(outputs.response).toMatch(/^ECHO\[n=3\]: /)
-    expect(outputs.response).toContain('hello | Message from @bob:\nWhat did I ask?')
+    expect(outputs.response).toMatch(/hello\n<\/request-text nonce="[0-9a-f]{24}"> \| \[kugetsu\] /)
+    expect(outputs.response).toMatch(/\nWhat did I ask\?\n<\/request-text nonce="[0-9a-f]{24}">$/)
     expectReply(second, { verb: 'Continued', turn: 2, serverUrl: SERVER })
 
     // Only the issue's stream was looked up (restored, then checked for a newer entry before the
@@ -519,11 +523,16 @@ describe('on github.com (cache protocol v2)', () => {
     ])
     const requests = chats(run)
     const prompt = requests[0].userTexts[1]
-    expect(prompt).toContain('Title: Flaky test on Windows')
+    expect(prompt).toMatch(
+      /source="issue-title" author="carol" trusted="yes">\nFlaky test on Windows\n/
+    )
     expect(prompt).toContain('It fails one run in ten.')
     expect(prompt).toContain(`URL: ${SERVER}/${REPO}/issues/70`)
     expect(prompt).toContain('Opened by: @carol')
-    expect(prompt.endsWith(`Message from @carol:\n${message}`)).toBe(true)
+    expect(requestText(prompt)).toBe(message)
+    expect(prompt).toMatch(
+      /Message from @carol \(the request of this turn\):\n<request-text [^>]*>\n[^]*<\/request-text nonce="[0-9a-f]{24}">$/
+    )
     // Nothing of #7 reached the model.
     for (const request of requests) {
       expect(request.userTexts).toHaveLength(2)
@@ -598,11 +607,14 @@ describe('on github.com (cache protocol v2)', () => {
     })
     const [turn] = chats(next)
     expect(turn.userTexts).toHaveLength(4)
-    expect(turn.userTexts.slice(2)).toEqual([
-      'Message from @bob:\nWhat did I ask?',
-      'Message from @alice:\nStill there?'
-    ])
-    expect(turn.userTexts.join('\n')).not.toContain(DOOMED)
+    expect(turn.userTexts.slice(2).map(requestText)).toEqual(['What did I ask?', 'Still there?'])
+    // The session kept nothing of the failed turn; the new turn is told of its comment as news.
+    expect(turn.userTexts.slice(0, -1).join('\n')).not.toContain(DOOMED)
+    expect(turn.userTexts.at(-1)).toMatch(
+      new RegExp(
+        `source="comment" author="alice" date="[^"]+" trusted="yes">\n/kugetsu ${DOOMED}: this breaks\n`
+      )
+    )
     expect(next.result.summary).toContain(`restored from ${second.saved[0].key}`)
     expectReply(next, { verb: 'Continued', turn: 3, serverUrl: SERVER })
     expect(issueRecord(next, 7)).toMatchObject({ turns: 3, sessionId: first.outputs['session-id'] })
@@ -704,7 +716,7 @@ describe('on a GHES-like server (cache protocol v1, keys lowercased, a port in t
       'state-restored': 'true'
     })
     expect(next.outputs.response).toMatch(
-      /^ECHO\[n=3\]: [\s\S]*Message from @dave:\nhello there \| Message from @dave:\nand now\?$/
+      /^ECHO\[n=3\]: [\s\S]*\nhello there\n<\/request-text nonce="[0-9a-f]{24}"> \| [\s\S]*author="dave">\nand now\?\n<\/request-text nonce="[0-9a-f]{24}">$/
     )
     expectReply(next, { verb: 'Continued', turn: 2, serverUrl: SERVER })
     expect(next.cache.filter((request) => request.protocol === 'v2')).toEqual([])

@@ -1,3 +1,4 @@
+import { createFrame } from '../src/action/conversation/untrusted.js'
 import { describe, expect, it } from '@jest/globals'
 import { commandWord } from '../src/action/commands/parse.js'
 import { findTrigger } from '../src/action/github/trigger.js'
@@ -49,7 +50,7 @@ describe('command replies in a rebuilt thread', () => {
       body: `**kugetsu status**\n${marker({ ref: 'github.com/o/r#1', command: 'status' })}`,
       createdAt: '2026-01-01T00:00:00Z'
     }
-    const thread = rebuildThread({ title: 't', body: 'b', author: 'alice' }, [reply])
+    const thread = rebuildThread({ title: 't', body: 'b', author: 'alice' }, [reply], createFrame())
     expect(thread.hadEarlierReplies).toBe(false)
     expect(thread.context).not.toContain('kugetsu status')
   })

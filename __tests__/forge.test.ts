@@ -1,3 +1,4 @@
+import { createFrame } from '../src/action/conversation/untrusted.js'
 import { describe, expect, it } from '@jest/globals'
 import {
   findAccess,
@@ -360,19 +361,21 @@ describe('kugetsu’s own comments on Gitea and Forgejo (no user type in their A
     ['gitea', 'gitea-actions'],
     ['forgejo', 'forgejo-actions']
   ])('on %s, a marked reply by %s is kugetsu’s', (forge, login) => {
-    const thread = rebuildThread(issue, [reply(login)], { kugetsuLogins: actionsLogins(forge) })
+    const thread = rebuildThread(issue, [reply(login)], createFrame(), {
+      kugetsuLogins: actionsLogins(forge)
+    })
     expect(thread.hadEarlierReplies).toBe(true)
   })
 
   it('a marker typed by a person is not kugetsu’s, on any forge', () => {
     for (const forge of ['gitea', 'forgejo', 'github'] as const) {
-      const thread = rebuildThread(issue, [reply('mallory')], {
+      const thread = rebuildThread(issue, [reply('mallory')], createFrame(), {
         kugetsuLogins: actionsLogins(forge)
       })
       expect(thread.hadEarlierReplies).toBe(false)
     }
     // Nor is the other forge's Actions user.
-    const thread = rebuildThread(issue, [reply('gitea-actions')], {
+    const thread = rebuildThread(issue, [reply('gitea-actions')], createFrame(), {
       kugetsuLogins: actionsLogins('forgejo')
     })
     expect(thread.hadEarlierReplies).toBe(false)

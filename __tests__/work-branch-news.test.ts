@@ -1,10 +1,12 @@
 import { describe, expect, it } from '@jest/globals'
-import {
-  BRANCH_NEWS_END,
-  BRANCH_NEWS_START,
-  branchNews,
-  type PushedCommit
-} from '../src/action/work/branch-news.js'
+import { createFrame } from '../src/action/conversation/untrusted.js'
+import { branchNews, type PushedCommit } from '../src/action/work/branch-news.js'
+import { parseBlocks } from './support/frame-parser.js'
+
+const NONCE = 'feedfacefeedfacefeedface'
+/** The framing's own tags for this turn (hostile commits below spell them out, nonce and all). */
+const BRANCH_NEWS_START = `<untrusted-text nonce="${NONCE}" source="pushed-commits">`
+const BRANCH_NEWS_END = `</untrusted-text nonce="${NONCE}">`
 
 const sha = (c: string) => c.repeat(40)
 const commit = (over: Partial<PushedCommit> = {}): PushedCommit => ({
@@ -18,6 +20,7 @@ const commit = (over: Partial<PushedCommit> = {}): PushedCommit => ({
 const news = (commits: PushedCommit[], over: Record<string, unknown> = {}, budget?: number) =>
   branchNews(
     { branch: 'kugetsu/issue-7', from: sha('a'), to: sha('d'), commits, complete: true, ...over },
+    createFrame(NONCE),
     budget
   )
 
@@ -36,6 +39,9 @@ function expectIntactFrame(text: string) {
   expect(text.split(BRANCH_NEWS_START)).toHaveLength(2)
   expect(text.split(BRANCH_NEWS_END)).toHaveLength(2)
   expect(text.endsWith(`\n${BRANCH_NEWS_END}`)).toBe(true)
+  expect(parseBlocks(text, NONCE).map((block) => block.attributes.source)).toEqual([
+    'pushed-commits'
+  ])
   for (const line of inside(text))
     expect(line).toMatch(/^(?:- (?:[0-9a-f]{7}|unknown) by "|\(\d+ older commits? left out\)$)/)
 }

@@ -49,6 +49,18 @@ export interface IssueRecord {
    * starts a fresh fork that is not given the thread before `at` (see action/sessions/forget.ts).
    */
   forgotten?: Forgetting
+  /** What of the issue the session has seen, so each turn tells only what is new (the action's). */
+  seen?: ConversationSeen
+}
+
+/** Saved after a successful turn only: a failed turn's news is told again. */
+export interface ConversationSeen {
+  /** The newest comment that existed when the last turn began (ids only grow), and its time. */
+  commentId?: number
+  commentAt?: string
+  /** sha256 of the sanitised title and description the session was last told of. */
+  titleHash?: string
+  bodyHash?: string
 }
 
 export const FORGET_REASONS = ['destroy', 'reset', 'closed'] as const

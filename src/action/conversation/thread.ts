@@ -1,6 +1,7 @@
 import type { IssueInfo } from '../github/event.js'
 import { NOTE_BLOCKS, isCommandReply, isKugetsuComment } from './report.js'
 import { characterCount, sanitizeText } from './sanitize.js'
+import { untrustedBlock, type Frame } from './untrusted.js'
 import { isTrackingComment } from '../github/tracking.js'
 
 /**
@@ -37,6 +38,11 @@ export interface ThreadOptions {
    * the marker count as kugetsu's only from a bot or one of these.
    */
   kugetsuLogins?: string[]
+  /**
+   * Whether a login has at least `min-permission`, as looked up before; undefined (not looked up,
+   * or the lookup failed) counts as untrusted.
+   */
+  trustOf?: (login: string) => boolean | undefined
 }
 
 export interface RebuiltThread {
@@ -69,17 +75,11 @@ export function threadCommentsFromApi(
 
 const FOOTER = /\n*(?:---\n)?<sub>kugetsu · [^\n]*<\/sub>\s*$/
 
-function formatDate(iso: string): string {
-  const date = new Date(iso)
-  if (Number.isNaN(date.getTime())) return iso
-  return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`
-}
-
 /**
  * A marker is only trusted from kugetsu's own account: anyone can type one, and a comment shown
  * as kugetsu's would put their words in the agent's mouth.
  */
-function isOwn(comment: ThreadComment, kugetsuLogins: string[]): boolean {
+export function isOwn(comment: ThreadComment, kugetsuLogins: string[] = []): boolean {
   if (!isKugetsuComment(comment.body)) return false
   const login = comment.author.toLowerCase()
   return (
@@ -89,19 +89,44 @@ function isOwn(comment: ThreadComment, kugetsuLogins: string[]): boolean {
   )
 }
 
-function entryText(comment: ThreadComment, own: boolean): string {
+/**
+ * A comment as the agent reads it, in its block. kugetsu's own replies are the agent's earlier
+ * words, but they may quote anyone, so they are framed too (with no author to trust).
+ */
+export function commentBlock(
+  comment: ThreadComment,
+  own: boolean,
+  frame: Frame,
+  trusted: boolean
+): string {
   // Sanitising removes the marker (an HTML comment); then the footer line can go.
   let text = sanitizeText(comment.body)
   if (own) text = text.replace(FOOTER, '').replace(NOTE_BLOCKS, '')
-  const who = own ? 'kugetsu' : `@${comment.author}`
-  return `${who} (${formatDate(comment.createdAt)}):\n${text.trim() || '(empty)'}`
+  const body = text.trim() || '(empty)'
+  if (own) return untrustedBlock(frame, { source: 'kugetsu-reply', date: comment.createdAt }, body)
+  const info = { source: 'comment', author: comment.author, date: comment.createdAt, trusted }
+  return untrustedBlock(frame, info, body)
 }
 
-function openingPost(issue: Pick<IssueInfo, 'title' | 'body' | 'author'>, room: number): string {
-  const body = sanitizeText(issue.body).trim() || '(no description)'
-  const cut =
-    characterCount(body) > room ? `${Array.from(body).slice(0, room).join('')}\n…(cut)` : body
-  return `@${issue.author} opened the issue "${sanitizeText(issue.title)}":\n${cut}`
+/** Text cut to `room` characters, saying so. */
+export function cutTo(text: string, room: number): string {
+  return characterCount(text) > room ? `${Array.from(text).slice(0, room).join('')}\n…(cut)` : text
+}
+
+function openingPost(
+  issue: Pick<IssueInfo, 'title' | 'body' | 'author'>,
+  room: number,
+  frame: Frame,
+  trusted: boolean
+): string {
+  const from = { author: issue.author, trusted }
+  const body = cutTo(sanitizeText(issue.body).trim() || '(no description)', room)
+  return [
+    `@${issue.author} opened the issue, titled:`,
+    untrustedBlock(frame, { source: 'issue-title', ...from }, issue.title),
+    'with the description:',
+    untrustedBlock(frame, { source: 'issue-body', ...from }, body)
+  ].join('\n')
 }
 
 const SEPARATOR = '\n\n'
@@ -110,7 +135,7 @@ const omissionNote = (count: number) =>
   `(${count} earlier comment${count === 1 ? '' : 's'} left out to save space)`
 
 /** Index of the oldest entry such that it and all newer ones fit in `room`. */
-function firstThatFits(sizes: number[], room: number): number {
+export function firstThatFits(sizes: number[], room: number): number {
   let first = sizes.length
   while (first > 0 && sizes[first - 1] <= room) {
     room -= sizes[first - 1]
@@ -127,8 +152,10 @@ function firstThatFits(sizes: number[], room: number): number {
 export function rebuildThread(
   issue: Pick<IssueInfo, 'title' | 'body' | 'author'>,
   comments: ThreadComment[],
+  frame: Frame,
   options: ThreadOptions = {}
 ): RebuiltThread {
+  const trusted = (login: string) => options.trustOf?.(login) === true
   const budget = options.budget ?? DEFAULT_THREAD_BUDGET
   const excluded = new Set(options.excludeIds ?? [])
   const kugetsuLogins = options.kugetsuLogins ?? []
@@ -142,12 +169,12 @@ export function rebuildThread(
     .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.id - b.id)
   const entries = thread.map((comment) => {
     const own = isOwn(comment, kugetsuLogins)
-    return { own, text: entryText(comment, own) }
+    return { own, text: commentBlock(comment, own, frame, trusted(comment.author)) }
   })
 
   // The opening post gets at most half the budget, so a long description never crowds out the
   // latest exchanges.
-  const opening = openingPost(issue, Math.floor(budget / 2))
+  const opening = openingPost(issue, Math.floor(budget / 2), frame, trusted(issue.author))
   const sizes = entries.map((entry) => characterCount(entry.text) + SEPARATOR.length)
   const room = budget - characterCount(opening)
   const noteRoom = characterCount(omissionNote(entries.length)) + SEPARATOR.length
@@ -166,27 +193,16 @@ export function rebuildThread(
 }
 
 /**
- * The first prompt of a session rebuilt from the thread: like firstTurnPrompt, with the
- * conversation so far in place of the bare description.
+ * What the first turn of a session rebuilt from the thread is told, in place of the bare issue.
  */
-export function rebuiltTurnPrompt(
-  ref: string,
-  issue: IssueInfo,
-  thread: RebuiltThread,
-  author: string,
-  message: string
-): string {
+export function rebuiltSection(ref: string, issue: IssueInfo, thread: RebuiltThread): string {
   const kind = issue.isPullRequest ? 'pull request' : 'issue'
   return [
     `You are now working on GitHub ${kind} ${ref}.`,
     `URL: ${issue.url}`,
     '',
-    `You worked on this ${kind} before, but that session was lost. The conversation so far, oldest first (your own earlier replies are shown as "kugetsu"):`,
+    `You worked on this ${kind} before, but that session was lost. The conversation so far, oldest first (your own earlier replies have source="kugetsu-reply"):`,
     '',
-    thread.context,
-    '',
-    '---',
-    `Message from @${author}:`,
-    message
+    thread.context
   ].join('\n')
 }

@@ -23,7 +23,8 @@ export interface GitHub {
   issue(number: number, ref: string): Promise<IssueInfo>
   /** Whether an issue is closed, or gone (deleted or transferred). */
   isClosed(number: number): Promise<boolean>
-  comments(number: number): Promise<ThreadComment[]>
+  /** The issue's comments, oldest first; with `since` (ISO 8601) only those updated from then on. */
+  comments(number: number, since?: string): Promise<ThreadComment[]>
   /** The repository's issue comments last edited at or after `since` (ISO 8601), every issue. */
   commentsSince(since: string): Promise<ThreadComment[]>
   createComment(number: number, body: string): Promise<PostedComment>
@@ -179,12 +180,13 @@ export function createGitHub(options: {
       }
     },
 
-    async comments(number) {
+    async comments(number, since) {
       const client = await octokit()
       const data = await client.paginate(client.rest.issues.listComments, {
         owner,
         repo,
         issue_number: number,
+        ...(since === undefined ? {} : { since }),
         per_page: 100
       })
       return threadCommentsFromApi(data)

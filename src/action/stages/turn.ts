@@ -7,11 +7,8 @@ import * as core from '@actions/core'
 import { formatIssueRef, parseIssueRef, type IssueRef } from '../../refs.js'
 import type { IssueInfo } from '../github/event.js'
 import { agentIssue } from '../conversation/message.js'
-import { firstTurnPrompt, laterTurnPrompt } from '../conversation/prompt.js'
-import { actionsLogins } from '../github/forge.js'
-import { MEMORY_REBUILT_NOTE, rebuildThread, rebuiltTurnPrompt } from '../conversation/thread.js'
-import { commentsSince } from '../sessions/tombstone.js'
-import type { Forgetting } from '../../store/types.js'
+import { MEMORY_REBUILT_NOTE } from '../conversation/thread.js'
+import { createFrame } from '../conversation/untrusted.js'
 import type { CheckedOut } from '../work/checkout.js'
 import { workPrompt } from '../work/work-prompt.js'
 import { warnIfUnsealed, type RunContext, type TurnRequest } from './context.js'
@@ -19,6 +16,7 @@ import { acknowledge, publishTurn, startTracking } from './reply.js'
 import { ensureBase, restoreIssueState, saveIssueState } from './turn-state.js'
 import { newsSinceLastTurn, planTurnWork, publishTurnWork, startCheckout } from './work.js'
 import { inStage } from './stage.js'
+import { turnPrompt } from './turn-prompt.js'
 import { checkBudget, costLeft, keepStoppedTurn } from './budget.js'
 import { replyWithoutModel } from '../commands/commands.js'
 import { OpencodeRunError } from '../../opencode/run-errors.js'
@@ -83,11 +81,14 @@ async function turnInWorkspace(turn: Turn, context: RunContext): Promise<void> {
     sessionRef.number === turn.where.number
       ? turn.where
       : agentIssue(await issueOf(sessionRef, undefined, context))
-  const first = state.previous
-    ? undefined
-    : await firstPrompt(request, issue, context, state.forgotten)
-  const news = await newsSinceLastTurn(checkedOut, state.previous?.work)
-  const message = first?.prompt ?? laterTurnPrompt(request.author, request.message)
+  // A nonce of its own for every turn: text written before it cannot know it.
+  const frame = createFrame()
+  const news = await newsSinceLastTurn(checkedOut, state.previous?.work, frame)
+  const work = workPrompt(checkedOut, news)
+  const built = await turnPrompt(
+    { request, issue, ref, previous: state.previous, forgotten: state.forgotten, frame, work },
+    context
+  )
   const maxCost = costLeft(state.previous, context.inputs)
   if (maxCost !== undefined && !context.inputs.opencodeServe) {
     core.warning(
@@ -96,7 +97,7 @@ async function turnInWorkspace(turn: Turn, context: RunContext): Promise<void> {
   }
   const outcome = await inStage(
     "running the agent's turn",
-    workspace.engine.run(ref, withWork(message, checkedOut, news), { maxCost })
+    workspace.engine.run(ref, built.prompt, { maxCost })
   ).catch(async (error: unknown) => {
     if (!(error instanceof OpencodeRunError) || error.code !== 'budget-exceeded') throw error
     throw await keepStoppedTurn(ref, sessionRef.number, error, state, context, workspace)
@@ -107,13 +108,13 @@ async function turnInWorkspace(turn: Turn, context: RunContext): Promise<void> {
     "publishing the agent's work",
     publishTurnWork(checkedOut, request, issue, outcome.record, context)
   )
-  if (published.record !== outcome.record) {
-    await workspace.store.putIssueRecord(published.record)
-  }
-  const notes = first?.rebuilt ? [MEMORY_REBUILT_NOTE] : []
+  // What the session was told is saved only now: a failed turn's news is told again.
+  const record = { ...published.record, seen: built.seen }
+  await workspace.store.putIssueRecord(record)
+  const notes = built.rebuilt ? [MEMORY_REBUILT_NOTE] : []
   const lostRace = await inStage(
     "saving the issue's session",
-    saveIssueState(ref, sessionRef.number, published.record, state, context, workspace)
+    saveIssueState(ref, sessionRef.number, record, state, context, workspace)
   )
   if (lostRace) {
     const note = `Another run saved a newer session for ${ref} (\`${lostRace}\`) while this one worked; this reply does not know that run's turn, and the next turn continues from this one.`
@@ -122,7 +123,7 @@ async function turnInWorkspace(turn: Turn, context: RunContext): Promise<void> {
   }
   notes.push(...published.report.notes)
   const answer = {
-    outcome: { ...outcome, record: published.record },
+    outcome: { ...outcome, record },
     sessionRef: ref,
     // A tombstone restores no session: the state is new.
     restoredKey: state.forgotten ? undefined : state.restoredKey,
@@ -130,44 +131,6 @@ async function turnInWorkspace(turn: Turn, context: RunContext): Promise<void> {
     work: published.report
   }
   await inStage('answering on the issue', () => publishTurn(request, answer, context))
-}
-
-/** The message with what the agent should know of its worktree: the branch, what others pushed. */
-function withWork(message: string, checkedOut: CheckedOut | undefined, news: string): string {
-  const work = workPrompt(checkedOut, news)
-  return work ? `${work}\n\n${message}` : message
-}
-
-/**
- * The first prompt of an issue without state: a plain first turn, or, when kugetsu has replied
- * on the issue before (its session was lost: evicted from the cache), one that carries the thread.
- * After a tombstone only what came after it counts: the thread before was forgotten on purpose.
- */
-async function firstPrompt(
-  request: TurnRequest,
-  issue: IssueInfo,
-  context: RunContext,
-  forgotten: Forgetting | undefined
-): Promise<{ prompt: string; rebuilt: boolean }> {
-  const ref = formatIssueRef(parseIssueRef(`#${issue.number}`, context.repo))
-  const all = await context.github.comments(issue.number)
-  const comments = forgotten ? commentsSince(all, forgotten) : all
-  const thread = rebuildThread(issue, comments, {
-    kugetsuLogins: actionsLogins(context.runner.forge),
-    excludeIds: [request.comment?.id, context.tracking?.id].filter(
-      (id): id is number => id !== undefined
-    )
-  })
-  if (!thread.hadEarlierReplies) {
-    return { prompt: firstTurnPrompt(ref, issue, request.author, request.message), rebuilt: false }
-  }
-  core.info(
-    `${ref} has earlier kugetsu replies but no saved session: rebuilding from ${thread.includedComments} comment(s)`
-  )
-  return {
-    prompt: rebuiltTurnPrompt(ref, issue, thread, request.author, request.message),
-    rebuilt: true
-  }
 }
 
 /**

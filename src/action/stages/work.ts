@@ -11,6 +11,7 @@ import type { IssueInfo } from '../github/event.js'
 import { defaultBranchName } from '../github/scope.js'
 import { committerIdentity } from '../work/identity.js'
 import { branchNews } from '../work/branch-news.js'
+import type { Frame } from '../conversation/untrusted.js'
 import { checkOut, type CheckedOut } from '../work/checkout.js'
 import { restoreWorkspaceGit, snapshotWorkspaceGitAt } from '../work/workspace-git.js'
 import { commitMessage } from '../work/commit-message.js'
@@ -116,7 +117,8 @@ export function startCheckout(
  */
 export async function newsSinceLastTurn(
   checkout: CheckedOut | undefined,
-  previous: WorkRecord | undefined
+  previous: WorkRecord | undefined,
+  frame: Frame
 ): Promise<string> {
   if (!checkout?.branch || !checkout.remoteHead || !previous) return ''
   if (previous.branch !== checkout.branch || checkout.replaces) return ''
@@ -134,13 +136,16 @@ export async function newsSinceLastTurn(
     commits.push(...history.commits)
     complete &&= history.complete
   }
-  return branchNews({
-    branch: checkout.branch,
-    from: ranges.at(-1)?.from ?? previous.head,
-    to: checkout.remoteHead,
-    commits,
-    complete
-  })
+  return branchNews(
+    {
+      branch: checkout.branch,
+      from: ranges.at(-1)?.from ?? previous.head,
+      to: checkout.remoteHead,
+      commits,
+      complete
+    },
+    frame
+  )
 }
 
 /** The bot the token commits as (see committerIdentity). */
