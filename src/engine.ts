@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { KugetsuError, errorMessage, isKugetsuError } from './errors.js'
-import type { OpencodeDriver, RunRequest, RunResult } from './opencode/types.js'
+import type { OpencodeDriver, RunRequest, RunResult, ToolProgress } from './opencode/types.js'
 import type { BaseRecord, IssueRecord, StateStore } from './store/types.js'
 
 export const DEFAULT_BASE_PROMPT = [
@@ -30,6 +30,12 @@ export interface EngineOptions {
   importBeforeRun?: boolean
   clock?: () => Date
   onSpawn?: (pid: number) => void
+}
+
+/** What a caller may follow of one turn while it runs. */
+export interface TurnOptions {
+  /** Each tool call opencode reports while the turn runs (see RunRequest.onProgress). */
+  onProgress?: (step: ToolProgress) => void
 }
 
 export interface TurnOutcome {
@@ -138,9 +144,9 @@ export class Engine {
   }
 
   /** Starts the issue's session the first time, continues it afterwards. */
-  async run(ref: string, message: string): Promise<TurnOutcome> {
+  async run(ref: string, message: string, options: TurnOptions = {}): Promise<TurnOutcome> {
     const previous = await this.options.store.getIssue(ref)
-    return this.turn(ref, message, previous?.sessionId ? 'continue' : 'start', previous)
+    return this.turn(ref, message, previous?.sessionId ? 'continue' : 'start', previous, options)
   }
 
   async list(): Promise<{ base?: BaseRecord; issues: IssueRecord[] }> {
@@ -189,7 +195,8 @@ export class Engine {
     ref: string,
     message: string,
     mode: TurnMode,
-    previous: IssueRecord | undefined
+    previous: IssueRecord | undefined,
+    options: TurnOptions = {}
   ): Promise<TurnOutcome> {
     if (message.trim() === '') throw new KugetsuError('invalid-input', 'the message is empty')
     const { store, driver, cwd } = this.options
@@ -238,7 +245,8 @@ export class Engine {
       const request = this.request(message, {
         sessionId,
         fork,
-        title: fork ? ref : undefined
+        title: fork ? ref : undefined,
+        ...(options.onProgress ? { onProgress: options.onProgress } : {})
       })
 
       const importExport = async () => {

@@ -24,7 +24,13 @@ import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { createOpencodeDriver } from './driver.js'
 import { driverSettings, type OpencodeDriverOptions } from './driver-options.js'
-import { emptyRunResult, eventsFromMessages, runResultOf, summarizeEvents } from './events.js'
+import {
+  emptyRunResult,
+  eventsFromMessages,
+  runResultOf,
+  summarizeEvents,
+  toolProgressOf
+} from './events.js'
 import { parseExport, replayEvents, type ExportedSession } from './replay.js'
 import {
   OpencodeRunError,
@@ -35,7 +41,12 @@ import {
   unknownSessionFailure
 } from './run-errors.js'
 import { checkRunRequest, checkSessionId } from './run-request.js'
-import { ServeHttpError, createServeClient, type CallControl } from './serve-http.js'
+import {
+  ServeHttpError,
+  createServeClient,
+  type CallControl,
+  type ServeEvent
+} from './serve-http.js'
 import { createServeProcess, type ServeMode } from './serve-process.js'
 import type { OpencodeDriver, RunRequest, RunResult } from './types.js'
 
@@ -183,8 +194,36 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
     if (directories.get(sessionId) !== directory) await importSession(exported, cwd)
   }
 
-  /** Rejects every permission request and question while a turn runs: nobody can answer them. */
-  async function refuseAsks(directory: string, signal: AbortSignal): Promise<void> {
+  /** What of the event stream reaches `request.onProgress`: this session's tool calls. */
+  function progressWatcher(
+    request: RunRequest,
+    sessionId: string
+  ): ((event: ServeEvent) => void) | undefined {
+    const { onProgress } = request
+    if (!onProgress) return undefined
+    return (event) => {
+      if (event.type !== 'message.part.updated') return
+      const part = event.properties?.part as { sessionID?: unknown } | undefined
+      if (part?.sessionID !== sessionId) return
+      const step = toolProgressOf(part)
+      if (!step) return
+      try {
+        onProgress(step)
+      } catch {
+        // progress is best effort
+      }
+    }
+  }
+
+  /**
+   * Rejects every permission request and question while a turn runs: nobody can answer them.
+   * Every other event goes to `watch` (live progress).
+   */
+  async function refuseAsks(
+    directory: string,
+    signal: AbortSignal,
+    watch: (event: ServeEvent) => void = () => undefined
+  ): Promise<void> {
     const control = { directory, signal, timeoutMs: commandTimeoutMs }
     const refuse = (type: unknown, id: unknown) => {
       if (typeof id !== 'string') return
@@ -199,7 +238,10 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
             : undefined
       request?.catch(() => undefined)
     }
-    await client.subscribe(directory, signal, (event) => refuse(event.type, event.properties?.id))
+    await client.subscribe(directory, signal, (event) => {
+      refuse(event.type, event.properties?.id)
+      watch(event)
+    })
     // Whatever was asked before the subscription took effect
     const [permissions, questions] = await Promise.all([
       call<{ id?: unknown }[]>('GET', '/permission', control).catch(() => []),
@@ -251,7 +293,7 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
     const before = await call<Message[]>('GET', sessionRoute(sessionId, '/message'), control)
     progress.seen = new Set(before.map((message) => message.info.id))
 
-    await refuseAsks(control.directory, control.signal)
+    await refuseAsks(control.directory, control.signal, progressWatcher(request, sessionId))
     await call('POST', sessionRoute(sessionId, '/message'), {
       ...control,
       timeoutMs: timeoutMs + 60_000,

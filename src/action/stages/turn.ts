@@ -15,7 +15,7 @@ import type { Forgetting } from '../../store/types.js'
 import type { CheckedOut } from '../work/checkout.js'
 import { workPrompt } from '../work/work-prompt.js'
 import { warnIfUnsealed, type RunContext, type TurnRequest } from './context.js'
-import { acknowledge, publishTurn, startTracking } from './reply.js'
+import { acknowledge, publishTurn, startTracking, trackProgress } from './reply.js'
 import { ensureBase, restoreIssueState, saveIssueState } from './turn-state.js'
 import { newsSinceLastTurn, planTurnWork, publishTurnWork, startCheckout } from './work.js'
 import { inStage } from './stage.js'
@@ -77,10 +77,17 @@ async function turnInWorkspace(turn: Turn, context: RunContext): Promise<void> {
     : await firstPrompt(request, issue, context, state.forgotten)
   const news = await newsSinceLastTurn(checkedOut, state.previous?.work)
   const message = first?.prompt ?? laterTurnPrompt(request.author, request.message)
-  const outcome = await inStage(
-    "running the agent's turn",
-    workspace.engine.run(ref, withWork(message, checkedOut, news))
-  )
+  const progress = trackProgress(ref, context)
+  const outcome = await inStage("running the agent's turn", async () => {
+    try {
+      return await workspace.engine.run(ref, withWork(message, checkedOut, news), {
+        onProgress: progress?.onProgress
+      })
+    } finally {
+      // before the answer or the failure is written over the tracking comment
+      await progress?.stop()
+    }
+  })
   await workspace.stopAgent()
 
   const published = await inStage(
