@@ -66,13 +66,14 @@ function trackingEdits(run: WorldRun): string[] {
     .map((request) => String((request.json as { body?: unknown }).body))
 }
 
-function expectProgressThenAnswer(run: WorldRun, name: string): string[] {
+/** The first step's line is in a progress edit: the first step is shown at once. */
+function expectProgressThenAnswer(run: WorldRun, name: string, firstStep: RegExp): string[] {
   const edits = trackingEdits(run)
   expect(edits.length).toBeGreaterThanOrEqual(2)
   expect(edits.length).toBeLessThanOrEqual(MAX_EDITS)
   const progress = edits.slice(0, -1)
   for (const body of progress) expect(body).toContain('kugetsu is working on it')
-  expect(progress.join('\n')).toMatch(/- \d+:\d\d read `README\.md`/)
+  expect(progress.join('\n')).toMatch(firstStep)
   // the answer is the last edit, and it is what the comment says now
   const answer = edits.at(-1) ?? ''
   expect(answer).toContain(`done ${name}:`)
@@ -89,9 +90,13 @@ describe('the tracking comment shows the steps while the agent works', () => {
   })
 
   test('through opencode serve: progress edits with the steps, then the answer', async () => {
-    steps.set('p1', [read('README.md'), bash(HOSTILE), write('notes.txt', 'hello\n')])
+    steps.set('p1', [bash(HOSTILE), read('README.md'), write('notes.txt', 'hello\n')])
     const run = await ask(issue, '/kugetsu WORK p1 look around')
-    const progress = expectProgressThenAnswer(run, 'p1')
+    const progress = expectProgressThenAnswer(
+      run,
+      'p1',
+      /- \d+:\d\d bash `echo "@everyone \]\(http:\/\/evil\.example\) <img src=x> ˋwhoamiˋ"`/
+    )
     // whatever the agent ran shows as code: no mention, link, image or HTML outside a code span
     for (const body of progress) {
       const outside = body.replace(/`[^`\n]*`/g, '').replace(/<!-- kugetsu:[^>]*-->/, '')
@@ -104,7 +109,7 @@ describe('the tracking comment shows the steps while the agent works', () => {
   test('through `opencode run --format json`: the same', async () => {
     steps.set('p2', [read('README.md'), bash('ls src'), read('src/app.txt')])
     const run = await ask(issue, '/kugetsu WORK p2 again', { 'opencode-serve': 'false' })
-    expectProgressThenAnswer(run, 'p2')
+    expectProgressThenAnswer(run, 'p2', /- \d+:\d\d read `README\.md`/)
   })
 
   test('with progress: false the comment goes from "working on it" to the answer', async () => {
