@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { KugetsuError, errorMessage, isKugetsuError } from './errors.js'
-import type { OpencodeDriver, RunRequest, RunResult } from './opencode/types.js'
+import type { OpencodeDriver, RunRequest, RunResult, ToolProgress } from './opencode/types.js'
 import type { BaseRecord, IssueRecord, StateStore } from './store/types.js'
 import { addTurn } from './store/ledger.js'
 
@@ -31,6 +31,14 @@ export interface EngineOptions {
   importBeforeRun?: boolean
   clock?: () => Date
   onSpawn?: (pid: number) => void
+}
+
+/** What a caller may follow of one turn while it runs. */
+export interface TurnOptions {
+  /** Stop the turn once it has cost this much (see RunRequest.maxCost). */
+  maxCost?: number
+  /** Each tool call opencode reports while the turn runs (see RunRequest.onProgress). */
+  onProgress?: (step: ToolProgress) => void
 }
 
 export interface TurnOutcome {
@@ -142,9 +150,9 @@ export class Engine {
    * Starts the issue's session the first time, continues it afterwards. `maxCost`: stop the turn
    * once it has cost this much (see RunRequest.maxCost).
    */
-  async run(ref: string, message: string, limits: { maxCost?: number } = {}): Promise<TurnOutcome> {
+  async run(ref: string, message: string, options: TurnOptions = {}): Promise<TurnOutcome> {
     const previous = await this.options.store.getIssue(ref)
-    return this.turn(ref, message, previous?.sessionId ? 'continue' : 'start', previous, limits)
+    return this.turn(ref, message, previous?.sessionId ? 'continue' : 'start', previous, options)
   }
 
   async list(): Promise<{ base?: BaseRecord; issues: IssueRecord[] }> {
@@ -194,7 +202,7 @@ export class Engine {
     message: string,
     mode: TurnMode,
     previous: IssueRecord | undefined,
-    limits: { maxCost?: number } = {}
+    options: TurnOptions = {}
   ): Promise<TurnOutcome> {
     if (message.trim() === '') throw new KugetsuError('invalid-input', 'the message is empty')
     const { store, driver, cwd } = this.options
@@ -244,7 +252,8 @@ export class Engine {
         sessionId,
         fork,
         title: fork ? ref : undefined,
-        ...(limits.maxCost === undefined ? {} : { maxCost: limits.maxCost })
+        ...(options.maxCost === undefined ? {} : { maxCost: options.maxCost }),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {})
       })
 
       const importExport = async () => {

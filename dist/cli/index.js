@@ -11,7 +11,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_readline_promises__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(848);
 /* harmony import */ var node_readline_promises__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_readline_promises__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _cli_run_cli_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(127);
-/* harmony import */ var _opencode_driver_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(83);
+/* harmony import */ var _opencode_driver_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(286);
 /* harmony import */ var _opencode_binary_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(614);
 /* harmony import */ var _store_local_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(584);
 /** The `kugetsu` command line (package.json `bin`). */
@@ -216,9 +216,9 @@ class Engine {
      * Starts the issue's session the first time, continues it afterwards. `maxCost`: stop the turn
      * once it has cost this much (see RunRequest.maxCost).
      */
-    async run(ref, message, limits = {}) {
+    async run(ref, message, options = {}) {
         const previous = await this.options.store.getIssue(ref);
-        return this.turn(ref, message, previous?.sessionId ? 'continue' : 'start', previous, limits);
+        return this.turn(ref, message, previous?.sessionId ? 'continue' : 'start', previous, options);
     }
     async list() {
         const { store } = this.options;
@@ -261,7 +261,7 @@ class Engine {
             // The session only lives on in opencode's own database; kugetsu's state is already gone.
         }
     }
-    async turn(ref, message, mode, previous, limits = {}) {
+    async turn(ref, message, mode, previous, options = {}) {
         if (message.trim() === '')
             throw new errors/* KugetsuError */.r('invalid-input', 'the message is empty');
         const { store, driver, cwd } = this.options;
@@ -307,7 +307,8 @@ class Engine {
                 sessionId,
                 fork,
                 title: fork ? ref : undefined,
-                ...(limits.maxCost === undefined ? {} : { maxCost: limits.maxCost })
+                ...(options.maxCost === undefined ? {} : { maxCost: options.maxCost }),
+                ...(options.onProgress ? { onProgress: options.onProgress } : {})
             });
             const importExport = async () => {
                 await driver.importSession(await readExport(), cwd);
@@ -1498,7 +1499,7 @@ async function resolveOpencodeBinary(options = {}) {
 
 /***/ }),
 
-/***/ 83:
+/***/ 286:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -1517,6 +1518,8 @@ var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
 ;// CONCATENATED MODULE: ./src/opencode/events.ts
 /** Errors opencode reports about the model or its provider (as opposed to its own failures). */
 const NON_PROVIDER_ERRORS = new Set(['UnknownError', 'MessageAbortedError']);
@@ -1741,16 +1744,72 @@ function eventsFromMessages(messages) {
     }
     return events;
 }
+/**
+ * The tool call a tool part describes (a `tool_use` event's part, or the part of serve's
+ * `message.part.updated`), or undefined for any other part or one not yet started.
+ */
+function toolProgressOf(part) {
+    if (!part || typeof part !== 'object')
+        return undefined;
+    const p = part;
+    if (p.type !== 'tool')
+        return undefined;
+    const state = (p.state ?? {});
+    const status = str(state.status);
+    if (status !== 'running' && status !== 'completed' && status !== 'error')
+        return undefined;
+    const step = { tool: str(p.tool) ?? 'unknown', status };
+    if (str(p.callID) !== undefined)
+        step.callId = str(p.callID);
+    if (state.input !== undefined)
+        step.input = state.input;
+    return step;
+}
+/**
+ * Feeds `onProgress` from stdout chunks of `opencode run --format json` as they come (a line may
+ * span chunks); a throwing callback is ignored, as progress must never fail a turn.
+ */
+function progressLineReader(onProgress) {
+    let pending = '';
+    return (chunk) => {
+        pending += chunk;
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        // A single line longer than this is no event worth showing: dropped rather than kept growing.
+        if (pending.length > 1024 * 1024)
+            pending = '';
+        for (const line of lines) {
+            if (!line.includes('"tool_use"'))
+                continue;
+            const { events } = parseEventLines(line);
+            const step = events[0]?.type === 'tool_use' ? toolProgressOf(events[0].part) : undefined;
+            if (!step)
+                continue;
+            try {
+                onProgress(step);
+            }
+            catch {
+                // progress is best effort
+            }
+        }
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/opencode/cli-process.ts
 
 
+
 const MAX_STDERR = 64 * 1024;
 /** Collects a process's stdout whole and the end of its stderr. */
-function captureOutput(child) {
+function captureOutput(child, onStdout) {
     const stdout = [];
     let stderr = '';
-    child.stdout?.on('data', (chunk) => stdout.push(chunk));
+    const decoder = onStdout ? new external_node_string_decoder_namespaceObject.StringDecoder('utf8') : undefined;
+    child.stdout?.on('data', (chunk) => {
+        stdout.push(chunk);
+        if (decoder)
+            onStdout?.(decoder.write(chunk));
+    });
     child.stderr?.setEncoding('utf8').on('data', (chunk) => {
         stderr += chunk;
         if (stderr.length > 2 * MAX_STDERR)
@@ -1776,7 +1835,7 @@ function createCommandRunner(settings) {
                 stdio: ['pipe', 'pipe', 'pipe']
             });
             const exited = new Promise((done) => child.once('close', () => done()));
-            const output = captureOutput(child);
+            const output = captureOutput(child, control.onStdout);
             // Ended at once (empty when there is no input): opencode waits for a piped stdin to end.
             // An opencode that exits without reading it (a bad flag) is reported by its exit, not here.
             child.stdin?.on('error', () => undefined);
@@ -2546,6 +2605,7 @@ function createOpencodeDriver(options) {
             timeoutMs,
             signal: request.signal,
             onSpawn: request.onSpawn,
+            onStdout: request.onProgress ? progressLineReader(request.onProgress) : undefined,
             input: request.message
         });
         if (output.spawnError)

@@ -20,6 +20,8 @@ export interface ActionInputs {
   opencodeVersion: string
   statePrefix: string
   comment: boolean
+  /** Edit the tracking comment with the agent's steps while the turn runs. */
+  progress: boolean
   workingDirectory: string
   opencodeConfig: Record<string, unknown> | undefined
   timeoutMs: number | undefined
@@ -181,6 +183,7 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionInputs {
     opencodeVersion,
     statePrefix: validateStatePrefix(input('state-prefix') || 'kugetsu-v1'),
     comment: parseBoolean('comment', input('comment'), true),
+    progress: parseBoolean('progress', input('progress'), true),
     workingDirectory: input('working-directory'),
     opencodeConfig: parseJsonObject('opencode-config', input('opencode-config')),
     timeoutMs: parseTimeout(input('timeout-minutes')),

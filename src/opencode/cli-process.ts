@@ -10,6 +10,7 @@
  */
 import type { ChildProcess } from 'node:child_process'
 import path from 'node:path'
+import { StringDecoder } from 'node:string_decoder'
 import type { DriverSettings } from './driver-options.js'
 import { stripAnsi } from './events.js'
 
@@ -29,6 +30,8 @@ export interface SpawnControl {
   timeoutMs: number
   signal?: AbortSignal
   onSpawn?: (pid: number) => void
+  /** Called with stdout as it comes (for live progress); stdout is still collected whole. */
+  onStdout?: (chunk: string) => void
   /** Written to stdin, which is then closed (opencode waits for a piped stdin to end). */
   input?: string
 }
@@ -43,10 +46,17 @@ export interface CommandRunner {
 const MAX_STDERR = 64 * 1024
 
 /** Collects a process's stdout whole and the end of its stderr. */
-function captureOutput(child: ChildProcess): () => { stdout: string; stderr: string } {
+function captureOutput(
+  child: ChildProcess,
+  onStdout?: (chunk: string) => void
+): () => { stdout: string; stderr: string } {
   const stdout: Buffer[] = []
   let stderr = ''
-  child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk))
+  const decoder = onStdout ? new StringDecoder('utf8') : undefined
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout.push(chunk)
+    if (decoder) onStdout?.(decoder.write(chunk))
+  })
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk
     if (stderr.length > 2 * MAX_STDERR) stderr = stderr.slice(-MAX_STDERR)
@@ -76,7 +86,7 @@ export function createCommandRunner(
         stdio: ['pipe', 'pipe', 'pipe']
       })
       const exited = new Promise<void>((done) => child.once('close', () => done()))
-      const output = captureOutput(child)
+      const output = captureOutput(child, control.onStdout)
       // Ended at once (empty when there is no input): opencode waits for a piped stdin to end.
       // An opencode that exits without reading it (a bad flag) is reported by its exit, not here.
       child.stdin?.on('error', () => undefined)

@@ -10,7 +10,13 @@ import os from 'node:os'
 import path from 'node:path'
 import { createCommandRunner, type SpawnResult } from './cli-process.js'
 import { driverSettings, type OpencodeDriverOptions } from './driver-options.js'
-import { lastLine, parseRunOutput, runResultOf, type ParsedRun } from './events.js'
+import {
+  lastLine,
+  parseRunOutput,
+  progressLineReader,
+  runResultOf,
+  type ParsedRun
+} from './events.js'
 import { parseExport } from './replay.js'
 import {
   OpencodeRunError,
@@ -144,6 +150,7 @@ export function createOpencodeDriver(options: OpencodeDriverOptions): Required<O
       timeoutMs,
       signal: request.signal,
       onSpawn: request.onSpawn,
+      onStdout: request.onProgress ? progressLineReader(request.onProgress) : undefined,
       input: request.message
     })
     if (output.spawnError) throw spawnFailure(settings.binary, output.spawnError)

@@ -14,7 +14,7 @@
  *   data: {message, statusCode?, isRetryable?, responseBody?, ...}}}`: the turn failed.
  */
 import type { TokenUsage } from '../store/types.js'
-import type { RunResult, ToolCall } from './types.js'
+import type { RunResult, ToolCall, ToolProgress } from './types.js'
 
 /** One line of `--format json` output. */
 export interface OpencodeEvent {
@@ -266,4 +266,49 @@ export function eventsFromMessages(messages: unknown[]): OpencodeEvent[] {
     }
   }
   return events
+}
+
+/**
+ * The tool call a tool part describes (a `tool_use` event's part, or the part of serve's
+ * `message.part.updated`), or undefined for any other part or one not yet started.
+ */
+export function toolProgressOf(part: unknown): ToolProgress | undefined {
+  if (!part || typeof part !== 'object') return undefined
+  const p = part as Record<string, unknown>
+  if (p.type !== 'tool') return undefined
+  const state = (p.state ?? {}) as Record<string, unknown>
+  const status = str(state.status)
+  if (status !== 'running' && status !== 'completed' && status !== 'error') return undefined
+  const step: ToolProgress = { tool: str(p.tool) ?? 'unknown', status }
+  if (str(p.callID) !== undefined) step.callId = str(p.callID)
+  if (state.input !== undefined) step.input = state.input
+  return step
+}
+
+/**
+ * Feeds `onProgress` from stdout chunks of `opencode run --format json` as they come (a line may
+ * span chunks); a throwing callback is ignored, as progress must never fail a turn.
+ */
+export function progressLineReader(
+  onProgress: (step: ToolProgress) => void
+): (chunk: string) => void {
+  let pending = ''
+  return (chunk) => {
+    pending += chunk
+    const lines = pending.split('\n')
+    pending = lines.pop() ?? ''
+    // A single line longer than this is no event worth showing: dropped rather than kept growing.
+    if (pending.length > 1024 * 1024) pending = ''
+    for (const line of lines) {
+      if (!line.includes('"tool_use"')) continue
+      const { events } = parseEventLines(line)
+      const step = events[0]?.type === 'tool_use' ? toolProgressOf(events[0].part) : undefined
+      if (!step) continue
+      try {
+        onProgress(step)
+      } catch {
+        // progress is best effort
+      }
+    }
+  }
 }

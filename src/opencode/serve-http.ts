@@ -40,7 +40,7 @@ export interface CallControl {
 /** One event of the server's stream (`/event`), as far as kugetsu reads it. */
 export interface ServeEvent {
   type?: unknown
-  properties?: { id?: unknown }
+  properties?: { id?: unknown; part?: unknown }
 }
 
 export interface ServeClient {

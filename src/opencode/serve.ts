@@ -25,7 +25,13 @@ import path from 'node:path'
 import { watchCost } from './cost-watch.js'
 import { createOpencodeDriver } from './driver.js'
 import { driverSettings, type OpencodeDriverOptions } from './driver-options.js'
-import { emptyRunResult, eventsFromMessages, runResultOf, summarizeEvents } from './events.js'
+import {
+  emptyRunResult,
+  eventsFromMessages,
+  runResultOf,
+  summarizeEvents,
+  toolProgressOf
+} from './events.js'
 import { parseExport, replayEvents, type ExportedSession } from './replay.js'
 import {
   OpencodeRunError,
@@ -36,7 +42,12 @@ import {
   unknownSessionFailure
 } from './run-errors.js'
 import { checkRunRequest, checkSessionId } from './run-request.js'
-import { ServeHttpError, createServeClient, type CallControl } from './serve-http.js'
+import {
+  ServeHttpError,
+  createServeClient,
+  type CallControl,
+  type ServeEvent
+} from './serve-http.js'
 import { createServeProcess, type ServeMode } from './serve-process.js'
 import type { OpencodeDriver, RunRequest, RunResult } from './types.js'
 
@@ -190,7 +201,31 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
     if (directories.get(sessionId) !== directory) await importSession(exported, cwd)
   }
 
-  /** Rejects every permission request and question while a turn runs: nobody can answer them. */
+  /** What of the event stream reaches `request.onProgress`: this session's tool calls. */
+  function progressWatcher(
+    request: RunRequest,
+    sessionId: string
+  ): ((event: ServeEvent) => void) | undefined {
+    const { onProgress } = request
+    if (!onProgress) return undefined
+    return (event) => {
+      if (event.type !== 'message.part.updated') return
+      const part = event.properties?.part as { sessionID?: unknown } | undefined
+      if (part?.sessionID !== sessionId) return
+      const step = toolProgressOf(part)
+      if (!step) return
+      try {
+        onProgress(step)
+      } catch {
+        // progress is best effort
+      }
+    }
+  }
+
+  /**
+   * Rejects every permission request and question while a turn runs: nobody can answer them.
+   * Every event also goes to `watch` (the cost watch, live progress).
+   */
   async function refuseAsks(
     directory: string,
     signal: AbortSignal,
@@ -211,8 +246,8 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
       request?.catch(() => undefined)
     }
     await client.subscribe(directory, signal, (event) => {
-      watch?.(event)
       refuse(event.type, event.properties?.id)
+      watch?.(event)
     })
     // Whatever was asked before the subscription took effect
     const [permissions, questions] = await Promise.all([
@@ -266,7 +301,11 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
     const before = await call<Message[]>('GET', sessionRoute(sessionId, '/message'), control)
     progress.seen = new Set(before.map((message) => message.info.id))
 
-    await refuseAsks(control.directory, control.signal, watch)
+    const shown = progressWatcher(request, sessionId)
+    await refuseAsks(control.directory, control.signal, (event) => {
+      watch?.(event)
+      shown?.(event as ServeEvent)
+    })
     await call('POST', sessionRoute(sessionId, '/message'), {
       ...control,
       timeoutMs: timeoutMs + 60_000,

@@ -9,6 +9,19 @@ export interface ToolCall {
   error?: string
 }
 
+/**
+ * A tool call seen while a turn runs (from opencode's event stream), for live progress: its input
+ * is the agent's own, so whoever shows it must treat it as untrusted text.
+ */
+export interface ToolProgress {
+  /** opencode's call id, the same for every update of one call (may be missing). */
+  callId?: string
+  tool: string
+  /** `running`, `completed` or `error` (the CLI driver sees finished calls only). */
+  status: string
+  input?: unknown
+}
+
 /** What one `opencode run --format json` produced. */
 export interface RunResult {
   sessionId: string
@@ -38,6 +51,8 @@ export interface RunRequest {
   title?: string
   /** Called once opencode has been spawned. */
   onSpawn?: (pid: number) => void
+  /** Called for each tool call opencode reports while the turn runs; must not throw. */
+  onProgress?: (step: ToolProgress) => void
   /** Aborting kills opencode (and what it started) like a timeout does. */
   signal?: AbortSignal
   /**

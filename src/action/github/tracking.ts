@@ -1,4 +1,4 @@
-import { MARKER_PREFIX, marker } from '../conversation/report.js'
+import { MARKER_PREFIX, formatDuration, marker } from '../conversation/report.js'
 import { detectForge, runUrl } from './forge.js'
 
 /**
@@ -46,8 +46,14 @@ export function isTrackingComment(body: string): boolean {
   return /\btracking=/.test(body.slice(start, end === -1 ? undefined : end))
 }
 
-export function workingBody(runUrl: string, ref = ''): string {
-  return `_kugetsu is working on it…_${runLink(runUrl)}\n${trackingMarker('working', ref)}`
+/**
+ * "Working on it", with live progress once there is some: the steps so far (Markdown lines made
+ * safe by the caller, see conversation/progress.ts) and the time since the turn started.
+ */
+export function workingBody(runUrl: string, ref = '', steps = '', elapsedMs?: number): string {
+  const since = elapsedMs === undefined ? '' : ` · ${formatDuration(elapsedMs)}`
+  const progress = steps ? `\n\n${steps}\n` : ''
+  return `_kugetsu is working on it…_${runLink(runUrl)}${since}${progress}\n${trackingMarker('working', ref)}`
 }
 
 export function interruptedBody(runUrl: string, why: string = INTERRUPTED_WHY, ref = ''): string {

@@ -15,6 +15,7 @@ import {
 } from '../conversation/report.js'
 import { TRACKING_STATE, workingBody } from '../github/tracking.js'
 import type { RunContext, TurnRequest } from './context.js'
+import { startProgress, type ProgressUpdater } from './progress.js'
 import type { WorkReport } from './work.js'
 
 function workRows(work: WorkReport): [string, string][] {
@@ -55,6 +56,23 @@ export async function startTracking(
   } catch (error) {
     core.warning(`could not post the tracking comment: ${errorMessage(error)}`)
   }
+}
+
+/**
+ * Live progress on the tracking comment for one turn (undefined without one, or with `progress`
+ * off). Its stop() must resolve before anything else edits the comment.
+ */
+export function trackProgress(ref: string, context: RunContext): ProgressUpdater | undefined {
+  const { tracking } = context
+  if (!tracking || !context.inputs.progress) return undefined
+  return startProgress({
+    tracking,
+    updateComment: (id, body) => context.github.updateComment(id, body),
+    redact: (text) => context.publish.redact(text),
+    runUrl: context.runUrl,
+    ref,
+    cwd: context.runner.workingDirectory
+  })
 }
 
 /** Posts `body` on the issue: as an edit of the tracking comment when there is one. */

@@ -12,7 +12,7 @@ import { createFrame } from '../conversation/untrusted.js'
 import type { CheckedOut } from '../work/checkout.js'
 import { workPrompt } from '../work/work-prompt.js'
 import { warnIfUnsealed, type RunContext, type TurnRequest } from './context.js'
-import { acknowledge, publishTurn, startTracking } from './reply.js'
+import { acknowledge, publishTurn, startTracking, trackProgress } from './reply.js'
 import { ensureBase, restoreIssueState, saveIssueState } from './turn-state.js'
 import { newsSinceLastTurn, planTurnWork, publishTurnWork, startCheckout } from './work.js'
 import { inStage } from './stage.js'
@@ -95,10 +95,18 @@ async function turnInWorkspace(turn: Turn, context: RunContext): Promise<void> {
       'max-cost-per-issue can stop a turn while it runs only with opencode-serve: true; with opencode per command it is checked before each turn'
     )
   }
-  const outcome = await inStage(
-    "running the agent's turn",
-    workspace.engine.run(ref, built.prompt, { maxCost })
-  ).catch(async (error: unknown) => {
+  const progress = trackProgress(ref, context)
+  const outcome = await inStage("running the agent's turn", async () => {
+    try {
+      return await workspace.engine.run(ref, built.prompt, {
+        maxCost,
+        onProgress: progress?.onProgress
+      })
+    } finally {
+      // before the answer or the failure is written over the tracking comment
+      await progress?.stop()
+    }
+  }).catch(async (error: unknown) => {
     if (!(error instanceof OpencodeRunError) || error.code !== 'budget-exceeded') throw error
     throw await keepStoppedTurn(ref, sessionRef.number, error, state, context, workspace)
   })
