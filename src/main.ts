@@ -21,6 +21,7 @@ import { authorizePerson } from './action/stages/gate.js'
 import { forgetIssue } from './action/stages/forget.js'
 import { handleInit } from './action/stages/init.js'
 import { handleTurn } from './action/stages/turn.js'
+import { readSessionIndex } from './action/stages/session-index-store.js'
 import { runUrlFromEnv } from './action/github/tracking.js'
 import { KugetsuError } from './errors.js'
 import { formatIssueRef } from './refs.js'
@@ -117,7 +118,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       prefix: inputs.statePrefix,
       defaultBranch: context.defaultBranch,
       deleteBranch: inputs.deleteBranch ? { prefix: inputs.branchPrefix } : undefined,
-      setOutputs: publish.setOutputs
+      setOutputs: publish.setOutputs,
+      readIndex: () => readSessionIndex(context!)
     }
     if (request.kind === 'closed') return await handleClosed(request, context, sessions)
     if (request.command === 'init') return await handleInit(context)

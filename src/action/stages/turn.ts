@@ -19,6 +19,7 @@ import { acknowledge, publishTurn, startTracking } from './reply.js'
 import { ensureBase, restoreIssueState, saveIssueState } from './turn-state.js'
 import { newsSinceLastTurn, planTurnWork, publishTurnWork, startCheckout } from './work.js'
 import { inStage } from './stage.js'
+import { updateSessionIndex } from './session-index-store.js'
 import { openWorkspace, type Workspace } from './workspace.js'
 
 export async function handleTurn(request: TurnRequest, context: RunContext): Promise<void> {
@@ -95,6 +96,14 @@ async function turnInWorkspace(turn: Turn, context: RunContext): Promise<void> {
     "saving the issue's session",
     saveIssueState(ref, sessionRef.number, published.record, state, context, workspace)
   )
+  await updateSessionIndex(context, {
+    number: sessionRef.number,
+    ref,
+    sessionId: published.record.sessionId ?? '',
+    turns: published.record.turns,
+    lastUsedAt: new Date().toISOString(),
+    ...(published.record.work ? { branch: published.record.work.branch } : {})
+  })
   if (lostRace) {
     const note = `Another run saved a newer session for ${ref} (\`${lostRace}\`) while this one worked; this reply does not know that run's turn, and the next turn continues from this one.`
     core.warning(note)
