@@ -20,7 +20,9 @@ import {
   type OpencodeShim,
   type WorldRun
 } from './support/action-e2e.js'
+import { readArchive } from './support/cache-server.js'
 import { type GiteaApi, type GiteaForge } from './support/gitea-api.js'
+import { tarArchive, zstdCompressed } from './support/tar-build.js'
 import { startModelServer, type ModelServer } from './support/model-server.js'
 import { createOpencodeEnv } from './support/opencode-env.js'
 
@@ -276,4 +278,162 @@ describe('on Gitea', () => {
     expect(run.opencode).toEqual([])
     expect(run.comments).toEqual([])
   }, 60_000)
+})
+
+/**
+ * destroy, a closed issue, list and prune with no caches REST API: tombstones and the session
+ * index are all the cache protocol carries; nothing is deleted, and nothing fails.
+ */
+describe('the lifecycle on Forgejo, through the cache protocol alone', () => {
+  let world: KugetsuWorld<GiteaApi>
+  const sessionOf: Record<number, string> = {}
+  const ref = (n: number) => `${HOST}/${REPO}#${n}`
+  const chatTexts = (run: WorldRun) =>
+    run.model
+      .filter((request) => request.kind === 'chat')
+      .flatMap((request) => request.userTexts)
+      .join('\n')
+  const command = (inputs: Record<string, string>, sender = 'jane.doe') =>
+    world.run({ event: world.github.events.dispatch(REPO, sender), inputs })
+  const listed = async () => {
+    const run = await command({ command: 'list' })
+    expectSuccess(run)
+    // Asked once, answered 404 (the forge has no such API), then read from the index.
+    const caches = run.github.filter((r) => /\/actions\/caches/.test(r.path))
+    expect(caches.map((r) => r.status)).toEqual([404])
+    expect(run.saved).toEqual([])
+    expect(run.indexed).toEqual([])
+    const sessions = JSON.parse(run.outputs.sessions) as { ref: string; sessionId: string }[]
+    return { run, sessions }
+  }
+  const plantIndex = (build: (dir: string) => Buffer) => {
+    const good = world.cache.store.committed.find((e) => /-index-\d+-\d+$/.test(e.key))!
+    const dir = readArchive(good)[0].path.replace(/\/.*$/, '')
+    return world.cache.store.seed({
+      key: `kugetsu-v1-index-999${world.cache.store.committed.length}-1`,
+      version: good.version,
+      // The server dates an entry when it is saved: a planted one is newest only until the next.
+      createdAt: new Date(),
+      archive: build(dir)
+    })
+  }
+
+  beforeAll(async () => {
+    world = await newWorld('forgejo', 7200)
+    for (const number of [8, 9, 10]) {
+      world.github.state.addIssue(REPO, { number, title: `Issue ${number}`, user: 'jane.doe' })
+    }
+  })
+  afterAll(() => world?.close())
+
+  test('every turn updates the session index; list reads it, session ids in their case', async () => {
+    for (const number of [8, 9]) {
+      const run = await comment(world, number, 'jane.doe', `/kugetsu remember PAPAYA${number}`)
+      expectSuccess(run)
+      sessionOf[number] = run.outputs['session-id']
+      expect(run.indexed).toHaveLength(1)
+      expect(run.indexed[0].key).toBe(`kugetsu-v1-index-${run.runId}-1`)
+    }
+    const { run, sessions } = await listed()
+    expect(sessions).toEqual([
+      expect.objectContaining({ ref: ref(8), sessionId: sessionOf[8], turns: 1 }),
+      expect.objectContaining({ ref: ref(9), sessionId: sessionOf[9], turns: 1 })
+    ])
+    expect(sessionOf[8]).not.toBe(sessionOf[8].toLowerCase())
+    expect(run.result.summary).toContain('session index')
+  }, 300_000)
+
+  test('destroy forgets the session; the next request starts afresh without the old thread', async () => {
+    const destroy = await command({ command: 'destroy', 'issue-ref': '8' })
+    expectSuccess(destroy)
+    expect(destroy.outputs['deleted-entries']).toBe('0')
+    expect(destroy.saved.map((e) => e.key)).toEqual([
+      `kugetsu-v1-issue-8-${destroy.runId}-1-forgotten`
+    ])
+    expect(destroy.indexed).toHaveLength(1)
+    const { run, sessions } = await listed()
+    expect(sessions.map((s) => s.ref)).toEqual([ref(9)])
+    expect(run.result.summary).toContain('forgotten')
+    expect(run.result.summary).toContain('#8')
+
+    const next = await comment(world, 8, 'jane.doe', '/kugetsu what was the word?')
+    expectSuccess(next)
+    expect(next.outputs).toMatchObject({ mode: 'start', 'state-restored': 'false' })
+    expect(next.outputs['session-id']).not.toBe(sessionOf[8])
+    expect(chatTexts(next)).not.toContain('PAPAYA8')
+    sessionOf[8] = next.outputs['session-id']
+    expect((await listed()).sessions.map((s) => [s.ref, s.sessionId])).toEqual([
+      [ref(8), sessionOf[8]],
+      [ref(9), sessionOf[9]]
+    ])
+  }, 300_000)
+
+  test('a close by a reader keeps the session; by a writer forgets it', async () => {
+    world.github.closeIssue(REPO, 9, 'reader')
+    const byReader = await world.run({ event: world.github.events.issueClosed(REPO, 9, 'reader') })
+    expectSuccess(byReader)
+    expect(byReader.outputs.skipped).toBe('true')
+    expect(byReader.saved).toEqual([])
+    expect(byReader.indexed).toEqual([])
+    expect((await listed()).sessions.map((s) => s.ref)).toContain(ref(9))
+
+    world.github.closeIssue(REPO, 9, 'jane.doe')
+    const byWriter = await world.run({
+      event: world.github.events.issueClosed(REPO, 9, 'jane.doe')
+    })
+    expectSuccess(byWriter)
+    expect(byWriter.saved.map((e) => e.key)).toEqual([
+      `kugetsu-v1-issue-9-${byWriter.runId}-1-forgotten`
+    ])
+    expect((await listed()).sessions.map((s) => s.ref)).toEqual([ref(8)])
+  }, 300_000)
+
+  test('prune deletes nothing and says what the cache will evict, without failing', async () => {
+    const run = await command({ command: 'prune' })
+    expectSuccess(run)
+    expect(run.outputs).toMatchObject({ mode: 'prune', 'deleted-entries': '0' })
+    expect(run.result.summary).toContain('evicts entries unused for 7 days')
+    expect(run.github.filter((r) => r.method === 'DELETE')).toEqual([])
+  }, 60_000)
+
+  test('a planted index is read only as far as it is sound, and the next turn heals it', async () => {
+    // An archive that escapes its directory: refused before anything is extracted.
+    const escaping = plantIndex((dir) =>
+      zstdCompressed(tarArchive([{ path: `${dir}/../../../../escaped`, data: 'pwned' }]))
+    )
+    const refused = await listed()
+    expect(refused.sessions).toEqual([])
+    expect(refused.run.result.annotations.map((a) => a.message).join('\n')).toContain(
+      'session index'
+    )
+    world.cache.store.delete(escaping.id)
+
+    // Another repository's issue, markup in a session id: left out; a sound one is listed.
+    const entries = [
+      { number: 8, ref: `${HOST}/evil/other#8`, sessionId: 'ses_evil', turns: 1 },
+      { number: 10, ref: ref(10), sessionId: 'ses_x|<img src=x>', turns: 1 }
+    ].map((issue) => ({ ...issue, lastUsedAt: new Date().toISOString() }))
+    plantIndex((dir) =>
+      zstdCompressed(
+        tarArchive([
+          {
+            path: `${dir}/index.json`,
+            data: JSON.stringify({ format: 'kugetsu-index-v1', issues: entries })
+          }
+        ])
+      )
+    )
+    const partial = await listed()
+    expect(partial.sessions).toEqual([])
+    expect(partial.run.result.summary).not.toContain('evil')
+    expect(partial.run.result.summary).not.toContain('<img')
+
+    // The next turn merges its own issue into what it read, and saves a newer index.
+    const healing = await comment(world, 8, 'jane.doe', '/kugetsu still there?')
+    expectSuccess(healing)
+    expect(healing.outputs).toMatchObject({ mode: 'continue', 'session-id': sessionOf[8] })
+    expect((await listed()).sessions.map((s) => [s.ref, s.sessionId])).toEqual([
+      [ref(8), sessionOf[8]]
+    ])
+  }, 300_000)
 })

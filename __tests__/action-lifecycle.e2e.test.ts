@@ -93,7 +93,15 @@ describe('command: list', () => {
 })
 
 const dispatch = { name: 'workflow_dispatch', payload: { inputs: {} } }
-const keys = () => world.cache.store.entries.map((entry) => entry.key).sort()
+const INDEX_KEY = /^kugetsu-v1-index-\d+-\d+$/
+/** Every entry but the session index's (every turn, destroy and close saves one). */
+const keys = () =>
+  world.cache.store.entries
+    .map((entry) => entry.key)
+    .filter((key) => !INDEX_KEY.test(key))
+    .sort()
+const indexKeys = () =>
+  world.cache.store.entries.map((entry) => entry.key).filter((key) => INDEX_KEY.test(key))
 /** The tombstone a run saved for an issue (see forget.ts). */
 const tombstoneOf = (run: WorldRun, number: number) =>
   `kugetsu-v1-issue-${number}-${run.runId}-1-forgotten`
@@ -232,10 +240,17 @@ describe('command: prune', () => {
     seed('kugetsu-v1-issue-10-14-1-t1-ses_ten', 14)
     seed('kugetsu-v1-issue-10-15-1-t2-ses_ten', 15)
     world.github.state.issue(REPO, 9)!.state = 'closed'
+    // Each destroy saved an index entry: all but the newest are superseded.
+    const superseded = indexKeys().length - 1
+    expect(superseded).toBeGreaterThan(0)
 
     const run = await world.run({ event: dispatch, inputs: { command: 'prune' } })
     expect(run.result.exitCode).toBe(0)
-    expect(run.outputs).toMatchObject({ mode: 'prune', 'deleted-entries': '4' })
+    expect(run.outputs).toMatchObject({
+      mode: 'prune',
+      'deleted-entries': String(4 + superseded)
+    })
+    expect(indexKeys()).toHaveLength(1)
     expect(sessionKeys()).toEqual(
       [
         `${base}-12-1`,
@@ -247,7 +262,7 @@ describe('command: prune', () => {
     )
     // #70's and #71's tombstones, the newest of open issues, stay.
     expect(keys().filter((key) => key.endsWith('-forgotten'))).toHaveLength(2)
-    expect(deletions(run)).toBe(4)
+    expect(deletions(run)).toBe(4 + superseded)
     expect(run.opencode).toHaveLength(0)
     expect(run.cache).toHaveLength(0)
   }, 60_000)
@@ -387,9 +402,11 @@ describe('other refs’ scopes', () => {
       "3 entries of other branches or pull requests ignored (only refs/heads/main's are worked on)"
     )
 
+    const superseded = indexKeys().length - 1
     const prune = await world.run({ event: dispatch, inputs: { command: 'prune' } })
     expect(prune.result.exitCode).toBe(0)
-    expect(prune.outputs['deleted-entries']).toBe('0')
+    // Only the default branch's superseded session index entries.
+    expect(prune.outputs['deleted-entries']).toBe(String(superseded))
     expect(keys()).toEqual(expect.arrayContaining([LIVE, PULL_ISSUE, PULL_BASE, BRANCH_ISSUE]))
 
     const base = await world.run({

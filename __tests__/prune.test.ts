@@ -225,3 +225,26 @@ describe('tombstones', () => {
     expect(ids(plan.deletions)).toEqual([session.id, tombstone.id])
   })
 })
+
+describe('planPrune and the session index', () => {
+  it('deletes every index entry but the newest, and only in the scope worked on', () => {
+    const older = entry('kugetsu-v1-index-200-1', 1, 5)
+    const newer = entry('kugetsu-v1-index-201-1', 2, 5)
+    const elsewhere = entry('kugetsu-v1-index-199-1', 1, 5, 'refs/pull/3/merge')
+    const planted = entry('kugetsu-v1-index-notes', 1, 5)
+    const plan = planPrune([older, newer, elsewhere, planted], {
+      ...SCOPE,
+      currentBaseHash: CURRENT
+    })
+    expect(plan.deletions.map((d) => [d.key, d.reason])).toEqual([
+      ['kugetsu-v1-index-200-1', 'superseded by kugetsu-v1-index-201-1']
+    ])
+    expect(plan.otherScopes).toBe(1)
+  })
+
+  it('destroy never deletes the index', () => {
+    const index = entry('kugetsu-v1-index-200-1', 1, 5)
+    expect(destroyPlan([index], SCOPE, { issueNumber: 200 }).deletions).toEqual([])
+    expect(destroyPlan([index], SCOPE, { base: true }).deletions).toEqual([])
+  })
+})

@@ -25,7 +25,7 @@ const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8')
 const README_PATH = 'README.md'
 const WORKFLOWS_DIR = '.github/workflows'
 const DOGFOOD_WORKFLOW = `${WORKFLOWS_DIR}/kugetsu.yml`
-const PUBLISHED_USES = /^shoko\/kugetsu@/
+const PUBLISHED_USES = /^(?:https:\/\/github\.com\/)?shoko\/kugetsu@/
 
 // ---------------------------------------------------------------------------------------------
 // Markdown
@@ -237,6 +237,21 @@ describe('workflows', () => {
     expect(readmeSteps.every((step) => PUBLISHED_USES.test(step.uses))).toBe(true)
     const dogfood = kugetsuSteps((await parse(DOGFOOD_WORKFLOW, read(DOGFOOD_WORKFLOW))).root)
     expect(dogfood.map((step) => step.uses)).toEqual(['./'])
+  })
+
+  test('the README’s Forgejo/Gitea workflow uses kugetsu by its full URL, without author_association', async () => {
+    const forgejo = examples.filter(
+      (example) =>
+        example.name.startsWith(README_PATH) &&
+        /uses: https:\/\/github\.com\/shoko\/kugetsu@/.test(example.content)
+    )
+    expect(forgejo).toHaveLength(1)
+    const [example] = forgejo
+    expect(example.content).not.toMatch(/\.author_association/)
+    const steps = kugetsuSteps((await parse(example.name, example.content)).root)
+    expect(steps.map((step) => step.uses)).toEqual(['https://github.com/shoko/kugetsu@v1'])
+    // Every other action by its full URL too: a default Forgejo resolves bare names elsewhere.
+    expect(example.content.match(/uses: (?!https:\/\/)\S+/g)).toBeNull()
   })
 
   test('the repository workflow is the README’s Quick start with uses: ./', () => {

@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2046);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5573);
 /** The action's entry point (action.yml `main`). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2046:
+/***/ 5573:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30513,6 +30513,7 @@ function stateKeys(prefix, runId, runAttempt) {
     return {
         baseStream: (baseHash) => `${prefix}-base-${baseHash.slice(0, 16)}-`.toLowerCase(),
         issueStream: (refSlug) => `${prefix}-issue-${refSlug}-`.toLowerCase(),
+        indexStream: () => `${prefix}-index-`.toLowerCase(),
         keyFor: (stream, facts = []) => {
             const key = [`${stream}${suffix}`.toLowerCase(), ...facts.map(caselessFact)].join('-');
             if (key.length > MAX_KEY_LENGTH) {
@@ -31215,13 +31216,14 @@ function keyPatterns(prefix) {
     const start = `^${listing_escapeRegExp(prefix)}`;
     return {
         issue: new RegExp(`${start}-issue-(\\d+)-\\d+-\\d+(?:-t(\\d+))?(?:-(${TOMBSTONE_FACT})|-([A-Za-z0-9_.]+))?$`, 'i'),
-        base: new RegExp(`${start}-base-([A-Za-z0-9]+)-\\d+-\\d+$`, 'i')
+        base: new RegExp(`${start}-base-([A-Za-z0-9]+)-\\d+-\\d+$`, 'i'),
+        index: new RegExp(`${start}-index-\\d+-\\d+$`, 'i')
     };
 }
-/** Whether a key is one of kugetsu's entries under `prefix` (an issue's or a base's). */
+/** Whether a key is one of kugetsu's entries under `prefix` (an issue's, a base's, the index's). */
 function isStateKey(key, prefix) {
     const patterns = keyPatterns(prefix);
-    return patterns.issue.test(key) || patterns.base.test(key);
+    return patterns.issue.test(key) || patterns.base.test(key) || patterns.index.test(key);
 }
 /**
  * Groups the entries under `scope.prefix` saved in `scope.scopeRef` by issue, newest first;
@@ -31289,6 +31291,8 @@ function parse(entries, scope) {
         const base = patterns.base.exec(entry.key);
         if (base)
             parsed.push({ entry, baseHash: base[1].toLowerCase() });
+        else if (patterns.index.test(entry.key))
+            parsed.push({ entry, index: true });
     }
     return {
         parsed,
@@ -31336,7 +31340,8 @@ function issueNumbersWithEntries(entries, scope) {
 /**
  * What `prune` deletes: entries of closed issues, but a newest tombstone (deleting it would let a
  * reopened issue rebuild the memory that was forgotten); every issue entry but the newest; every
- * base entry but the newest of its hash (and, with dropOtherBases, every entry of another hash).
+ * base entry but the newest of its hash (and, with dropOtherBases, every entry of another hash);
+ * every session index entry but the newest.
  */
 function planPrune(entries, options) {
     const scoped = parse(entries, options);
@@ -31363,6 +31368,12 @@ function planPrune(entries, options) {
                 reasons.set(item, `superseded by ${group[0].entry.key}`);
         });
     }
+    for (const [, group] of groupBy(parsed, (item) => item.index)) {
+        group.forEach((item, index) => {
+            if (index > 0)
+                reasons.set(item, `superseded by ${group[0].entry.key}`);
+        });
+    }
     return planOf(scoped, reasons);
 }
 /** What `destroy` deletes: every entry of one issue (but `keep`), or every base entry. */
@@ -31382,7 +31393,273 @@ function destroyPlan(entries, scope, target) {
     return planOf(scoped, reasons);
 }
 
+;// CONCATENATED MODULE: ./src/store/types.ts
+const FORGET_REASONS = ['destroy', 'reset', 'closed'];
+
+;// CONCATENATED MODULE: ./src/action/sessions/tombstone.ts
+/**
+ * A tombstone: the record of an issue whose session was forgotten (destroy, reset, a closed
+ * issue), saved as the newest entry of its stream so that forgetting needs the cache protocol alone.
+ */
+
+
+/** The record a tombstone entry holds: no session, and who forgot it, when and why. */
+function tombstoneRecord(ref, forgotten) {
+    return {
+        ref,
+        sessionId: null,
+        baseSessionId: '',
+        createdAt: forgotten.at,
+        updatedAt: forgotten.at,
+        turns: 0,
+        forgotten
+    };
+}
+const MAX_LOGIN = 100;
+/**
+ * The forgetting a restored record holds, if it is a tombstone, checked field by field: an entry
+ * anyone could have planted decides nothing until it reads as one kugetsu writes. `key` names the
+ * entry in the error.
+ */
+function forgettingOf(record, ref, key) {
+    const value = record.forgotten;
+    if (value === undefined)
+        return undefined;
+    const refuse = (problem) => new errors_KugetsuError('corrupt-state', `the newest Actions cache entry of ${ref} (${key}) is a tombstone kugetsu cannot read (${problem}); nothing was changed. kugetsu never writes such an entry: delete it (gh cache delete ${key}) or run command: destroy for ${ref}, then try again`);
+    if (record.ref !== ref)
+        throw refuse('it is the tombstone of another issue');
+    if (record.sessionId !== null)
+        throw refuse('it holds a session');
+    const checked = checkForgetting(value);
+    if (typeof checked === 'string')
+        throw refuse(checked);
+    return checked;
+}
+/** A forgetting read back from the cache (a tombstone, the session index), or what is wrong with it. */
+function checkForgetting(value) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        return '"forgotten" is not an object';
+    }
+    const { at, by, reason } = value;
+    if (typeof at !== 'string' || !/^\d{4}-\d\d-\d\dT/.test(at) || Number.isNaN(Date.parse(at))) {
+        return '"at" is not a time';
+    }
+    if (typeof by !== 'string' ||
+        by.length === 0 ||
+        by.length > MAX_LOGIN ||
+        /[\p{Cc}\p{Cf}\s]/u.test(by)) {
+        return '"by" is not a login';
+    }
+    if (!FORGET_REASONS.includes(reason))
+        return '"reason" is unknown';
+    return { at, by, reason: reason };
+}
+/** Comments made after the session was forgotten: all a fresh session may be given of the thread. */
+function commentsSince(comments, forgotten) {
+    const since = Date.parse(forgotten.at);
+    return comments.filter((comment) => Date.parse(comment.createdAt) > since);
+}
+
+;// CONCATENATED MODULE: ./src/action/sessions/session-index.ts
+
+const INDEX_FORMAT = 'kugetsu-index-v1';
+/** Most issues an index holds: the least recently used are dropped first. */
+const MAX_INDEXED_ISSUES = 1000;
+/** Most characters of an index's text (a full index is about 200 KiB). */
+const MAX_INDEX_TEXT = 512 * 1024;
+const SESSION_ID = /^[A-Za-z0-9_]{1,128}$/;
+const BRANCH = /^(?!.*\.\.)(?!\/)[A-Za-z0-9._/-]{1,200}$/;
+/** A planted time far ahead would keep a fake entry at the top for ever. */
+const FUTURE_SLACK_MS = 24 * 60 * 60 * 1000;
+function isTime(value, now) {
+    return (typeof value === 'string' &&
+        value.length <= 40 &&
+        /^\d{4}-\d\d-\d\dT/.test(value) &&
+        !Number.isNaN(Date.parse(value)) &&
+        Date.parse(value) <= now + FUTURE_SLACK_MS);
+}
+/** One issue of a read index, or what is wrong with it. */
+function checkIssue(value, refOf, now) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+        return 'not an object';
+    const { number, ref, sessionId, turns, lastUsedAt, branch, forgotten } = value;
+    if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 1) {
+        return '"number" is not an issue number';
+    }
+    // An index names issues of this repository alone: a planted ref never reaches the output.
+    if (ref !== refOf(number))
+        return `"ref" is not #${number} of this repository`;
+    if (typeof turns !== 'number' || !Number.isSafeInteger(turns) || turns < 0) {
+        return '"turns" is not a count';
+    }
+    if (!isTime(lastUsedAt, now))
+        return '"lastUsedAt" is not a past time';
+    if (branch !== undefined && (typeof branch !== 'string' || !BRANCH.test(branch))) {
+        return '"branch" is not a branch name';
+    }
+    const issue = { number, ref, sessionId: '', turns, lastUsedAt };
+    if (branch !== undefined)
+        issue.branch = branch;
+    if (forgotten !== undefined) {
+        const checked = checkForgetting(forgotten);
+        if (typeof checked === 'string')
+            return checked;
+        if (sessionId !== '')
+            return 'a forgotten issue holds a session';
+        issue.forgotten = checked;
+        return issue;
+    }
+    if (typeof sessionId !== 'string' || !SESSION_ID.test(sessionId)) {
+        return '"sessionId" is not a session id';
+    }
+    issue.sessionId = sessionId;
+    return issue;
+}
+/**
+ * The index in `text` (decoded already), checked field by field: a damaged or planted index is
+ * read as far as it is sound, and what is not is said in `problems`, never thrown.
+ */
+function parseSessionIndex(text, refOf, now = Date.now()) {
+    if (text.length > MAX_INDEX_TEXT)
+        return { issues: [], problems: ['the index is too large'] };
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        return { issues: [], problems: ['the index is not JSON'] };
+    }
+    const { format, issues } = (value ?? {});
+    if (format !== INDEX_FORMAT || !Array.isArray(issues)) {
+        return { issues: [], problems: [`the index is not in the ${INDEX_FORMAT} format`] };
+    }
+    const problems = [];
+    const byNumber = new Map();
+    for (const [position, item] of issues.slice(0, MAX_INDEXED_ISSUES).entries()) {
+        const issue = checkIssue(item, refOf, now);
+        if (typeof issue === 'string') {
+            problems.push(`issue ${position + 1} left out: ${issue}`);
+            continue;
+        }
+        const known = byNumber.get(issue.number);
+        if (!known || Date.parse(issue.lastUsedAt) > Date.parse(known.lastUsedAt)) {
+            byNumber.set(issue.number, issue);
+        }
+    }
+    if (issues.length > MAX_INDEXED_ISSUES) {
+        problems.push(`${issues.length - MAX_INDEXED_ISSUES} issue(s) beyond the limit left out`);
+    }
+    return { issues: [...byNumber.values()].sort((a, b) => a.number - b.number), problems };
+}
+/**
+ * The index with `change` in place of what it held for that issue. Bounded: beyond
+ * MAX_INDEXED_ISSUES the least recently used are dropped, never `change`.
+ */
+function withIssue(index, change) {
+    const others = index.issues
+        .filter((issue) => issue.number !== change.number)
+        .sort((a, b) => Date.parse(b.lastUsedAt) - Date.parse(a.lastUsedAt))
+        .slice(0, MAX_INDEXED_ISSUES - 1);
+    return { issues: [...others, change].sort((a, b) => a.number - b.number) };
+}
+function serializeSessionIndex(index) {
+    return JSON.stringify({ format: INDEX_FORMAT, issues: index.issues });
+}
+/** Issues the cache's own eviction removes: not used for `days` (7 on GitHub, Gitea, Forgejo). */
+function staleIssues(index, days, now = Date.now()) {
+    const before = now - days * 24 * 60 * 60 * 1000;
+    return index.issues.filter((issue) => Date.parse(issue.lastUsedAt) < before);
+}
+
+;// CONCATENATED MODULE: ./src/action/sessions/index-listing.ts
+/**
+ * `list` and `prune` on a forge without the caches REST API (Gitea, Forgejo): worked from the
+ * session index, and a prune that can delete nothing says what the cache's own eviction removes.
+ */
+
+
+/** Days unused after which the runners' cache servers (and GitHub's) evict an entry. */
+const EVICTION_DAYS = 7;
+async function readIndex(context) {
+    const read = await context.readIndex();
+    core/* info */.pq(read.key
+        ? `Read the session index ${read.key}: ${read.issues.length} issue(s)`
+        : 'No session index in the cache yet: no turn has run since kugetsu started keeping one');
+    return read;
+}
+/** Every issue of the index, as the `sessions` output and a job-summary table. */
+async function listFromIndex(context) {
+    const read = await readIndex(context);
+    const live = read.issues.filter((issue) => !issue.forgotten);
+    const forgotten = read.issues.filter((issue) => issue.forgotten);
+    const sessions = live.map(({ ref, sessionId, turns, lastUsedAt, branch }) => ({
+        ref,
+        sessionId,
+        turns,
+        updatedAt: lastUsedAt,
+        lastUsedAt,
+        ...(branch ? { branch } : {})
+    }));
+    context.setOutputs({
+        skipped: 'false',
+        'skip-reason': '',
+        mode: 'list',
+        sessions: JSON.stringify(sessions)
+    });
+    core/* info */.pq(`${sessions.length} tracked issue(s) (from the session index)`);
+    const forgottenNote = forgotten.length
+        ? `${forgotten.length} forgotten (destroyed, reset or closed; the next turn starts afresh): ${forgotten.map((issue) => `#${issue.number}`).join(', ')}.\n\n`
+        : '';
+    const source = 'Listed from the session index kept in the cache (this forge has no caches REST API); entries unused for ' +
+        `${EVICTION_DAYS} days may have been evicted since.\n\n`;
+    await core/* summary */.z
+        .addHeading(`kugetsu: ${sessions.length} tracked issue(s)`, 3)
+        .addRaw(`\n${source}${forgottenNote}`, true)
+        .addTable([
+        [
+            { data: 'Issue', header: true },
+            { data: 'Session', header: true },
+            { data: 'Turns', header: true },
+            { data: 'Last used', header: true },
+            { data: 'Branch', header: true }
+        ],
+        ...live.map((issue) => [
+            issue.ref,
+            issue.sessionId,
+            String(issue.turns),
+            issue.lastUsedAt,
+            issue.branch ?? ''
+        ])
+    ])
+        .write();
+}
+/** Deletes nothing (nothing can be): says which sessions the cache's own eviction will remove. */
+async function pruneFromIndex(context) {
+    const read = await readIndex(context);
+    const stale = staleIssues(read, EVICTION_DAYS);
+    const note = `This forge has no caches REST API, so prune deletes nothing: its cache server evicts entries unused for ${EVICTION_DAYS} days, superseded entries included. ${stale.length} issue(s) unused for ${EVICTION_DAYS} days (their entries are due for eviction).`;
+    core/* info */.pq(note);
+    context.setOutputs({
+        skipped: 'false',
+        'skip-reason': '',
+        mode: 'prune',
+        'deleted-entries': 0
+    });
+    await core/* summary */.z
+        .addHeading('kugetsu: pruning is left to the cache', 3)
+        .addRaw(`\n${note}\n\n`, true)
+        .addTable([
+        [
+            { data: 'Issue', header: true },
+            { data: 'Last used', header: true }
+        ],
+        ...stale.map((issue) => [issue.ref, issue.lastUsedAt])
+    ])
+        .write();
+}
+
 ;// CONCATENATED MODULE: ./src/action/sessions/sessions.ts
+
 
 
 
@@ -31475,9 +31752,21 @@ async function destroySessions(target, context, title) {
     }
     await report(title ?? `destroyed ${what}`, 'destroy', plan, { ...context, scope }, 'base' in target ? {} : { 'issue-ref': formatIssueRef(target.ref) });
 }
+/** The entries as `entries` gives them, or undefined on a forge without the caches REST API. */
+async function entriesOrNone(context) {
+    return entries(context).catch((error) => {
+        if (context.readIndex === undefined || !noCachesApi(error))
+            throw error;
+        core/* info */.pq('The caches REST API answered 404 (Gitea and Forgejo have none): reading the session index');
+        return undefined;
+    });
+}
 /** Deletes superseded entries, older entries of the current base and closed issues' entries. */
 async function pruneSessions(currentBaseHash, context) {
-    const { entries: all, scope } = await entries(context);
+    const listed = await entriesOrNone(context);
+    if (listed === undefined)
+        return await pruneFromIndex(context);
+    const { entries: all, scope } = listed;
     const closedIssues = [];
     for (const number of issueNumbersWithEntries(all, scope)) {
         if (await context.github.isClosed(number))
@@ -31489,7 +31778,10 @@ async function pruneSessions(currentBaseHash, context) {
 }
 /** Every tracked issue, as the `sessions` output and a job-summary table. */
 async function listSessions(context) {
-    const { entries: all, scope } = await entries(context);
+    const listed = await entriesOrNone(context);
+    if (listed === undefined)
+        return await listFromIndex(context);
+    const { entries: all, scope } = listed;
     const listing = listingFromEntries(all, scope, (number) => formatIssueRef(parseIssueRef(`#${number}`, context.repo)));
     const sessions = listing.sessions.map(({ ref, sessionId, turns, updatedAt, lastUsedAt, sizeBytes }) => ({
         ref,
@@ -33232,9 +33524,9 @@ function rejectionFailure(result, details) {
  * that is not one.
  */
 
-const SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const run_request_SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 function checkSessionId(sessionId) {
-    if (!SESSION_ID.test(sessionId)) {
+    if (!run_request_SESSION_ID.test(sessionId)) {
         throw new errors_KugetsuError('invalid-input', `not an opencode session id: ${JSON.stringify(sessionId)}`);
     }
 }
@@ -36856,64 +37148,89 @@ function failureGoesOnTheIssue(error, request, context) {
     return !(error instanceof IssueNotFoundError);
 }
 
-;// CONCATENATED MODULE: ./src/store/types.ts
-const FORGET_REASONS = ['destroy', 'reset', 'closed'];
-
-;// CONCATENATED MODULE: ./src/action/sessions/tombstone.ts
+;// CONCATENATED MODULE: ./src/action/stages/session-index-store.ts
 /**
- * A tombstone: the record of an issue whose session was forgotten (destroy, reset, a closed
- * issue), saved as the newest entry of its stream so that forgetting needs the cache protocol alone.
+ * The session index moved through the cache protocol: restored (through the tar guard and the
+ * state codec, as plantable as any entry), merged with this run's change and saved as a new entry.
  */
 
 
-/** The record a tombstone entry holds: no session, and who forgot it, when and why. */
-function tombstoneRecord(ref, forgotten) {
-    return {
-        ref,
-        sessionId: null,
-        baseSessionId: '',
-        createdAt: forgotten.at,
-        updatedAt: forgotten.at,
-        turns: 0,
-        forgotten
-    };
+
+
+
+
+
+
+
+const FILE = 'index.json';
+const CONTEXT = 'session index';
+/** A sealed full index is under 1 MiB; the guard refuses an archive beyond these. */
+const LIMITS = { maxBytes: 2 * 1024 * 1024, maxMembers: 8 };
+async function withIndexDir(context, fn) {
+    const scratch = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(context.runner.temp, 'kugetsu-index-'));
+    try {
+        const root = (0,external_node_path_.join)(scratch, 'state');
+        const dir = (0,external_node_path_.join)(root, 'index');
+        await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
+        return await fn(dir, createActionsCacheClient(root, loadCache, LIMITS));
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(scratch, { recursive: true, force: true });
+    }
 }
-const MAX_LOGIN = 100;
+async function restoreInto(dir, cache, context) {
+    const refOf = (number) => formatIssueRef(parseIssueRef(`#${number}`, context.repo));
+    let key;
+    try {
+        key = await cache.restore(dir, runKeys(context).indexStream());
+        if (key === undefined)
+            return { issues: [], problems: [] };
+        const raw = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(dir, FILE), 'utf8').catch(() => '');
+        if (raw.length > MAX_INDEX_TEXT * 4) {
+            return { key, issues: [], problems: ['the index is too large'] };
+        }
+        const text = await entryCodec(context).decode(raw, CONTEXT);
+        return { key, ...parseSessionIndex(text, refOf) };
+    }
+    catch (error) {
+        // The index only ever lists: one that cannot be read is started again, and the next runs
+        // fill it as issues are used.
+        return { key, issues: [], problems: [`the index could not be read (${errorMessage(error)})`] };
+    }
+}
+function warnProblems(read) {
+    if (read.problems.length === 0)
+        return;
+    core/* warning */.$e(`the session index ${read.key ?? ''} was read in part: ${read.problems.slice(0, 5).join('; ')}. kugetsu never writes such an index; the next turn on each issue puts it right`);
+}
+/** The newest session index, as far as it can be read; never throws. */
+async function readSessionIndex(context) {
+    return withIndexDir(context, async (dir, cache) => {
+        const read = await restoreInto(dir, cache, context);
+        warnProblems(read);
+        return read;
+    });
+}
 /**
- * The forgetting a restored record holds, if it is a tombstone, checked field by field: an entry
- * anyone could have planted decides nothing until it reads as one kugetsu writes. `key` names the
- * entry in the error.
+ * Saves the index with `change` merged into the newest one. Never fails the run: an update lost
+ * (a failed save, two runs at once) is made good by the next run on that issue.
  */
-function forgettingOf(record, ref, key) {
-    const value = record.forgotten;
-    if (value === undefined)
-        return undefined;
-    const refuse = (problem) => new errors_KugetsuError('corrupt-state', `the newest Actions cache entry of ${ref} (${key}) is a tombstone kugetsu cannot read (${problem}); nothing was changed. kugetsu never writes such an entry: delete it (gh cache delete ${key}) or run command: destroy for ${ref}, then try again`);
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        throw refuse('"forgotten" is not an object');
-    }
-    const { at, by, reason } = value;
-    if (record.ref !== ref)
-        throw refuse('it is the tombstone of another issue');
-    if (record.sessionId !== null)
-        throw refuse('it holds a session');
-    if (typeof at !== 'string' || !/^\d{4}-\d\d-\d\dT/.test(at) || Number.isNaN(Date.parse(at))) {
-        throw refuse('"at" is not a time');
-    }
-    if (typeof by !== 'string' ||
-        by.length === 0 ||
-        by.length > MAX_LOGIN ||
-        /[\p{Cc}\p{Cf}\s]/u.test(by)) {
-        throw refuse('"by" is not a login');
-    }
-    if (!FORGET_REASONS.includes(reason))
-        throw refuse('"reason" is unknown');
-    return { at, by, reason: reason };
-}
-/** Comments made after the session was forgotten: all a fresh session may be given of the thread. */
-function commentsSince(comments, forgotten) {
-    const since = Date.parse(forgotten.at);
-    return comments.filter((comment) => Date.parse(comment.createdAt) > since);
+async function updateSessionIndex(context, change) {
+    await withIndexDir(context, async (dir, cache) => {
+        const read = await restoreInto(dir, cache, context);
+        warnProblems(read);
+        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
+        await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
+        const text = serializeSessionIndex(withIssue(read, change));
+        await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(dir, FILE), await entryCodec(context).encode(text, CONTEXT));
+        const keys = runKeys(context);
+        const key = keys.keyFor(keys.indexStream());
+        if (!(await cache.save(dir, key))) {
+            core/* warning */.$e(`could not save the session index (${key}); the next run updates it`);
+        }
+    }).catch((error) => {
+        core/* warning */.$e(`could not update the session index: ${errorMessage(error)}`);
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/action/stages/forget.ts
@@ -36921,6 +37238,7 @@ function commentsSince(comments, forgotten) {
  * Forgetting an issue's session (destroy, reset, a closed issue) through the cache protocol alone:
  * a tombstone saved as the newest entry of the issue's stream, which every forge's cache offers.
  */
+
 
 
 
@@ -36956,6 +37274,14 @@ async function forgetIssue(context, ref, reason, by) {
         await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
     }
     core/* info */.pq(`Forgot the session of ${name} (${reason}, by ${by}): saved the tombstone ${key}`);
+    await updateSessionIndex(context, {
+        number: ref.number,
+        ref: name,
+        sessionId: '',
+        turns: 0,
+        lastUsedAt: forgotten.at,
+        forgotten
+    });
     return { key, forgotten };
 }
 
@@ -38958,6 +39284,7 @@ async function replyWithoutModel(request, kind, text, context, refusal = false) 
 
 
 
+
 async function handleTurn(request, context) {
     const where = agentIssue(await inStage('reading the issue', issueOf(request.ref, request, context)));
     const plan = await inStage('reading the issue', planTurnWork(request, where, context));
@@ -39036,6 +39363,14 @@ async function turnInWorkspace(turn, context) {
     await workspace.store.putIssueRecord(record);
     const notes = built.rebuilt ? [MEMORY_REBUILT_NOTE] : [];
     const lostRace = await inStage("saving the issue's session", saveIssueState(ref, sessionRef.number, record, state, context, workspace));
+    await updateSessionIndex(context, {
+        number: sessionRef.number,
+        ref,
+        sessionId: published.record.sessionId ?? '',
+        turns: published.record.turns,
+        lastUsedAt: new Date().toISOString(),
+        ...(published.record.work ? { branch: published.record.work.branch } : {})
+    });
     if (lostRace) {
         const note = `Another run saved a newer session for ${ref} (\`${lostRace}\`) while this one worked; this reply does not know that run's turn, and the next turn continues from this one.`;
         core/* warning */.$e(note);
@@ -39106,6 +39441,7 @@ async function ownTurnRunningAt(trigger, commentsSince, now = Date.now()) {
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
+
 
 
 
@@ -39239,7 +39575,8 @@ async function run(env = process.env) {
             prefix: inputs.statePrefix,
             defaultBranch: context.defaultBranch,
             deleteBranch: inputs.deleteBranch ? { prefix: inputs.branchPrefix } : undefined,
-            setOutputs: publish.setOutputs
+            setOutputs: publish.setOutputs,
+            readIndex: () => readSessionIndex(context)
         };
         if (request.kind === 'closed')
             return await handleClosed(request, context, sessions);

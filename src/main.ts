@@ -22,6 +22,7 @@ import { authorizePerson } from './action/stages/gate.js'
 import { forgetIssue } from './action/stages/forget.js'
 import { handleInit } from './action/stages/init.js'
 import { handleTurn } from './action/stages/turn.js'
+import { readSessionIndex } from './action/stages/session-index-store.js'
 import { runUrlFromEnv } from './action/github/tracking.js'
 import { commandOf, runCommand } from './action/commands/commands.js'
 import { ownTurnRunningAt } from './action/github/self-trigger.js'
@@ -146,7 +147,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       prefix: inputs.statePrefix,
       defaultBranch: context.defaultBranch,
       deleteBranch: inputs.deleteBranch ? { prefix: inputs.branchPrefix } : undefined,
-      setOutputs: publish.setOutputs
+      setOutputs: publish.setOutputs,
+      readIndex: () => readSessionIndex(context!)
     }
     if (request.kind === 'closed') return await handleClosed(request, context, sessions)
     if (request.command === 'init') return await handleInit(context)

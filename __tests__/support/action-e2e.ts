@@ -470,6 +470,8 @@ export interface WorldRunOptions {
   persistCredentials?: 'inline' | 'file'
 }
 
+const INDEX_KEY = /-index-\d+-\d+$/
+
 /** One run of the action and everything the world saw while it ran. */
 export interface WorldRun {
   result: ActionResult
@@ -482,8 +484,10 @@ export interface WorldRun {
   cache: CacheRequest[]
   github: GitHubRequest[]
   opencode: OpencodeStart[]
-  /** Cache entries the run committed. */
+  /** Cache entries of sessions and bases the run committed (the session index's are in `indexed`). */
   saved: CacheEntry[]
+  /** Session index entries the run committed (`<prefix>-index-<run>-<attempt>`). */
+  indexed: CacheEntry[]
   /** Comments the run posted. */
   comments: Comment[]
   /** What the workspace was checked out at (worlds with `git`). */
@@ -647,6 +651,7 @@ async function buildWorld<Api extends ForgeStandIn>(
     }
     const startedAt = Date.now()
     const result = await runAction(runnerOptions)
+    const committed = cache.store.committed.filter((entry) => !marks.entries.has(entry.id))
     return {
       result,
       runId,
@@ -656,7 +661,8 @@ async function buildWorld<Api extends ForgeStandIn>(
       cache: cache.requests.slice(marks.cache),
       github: github.requests.slice(marks.github),
       opencode: options.shim.starts(logFile),
-      saved: cache.store.committed.filter((entry) => !marks.entries.has(entry.id)),
+      saved: committed.filter((entry) => !INDEX_KEY.test(entry.key)),
+      indexed: committed.filter((entry) => INDEX_KEY.test(entry.key)),
       comments: [...github.state.comments.values()].filter((c) => !marks.comments.has(c.id)),
       checkout
     }

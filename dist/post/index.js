@@ -33001,6 +33001,7 @@ function stateKeys(prefix, runId, runAttempt) {
     return {
         baseStream: (baseHash) => `${prefix}-base-${baseHash.slice(0, 16)}-`.toLowerCase(),
         issueStream: (refSlug) => `${prefix}-issue-${refSlug}-`.toLowerCase(),
+        indexStream: () => `${prefix}-index-`.toLowerCase(),
         keyFor: (stream, facts = []) => {
             const key = [`${stream}${suffix}`.toLowerCase(), ...facts.map(caselessFact)].join('-');
             if (key.length > MAX_KEY_LENGTH) {

@@ -41,6 +41,8 @@ export function validateStatePrefix(prefix: string): string {
 export interface StateKeys {
   baseStream(baseHash: string): string
   issueStream(refSlug: string): string
+  /** The session index's stream (see sessions/session-index.ts). */
+  indexStream(): string
   /**
    * The key a save in this run uses for a stream, all lowercase. `facts` (such as the turn count
    * and session id) are appended caseless (see caselessFact) so `list` can read them from the key.
@@ -53,6 +55,7 @@ export function stateKeys(prefix: string, runId: string, runAttempt: string): St
   return {
     baseStream: (baseHash) => `${prefix}-base-${baseHash.slice(0, 16)}-`.toLowerCase(),
     issueStream: (refSlug) => `${prefix}-issue-${refSlug}-`.toLowerCase(),
+    indexStream: () => `${prefix}-index-`.toLowerCase(),
     keyFor: (stream, facts = []) => {
       const key = [`${stream}${suffix}`.toLowerCase(), ...facts.map(caselessFact)].join('-')
       if (key.length > MAX_KEY_LENGTH) {

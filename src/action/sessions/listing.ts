@@ -82,6 +82,8 @@ export interface KeyPatterns {
   issue: RegExp
   /** `<prefix>-base-<hash16>-<run>-<attempt>`: the hash. */
   base: RegExp
+  /** `<prefix>-index-<run>-<attempt>`: the session index (see session-index.ts). */
+  index: RegExp
 }
 
 /**
@@ -95,14 +97,15 @@ export function keyPatterns(prefix: string): KeyPatterns {
       `${start}-issue-(\\d+)-\\d+-\\d+(?:-t(\\d+))?(?:-(${TOMBSTONE_FACT})|-([A-Za-z0-9_.]+))?$`,
       'i'
     ),
-    base: new RegExp(`${start}-base-([A-Za-z0-9]+)-\\d+-\\d+$`, 'i')
+    base: new RegExp(`${start}-base-([A-Za-z0-9]+)-\\d+-\\d+$`, 'i'),
+    index: new RegExp(`${start}-index-\\d+-\\d+$`, 'i')
   }
 }
 
-/** Whether a key is one of kugetsu's entries under `prefix` (an issue's or a base's). */
+/** Whether a key is one of kugetsu's entries under `prefix` (an issue's, a base's, the index's). */
 export function isStateKey(key: string, prefix: string): boolean {
   const patterns = keyPatterns(prefix)
-  return patterns.issue.test(key) || patterns.base.test(key)
+  return patterns.issue.test(key) || patterns.base.test(key) || patterns.index.test(key)
 }
 
 /**

@@ -48,6 +48,8 @@ interface Parsed {
   /** An issue's entry that is a tombstone (by its key; see forget.ts). */
   tombstone?: boolean
   baseHash?: string
+  /** A session index entry: only the newest is worth keeping. */
+  index?: true
 }
 
 interface ParsedScope {
@@ -67,6 +69,7 @@ function parse(entries: CacheEntryInfo[], scope: EntryScope): ParsedScope {
     }
     const base = patterns.base.exec(entry.key)
     if (base) parsed.push({ entry, baseHash: base[1].toLowerCase() })
+    else if (patterns.index.test(entry.key)) parsed.push({ entry, index: true })
   }
   return {
     parsed,
@@ -117,7 +120,8 @@ export function issueNumbersWithEntries(entries: CacheEntryInfo[], scope: EntryS
 /**
  * What `prune` deletes: entries of closed issues, but a newest tombstone (deleting it would let a
  * reopened issue rebuild the memory that was forgotten); every issue entry but the newest; every
- * base entry but the newest of its hash (and, with dropOtherBases, every entry of another hash).
+ * base entry but the newest of its hash (and, with dropOtherBases, every entry of another hash);
+ * every session index entry but the newest.
  */
 export function planPrune(entries: CacheEntryInfo[], options: PruneOptions): DeletionPlan {
   const scoped = parse(entries, options)
@@ -138,6 +142,11 @@ export function planPrune(entries: CacheEntryInfo[], options: PruneOptions): Del
       if (options.dropOtherBases && hash !== current) {
         reasons.set(item, `base ${hash} is not the current base (${current})`)
       } else if (index > 0) reasons.set(item, `superseded by ${group[0].entry.key}`)
+    })
+  }
+  for (const [, group] of groupBy(parsed, (item) => item.index)) {
+    group.forEach((item, index) => {
+      if (index > 0) reasons.set(item, `superseded by ${group[0].entry.key}`)
     })
   }
   return planOf(scoped, reasons)

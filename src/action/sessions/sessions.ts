@@ -6,6 +6,8 @@ import type { GitHub } from '../github/github.js'
 import { listingFromEntries, type CacheEntryInfo, type EntryScope } from './listing.js'
 import { destroyPlan, issueNumbersWithEntries, planPrune, type DeletionPlan } from './prune.js'
 import { defaultBranchRef } from '../github/scope.js'
+import type { ParsedIndex } from './session-index.js'
+import { listFromIndex, pruneFromIndex } from './index-listing.js'
 
 /**
  * The session commands of the action (`list`, `destroy`, `prune`, and a closed issue's destroy),
@@ -24,6 +26,11 @@ export interface SessionsContext {
   /** destroy of an issue also deletes its branch when its pull request was merged or closed. */
   deleteBranch?: { prefix: string }
   setOutputs(outputs: Record<string, string | number>): void
+  /**
+   * The session index (see session-index.ts), read through the cache protocol: what `list` and
+   * `prune` work from where the caches REST API is missing.
+   */
+  readIndex?: () => Promise<ParsedIndex & { key?: string }>
 }
 
 /** The entries of the default branch's scope under the prefix, asked of the API for that ref. */
@@ -144,12 +151,27 @@ export async function destroySessions(
   )
 }
 
+/** The entries as `entries` gives them, or undefined on a forge without the caches REST API. */
+async function entriesOrNone(
+  context: SessionsContext
+): Promise<Awaited<ReturnType<typeof entries>> | undefined> {
+  return entries(context).catch((error: unknown) => {
+    if (context.readIndex === undefined || !noCachesApi(error)) throw error
+    core.info(
+      'The caches REST API answered 404 (Gitea and Forgejo have none): reading the session index'
+    )
+    return undefined
+  })
+}
+
 /** Deletes superseded entries, older entries of the current base and closed issues' entries. */
 export async function pruneSessions(
   currentBaseHash: string,
   context: SessionsContext
 ): Promise<void> {
-  const { entries: all, scope } = await entries(context)
+  const listed = await entriesOrNone(context)
+  if (listed === undefined) return await pruneFromIndex(context)
+  const { entries: all, scope } = listed
   const closedIssues: number[] = []
   for (const number of issueNumbersWithEntries(all, scope)) {
     if (await context.github.isClosed(number)) closedIssues.push(number)
@@ -161,7 +183,9 @@ export async function pruneSessions(
 
 /** Every tracked issue, as the `sessions` output and a job-summary table. */
 export async function listSessions(context: SessionsContext): Promise<void> {
-  const { entries: all, scope } = await entries(context)
+  const listed = await entriesOrNone(context)
+  if (listed === undefined) return await listFromIndex(context)
+  const { entries: all, scope } = listed
   const listing = listingFromEntries(all, scope, (number) =>
     formatIssueRef(parseIssueRef(`#${number}`, context.repo))
   )

@@ -42,14 +42,21 @@ export function forgettingOf(
       'corrupt-state',
       `the newest Actions cache entry of ${ref} (${key}) is a tombstone kugetsu cannot read (${problem}); nothing was changed. kugetsu never writes such an entry: delete it (gh cache delete ${key}) or run command: destroy for ${ref}, then try again`
     )
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw refuse('"forgotten" is not an object')
-  }
-  const { at, by, reason } = value as Record<string, unknown>
   if (record.ref !== ref) throw refuse('it is the tombstone of another issue')
   if (record.sessionId !== null) throw refuse('it holds a session')
+  const checked = checkForgetting(value)
+  if (typeof checked === 'string') throw refuse(checked)
+  return checked
+}
+
+/** A forgetting read back from the cache (a tombstone, the session index), or what is wrong with it. */
+export function checkForgetting(value: unknown): Forgetting | string {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return '"forgotten" is not an object'
+  }
+  const { at, by, reason } = value as Record<string, unknown>
   if (typeof at !== 'string' || !/^\d{4}-\d\d-\d\dT/.test(at) || Number.isNaN(Date.parse(at))) {
-    throw refuse('"at" is not a time')
+    return '"at" is not a time'
   }
   if (
     typeof by !== 'string' ||
@@ -57,9 +64,9 @@ export function forgettingOf(
     by.length > MAX_LOGIN ||
     /[\p{Cc}\p{Cf}\s]/u.test(by)
   ) {
-    throw refuse('"by" is not a login')
+    return '"by" is not a login'
   }
-  if (!FORGET_REASONS.includes(reason as ForgetReason)) throw refuse('"reason" is unknown')
+  if (!FORGET_REASONS.includes(reason as ForgetReason)) return '"reason" is unknown'
   return { at, by, reason: reason as ForgetReason }
 }
 

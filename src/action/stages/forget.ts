@@ -13,6 +13,7 @@ import { createActionsCacheClient } from '../cache/cache-state.js'
 import { TOMBSTONE_FACT } from '../sessions/listing.js'
 import { tombstoneRecord } from '../sessions/tombstone.js'
 import { loadCache, runKeys, type RunContext } from './context.js'
+import { updateSessionIndex } from './session-index-store.js'
 import { entryCodec } from './workspace.js'
 
 export interface Forgotten {
@@ -52,5 +53,13 @@ export async function forgetIssue(
     await rm(dir, { recursive: true, force: true })
   }
   core.info(`Forgot the session of ${name} (${reason}, by ${by}): saved the tombstone ${key}`)
+  await updateSessionIndex(context, {
+    number: ref.number,
+    ref: name,
+    sessionId: '',
+    turns: 0,
+    lastUsedAt: forgotten.at,
+    forgotten
+  })
   return { key, forgotten }
 }

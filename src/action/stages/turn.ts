@@ -20,6 +20,7 @@ import { turnPrompt } from './turn-prompt.js'
 import { checkBudget, costLeft, keepStoppedTurn } from './budget.js'
 import { replyWithoutModel } from '../commands/commands.js'
 import { OpencodeRunError } from '../../opencode/run-errors.js'
+import { updateSessionIndex } from './session-index-store.js'
 import { openWorkspace, type Workspace } from './workspace.js'
 
 export async function handleTurn(request: TurnRequest, context: RunContext): Promise<void> {
@@ -124,6 +125,14 @@ async function turnInWorkspace(turn: Turn, context: RunContext): Promise<void> {
     "saving the issue's session",
     saveIssueState(ref, sessionRef.number, record, state, context, workspace)
   )
+  await updateSessionIndex(context, {
+    number: sessionRef.number,
+    ref,
+    sessionId: published.record.sessionId ?? '',
+    turns: published.record.turns,
+    lastUsedAt: new Date().toISOString(),
+    ...(published.record.work ? { branch: published.record.work.branch } : {})
+  })
   if (lostRace) {
     const note = `Another run saved a newer session for ${ref} (\`${lostRace}\`) while this one worked; this reply does not know that run's turn, and the next turn continues from this one.`
     core.warning(note)
