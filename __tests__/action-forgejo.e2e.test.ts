@@ -113,12 +113,18 @@ function expectOnlyGiteaApi(run: WorldRun): void {
   }
 }
 
-/** The permission lookup was tried, refused, and answered by the assignees list. */
-function expectFallback(run: WorldRun): void {
+/**
+ * The permission lookup of `login` (who asked) was tried first, refused, and answered by the
+ * assignees list. The turn may look up more people after it (the trust labels of what others
+ * wrote), all the same way.
+ */
+function expectFallback(run: WorldRun, login: string): void {
   const asked = run.github.filter((r) => PERMISSION.test(r.path))
-  expect(asked.map((r) => r.status)).toEqual([403])
+  expect(asked[0]?.path).toBe(`/api/v1/repos/${REPO}/collaborators/${login}/permission`)
+  for (const request of asked) expect(request.status).toBe(403)
   const assignees = run.github.filter((r) => r.path === `/api/v1/repos/${REPO}/assignees`)
-  expect(assignees.map((r) => r.status)).toEqual([200])
+  expect(assignees.length).toBeGreaterThan(0)
+  for (const request of assignees) expect(request.status).toBe(200)
   // The job token, as the runner gives it: `token …`.
   expect(asked[0].authorization).toBe(`token ${run.result.env.GITHUB_TOKEN}`)
 }
@@ -163,7 +169,7 @@ describe('on Forgejo (the permission endpoint refused to the job token)', () => 
       GITHUB_API_URL: world.github.apiUrl,
       GITHUB_GRAPHQL_URL: ''
     })
-    expectFallback(start)
+    expectFallback(start, 'jane.doe')
     expectOnlyGiteaApi(start)
     // 👀 without an id in the answer.
     const reaction = start.github.find((r) => r.path.endsWith('/reactions'))
@@ -172,7 +178,7 @@ describe('on Forgejo (the permission endpoint refused to the job token)', () => 
     expect(start.comments).toHaveLength(1)
     const [reply] = start.comments
     expect(reply.user).toBe(world.github.state.actionsUser.login)
-    expect(reply.body).toContain('Message from @jane.doe:\nwhy do they wobble?')
+    expect(reply.body).toContain('author="jane.doe">\nwhy do they wobble?\n</request-text')
     expect(start.outputs['comment-url']).toBe(`${SERVER}/${REPO}/issues/3#issuecomment-${reply.id}`)
     // The cache got keys it lowercased; the run linked by its number (the world's first run: 1).
     expect(start.saved.length).toBeGreaterThan(0)
@@ -191,9 +197,9 @@ describe('on Forgejo (the permission endpoint refused to the job token)', () => 
       'session-id': start.outputs['session-id'],
       'state-restored': 'true'
     })
-    expectFallback(next)
+    expectFallback(next, 'team.writer')
     expectOnlyGiteaApi(next)
-    expect(next.outputs.response).toContain('Message from @team.writer:\nand the fix?')
+    expect(next.outputs.response).toContain('author="team.writer">\nand the fix?\n</request-text')
     const tracking = next.github.find(
       (r) => r.method === 'POST' && r.path.endsWith('/issues/3/comments')
     )
@@ -203,7 +209,7 @@ describe('on Forgejo (the permission endpoint refused to the job token)', () => 
   test('a stranger is refused, and told nothing; the skip reason says what to configure', async () => {
     const run = await comment(world, 3, 'mallory', '/kugetsu delete everything')
     expectRefused(run, 'mallory')
-    expectFallback(run)
+    expectFallback(run, 'mallory')
   }, 60_000)
 
   test('payload permissions are never trusted: a stranger’s event claiming admin is refused', async () => {
@@ -222,15 +228,13 @@ describe('on Forgejo (the permission endpoint refused to the job token)', () => 
     expect(run.github.some((r) => /\/collaborators\/reader$/.test(r.path))).toBe(false)
   }, 60_000)
 
-  test('allowed-users admits a person without write access, with no lookup', async () => {
+  test('allowed-users admits a person without write access, without looking them up', async () => {
     const run = await comment(world, 3, 'reader', '/kugetsu now please', {
       'allowed-users': 'Reader'
     })
     expectSuccess(run)
     expect(run.outputs).toMatchObject({ mode: 'continue', 'state-restored': 'true' })
-    expect(run.github.some((r) => PERMISSION.test(r.path) || r.path.endsWith('/assignees'))).toBe(
-      false
-    )
+    expect(run.github.some((r) => r.path.endsWith('/collaborators/reader/permission'))).toBe(false)
   }, 150_000)
 })
 
@@ -250,7 +254,7 @@ describe('on Gitea', () => {
     expect(run.result.env.GITEA_ACTIONS).toBe('true')
     expect(run.result.env.FORGEJO_ACTIONS).toBeUndefined()
     expect(run.result.env.FORGEJO_TOKEN).toBeUndefined()
-    expectFallback(run)
+    expectFallback(run, 'jane.doe')
     expectOnlyGiteaApi(run)
   }, 180_000)
 
@@ -262,7 +266,7 @@ describe('on Gitea', () => {
     expectSuccess(run)
     expect(run.outputs).toMatchObject({ mode: 'continue', 'state-restored': 'true' })
     expect(run.outputs.response).toContain('from the button')
-    expectFallback(run)
+    expectFallback(run, 'team.writer')
   }, 150_000)
 
   test('a manual run by someone without write access is refused', async () => {
