@@ -36,9 +36,14 @@
 //    that changes the same file read-only (push: false), alternating; and the time the action
 //    itself logs for git (checking the issue's branch out before the turn, committing and pushing
 //    after it).
+// 9. runner conditions (bench-runner.mjs): a `continue` run with a fresh home and nothing of the
+//    test machine's offline set-up (every registry on a recording loopback stand-in), and the same
+//    with the checkout at a new path each run, against a warm bare `opencode run --session`,
+//    alternating: both ratios, what was fetched, and where the time goes. With --against REF,
+//    REF's dist/ runs the same conditions.
 //
 // Usage: npm run bench [-- --reps 3] [--issues 200] [--turns 1,10,50] [--skip-install]
-//        [--files 2000,20000] [--against REF] [--only 1,2,3,4,5,6,7,8] [--verbose]
+//        [--files 2000,20000] [--against REF] [--only 1,2,3,4,5,6,7,8,9] [--verbose]
 /* global fetch */
 import { spawn } from 'node:child_process'
 import { mkdirSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs'
@@ -48,6 +53,7 @@ import { delimiter, join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import { gzipSync } from 'node:zlib'
 import { performance } from 'node:perf_hooks'
+import { runnerConditionFigures } from './bench-runner.mjs'
 import { ROOT, buildSources, buildStandIns } from './support-build.mjs'
 
 const { values: flags } = parseArgs({
@@ -58,7 +64,7 @@ const { values: flags } = parseArgs({
     'skip-install': { type: 'boolean', default: false },
     files: { type: 'string', default: '2000,20000' },
     against: { type: 'string' },
-    only: { type: 'string', default: '1,2,3,4,5,6,7,8' },
+    only: { type: 'string', default: '1,2,3,4,5,6,7,8,9' },
     verbose: { type: 'boolean', short: 'v', default: false }
   }
 })
@@ -207,7 +213,9 @@ async function main() {
       env = {},
       timeoutMs = 300_000,
       inputs = {},
-      on = issue
+      on = issue,
+      isolate = false,
+      entry
     } = {}) => {
       const body = `/kugetsu turn ${++comments}: how long does this take?`
       const comment = world.github.state.addComment(REPO, on.number, { body, user: 'alice' })
@@ -218,7 +226,9 @@ async function main() {
           ...(shimmed ? {} : { PATH: [BIN_DIR, process.env.PATH].filter(Boolean).join(delimiter) }),
           ...env
         },
-        timeoutMs
+        timeoutMs,
+        isolate,
+        entry
       })
       if (run.outputs.skipped === 'true') {
         throw new Error(`action run ${run.runId} was skipped: ${run.outputs['skip-reason']}`)
@@ -575,6 +585,21 @@ async function main() {
         machine,
         createKugetsuWorld,
         issueCommentEvent
+      })
+    )
+    // ---- 9. runner conditions: fresh home, new checkout path, nothing fetched
+    await guarded('9', () =>
+      runnerConditionFigures({
+        root: ROOT,
+        against: flags.against,
+        reps: REPS,
+        turn,
+        bareTurn,
+        model,
+        standIn,
+        row,
+        log,
+        format: { seconds, median, all, signed }
       })
     )
   } finally {
