@@ -604,7 +604,8 @@ export async function startGiteaApi(options: GiteaApiOptions = {}): Promise<Gite
 
   /**
    * services/convert/pull.go: the list (ToAPIPullRequests) gives `refs/pull/<n>/head`'s commit
-   * as head.sha, and the branch as head.ref while it exists (else the pull ref's name); the
+   * as head.sha, and the branch as head.ref while it exists in the head repository (else the pull
+   * ref's name), with no filter by head (a fork's `kugetsu/issue-2` lists like ours); the
    * single pull request (ToAPIPullRequest) gives the head branch's current commit when it exists.
    * No draft flag of its own: `draft` is a WIP title.
    */
@@ -618,7 +619,8 @@ export async function startGiteaApi(options: GiteaApiOptions = {}): Promise<Gite
     const own = pr.headRepo === repo.fullName
     const branchSha = own ? await gitStore.head(repo.fullName, pr.headBranch) : undefined
     const headSha = single ? (branchSha ?? pullSha) : pullSha
-    const headRef = own && branchSha ? pr.headBranch : `refs/pull/${pr.number}/head`
+    // A fork's branch is taken to still exist in the fork (forks are not kept here).
+    const headRef = !own || branchSha ? pr.headBranch : `refs/pull/${pr.number}/head`
     const html = `${serverUrl}/${repo.fullName}/pulls/${pr.number}`
     const base = repoJson(repo, 'write')
     return {
