@@ -92,6 +92,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       github: createGitHub({
         token: inputs.githubToken,
         apiUrl: runner.apiUrl,
+        forge: runner.forge,
         repo,
         log: core.info,
         redact: publish.redact

@@ -100,6 +100,21 @@ export interface GiteaIssue {
   reactions: GiteaReaction[]
 }
 
+/** A pull request as Gitea keeps it (models/issues/pull.go): its issue has the same number. */
+export interface GiteaPull {
+  number: number
+  id: number
+  headBranch: string
+  /** `owner/name` of the head repository: this one, or a fork (which need not exist here). */
+  headRepo: string
+  headRepoId: number
+  baseBranch: string
+  merged: boolean
+  mergedAt: Date | null
+  mergedBy: string | null
+  mergeCommitSha: string | null
+}
+
 export interface GiteaRepo {
   id: number
   owner: string
@@ -108,6 +123,7 @@ export interface GiteaRepo {
   private: boolean
   defaultBranch: string
   issues: Map<number, GiteaIssue>
+  pulls: Map<number, GiteaPull>
   /** Lowercased login → direct collaborator's access. */
   collaborators: Map<string, 'read' | 'write' | 'admin'>
   /** Team name → its access to this repository and its members (lowercased logins). */
@@ -165,6 +181,7 @@ export class GiteaState {
       private: seed.private ?? false,
       defaultBranch: seed.defaultBranch ?? 'main',
       issues: new Map(),
+      pulls: new Map(),
       collaborators: new Map(),
       teams: new Map(),
       nextIssueNumber: 1
@@ -353,7 +370,30 @@ export interface GiteaApi {
   runnerEnv(): Record<string, string>
   /** Closes an issue as `by` would (state only; build the event with events.issueClosed). */
   closeIssue(repo: string, number: number, by: string): void
+  /** A person's pull request from a branch of the repository itself. */
+  openPullRequest(repo: string, seed: GiteaPullSeed): Promise<GiteaPull>
+  /** A pull request from a fork: its commit exists here only as `refs/pull/<n>/head`. */
+  openForkPullRequest(repo: string, seed: GiteaForkPullSeed): Promise<GiteaPull>
+  /** Merges (a merge commit on the base branch) as `by`, and closes. */
+  mergePullRequest(repo: string, number: number, by?: string): Promise<void>
+  pullRequests(repo: string): GiteaPull[]
   close(): Promise<void>
+}
+
+export interface GiteaPullSeed {
+  headBranch: string
+  baseBranch?: string
+  title?: string
+  body?: string
+  /** Login of the person opening it (default: the repository's owner). */
+  author?: string
+}
+
+export interface GiteaForkPullSeed extends GiteaPullSeed {
+  /** The fork's `owner/name`. */
+  headRepo: string
+  /** The fork's changes, committed on top of the base branch (`null` deletes a file). */
+  files: Record<string, string | null>
 }
 
 export interface GiteaEvents {
@@ -493,7 +533,12 @@ export async function startGiteaApi(options: GiteaApiOptions = {}): Promise<Gite
       closed_at: time(issue.closedAt),
       due_date: null,
       pull_request: issue.isPull
-        ? { merged: false, merged_at: null, draft: false, html_url: html }
+        ? {
+            merged: repo.pulls.get(issue.number)?.merged ?? false,
+            merged_at: time(repo.pulls.get(issue.number)?.mergedAt ?? null),
+            draft: /^\s*(wip:|\[wip\])/i.test(issue.title),
+            html_url: html
+          }
         : null,
       repository: { id: repo.id, name: repo.name, owner: repo.owner, full_name: repo.fullName },
       pin_order: 0
@@ -525,6 +570,136 @@ export async function startGiteaApi(options: GiteaApiOptions = {}): Promise<Gite
     content: reaction.content,
     created_at: time(reaction.createdAt)
   })
+
+  /** A fork as a pull request's head shows it (forks are not repositories of the stand-in). */
+  const forkJson = (fullName: string, id: number): Record<string, unknown> => {
+    const [owner, name] = fullName.split('/')
+    return {
+      id,
+      owner: userJson(owner),
+      name,
+      full_name: fullName,
+      private: false,
+      fork: true,
+      html_url: `${serverUrl}/${fullName}`,
+      clone_url: `${serverUrl}/${fullName}.git`,
+      default_branch: 'main',
+      permissions: { admin: false, push: false, pull: true }
+    }
+  }
+
+  /**
+   * Gitea keeps `refs/pull/<n>/head` at the head branch while the pull request is open (its push
+   * hook moves it) and leaves it where it was once the pull request is closed or merged.
+   */
+  const syncPullRef = async (repo: GiteaRepo, pr: GiteaPull): Promise<string | undefined> => {
+    const ref = `refs/pull/${pr.number}/head`
+    const issue = repo.issues.get(pr.number)
+    if (pr.headRepo === repo.fullName && issue?.state === 'open') {
+      const branch = await gitStore.head(repo.fullName, pr.headBranch)
+      if (branch) await gitStore.setRef(repo.fullName, ref, branch)
+    }
+    return gitStore.resolve(repo.fullName, ref)
+  }
+
+  /**
+   * services/convert/pull.go: the list (ToAPIPullRequests) gives `refs/pull/<n>/head`'s commit
+   * as head.sha, and the branch as head.ref while it exists in the head repository (else the pull
+   * ref's name), with no filter by head (a fork's `kugetsu/issue-2` lists like ours); the
+   * single pull request (ToAPIPullRequest) gives the head branch's current commit when it exists.
+   * No draft flag of its own: `draft` is a WIP title.
+   */
+  const pullJson = async (
+    repo: GiteaRepo,
+    pr: GiteaPull,
+    single: boolean
+  ): Promise<Record<string, unknown>> => {
+    const issue = repo.issues.get(pr.number) as GiteaIssue
+    const pullSha = await syncPullRef(repo, pr)
+    const own = pr.headRepo === repo.fullName
+    const branchSha = own ? await gitStore.head(repo.fullName, pr.headBranch) : undefined
+    const headSha = single ? (branchSha ?? pullSha) : pullSha
+    // A fork's branch is taken to still exist in the fork (forks are not kept here).
+    const headRef = !own || branchSha ? pr.headBranch : `refs/pull/${pr.number}/head`
+    const html = `${serverUrl}/${repo.fullName}/pulls/${pr.number}`
+    const base = repoJson(repo, 'write')
+    return {
+      id: pr.id,
+      url: html,
+      number: pr.number,
+      user: userJson(issue.user),
+      title: issue.title,
+      body: issue.body,
+      labels: [],
+      milestone: null,
+      assignee: null,
+      assignees: [],
+      requested_reviewers: [],
+      requested_reviewers_teams: [],
+      state: issue.state,
+      draft: /^\s*(wip:|\[wip\])/i.test(issue.title),
+      is_locked: false,
+      comments: state.commentsOf(repo.fullName, pr.number).length,
+      review_comments: 0,
+      html_url: html,
+      diff_url: `${html}.diff`,
+      patch_url: `${html}.patch`,
+      mergeable: !pr.merged,
+      merged: pr.merged,
+      merged_at: time(pr.mergedAt),
+      merge_commit_sha: pr.mergeCommitSha,
+      merged_by: pr.mergedBy ? userJson(pr.mergedBy) : null,
+      allow_maintainer_edit: false,
+      base: {
+        label: pr.baseBranch,
+        ref: pr.baseBranch,
+        sha: (await gitStore.head(repo.fullName, pr.baseBranch)) ?? '',
+        repo_id: repo.id,
+        repo: base
+      },
+      head: {
+        label: pr.headBranch,
+        ref: headRef,
+        sha: headSha ?? '',
+        repo_id: pr.headRepoId,
+        repo: own ? base : forkJson(pr.headRepo, pr.headRepoId)
+      },
+      merge_base: '',
+      due_date: null,
+      created_at: time(issue.createdAt),
+      updated_at: time(issue.updatedAt),
+      closed_at: time(issue.closedAt),
+      pin_order: 0
+    }
+  }
+
+  const addPull = async (
+    repo: GiteaRepo,
+    seed: GiteaPullSeed & { headRepo?: string; headSha: string; user: string }
+  ): Promise<GiteaPull> => {
+    const issue = state.addIssue(repo.fullName, {
+      title: seed.title ?? seed.headBranch,
+      body: seed.body ?? '',
+      user: seed.user,
+      pull: true
+    })
+    const headRepo = seed.headRepo ?? repo.fullName
+    const pr: GiteaPull = {
+      number: issue.number,
+      id: state.newId(),
+      headBranch: seed.headBranch,
+      headRepo,
+      headRepoId: headRepo === repo.fullName ? repo.id : state.newId(),
+      baseBranch: seed.baseBranch ?? repo.defaultBranch,
+      merged: false,
+      mergedAt: null,
+      mergedBy: null,
+      mergeCommitSha: null
+    }
+    repo.pulls.set(pr.number, pr)
+    await gitStore.setRef(repo.fullName, `refs/pull/${pr.number}/head`, seed.headSha)
+    return pr
+  }
 
   // ---- responses -------------------------------------------------------------------------------
 
@@ -774,6 +949,123 @@ export async function startGiteaApi(options: GiteaApiOptions = {}): Promise<Gite
       )
   })
 
+  // routers/api/v1/repo/pull.go: no `head=` filter; `state`, `sort` (newest first by default),
+  // `page` and `limit` (at most 50), with Link and X-Total-Count headers.
+  route('GET', '/repos/{owner}/{repo}/pulls', async (ctx) => {
+    const repo = withRepo(ctx)
+    if (!repo) return
+    const wanted = ctx.url.searchParams.get('state') || 'open'
+    const pulls = [...repo.pulls.values()]
+      .filter((pr) => wanted === 'all' || repo.issues.get(pr.number)?.state === wanted)
+      .sort((a, b) => b.number - a.number)
+    const limit = Math.min(Math.max(Number(ctx.url.searchParams.get('limit')) || 30, 1), 50)
+    const page = Math.max(Number(ctx.url.searchParams.get('page')) || 1, 1)
+    const slice = pulls.slice((page - 1) * limit, page * limit)
+    const headers: Record<string, string> = { 'x-total-count': String(pulls.length) }
+    if (page * limit < pulls.length) {
+      const next = new URL(ctx.url.toString())
+      next.searchParams.set('page', String(page + 1))
+      next.searchParams.set('limit', String(limit))
+      headers.link = `<${root}${next.pathname}${next.search}>; rel="next"`
+    }
+    const json = []
+    for (const pr of slice) json.push(await pullJson(repo, pr, false))
+    send(ctx.res, 200, json, headers)
+  })
+
+  route('GET', '/repos/{owner}/{repo}/pulls/{index}', async (ctx) => {
+    const repo = withRepo(ctx)
+    const pr = repo?.pulls.get(Number(ctx.params[2]))
+    if (!repo) return
+    if (!pr) return notFound(ctx.res)
+    send(ctx.res, 200, await pullJson(repo, pr, true))
+  })
+
+  // CreatePullRequestOption: head, base, title required; no draft (a WIP title is one). `head`
+  // is a branch of this repository or `owner:branch`.
+  route('POST', '/repos/{owner}/{repo}/pulls', async (ctx) => {
+    const repo = withRepo(ctx)
+    if (!repo || !mayWrite(ctx, repo)) return
+    const body = (ctx.json ?? {}) as Record<string, unknown>
+    for (const field of ['Head', 'Base', 'Title']) {
+      const value = body[field.toLowerCase()]
+      if (typeof value !== 'string' || value === '') {
+        return send(ctx.res, 422, { message: `[${field}]: Required`, url: `${root}/api/swagger` })
+      }
+    }
+    let head = body.head as string
+    const colon = head.indexOf(':')
+    if (colon >= 0) {
+      if (head.slice(0, colon).toLowerCase() !== repo.owner.toLowerCase()) {
+        return notFound(ctx.res)
+      }
+      head = head.slice(colon + 1)
+    }
+    const base = body.base as string
+    const headSha = await gitStore.head(repo.fullName, head)
+    if (!headSha || !(await gitStore.head(repo.fullName, base))) return notFound(ctx.res)
+    const existing = [...repo.pulls.values()].find(
+      (pr) =>
+        pr.headRepo === repo.fullName &&
+        pr.headBranch === head &&
+        pr.baseBranch === base &&
+        repo.issues.get(pr.number)?.state === 'open'
+    )
+    if (existing) {
+      return error(
+        ctx.res,
+        409,
+        `pull request already exists for these targets [id: ${existing.id}, issue_id: ${existing.number}, head_repo_id: ${repo.id}, base_repo_id: ${repo.id}, head_branch: ${head}, base_branch: ${base}]`
+      )
+    }
+    const pr = await addPull(repo, {
+      headBranch: head,
+      baseBranch: base,
+      title: body.title as string,
+      body: typeof body.body === 'string' ? body.body : '',
+      headSha,
+      user: (ctx.doer as GiteaUser).login
+    })
+    send(ctx.res, 201, await pullJson(repo, pr, true))
+  })
+
+  // routers/api/v1/repo/branch.go: `/branches/*`, the name with its slashes.
+  const branchRoute = (method: string, handler: (ctx: Ctx, branch: string) => unknown) =>
+    routes.push({
+      method,
+      pattern: /^\/repos\/([^/]+)\/([^/]+)\/branches\/(.+)$/,
+      handler: async (ctx) => {
+        await handler(ctx, ctx.params[2].split('/').map(decodeURIComponent).join('/'))
+      }
+    })
+
+  branchRoute('GET', async (ctx, branch) => {
+    const repo = withRepo(ctx)
+    if (!repo) return
+    const sha = await gitStore.head(repo.fullName, branch)
+    if (!sha) return error(ctx.res, 404, `branch does not exist [name: ${branch}]`)
+    send(ctx.res, 200, {
+      name: branch,
+      commit: { id: sha, url: `${serverUrl}/${repo.fullName}/commit/${sha}` },
+      protected: false,
+      user_can_push: RANK[accessOfDoer(ctx, repo)] >= RANK.write,
+      user_can_merge: RANK[accessOfDoer(ctx, repo)] >= RANK.write
+    })
+  })
+
+  branchRoute('DELETE', async (ctx, branch) => {
+    const repo = withRepo(ctx)
+    if (!repo || !mayWrite(ctx, repo, 'write')) return
+    if (branch === repo.defaultBranch) {
+      return error(ctx.res, 403, 'can not delete default branch')
+    }
+    if (!(await gitStore.head(repo.fullName, branch))) {
+      return error(ctx.res, 404, `branch does not exist [name: ${branch}]`)
+    }
+    await gitStore.deleteRef(repo.fullName, `refs/heads/${branch}`)
+    send(ctx.res, 204)
+  })
+
   // ---- dispatch --------------------------------------------------------------------------------
 
   const authenticate = (header: string | undefined): GiteaUser | undefined | 'bad' => {
@@ -953,6 +1245,56 @@ export async function startGiteaApi(options: GiteaApiOptions = {}): Promise<Gite
       issue.state = 'closed'
       issue.closedAt = issue.updatedAt = new Date()
     },
+    async openPullRequest(name, seed) {
+      const repo = requireRepo(name)
+      const headSha = await gitStore.head(repo.fullName, seed.headBranch)
+      if (!headSha) throw new Error(`${repo.fullName} has no branch ${seed.headBranch}`)
+      return addPull(repo, { ...seed, headSha, user: seed.author ?? repo.owner })
+    },
+    async openForkPullRequest(name, seed) {
+      const repo = requireRepo(name)
+      const user = seed.author ?? seed.headRepo.split('/')[0]
+      const parent = await gitStore.head(repo.fullName, seed.baseBranch ?? repo.defaultBranch)
+      if (!parent) throw new Error(`${repo.fullName} has no base branch; seed it first`)
+      const headSha = await gitStore.commitObject(repo.fullName, parent, seed.files, {
+        author: { name: user, email: `${user}@noreply.${new URL(serverUrl).hostname}` },
+        message: seed.title ?? 'Changes from a fork'
+      })
+      return addPull(repo, { ...seed, headSha, user })
+    },
+    async mergePullRequest(name, number, by) {
+      const repo = requireRepo(name)
+      const pr = repo.pulls.get(number)
+      const issue = repo.issues.get(number)
+      if (!pr || !issue || issue.state !== 'open') throw new Error(`#${number} is not open`)
+      const head = (await syncPullRef(repo, pr)) as string
+      const base = (await gitStore.head(repo.fullName, pr.baseBranch)) as string
+      const tree = await gitStore.mergeTree(repo.fullName, base, head)
+      if (!tree) throw new Error(`#${number} conflicts`)
+      const merger = by ?? repo.owner
+      const sha = (
+        await gitStore.git(
+          repo.fullName,
+          ['commit-tree', tree, '-p', base, '-p', head, '-m', `Merge pull request #${number}`],
+          {
+            env: {
+              GIT_AUTHOR_NAME: merger,
+              GIT_AUTHOR_EMAIL: `${merger}@noreply.example.test`,
+              GIT_COMMITTER_NAME: merger,
+              GIT_COMMITTER_EMAIL: `${merger}@noreply.example.test`
+            }
+          }
+        )
+      ).trim()
+      await gitStore.setRef(repo.fullName, `refs/heads/${pr.baseBranch}`, sha)
+      pr.merged = true
+      pr.mergedAt = new Date()
+      pr.mergedBy = merger
+      pr.mergeCommitSha = sha
+      issue.state = 'closed'
+      issue.closedAt = issue.updatedAt = pr.mergedAt
+    },
+    pullRequests: (name) => [...requireRepo(name).pulls.values()],
     close: async () => {
       await loopback.close()
       gitStore.close()

@@ -6,6 +6,8 @@ import { installRetry, type RetryOptions } from './github-retry.js'
 import type { CacheEntryInfo } from '../sessions/listing.js'
 import { threadCommentsFromApi, type ThreadComment } from '../conversation/thread.js'
 import { pullRequestInfo, type PullRequestInfo } from '../work/pull-request-info.js'
+import { isGiteaFamily, type Forge } from './forge.js'
+import { giteaWork } from './gitea-work.js'
 
 /**
  * The GitHub REST calls the action makes, for one repository, with retries on 5xx and rate limits
@@ -81,6 +83,8 @@ export function createGitHub(options: {
   repo: Pick<RepoContext, 'owner' | 'repo'>
   log?: (message: string) => void
   retry?: RetryOptions
+  /** The forge (default github): Gitea and Forgejo differ in pull requests and branches. */
+  forge?: Forge
   /**
    * Applied to every comment body before it is sent (secret values to `***`): comments are
    * public, and the agent's text may quote a key it saw.
@@ -107,8 +111,9 @@ export function createGitHub(options: {
     return client
   }
   const { owner, repo } = options.repo
+  const self = `${owner}/${repo}`.toLowerCase()
 
-  return {
+  const github: GitHub = {
     async permission(login) {
       try {
         const { data } = await (
@@ -276,7 +281,7 @@ export function createGitHub(options: {
       })
       return data
         .map(pullRequestInfo)
-        .filter((pull) => pull.headRef === branch)
+        .filter((pull) => pull.headRef === branch && pull.headRepo?.toLowerCase() === self)
         .sort((a, b) => b.number - a.number)
     },
 
@@ -343,4 +348,8 @@ export function createGitHub(options: {
       }
     }
   }
+  // Where the forges differ in kugetsu's work product, decided here once.
+  return isGiteaFamily(options.forge ?? 'github')
+    ? { ...github, ...giteaWork({ octokit, owner, repo, redact }) }
+    : github
 }

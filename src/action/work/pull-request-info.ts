@@ -37,6 +37,18 @@ function field<T>(object: Json, name: string, check: (value: unknown) => value i
   return value
 }
 
+/**
+ * Gitea and Forgejo have no draft flag: a pull request is a draft ("work in progress") while its
+ * title starts with one of the instance's WORK_IN_PROGRESS_PREFIXES, `WIP:` and `[WIP]` by
+ * default. Their newer versions say so in `draft` too; older ones do not.
+ */
+export const WIP_PREFIXES = ['WIP:', '[WIP]'] as const
+
+export function isWipTitle(title: string): boolean {
+  const upper = title.trimStart().toUpperCase()
+  return WIP_PREFIXES.some((prefix) => upper.startsWith(prefix))
+}
+
 const isString = (value: unknown): value is string => typeof value === 'string'
 const isNumber = (value: unknown): value is number =>
   typeof value === 'number' && Number.isSafeInteger(value) && value > 0
@@ -57,12 +69,13 @@ export function pullRequestInfo(json: unknown): PullRequestInfo {
   else if (repo !== null && repo !== undefined) refuse('a "head.repo" that is not an object')
   // The single-pull endpoint says `merged`; list endpoints only `merged_at`.
   const merged = typeof json.merged === 'boolean' ? json.merged : typeof json.merged_at === 'string'
+  const title = field(json, 'title', isString)
   return {
     number: field(json, 'number', isNumber),
     state,
     merged,
-    draft: json.draft === true,
-    title: field(json, 'title', isString),
+    draft: typeof json.draft === 'boolean' ? json.draft : isWipTitle(title),
+    title,
     htmlUrl: field(json, 'html_url', isString),
     headRef: field(head, 'ref', isString),
     headSha: field(head, 'sha', isSha),
