@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5573);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3328);
 /** The action's entry point (action.yml `main`). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5573:
+/***/ 3328:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29880,6 +29880,16 @@ function field(object, name, check) {
         pull_request_info_refuse(`no valid "${name}"`);
     return value;
 }
+/**
+ * Gitea and Forgejo have no draft flag: a pull request is a draft ("work in progress") while its
+ * title starts with one of the instance's WORK_IN_PROGRESS_PREFIXES, `WIP:` and `[WIP]` by
+ * default. Their newer versions say so in `draft` too; older ones do not.
+ */
+const WIP_PREFIXES = ['WIP:', '[WIP]'];
+function isWipTitle(title) {
+    const upper = title.trimStart().toUpperCase();
+    return WIP_PREFIXES.some((prefix) => upper.startsWith(prefix));
+}
 const isString = (value) => typeof value === 'string';
 const isNumber = (value) => typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
 const isSha = (value) => typeof value === 'string' && /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(value);
@@ -29903,12 +29913,13 @@ function pullRequestInfo(json) {
         pull_request_info_refuse('a "head.repo" that is not an object');
     // The single-pull endpoint says `merged`; list endpoints only `merged_at`.
     const merged = typeof json.merged === 'boolean' ? json.merged : typeof json.merged_at === 'string';
+    const title = field(json, 'title', isString);
     return {
         number: field(json, 'number', isNumber),
         state,
         merged,
-        draft: json.draft === true,
-        title: field(json, 'title', isString),
+        draft: typeof json.draft === 'boolean' ? json.draft : isWipTitle(title),
+        title,
         htmlUrl: field(json, 'html_url', isString),
         headRef: field(head, 'ref', isString),
         headSha: field(head, 'sha', isSha),
@@ -29917,7 +29928,77 @@ function pullRequestInfo(json) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/action/github/gitea-work.ts
+
+/** A draft is opened with a `WIP:` title (Gitea has no draft flag; see isWipTitle). */
+function draftTitle(title) {
+    return isWipTitle(title) ? title : `WIP: ${title}`;
+}
+/** A branch name as a path: Gitea's `/branches/*` takes the slashes as they are. */
+const branchPath = (branch) => branch.split('/').map(encodeURIComponent).join('/');
+const statusOf = (error) => error.status;
+/** Gitea's page size limit (MAX_RESPONSE_ITEMS, 50 by default). */
+const PAGE = 50;
+function giteaWork(options) {
+    const { octokit, owner, repo, redact } = options;
+    const self = `${owner}/${repo}`.toLowerCase();
+    return {
+        // No `head=` filter: the repository's pull requests are listed and those from this
+        // repository's `branch` kept (a fork's branch of the same name is not ours).
+        async pullRequestsFrom(branch, state) {
+            const client = await octokit();
+            const data = await client.paginate('GET /repos/{owner}/{repo}/pulls', {
+                owner,
+                repo,
+                state,
+                limit: PAGE
+            });
+            return data
+                .map(pullRequestInfo)
+                .filter((pull) => pull.headRef === branch && pull.headRepo?.toLowerCase() === self)
+                .sort((a, b) => b.number - a.number);
+        },
+        async createPullRequest(request) {
+            const title = redact(request.title);
+            const { data } = await (await octokit()).request('POST /repos/{owner}/{repo}/pulls', {
+                owner,
+                repo,
+                head: request.head,
+                base: request.base,
+                title: request.draft ? draftTitle(title) : title,
+                body: redact(request.body)
+            });
+            return pullRequestInfo(data);
+        },
+        async branchHead(branch) {
+            try {
+                const { data } = await (await octokit()).request(`GET /repos/{owner}/{repo}/branches/${branchPath(branch)}`, { owner, repo });
+                const sha = data.commit?.id;
+                return typeof sha === 'string' ? sha : undefined;
+            }
+            catch (error) {
+                if (statusOf(error) === 404)
+                    return undefined;
+                throw error;
+            }
+        },
+        async deleteBranch(branch) {
+            try {
+                await (await octokit()).request(`DELETE /repos/{owner}/{repo}/branches/${branchPath(branch)}`, { owner, repo });
+                return true;
+            }
+            catch (error) {
+                if (statusOf(error) === 404)
+                    return false;
+                throw error;
+            }
+        }
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/action/github/github.ts
+
+
 
 
 
@@ -29929,7 +30010,7 @@ class IssueNotFoundError extends errors_KugetsuError {
         super('not-found', message);
     }
 }
-const statusOf = (error) => error.status;
+const github_statusOf = (error) => error.status;
 function createGitHub(options) {
     const redact = options.redact ?? ((text) => text);
     let client;
@@ -29944,16 +30025,17 @@ function createGitHub(options) {
         return client;
     };
     const { owner, repo } = options.repo;
-    return {
+    const self = `${owner}/${repo}`.toLowerCase();
+    const github = {
         async permission(login) {
             try {
                 const { data } = await (await octokit()).rest.repos.getCollaboratorPermissionLevel({ owner, repo, username: login });
                 return { kind: 'permission', permission: permissionFromResponse(data) };
             }
             catch (error) {
-                if (statusOf(error) === 404)
+                if (github_statusOf(error) === 404)
                     return { kind: 'not-found' };
-                if (statusOf(error) === 403)
+                if (github_statusOf(error) === 403)
                     return { kind: 'refused', message: errorMessage(error) };
                 throw error;
             }
@@ -29974,7 +30056,7 @@ function createGitHub(options) {
             const { data } = await (await octokit()).rest.issues
                 .get({ owner, repo, issue_number: number })
                 .catch((error) => {
-                const status = statusOf(error);
+                const status = github_statusOf(error);
                 if (status === 404) {
                     throw new IssueNotFoundError(`${ref} does not exist (or github-token cannot read it)`);
                 }
@@ -30003,7 +30085,7 @@ function createGitHub(options) {
                 return data.state === 'closed';
             }
             catch (error) {
-                const status = statusOf(error);
+                const status = github_statusOf(error);
                 if (status === 404 || status === 410)
                     return true;
                 throw error;
@@ -30071,7 +30153,7 @@ function createGitHub(options) {
                 return pullRequestInfo(data);
             }
             catch (error) {
-                if (statusOf(error) === 404) {
+                if (github_statusOf(error) === 404) {
                     throw new IssueNotFoundError(`pull request #${number} does not exist`);
                 }
                 throw error;
@@ -30090,7 +30172,7 @@ function createGitHub(options) {
             });
             return data
                 .map(pullRequestInfo)
-                .filter((pull) => pull.headRef === branch)
+                .filter((pull) => pull.headRef === branch && pull.headRepo?.toLowerCase() === self)
                 .sort((a, b) => b.number - a.number);
         },
         async createPullRequest(request) {
@@ -30109,7 +30191,7 @@ function createGitHub(options) {
                 return data.object.sha;
             }
             catch (error) {
-                if (statusOf(error) === 404)
+                if (github_statusOf(error) === 404)
                     return undefined;
                 throw error;
             }
@@ -30120,7 +30202,7 @@ function createGitHub(options) {
                 return true;
             }
             catch (error) {
-                if (statusOf(error) === 422 || statusOf(error) === 404)
+                if (github_statusOf(error) === 422 || github_statusOf(error) === 404)
                     return false;
                 throw error;
             }
@@ -30135,7 +30217,7 @@ function createGitHub(options) {
                 };
             }
             catch (error) {
-                if (statusOf(error) === 403 || statusOf(error) === 401 || statusOf(error) === 404)
+                if (github_statusOf(error) === 403 || github_statusOf(error) === 401 || github_statusOf(error) === 404)
                     return undefined;
                 throw error;
             }
@@ -30145,12 +30227,16 @@ function createGitHub(options) {
                 await (await octokit()).rest.actions.deleteActionsCacheById({ owner, repo, cache_id: id });
             }
             catch (error) {
-                if (statusOf(error) === 404)
+                if (github_statusOf(error) === 404)
                     return;
                 throw new errors_KugetsuError('opencode-failed', `could not delete the cache entry ${key}: ${errorMessage(error)} (the token needs actions: write)`, { cause: error });
             }
         }
     };
+    // Where the forges differ in kugetsu's work product, decided here once.
+    return isGiteaFamily(options.forge ?? 'github')
+        ? { ...github, ...giteaWork({ octokit, owner, repo, redact }) }
+        : github;
 }
 
 ;// CONCATENATED MODULE: ./src/opencode/version.ts
@@ -39523,6 +39609,7 @@ async function run(env = process.env) {
             github: createGitHub({
                 token: inputs.githubToken,
                 apiUrl: runner.apiUrl,
+                forge: runner.forge,
                 repo,
                 log: core/* info */.pq,
                 redact: publish.redact
