@@ -31,8 +31,9 @@ function phases(startedAt, durationMs, requests) {
 function distOf(root, ref, outDir) {
   rmSync(outDir, { recursive: true, force: true })
   mkdirSync(outDir, { recursive: true })
-  const archive = execFileSync('git', ['-C', root, 'archive', ref, 'dist', 'action.yml'])
-  execFileSync('tar', ['-x', '-C', outDir], { input: archive })
+  const archive = join(outDir, 'dist.tar')
+  execFileSync('git', ['-C', root, 'archive', `--output=${archive}`, ref, 'dist', 'action.yml'])
+  execFileSync('tar', ['-x', '-f', archive, '-C', outDir])
   return join(outDir, 'dist', 'index.js')
 }
 
