@@ -372,6 +372,23 @@ describe('the lifecycle on Forgejo, through the cache protocol alone', () => {
     ])
   }, 300_000)
 
+  test('/kugetsu reset forgets the session without the model; the next request starts afresh', async () => {
+    const reset = await comment(world, 8, 'jane.doe', '/kugetsu reset')
+    expectSuccess(reset)
+    expect(reset.model).toEqual([])
+    expect(reset.opencode).toEqual([])
+    expect(reset.saved.map((e) => e.key)).toEqual([`kugetsu-v1-issue-8-${reset.runId}-1-forgotten`])
+    expect(reset.comments.at(-1)?.body).toContain('kugetsu reset')
+    expect((await listed()).sessions.map((s) => s.ref)).toEqual([ref(9)])
+
+    const next = await comment(world, 8, 'jane.doe', '/kugetsu start over')
+    expectSuccess(next)
+    expect(next.outputs).toMatchObject({ mode: 'start', 'state-restored': 'false' })
+    expect(next.outputs['session-id']).not.toBe(sessionOf[8])
+    expect(chatTexts(next)).not.toContain('what was the word?')
+    sessionOf[8] = next.outputs['session-id']
+  }, 300_000)
+
   test('a close by a reader keeps the session; by a writer forgets it', async () => {
     world.github.closeIssue(REPO, 9, 'reader')
     const byReader = await world.run({ event: world.github.events.issueClosed(REPO, 9, 'reader') })
