@@ -51,9 +51,6 @@ export async function runnerConditionFigures({
 }) {
   const { startRegistry, registryEnv } = await standIn('registry')
   const { startRefusingProxy, WITHOUT_OFFLINE_SWITCHES } = await standIn('refusing-proxy')
-  const registry = await startRegistry()
-  const proxy = await startRefusingProxy()
-  const env = { ...WITHOUT_OFFLINE_SWITCHES, ...registryEnv(registry.url), ...proxy.env }
   const entries = [{ id: 'this', label: '', entry: undefined }]
   if (against) {
     entries.push({
@@ -66,6 +63,10 @@ export async function runnerConditionFigures({
     { id: `${id}:home`, label: `fresh home${label}`, entry, isolate: false },
     { id: `${id}:path`, label: `fresh home + new checkout path${label}`, entry, isolate: true }
   ])
+  // started last: nothing may fail between their start and the finally that closes them
+  const registry = await startRegistry()
+  const proxy = await startRefusingProxy()
+  const env = { ...WITHOUT_OFFLINE_SWITCHES, ...registryEnv(registry.url), ...proxy.env }
   const runs = Object.fromEntries(variants.map((v) => [v.id, []]))
   const bare = []
   try {
