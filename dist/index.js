@@ -39449,7 +39449,8 @@ async function turnInWorkspace(turn, context) {
     await workspace.store.putIssueRecord(record);
     const notes = built.rebuilt ? [MEMORY_REBUILT_NOTE] : [];
     const lostRace = await inStage("saving the issue's session", saveIssueState(ref, sessionRef.number, record, state, context, workspace));
-    await updateSessionIndex(context, {
+    // never fails the run; saved while the answer is posted, as the answer needs nothing of it
+    const indexing = updateSessionIndex(context, {
         number: sessionRef.number,
         ref,
         sessionId: published.record.sessionId ?? '',
@@ -39471,7 +39472,12 @@ async function turnInWorkspace(turn, context) {
         notes,
         work: published.report
     };
-    await inStage('answering on the issue', () => publishTurn(request, answer, context));
+    try {
+        await inStage('answering on the issue', () => publishTurn(request, answer, context));
+    }
+    finally {
+        await indexing;
+    }
 }
 /**
  * An issue as the event carried it, else (manual runs, a pull request's issue) read through the

@@ -125,7 +125,8 @@ async function turnInWorkspace(turn: Turn, context: RunContext): Promise<void> {
     "saving the issue's session",
     saveIssueState(ref, sessionRef.number, record, state, context, workspace)
   )
-  await updateSessionIndex(context, {
+  // never fails the run; saved while the answer is posted, as the answer needs nothing of it
+  const indexing = updateSessionIndex(context, {
     number: sessionRef.number,
     ref,
     sessionId: published.record.sessionId ?? '',
@@ -147,7 +148,11 @@ async function turnInWorkspace(turn: Turn, context: RunContext): Promise<void> {
     notes,
     work: published.report
   }
-  await inStage('answering on the issue', () => publishTurn(request, answer, context))
+  try {
+    await inStage('answering on the issue', () => publishTurn(request, answer, context))
+  } finally {
+    await indexing
+  }
 }
 
 /**
