@@ -37287,7 +37287,7 @@ async function restoreInto(dir, cache, context) {
 function warnProblems(read) {
     if (read.problems.length === 0)
         return;
-    core/* warning */.$e(`the session index ${read.key ?? ''} was read in part: ${read.problems.slice(0, 5).join('; ')}. kugetsu never writes such an index; the next turn on each issue puts it right`);
+    core/* warning */.$e(`the session index ${read.key ?? ''} was read in part: ${read.problems.slice(0, 5).join('; ')}: the next turn on each issue puts it right`);
 }
 /** The newest session index, as far as it can be read; never throws. */
 async function readSessionIndex(context) {

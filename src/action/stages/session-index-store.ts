@@ -70,7 +70,7 @@ async function restoreInto(
 function warnProblems(read: IndexRead): void {
   if (read.problems.length === 0) return
   core.warning(
-    `the session index ${read.key ?? ''} was read in part: ${read.problems.slice(0, 5).join('; ')}. kugetsu never writes such an index; the next turn on each issue puts it right`
+    `the session index ${read.key ?? ''} was read in part: ${read.problems.slice(0, 5).join('; ')}: the next turn on each issue puts it right`
   )
 }
 
