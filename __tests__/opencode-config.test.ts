@@ -38,6 +38,8 @@ describe('buildOpencodeConfig', () => {
     expect(evaluate(permission, 'external_directory', '/etc/*')).toBe('deny')
     expect(evaluate(permission, 'bash', 'ls')).toBe('ask') // nothing else is decided by kugetsu
     expect(config.$schema).toBe('https://opencode.ai/config.json')
+    // a new data dir each run: the first snapshot would copy the whole checkout into git
+    expect(config.snapshot).toBe(false)
     const agents = config.agent as Record<string, { permission: Rules }>
     expect(Object.keys(agents).sort()).toEqual(['build', 'explore', 'general', 'plan'])
     for (const agent of Object.values(agents)) {
@@ -58,6 +60,7 @@ describe('buildOpencodeConfig', () => {
     const config = buildOpencodeConfig({ user })
     const permission = config.permission as Rules
     expect(config.model).toBe('anthropic/claude')
+    expect(buildOpencodeConfig({ user: { snapshot: true } }).snapshot).toBe(true)
     expect(config.instructions).toEqual(['AGENTS.md'])
     expect(evaluate(permission, 'question')).toBe('deny')
     expect(evaluate(permission, 'bash', 'rm -rf /')).toBe('deny')

@@ -32701,6 +32701,15 @@ const DEFAULT_PERMISSION = {
 /** opencode's built-in agents, which get the enforced denials too. */
 const NATIVE_AGENTS = ['build', 'plan', 'general', 'explore'];
 const CONFIG_SCHEMA = 'https://opencode.ai/config.json';
+/**
+ * Settings kugetsu chooses for opencode unless a config says otherwise. `snapshot`: opencode keeps
+ * a git repository of the worktree under its data dir, for undo and per-step diffs, which a
+ * headless turn does not use (kugetsu commits the work itself). The data dir is new on every
+ * runner, so its first snapshot copies the whole checkout into git objects before the model is
+ * asked anything: seconds for a large repository (3.3 s for 20,000 files here), where a warm
+ * machine adds only what changed.
+ */
+const KUGETSU_DEFAULTS = { snapshot: false };
 const CONCATENATED_ARRAYS = new Set(['instructions', 'plugin']);
 function isPlainObject(value) {
     return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -32855,6 +32864,7 @@ function buildOpencodeConfig(options = {}) {
     }
     const config = {
         $schema: CONFIG_SCHEMA,
+        ...KUGETSU_DEFAULTS,
         ...merged,
         permission: appendRules({ ...rest, ...defaults }, enforcedRules())
     };
@@ -34947,7 +34957,7 @@ async function createAgentUser(privilege) {
     }
     return user;
 }
-async function removeAgentUser(privilege, user) {
+async function agent_user_removeAgentUser(privilege, user) {
     // userdel exits 12 when only the mail spool was missing; the user and its home are gone then
     await withPasswdLock(() => privilege.run('userdel', ['--remove', user.name])).catch((error) => {
         if (!errorMessage(error).includes('mail spool'))
@@ -35153,6 +35163,7 @@ const SANDBOX_STATE = 'sandbox';
 const UNCONTAINED = {
     launcher: localLauncher,
     env: {},
+    stop: () => Promise.resolve(),
     release: () => Promise.resolve()
 };
 function agentEnv(user) {
@@ -35167,26 +35178,50 @@ function agentEnv(user) {
         XDG_STATE_HOME: `${user.home}/.local/state`
     };
 }
-/** Stops every process of the user, hands its files back, revokes its grants, removes it. */
-async function releaseAll(privilege, user, grants) {
+/** Stops every process of the user, hands its files back and revokes its grants. */
+async function stopAll(privilege, user, grants) {
     await killUser(privilege, user);
+    await grants.revokeAll();
+}
+/** stopAll, then removes the user; the removal is tried even when stopping failed. */
+async function releaseAll(privilege, user, grants) {
     const failures = [];
-    await grants.revokeAll().catch((error) => failures.push(error));
+    await stopAll(privilege, user, grants).catch((error) => failures.push(error));
     await removeAgentUser(privilege, user).catch((error) => failures.push(error));
     if (failures.length)
         throw failures[0];
 }
+/** The caller's own failure, from SandboxOptions.access: passed on, not a sandbox failure. */
+class AccessNotReady extends Error {
+    reason;
+    constructor(reason) {
+        super('the access to grant could not be got ready');
+        this.reason = reason;
+    }
+}
 async function contain(privilege, options) {
+    const access = Promise.resolve(options.access).catch((reason) => {
+        throw new AccessNotReady(reason);
+    });
+    // settled later, after the user is made; not an unhandled rejection meanwhile
+    access.catch(() => undefined);
     const user = await createAgentUser(privilege);
     const grants = access_accessGrants(privilege, user);
     const record = () => options.onRecord?.({ user, grants: grants.granted() });
     record();
-    const release = async () => {
-        await releaseAll(privilege, user, grants);
+    let stopping;
+    const stop = () => (stopping ??= stopAll(privilege, user, grants));
+    let releasing;
+    const release = () => (releasing ??= (async () => {
+        const failures = [];
+        await stop().catch((error) => failures.push(error));
+        await agent_user_removeAgentUser(privilege, user).catch((error) => failures.push(error));
+        if (failures.length)
+            throw failures[0];
         options.onRecord?.(undefined);
-    };
+    })());
     try {
-        // its own tmp dir and the grants touch different files: made side by side
+        // its own tmp dir, its home and the grants touch different files: made side by side
         await runAll([
             privilege.run('install', [
                 '-d',
@@ -35198,15 +35233,15 @@ async function contain(privilege, options) {
                 '700',
                 `${user.home}/tmp`
             ]),
-            grants.grant({ readWrite: [options.workspace], read: options.readable }).finally(record),
-            ...(options.seed ? [seedHome(privilege, user, options.seed)] : [])
+            ...(options.seed ? [seedHome(privilege, user, options.seed)] : []),
+            access.then(({ workspace, readable }) => grants.grant({ readWrite: [workspace], read: readable }).finally(record))
         ]);
     }
     catch (error) {
         await release().catch(() => undefined);
         throw error;
     }
-    return { launcher: userLauncher(privilege, user), env: agentEnv(user), user, release };
+    return { launcher: userLauncher(privilege, user), env: agentEnv(user), user, stop, release };
 }
 /**
  * Undoes a sandbox another process set up and could not release (its step was killed outright):
@@ -35237,6 +35272,8 @@ async function openSandbox(options) {
         return await contain(privilege, options);
     }
     catch (error) {
+        if (error instanceof AccessNotReady)
+            throw error.reason;
         if (error instanceof errors_KugetsuError) {
             throw new errors_KugetsuError('sandbox-failed', `could not set up the agent's user: ${error.message} (sandbox: off runs the agent uncontained)`, { cause: error });
         }
@@ -37045,6 +37082,11 @@ function undoList() {
         }
     };
 }
+function settledValue(result) {
+    if (result.status === 'rejected')
+        throw result.reason;
+    return result.value;
+}
 /** One `opencode serve` for the run (the default), or opencode per command. */
 function startDriver(context, options) {
     if (!context.inputs.opencodeServe)
@@ -37072,7 +37114,9 @@ async function openWorkspace(context, ready = Promise.resolve()) {
     const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(runner.temp, 'kugetsu-'));
     const undo = undoList();
     const agentUndo = undoList();
+    let removeUser = () => Promise.resolve();
     undo.add('remove its temp dir', () => (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true }));
+    undo.add("remove the agent's user", () => removeUser());
     undo.add('stop the agent', () => agentUndo.run());
     const stateRoot = (0,external_node_path_.join)(dir, 'state');
     // what opencode must read of kugetsu's (a session to import): the agent reaches nothing else here
@@ -37083,30 +37127,47 @@ async function openWorkspace(context, ready = Promise.resolve()) {
         await (0,promises_namespaceObject.mkdir)(exchange, { recursive: true });
         const store = createEntryStore(stateRoot, entryCodec(context));
         const cache = createActionsCacheClient(stateRoot, loadCache);
-        const binary = await opencodeForAction(env, inputs.opencodeVersion, loadCache);
+        const binary = opencodeForAction(env, inputs.opencodeVersion, loadCache);
         // Provider keys stay with kugetsu: opencode reaches its providers through a loopback proxy.
-        const keys = await guardProviderKeys({
+        const guarding = guardProviderKeys({
             env,
             cwd,
             opencodeConfig: inputs.opencodeConfig,
             secrets: context.secrets
         });
-        agentUndo.add('stop the provider-key proxy', () => keys.close());
-        await ready;
-        const sandbox = await openSandbox({
-            mode: inputs.sandbox,
-            // for the post step, should this step be killed before it releases the sandbox
-            onRecord: (record) => core/* saveState */.LZ(SANDBOX_STATE, record ? JSON.stringify(record) : ''),
-            workspace: cwd,
-            readable: [
-                await (0,promises_namespaceObject.realpath)(binary),
+        const access = (async () => {
+            const readable = [
+                await (0,promises_namespaceObject.realpath)(await binary),
                 exchange,
                 ...(env.OPENCODE_CONFIG ? [env.OPENCODE_CONFIG] : [])
-            ],
-            // the agent's home is new each run: opencode would fetch its plugin package into it
-            seed: opencodeHomeSeed(inputs.opencodeVersion)
-        });
-        agentUndo.add("remove the agent's user", () => sandbox.release());
+            ];
+            await ready;
+            return { workspace: cwd, readable };
+        })();
+        // The agent's user is made while the binary, the key proxy and the checkout get ready.
+        const [keysSettled, sandboxSettled] = await Promise.allSettled([
+            guarding,
+            openSandbox({
+                mode: inputs.sandbox,
+                // for the post step, should this step be killed before it releases the sandbox
+                onRecord: (record) => core/* saveState */.LZ(SANDBOX_STATE, record ? JSON.stringify(record) : ''),
+                access,
+                // the agent's home is new each run: opencode would fetch its plugin package into it
+                seed: opencodeHomeSeed(inputs.opencodeVersion)
+            }),
+            access
+        ]);
+        if (keysSettled.status === 'fulfilled') {
+            const keys = keysSettled.value;
+            agentUndo.add('stop the provider-key proxy', () => keys.close());
+        }
+        if (sandboxSettled.status === 'fulfilled') {
+            const sandbox = sandboxSettled.value;
+            removeUser = () => sandbox.release();
+            agentUndo.add("hand the agent's files back", () => sandbox.stop());
+        }
+        const [keys, sandbox] = [settledValue(keysSettled), settledValue(sandboxSettled)];
+        await access;
         if (!sandbox.user) {
             core/* warning */.$e('sandbox: off: the agent runs as the runner\u2019s user and can reach everything this job can (its credentials among them)');
         }
@@ -37123,7 +37184,7 @@ async function openWorkspace(context, ready = Promise.resolve()) {
         ], inputs.opencodeVersion);
         agentUndo.add("take the seeds out of opencode's config dirs", unseed);
         const driver = startDriver(context, {
-            binary,
+            binary: await binary,
             cwd,
             env: keys.environment(agentEnvironment(env, {
                 ...offlineDefaults(env),
@@ -37168,7 +37229,14 @@ async function openWorkspace(context, ready = Promise.resolve()) {
         };
         process.once('SIGINT', onSignal);
         process.once('SIGTERM', onSignal);
-        return { store, cache, engine, stopAgent: () => agentUndo.run(), close };
+        // The user's removal (userdel, some 0.2 s) needs nothing of the turn: it runs while the work is
+        // published and the state saved, and close waits for it.
+        const stopAgent = async () => {
+            await agentUndo.run();
+            // started, not awaited: close's undo waits for it (and says if it failed)
+            removeUser().catch(() => undefined);
+        };
+        return { store, cache, engine, stopAgent, close };
     }
     catch (error) {
         await undo.run();
@@ -37298,10 +37366,20 @@ async function readSessionIndex(context) {
     });
 }
 /**
- * Saves the index with `change` merged into the newest one. Never fails the run: an update lost
- * (a failed save, two runs at once) is made good by the next run on that issue.
+ * Whether runs keep the index: not on github.com, whose caches REST API always answers `list` and
+ * `prune` (a restore and a save more per turn, for nothing). GHES may lack that API; Gitea and
+ * Forgejo have none.
+ */
+function keepsSessionIndex(context) {
+    return context.runner.forge !== 'github';
+}
+/**
+ * Saves the index with `change` merged into the newest one, where runs keep it. Never fails the
+ * run: an update lost (a failed save, two runs at once) is made good by the next run on that issue.
  */
 async function updateSessionIndex(context, change) {
+    if (!keepsSessionIndex(context))
+        return;
     await withIndexDir(context, async (dir, cache) => {
         const read = await restoreInto(dir, cache, context);
         warnProblems(read);
@@ -37581,14 +37659,23 @@ async function ensureBase(context, workspace) {
     }
 }
 /**
- * Saves the issue's state after its turn. Returns the key of an entry another run saved after this
- * one restored its state, if any (this turn does not know that run's).
+ * The key of an entry another run saved for the issue after this run restored its state, if any
+ * (this turn does not know that run's). Asked when the agent's turn ends, while its work is
+ * published: a lookup that needs nothing of the save.
  */
-async function saveIssueState(ref, issueNumber, record, state, context, { store, cache }) {
+function newerIssueState(ref, issueNumber, state, context, { store, cache }) {
+    const keys = runKeys(context);
+    return newerStateOf(cache, store.issueDir(ref), keys.issueStream(String(issueNumber)), state.restoredKey);
+}
+/**
+ * Saves the issue's state after its turn. Returns what `newer` found: the key of an entry another
+ * run saved after this one restored its state, if any.
+ */
+async function saveIssueState(ref, issueNumber, record, newer, context, { store, cache }) {
     const keys = runKeys(context);
     const issueDir = store.issueDir(ref);
     const issueStream = keys.issueStream(String(issueNumber));
-    const lostRace = await newerStateOf(cache, issueDir, issueStream, state.restoredKey);
+    const lostRace = await newer;
     const saved = await cache.save(issueDir, keys.keyFor(issueStream, [`t${record.turns}`, record.sessionId ?? '']));
     if (!saved) {
         throw new errors_KugetsuError('opencode-failed', `the agent answered but its session could not be saved to the Actions cache; the previous state of ${ref} is unchanged`);
@@ -39100,7 +39187,7 @@ async function keepStoppedTurn(ref, issueNumber, stopped, state, context, worksp
         };
         await workspace.store.putIssueRecord(spent);
         try {
-            await saveIssueState(ref, issueNumber, spent, state, context, workspace);
+            await saveIssueState(ref, issueNumber, spent, newerIssueState(ref, issueNumber, state, context, workspace), context, workspace);
         }
         catch (error) {
             core/* warning */.$e(`could not save what the stopped turn spent: ${error.message}`);
@@ -39442,13 +39529,15 @@ async function turnInWorkspace(turn, context) {
             throw error;
         throw await keepStoppedTurn(ref, sessionRef.number, error, state, context, workspace);
     });
+    // whether another run saved meanwhile: asked while the agent stops and its work is published
+    const newer = newerIssueState(ref, sessionRef.number, state, context, workspace);
     await workspace.stopAgent();
     const published = await inStage("publishing the agent's work", publishTurnWork(checkedOut, request, issue, outcome.record, context));
     // What the session was told is saved only now: a failed turn's news is told again.
     const record = { ...published.record, seen: built.seen };
     await workspace.store.putIssueRecord(record);
     const notes = built.rebuilt ? [MEMORY_REBUILT_NOTE] : [];
-    const lostRace = await inStage("saving the issue's session", saveIssueState(ref, sessionRef.number, record, state, context, workspace));
+    const lostRace = await inStage("saving the issue's session", saveIssueState(ref, sessionRef.number, record, newer, context, workspace));
     // never fails the run; saved while the answer is posted, as the answer needs nothing of it
     const indexing = updateSessionIndex(context, {
         number: sessionRef.number,

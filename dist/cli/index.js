@@ -1933,6 +1933,15 @@ const DEFAULT_PERMISSION = {
 /** opencode's built-in agents, which get the enforced denials too. */
 const NATIVE_AGENTS = ['build', 'plan', 'general', 'explore'];
 const CONFIG_SCHEMA = 'https://opencode.ai/config.json';
+/**
+ * Settings kugetsu chooses for opencode unless a config says otherwise. `snapshot`: opencode keeps
+ * a git repository of the worktree under its data dir, for undo and per-step diffs, which a
+ * headless turn does not use (kugetsu commits the work itself). The data dir is new on every
+ * runner, so its first snapshot copies the whole checkout into git objects before the model is
+ * asked anything: seconds for a large repository (3.3 s for 20,000 files here), where a warm
+ * machine adds only what changed.
+ */
+const KUGETSU_DEFAULTS = { snapshot: false };
 const CONCATENATED_ARRAYS = new Set(['instructions', 'plugin']);
 function isPlainObject(value) {
     return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -2087,6 +2096,7 @@ function buildOpencodeConfig(options = {}) {
     }
     const config = {
         $schema: CONFIG_SCHEMA,
+        ...KUGETSU_DEFAULTS,
         ...merged,
         permission: appendRules({ ...rest, ...defaults }, enforcedRules())
     };

@@ -33847,7 +33847,7 @@ async function agent_user_createAgentUser(privilege) {
     }
     return user;
 }
-async function removeAgentUser(privilege, user) {
+async function agent_user_removeAgentUser(privilege, user) {
     // userdel exits 12 when only the mail spool was missing; the user and its home are gone then
     await withPasswdLock(() => privilege.run('userdel', ['--remove', user.name])).catch((error) => {
         if (!errors_errorMessage(error).includes('mail spool'))
@@ -34053,6 +34053,7 @@ const SANDBOX_STATE = 'sandbox';
 const UNCONTAINED = {
     launcher: localLauncher,
     env: {},
+    stop: () => Promise.resolve(),
     release: () => Promise.resolve()
 };
 function agentEnv(user) {
@@ -34067,26 +34068,50 @@ function agentEnv(user) {
         XDG_STATE_HOME: `${user.home}/.local/state`
     };
 }
-/** Stops every process of the user, hands its files back, revokes its grants, removes it. */
-async function releaseAll(privilege, user, grants) {
+/** Stops every process of the user, hands its files back and revokes its grants. */
+async function stopAll(privilege, user, grants) {
     await killUser(privilege, user);
+    await grants.revokeAll();
+}
+/** stopAll, then removes the user; the removal is tried even when stopping failed. */
+async function releaseAll(privilege, user, grants) {
     const failures = [];
-    await grants.revokeAll().catch((error) => failures.push(error));
-    await removeAgentUser(privilege, user).catch((error) => failures.push(error));
+    await stopAll(privilege, user, grants).catch((error) => failures.push(error));
+    await agent_user_removeAgentUser(privilege, user).catch((error) => failures.push(error));
     if (failures.length)
         throw failures[0];
 }
+/** The caller's own failure, from SandboxOptions.access: passed on, not a sandbox failure. */
+class AccessNotReady extends Error {
+    reason;
+    constructor(reason) {
+        super('the access to grant could not be got ready');
+        this.reason = reason;
+    }
+}
 async function contain(privilege, options) {
+    const access = Promise.resolve(options.access).catch((reason) => {
+        throw new AccessNotReady(reason);
+    });
+    // settled later, after the user is made; not an unhandled rejection meanwhile
+    access.catch(() => undefined);
     const user = await createAgentUser(privilege);
     const grants = accessGrants(privilege, user);
     const record = () => options.onRecord?.({ user, grants: grants.granted() });
     record();
-    const release = async () => {
-        await releaseAll(privilege, user, grants);
+    let stopping;
+    const stop = () => (stopping ??= stopAll(privilege, user, grants));
+    let releasing;
+    const release = () => (releasing ??= (async () => {
+        const failures = [];
+        await stop().catch((error) => failures.push(error));
+        await removeAgentUser(privilege, user).catch((error) => failures.push(error));
+        if (failures.length)
+            throw failures[0];
         options.onRecord?.(undefined);
-    };
+    })());
     try {
-        // its own tmp dir and the grants touch different files: made side by side
+        // its own tmp dir, its home and the grants touch different files: made side by side
         await runAll([
             privilege.run('install', [
                 '-d',
@@ -34098,15 +34123,15 @@ async function contain(privilege, options) {
                 '700',
                 `${user.home}/tmp`
             ]),
-            grants.grant({ readWrite: [options.workspace], read: options.readable }).finally(record),
-            ...(options.seed ? [seedHome(privilege, user, options.seed)] : [])
+            ...(options.seed ? [seedHome(privilege, user, options.seed)] : []),
+            access.then(({ workspace, readable }) => grants.grant({ readWrite: [workspace], read: readable }).finally(record))
         ]);
     }
     catch (error) {
         await release().catch(() => undefined);
         throw error;
     }
-    return { launcher: userLauncher(privilege, user), env: agentEnv(user), user, release };
+    return { launcher: userLauncher(privilege, user), env: agentEnv(user), user, stop, release };
 }
 /**
  * Undoes a sandbox another process set up and could not release (its step was killed outright):
@@ -34137,6 +34162,8 @@ async function openSandbox(options) {
         return await contain(privilege, options);
     }
     catch (error) {
+        if (error instanceof AccessNotReady)
+            throw error.reason;
         if (error instanceof KugetsuError) {
             throw new KugetsuError('sandbox-failed', `could not set up the agent's user: ${error.message} (sandbox: off runs the agent uncontained)`, { cause: error });
         }

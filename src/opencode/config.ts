@@ -45,6 +45,16 @@ export const DEFAULT_PERMISSION: Record<string, Record<string, PermissionAction>
 export const NATIVE_AGENTS = ['build', 'plan', 'general', 'explore'] as const
 
 const CONFIG_SCHEMA = 'https://opencode.ai/config.json'
+
+/**
+ * Settings kugetsu chooses for opencode unless a config says otherwise. `snapshot`: opencode keeps
+ * a git repository of the worktree under its data dir, for undo and per-step diffs, which a
+ * headless turn does not use (kugetsu commits the work itself). The data dir is new on every
+ * runner, so its first snapshot copies the whole checkout into git objects before the model is
+ * asked anything: seconds for a large repository (3.3 s for 20,000 files here), where a warm
+ * machine adds only what changed.
+ */
+const KUGETSU_DEFAULTS: OpencodeConfig = { snapshot: false }
 const CONCATENATED_ARRAYS = new Set(['instructions', 'plugin'])
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -210,6 +220,7 @@ export function buildOpencodeConfig(options: BuildConfigOptions = {}): OpencodeC
   }
   const config: OpencodeConfig = {
     $schema: CONFIG_SCHEMA,
+    ...KUGETSU_DEFAULTS,
     ...merged,
     permission: appendRules({ ...rest, ...defaults }, enforcedRules())
   }

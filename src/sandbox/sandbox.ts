@@ -16,12 +16,21 @@ import { killUser, userLauncher } from './user-launcher.js'
 
 export type SandboxMode = 'user' | 'off'
 
-export interface SandboxOptions {
-  mode: SandboxMode
+/** What the agent may reach beyond its own home. */
+export interface SandboxAccess {
   /** The working directory: the agent reads and writes it. */
   workspace: string
   /** Files and directories opencode must read: its binary, a config file, the exchange dir. */
   readable: string[]
+}
+
+export interface SandboxOptions {
+  mode: SandboxMode
+  /**
+   * Granted once the user is made: a promise lets the caller get them ready (the checkout, the
+   * binary) while the user is made. Its failure is the caller's own, passed on as it is.
+   */
+  access: SandboxAccess | Promise<SandboxAccess>
   /** Made in the agent's new home, owned by the agent, before anything of it runs. */
   seed?: HomeSeed
   /**
@@ -46,13 +55,16 @@ export interface Sandbox {
   env: Record<string, string>
   /** The agent's user, when contained. */
   user?: AgentUser
-  /** Stops every agent process, hands its files back, revokes every grant, removes the user. */
+  /** Stops every agent process, hands its files back and revokes every grant. */
+  stop(): Promise<void>
+  /** stop, if not done yet, then removes the user with its home. */
   release(): Promise<void>
 }
 
 export const UNCONTAINED: Sandbox = {
   launcher: localLauncher,
   env: {},
+  stop: () => Promise.resolve(),
   release: () => Promise.resolve()
 }
 
@@ -69,30 +81,54 @@ function agentEnv(user: AgentUser): Record<string, string> {
   }
 }
 
-/** Stops every process of the user, hands its files back, revokes its grants, removes it. */
+/** Stops every process of the user, hands its files back and revokes its grants. */
+async function stopAll(privilege: Privilege, user: AgentUser, grants: AccessGrants): Promise<void> {
+  await killUser(privilege, user)
+  await grants.revokeAll()
+}
+
+/** stopAll, then removes the user; the removal is tried even when stopping failed. */
 async function releaseAll(
   privilege: Privilege,
   user: AgentUser,
   grants: AccessGrants
 ): Promise<void> {
-  await killUser(privilege, user)
   const failures: unknown[] = []
-  await grants.revokeAll().catch((error: unknown) => failures.push(error))
+  await stopAll(privilege, user, grants).catch((error: unknown) => failures.push(error))
   await removeAgentUser(privilege, user).catch((error: unknown) => failures.push(error))
   if (failures.length) throw failures[0]
 }
 
+/** The caller's own failure, from SandboxOptions.access: passed on, not a sandbox failure. */
+class AccessNotReady extends Error {
+  constructor(readonly reason: unknown) {
+    super('the access to grant could not be got ready')
+  }
+}
+
 async function contain(privilege: Privilege, options: SandboxOptions): Promise<Sandbox> {
+  const access = Promise.resolve(options.access).catch((reason: unknown) => {
+    throw new AccessNotReady(reason)
+  })
+  // settled later, after the user is made; not an unhandled rejection meanwhile
+  access.catch(() => undefined)
   const user = await createAgentUser(privilege)
   const grants = accessGrants(privilege, user)
   const record = () => options.onRecord?.({ user, grants: grants.granted() })
   record()
-  const release = async () => {
-    await releaseAll(privilege, user, grants)
-    options.onRecord?.(undefined)
-  }
+  let stopping: Promise<void> | undefined
+  const stop = () => (stopping ??= stopAll(privilege, user, grants))
+  let releasing: Promise<void> | undefined
+  const release = () =>
+    (releasing ??= (async () => {
+      const failures: unknown[] = []
+      await stop().catch((error: unknown) => failures.push(error))
+      await removeAgentUser(privilege, user).catch((error: unknown) => failures.push(error))
+      if (failures.length) throw failures[0]
+      options.onRecord?.(undefined)
+    })())
   try {
-    // its own tmp dir and the grants touch different files: made side by side
+    // its own tmp dir, its home and the grants touch different files: made side by side
     await runAll([
       privilege.run('install', [
         '-d',
@@ -104,14 +140,16 @@ async function contain(privilege: Privilege, options: SandboxOptions): Promise<S
         '700',
         `${user.home}/tmp`
       ]),
-      grants.grant({ readWrite: [options.workspace], read: options.readable }).finally(record),
-      ...(options.seed ? [seedHome(privilege, user, options.seed)] : [])
+      ...(options.seed ? [seedHome(privilege, user, options.seed)] : []),
+      access.then(({ workspace, readable }) =>
+        grants.grant({ readWrite: [workspace], read: readable }).finally(record)
+      )
     ])
   } catch (error) {
     await release().catch(() => undefined)
     throw error
   }
-  return { launcher: userLauncher(privilege, user), env: agentEnv(user), user, release }
+  return { launcher: userLauncher(privilege, user), env: agentEnv(user), user, stop, release }
 }
 
 /**
@@ -144,6 +182,7 @@ export async function openSandbox(options: SandboxOptions): Promise<Sandbox> {
   try {
     return await contain(privilege, options)
   } catch (error) {
+    if (error instanceof AccessNotReady) throw error.reason
     if (error instanceof KugetsuError) {
       throw new KugetsuError(
         'sandbox-failed',

@@ -12,7 +12,7 @@ import { formatCost } from '../conversation/report.js'
 import type { ActionInputs } from '../inputs.js'
 import type { RunContext } from './context.js'
 import { readIssueState } from './issue-record.js'
-import { saveIssueState, type IssueState } from './turn-state.js'
+import { newerIssueState, saveIssueState, type IssueState } from './turn-state.js'
 import type { Workspace } from './workspace.js'
 
 type Budgets = Pick<ActionInputs, 'maxCostPerIssue' | 'maxTurnsPerIssue'>
@@ -90,7 +90,14 @@ export async function keepStoppedTurn(
     }
     await workspace.store.putIssueRecord(spent)
     try {
-      await saveIssueState(ref, issueNumber, spent, state, context, workspace)
+      await saveIssueState(
+        ref,
+        issueNumber,
+        spent,
+        newerIssueState(ref, issueNumber, state, context, workspace),
+        context,
+        workspace
+      )
     } catch (error) {
       core.warning(`could not save what the stopped turn spent: ${(error as Error).message}`)
     }

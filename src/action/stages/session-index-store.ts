@@ -84,10 +84,20 @@ export async function readSessionIndex(context: RunContext): Promise<IndexRead> 
 }
 
 /**
- * Saves the index with `change` merged into the newest one. Never fails the run: an update lost
- * (a failed save, two runs at once) is made good by the next run on that issue.
+ * Whether runs keep the index: not on github.com, whose caches REST API always answers `list` and
+ * `prune` (a restore and a save more per turn, for nothing). GHES may lack that API; Gitea and
+ * Forgejo have none.
+ */
+export function keepsSessionIndex(context: Pick<RunContext, 'runner'>): boolean {
+  return context.runner.forge !== 'github'
+}
+
+/**
+ * Saves the index with `change` merged into the newest one, where runs keep it. Never fails the
+ * run: an update lost (a failed save, two runs at once) is made good by the next run on that issue.
  */
 export async function updateSessionIndex(context: RunContext, change: IndexedIssue): Promise<void> {
+  if (!keepsSessionIndex(context)) return
   await withIndexDir(context, async (dir, cache) => {
     const read = await restoreInto(dir, cache, context)
     warnProblems(read)

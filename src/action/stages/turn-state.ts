@@ -91,21 +91,42 @@ export async function ensureBase(context: RunContext, workspace: Workspace): Pro
 }
 
 /**
- * Saves the issue's state after its turn. Returns the key of an entry another run saved after this
- * one restored its state, if any (this turn does not know that run's).
+ * The key of an entry another run saved for the issue after this run restored its state, if any
+ * (this turn does not know that run's). Asked when the agent's turn ends, while its work is
+ * published: a lookup that needs nothing of the save.
+ */
+export function newerIssueState(
+  ref: string,
+  issueNumber: number,
+  state: IssueState,
+  context: RunContext,
+  { store, cache }: Pick<Workspace, 'store' | 'cache'>
+): Promise<string | undefined> {
+  const keys = runKeys(context)
+  return newerStateOf(
+    cache,
+    store.issueDir(ref),
+    keys.issueStream(String(issueNumber)),
+    state.restoredKey
+  )
+}
+
+/**
+ * Saves the issue's state after its turn. Returns what `newer` found: the key of an entry another
+ * run saved after this one restored its state, if any.
  */
 export async function saveIssueState(
   ref: string,
   issueNumber: number,
   record: IssueRecord,
-  state: IssueState,
+  newer: Promise<string | undefined>,
   context: RunContext,
   { store, cache }: Workspace
 ): Promise<string | undefined> {
   const keys = runKeys(context)
   const issueDir = store.issueDir(ref)
   const issueStream = keys.issueStream(String(issueNumber))
-  const lostRace = await newerStateOf(cache, issueDir, issueStream, state.restoredKey)
+  const lostRace = await newer
   const saved = await cache.save(
     issueDir,
     keys.keyFor(issueStream, [`t${record.turns}`, record.sessionId ?? ''])

@@ -13,7 +13,7 @@ import type { CheckedOut } from '../work/checkout.js'
 import { workPrompt } from '../work/work-prompt.js'
 import { warnIfUnsealed, type RunContext, type TurnRequest } from './context.js'
 import { acknowledge, publishTurn, startTracking, trackProgress } from './reply.js'
-import { ensureBase, restoreIssueState, saveIssueState } from './turn-state.js'
+import { ensureBase, newerIssueState, restoreIssueState, saveIssueState } from './turn-state.js'
 import { newsSinceLastTurn, planTurnWork, publishTurnWork, startCheckout } from './work.js'
 import { inStage } from './stage.js'
 import { turnPrompt } from './turn-prompt.js'
@@ -111,6 +111,8 @@ async function turnInWorkspace(turn: Turn, context: RunContext): Promise<void> {
     if (!(error instanceof OpencodeRunError) || error.code !== 'budget-exceeded') throw error
     throw await keepStoppedTurn(ref, sessionRef.number, error, state, context, workspace)
   })
+  // whether another run saved meanwhile: asked while the agent stops and its work is published
+  const newer = newerIssueState(ref, sessionRef.number, state, context, workspace)
   await workspace.stopAgent()
 
   const published = await inStage(
@@ -123,7 +125,7 @@ async function turnInWorkspace(turn: Turn, context: RunContext): Promise<void> {
   const notes = built.rebuilt ? [MEMORY_REBUILT_NOTE] : []
   const lostRace = await inStage(
     "saving the issue's session",
-    saveIssueState(ref, sessionRef.number, record, state, context, workspace)
+    saveIssueState(ref, sessionRef.number, record, newer, context, workspace)
   )
   // never fails the run; saved while the answer is posted, as the answer needs nothing of it
   const indexing = updateSessionIndex(context, {

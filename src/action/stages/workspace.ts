@@ -74,6 +74,11 @@ function undoList() {
   }
 }
 
+function settledValue<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === 'rejected') throw result.reason
+  return result.value
+}
+
 /** One `opencode serve` for the run (the default), or opencode per command. */
 function startDriver(
   context: RunContext,
@@ -108,7 +113,9 @@ export async function openWorkspace(
   const dir = await mkdtemp(join(runner.temp, 'kugetsu-'))
   const undo = undoList()
   const agentUndo = undoList()
+  let removeUser: () => Promise<void> = () => Promise.resolve()
   undo.add('remove its temp dir', () => rm(dir, { recursive: true, force: true }))
+  undo.add("remove the agent's user", () => removeUser())
   undo.add('stop the agent', () => agentUndo.run())
   const stateRoot = join(dir, 'state')
   // what opencode must read of kugetsu's (a session to import): the agent reaches nothing else here
@@ -119,30 +126,47 @@ export async function openWorkspace(
     await mkdir(exchange, { recursive: true })
     const store = createEntryStore(stateRoot, entryCodec(context))
     const cache = createActionsCacheClient(stateRoot, loadCache)
-    const binary = await opencodeForAction(env, inputs.opencodeVersion, loadCache)
+    const binary = opencodeForAction(env, inputs.opencodeVersion, loadCache)
     // Provider keys stay with kugetsu: opencode reaches its providers through a loopback proxy.
-    const keys = await guardProviderKeys({
+    const guarding = guardProviderKeys({
       env,
       cwd,
       opencodeConfig: inputs.opencodeConfig,
       secrets: context.secrets
     })
-    agentUndo.add('stop the provider-key proxy', () => keys.close())
-    await ready
-    const sandbox = await openSandbox({
-      mode: inputs.sandbox,
-      // for the post step, should this step be killed before it releases the sandbox
-      onRecord: (record) => core.saveState(SANDBOX_STATE, record ? JSON.stringify(record) : ''),
-      workspace: cwd,
-      readable: [
-        await realpath(binary),
+    const access = (async () => {
+      const readable = [
+        await realpath(await binary),
         exchange,
         ...(env.OPENCODE_CONFIG ? [env.OPENCODE_CONFIG] : [])
-      ],
-      // the agent's home is new each run: opencode would fetch its plugin package into it
-      seed: opencodeHomeSeed(inputs.opencodeVersion)
-    })
-    agentUndo.add("remove the agent's user", () => sandbox.release())
+      ]
+      await ready
+      return { workspace: cwd, readable }
+    })()
+    // The agent's user is made while the binary, the key proxy and the checkout get ready.
+    const [keysSettled, sandboxSettled] = await Promise.allSettled([
+      guarding,
+      openSandbox({
+        mode: inputs.sandbox,
+        // for the post step, should this step be killed before it releases the sandbox
+        onRecord: (record) => core.saveState(SANDBOX_STATE, record ? JSON.stringify(record) : ''),
+        access,
+        // the agent's home is new each run: opencode would fetch its plugin package into it
+        seed: opencodeHomeSeed(inputs.opencodeVersion)
+      }),
+      access
+    ])
+    if (keysSettled.status === 'fulfilled') {
+      const keys = keysSettled.value
+      agentUndo.add('stop the provider-key proxy', () => keys.close())
+    }
+    if (sandboxSettled.status === 'fulfilled') {
+      const sandbox = sandboxSettled.value
+      removeUser = () => sandbox.release()
+      agentUndo.add("hand the agent's files back", () => sandbox.stop())
+    }
+    const [keys, sandbox] = [settledValue(keysSettled), settledValue(sandboxSettled)]
+    await access
     if (!sandbox.user) {
       core.warning(
         'sandbox: off: the agent runs as the runner\u2019s user and can reach everything this job can (its credentials among them)'
@@ -164,7 +188,7 @@ export async function openWorkspace(
     )
     agentUndo.add("take the seeds out of opencode's config dirs", unseed)
     const driver = startDriver(context, {
-      binary,
+      binary: await binary,
       cwd,
       env: keys.environment(
         agentEnvironment(
@@ -215,7 +239,14 @@ export async function openWorkspace(
     }
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
-    return { store, cache, engine, stopAgent: () => agentUndo.run(), close }
+    // The user's removal (userdel, some 0.2 s) needs nothing of the turn: it runs while the work is
+    // published and the state saved, and close waits for it.
+    const stopAgent = async () => {
+      await agentUndo.run()
+      // started, not awaited: close's undo waits for it (and says if it failed)
+      removeUser().catch(() => undefined)
+    }
+    return { store, cache, engine, stopAgent, close }
   } catch (error) {
     await undo.run()
     throw error
