@@ -364,15 +364,14 @@ describe('on github.com (cache protocol v2)', () => {
     expectReply(second, { verb: 'Continued', turn: 2, serverUrl: SERVER })
 
     // Only the issue's stream was looked up (restored, then checked for a newer entry before the
-    // save), then the session index's; no base was looked up or made. Two downloads: the
-    // issue's restore and the index's.
+    // save); no base was looked up or made, and no session index on github.com (its caches REST
+    // API lists). One download: the issue's restore.
     const lookups = second.cache.filter((r) => r.kind === 'lookup').map(lookupKeys)
     expect(lookups).toEqual([
       [`${PREFIX}-issue-7-`, `${PREFIX}-issue-7-`],
-      [`${PREFIX}-issue-7-`, `${PREFIX}-issue-7-`],
-      [`${PREFIX}-index-`, `${PREFIX}-index-`]
+      [`${PREFIX}-issue-7-`, `${PREFIX}-issue-7-`]
     ])
-    expect(second.cache.filter((r) => r.kind === 'download' && r.method === 'GET')).toHaveLength(2)
+    expect(second.cache.filter((r) => r.kind === 'download' && r.method === 'GET')).toHaveLength(1)
     expect(second.saved.map((entry) => entry.key)).toEqual([
       `${PREFIX}-issue-7-${second.runId}-1-t2-${caselessFact(outputs['session-id'])}`
     ])
@@ -564,8 +563,7 @@ describe('on github.com (cache protocol v2)', () => {
     expect(lookups.map((keys) => keys[0])).toEqual([
       `${PREFIX}-issue-70-`,
       first.saved[0].key.replace(/\d+-1$/, ''),
-      `${PREFIX}-issue-70-`,
-      `${PREFIX}-index-`
+      `${PREFIX}-issue-70-`
     ])
     expect(run.saved.map((entry) => entry.key)).toEqual([
       `${PREFIX}-issue-70-${run.runId}-1-t1-${caselessFact(run.outputs['session-id'])}`

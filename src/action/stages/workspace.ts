@@ -39,8 +39,9 @@ export interface Workspace {
   cache: CacheClient
   engine: Engine
   /**
-   * Stops opencode with everything it started and removes the agent's user (its files handed
-   * back): nothing of the agent runs while kugetsu publishes its work.
+   * Stops opencode with everything it started and hands the agent's files back: nothing of the
+   * agent runs while kugetsu publishes its work. The agent's user is removed meanwhile; close
+   * waits for that.
    */
   stopAgent(): Promise<void>
   /** stopAgent, and removes the private dir. */
