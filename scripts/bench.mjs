@@ -41,9 +41,11 @@
 //    with the checkout at a new path each run, against a warm bare `opencode run --session`,
 //    alternating: both ratios, what was fetched, and where the time goes. With --against REF,
 //    REF's dist/ runs the same conditions.
+// 10. what opencode's snapshots cost a new data dir (bench-snapshots.mjs): plain `opencode run`
+//    in a git checkout of the largest --files files, snapshots on and off, alternating.
 //
 // Usage: npm run bench [-- --reps 3] [--issues 200] [--turns 1,10,50] [--skip-install]
-//        [--files 2000,20000] [--against REF] [--only 1,2,3,4,5,6,7,8,9] [--verbose]
+//        [--files 2000,20000] [--against REF] [--only 1,2,3,4,5,6,7,8,9,10] [--verbose]
 /* global fetch */
 import { spawn } from 'node:child_process'
 import { mkdirSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs'
@@ -54,6 +56,7 @@ import { parseArgs } from 'node:util'
 import { gzipSync } from 'node:zlib'
 import { performance } from 'node:perf_hooks'
 import { runnerConditionFigures } from './bench-runner.mjs'
+import { snapshotFigures } from './bench-snapshots.mjs'
 import { ROOT, buildSources, buildStandIns } from './support-build.mjs'
 
 const { values: flags } = parseArgs({
@@ -64,7 +67,7 @@ const { values: flags } = parseArgs({
     'skip-install': { type: 'boolean', default: false },
     files: { type: 'string', default: '2000,20000' },
     against: { type: 'string' },
-    only: { type: 'string', default: '1,2,3,4,5,6,7,8,9' },
+    only: { type: 'string', default: '1,2,3,4,5,6,7,8,9,10' },
     verbose: { type: 'boolean', short: 'v', default: false }
   }
 })
@@ -597,6 +600,19 @@ async function main() {
         bareTurn,
         model,
         standIn,
+        row,
+        log,
+        format: { seconds, median, all, signed }
+      })
+    )
+    // ---- 10. opencode's snapshots on a new data dir (kugetsu turns them off)
+    await guarded('10', () =>
+      snapshotFigures({
+        scratch,
+        machine,
+        opencode: OPENCODE,
+        reps: REPS,
+        files: FILES.at(-1),
         row,
         log,
         format: { seconds, median, all, signed }
