@@ -11,6 +11,7 @@ import { errorMessage } from '../../errors.js'
 import { buildOpencodeConfigContent } from '../../opencode/config.js'
 import { createOpencodeDriver, type OpencodeDriverOptions } from '../../opencode/driver.js'
 import { projectConfigDirs, seedUnusedConfigDirs } from '../../opencode/config-dir-seed.js'
+import { lendPluginTree, needsOnlyPluginPackage } from '../../opencode/plugin-config-dir.js'
 import { globalConfigDir, offlineDefaults, opencodeHomeSeed } from '../../opencode/fresh-home.js'
 import { createServeDriver } from '../../opencode/serve.js'
 import type { OpencodeDriver } from '../../opencode/types.js'
@@ -21,6 +22,7 @@ import { createActionsCacheClient, type CacheClient } from '../cache/cache-state
 import { agentEnvironment } from '../secrets/environment.js'
 import { redactSecrets } from '../secrets/masking.js'
 import { opencodeForAction } from '../cache/opencode-install.js'
+import { pluginPackagesForAction } from '../cache/plugin-packages.js'
 import { guardProviderKeys } from '../secrets/provider-keys.js'
 import { loadCache, type RunContext } from './context.js'
 
@@ -129,6 +131,14 @@ export async function openWorkspace(
     })
     agentUndo.add('stop the provider-key proxy', () => keys.close())
     await ready
+    const projectDirs = await projectConfigDirs(runner.workspace, cwd)
+    // plugins and custom tools import @opencode-ai/plugin: the pinned tree, only when one has them
+    const toolDirs: string[] = []
+    for (const projectDir of projectDirs)
+      if (await needsOnlyPluginPackage(projectDir)) toolDirs.push(projectDir)
+    const pluginTree = toolDirs.length
+      ? await pluginPackagesForAction(env, inputs.opencodeVersion, loadCache)
+      : undefined
     const sandbox = await openSandbox({
       mode: inputs.sandbox,
       // for the post step, should this step be killed before it releases the sandbox
@@ -137,7 +147,8 @@ export async function openWorkspace(
       readable: [
         await realpath(binary),
         exchange,
-        ...(env.OPENCODE_CONFIG ? [env.OPENCODE_CONFIG] : [])
+        ...(env.OPENCODE_CONFIG ? [env.OPENCODE_CONFIG] : []),
+        ...(pluginTree ? [await realpath(join(pluginTree, 'node_modules'))] : [])
       ],
       // the agent's home is new each run: opencode would fetch its plugin package into it
       seed: opencodeHomeSeed(inputs.opencodeVersion)
@@ -158,11 +169,15 @@ export async function openWorkspace(
               { dir: globalConfigDir(env), create: true },
               { dir: join(env.HOME || homedir(), '.opencode'), create: false }
             ]),
-        ...(await projectConfigDirs(runner.workspace, cwd)).map((dir) => ({ dir, create: false }))
+        ...projectDirs.map((dir) => ({ dir, create: false }))
       ],
       inputs.opencodeVersion
     )
     agentUndo.add("take the seeds out of opencode's config dirs", unseed)
+    if (pluginTree) {
+      const unlend = await lendPluginTree(toolDirs, pluginTree, inputs.opencodeVersion)
+      agentUndo.add("take the plugin package out of the repository's .opencode dirs", unlend)
+    }
     const driver = startDriver(context, {
       binary,
       cwd,
