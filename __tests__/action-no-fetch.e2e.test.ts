@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { spawn } from 'node:child_process'
-import { readdirSync } from 'node:fs'
+import { mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { cleanupJobs, type ActionEvent } from './support/action-runner.js'
 import {
@@ -19,7 +19,8 @@ import {
 } from './support/action-e2e.js'
 import type { Issue } from './support/github-api.js'
 import { toolStepsScript, write } from './support/tool-steps.js'
-import { gzipped, tarArchive } from './support/tar-build.js'
+import { gzipped, tarArchive, zstdCompressed } from './support/tar-build.js'
+import type { CacheEntry } from './support/cache-server.js'
 import { createOpencodeEnv } from './support/opencode-env.js'
 import { registryEnv, startRegistry, type Registry } from './support/registry.js'
 import {
@@ -174,6 +175,8 @@ describe('a turn on a fresh home', () => {
 describe('a repository whose .opencode has custom tools', () => {
   const TOOLS_REPO = 'octo-org/tools-repo'
   let toolsBed: TestBed
+  /** The entry the cold run saved (its version is the one a planted entry must have). */
+  let pluginEntry: CacheEntry | undefined
 
   beforeAll(async () => {
     const tools = toolStepsScript(new Map([['note', [write('notes.txt', 'written offline\n')]]]))
@@ -258,9 +261,8 @@ describe('a repository whose .opencode has custom tools', () => {
       'registry GET /@opencode-ai%2fplugin',
       'registry GET /@opencode-ai/plugin/-/plugin-1.18.33.tgz'
     ])
-    expect(cold.run.saved.map((entry) => entry.key)).toContainEqual(
-      expect.stringMatching(/^kugetsu-opencode-plugin-1\.18\.33-linux-/)
-    )
+    pluginEntry = cold.run.saved.find((entry) => entry.key.startsWith('kugetsu-opencode-plugin-'))
+    expect(pluginEntry?.key).toMatch(/^kugetsu-opencode-plugin-1\.18\.33-linux-/)
     // the tool's import resolved: opencode offered it to the model
     expect(cold.run.model.find((r) => r.kind === 'chat')?.tools).toContain('pinned')
     const [commit] = await toolsBed.world.github.git.log(TOOLS_REPO, cold.run.outputs.branch)
@@ -277,5 +279,47 @@ describe('a repository whose .opencode has custom tools', () => {
     )
     const warmDir = join(warm.run.result.job.workspace, '.opencode')
     expect(readdirSync(warmDir).filter((name) => name !== '.gitignore')).toEqual(['tool'])
+  }, 300_000)
+
+  test('a planted entry with a ".." member is refused, warned about, and the package installed afresh', async () => {
+    expect(pluginEntry).toBeDefined()
+    const outside = join(toolsBed.scratch, 'outside')
+    mkdirSync(outside, { recursive: true })
+    const planted = toolsBed.world.cache.store.seed({
+      key: `${pluginEntry!.key.replace(/\d+-\d+$/, '')}99999-1`,
+      version: pluginEntry!.version,
+      createdAt: new Date(Date.now() + 60_000),
+      archive: zstdCompressed(
+        tarArchive([
+          {
+            path: `opencode-plugin/1.18.33/${'../'.repeat(30)}${outside.slice(1)}/dotdot`,
+            data: 'planted\n'
+          }
+        ])
+      )
+    })
+    const issue = toolsBed.world.github.state.addIssue(TOOLS_REPO, {
+      number: 20,
+      title: 'Planted',
+      body: 'Hello.',
+      user: 'alice'
+    })
+    const made = toolsBed.world.github.state.addComment(TOOLS_REPO, issue.number, {
+      body: '/kugetsu hello',
+      user: 'alice'
+    })
+    const { run, fetched } = await toolsTurn(issueCommentEvent(toolsBed.world.context, issue, made))
+    toolsBed.world.cache.store.delete(planted.id)
+    expect(readdirSync(outside)).toEqual([])
+    expect(
+      run.result.annotations.filter((a) => a.level === 'warning').map((a) => a.message)
+    ).toContainEqual(
+      expect.stringContaining(
+        `the Actions cache entry ${planted.key} of @opencode-ai/plugin 1.18.33 was refused before anything was extracted`
+      )
+    )
+    // the turn goes on with a tree of its own, from the registry the runner is configured with
+    expect(fetched).toHaveLength(2)
+    expect(run.model.find((r) => r.kind === 'chat')?.tools).toContain('pinned')
   }, 300_000)
 })
