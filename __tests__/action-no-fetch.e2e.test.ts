@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { spawn } from 'node:child_process'
-import { readdirSync } from 'node:fs'
+import { mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { cleanupJobs, type ActionEvent } from './support/action-runner.js'
 import {
@@ -19,6 +19,8 @@ import {
 } from './support/action-e2e.js'
 import type { Issue } from './support/github-api.js'
 import { toolStepsScript, write } from './support/tool-steps.js'
+import { gzipped, tarArchive, zstdCompressed } from './support/tar-build.js'
+import type { CacheEntry } from './support/cache-server.js'
 import { createOpencodeEnv } from './support/opencode-env.js'
 import { registryEnv, startRegistry, type Registry } from './support/registry.js'
 import {
@@ -167,5 +169,157 @@ describe('a turn on a fresh home', () => {
     // the checkout's .opencode is as the repository has it, apart from opencode's own ignore file
     const dir = join(run.result.job.workspace, '.opencode')
     expect(readdirSync(dir).filter((name) => name !== '.gitignore')).toEqual(['agent'])
+  }, 300_000)
+})
+
+describe('a repository whose .opencode has custom tools', () => {
+  const TOOLS_REPO = 'octo-org/tools-repo'
+  let toolsBed: TestBed
+  /** The entry the cold run saved (its version is the one a planted entry must have). */
+  let pluginEntry: CacheEntry | undefined
+
+  beforeAll(async () => {
+    const tools = toolStepsScript(new Map([['note', [write('notes.txt', 'written offline\n')]]]))
+    toolsBed = await createTestBed({
+      script: tools,
+      repo: TOOLS_REPO,
+      firstRunId: 16100,
+      git: {
+        files: {
+          'README.md': '# tools-repo\n',
+          // a custom tool imports the plugin package at run time
+          '.opencode/tool/pinned.ts': [
+            "import { tool } from '@opencode-ai/plugin'",
+            'export default tool({',
+            "  description: 'Says the plugin package resolved',",
+            '  args: {},',
+            "  async execute() { return 'resolved' }",
+            '})',
+            ''
+          ].join('\n')
+        }
+      }
+    })
+    toolsBed.world.github.state.setPermission(TOOLS_REPO, 'alice', 'write')
+    // a stand-in of the package: what the tool imports, nothing else
+    const manifest = {
+      name: '@opencode-ai/plugin',
+      version: '1.18.33',
+      type: 'module',
+      main: 'index.js'
+    }
+    registry.add({
+      name: manifest.name,
+      version: manifest.version,
+      manifest,
+      tarball: gzipped(
+        tarArchive([
+          { path: 'package/package.json', data: JSON.stringify(manifest) },
+          { path: 'package/index.js', data: 'export function tool(input) {\n  return input\n}\n' }
+        ])
+      )
+    })
+  })
+
+  afterAll(async () => {
+    await toolsBed?.close()
+  })
+
+  async function toolsTurn(event: ActionEvent): Promise<{ run: WorldRun; fetched: unknown[] }> {
+    const mark = registry.requests.length
+    const run = await toolsBed.world.run({ event, env: networkEnv })
+    const errors = run.result.annotations.filter((a) => a.level === 'error')
+    if (run.result.exitCode !== 0 || errors.length) {
+      throw new Error(
+        `the action failed (exit ${run.result.exitCode}): ${errors.map((e) => e.message).join('; ')}\n${run.result.stdout.slice(-3000)}`
+      )
+    }
+    return {
+      run,
+      fetched: registry.requests.slice(mark).map((r) => `registry ${r.method} ${r.path}`)
+    }
+  }
+
+  test('the plugin package is installed once, pinned, cached, and never committed', async () => {
+    const issue = toolsBed.world.github.state.addIssue(TOOLS_REPO, {
+      number: 19,
+      title: 'Tools offline',
+      body: 'Write a note.',
+      user: 'alice'
+    })
+    const say = (body: string) => {
+      const made = toolsBed.world.github.state.addComment(TOOLS_REPO, issue.number, {
+        body,
+        user: 'alice'
+      })
+      return issueCommentEvent(toolsBed.world.context, issue, made)
+    }
+
+    // cold: kugetsu's npm asks for the package and its tarball, once; opencode asks nothing
+    const cold = await toolsTurn(say('/kugetsu WORK note'))
+    expect(cold.fetched).toEqual([
+      'registry GET /@opencode-ai%2fplugin',
+      'registry GET /@opencode-ai/plugin/-/plugin-1.18.33.tgz'
+    ])
+    pluginEntry = cold.run.saved.find((entry) => entry.key.startsWith('kugetsu-opencode-plugin-'))
+    expect(pluginEntry?.key).toMatch(/^kugetsu-opencode-plugin-1\.18\.33-linux-/)
+    // the tool's import resolved: opencode offered it to the model
+    expect(cold.run.model.find((r) => r.kind === 'chat')?.tools).toContain('pinned')
+    const [commit] = await toolsBed.world.github.git.log(TOOLS_REPO, cold.run.outputs.branch)
+    expect(commit.files).toEqual(['notes.txt'])
+    const dir = join(cold.run.result.job.workspace, '.opencode')
+    expect(readdirSync(dir).filter((name) => name !== '.gitignore')).toEqual(['tool'])
+
+    // warm (a new job, an empty tool cache): the Actions cache entry, no registry at all
+    const warm = await toolsTurn(say('/kugetsu and again'))
+    expect(warm.fetched).toEqual([])
+    expect(warm.run.model.find((r) => r.kind === 'chat')?.tools).toContain('pinned')
+    expect(warm.run.saved.map((entry) => entry.key)).not.toContainEqual(
+      expect.stringMatching(/^kugetsu-opencode-plugin-/)
+    )
+    const warmDir = join(warm.run.result.job.workspace, '.opencode')
+    expect(readdirSync(warmDir).filter((name) => name !== '.gitignore')).toEqual(['tool'])
+  }, 300_000)
+
+  test('a planted entry with a ".." member is refused, warned about, and the package installed afresh', async () => {
+    expect(pluginEntry).toBeDefined()
+    const outside = join(toolsBed.scratch, 'outside')
+    mkdirSync(outside, { recursive: true })
+    const planted = toolsBed.world.cache.store.seed({
+      key: `${pluginEntry!.key.replace(/\d+-\d+$/, '')}99999-1`,
+      version: pluginEntry!.version,
+      createdAt: new Date(Date.now() + 60_000),
+      archive: zstdCompressed(
+        tarArchive([
+          {
+            path: `opencode-plugin/1.18.33/${'../'.repeat(30)}${outside.slice(1)}/dotdot`,
+            data: 'planted\n'
+          }
+        ])
+      )
+    })
+    const issue = toolsBed.world.github.state.addIssue(TOOLS_REPO, {
+      number: 20,
+      title: 'Planted',
+      body: 'Hello.',
+      user: 'alice'
+    })
+    const made = toolsBed.world.github.state.addComment(TOOLS_REPO, issue.number, {
+      body: '/kugetsu hello',
+      user: 'alice'
+    })
+    const { run, fetched } = await toolsTurn(issueCommentEvent(toolsBed.world.context, issue, made))
+    toolsBed.world.cache.store.delete(planted.id)
+    expect(readdirSync(outside)).toEqual([])
+    expect(
+      run.result.annotations.filter((a) => a.level === 'warning').map((a) => a.message)
+    ).toContainEqual(
+      expect.stringContaining(
+        `the Actions cache entry ${planted.key} of @opencode-ai/plugin 1.18.33 was refused before anything was extracted`
+      )
+    )
+    // the turn goes on with a tree of its own, from the registry the runner is configured with
+    expect(fetched).toHaveLength(2)
+    expect(run.model.find((r) => r.kind === 'chat')?.tools).toContain('pinned')
   }, 300_000)
 })

@@ -77,16 +77,7 @@ export async function seedUnusedConfigDir(
   return async () => {
     const kept: string[] = []
     for (const file of seed.files) {
-      const path = join(dir, file.path)
-      const now = await lstat(path).catch(() => undefined)
-      if (!now) continue
-      // read only a regular file of the seed's size: the agent may have swapped in anything
-      const same =
-        now.isFile() &&
-        now.size === Buffer.byteLength(file.content) &&
-        (await readFile(path, 'utf8')) === file.content
-      if (same) await rm(path, { force: true })
-      else kept.push(file.path)
+      if (!(await removeIfUnchanged(join(dir, file.path), file.content))) kept.push(file.path)
     }
     for (const sub of [...seed.dirs].reverse()) {
       // only while still empty: opencode installed into it after all, or the agent wrote there
@@ -100,6 +91,22 @@ export async function seedUnusedConfigDir(
       core.info(`left ${kept.join(', ')} in ${dir}: changed during the turn`)
     }
   }
+}
+
+/**
+ * Removes the file kugetsu wrote at `path` when it is still a regular file with `content`: false
+ * when it is something else now (the agent may have swapped in anything), true when gone.
+ */
+export async function removeIfUnchanged(path: string, content: string): Promise<boolean> {
+  const now = await lstat(path).catch(() => undefined)
+  if (!now) return true
+  // read only a regular file of the seed's size
+  const same =
+    now.isFile() &&
+    now.size === Buffer.byteLength(content) &&
+    (await readFile(path, 'utf8')) === content
+  if (same) await rm(path, { force: true })
+  return same
 }
 
 /** Seeds every dir of `dirs` that may be; one undo for all of them. */

@@ -11,6 +11,7 @@ import { errorMessage } from '../../errors.js'
 import { buildOpencodeConfigContent } from '../../opencode/config.js'
 import { createOpencodeDriver, type OpencodeDriverOptions } from '../../opencode/driver.js'
 import { projectConfigDirs, seedUnusedConfigDirs } from '../../opencode/config-dir-seed.js'
+import { lendPluginTree, needsOnlyPluginPackage } from '../../opencode/plugin-config-dir.js'
 import { globalConfigDir, offlineDefaults, opencodeHomeSeed } from '../../opencode/fresh-home.js'
 import { createServeDriver } from '../../opencode/serve.js'
 import type { OpencodeDriver } from '../../opencode/types.js'
@@ -21,6 +22,7 @@ import { createActionsCacheClient, type CacheClient } from '../cache/cache-state
 import { agentEnvironment } from '../secrets/environment.js'
 import { redactSecrets } from '../secrets/masking.js'
 import { opencodeForAction } from '../cache/opencode-install.js'
+import { pluginPackagesForAction } from '../cache/plugin-packages.js'
 import { guardProviderKeys } from '../secrets/provider-keys.js'
 import { loadCache, type RunContext } from './context.js'
 
@@ -142,7 +144,16 @@ export async function openWorkspace(
         ...(env.OPENCODE_CONFIG ? [env.OPENCODE_CONFIG] : [])
       ]
       await ready
-      return { workspace: cwd, readable }
+      const projectDirs = await projectConfigDirs(runner.workspace, cwd)
+      // plugins and custom tools import @opencode-ai/plugin: the pinned tree, only when one has them
+      const toolDirs: string[] = []
+      for (const projectDir of projectDirs)
+        if (await needsOnlyPluginPackage(projectDir)) toolDirs.push(projectDir)
+      const pluginTree = toolDirs.length
+        ? await pluginPackagesForAction(env, inputs.opencodeVersion, loadCache)
+        : undefined
+      if (pluginTree) readable.push(await realpath(join(pluginTree, 'node_modules')))
+      return { workspace: cwd, readable, projectDirs, toolDirs, pluginTree }
     })()
     // The agent's user is made while the binary, the key proxy and the checkout get ready.
     const [keysSettled, sandboxSettled] = await Promise.allSettled([
@@ -167,7 +178,7 @@ export async function openWorkspace(
       agentUndo.add("hand the agent's files back", () => sandbox.stop())
     }
     const [keys, sandbox] = [settledValue(keysSettled), settledValue(sandboxSettled)]
-    await access
+    const { projectDirs, toolDirs, pluginTree } = await access
     if (!sandbox.user) {
       core.warning(
         'sandbox: off: the agent runs as the runner\u2019s user and can reach everything this job can (its credentials among them)'
@@ -183,11 +194,15 @@ export async function openWorkspace(
               { dir: globalConfigDir(env), create: true },
               { dir: join(env.HOME || homedir(), '.opencode'), create: false }
             ]),
-        ...(await projectConfigDirs(runner.workspace, cwd)).map((dir) => ({ dir, create: false }))
+        ...projectDirs.map((dir) => ({ dir, create: false }))
       ],
       inputs.opencodeVersion
     )
     agentUndo.add("take the seeds out of opencode's config dirs", unseed)
+    if (pluginTree) {
+      const unlend = await lendPluginTree(toolDirs, pluginTree, inputs.opencodeVersion)
+      agentUndo.add("take the plugin package out of the repository's .opencode dirs", unlend)
+    }
     const driver = startDriver(context, {
       binary: await binary,
       cwd,
