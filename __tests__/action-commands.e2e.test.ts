@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { cleanupJobs, type ActionEvent } from './support/action-runner.js'
 import {
   createTestBed,
+  errorsOf,
+  expectSuccess,
   issueCommentEvent,
   type KugetsuWorld,
   type TestBed,
@@ -53,17 +55,6 @@ function commentOn(issue: Issue, body: string, user: string): ActionEvent {
 }
 
 const chats = (run: WorldRun) => run.model.filter((request) => request.kind === 'chat')
-const errorsOf = (run: WorldRun) =>
-  run.result.annotations.filter((a) => a.level === 'error').map((a) => a.message)
-
-function expectSuccess(run: WorldRun): void {
-  if (run.result.exitCode !== 0 || errorsOf(run).length > 0) {
-    throw new Error(
-      `the action failed (exit ${run.result.exitCode}): ${errorsOf(run).join('; ')}\n${run.result.stdout.slice(-3000)}`
-    )
-  }
-}
-
 describe('a comment the agent posts with the token', () => {
   test('does not start another turn, and its account may ask again once kugetsu replied', async () => {
     const issue = newIssue()

@@ -8,53 +8,36 @@
  * The tests of a describe block run in order and build on each other.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { cleanupJobs } from './support/action-runner.js'
 import {
   createKugetsuWorld,
-  createOpencodeShim,
+  createOpencodeRig,
+  expectSuccess as expectRunSuccess,
   readActionDefinition,
   type KugetsuWorld,
-  type OpencodeShim,
+  type OpencodeRig,
   type WorldRun
 } from './support/action-e2e.js'
 import { readArchive } from './support/cache-server.js'
 import { type GiteaApi, type GiteaForge } from './support/gitea-api.js'
 import { tarArchive, zstdCompressed } from './support/tar-build.js'
-import { startModelServer, type ModelServer } from './support/model-server.js'
-import { createOpencodeEnv } from './support/opencode-env.js'
 
 const REPO = 'acme/widgets'
 const SERVER = 'https://forge.example.test'
 const HOST = 'forge.example.test'
 const PERMISSION = /^\/api\/v1\/repos\/acme\/widgets\/collaborators\/[^/]+\/permission$/
 
-const scratch = mkdtempSync(join(tmpdir(), 'kugetsu-forgejo-e2e-'))
 const declaredOutputs = new Set(readActionDefinition().outputs)
 
-let model: ModelServer
-let shim: OpencodeShim
-let opencodeEnv: Record<string, string>
+let rig: OpencodeRig
 
 beforeAll(async () => {
-  model = await startModelServer()
-  const machine = await createOpencodeEnv({ baseURL: model.baseURL, parentDir: scratch })
-  shim = await createOpencodeShim(scratch)
-  opencodeEnv = Object.fromEntries(
-    Object.entries(machine.env).filter(
-      (entry): entry is [string, string] =>
-        /^(OPENCODE_|SCRIPTED_KEY$|npm_config_offline$|NO_COLOR$)/.test(entry[0]) &&
-        entry[1] !== undefined
-    )
-  )
+  rig = await createOpencodeRig({ scratchPrefix: 'kugetsu-forgejo-e2e-' })
 })
 
 afterAll(async () => {
-  await model?.close()
+  await rig?.close()
   cleanupJobs()
-  rmSync(scratch, { recursive: true, force: true })
 })
 
 /**
@@ -63,14 +46,11 @@ afterAll(async () => {
  */
 async function newWorld(forge: GiteaForge, firstRunId: number): Promise<KugetsuWorld<GiteaApi>> {
   const world = await createKugetsuWorld({
+    ...rig.worldOptions,
     forge,
     protocol: 'v1',
     serverUrl: SERVER,
     repo: REPO,
-    model,
-    shim,
-    env: opencodeEnv,
-    scratch,
     firstRunId
   })
   const { state } = world.github
@@ -93,14 +73,9 @@ async function comment(
   return world.run({ event: world.github.events.issueComment(REPO, posted.id), inputs })
 }
 
+/** The run succeeded, and set only outputs action.yml declares. */
 function expectSuccess(run: WorldRun): void {
-  const errors = run.result.annotations.filter((a) => a.level === 'error')
-  if (run.result.exitCode !== 0 || errors.length > 0) {
-    throw new Error(
-      `the action failed (exit ${run.result.exitCode}): ${errors.map((e) => e.message).join('; ')}\n` +
-        `${run.result.stdout.slice(-4000)}\n${run.result.stderr.slice(-2000)}`
-    )
-  }
+  expectRunSuccess(run)
   for (const name of Object.keys(run.outputs)) expect(declaredOutputs).toContain(name)
 }
 

@@ -18,6 +18,8 @@ import { cleanupJobs, type ActionEvent } from './support/action-runner.js'
 import {
   createTestBed,
   dispatchEvent,
+  errorsOf,
+  expectSuccess,
   issueCommentEvent,
   type KugetsuWorld,
   type TestBed,
@@ -121,17 +123,7 @@ function commentOn(issue: Issue, body: string, user: string): ActionEvent {
 }
 
 const chats = (run: WorldRun) => run.model.filter((request) => request.kind === 'chat')
-const errorsOf = (run: WorldRun) =>
-  run.result.annotations.filter((a) => a.level === 'error').map((a) => a.message)
 const requestsOf = (run: WorldRun) => run.github.map((r) => `${r.method} ${r.path} ${r.status}`)
-
-function expectSuccess(run: WorldRun): void {
-  if (run.result.exitCode !== 0 || errorsOf(run).length > 0) {
-    throw new Error(
-      `the action failed (exit ${run.result.exitCode}): ${errorsOf(run).join('; ')}\n${run.result.stdout.slice(-3000)}`
-    )
-  }
-}
 
 /** Nothing happened but (at most) the permission lookup: no opencode, cache, model or comment. */
 function expectNothingDone(run: WorldRun): void {
