@@ -8,12 +8,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { cleanupJobs } from './support/action-runner.js'
-import {
-  createTestBed,
-  issueCommentEvent,
-  type TestBed,
-  type WorldRun
-} from './support/action-e2e.js'
+import { createTestBed, errorsOf, issueCommentEvent, type TestBed } from './support/action-e2e.js'
 import { readArchive, type CacheEntry } from './support/cache-server.js'
 import type { Issue } from './support/github-api.js'
 import { tarArchive, zstdCompressed } from './support/tar-build.js'
@@ -58,9 +53,6 @@ const comment = (issue: Issue, body: string) =>
     issue,
     bed.world.github.state.addComment(REPO, issue.number, { body, user: 'alice' })
   )
-const errorsOf = (run: WorldRun) =>
-  run.result.annotations.filter((a) => a.level === 'error').map((a) => a.message)
-
 /**
  * The version @actions/cache gives an entry of `path`: it hashes the compression method too, which
  * depends on the zstd at hand, so it is learnt from the first entry a run saved.
