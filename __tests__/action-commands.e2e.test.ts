@@ -4,12 +4,13 @@
  * the model, and the budgets.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { cleanupJobs, type ActionEvent } from './support/action-runner.js'
+import { cleanupJobs } from './support/action-runner.js'
 import {
   createTestBed,
   errorsOf,
   expectSuccess,
   issueCommentEvent,
+  issueMaker,
   type KugetsuWorld,
   type TestBed,
   type WorldRun
@@ -38,21 +39,7 @@ afterAll(async () => {
   cleanupJobs()
 })
 
-let nextIssue = 1
-function newIssue(): Issue {
-  const number = nextIssue++
-  return world.github.state.addIssue(REPO, {
-    number,
-    title: `Issue ${number}`,
-    body: 'Something is wrong.',
-    user: 'alice'
-  })
-}
-
-function commentOn(issue: Issue, body: string, user: string): ActionEvent {
-  const comment = world.github.state.addComment(REPO, issue.number, { body, user })
-  return issueCommentEvent(world.context, issue, comment)
-}
+const { newIssue, commentOn } = issueMaker(() => world, REPO, 1)
 
 const chats = (run: WorldRun) => run.model.filter((request) => request.kind === 'chat')
 describe('a comment the agent posts with the token', () => {

@@ -20,7 +20,7 @@ import {
   dispatchEvent,
   errorsOf,
   expectSuccess,
-  issueCommentEvent,
+  issueMaker,
   type KugetsuWorld,
   type TestBed,
   type WorldRun
@@ -106,21 +106,7 @@ afterAll(async () => {
   cleanupJobs()
 })
 
-let nextIssue = 20
-function newIssue(): Issue {
-  const number = nextIssue++
-  return world.github.state.addIssue(REPO, {
-    number,
-    title: `Issue ${number}`,
-    body: 'Something is wrong.',
-    user: 'alice'
-  })
-}
-
-function commentOn(issue: Issue, body: string, user: string): ActionEvent {
-  const comment = world.github.state.addComment(REPO, issue.number, { body, user })
-  return issueCommentEvent(world.context, issue, comment)
-}
+const { newIssue, commentOn } = issueMaker(() => world, REPO, 20)
 
 const chats = (run: WorldRun) => run.model.filter((request) => request.kind === 'chat')
 const requestsOf = (run: WorldRun) => run.github.map((r) => `${r.method} ${r.path} ${r.status}`)

@@ -17,6 +17,7 @@
  *   false` leaves it, cloned over HTTP from the GitHub stand-in's git remote (worlds with `git`);
  * - `createOpencodeRig`: the scripted model, opencode's offline environment and the shim that a
  *   suite's worlds share; `createTestBed`: a rig and one world;
+ * - `issueMaker`: numbered issues and comments on them as events;
  * - `expectSuccess` / `errorsOf`: what every suite asks of a run.
  */
 import { NoOperationTraceWriter, isBasicExpression, isString } from '@actions/workflow-parser'
@@ -776,6 +777,33 @@ export async function createTestBed(options: TestBedOptions): Promise<TestBed> {
     async close() {
       await world.close()
       await rig.close()
+    }
+  }
+}
+
+/**
+ * Issues numbered from `first` on (`Issue <n>`, opened by alice), and comments on them as the
+ * issue_comment events they make, in the world `world()` gives (a suite's, made in beforeAll).
+ */
+export function issueMaker(
+  world: () => KugetsuWorld,
+  repo: string,
+  first: number
+): { newIssue(): Issue; commentOn(issue: Issue, body: string, user?: string): ActionEvent } {
+  let next = first
+  return {
+    newIssue() {
+      const number = next++
+      return world().github.state.addIssue(repo, {
+        number,
+        title: `Issue ${number}`,
+        body: 'Something is wrong.',
+        user: 'alice'
+      })
+    },
+    commentOn(issue, body, user = 'alice') {
+      const comment = world().github.state.addComment(repo, issue.number, { body, user })
+      return issueCommentEvent(world().context, issue, comment)
     }
   }
 }
