@@ -8,14 +8,8 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { cleanupJobs } from './support/action-runner.js'
-import {
-  createTestBed,
-  issueCommentEvent,
-  type TestBed,
-  type WorldRun
-} from './support/action-e2e.js'
+import { createTestBed, errorsOf, issueMaker, type TestBed } from './support/action-e2e.js'
 import { readArchive, type CacheEntry } from './support/cache-server.js'
-import type { Issue } from './support/github-api.js'
 import { tarArchive, zstdCompressed } from './support/tar-build.js'
 import { gzipSync } from 'node:zlib'
 import { OPENCODE_VERSION } from '../src/opencode/version.js'
@@ -41,26 +35,7 @@ afterAll(async () => {
   cleanupJobs()
 })
 
-let nextIssue = 40
-function newIssue(): Issue {
-  const number = nextIssue++
-  return bed.world.github.state.addIssue(REPO, {
-    number,
-    title: `Issue ${number}`,
-    body: 'Something is wrong.',
-    user: 'alice'
-  })
-}
-
-const comment = (issue: Issue, body: string) =>
-  issueCommentEvent(
-    bed.world.context,
-    issue,
-    bed.world.github.state.addComment(REPO, issue.number, { body, user: 'alice' })
-  )
-const errorsOf = (run: WorldRun) =>
-  run.result.annotations.filter((a) => a.level === 'error').map((a) => a.message)
-
+const { newIssue, commentOn: comment } = issueMaker(() => bed.world, REPO, 40)
 /**
  * The version @actions/cache gives an entry of `path`: it hashes the compression method too, which
  * depends on the zstd at hand, so it is learnt from the first entry a run saved.

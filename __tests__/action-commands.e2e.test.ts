@@ -4,10 +4,13 @@
  * the model, and the budgets.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { cleanupJobs, type ActionEvent } from './support/action-runner.js'
+import { cleanupJobs } from './support/action-runner.js'
 import {
   createTestBed,
+  errorsOf,
+  expectSuccess,
   issueCommentEvent,
+  issueMaker,
   type KugetsuWorld,
   type TestBed,
   type WorldRun
@@ -36,34 +39,9 @@ afterAll(async () => {
   cleanupJobs()
 })
 
-let nextIssue = 1
-function newIssue(): Issue {
-  const number = nextIssue++
-  return world.github.state.addIssue(REPO, {
-    number,
-    title: `Issue ${number}`,
-    body: 'Something is wrong.',
-    user: 'alice'
-  })
-}
-
-function commentOn(issue: Issue, body: string, user: string): ActionEvent {
-  const comment = world.github.state.addComment(REPO, issue.number, { body, user })
-  return issueCommentEvent(world.context, issue, comment)
-}
+const { newIssue, commentOn } = issueMaker(() => world, REPO, 1)
 
 const chats = (run: WorldRun) => run.model.filter((request) => request.kind === 'chat')
-const errorsOf = (run: WorldRun) =>
-  run.result.annotations.filter((a) => a.level === 'error').map((a) => a.message)
-
-function expectSuccess(run: WorldRun): void {
-  if (run.result.exitCode !== 0 || errorsOf(run).length > 0) {
-    throw new Error(
-      `the action failed (exit ${run.result.exitCode}): ${errorsOf(run).join('; ')}\n${run.result.stdout.slice(-3000)}`
-    )
-  }
-}
-
 describe('a comment the agent posts with the token', () => {
   test('does not start another turn, and its account may ask again once kugetsu replied', async () => {
     const issue = newIssue()

@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import { cleanupJobs, runPost, type ActionEvent } from './support/action-runner.js'
 import {
   createTestBed,
+  expectSuccess,
   issueCommentEvent,
   type KugetsuWorld,
   type TestBed,
@@ -101,15 +102,6 @@ function toolOutputs(run: WorldRun): string[] {
   return run.model
     .filter((request) => request.kind === 'chat')
     .flatMap((request) => request.toolResults.map((result) => result.content))
-}
-
-function expectSuccess(run: WorldRun): void {
-  const errors = run.result.annotations.filter((a) => a.level === 'error')
-  if (run.result.exitCode !== 0 || errors.length > 0) {
-    throw new Error(
-      `the action failed (exit ${run.result.exitCode}): ${errors.map((e) => e.message).join('; ')}\n${run.result.stdout.slice(-3000)}`
-    )
-  }
 }
 
 /**

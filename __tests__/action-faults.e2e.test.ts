@@ -10,6 +10,8 @@ import { cleanupJobs, runPost, type ActionEvent } from './support/action-runner.
 import {
   SHIM_CRASH_ENV,
   createTestBed,
+  errorsOf,
+  expectSuccess,
   issueCommentEvent,
   type KugetsuWorld,
   type TestBed,
@@ -89,17 +91,6 @@ function processesIn(dir: string): string[] {
 }
 
 const chats = (run: WorldRun) => run.model.filter((request) => request.kind === 'chat')
-const errorsOf = (run: WorldRun) =>
-  run.result.annotations.filter((a) => a.level === 'error').map((a) => a.message)
-
-function expectSuccess(run: WorldRun): void {
-  if (run.result.exitCode !== 0 || errorsOf(run).length > 0) {
-    throw new Error(
-      `the action failed (exit ${run.result.exitCode}): ${errorsOf(run).join('; ')}\n${run.result.stdout.slice(-3000)}`
-    )
-  }
-}
-
 let one: Issue
 let two: Issue
 let oneFirst: WorldRun

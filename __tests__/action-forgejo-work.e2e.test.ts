@@ -8,62 +8,45 @@
  * The tests of a describe block run in order and build on each other.
  */
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { cleanupJobs } from './support/action-runner.js'
 import {
   createKugetsuWorld,
-  createOpencodeShim,
+  createOpencodeRig,
+  expectSuccess,
   type KugetsuWorld,
-  type OpencodeShim,
+  type OpencodeRig,
   type WorldRun
 } from './support/action-e2e.js'
 import { type GiteaApi, type GiteaForge } from './support/gitea-api.js'
-import { startModelServer, type ModelServer } from './support/model-server.js'
-import { createOpencodeEnv } from './support/opencode-env.js'
 import { read, toolStepsScript, write, type ToolStep } from './support/tool-steps.js'
 
 const REPO = 'acme/widgets'
 const SERVER = 'https://forge.example.test'
 jest.setTimeout(240_000)
 
-const scratch = mkdtempSync(join(tmpdir(), 'kugetsu-forgejo-work-e2e-'))
 /** The tool calls a turn makes, named by `WORK <name>` in its message. */
 const steps = new Map<string, ToolStep[]>()
-let model: ModelServer
-let shim: OpencodeShim
-let opencodeEnv: Record<string, string>
+let rig: OpencodeRig
 
 beforeAll(async () => {
-  model = await startModelServer(toolStepsScript(steps))
-  const machine = await createOpencodeEnv({ baseURL: model.baseURL, parentDir: scratch })
-  shim = await createOpencodeShim(scratch)
-  opencodeEnv = Object.fromEntries(
-    Object.entries(machine.env).filter(
-      (entry): entry is [string, string] =>
-        /^(OPENCODE_|SCRIPTED_KEY$|npm_config_offline$|NO_COLOR$)/.test(entry[0]) &&
-        entry[1] !== undefined
-    )
-  )
+  rig = await createOpencodeRig({
+    script: toolStepsScript(steps),
+    scratchPrefix: 'kugetsu-forgejo-work-e2e-'
+  })
 })
 
 afterAll(async () => {
-  await model?.close()
+  await rig?.close()
   cleanupJobs()
-  rmSync(scratch, { recursive: true, force: true })
 })
 
 async function newWorld(forge: GiteaForge, firstRunId: number): Promise<KugetsuWorld<GiteaApi>> {
   const world = await createKugetsuWorld({
+    ...rig.worldOptions,
     forge,
     protocol: 'v1',
     serverUrl: SERVER,
     repo: REPO,
-    model,
-    shim,
-    env: opencodeEnv,
-    scratch,
     firstRunId,
     git: { files: { 'README.md': '# widgets\n', 'src/app.txt': 'app v1\n' } }
   })
@@ -81,12 +64,7 @@ async function ask(
 ): Promise<WorldRun> {
   const posted = world.github.state.addComment(REPO, issue, { body, user })
   const run = await world.run({ event: world.github.events.issueComment(REPO, posted.id), inputs })
-  const errors = run.result.annotations.filter((a) => a.level === 'error')
-  if (run.result.exitCode !== 0 || errors.length > 0) {
-    throw new Error(
-      `run ${run.runId} failed (${run.result.exitCode}): ${errors.map((e) => e.message).join('; ')}\n${run.result.stdout.slice(-4000)}\n${run.result.stderr.slice(-2000)}`
-    )
-  }
+  expectSuccess(run)
   return run
 }
 

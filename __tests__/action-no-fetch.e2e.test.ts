@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { cleanupJobs, type ActionEvent } from './support/action-runner.js'
 import {
   createTestBed,
+  expectSuccess,
   issueCommentEvent,
   realOpencodeBinary,
   type TestBed,
@@ -69,24 +70,29 @@ afterAll(async () => {
   cleanupJobs()
 })
 
+/** An issue alice opened. */
+function newIssue(number: number, title: string, body: string): Issue {
+  return bed.world.github.state.addIssue(REPO, { number, title, body, user: 'alice' })
+}
+
 function comment(issue: Issue, body: string): ActionEvent {
   const made = bed.world.github.state.addComment(REPO, issue.number, { body, user: 'alice' })
   return issueCommentEvent(bed.world.context, issue, made)
 }
 
-/** Runs one turn and returns it with the registry and proxy requests made while it ran. */
+/**
+ * Runs the turn alice's comment on the issue starts, and returns it with the registry and proxy
+ * requests made while it ran.
+ */
 async function turn(
-  event: ActionEvent,
+  issue: Issue,
+  message: string,
   inputs: Record<string, string> = {}
 ): Promise<{ run: WorldRun; fetched: unknown[] }> {
+  const event = comment(issue, message)
   const marks = { registry: registry.requests.length, proxy: proxy.seen.length }
   const run = await bed.world.run({ event, env: networkEnv, inputs })
-  const errors = run.result.annotations.filter((a) => a.level === 'error')
-  if (run.result.exitCode !== 0 || errors.length) {
-    throw new Error(
-      `the action failed (exit ${run.result.exitCode}): ${errors.map((e) => e.message).join('; ')}\n${run.result.stdout.slice(-3000)}`
-    )
-  }
+  expectSuccess(run)
   const fetched = [
     ...registry.requests.slice(marks.registry).map((r) => `registry ${r.method} ${r.path}`),
     ...proxy.seen.slice(marks.proxy).map((line) => `proxy ${line}`)
@@ -120,30 +126,20 @@ describe('a turn on a fresh home', () => {
   }, 60_000)
 
   test('the first turn of an issue and the next make no request to a registry or beyond loopback', async () => {
-    const issue = bed.world.github.state.addIssue(REPO, {
-      number: 16,
-      title: 'Fetch nothing',
-      body: 'A fresh runner is as fast as a warm machine.',
-      user: 'alice'
-    })
-    const first = await turn(comment(issue, '/kugetsu say hello'))
+    const issue = newIssue(16, 'Fetch nothing', 'A fresh runner is as fast as a warm machine.')
+    const first = await turn(issue, '/kugetsu say hello')
     expect(first.run.model.some((r) => r.kind === 'chat')).toBe(true)
     expect(first.fetched).toEqual([])
 
-    const next = await turn(comment(issue, '/kugetsu and again'))
+    const next = await turn(issue, '/kugetsu and again')
     expect(next.run.model.some((r) => r.kind === 'chat')).toBe(true)
     expect(next.fetched).toEqual([])
   }, 300_000)
 
   test("with sandbox: off, the runner's new home is seeded for the turn and left as it was", async () => {
-    const issue = bed.world.github.state.addIssue(REPO, {
-      number: 17,
-      title: 'Fetch nothing, uncontained',
-      body: 'The agent runs as the runner.',
-      user: 'alice'
-    })
+    const issue = newIssue(17, 'Fetch nothing, uncontained', 'The agent runs as the runner.')
     for (const message of ['/kugetsu say hello', '/kugetsu and again']) {
-      const { run, fetched } = await turn(comment(issue, message), { sandbox: 'off' })
+      const { run, fetched } = await turn(issue, message, { sandbox: 'off' })
       expect(run.model.some((r) => r.kind === 'chat')).toBe(true)
       expect(fetched).toEqual([])
       // the seed went with the turn: opencode's global config dir holds only what opencode made
@@ -155,13 +151,8 @@ describe('a turn on a fresh home', () => {
   }, 300_000)
 
   test("a repository's .opencode dir is seeded for the turn, and the seed is never committed", async () => {
-    const issue = bed.world.github.state.addIssue(REPO, {
-      number: 18,
-      title: 'Work offline',
-      body: 'Write a note.',
-      user: 'alice'
-    })
-    const { run, fetched } = await turn(comment(issue, '/kugetsu WORK note'))
+    const issue = newIssue(18, 'Work offline', 'Write a note.')
+    const { run, fetched } = await turn(issue, '/kugetsu WORK note')
     expect(fetched).toEqual([])
     const branch = run.outputs.branch
     const [commit] = await bed.world.github.git.log(REPO, branch)

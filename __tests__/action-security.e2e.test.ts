@@ -18,7 +18,9 @@ import { cleanupJobs, type ActionEvent } from './support/action-runner.js'
 import {
   createTestBed,
   dispatchEvent,
-  issueCommentEvent,
+  errorsOf,
+  expectSuccess,
+  issueMaker,
   type KugetsuWorld,
   type TestBed,
   type WorldRun
@@ -104,34 +106,10 @@ afterAll(async () => {
   cleanupJobs()
 })
 
-let nextIssue = 20
-function newIssue(): Issue {
-  const number = nextIssue++
-  return world.github.state.addIssue(REPO, {
-    number,
-    title: `Issue ${number}`,
-    body: 'Something is wrong.',
-    user: 'alice'
-  })
-}
-
-function commentOn(issue: Issue, body: string, user: string): ActionEvent {
-  const comment = world.github.state.addComment(REPO, issue.number, { body, user })
-  return issueCommentEvent(world.context, issue, comment)
-}
+const { newIssue, commentOn } = issueMaker(() => world, REPO, 20)
 
 const chats = (run: WorldRun) => run.model.filter((request) => request.kind === 'chat')
-const errorsOf = (run: WorldRun) =>
-  run.result.annotations.filter((a) => a.level === 'error').map((a) => a.message)
 const requestsOf = (run: WorldRun) => run.github.map((r) => `${r.method} ${r.path} ${r.status}`)
-
-function expectSuccess(run: WorldRun): void {
-  if (run.result.exitCode !== 0 || errorsOf(run).length > 0) {
-    throw new Error(
-      `the action failed (exit ${run.result.exitCode}): ${errorsOf(run).join('; ')}\n${run.result.stdout.slice(-3000)}`
-    )
-  }
-}
 
 /** Nothing happened but (at most) the permission lookup: no opencode, cache, model or comment. */
 function expectNothingDone(run: WorldRun): void {

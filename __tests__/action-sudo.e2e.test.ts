@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path'
 import { REPO_ROOT, cleanupJobs } from './support/action-runner.js'
 import {
   createTestBed,
+  errorsOf,
   issueCommentEvent,
   type KugetsuWorld,
   type TestBed,
@@ -114,8 +115,6 @@ function runAsRunner(inputs: Record<string, string> = {}): Promise<WorldRun> {
   })
 }
 
-const errorsOf = (run: WorldRun) =>
-  run.result.annotations.filter((a) => a.level === 'error').map((a) => a.message)
 const warningsOf = (run: WorldRun) =>
   run.result.annotations.filter((a) => a.level === 'warning').map((a) => a.message)
 

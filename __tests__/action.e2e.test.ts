@@ -10,33 +10,24 @@
  * is checked for everything it can show.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { DEFAULT_BASE_PROMPT } from '../src/engine.js'
 import { cleanupJobs, type ActionEvent } from './support/action-runner.js'
 import {
   createKugetsuWorld,
-  createOpencodeShim,
+  createOpencodeRig,
   dispatchEvent,
+  expectSuccess as expectRunSuccess,
   issueCommentEvent,
   lookupKeys,
   readActionDefinition,
   type KugetsuWorld,
-  type OpencodeShim,
+  type OpencodeRig,
   type OpencodeStart,
   type WorldRun
 } from './support/action-e2e.js'
 import { archiveFiles } from './support/cache-server.js'
 import { ACTIONS_BOT, type Issue } from './support/github-api.js'
-import {
-  echoText,
-  startModelServer,
-  type ModelServer,
-  type Reply,
-  type ScriptContext
-} from './support/model-server.js'
-import { createOpencodeEnv, type OpencodeEnv } from './support/opencode-env.js'
+import { echoText, type Reply, type ScriptContext } from './support/model-server.js'
 import { caselessFact } from '../src/action/cache/key-facts.js'
 import { endsWithRequest, requestText } from './support/frame-parser.js'
 
@@ -47,14 +38,10 @@ const DOOMED = 'DOOMED'
 /** A message containing this makes the scripted model run `env` with the bash tool first. */
 const ENV_CHECK = 'ENV-CHECK'
 
-const scratch = mkdtempSync(join(tmpdir(), 'kugetsu-action-e2e-'))
 const declaredOutputs = new Set(readActionDefinition().outputs)
 const timings: string[] = []
 
-let model: ModelServer
-let machine: OpencodeEnv
-let shim: OpencodeShim
-let opencodeEnv: Record<string, string>
+let rig: OpencodeRig
 
 /** The scripted model: an echo of what it was told, except for the two trigger words above. */
 function scriptedModel({ request }: ScriptContext): Reply | undefined {
@@ -77,24 +64,12 @@ function scriptedModel({ request }: ScriptContext): Reply | undefined {
 }
 
 beforeAll(async () => {
-  model = await startModelServer(scriptedModel)
-  machine = await createOpencodeEnv({ baseURL: model.baseURL, parentDir: scratch })
-  shim = await createOpencodeShim(scratch)
-  // What opencode needs to reach the scripted model offline: the provider config by file (as a
-  // repository's opencode.json would give it) and the switches that keep it off the network.
-  opencodeEnv = Object.fromEntries(
-    Object.entries(machine.env).filter(
-      (entry): entry is [string, string] =>
-        /^(OPENCODE_|SCRIPTED_KEY$|npm_config_offline$|NO_COLOR$)/.test(entry[0]) &&
-        entry[1] !== undefined
-    )
-  )
+  rig = await createOpencodeRig({ script: scriptedModel, scratchPrefix: 'kugetsu-action-e2e-' })
 })
 
 afterAll(async () => {
-  await model?.close()
+  await rig?.close()
   cleanupJobs()
-  rmSync(scratch, { recursive: true, force: true })
   if (timings.length > 0) console.log(`kugetsu action e2e runs:\n${timings.join('\n')}`)
 })
 
@@ -108,12 +83,9 @@ async function newWorld(
   }
 ): Promise<KugetsuWorld> {
   const world = await createKugetsuWorld({
+    ...rig.worldOptions,
     ...options,
-    repo: REPO,
-    model,
-    shim,
-    env: opencodeEnv,
-    scratch
+    repo: REPO
   })
   for (const login of WRITERS) world.github.state.setPermission(REPO, login, 'write')
   return world
@@ -160,13 +132,7 @@ function note(label: string, run: WorldRun): void {
 
 /** A run that worked: exit 0, no error annotation, only outputs action.yml declares. */
 function expectSuccess(run: WorldRun): void {
-  const errors = run.result.annotations.filter((a) => a.level === 'error')
-  if (run.result.exitCode !== 0 || errors.length > 0) {
-    throw new Error(
-      `the action failed (exit ${run.result.exitCode}${run.result.timedOut ? ', timed out' : ''}): ` +
-        `${errors.map((e) => e.message).join('; ')}\n${run.result.stdout.slice(-4000)}\n${run.result.stderr.slice(-2000)}`
-    )
-  }
+  expectRunSuccess(run)
   expect(run.result.fileCommandErrors).toEqual([])
   for (const name of Object.keys(run.outputs)) expect(declaredOutputs).toContain(name)
   if (run.outputs.skipped !== 'true') expectOpencodeInWorkspace(run)
@@ -405,7 +371,7 @@ describe('on github.com (cache protocol v2)', () => {
       }
     ]
     const before = {
-      model: model.requests.length,
+      model: rig.model.requests.length,
       cache: world.cache.requests.length,
       github: world.github.requests.length
     }
@@ -426,7 +392,7 @@ describe('on github.com (cache protocol v2)', () => {
       ...runs[0],
       result: { ...runs[0].result, durationMs: Math.max(...runs.map((r) => r.result.durationMs)) }
     })
-    expect(model.requests.length).toBe(before.model)
+    expect(rig.model.requests.length).toBe(before.model)
     expect(world.cache.requests.length).toBe(before.cache)
     expect(world.github.requests.length).toBe(before.github)
   }, 60_000)

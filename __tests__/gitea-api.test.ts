@@ -155,6 +155,35 @@ describe('kugetsu’s REST client against it', () => {
     })
   })
 
+  it('lists the assignees once for every lookup of a run; a failed list is asked for again', async () => {
+    const listed = () =>
+      gitea.requests.filter((r) => r.path === `/api/v1/repos/${REPO}/assignees`).length
+    const github = client()
+    const before = listed()
+    const found = await Promise.all(
+      ['jane.doe', 'reader', 'team.writer', 'mallory', 'boss'].map((login) =>
+        findAccess(login, github, 'forgejo')
+      )
+    )
+    expect(found.map((f) => f.permission)).toEqual(['write', 'none', 'write', 'none', 'write'])
+    expect(await findAccess('Team.Writer', github, 'forgejo')).toEqual({
+      permission: 'write',
+      via: 'assignees'
+    })
+    expect(listed() - before).toBe(1)
+
+    // Not a cached empty list: the failure is an error, and the next lookup asks the forge again.
+    const other = client()
+    gitea.failNext(`GET /repos/${REPO}/assignees`, { status: 400 })
+    await expect(findAccess('jane.doe', other, 'forgejo')).rejects.toThrow(/allowed-users/)
+    expect(await findAccess('jane.doe', other, 'forgejo')).toEqual({
+      permission: 'write',
+      via: 'assignees'
+    })
+    expect(await findAccess('mallory', other, 'forgejo')).toMatchObject({ permission: 'none' })
+    expect(listed() - before).toBe(3)
+  })
+
   it('reacts (201, then 200 without an id), comments, edits, reads the thread and the issue', async () => {
     const github = client()
     const trigger = gitea.state.addComment(REPO, 1, { body: '/kugetsu hi', user: 'jane.doe' })

@@ -144,6 +144,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     }
     const sessions = {
       github: context.github,
+      forge: runner.forge,
       repo,
       prefix: inputs.statePrefix,
       defaultBranch: context.defaultBranch,

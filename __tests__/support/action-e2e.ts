@@ -14,7 +14,11 @@
  *   with `forge: 'gitea' | 'forgejo'`, the forge is the Gitea stand-in (gitea-api.ts) and the
  *   cache speaks v1 with lowercased keys, as on those forges;
  * - `checkoutWorkspace`: a job's workspace as `actions/checkout@v4` with `persist-credentials:
- *   false` leaves it, cloned over HTTP from the GitHub stand-in's git remote (worlds with `git`).
+ *   false` leaves it, cloned over HTTP from the GitHub stand-in's git remote (worlds with `git`);
+ * - `createOpencodeRig`: the scripted model, opencode's offline environment and the shim that a
+ *   suite's worlds share; `createTestBed`: a rig and one world;
+ * - `issueMaker`: numbered issues and comments on them as events;
+ * - `expectSuccess` / `errorsOf`: what every suite asks of a run.
  */
 import { NoOperationTraceWriter, isBasicExpression, isString } from '@actions/workflow-parser'
 import { convertActionTemplate, parseAction } from '@actions/workflow-parser/actions/index'
@@ -681,7 +685,50 @@ async function buildWorld<Api extends ForgeStandIn>(
 }
 
 // ---------------------------------------------------------------------------------------------
-// A test bed: a scripted model, an opencode machine, the shim and one world, set up together
+// A rig: a scripted model, an opencode machine pointed at it and the shim, which a suite's worlds
+// share; a test bed: a rig and one world, set up together
+
+export interface OpencodeRig {
+  model: ModelServer
+  shim: OpencodeShim
+  /** Environment that points opencode at the scripted model, offline. */
+  opencodeEnv: Record<string, string>
+  scratch: string
+  /** What createKugetsuWorld takes of the rig. */
+  worldOptions: Pick<WorldOptions, 'model' | 'shim' | 'env' | 'scratch'>
+  /** Closes the model and removes the scratch dir. */
+  close(): Promise<void>
+}
+
+/** The rig of a suite, on loopback, in a new scratch dir (named from `scratchPrefix`). */
+export async function createOpencodeRig(
+  options: { script?: Script; scratchPrefix?: string } = {}
+): Promise<OpencodeRig> {
+  const scratch = mkdtempSync(join(tmpdir(), options.scratchPrefix ?? 'kugetsu-action-'))
+  const model = await startModelServer(options.script)
+  const machine = await createOpencodeEnv({ baseURL: model.baseURL, parentDir: scratch })
+  const shim = await createOpencodeShim(scratch)
+  // What opencode needs to reach the scripted model offline: the provider config by file (as a
+  // repository's opencode.json would give it) and the switches that keep it off the network.
+  const opencodeEnv = Object.fromEntries(
+    Object.entries(machine.env).filter(
+      (entry): entry is [string, string] =>
+        /^(OPENCODE_|SCRIPTED_KEY$|npm_config_offline$|NO_COLOR$)/.test(entry[0]) &&
+        entry[1] !== undefined
+    )
+  )
+  return {
+    model,
+    shim,
+    opencodeEnv,
+    scratch,
+    worldOptions: { model, shim, env: opencodeEnv, scratch },
+    async close() {
+      await model.close()
+      rmSync(scratch, { recursive: true, force: true })
+    }
+  }
+}
 
 export interface TestBed {
   model: ModelServer
@@ -709,25 +756,12 @@ export interface TestBedOptions {
 
 /** Everything a suite of action runs needs, on loopback, in a scratch dir removed by close(). */
 export async function createTestBed(options: TestBedOptions): Promise<TestBed> {
-  const scratch = mkdtempSync(join(tmpdir(), 'kugetsu-action-'))
-  const model = await startModelServer(options.script)
-  const machine = await createOpencodeEnv({ baseURL: model.baseURL, parentDir: scratch })
-  const shim = await createOpencodeShim(scratch)
-  const opencodeEnv = Object.fromEntries(
-    Object.entries(machine.env).filter(
-      (entry): entry is [string, string] =>
-        /^(OPENCODE_|SCRIPTED_KEY$|npm_config_offline$|NO_COLOR$)/.test(entry[0]) &&
-        entry[1] !== undefined
-    )
-  )
+  const rig = await createOpencodeRig({ script: options.script })
   const world = await createKugetsuWorld({
+    ...rig.worldOptions,
     protocol: options.protocol ?? 'v2',
     serverUrl: options.serverUrl ?? 'https://github.com',
     repo: options.repo,
-    model,
-    shim,
-    env: opencodeEnv,
-    scratch,
     firstRunId: options.firstRunId,
     git: options.git,
     lowercaseKeys: options.lowercaseKeys
@@ -736,14 +770,58 @@ export async function createTestBed(options: TestBedOptions): Promise<TestBed> {
     world.github.state.setPermission(options.repo, login, 'write')
   }
   return {
-    model,
+    model: rig.model,
     world,
-    scratch,
-    opencodeEnv,
+    scratch: rig.scratch,
+    opencodeEnv: rig.opencodeEnv,
     async close() {
       await world.close()
-      await model.close()
-      rmSync(scratch, { recursive: true, force: true })
+      await rig.close()
     }
+  }
+}
+
+/**
+ * Issues numbered from `first` on (`Issue <n>`, opened by alice), and comments on them as the
+ * issue_comment events they make, in the world `world()` gives (a suite's, made in beforeAll).
+ */
+export function issueMaker(
+  world: () => KugetsuWorld,
+  repo: string,
+  first: number
+): { newIssue(): Issue; commentOn(issue: Issue, body: string, user?: string): ActionEvent } {
+  let next = first
+  return {
+    newIssue() {
+      const number = next++
+      return world().github.state.addIssue(repo, {
+        number,
+        title: `Issue ${number}`,
+        body: 'Something is wrong.',
+        user: 'alice'
+      })
+    },
+    commentOn(issue, body, user = 'alice') {
+      const comment = world().github.state.addComment(repo, issue.number, { body, user })
+      return issueCommentEvent(world().context, issue, comment)
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What every suite asks of a run
+
+/** The messages of the error annotations a run left. */
+export const errorsOf = (run: WorldRun): string[] =>
+  run.result.annotations.filter((a) => a.level === 'error').map((a) => a.message)
+
+/** Throws, with the ends of what the step printed, unless the run exited 0 with no error. */
+export function expectSuccess(run: WorldRun): void {
+  const errors = errorsOf(run)
+  if (run.result.exitCode !== 0 || errors.length > 0) {
+    throw new Error(
+      `run ${run.runId} failed (exit ${run.result.exitCode}${run.result.timedOut ? ', timed out' : ''}): ` +
+        `${errors.join('; ')}\n${run.result.stdout.slice(-4000)}\n${run.result.stderr.slice(-2000)}`
+    )
   }
 }

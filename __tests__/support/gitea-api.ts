@@ -30,8 +30,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { randomBytes } from 'node:crypto'
 import type { ActionEvent } from './action-runner.js'
-import { FaultQueue, listenLoopback, readBody, RequestLog, type Fault } from './cache-server.js'
+import { FaultQueue, listenLoopback, RequestLog, type Fault } from './cache-server.js'
 import { GitStore, isGitPath, type GitContent, type GitRequestRecord } from './git-remote.js'
+import {
+  createRouter,
+  requestRecord,
+  routeMatches,
+  sendJson,
+  takeRequest,
+  type HttpRequestRecord
+} from './http-stand-in.js'
 
 export type GiteaForge = 'gitea' | 'forgejo'
 /** A repository access mode, as Gitea names them (`owner` only for the repository's owner). */
@@ -322,19 +330,9 @@ export class GiteaState {
   }
 }
 
-export interface GiteaRequest {
-  method: string
-  /** Path without the query string (`/api/v1/...` for the API). */
-  path: string
-  query: Record<string, string>
-  url: string
-  headers: IncomingMessage['headers']
-  authorization?: string
-  json?: unknown
-  status?: number
-  fault?: boolean
+/** `path` is `/api/v1/...` for the API. */
+export interface GiteaRequest extends HttpRequestRecord {
   git?: GitRequestRecord
-  at: Date
 }
 
 /** A method and path under `/api/v1` (`'POST /repos/o/r/issues/1/comments'`), or a predicate. */
@@ -421,15 +419,13 @@ export async function startGiteaApi(options: GiteaApiOptions = {}): Promise<Gite
   const requests = new RequestLog<GiteaRequest>()
   const token = randomBytes(20).toString('hex')
   const tokens = new Map<string, string>([[token, state.actionsUser.login]])
-  const faults = new FaultQueue<GiteaRouteMatch>((match, req) => {
-    const method = req.method ?? 'GET'
-    const path = (req.url ?? '/').split('?')[0].replace(/^\/api\/v1/, '')
-    if (typeof match === 'function') return match(method, path)
-    const space = match.indexOf(' ')
-    return space > 0
-      ? match.slice(0, space).toUpperCase() === method && match.slice(space + 1) === path
-      : match === path
-  })
+  const faults = new FaultQueue<GiteaRouteMatch>((match, req) =>
+    routeMatches(
+      match,
+      req.method ?? 'GET',
+      (req.url ?? '/').split('?')[0].replace(/^\/api\/v1/, '')
+    )
+  )
   let root = ''
   const api = () => `${root}/api/v1`
   const gitStore = new GitStore((name) => {
@@ -708,16 +704,12 @@ export async function startGiteaApi(options: GiteaApiOptions = {}): Promise<Gite
     status: number,
     body?: unknown,
     headers: Record<string, string> = {}
-  ): void => {
-    const text = body === undefined ? '' : JSON.stringify(body)
-    res.writeHead(status, {
+  ): void =>
+    sendJson(res, status, body, {
       ...(body === undefined ? {} : { 'content-type': 'application/json;charset=utf-8' }),
       'x-gitea-version': '1.24.0',
-      ...headers,
-      'content-length': String(Buffer.byteLength(text))
+      ...headers
     })
-    res.end(text)
-  }
   // Gitea's APIError body: the message and a link to the API's description.
   const error = (res: ServerResponse, status: number, message: string): void =>
     send(res, status, { message, url: `${root}/api/swagger` })
@@ -730,11 +722,8 @@ export async function startGiteaApi(options: GiteaApiOptions = {}): Promise<Gite
 
   // ---- routes (routers/api/v1/api.go) ----------------------------------------------------------
 
-  const routes: { method: string; pattern: RegExp; handler: Handler }[] = []
-  const route = (method: string, pattern: string, handler: Handler): void => {
-    const source = pattern.replace(/\{[a-z_]+\}/g, '([^/]+)')
-    routes.push({ method, pattern: new RegExp(`^${source}$`), handler })
-  }
+  const router = createRouter<Handler>()
+  const route = router.route
 
   /** The repository, if the caller may see it (a private one is 404 to others, like Gitea). */
   const withRepo = (ctx: Ctx): GiteaRepo | undefined => {
@@ -1031,12 +1020,8 @@ export async function startGiteaApi(options: GiteaApiOptions = {}): Promise<Gite
 
   // routers/api/v1/repo/branch.go: `/branches/*`, the name with its slashes.
   const branchRoute = (method: string, handler: (ctx: Ctx, branch: string) => unknown) =>
-    routes.push({
-      method,
-      pattern: /^\/repos\/([^/]+)\/([^/]+)\/branches\/(.+)$/,
-      handler: async (ctx) => {
-        await handler(ctx, ctx.params[2].split('/').map(decodeURIComponent).join('/'))
-      }
+    route(method, '/repos/{owner}/{repo}/branches/{name+}', async (ctx) => {
+      await handler(ctx, ctx.params[2].split('/').map(decodeURIComponent).join('/'))
     })
 
   branchRoute('GET', async (ctx, branch) => {
@@ -1079,16 +1064,7 @@ export async function startGiteaApi(options: GiteaApiOptions = {}): Promise<Gite
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', root)
     const method = req.method ?? 'GET'
-    const record: GiteaRequest = {
-      method,
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      url: req.url ?? '/',
-      headers: req.headers,
-      authorization: req.headers.authorization,
-      at: new Date()
-    }
-    res.on('finish', () => (record.status = res.statusCode))
+    const record: GiteaRequest = requestRecord(req, res, url)
     if (isGitPath(url.pathname)) {
       return void gitStore.serve(
         req,
@@ -1114,38 +1090,25 @@ export async function startGiteaApi(options: GiteaApiOptions = {}): Promise<Gite
         }
       )
     }
-    const raw = await readBody(req)
-    let json: unknown
-    if (raw.length > 0) {
-      try {
-        json = JSON.parse(raw.toString('utf8'))
-        record.json = json
-      } catch {
-        requests.record(record)
-        return error(res, 400, 'invalid JSON body')
-      }
-    }
-    const fault = faults.take(req)
-    if (fault) record.fault = true
-    requests.record(record)
-    if (fault) {
-      return faults.apply(fault, res, () => ({
+    const taken = await takeRequest(req, res, record, {
+      requests,
+      faults,
+      badJson: (answer) => error(answer, 400, 'invalid JSON body'),
+      faultBody: {
         contentType: 'application/json;charset=utf-8',
         body: JSON.stringify({ message: 'Internal Server Error', url: `${root}/api/swagger` })
-      }))
-    }
+      }
+    })
+    if (!taken) return
+    const { json } = taken
     // No GraphQL, no caches REST API, nothing but /api/v1: 404.
     if (!url.pathname.startsWith('/api/v1/')) return notFound(res)
     const doer = authenticate(req.headers.authorization)
     if (doer === 'bad') return error(res, 401, 'user does not exist')
     const path = url.pathname.slice('/api/v1'.length)
-    for (const r of routes) {
-      if (r.method !== method) continue
-      const match = r.pattern.exec(path)
-      if (!match) continue
-      return void (await r.handler({ res, url, params: match.slice(1), json, doer }))
-    }
-    notFound(res)
+    const found = router.find(method, path)
+    if (!found) return notFound(res)
+    await found.handler({ res, url, params: found.params, json, doer })
   }
 
   const loopback = await listenLoopback((req, res) => {

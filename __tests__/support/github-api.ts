@@ -30,7 +30,6 @@ import {
   CacheStore,
   FaultQueue,
   listenLoopback,
-  readBody,
   RequestLog,
   type CacheEntry,
   type Fault
@@ -43,6 +42,17 @@ import {
   type GitContent,
   type GitRequestRecord
 } from './git-remote.js'
+import {
+  createRouter,
+  requestRecord,
+  routeMatches,
+  sendJson,
+  takeRequest,
+  type HttpRequestRecord,
+  type RouteMatch
+} from './http-stand-in.js'
+
+export type { RouteMatch } from './http-stand-in.js'
 
 export type UserType = 'User' | 'Bot' | 'Organization'
 export type RepoRole = 'admin' | 'maintain' | 'write' | 'triage' | 'read'
@@ -350,29 +360,10 @@ export class GitHubState {
   }
 }
 
-export interface GitHubRequest {
-  method: string
-  /** Path without the query string. */
-  path: string
-  query: Record<string, string>
-  url: string
-  headers: IncomingMessage['headers']
-  /** The Authorization header as sent (e.g. `token ghs_...`), if any. */
-  authorization?: string
-  json?: unknown
-  status?: number
-  fault?: boolean
+export interface GitHubRequest extends HttpRequestRecord {
   /** Set for git smart-HTTP requests (their bodies are not recorded). */
   git?: GitRequestRecord
-  at: Date
 }
-
-/**
- * Route matcher for faults: `'POST /repos/o/r/issues/1/comments'` (method and exact path),
- * `'/repos/o/r/issues/1/comments'` (any method), `'*'`, a RegExp tested against `'METHOD /path'`,
- * or a predicate.
- */
-export type RouteMatch = string | RegExp | ((method: string, path: string) => boolean)
 
 export interface GitHubApiOptions {
   /** Share the cache service stand-in's store for /actions/caches. Default: a new empty store. */
@@ -453,17 +444,9 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
   const serverUrl = (options.serverUrl ?? 'https://github.com').replace(/\/$/, '')
   const token = `ghs_${randomBytes(18).toString('base64url')}`
   const requests = new RequestLog<GitHubRequest>()
-  const faults = new FaultQueue<RouteMatch>((match, req) => {
-    const method = req.method ?? 'GET'
-    const path = (req.url ?? '/').split('?')[0]
-    if (typeof match === 'function') return match(method, path)
-    if (match instanceof RegExp) return match.test(`${method} ${path}`)
-    if (match === '*') return true
-    const space = match.indexOf(' ')
-    return space > 0
-      ? match.slice(0, space).toUpperCase() === method && match.slice(space + 1) === path
-      : match === path
-  })
+  const faults = new FaultQueue<RouteMatch>((match, req) =>
+    routeMatches(match, req.method ?? 'GET', (req.url ?? '/').split('?')[0])
+  )
   const limit = options.rateLimit ?? 1000
   const rate = { remaining: limit, reset: Math.floor(Date.now() / 1000) + 3600 }
   const quirks = { cacheListIgnoresRef: false }
@@ -796,15 +779,7 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     status: number,
     body?: unknown,
     headers: Record<string, string> = {}
-  ): void => {
-    const text = body === undefined ? '' : JSON.stringify(body)
-    res.writeHead(status, {
-      ...baseHeaders(),
-      ...headers,
-      'content-length': String(Buffer.byteLength(text))
-    })
-    res.end(text)
-  }
+  ): void => sendJson(res, status, body, { ...baseHeaders(), ...headers })
 
   const error = (
     res: ServerResponse,
@@ -837,16 +812,8 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
 
   // ---- routes ----------------------------------------------------------------------------------
 
-  const routes: { method: string; pattern: RegExp; handler: Handler }[] = []
-  const route = (method: string, pattern: string, handler: Handler): void => {
-    // `{name+}` takes the rest of the path (branch names have slashes); `{number}` only digits,
-    // so `/issues/comments` is not taken for an issue.
-    const source = pattern
-      .replace(/\{[a-z_]+\+\}/g, '(.+)')
-      .replace(/\{number\}/g, '(\\d+)')
-      .replace(/\{[a-z_]+\}/g, '([^/]+)')
-    routes.push({ method, pattern: new RegExp(`^${source}$`), handler })
-  }
+  const router = createRouter<Handler>()
+  const route = router.route
 
   const withRepo = (ctx: Ctx): Repo | undefined => {
     const repo = state.repo(
@@ -1422,39 +1389,20 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', api)
     const method = req.method ?? 'GET'
-    const record: GitHubRequest = {
-      method,
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      url: req.url ?? '/',
-      headers: req.headers,
-      authorization: req.headers.authorization,
-      at: new Date()
-    }
-    res.on('finish', () => (record.status = res.statusCode))
+    const record: GitHubRequest = requestRecord(req, res, url)
     if (serveGit(req, res, url, record)) return
-    const raw = await readBody(req)
-    let json: unknown
-    if (raw.length > 0) {
-      try {
-        json = JSON.parse(raw.toString('utf8'))
-        record.json = json
-      } catch {
-        requests.record(record)
-        error(res, 400, 'Problems parsing JSON', 'https://docs.github.com/rest')
-        return
-      }
-    }
-    const fault = faults.take(req)
-    if (fault) record.fault = true
-    requests.record(record)
-    if (fault) {
-      faults.apply(fault, res, () => ({
+    const taken = await takeRequest(req, res, record, {
+      requests,
+      faults,
+      badJson: (answer) =>
+        error(answer, 400, 'Problems parsing JSON', 'https://docs.github.com/rest'),
+      faultBody: {
         contentType: 'application/json; charset=utf-8',
         body: JSON.stringify({ message: 'Server Error' })
-      }))
-      return
-    }
+      }
+    })
+    if (!taken) return
+    const { json } = taken
     const identity = authenticate(req.headers.authorization)
     if (identity === 'missing') {
       error(res, 401, 'Requires authentication')
@@ -1474,14 +1422,9 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
       )
       return
     }
-    for (const r of routes) {
-      if (r.method !== method) continue
-      const match = r.pattern.exec(url.pathname)
-      if (!match) continue
-      await r.handler({ req, res, url, params: match.slice(1), json, identity, record })
-      return
-    }
-    notFound(res)
+    const found = router.find(method, url.pathname)
+    if (!found) return notFound(res)
+    await found.handler({ req, res, url, params: found.params, json, identity, record })
   }
 
   const authenticate = (header: string | undefined): TokenIdentity | 'missing' | 'bad' => {

@@ -17,7 +17,10 @@ import { giteaWork } from './gitea-work.js'
 export interface GitHub {
   /** What the permission endpoint says about the login (see access.ts for the fallback). */
   permission(login: string): Promise<PermissionAnswer>
-  /** Logins of the repository's assignees (on Gitea and Forgejo: the users with write access). */
+  /**
+   * Logins of the repository's assignees (on Gitea and Forgejo: the users with write access),
+   * fetched once per client (one run) and shared; a failed fetch is tried again next call.
+   */
   assignees(): Promise<string[]>
   /** Reactions are created without reading the answer: Gitea and Forgejo send no id. */
   reactToComment(commentId: number, content: 'eyes'): Promise<void>
@@ -112,6 +115,16 @@ export function createGitHub(options: {
   }
   const { owner, repo } = options.repo
   const self = `${owner}/${repo}`.toLowerCase()
+  let assignees: Promise<string[]> | undefined
+  const listAssignees = async (): Promise<string[]> => {
+    const client = await octokit()
+    const data = await client.paginate(client.rest.issues.listAssignees, {
+      owner,
+      repo,
+      per_page: 100
+    })
+    return data.map((user) => user?.login).filter((login): login is string => !!login)
+  }
 
   const github: GitHub = {
     async permission(login) {
@@ -127,14 +140,14 @@ export function createGitHub(options: {
       }
     },
 
-    async assignees() {
-      const client = await octokit()
-      const data = await client.paginate(client.rest.issues.listAssignees, {
-        owner,
-        repo,
-        per_page: 100
+    assignees() {
+      // One list per run, shared by every lookup that needs it (the gate, then each trust label);
+      // a failed fetch is forgotten, so a later lookup asks again rather than seeing no one.
+      assignees ??= listAssignees().catch((error: unknown) => {
+        assignees = undefined
+        throw error
       })
-      return data.map((user) => user?.login).filter((login): login is string => !!login)
+      return assignees
     },
 
     async reactToComment(commentId, content) {

@@ -6,6 +6,7 @@ import type { GitHub } from '../github/github.js'
 import { listingFromEntries, type CacheEntryInfo, type EntryScope } from './listing.js'
 import { destroyPlan, issueNumbersWithEntries, planPrune, type DeletionPlan } from './prune.js'
 import { defaultBranchRef } from '../github/scope.js'
+import { forgeName, isGiteaFamily, type Forge } from '../github/forge.js'
 import type { ParsedIndex } from './session-index.js'
 import { listFromIndex, pruneFromIndex } from './index-listing.js'
 
@@ -18,6 +19,8 @@ import { listFromIndex, pruneFromIndex } from './index-listing.js'
 
 export interface SessionsContext {
   github: GitHub
+  /** The forge (default github): Gitea and Forgejo have no caches REST API to ask. */
+  forge?: Forge
   repo: RepoContext
   /** state-prefix: only entries under it are kugetsu's. */
   prefix: string
@@ -151,10 +154,19 @@ export async function destroySessions(
   )
 }
 
-/** The entries as `entries` gives them, or undefined on a forge without the caches REST API. */
+/**
+ * The entries as `entries` gives them, or undefined on a forge without the caches REST API: Gitea
+ * and Forgejo are known to have none, so they are not asked; any other forge answering 404 (a
+ * GitHub-compatible server without it) falls back to the index too.
+ */
 async function entriesOrNone(
   context: SessionsContext
 ): Promise<Awaited<ReturnType<typeof entries>> | undefined> {
+  const forge = context.forge ?? 'github'
+  if (context.readIndex !== undefined && isGiteaFamily(forge)) {
+    core.info(`${forgeName(forge)} has no caches REST API: reading the session index`)
+    return undefined
+  }
   return entries(context).catch((error: unknown) => {
     if (context.readIndex === undefined || !noCachesApi(error)) throw error
     core.info(
