@@ -30026,6 +30026,16 @@ function createGitHub(options) {
     };
     const { owner, repo } = options.repo;
     const self = `${owner}/${repo}`.toLowerCase();
+    let assignees;
+    const listAssignees = async () => {
+        const client = await octokit();
+        const data = await client.paginate(client.rest.issues.listAssignees, {
+            owner,
+            repo,
+            per_page: 100
+        });
+        return data.map((user) => user?.login).filter((login) => !!login);
+    };
     const github = {
         async permission(login) {
             try {
@@ -30040,14 +30050,14 @@ function createGitHub(options) {
                 throw error;
             }
         },
-        async assignees() {
-            const client = await octokit();
-            const data = await client.paginate(client.rest.issues.listAssignees, {
-                owner,
-                repo,
-                per_page: 100
+        assignees() {
+            // One list per run, shared by every lookup that needs it (the gate, then each trust label);
+            // a failed fetch is forgotten, so a later lookup asks again rather than seeing no one.
+            assignees ??= listAssignees().catch((error) => {
+                assignees = undefined;
+                throw error;
             });
-            return data.map((user) => user?.login).filter((login) => !!login);
+            return assignees;
         },
         async reactToComment(commentId, content) {
             await (await octokit()).rest.reactions.createForIssueComment({ owner, repo, comment_id: commentId, content });
@@ -31752,6 +31762,7 @@ async function pruneFromIndex(context) {
 
 
 
+
 /** The entries of the default branch's scope under the prefix, asked of the API for that ref. */
 async function entries(context) {
     const scopeRef = await defaultBranchRef(context.defaultBranch, () => context.github.defaultBranch());
@@ -31838,8 +31849,17 @@ async function destroySessions(target, context, title) {
     }
     await report(title ?? `destroyed ${what}`, 'destroy', plan, { ...context, scope }, 'base' in target ? {} : { 'issue-ref': formatIssueRef(target.ref) });
 }
-/** The entries as `entries` gives them, or undefined on a forge without the caches REST API. */
+/**
+ * The entries as `entries` gives them, or undefined on a forge without the caches REST API: Gitea
+ * and Forgejo are known to have none, so they are not asked; any other forge answering 404 (a
+ * GitHub-compatible server without it) falls back to the index too.
+ */
 async function entriesOrNone(context) {
+    const forge = context.forge ?? 'github';
+    if (context.readIndex !== undefined && isGiteaFamily(forge)) {
+        core/* info */.pq(`${forgeName(forge)} has no caches REST API: reading the session index`);
+        return undefined;
+    }
     return entries(context).catch((error) => {
         if (context.readIndex === undefined || !noCachesApi(error))
             throw error;
@@ -40040,6 +40060,7 @@ async function run(env = process.env) {
         }
         const sessions = {
             github: context.github,
+            forge: runner.forge,
             repo,
             prefix: inputs.statePrefix,
             defaultBranch: context.defaultBranch,

@@ -32539,6 +32539,16 @@ function createGitHub(options) {
     };
     const { owner, repo } = options.repo;
     const self = `${owner}/${repo}`.toLowerCase();
+    let assignees;
+    const listAssignees = async () => {
+        const client = await octokit();
+        const data = await client.paginate(client.rest.issues.listAssignees, {
+            owner,
+            repo,
+            per_page: 100
+        });
+        return data.map((user) => user?.login).filter((login) => !!login);
+    };
     const github = {
         async permission(login) {
             try {
@@ -32553,14 +32563,14 @@ function createGitHub(options) {
                 throw error;
             }
         },
-        async assignees() {
-            const client = await octokit();
-            const data = await client.paginate(client.rest.issues.listAssignees, {
-                owner,
-                repo,
-                per_page: 100
+        assignees() {
+            // One list per run, shared by every lookup that needs it (the gate, then each trust label);
+            // a failed fetch is forgotten, so a later lookup asks again rather than seeing no one.
+            assignees ??= listAssignees().catch((error) => {
+                assignees = undefined;
+                throw error;
             });
-            return data.map((user) => user?.login).filter((login) => !!login);
+            return assignees;
         },
         async reactToComment(commentId, content) {
             await (await octokit()).rest.reactions.createForIssueComment({ owner, repo, comment_id: commentId, content });
