@@ -38,8 +38,11 @@ export interface ServeProcess extends ServeEndpoint {
   goneFailure(cause: unknown): Promise<OpencodeRunError>
   /** Stops the server and every process it started (their groups: see process.ts). */
   stop(): Promise<void>
-  /** Stops it for good: a server still starting is stopped, not waited for. */
-  close(): Promise<void>
+  /**
+   * Stops it for good: a server still starting is stopped, not waited for. `graceMs` (default
+   * killGraceMs) is how long it has to end after SIGTERM before SIGKILL.
+   */
+  close(options?: { graceMs?: number }): Promise<void>
 }
 
 const MAX_STDERR = 64 * 1024
@@ -169,20 +172,20 @@ export function createServeProcess(options: ServeProcessOptions): ServeProcess {
     return started as Promise<ServeMode>
   }
 
-  async function stop(): Promise<void> {
+  async function stop(graceMs = settings.killGraceMs): Promise<void> {
     const server = child
     if (!server?.pid) return
     stopping ??= settings.launcher
-      .stopTree(server.pid, exited, settings.killGraceMs)
+      .stopTree(server.pid, exited, graceMs)
       .finally(() => (stopping = undefined))
     return stopping
   }
 
-  async function close(): Promise<void> {
+  async function close(options: { graceMs?: number } = {}): Promise<void> {
     closing = true
-    await stop()
+    await stop(options.graceMs)
     await started
-    await stop()
+    await stop(options.graceMs)
   }
 
   /** Waits a moment for the server's end, so that the failure can say how it ended. */

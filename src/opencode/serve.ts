@@ -65,8 +65,11 @@ export interface ServeDriver extends Required<OpencodeDriver> {
   start(): void
   /** 'serve' once the server listens, 'cli' when it could not start. */
   mode(): Promise<'serve' | 'cli'>
-  /** Stops the server and everything it started. */
-  close(): Promise<void>
+  /**
+   * Stops the server and everything it started. `graceMs`: how long they have after SIGTERM
+   * before SIGKILL (the driver's killGraceMs by default; 0 once nothing more is read of it).
+   */
+  close(options?: { graceMs?: number }): Promise<void>
   /** Where the server listens, while it runs. */
   url(): string | undefined
   /** Values to keep out of logs and saved state: the server's password. */
@@ -470,8 +473,8 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
     directories.delete(sessionId)
   }
 
-  async function close(): Promise<void> {
-    await server.close()
+  async function close(options: { graceMs?: number } = {}): Promise<void> {
+    await server.close(options)
     // after a fallback, per-command opencode may still run
     await cli.close()
   }
