@@ -35017,20 +35017,20 @@ function createServeProcess(options) {
         start();
         return started;
     }
-    async function stop() {
+    async function stop(graceMs = settings.killGraceMs) {
         const server = child;
         if (!server?.pid)
             return;
         stopping ??= settings.launcher
-            .stopTree(server.pid, exited, settings.killGraceMs)
+            .stopTree(server.pid, exited, graceMs)
             .finally(() => (stopping = undefined));
         return stopping;
     }
-    async function close() {
+    async function close(options = {}) {
         closing = true;
-        await stop();
+        await stop(options.graceMs);
         await started;
-        await stop();
+        await stop(options.graceMs);
     }
     /** Waits a moment for the server's end, so that the failure can say how it ended. */
     async function goneFailure(cause) {
@@ -35089,8 +35089,12 @@ function createServeProcess(options) {
 
 
 
-/** Requested in the background once serve listens: they load what a first prompt needs. */
-const WARM_UP = ['/config', '/agent', '/provider'];
+/**
+ * Requested in the background once serve listens, side by side: they load what a first prompt
+ * needs. The provider list takes longest (some 1.4 s on a new data dir) and a first prompt waits
+ * for it, so it does not queue behind the others.
+ */
+const WARM_UP = ['/provider', '/config', '/agent'];
 const sessionRoute = (sessionId, rest = '') => `/session/${encodeURIComponent(sessionId)}${rest}`;
 /** A 404 for a session is its absence: unknown-session. */
 function unknownSession(sessionId, error) {
@@ -35161,11 +35165,9 @@ function createServeDriver(options) {
     /** The directory opencode records for sessions this driver created, imported or exported. */
     const directories = new Map();
     function warmUp() {
-        void (async () => {
-            for (const route of WARM_UP) {
-                await call('GET', route, { directory: options.cwd, timeoutMs: commandTimeoutMs }).catch(() => undefined);
-            }
-        })();
+        for (const route of WARM_UP) {
+            void call('GET', route, { directory: options.cwd, timeoutMs: commandTimeoutMs }).catch(() => undefined);
+        }
     }
     async function sessionExport(sessionId, directory) {
         const control = { directory, timeoutMs: commandTimeoutMs };
@@ -35421,8 +35423,8 @@ function createServeDriver(options) {
         }
         directories.delete(sessionId);
     }
-    async function close() {
-        await server.close();
+    async function close(options = {}) {
+        await server.close(options);
         // after a fallback, per-command opencode may still run
         await cli.close();
     }
@@ -37510,7 +37512,10 @@ async function openWorkspace(context, ready = Promise.resolve()) {
             tempDir: exchange,
             launcher: sandbox.launcher
         });
-        agentUndo.add('stop opencode', () => driver.close());
+        // After a turn nothing more is read of opencode: no grace between SIGTERM and SIGKILL (its
+        // clean exit costs some 0.1 s of the run, for a data dir that is thrown away).
+        let turnOver = false;
+        agentUndo.add('stop opencode', () => driver.close(turnOver ? { graceMs: 0 } : undefined));
         const engine = new Engine({
             store,
             driver,
@@ -37539,6 +37544,7 @@ async function openWorkspace(context, ready = Promise.resolve()) {
         // The user's removal (userdel, some 0.2 s) needs nothing of the turn: it runs while the work is
         // published and the state saved, and close waits for it.
         const stopAgent = async () => {
+            turnOver = true;
             await agentUndo.run();
             // started, not awaited: close's undo waits for it (and says if it failed)
             removeUser().catch(() => undefined);
