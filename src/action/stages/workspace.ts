@@ -156,7 +156,7 @@ export async function openWorkspace(
       return { workspace: cwd, readable, projectDirs, toolDirs, pluginTree }
     })()
     // The agent's user is made while the binary, the key proxy and the checkout get ready.
-    const [keysSettled, sandboxSettled] = await Promise.allSettled([
+    const [keysSettled, sandboxSettled, accessSettled] = await Promise.allSettled([
       guarding,
       openSandbox({
         mode: inputs.sandbox,
@@ -177,8 +177,10 @@ export async function openWorkspace(
       removeUser = () => sandbox.release()
       agentUndo.add("hand the agent's files back", () => sandbox.stop())
     }
+    // the failure of an earlier stage first: a missing binary or a failed checkout is what to
+    // mend, whatever the sandbox's set-up met meanwhile
+    const { projectDirs, toolDirs, pluginTree } = settledValue(accessSettled)
     const [keys, sandbox] = [settledValue(keysSettled), settledValue(sandboxSettled)]
-    const { projectDirs, toolDirs, pluginTree } = await access
     if (!sandbox.user) {
       core.warning(
         'sandbox: off: the agent runs as the runner\u2019s user and can reach everything this job can (its credentials among them)'
