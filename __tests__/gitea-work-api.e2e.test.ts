@@ -21,7 +21,7 @@ beforeAll(async () => {
     apiUrl: gitea.apiUrl,
     repo: { owner: 'acme', repo: 'widgets' },
     forge: 'forgejo'
-  })
+  }, 60_000)
 })
 afterAll(() => gitea?.close())
 
@@ -37,7 +37,7 @@ describe("kugetsu's work calls on Forgejo", () => {
     expect(await github.pullRequestsFrom(BRANCH, 'all')).toEqual([])
     // read as the single pull request, it names the fork, so target.ts keeps it read-only
     expect((await github.pullRequest(fork.number)).headRepo).toBe('mallory/widgets')
-  })
+  }, 60_000)
 
   it('opens a draft as a WIP title, finds it by its branch, reads the branch head', async () => {
     const sha = await gitea.git.commit(REPO, BRANCH, { 'notes.txt': 'one\n' })
@@ -73,7 +73,7 @@ describe("kugetsu's work calls on Forgejo", () => {
     await expect(
       github.createPullRequest({ title: 'x', head: BRANCH, base: 'main', body: '', draft: false })
     ).rejects.toMatchObject({ status: 409 })
-  })
+  }, 60_000)
 
   it('a ready pull request keeps its title; pages of pull requests are followed', async () => {
     await gitea.git.commit(REPO, 'first', { 'first.txt': '1\n' })
@@ -110,7 +110,7 @@ describe("kugetsu's work calls on Forgejo", () => {
     expect(after.headSha).toBe(merged.headSha)
     expect(after.headSha).not.toBe(later)
     expect(await github.pullRequestsFrom(BRANCH, 'open')).toEqual([])
-  })
+  }, 60_000)
 
   it('deletes a branch through /branches/*, and says false for one already gone', async () => {
     expect(await github.deleteBranch(BRANCH)).toBe(true)
@@ -121,5 +121,5 @@ describe("kugetsu's work calls on Forgejo", () => {
       `/api/v1/repos/${REPO}/branches/${BRANCH}`,
       `/api/v1/repos/${REPO}/branches/${BRANCH}`
     ])
-  })
+  }, 60_000)
 })
