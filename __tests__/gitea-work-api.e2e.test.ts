@@ -21,7 +21,7 @@ beforeAll(async () => {
     apiUrl: gitea.apiUrl,
     repo: { owner: 'acme', repo: 'widgets' },
     forge: 'forgejo'
-  }, 60_000)
+  })
 })
 afterAll(() => gitea?.close())
 
