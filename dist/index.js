@@ -39365,7 +39365,10 @@ async function turnPrompt(input, context) {
     const all = await github.comments(issue.number);
     const comments = input.forgotten ? commentsSince(all, input.forgotten) : all;
     const people = peopleNewestFirst(issue, comments);
-    const seen = seenNow(issue, comments);
+    // Everything written so far counts as seen, also what a forget left out: a comment stamped in
+    // the tombstone's second falls before it (the forge's times have no milliseconds), and a
+    // session that had seen no comment would be told the whole thread as news on its next turn.
+    const seen = seenNow(issue, all);
     const logins = await kugetsuLogins(comments, context);
     const probe = rebuildThread(issue, comments, frame, { excludeIds, kugetsuLogins: logins });
     if (!probe.hadEarlierReplies) {
