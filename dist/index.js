@@ -35089,12 +35089,8 @@ function createServeProcess(options) {
 
 
 
-/**
- * Requested in the background once serve listens, side by side: they load what a first prompt
- * needs. The provider list takes longest (some 1.4 s on a new data dir) and a first prompt waits
- * for it, so it does not queue behind the others.
- */
-const WARM_UP = ['/provider', '/config', '/agent'];
+/** Requested in the background once serve listens: they load what a first prompt needs. */
+const WARM_UP = ['/config', '/agent', '/provider'];
 const sessionRoute = (sessionId, rest = '') => `/session/${encodeURIComponent(sessionId)}${rest}`;
 /** A 404 for a session is its absence: unknown-session. */
 function unknownSession(sessionId, error) {
@@ -35165,9 +35161,11 @@ function createServeDriver(options) {
     /** The directory opencode records for sessions this driver created, imported or exported. */
     const directories = new Map();
     function warmUp() {
-        for (const route of WARM_UP) {
-            void call('GET', route, { directory: options.cwd, timeoutMs: commandTimeoutMs }).catch(() => undefined);
-        }
+        void (async () => {
+            for (const route of WARM_UP) {
+                await call('GET', route, { directory: options.cwd, timeoutMs: commandTimeoutMs }).catch(() => undefined);
+            }
+        })();
     }
     async function sessionExport(sessionId, directory) {
         const control = { directory, timeoutMs: commandTimeoutMs };

@@ -91,12 +91,8 @@ interface TurnProgress {
   answered: boolean
 }
 
-/**
- * Requested in the background once serve listens, side by side: they load what a first prompt
- * needs. The provider list takes longest (some 1.4 s on a new data dir) and a first prompt waits
- * for it, so it does not queue behind the others.
- */
-const WARM_UP = ['/provider', '/config', '/agent']
+/** Requested in the background once serve listens: they load what a first prompt needs. */
+const WARM_UP = ['/config', '/agent', '/provider']
 
 const sessionRoute = (sessionId: string, rest = '') =>
   `/session/${encodeURIComponent(sessionId)}${rest}`
@@ -175,11 +171,13 @@ export function createServeDriver(options: ServeDriverOptions): ServeDriver {
   const directories = new Map<string, string>()
 
   function warmUp(): void {
-    for (const route of WARM_UP) {
-      void call('GET', route, { directory: options.cwd, timeoutMs: commandTimeoutMs }).catch(
-        () => undefined
-      )
-    }
+    void (async () => {
+      for (const route of WARM_UP) {
+        await call('GET', route, { directory: options.cwd, timeoutMs: commandTimeoutMs }).catch(
+          () => undefined
+        )
+      }
+    })()
   }
 
   async function sessionExport(sessionId: string, directory: string): Promise<string> {
