@@ -34405,16 +34405,21 @@ async function expectedIntegrity(name, version, options) {
 async function packPackage(name, version, dir, options) {
     await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
     const output = await runNpm(['pack', `${name}@${version}`, '--pack-destination', dir, '--loglevel=error'], { ...options, cwd: dir });
-    if (output.error || output.code !== 0) {
-        const lines = output.stderr.trim().split('\n');
-        return {
-            error: output.error
-                ? `${options.npm}: ${output.error.code === 'ENOENT' ? 'not found' : output.error.message}`
-                : (lines.find((line) => /^npm (error|ERR!) (?!code\b)\S/.test(line)) ?? lines.at(-1)) ||
-                    `npm exited with ${output.code}`
-        };
-    }
+    const failure = npmFailure(output, options);
+    if (failure)
+        return { error: failure };
     return { file: external_node_path_default().join(dir, tarballName(name, version)) };
+}
+/** What an npm command's failure says in a line (npm missing, its first error line), if it failed. */
+function npmFailure(output, options) {
+    if (!output.error && output.code === 0)
+        return undefined;
+    if (output.error) {
+        return `${options.npm}: ${output.error.code === 'ENOENT' ? 'not found' : output.error.message}`;
+    }
+    const lines = output.stderr.trim().split('\n');
+    return ((lines.find((line) => /^npm (error|ERR!) (?!code\b)\S/.test(line)) ?? lines.at(-1)) ||
+        `npm exited with ${output.code}`);
 }
 /** The one tarball of one of `names` at `version` in `dir`, if there is exactly one. */
 async function findTarball(dir, names, version) {
@@ -34577,13 +34582,9 @@ async function installPluginTree(dir, version, npm) {
         const manifest = { name: 'kugetsu-opencode-plugin', version: '0.0.0', private: true };
         await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(staging, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
         const output = await runNpm(pluginInstallArgs(version), { ...npm, cwd: staging });
-        if (output.error || output.code !== 0) {
-            const lines = output.stderr.trim().split('\n');
-            throw new Error(output.error
-                ? `${npm.npm}: ${output.error.code === 'ENOENT' ? 'not found' : output.error.message}`
-                : (lines.find((line) => /^npm (error|ERR!) (?!code\b)\S/.test(line)) ?? lines.at(-1)) ||
-                    `npm exited with ${output.code}`);
-        }
+        const failure = npmFailure(output, npm);
+        if (failure)
+            throw new Error(failure);
         const problem = await pluginTreeProblem(staging, version);
         if (problem)
             throw new Error(`npm's install is not usable: ${problem}`);
@@ -35611,7 +35612,7 @@ async function createAgentUser(privilege) {
     }
     return user;
 }
-async function agent_user_removeAgentUser(privilege, user) {
+async function removeAgentUser(privilege, user) {
     // userdel exits 12 when only the mail spool was missing; the user and its home are gone then
     await withPasswdLock(() => privilege.run('userdel', ['--remove', user.name])).catch((error) => {
         if (!errorMessage(error).includes('mail spool'))
@@ -35837,10 +35838,10 @@ async function stopAll(privilege, user, grants) {
     await killUser(privilege, user);
     await grants.revokeAll();
 }
-/** stopAll, then removes the user; the removal is tried even when stopping failed. */
-async function releaseAll(privilege, user, grants) {
+/** `stop`, then removes the user; the removal is tried even when stopping failed. */
+async function releaseAll(privilege, user, stop) {
     const failures = [];
-    await stopAll(privilege, user, grants).catch((error) => failures.push(error));
+    await stop().catch((error) => failures.push(error));
     await removeAgentUser(privilege, user).catch((error) => failures.push(error));
     if (failures.length)
         throw failures[0];
@@ -35866,14 +35867,7 @@ async function contain(privilege, options) {
     let stopping;
     const stop = () => (stopping ??= stopAll(privilege, user, grants));
     let releasing;
-    const release = () => (releasing ??= (async () => {
-        const failures = [];
-        await stop().catch((error) => failures.push(error));
-        await agent_user_removeAgentUser(privilege, user).catch((error) => failures.push(error));
-        if (failures.length)
-            throw failures[0];
-        options.onRecord?.(undefined);
-    })());
+    const release = () => (releasing ??= releaseAll(privilege, user, stop).then(() => options.onRecord?.(undefined)));
     try {
         // its own tmp dir, its home and the grants touch different files: made side by side
         await runAll([
@@ -35912,7 +35906,8 @@ async function releaseRecorded(record) {
     }
     if (!(await agentUserExists(record.user)))
         return;
-    await releaseAll(privilege, record.user, accessGrants(privilege, record.user, record.grants));
+    const grants = accessGrants(privilege, record.user, record.grants);
+    await releaseAll(privilege, record.user, () => stopAll(privilege, record.user, grants));
 }
 /** The sandbox of one run; with mode `off`, opencode runs as this process's user. */
 async function openSandbox(options) {
@@ -36611,6 +36606,10 @@ async function resolveOpencodeBinary(options = {}) {
 /** The opencode tarball is some 60 MB; an entry may unpack to no more than this. */
 const TOOL_RESTORE_LIMITS = { maxBytes: 1024 * 1024 * 1024, maxMembers: 100 };
 const deleteAdvice = (key) => `kugetsu never saves such an entry: someone who can write this repository's caches planted it. Delete it (gh cache delete ${key}) and run again`;
+/** kugetsu's dir in the runner's tool cache: what it installs once (opencode, its plugin tree). */
+function kugetsuToolDir(env) {
+    return (0,external_node_path_.join)(env.RUNNER_TOOL_CACHE || (0,external_node_path_.join)(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'tools'), 'kugetsu');
+}
 /**
  * The opencode binary for a run of the action: on PATH at the wanted version, else in the runner's
  * tool cache (both the user's own, used as they are), else unpacked from the npm tarball kept in
@@ -36619,7 +36618,7 @@ const deleteAdvice = (key) => `kugetsu never saves such an entry: someone who ca
  * a warm run installs nothing, but runs nothing it has not checked.
  */
 async function opencodeForAction(env, version, loadCache) {
-    const toolDir = (0,external_node_path_.join)(env.RUNNER_TOOL_CACHE || (0,external_node_path_.join)(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'tools'), 'kugetsu');
+    const toolDir = kugetsuToolDir(env);
     const found = await resolveOpencodeBinary({ version, toolDir, env, install: false }).catch(() => undefined);
     if (found)
         return found.path;
@@ -36697,7 +36696,7 @@ const fallback = (version) => `opencode installs @opencode-ai/plugin@${version} 
  * happens instead, when none of that works: the tree spares requests, the turn never needs it.
  */
 async function pluginPackagesForAction(env, version, loadCache) {
-    const toolDir = (0,external_node_path_.join)(env.RUNNER_TOOL_CACHE || (0,external_node_path_.join)(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'tools'), 'kugetsu');
+    const toolDir = kugetsuToolDir(env);
     const dir = pluginTreeDir(toolDir, version);
     try {
         if (!(await pluginTreeProblem(dir, version)))

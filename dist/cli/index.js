@@ -1093,16 +1093,21 @@ async function expectedIntegrity(name, version, options) {
 async function packPackage(name, version, dir, options) {
     await (0,promises_.mkdir)(dir, { recursive: true });
     const output = await runNpm(['pack', `${name}@${version}`, '--pack-destination', dir, '--loglevel=error'], { ...options, cwd: dir });
-    if (output.error || output.code !== 0) {
-        const lines = output.stderr.trim().split('\n');
-        return {
-            error: output.error
-                ? `${options.npm}: ${output.error.code === 'ENOENT' ? 'not found' : output.error.message}`
-                : (lines.find((line) => /^npm (error|ERR!) (?!code\b)\S/.test(line)) ?? lines.at(-1)) ||
-                    `npm exited with ${output.code}`
-        };
-    }
+    const failure = npmFailure(output, options);
+    if (failure)
+        return { error: failure };
     return { file: external_node_path_default().join(dir, tarballName(name, version)) };
+}
+/** What an npm command's failure says in a line (npm missing, its first error line), if it failed. */
+function npmFailure(output, options) {
+    if (!output.error && output.code === 0)
+        return undefined;
+    if (output.error) {
+        return `${options.npm}: ${output.error.code === 'ENOENT' ? 'not found' : output.error.message}`;
+    }
+    const lines = output.stderr.trim().split('\n');
+    return ((lines.find((line) => /^npm (error|ERR!) (?!code\b)\S/.test(line)) ?? lines.at(-1)) ||
+        `npm exited with ${output.code}`);
 }
 /** The one tarball of one of `names` at `version` in `dir`, if there is exactly one. */
 async function findTarball(dir, names, version) {

@@ -33857,7 +33857,7 @@ async function agent_user_createAgentUser(privilege) {
     }
     return user;
 }
-async function agent_user_removeAgentUser(privilege, user) {
+async function removeAgentUser(privilege, user) {
     // userdel exits 12 when only the mail spool was missing; the user and its home are gone then
     await withPasswdLock(() => privilege.run('userdel', ['--remove', user.name])).catch((error) => {
         if (!errors_errorMessage(error).includes('mail spool'))
@@ -34083,11 +34083,11 @@ async function stopAll(privilege, user, grants) {
     await killUser(privilege, user);
     await grants.revokeAll();
 }
-/** stopAll, then removes the user; the removal is tried even when stopping failed. */
-async function releaseAll(privilege, user, grants) {
+/** `stop`, then removes the user; the removal is tried even when stopping failed. */
+async function releaseAll(privilege, user, stop) {
     const failures = [];
-    await stopAll(privilege, user, grants).catch((error) => failures.push(error));
-    await agent_user_removeAgentUser(privilege, user).catch((error) => failures.push(error));
+    await stop().catch((error) => failures.push(error));
+    await removeAgentUser(privilege, user).catch((error) => failures.push(error));
     if (failures.length)
         throw failures[0];
 }
@@ -34112,14 +34112,7 @@ async function contain(privilege, options) {
     let stopping;
     const stop = () => (stopping ??= stopAll(privilege, user, grants));
     let releasing;
-    const release = () => (releasing ??= (async () => {
-        const failures = [];
-        await stop().catch((error) => failures.push(error));
-        await removeAgentUser(privilege, user).catch((error) => failures.push(error));
-        if (failures.length)
-            throw failures[0];
-        options.onRecord?.(undefined);
-    })());
+    const release = () => (releasing ??= releaseAll(privilege, user, stop).then(() => options.onRecord?.(undefined)));
     try {
         // its own tmp dir, its home and the grants touch different files: made side by side
         await runAll([
@@ -34158,7 +34151,8 @@ async function releaseRecorded(record) {
     }
     if (!(await agentUserExists(record.user)))
         return;
-    await releaseAll(privilege, record.user, access_accessGrants(privilege, record.user, record.grants));
+    const grants = access_accessGrants(privilege, record.user, record.grants);
+    await releaseAll(privilege, record.user, () => stopAll(privilege, record.user, grants));
 }
 /** The sandbox of one run; with mode `off`, opencode runs as this process's user. */
 async function openSandbox(options) {

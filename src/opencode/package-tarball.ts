@@ -92,16 +92,22 @@ export async function packPackage(
     ['pack', `${name}@${version}`, '--pack-destination', dir, '--loglevel=error'],
     { ...options, cwd: dir }
   )
-  if (output.error || output.code !== 0) {
-    const lines = output.stderr.trim().split('\n')
-    return {
-      error: output.error
-        ? `${options.npm}: ${output.error.code === 'ENOENT' ? 'not found' : output.error.message}`
-        : (lines.find((line) => /^npm (error|ERR!) (?!code\b)\S/.test(line)) ?? lines.at(-1)) ||
-          `npm exited with ${output.code}`
-    }
-  }
+  const failure = npmFailure(output, options)
+  if (failure) return { error: failure }
   return { file: path.join(dir, tarballName(name, version)) }
+}
+
+/** What an npm command's failure says in a line (npm missing, its first error line), if it failed. */
+export function npmFailure(output: Output, options: Pick<NpmOptions, 'npm'>): string | undefined {
+  if (!output.error && output.code === 0) return undefined
+  if (output.error) {
+    return `${options.npm}: ${output.error.code === 'ENOENT' ? 'not found' : output.error.message}`
+  }
+  const lines = output.stderr.trim().split('\n')
+  return (
+    (lines.find((line) => /^npm (error|ERR!) (?!code\b)\S/.test(line)) ?? lines.at(-1)) ||
+    `npm exited with ${output.code}`
+  )
 }
 
 /** The one tarball of one of `names` at `version` in `dir`, if there is exactly one. */

@@ -4,7 +4,7 @@
  */
 import { lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { runNpm, type NpmOptions } from './package-tarball.js'
+import { npmFailure, runNpm, type NpmOptions } from './package-tarball.js'
 
 export const PLUGIN_PACKAGE = '@opencode-ai/plugin'
 
@@ -82,15 +82,8 @@ export async function installPluginTree(
     const manifest = { name: 'kugetsu-opencode-plugin', version: '0.0.0', private: true }
     await writeFile(join(staging, 'package.json'), JSON.stringify(manifest, null, 2) + '\n')
     const output = await runNpm(pluginInstallArgs(version), { ...npm, cwd: staging })
-    if (output.error || output.code !== 0) {
-      const lines = output.stderr.trim().split('\n')
-      throw new Error(
-        output.error
-          ? `${npm.npm}: ${output.error.code === 'ENOENT' ? 'not found' : output.error.message}`
-          : (lines.find((line) => /^npm (error|ERR!) (?!code\b)\S/.test(line)) ?? lines.at(-1)) ||
-              `npm exited with ${output.code}`
-      )
-    }
+    const failure = npmFailure(output, npm)
+    if (failure) throw new Error(failure)
     const problem = await pluginTreeProblem(staging, version)
     if (problem) throw new Error(`npm's install is not usable: ${problem}`)
     await rm(dir, { recursive: true, force: true })

@@ -87,14 +87,14 @@ async function stopAll(privilege: Privilege, user: AgentUser, grants: AccessGran
   await grants.revokeAll()
 }
 
-/** stopAll, then removes the user; the removal is tried even when stopping failed. */
+/** `stop`, then removes the user; the removal is tried even when stopping failed. */
 async function releaseAll(
   privilege: Privilege,
   user: AgentUser,
-  grants: AccessGrants
+  stop: () => Promise<void>
 ): Promise<void> {
   const failures: unknown[] = []
-  await stopAll(privilege, user, grants).catch((error: unknown) => failures.push(error))
+  await stop().catch((error: unknown) => failures.push(error))
   await removeAgentUser(privilege, user).catch((error: unknown) => failures.push(error))
   if (failures.length) throw failures[0]
 }
@@ -120,13 +120,7 @@ async function contain(privilege: Privilege, options: SandboxOptions): Promise<S
   const stop = () => (stopping ??= stopAll(privilege, user, grants))
   let releasing: Promise<void> | undefined
   const release = () =>
-    (releasing ??= (async () => {
-      const failures: unknown[] = []
-      await stop().catch((error: unknown) => failures.push(error))
-      await removeAgentUser(privilege, user).catch((error: unknown) => failures.push(error))
-      if (failures.length) throw failures[0]
-      options.onRecord?.(undefined)
-    })())
+    (releasing ??= releaseAll(privilege, user, stop).then(() => options.onRecord?.(undefined)))
   try {
     // its own tmp dir, its home and the grants touch different files: made side by side
     await runAll([
@@ -166,7 +160,8 @@ export async function releaseRecorded(record: SandboxRecord): Promise<void> {
     throw new KugetsuError('sandbox-failed', `the recorded agent user ${name} is not kugetsu's`)
   }
   if (!(await agentUserExists(record.user))) return
-  await releaseAll(privilege, record.user, accessGrants(privilege, record.user, record.grants))
+  const grants = accessGrants(privilege, record.user, record.grants)
+  await releaseAll(privilege, record.user, () => stopAll(privilege, record.user, grants))
 }
 
 /** The sandbox of one run; with mode `off`, opencode runs as this process's user. */

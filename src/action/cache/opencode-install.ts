@@ -25,6 +25,11 @@ export const TOOL_RESTORE_LIMITS = { maxBytes: 1024 * 1024 * 1024, maxMembers: 1
 const deleteAdvice = (key: string) =>
   `kugetsu never saves such an entry: someone who can write this repository's caches planted it. Delete it (gh cache delete ${key}) and run again`
 
+/** kugetsu's dir in the runner's tool cache: what it installs once (opencode, its plugin tree). */
+export function kugetsuToolDir(env: NodeJS.ProcessEnv): string {
+  return join(env.RUNNER_TOOL_CACHE || join(env.RUNNER_TEMP || tmpdir(), 'tools'), 'kugetsu')
+}
+
 /**
  * The opencode binary for a run of the action: on PATH at the wanted version, else in the runner's
  * tool cache (both the user's own, used as they are), else unpacked from the npm tarball kept in
@@ -37,10 +42,7 @@ export async function opencodeForAction(
   version: string,
   loadCache: () => Promise<CacheModule>
 ): Promise<string> {
-  const toolDir = join(
-    env.RUNNER_TOOL_CACHE || join(env.RUNNER_TEMP || tmpdir(), 'tools'),
-    'kugetsu'
-  )
+  const toolDir = kugetsuToolDir(env)
   const found = await resolveOpencodeBinary({ version, toolDir, env, install: false }).catch(
     () => undefined
   )

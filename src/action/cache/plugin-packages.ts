@@ -4,11 +4,11 @@
  */
 import * as core from '@actions/core'
 import { mkdir, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join, relative } from 'node:path'
+import { relative } from 'node:path'
 import { errorMessage } from '../../errors.js'
 import { installPluginTree, pluginTreeDir, pluginTreeProblem } from '../../opencode/plugin-tree.js'
 import { CacheEntryRefused, CacheRestoreError, createActionsCacheClient } from './cache-state.js'
+import { kugetsuToolDir } from './opencode-install.js'
 
 type CacheModule = typeof import('@actions/cache')
 
@@ -34,10 +34,7 @@ export async function pluginPackagesForAction(
   version: string,
   loadCache: () => Promise<CacheModule>
 ): Promise<string | undefined> {
-  const toolDir = join(
-    env.RUNNER_TOOL_CACHE || join(env.RUNNER_TEMP || tmpdir(), 'tools'),
-    'kugetsu'
-  )
+  const toolDir = kugetsuToolDir(env)
   const dir = pluginTreeDir(toolDir, version)
   try {
     if (!(await pluginTreeProblem(dir, version))) return dir
