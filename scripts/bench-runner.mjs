@@ -75,6 +75,9 @@ export async function runnerConditionFigures({
       log(`9. warm-up: ${variant.label}`)
       await turn({ env, entry: variant.entry, isolate: variant.isolate })
     }
+    // and the bare run once: its first call also makes its session, which must not be timed
+    log('9. warm-up: bare opencode run')
+    await bareTurn()
     for (let rep = 1; rep <= reps; rep++) {
       log(`9. runner conditions, repetition ${rep}/${reps}`)
       const order = variants.map((_, i) => variants[(i + rep - 1) % variants.length])
