@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4108);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3459);
 /** The action's entry point (action.yml `main`). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4108:
+/***/ 3459:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34706,6 +34706,224 @@ async function lendPluginTree(dirs, tree, version) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/opencode/model-catalogue.ts
+/**
+ * The part of opencode's built-in models.dev catalogue a run can use. On its first provider lookup
+ * opencode processes the whole catalogue (225 providers, 8,261 models in 1.18.33): some 1.2 s of
+ * every fresh start, before the first prompt can go out. Given a catalogue file with only the
+ * providers the run can reach (OPENCODE_MODELS_PATH), that lookup takes about 0.1 s. The file is
+ * cut from the catalogue built into the pinned binary (extracted when kugetsu is built, by
+ * scripts/opencode-models.mjs), so what opencode knows of a kept provider is what it knew anyway.
+ */
+
+
+/** The catalogue file shipped beside this module (beside the bundle in dist/). */
+const SNAPSHOT_URL = __nccwpck_require__.ab + "models-snapshot.jsonl";
+/** The provider opencode falls back to for its small model, and that needs no key. */
+const ALWAYS_KEPT = ['opencode'];
+/** How deep a config is searched for model names (a config is a few levels deep). */
+const MAX_DEPTH = 32;
+/** `provider/model`: the provider's id is what a config names (`anthropic/claude-...`). */
+const MODEL_NAME = /^([A-Za-z0-9][\w.-]*)\/\S/;
+/** Reads the catalogue file's text; throws on anything that is not its shape. */
+function parseCatalogue(text) {
+    const lines = text.split('\n').filter((line) => line !== '');
+    const header = JSON.parse(lines[0] ?? '');
+    if (typeof header.opencode !== 'string' || header.providers !== lines.length - 1) {
+        throw new Error('the models catalogue has no header or the wrong number of providers');
+    }
+    const providers = lines.slice(1).map((line, index) => {
+        const tab = line.indexOf('\t');
+        const [id, env] = JSON.parse(tab > 0 ? line.slice(0, tab) : '');
+        if (typeof id !== 'string' ||
+            !Array.isArray(env) ||
+            !env.every((name) => typeof name === 'string')) {
+            throw new Error(`line ${index + 2} of the models catalogue is not [id, env]`);
+        }
+        return { id, env: env, entry: line.slice(tab + 1) };
+    });
+    return { version: header.opencode, providers };
+}
+/** The shipped catalogue, or undefined when there is none (a bundle built without it). */
+async function readCatalogue(url = SNAPSHOT_URL) {
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(url, 'utf8');
+    }
+    catch {
+        return undefined;
+    }
+    return parseCatalogue(text);
+}
+const truthy = (value) => value === '1' || value?.toLowerCase() === 'true';
+function providerOf(name) {
+    return typeof name === 'string' ? MODEL_NAME.exec(name.trim())?.[1] : undefined;
+}
+/** Every `provider/model` string in a config, at any depth (agents, modes, commands...). */
+function namedProviders(value, out, depth = 0) {
+    if (depth > MAX_DEPTH)
+        return;
+    const provider = providerOf(value);
+    if (provider)
+        out.add(provider);
+    if (Array.isArray(value)) {
+        for (const item of value)
+            namedProviders(item, out, depth + 1);
+    }
+    else if (value !== null && typeof value === 'object') {
+        for (const item of Object.values(value))
+            namedProviders(item, out, depth + 1);
+    }
+}
+/**
+ * The providers to keep, or undefined when opencode may need any of them: when the workflow
+ * chose a catalogue itself or wants models.dev fetched (the file would stand in for the fresh
+ * list), when no model is named (opencode then picks from every provider it can reach), or when
+ * stored credentials cannot be read. Kept: every provider the config declares or a model name in it
+ * names, the model input's, those the markdown agents name, those with a key in the environment or
+ * credentials in OPENCODE_AUTH_CONTENT, and opencode's own (its small-model fallback).
+ */
+function providersToKeep(catalogue, needs) {
+    const { config, env } = needs;
+    if (env.OPENCODE_MODELS_PATH || env.OPENCODE_MODELS_URL)
+        return undefined;
+    if (!truthy(env.OPENCODE_DISABLE_MODELS_FETCH))
+        return undefined;
+    if (!providerOf(needs.model) && !providerOf(config.model))
+        return undefined;
+    const keep = new Set(ALWAYS_KEPT);
+    if (env.OPENCODE_AUTH_CONTENT) {
+        let auth;
+        try {
+            auth = JSON.parse(env.OPENCODE_AUTH_CONTENT);
+        }
+        catch {
+            return undefined;
+        }
+        if (auth === null || typeof auth !== 'object' || Array.isArray(auth))
+            return undefined;
+        for (const id of Object.keys(auth))
+            keep.add(id);
+    }
+    const declared = config.provider;
+    if (declared !== null && typeof declared === 'object' && !Array.isArray(declared)) {
+        for (const id of Object.keys(declared))
+            keep.add(id);
+    }
+    namedProviders(config, keep);
+    for (const name of [needs.model, ...(needs.namedModels ?? [])]) {
+        const provider = providerOf(name);
+        if (provider)
+            keep.add(provider);
+    }
+    for (const provider of catalogue.providers) {
+        if (provider.env.some((name) => (env[name] ?? '') !== ''))
+            keep.add(provider.id);
+    }
+    return keep;
+}
+/** The catalogue file's content for opencode: a JSON object of the kept providers' entries. */
+function catalogueText(catalogue, keep) {
+    const entries = catalogue.providers
+        .filter((provider) => keep.has(provider.id))
+        .map((provider) => `${JSON.stringify(provider.id)}:${provider.entry}`);
+    return `{${entries.join(',')}}\n`;
+}
+/**
+ * Writes the catalogue the run needs into `dir` (new, readable by the agent) and returns the
+ * environment that points opencode at it; nothing, so that opencode keeps its own, when kugetsu
+ * has no catalogue of this opencode version (`undefined`: an explicit binary's is not known) or the
+ * run may need any provider.
+ */
+async function writeRunCatalogue(dir, version, needs, catalogue = readCatalogue()) {
+    const shipped = await catalogue;
+    if (version === undefined || shipped?.version !== version)
+        return {};
+    const keep = providersToKeep(shipped, needs);
+    if (!keep)
+        return {};
+    const file = (0,external_node_path_.join)(dir, 'models.json');
+    await (0,promises_namespaceObject.writeFile)(file, catalogueText(shipped, keep), { mode: 0o644, flag: 'wx' });
+    return { OPENCODE_MODELS_PATH: file };
+}
+
+;// CONCATENATED MODULE: ./src/opencode/named-models.ts
+/**
+ * The models named in the markdown files opencode reads agents, modes and commands from
+ * (`model: provider/model` in their front matter), so the catalogue kept for a run
+ * (model-catalogue.ts) has their providers. The files are a checkout's, anyone's content: links
+ * are not followed, only regular files are opened, and the walk and the reads are bounded.
+ */
+
+
+
+/** The dirs opencode reads them from, inside a config dir. */
+const MARKDOWN_DIRS = ['agent', 'agents', 'mode', 'modes', 'command', 'commands'];
+const named_models_MAX_DEPTH = 6;
+const MAX_FILES = 2000;
+/** Front matter is at the top: no more of a file is read. */
+const HEAD_BYTES = 16 * 1024;
+const MODEL_LINE = /^\s*model\s*:\s*["']?([^\s"'#]+)/gm;
+/** The top of a regular file; a link, FIFO or device swapped in is not read (nor waited on). */
+async function head(path) {
+    const file = await (0,promises_namespaceObject.open)(path, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NOFOLLOW | external_node_fs_.constants.O_NONBLOCK);
+    try {
+        if (!(await file.stat()).isFile())
+            return '';
+        const buffer = Buffer.alloc(HEAD_BYTES);
+        const { bytesRead } = await file.read(buffer, 0, HEAD_BYTES, 0);
+        return buffer.subarray(0, bytesRead).toString('utf8');
+    }
+    finally {
+        await file.close();
+    }
+}
+/** Model names in the front matter of `text` (between the opening and closing `---`). */
+function frontMatterModels(text) {
+    const match = /^---\r?\n([\s\S]*?)\r?\n---/.exec(text);
+    if (!match)
+        return [];
+    return [...match[1].matchAll(MODEL_LINE)].map((found) => found[1]);
+}
+/** Every model named in the agents, modes and commands of the config dirs. */
+async function modelsNamedInConfigDirs(configDirs) {
+    const names = [];
+    let files = 0;
+    const walk = async (dir, depth) => {
+        if (depth > named_models_MAX_DEPTH)
+            return;
+        let entries;
+        try {
+            entries = await (0,promises_namespaceObject.readdir)(dir, { withFileTypes: true });
+        }
+        catch {
+            return;
+        }
+        for (const entry of entries) {
+            if (files >= MAX_FILES)
+                return;
+            const path = (0,external_node_path_.join)(dir, entry.name);
+            // readdir's type is lstat's: a link is neither a dir nor a file here
+            if (entry.isDirectory()) {
+                await walk(path, depth + 1);
+            }
+            else if (entry.isFile() && entry.name.endsWith('.md')) {
+                files++;
+                names.push(...frontMatterModels(await head(path).catch(() => '')));
+            }
+        }
+    };
+    for (const configDir of configDirs) {
+        for (const name of MARKDOWN_DIRS) {
+            const dir = (0,external_node_path_.join)(configDir, name);
+            const stat = await (0,promises_namespaceObject.lstat)(dir).catch(() => undefined);
+            if (stat?.isDirectory())
+                await walk(dir, 1);
+        }
+    }
+    return names;
+}
+
 ;// CONCATENATED MODULE: ./src/opencode/cost-watch.ts
 /**
  * The running cost of a turn, from opencode serve's event stream: every model call ends with a
@@ -36621,7 +36839,7 @@ async function opencodeForAction(env, version, loadCache) {
     const toolDir = kugetsuToolDir(env);
     const found = await resolveOpencodeBinary({ version, toolDir, env, install: false }).catch(() => undefined);
     if (found)
-        return found.path;
+        return { path: found.path, version: found.version };
     await (0,promises_namespaceObject.mkdir)(toolDir, { recursive: true });
     const cache = createActionsCacheClient(toolDir, loadCache, TOOL_RESTORE_LIMITS);
     // Lowercase: Gitea's and Forgejo's cache servers lowercase keys.
@@ -36638,7 +36856,7 @@ async function opencodeForAction(env, version, loadCache) {
         return undefined;
     });
     if (restored)
-        return unpackCached(restored, toolDir, version, env);
+        return { path: await unpackCached(restored, toolDir, version, env), version };
     const installed = await resolveOpencodeBinary({
         version,
         toolDir,
@@ -36649,7 +36867,7 @@ async function opencodeForAction(env, version, loadCache) {
     await cache
         .save(tarballs, `${stream}-${env.GITHUB_RUN_ID || '0'}-${env.GITHUB_RUN_ATTEMPT || '1'}`.toLowerCase())
         .catch((error) => core/* warning */.$e(`could not cache the opencode binary: ${errorMessage(error)}`));
-    return installed.path;
+    return { path: installed.path, version: installed.version ?? version };
 }
 /** The binary of the tarball a cache entry restored, once the tarball proved to be npm's. */
 async function unpackCached(key, toolDir, version, env) {
@@ -37290,7 +37508,7 @@ async function guardProviderKeys(options) {
         warn(`the key of opencode provider "${provider}" is not held by kugetsu, so commands the agent runs can read it: ${reason}`);
     }
     if (plan.routes.length === 0) {
-        return { overlay: {}, environment: (env) => env, close: () => Promise.resolve() };
+        return { config, overlay: {}, environment: (env) => env, close: () => Promise.resolve() };
     }
     const routes = plan.routes.map((route) => ({ ...route, key: options.env[route.envVar] ?? '' }));
     // Like masking.ts: a value this short would garble the log and is no real key.
@@ -37304,6 +37522,7 @@ async function guardProviderKeys(options) {
     const proxy = await startKeyProxy(routes, placeholder);
     const names = new Set(plan.routes.map((route) => route.envVar));
     return {
+        config,
         overlay: keyProxyOverlay(plan.routes, proxy.url, placeholder),
         environment(env) {
             const out = { ...env };
@@ -37321,6 +37540,8 @@ async function guardProviderKeys(options) {
  * Everything one run of opencode needs: a private dir, the state store and cache client, the
  * binary, the provider-key proxy, the agent's sandbox and the driver, and closing all of it.
  */
+
+
 
 
 
@@ -37419,16 +37640,19 @@ async function openWorkspace(context, ready = Promise.resolve()) {
         const store = createEntryStore(stateRoot, entryCodec(context));
         const cache = createActionsCacheClient(stateRoot, loadCache);
         const binary = opencodeForAction(env, inputs.opencodeVersion, loadCache);
+        const catalogue = readCatalogue();
+        catalogue.catch(() => undefined);
         // Provider keys stay with kugetsu: opencode reaches its providers through a loopback proxy.
-        const guarding = guardProviderKeys({
+        // The config is read once the checkout is the turn's: the issue's branch may have its own.
+        const guarding = ready.then(() => guardProviderKeys({
             env,
             cwd,
             opencodeConfig: inputs.opencodeConfig,
             secrets: context.secrets
-        });
+        }));
         const access = (async () => {
             const readable = [
-                await (0,promises_namespaceObject.realpath)(await binary),
+                await (0,promises_namespaceObject.realpath)((await binary).path),
                 exchange,
                 ...(env.OPENCODE_CONFIG ? [env.OPENCODE_CONFIG] : [])
             ];
@@ -37444,7 +37668,12 @@ async function openWorkspace(context, ready = Promise.resolve()) {
                 : undefined;
             if (pluginTree)
                 readable.push(await (0,promises_namespaceObject.realpath)((0,external_node_path_.join)(pluginTree, 'node_modules')));
-            return { workspace: cwd, readable, projectDirs, toolDirs, pluginTree };
+            const namedModels = await modelsNamedInConfigDirs([
+                ...projectDirs,
+                ...(inputs.sandbox === 'off' ? [globalConfigDir(env)] : []),
+                ...(env.OPENCODE_CONFIG_DIR ? [env.OPENCODE_CONFIG_DIR] : [])
+            ]);
+            return { workspace: cwd, readable, projectDirs, toolDirs, pluginTree, namedModels };
         })();
         // The agent's user is made while the binary, the key proxy and the checkout get ready.
         const [keysSettled, sandboxSettled, accessSettled] = await Promise.allSettled([
@@ -37470,7 +37699,7 @@ async function openWorkspace(context, ready = Promise.resolve()) {
         }
         // the failure of an earlier stage first: a missing binary or a failed checkout is what to
         // mend, whatever the sandbox's set-up met meanwhile
-        const { projectDirs, toolDirs, pluginTree } = settledValue(accessSettled);
+        const { projectDirs, toolDirs, pluginTree, namedModels } = settledValue(accessSettled);
         const [keys, sandbox] = [settledValue(keysSettled), settledValue(sandboxSettled)];
         if (!sandbox.user) {
             core/* warning */.$e('sandbox: off: the agent runs as the runner\u2019s user and can reach everything this job can (its credentials among them)');
@@ -37491,18 +37720,29 @@ async function openWorkspace(context, ready = Promise.resolve()) {
             const unlend = await lendPluginTree(toolDirs, pluginTree, inputs.opencodeVersion);
             agentUndo.add("take the plugin package out of the repository's .opencode dirs", unlend);
         }
+        const opencodeEnv = keys.environment(agentEnvironment(env, {
+            ...offlineDefaults(env),
+            XDG_DATA_HOME: (0,external_node_path_.join)(dir, 'opencode-data'),
+            ...(context.agentPath === undefined ? {} : { PATH: context.agentPath }),
+            ...sandbox.env
+        }, {
+            exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined,
+            withheld: [inputs.githubToken, inputs.stateKey]
+        }));
+        const tool = await binary;
+        const models = await writeRunCatalogue(exchange, tool.version, {
+            config: mergeConfig(keys.config, keys.overlay),
+            model: inputs.model || undefined,
+            env: opencodeEnv,
+            namedModels
+        }, catalogue).catch((error) => {
+            core/* warning */.$e(`could not cut opencode's models catalogue to the run's providers (${errorMessage(error)}): opencode reads all of it`);
+            return {};
+        });
         const driver = startDriver(context, {
-            binary: await binary,
+            binary: tool.path,
             cwd,
-            env: keys.environment(agentEnvironment(env, {
-                ...offlineDefaults(env),
-                XDG_DATA_HOME: (0,external_node_path_.join)(dir, 'opencode-data'),
-                ...(context.agentPath === undefined ? {} : { PATH: context.agentPath }),
-                ...sandbox.env
-            }, {
-                exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined,
-                withheld: [inputs.githubToken, inputs.stateKey]
-            })),
+            env: { ...opencodeEnv, ...models },
             configContent: buildOpencodeConfigContent({
                 user: inputs.opencodeConfig,
                 inherited: env.OPENCODE_CONFIG_CONTENT,
@@ -38048,7 +38288,7 @@ function committerIdentity(forge, host, user) {
 const DEFAULT_BRANCH_NEWS_BUDGET = 4000;
 const BRANCH_NEWS_SOURCE = 'pushed-commits';
 const MAX_COMMITS = 20;
-const MAX_FILES = 10;
+const branch_news_MAX_FILES = 10;
 const MAX_NAME = 100;
 const MAX_SUBJECT = 200;
 const MAX_FILE = 200;
@@ -38076,9 +38316,9 @@ function entry(commit) {
     const name = sanitizeText(commit.authorName ?? '').trim() ? commit.authorName : commit.authorEmail;
     const who = sanitizeText(name ?? '').trim() ? branch_news_quoted(name, MAX_NAME) : '"unknown"';
     const files = Array.isArray(commit.files) ? commit.files : [];
-    const shown = files.slice(0, MAX_FILES).map((file) => branch_news_quoted(file, MAX_FILE, false));
-    if (files.length > MAX_FILES)
-        shown.push(`… and ${files.length - MAX_FILES} more`);
+    const shown = files.slice(0, branch_news_MAX_FILES).map((file) => branch_news_quoted(file, MAX_FILE, false));
+    if (files.length > branch_news_MAX_FILES)
+        shown.push(`… and ${files.length - branch_news_MAX_FILES} more`);
     const changed = files.length === 0 ? 'no files changed' : `files: ${shown.join(', ')}`;
     return `- ${shortSha(commit.sha)} by ${who}: ${branch_news_quoted(commit.subject, MAX_SUBJECT)} (${changed})`;
 }

@@ -13,7 +13,7 @@ const INPUT_DIRS = ['src']
 const INPUT_FILES = ['package-lock.json', 'tsconfig.json', 'scripts/package.mjs']
 // Only files the build reads: editor and OS litter (.DS_Store, *.swp) in the checkout that records
 // the hash would otherwise make it differ from a clean clone's.
-const BUILD_FILE = /^[^.].*\.(?:[cm]?[jt]s|json)$/
+const BUILD_FILE = /^[^.].*\.(?:[cm]?[jt]s|jsonl?)$/
 
 function isFile(path) {
   try {

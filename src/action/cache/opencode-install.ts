@@ -30,6 +30,12 @@ export function kugetsuToolDir(env: NodeJS.ProcessEnv): string {
   return join(env.RUNNER_TOOL_CACHE || join(env.RUNNER_TEMP || tmpdir(), 'tools'), 'kugetsu')
 }
 
+/** A binary a run drives: its path, and its version where known (not for an explicit path). */
+export interface OpencodeTool {
+  path: string
+  version: string | undefined
+}
+
 /**
  * The opencode binary for a run of the action: on PATH at the wanted version, else in the runner's
  * tool cache (both the user's own, used as they are), else unpacked from the npm tarball kept in
@@ -41,12 +47,12 @@ export async function opencodeForAction(
   env: NodeJS.ProcessEnv,
   version: string,
   loadCache: () => Promise<CacheModule>
-): Promise<string> {
+): Promise<OpencodeTool> {
   const toolDir = kugetsuToolDir(env)
   const found = await resolveOpencodeBinary({ version, toolDir, env, install: false }).catch(
     () => undefined
   )
-  if (found) return found.path
+  if (found) return { path: found.path, version: found.version }
 
   await mkdir(toolDir, { recursive: true })
   const cache = createActionsCacheClient(toolDir, loadCache, TOOL_RESTORE_LIMITS)
@@ -66,7 +72,7 @@ export async function opencodeForAction(
     if (!(error instanceof CacheRestoreError)) throw error
     return undefined
   })
-  if (restored) return unpackCached(restored, toolDir, version, env)
+  if (restored) return { path: await unpackCached(restored, toolDir, version, env), version }
 
   const installed = await resolveOpencodeBinary({
     version,
@@ -83,7 +89,7 @@ export async function opencodeForAction(
     .catch((error: unknown) =>
       core.warning(`could not cache the opencode binary: ${errorMessage(error)}`)
     )
-  return installed.path
+  return { path: installed.path, version: installed.version ?? version }
 }
 
 /** The binary of the tarball a cache entry restored, once the tarball proved to be npm's. */

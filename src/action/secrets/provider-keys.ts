@@ -22,6 +22,8 @@ import { startKeyProxy } from './key-proxy.js'
 import { MIN_SECRET_LENGTH } from './masking.js'
 
 export interface ProviderKeys {
+  /** The config opencode will see, before the overlay: its files, the env's content, the input. */
+  config: OpencodeConfig
   /** Layered last into OPENCODE_CONFIG_CONTENT: covered providers talk to the proxy. */
   overlay: OpencodeConfig
   /** `env` with each covered key replaced by the placeholder. */
@@ -120,7 +122,7 @@ export async function guardProviderKeys(options: GuardOptions): Promise<Provider
     )
   }
   if (plan.routes.length === 0) {
-    return { overlay: {}, environment: (env) => env, close: () => Promise.resolve() }
+    return { config, overlay: {}, environment: (env) => env, close: () => Promise.resolve() }
   }
 
   const routes = plan.routes.map((route) => ({ ...route, key: options.env[route.envVar] ?? '' }))
@@ -134,6 +136,7 @@ export async function guardProviderKeys(options: GuardOptions): Promise<Provider
   const proxy = await startKeyProxy(routes, placeholder)
   const names = new Set(plan.routes.map((route) => route.envVar))
   return {
+    config,
     overlay: keyProxyOverlay(plan.routes, proxy.url, placeholder),
     environment(env) {
       const out = { ...env }

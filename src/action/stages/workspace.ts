@@ -8,11 +8,13 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { Engine } from '../../engine.js'
 import { errorMessage } from '../../errors.js'
-import { buildOpencodeConfigContent } from '../../opencode/config.js'
+import { buildOpencodeConfigContent, mergeConfig } from '../../opencode/config.js'
 import { createOpencodeDriver, type OpencodeDriverOptions } from '../../opencode/driver.js'
 import { projectConfigDirs, seedUnusedConfigDirs } from '../../opencode/config-dir-seed.js'
 import { lendPluginTree, needsOnlyPluginPackage } from '../../opencode/plugin-config-dir.js'
 import { globalConfigDir, offlineDefaults, opencodeHomeSeed } from '../../opencode/fresh-home.js'
+import { readCatalogue, writeRunCatalogue } from '../../opencode/model-catalogue.js'
+import { modelsNamedInConfigDirs } from '../../opencode/named-models.js'
 import { createServeDriver } from '../../opencode/serve.js'
 import type { OpencodeDriver } from '../../opencode/types.js'
 import { SANDBOX_STATE, openSandbox } from '../../sandbox/sandbox.js'
@@ -130,16 +132,21 @@ export async function openWorkspace(
     const store = createEntryStore(stateRoot, entryCodec(context))
     const cache = createActionsCacheClient(stateRoot, loadCache)
     const binary = opencodeForAction(env, inputs.opencodeVersion, loadCache)
+    const catalogue = readCatalogue()
+    catalogue.catch(() => undefined)
     // Provider keys stay with kugetsu: opencode reaches its providers through a loopback proxy.
-    const guarding = guardProviderKeys({
-      env,
-      cwd,
-      opencodeConfig: inputs.opencodeConfig,
-      secrets: context.secrets
-    })
+    // The config is read once the checkout is the turn's: the issue's branch may have its own.
+    const guarding = ready.then(() =>
+      guardProviderKeys({
+        env,
+        cwd,
+        opencodeConfig: inputs.opencodeConfig,
+        secrets: context.secrets
+      })
+    )
     const access = (async () => {
       const readable = [
-        await realpath(await binary),
+        await realpath((await binary).path),
         exchange,
         ...(env.OPENCODE_CONFIG ? [env.OPENCODE_CONFIG] : [])
       ]
@@ -153,7 +160,12 @@ export async function openWorkspace(
         ? await pluginPackagesForAction(env, inputs.opencodeVersion, loadCache)
         : undefined
       if (pluginTree) readable.push(await realpath(join(pluginTree, 'node_modules')))
-      return { workspace: cwd, readable, projectDirs, toolDirs, pluginTree }
+      const namedModels = await modelsNamedInConfigDirs([
+        ...projectDirs,
+        ...(inputs.sandbox === 'off' ? [globalConfigDir(env)] : []),
+        ...(env.OPENCODE_CONFIG_DIR ? [env.OPENCODE_CONFIG_DIR] : [])
+      ])
+      return { workspace: cwd, readable, projectDirs, toolDirs, pluginTree, namedModels }
     })()
     // The agent's user is made while the binary, the key proxy and the checkout get ready.
     const [keysSettled, sandboxSettled, accessSettled] = await Promise.allSettled([
@@ -179,7 +191,7 @@ export async function openWorkspace(
     }
     // the failure of an earlier stage first: a missing binary or a failed checkout is what to
     // mend, whatever the sandbox's set-up met meanwhile
-    const { projectDirs, toolDirs, pluginTree } = settledValue(accessSettled)
+    const { projectDirs, toolDirs, pluginTree, namedModels } = settledValue(accessSettled)
     const [keys, sandbox] = [settledValue(keysSettled), settledValue(sandboxSettled)]
     if (!sandbox.user) {
       core.warning(
@@ -205,24 +217,42 @@ export async function openWorkspace(
       const unlend = await lendPluginTree(toolDirs, pluginTree, inputs.opencodeVersion)
       agentUndo.add("take the plugin package out of the repository's .opencode dirs", unlend)
     }
+    const opencodeEnv = keys.environment(
+      agentEnvironment(
+        env,
+        {
+          ...offlineDefaults(env),
+          XDG_DATA_HOME: join(dir, 'opencode-data'),
+          ...(context.agentPath === undefined ? {} : { PATH: context.agentPath }),
+          ...sandbox.env
+        },
+        {
+          exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined,
+          withheld: [inputs.githubToken, inputs.stateKey]
+        }
+      )
+    )
+    const tool = await binary
+    const models = await writeRunCatalogue(
+      exchange,
+      tool.version,
+      {
+        config: mergeConfig(keys.config, keys.overlay),
+        model: inputs.model || undefined,
+        env: opencodeEnv,
+        namedModels
+      },
+      catalogue
+    ).catch((error: unknown) => {
+      core.warning(
+        `could not cut opencode's models catalogue to the run's providers (${errorMessage(error)}): opencode reads all of it`
+      )
+      return {}
+    })
     const driver = startDriver(context, {
-      binary: await binary,
+      binary: tool.path,
       cwd,
-      env: keys.environment(
-        agentEnvironment(
-          env,
-          {
-            ...offlineDefaults(env),
-            XDG_DATA_HOME: join(dir, 'opencode-data'),
-            ...(context.agentPath === undefined ? {} : { PATH: context.agentPath }),
-            ...sandbox.env
-          },
-          {
-            exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined,
-            withheld: [inputs.githubToken, inputs.stateKey]
-          }
-        )
-      ),
+      env: { ...opencodeEnv, ...models },
       configContent: buildOpencodeConfigContent({
         user: inputs.opencodeConfig,
         inherited: env.OPENCODE_CONFIG_CONTENT,
