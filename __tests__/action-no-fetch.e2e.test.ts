@@ -19,7 +19,7 @@ import {
   type WorldRun
 } from './support/action-e2e.js'
 import type { Issue } from './support/github-api.js'
-import { toolStepsScript, write } from './support/tool-steps.js'
+import { bash, toolStepsScript, write } from './support/tool-steps.js'
 import { gzipped, tarArchive, zstdCompressed } from './support/tar-build.js'
 import type { CacheEntry } from './support/cache-server.js'
 import { createOpencodeEnv } from './support/opencode-env.js'
@@ -39,7 +39,13 @@ let networkEnv: Record<string, string | undefined>
 
 beforeAll(async () => {
   // the control's message is never answered: its opencode runs until the test has seen enough
-  const tools = toolStepsScript(new Map([['note', [write('notes.txt', 'written offline\n')]]]))
+  const tools = toolStepsScript(
+    new Map([
+      ['note', [write('notes.txt', 'written offline\n')]],
+      // the providers of the catalogue opencode was given (each entry opens with its id and keys)
+      ['catalogue', [bash(`grep -o '"id":"[^"]*","env"' "$OPENCODE_MODELS_PATH" | sort`)]]
+    ])
+  )
   bed = await createTestBed({
     script: (context) =>
       context.request.userTexts.at(-1)?.includes('CONTROL') ? { type: 'hang' } : tools(context),
@@ -78,6 +84,18 @@ function newIssue(number: number, title: string, body: string): Issue {
 function comment(issue: Issue, body: string): ActionEvent {
   const made = bed.world.github.state.addComment(REPO, issue.number, { body, user: 'alice' })
   return issueCommentEvent(bed.world.context, issue, made)
+}
+
+/** What each tool call printed, as the model received it. */
+function toolOutputs(run: WorldRun): string[] {
+  return run.model
+    .filter((request) => request.kind === 'chat')
+    .flatMap((request) => request.toolResults.map((result) => result.content))
+}
+
+/** The provider ids a `catalogue` step listed. */
+function providersIn(listed: string | undefined): string[] {
+  return [...(listed ?? '').matchAll(/"id":"([^"]+)","env"/g)].map((match) => match[1])
 }
 
 /**
@@ -134,6 +152,23 @@ describe('a turn on a fresh home', () => {
     const next = await turn(issue, '/kugetsu and again')
     expect(next.run.model.some((r) => r.kind === 'chat')).toBe(true)
     expect(next.fetched).toEqual([])
+  }, 300_000)
+
+  test('opencode is given only the part of its models catalogue the run can use, and works with it', async () => {
+    const issue = newIssue(19, 'A short catalogue', 'Which providers does opencode know?')
+    // a key for a provider of the catalogue (held by the key proxy), and the model input naming
+    // another; every other provider of models.dev is left out
+    const { run } = await turn(issue, '/kugetsu WORK catalogue', {})
+    const [listed] = toolOutputs(run)
+    expect(providersIn(listed)).toEqual(['opencode'])
+
+    const keyed = await bed.world.run({
+      event: comment(issue, '/kugetsu WORK catalogue'),
+      env: { ...networkEnv, OPENROUTER_API_KEY: 'sk-or-test-0123456789abcdef' },
+      inputs: {}
+    })
+    expectSuccess(keyed)
+    expect(providersIn(toolOutputs(keyed)[0])).toEqual(['opencode', 'openrouter'])
   }, 300_000)
 
   test("with sandbox: off, the runner's new home is seeded for the turn and left as it was", async () => {
