@@ -59,7 +59,7 @@ export function parseLiteral(text, start = 0) {
       if (at >= text.length) fail('unterminated string')
       const char = text[at++]
       if (char === quote) return out
-      if (char === '\n') fail('line break in a string')
+      if (char === '\n' || char === '\r') fail('line break in a string')
       if (char !== '\\') {
         out += char
         continue
@@ -69,14 +69,16 @@ export function parseLiteral(text, start = 0) {
         let hex
         if (next === 'u' && text[at] === '{') {
           const end = text.indexOf('}', at)
+          if (end < 0) fail('bad escape')
           hex = text.slice(at + 1, end)
           at = end + 1
         } else {
           hex = text.slice(at, at + (next === 'x' ? 2 : 4))
           at += hex.length
         }
-        if (!/^[0-9a-fA-F]{1,6}$/.test(hex)) fail('bad escape')
-        out += String.fromCodePoint(Number.parseInt(hex, 16))
+        const code = Number.parseInt(hex, 16)
+        if (!/^[0-9a-fA-F]{1,6}$/.test(hex) || code > 0x10ffff) fail('bad escape')
+        out += String.fromCodePoint(code)
       } else if (next === '\n') {
         // a line continuation adds nothing
       } else {

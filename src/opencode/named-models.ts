@@ -11,6 +11,7 @@ import { join } from 'node:path'
 /** The dirs opencode reads them from, inside a config dir. */
 const MARKDOWN_DIRS = ['agent', 'agents', 'mode', 'modes', 'command', 'commands']
 const MAX_DEPTH = 6
+/** Files read and dirs walked, together. */
 const MAX_FILES = 2000
 /** Front matter is at the top: no more of a file is read. */
 const HEAD_BYTES = 16 * 1024
@@ -53,6 +54,8 @@ export async function modelsNamedInConfigDirs(configDirs: string[]): Promise<str
       const path = join(dir, entry.name)
       // readdir's type is lstat's: a link is neither a dir nor a file here
       if (entry.isDirectory()) {
+        // a dir counts too: else a tree of many dirs and no .md file is walked to the end
+        files++
         await walk(path, depth + 1)
       } else if (entry.isFile() && entry.name.endsWith('.md')) {
         files++
