@@ -34860,6 +34860,7 @@ async function writeRunCatalogue(dir, version, needs, catalogue = readCatalogue(
 /** The dirs opencode reads them from, inside a config dir. */
 const MARKDOWN_DIRS = ['agent', 'agents', 'mode', 'modes', 'command', 'commands'];
 const named_models_MAX_DEPTH = 6;
+/** Files read and dirs walked, together. */
 const MAX_FILES = 2000;
 /** Front matter is at the top: no more of a file is read. */
 const HEAD_BYTES = 16 * 1024;
@@ -34905,6 +34906,8 @@ async function modelsNamedInConfigDirs(configDirs) {
             const path = (0,external_node_path_.join)(dir, entry.name);
             // readdir's type is lstat's: a link is neither a dir nor a file here
             if (entry.isDirectory()) {
+                // a dir counts too: else a tree of many dirs and no .md file is walked to the end
+                files++;
                 await walk(path, depth + 1);
             }
             else if (entry.isFile() && entry.name.endsWith('.md')) {
