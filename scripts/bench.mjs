@@ -39,7 +39,8 @@
 // 9. runner conditions (bench-runner.mjs): a `continue` run with a fresh home and nothing of the
 //    test machine's offline set-up (every registry on a recording loopback stand-in), and the same
 //    with the checkout at a new path each run, against a warm bare `opencode run --session`,
-//    alternating: both ratios, what was fetched, and where the time goes. With --against REF,
+//    alternating: both ratios, what was fetched, and where the time goes; and against a bare run
+//    given the models catalogue kugetsu gives opencode (kugetsu's own share). With --against REF,
 //    REF's dist/ runs the same conditions.
 // 10. what opencode's snapshots cost a new data dir (bench-snapshots.mjs): plain `opencode run`
 //    in a git checkout of the largest --files files, snapshots on and off, alternating.
@@ -281,7 +282,8 @@ async function main() {
     // The reference: a bare `opencode run --session ID` of the same message, in a project of its
     // own, with the key in its environment as a plain workflow step would have it.
     let bareSession
-    const bareTurn = async () => {
+    // `env`: settings added to the timed run's (the first one only makes the session)
+    const bareTurn = async (env = {}) => {
       const project = await machine.makeProject('bare')
       const opencodeArgs = (message, sessionId) => [
         'run',
@@ -302,7 +304,7 @@ async function main() {
       const message = `turn ${comments}: how long does this take?`
       const result = await exec(OPENCODE, opencodeArgs(message, bareSession), {
         cwd: project,
-        env: machine.env
+        env: { ...machine.env, ...env }
       })
       if (result.code !== 0) throw new Error(`bare opencode run failed: ${result.stderr}`)
       return result.ms
