@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3459);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9414);
 /** The action's entry point (action.yml `main`). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28382,7 +28382,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3459:
+/***/ 9414:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33953,759 +33953,6 @@ function offlineDefaults(env) {
         : {};
 }
 
-;// CONCATENATED MODULE: ./src/opencode/config-dir-seed.ts
-/**
- * opencode's package install made a no-op in config dirs that do not need it, for one turn: the
- * runner's own global config dir when the agent runs as the runner (`sandbox: off`), and a
- * repository's `.opencode/` dirs (agents and commands need no packages). Dirs with plugins, tools
- * or packages of their own are left to opencode's real install.
- */
-
-
-
-
-/** What makes a config dir need opencode's package install: code or packages of its own. */
-const NEEDS_PACKAGES = new Set([
-    'package.json',
-    'package-lock.json',
-    'node_modules',
-    'plugin',
-    'plugins',
-    'tool',
-    'tools'
-]);
-const isDir = (path) => (0,promises_namespaceObject.lstat)(path).then((stat) => stat.isDirectory(), () => false);
-/**
- * The `.opencode` dirs opencode reads for a project in `cwd`: in `cwd` and each dir above it up to
- * `root` (the checkout). A checkout is anyone's content, so the walk stops at a symbolic link: a
- * seed is never written through one.
- */
-async function projectConfigDirs(root, cwd) {
-    const below = (0,external_node_path_.relative)(root, cwd);
-    if (below.startsWith('..') || below.startsWith(external_node_path_.sep))
-        return [];
-    const chain = [root];
-    for (const part of below.split(external_node_path_.sep).filter(Boolean))
-        chain.push((0,external_node_path_.join)(chain.at(-1), part));
-    const dirs = [];
-    for (const dir of chain) {
-        if (!(await isDir(dir)))
-            break;
-        const candidate = (0,external_node_path_.join)(dir, '.opencode');
-        if (await isDir(candidate))
-            dirs.push(candidate);
-    }
-    return dirs.reverse();
-}
-/**
- * Seeds `dir` for the turn when nothing in it needs packages: absent (made only with `create`),
- * or holding only config, agents, commands or what opencode makes on its own (such as the
- * `opencode.jsonc` a version probe leaves in a new home). Returns the undo, which takes away
- * what the seed put there when it is still as it was, so the dir ends the turn as it began it.
- */
-async function seedUnusedConfigDir(dir, version, { create }) {
-    const nothing = async () => undefined;
-    const stat = await (0,promises_namespaceObject.lstat)(dir).catch(() => undefined);
-    if (stat
-        ? !stat.isDirectory()
-        : !create || (await (0,promises_namespaceObject.lstat)((0,external_node_path_.dirname)(dir)).catch(() => undefined))?.isSymbolicLink()) {
-        return nothing;
-    }
-    const present = stat ? await (0,promises_namespaceObject.readdir)(dir) : [];
-    if (present.some((name) => NEEDS_PACKAGES.has(name)))
-        return nothing;
-    const made = stat ? undefined : await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o755 });
-    const seed = configDirSeed(version);
-    for (const sub of seed.dirs)
-        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(dir, sub), { mode: 0o755 });
-    // `wx`: never through a link someone put there since the listing
-    for (const file of seed.files) {
-        await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(dir, file.path), file.content, { mode: 0o644, flag: 'wx' });
-    }
-    return async () => {
-        const kept = [];
-        for (const file of seed.files) {
-            if (!(await removeIfUnchanged((0,external_node_path_.join)(dir, file.path), file.content)))
-                kept.push(file.path);
-        }
-        for (const sub of [...seed.dirs].reverse()) {
-            // only while still empty: opencode installed into it after all, or the agent wrote there
-            await (0,promises_namespaceObject.rmdir)((0,external_node_path_.join)(dir, sub)).catch((error) => {
-                if (error.code !== 'ENOENT')
-                    kept.push(sub);
-            });
-        }
-        if (made !== undefined && kept.length === 0) {
-            await (0,promises_namespaceObject.rm)(made, { recursive: true, force: true });
-        }
-        else if (kept.length) {
-            core/* info */.pq(`left ${kept.join(', ')} in ${dir}: changed during the turn`);
-        }
-    };
-}
-/**
- * Removes the file kugetsu wrote at `path` when it is still a regular file with `content`: false
- * when it is something else now (the agent may have swapped in anything), true when gone.
- */
-async function removeIfUnchanged(path, content) {
-    const now = await (0,promises_namespaceObject.lstat)(path).catch(() => undefined);
-    if (!now)
-        return true;
-    // read only a regular file of the seed's size
-    const same = now.isFile() &&
-        now.size === Buffer.byteLength(content) &&
-        (await (0,promises_namespaceObject.readFile)(path, 'utf8')) === content;
-    if (same)
-        await (0,promises_namespaceObject.rm)(path, { force: true });
-    return same;
-}
-/** Seeds every dir of `dirs` that may be; one undo for all of them. */
-async function seedUnusedConfigDirs(dirs, version) {
-    const undos = [];
-    try {
-        for (const { dir, create } of dirs)
-            undos.push(await seedUnusedConfigDir(dir, version, { create }));
-    }
-    catch (error) {
-        // a dir that cannot be seeded costs a fetch, not the turn
-        core/* info */.pq(`could not prepare opencode's config dirs: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    return async () => {
-        for (const undo of undos.reverse())
-            await undo();
-    };
-}
-
-// EXTERNAL MODULE: external "node:events"
-var external_node_events_ = __nccwpck_require__(8474);
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-;// CONCATENATED MODULE: ./src/archive/tar-stream.ts
-/**
- * A streaming reader of tar archives (POSIX ustar and pax, old GNU with its long names) that
- * reports each member as GNU tar would name it, so what is checked is what tar would write.
- */
-/** An archive kugetsu will not extract, and why. */
-class UnsafeArchiveError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'UnsafeArchiveError';
-    }
-}
-/** An archive cut short: damaged in storage or transit, not dangerous in itself. */
-class TruncatedArchiveError extends Error {
-    constructor() {
-        super('the tar archive is truncated');
-        this.name = 'TruncatedArchiveError';
-    }
-}
-const BLOCK = 512;
-/** Extended headers (pax, GNU long names) held in memory: far above any real one. */
-const MAX_META = 1024 * 1024;
-const META_TYPES = new Set(['x', 'g', 'L', 'K']);
-const tar_stream_field = (header, start, length) => {
-    const raw = header.subarray(start, start + length);
-    const nul = raw.indexOf(0);
-    return raw.subarray(0, nul < 0 ? length : nul).toString('latin1');
-};
-/** A numeric header field: octal text, or GNU's base-256 (high bit of the first byte set). */
-function numeric(header, start, length, what) {
-    const raw = header.subarray(start, start + length);
-    if (raw[0] & 0x80) {
-        if (raw[0] !== 0x80)
-            throw new UnsafeArchiveError(`negative or huge ${what} in a tar header`);
-        let value = 0;
-        for (const byte of raw.subarray(1))
-            value = value * 256 + byte;
-        if (!Number.isSafeInteger(value))
-            throw new UnsafeArchiveError(`huge ${what} in a tar header`);
-        return value;
-    }
-    const text = tar_stream_field(header, start, length).trim();
-    if (text === '')
-        return 0;
-    if (!/^[0-7]+$/.test(text))
-        throw new UnsafeArchiveError(`bad ${what} in a tar header`);
-    return parseInt(text, 8);
-}
-function checksumOk(header) {
-    const stored = numeric(header, 148, 8, 'checksum');
-    let unsigned = 0;
-    let signed = 0;
-    for (let i = 0; i < BLOCK; i++) {
-        const byte = i >= 148 && i < 156 ? 0x20 : header[i];
-        unsigned += byte;
-        signed += byte > 127 ? byte - 256 : byte;
-    }
-    return stored === unsigned || stored === signed;
-}
-/** `len key=value\n` records; values are kept byte for byte (latin1). */
-function parsePax(data) {
-    const records = new Map();
-    let offset = 0;
-    while (offset < data.length) {
-        const space = data.indexOf(0x20, offset);
-        const lengthText = space < 0 ? '' : data.subarray(offset, space).toString('latin1');
-        const length = Number(lengthText);
-        if (!/^[1-9][0-9]*$/.test(lengthText) || offset + length > data.length) {
-            throw new UnsafeArchiveError('malformed pax header');
-        }
-        const record = data.subarray(space + 1, offset + length);
-        const eq = record.indexOf(0x3d);
-        if (record[record.length - 1] !== 0x0a || eq <= 0) {
-            throw new UnsafeArchiveError('malformed pax header');
-        }
-        records.set(record.subarray(0, eq).toString('latin1'), record.subarray(eq + 1, record.length - 1).toString('latin1'));
-        offset += length;
-    }
-    return records;
-}
-/**
- * Feed it the decompressed bytes with `write`, then call `end`. Throws UnsafeArchiveError for
- * anything it cannot read exactly as GNU tar would: bad checksums, unknown header formats,
- * malformed or ambiguous extended headers, data after the end marker; TruncatedArchiveError for an
- * archive cut short.
- */
-class TarStream {
-    handlers;
-    pending = Buffer.alloc(0);
-    state = { kind: 'header' };
-    pax = new Map();
-    longName;
-    longLink;
-    constructor(handlers) {
-        this.handlers = handlers;
-    }
-    write(chunk) {
-        let input = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-        this.pending = Buffer.alloc(0);
-        while (input.length > 0) {
-            const state = this.state;
-            if (state.kind === 'end') {
-                if (input.some((byte) => byte !== 0)) {
-                    throw new UnsafeArchiveError('data after the end of the tar archive');
-                }
-                return;
-            }
-            if (state.kind === 'data') {
-                if (state.left > 0) {
-                    const take = Math.min(state.left, input.length);
-                    if (state.wanted)
-                        this.handlers.data?.(input.subarray(0, take));
-                    state.left -= take;
-                    input = input.subarray(take);
-                    if (state.left === 0 && state.wanted)
-                        this.handlers.end?.();
-                    continue;
-                }
-                const skip = Math.min(state.pad, input.length);
-                state.pad -= skip;
-                input = input.subarray(skip);
-                if (state.pad === 0)
-                    this.state = { kind: 'header' };
-                continue;
-            }
-            if (state.kind === 'meta') {
-                const take = Math.min(state.left + state.pad, input.length);
-                const part = input.subarray(0, Math.min(take, state.left));
-                if (part.length)
-                    state.parts.push(Buffer.from(part));
-                const used = Math.min(take, state.left);
-                state.left -= used;
-                state.pad -= take - used;
-                input = input.subarray(take);
-                if (state.left === 0 && state.pad === 0) {
-                    this.meta(state.type, Buffer.concat(state.parts));
-                    this.state = { kind: 'header' };
-                }
-                continue;
-            }
-            if (input.length < BLOCK) {
-                this.pending = Buffer.from(input);
-                return;
-            }
-            this.header(input.subarray(0, BLOCK));
-            input = input.subarray(BLOCK);
-        }
-    }
-    end() {
-        const state = this.state;
-        if (this.pending.length > 0 || state.kind === 'meta' || state.kind === 'data') {
-            throw new TruncatedArchiveError();
-        }
-        if (this.pax.size > 0 || this.longName !== undefined || this.longLink !== undefined) {
-            throw new UnsafeArchiveError('the tar archive ends with an extended header');
-        }
-    }
-    header(header) {
-        if (header.every((byte) => byte === 0)) {
-            if (this.pax.size > 0 || this.longName !== undefined || this.longLink !== undefined) {
-                throw new UnsafeArchiveError('the tar archive ends with an extended header');
-            }
-            this.state = { kind: 'end' };
-            return;
-        }
-        const magic = header.subarray(257, 265).toString('latin1');
-        const posix = magic === 'ustar\u000000';
-        if (!posix && magic !== 'ustar  \u0000') {
-            throw new UnsafeArchiveError('a tar header is neither POSIX ustar nor GNU');
-        }
-        if (!checksumOk(header))
-            throw new UnsafeArchiveError('bad checksum in a tar header');
-        const type = header[156] === 0 ? '0' : String.fromCharCode(header[156]);
-        let size = numeric(header, 124, 12, 'size');
-        const padOf = (n) => (BLOCK - (n % BLOCK)) % BLOCK;
-        if (META_TYPES.has(type)) {
-            if (size > MAX_META)
-                throw new UnsafeArchiveError('oversized extended tar header');
-            this.state = { kind: 'meta', type, left: size, pad: padOf(size), parts: [] };
-            if (size === 0) {
-                this.meta(type, Buffer.alloc(0));
-                this.state = { kind: 'header' };
-            }
-            return;
-        }
-        const name = tar_stream_field(header, 0, 100);
-        const prefix = posix ? tar_stream_field(header, 345, 155) : '';
-        const fromHeader = prefix ? `${prefix}/${name}` : name;
-        const paxPath = this.pax.get('path');
-        if (paxPath !== undefined && this.longName !== undefined) {
-            throw new UnsafeArchiveError('a tar member has both a pax path and a GNU long name');
-        }
-        const paxLink = this.pax.get('linkpath');
-        if (paxLink !== undefined && this.longLink !== undefined) {
-            throw new UnsafeArchiveError('a tar member has both a pax linkpath and a GNU long link');
-        }
-        const paxSize = this.pax.get('size');
-        if (paxSize !== undefined) {
-            if (!/^[0-9]{1,15}$/.test(paxSize))
-                throw new UnsafeArchiveError('bad pax size');
-            size = Number(paxSize);
-        }
-        const member = {
-            path: paxPath ?? this.longName ?? fromHeader,
-            linkpath: paxLink ?? this.longLink ?? tar_stream_field(header, 157, 100),
-            type,
-            size,
-            mode: numeric(header, 100, 8, 'mode')
-        };
-        this.pax = new Map();
-        this.longName = undefined;
-        this.longLink = undefined;
-        // Readers differ on whether such members' data follows: none may have any.
-        if (['1', '2', '3', '4', '5', '6'].includes(type) && size !== 0) {
-            throw new UnsafeArchiveError('a link, directory or device tar member carries data');
-        }
-        const wanted = this.handlers.member(member) === true;
-        if (wanted && size === 0)
-            this.handlers.end?.();
-        this.state = { kind: 'data', left: size, pad: padOf(size), wanted };
-    }
-    meta(type, data) {
-        if (type === 'L' || type === 'K') {
-            // GNU long names are NUL-terminated within their data.
-            const nul = data.indexOf(0);
-            const value = data.subarray(0, nul < 0 ? data.length : nul).toString('latin1');
-            if (type === 'L')
-                this.longName = value;
-            else
-                this.longLink = value;
-            return;
-        }
-        const records = parsePax(data);
-        for (const key of records.keys()) {
-            if (key.startsWith('GNU.sparse'))
-                throw new UnsafeArchiveError('sparse tar members');
-            if (type === 'g' && ['path', 'linkpath', 'size'].includes(key)) {
-                throw new UnsafeArchiveError(`a global pax header sets ${key}`);
-            }
-        }
-        if (type === 'x')
-            for (const [key, value] of records)
-                this.pax.set(key, value);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/opencode/digests.ts
-/**
- * npm integrity (sha512 of the tarball) of opencode-ai 1.18.33's platform packages, as the
- * registry published them. Generated by scripts/opencode-digests.mjs: do not edit.
- * Not found when generated (asked of the registry at run time): opencode-darwin-arm64, opencode-darwin-x64, opencode-darwin-x64-baseline, opencode-linux-arm64, opencode-linux-arm64-musl, opencode-linux-x64-baseline-musl, opencode-linux-x64-musl, opencode-windows-arm64, opencode-windows-x64, opencode-windows-x64-baseline.
- */
-const PACKAGE_INTEGRITY = {
-    'opencode-linux-x64@1.18.33': 'sha512-q/t/3p2CTxOT9y2kvjesb/LZab2+1eqlhhWA02Be6mjTtmYtNBcBsrI5yDo4Fw7ZSPBW2oyMIGMNRqiKQjiAWw==',
-    'opencode-linux-x64-baseline@1.18.33': 'sha512-1KQGBiiDDeL/VHHbHkOvvFo8Jr97WT5+C1tear+p7IcDTnXgVHXqIjU4O4jM4mHQzykTP2i884FCnW5LDa+zCA=='
-};
-
-;// CONCATENATED MODULE: ./src/opencode/package-tarball.ts
-/**
- * opencode's platform packages as npm tarballs: fetched with `npm pack` (so the user's registry
- * config applies), checked against an integrity no cache writer can choose, then unpacked. The
- * tarball is what the action caches; the binary is only ever unpacked from a checked one.
- */
-
-
-
-
-
-
-
-
-
-
-
-
-function runNpm(args, options) {
-    return new Promise((resolve) => {
-        let stdout = '';
-        let stderr = '';
-        const child = (0,external_node_child_process_namespaceObject.spawn)(options.npm, args, {
-            env: options.env,
-            cwd: options.cwd,
-            stdio: ['ignore', 'pipe', 'pipe'],
-            shell: process.platform === 'win32' && /\.(cmd|bat)$/i.test(options.npm)
-        });
-        const timer = setTimeout(() => child.kill('SIGKILL'), 15 * 60_000);
-        child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
-        child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
-        child.on('error', (error) => {
-            clearTimeout(timer);
-            resolve({ code: null, stdout, stderr, error });
-        });
-        child.on('close', (code) => {
-            clearTimeout(timer);
-            resolve({ code, stdout, stderr });
-        });
-    });
-}
-const tarballName = (name, version) => `${name}-${version}.tgz`;
-/** The npm integrity string (`sha512-<base64>`) of a file. */
-async function integrityOf(file) {
-    const hash = (0,external_node_crypto_.createHash)('sha512');
-    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(file, { highWaterMark: 1 << 20 }), hash);
-    return `sha512-${hash.digest('base64')}`;
-}
-/**
- * The integrity `name@version` must have: shipped with kugetsu for the pinned release, else the
- * one the npm registry publishes (asked through npm). Undefined when the registry cannot tell.
- */
-async function expectedIntegrity(name, version, options) {
-    const shipped = PACKAGE_INTEGRITY[`${name}@${version}`];
-    if (shipped)
-        return shipped;
-    const output = await runNpm(['view', `${name}@${version}`, 'dist.integrity', '--loglevel=error'], options);
-    const integrity = output.stdout.trim();
-    return output.code === 0 && /^sha512-[A-Za-z0-9+/]+=*$/.test(integrity) ? integrity : undefined;
-}
-/** Downloads `name@version`'s tarball into `dir` with `npm pack`; npm's last error line on failure. */
-async function packPackage(name, version, dir, options) {
-    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
-    const output = await runNpm(['pack', `${name}@${version}`, '--pack-destination', dir, '--loglevel=error'], { ...options, cwd: dir });
-    const failure = npmFailure(output, options);
-    if (failure)
-        return { error: failure };
-    return { file: external_node_path_default().join(dir, tarballName(name, version)) };
-}
-/** What an npm command's failure says in a line (npm missing, its first error line), if it failed. */
-function npmFailure(output, options) {
-    if (!output.error && output.code === 0)
-        return undefined;
-    if (output.error) {
-        return `${options.npm}: ${output.error.code === 'ENOENT' ? 'not found' : output.error.message}`;
-    }
-    const lines = output.stderr.trim().split('\n');
-    return ((lines.find((line) => /^npm (error|ERR!) (?!code\b)\S/.test(line)) ?? lines.at(-1)) ||
-        `npm exited with ${output.code}`);
-}
-/** The one tarball of one of `names` at `version` in `dir`, if there is exactly one. */
-async function findTarball(dir, names, version) {
-    const files = await (0,promises_namespaceObject.readdir)(dir).catch(() => []);
-    const found = names.filter((name) => files.includes(tarballName(name, version)));
-    if (found.length !== 1 || files.length !== 1)
-        return undefined;
-    return { name: found[0], file: external_node_path_default().join(dir, tarballName(found[0], version)) };
-}
-/**
- * Unpacks a checked tarball's `package/package.json` and `package/bin/<exe>` into `packageDir`
- * (and nothing else: the paths written are kugetsu's, not the archive's).
- */
-async function unpackBinary(tarball, packageDir, exe) {
-    const staging = `${packageDir}.tmp-${process.pid}`;
-    await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
-    await (0,promises_namespaceObject.mkdir)(external_node_path_default().join(staging, 'bin'), { recursive: true });
-    const wanted = new Map([
-        ['package/package.json', external_node_path_default().join(staging, 'package.json')],
-        [`package/bin/${exe}`, external_node_path_default().join(staging, 'bin', exe)]
-    ]);
-    const closed = [];
-    let out;
-    const reader = new TarStream({
-        member: (member) => {
-            const target = wanted.get(member.path);
-            if (!target || member.type !== '0')
-                return false;
-            wanted.delete(member.path);
-            out = (0,external_node_fs_.createWriteStream)(target);
-            closed.push((0,external_node_events_.once)(out, 'close'));
-            return true;
-        },
-        data: (chunk) => void out?.write(chunk),
-        end: () => out?.end()
-    });
-    const chunkSize = 1 << 20;
-    try {
-        await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(tarball, { highWaterMark: chunkSize }), (0,external_node_zlib_.createGunzip)({ chunkSize }), new external_node_stream_.Writable({
-            write(chunk, _encoding, callback) {
-                try {
-                    reader.write(chunk);
-                }
-                catch (error) {
-                    callback(error);
-                    return;
-                }
-                if (out?.writableNeedDrain)
-                    out.once('drain', () => callback());
-                else
-                    callback();
-            },
-            final(callback) {
-                try {
-                    reader.end();
-                    callback();
-                }
-                catch (error) {
-                    callback(error);
-                }
-            }
-        }));
-        await Promise.all(closed);
-    }
-    catch (error) {
-        out?.destroy();
-        await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
-        throw new errors_KugetsuError('binary-missing', `could not unpack ${external_node_path_default().basename(tarball)}: ${error.message}`);
-    }
-    if (wanted.size > 0) {
-        await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
-        throw new errors_KugetsuError('binary-missing', `${external_node_path_default().basename(tarball)} holds no ${[...wanted.keys()].join(' or ')}`);
-    }
-    await (0,promises_namespaceObject.chmod)(external_node_path_default().join(staging, 'bin', exe), 0o755);
-    await (0,promises_namespaceObject.rm)(packageDir, { recursive: true, force: true });
-    await (0,promises_namespaceObject.rename)(staging, packageDir);
-    return external_node_path_default().join(packageDir, 'bin', exe);
-}
-/**
- * Checks `tarball` against the integrity `name@version` must have, then unpacks its binary into
- * `<dir>/node_modules/<name>`. Throws `unverified-binary` (nothing unpacked) on a mismatch.
- */
-async function unpackVerified(tarball, name, version, dir, options) {
-    const file = external_node_path_default().basename(tarball);
-    const expected = await expectedIntegrity(name, version, options);
-    if (!expected) {
-        throw new errors_KugetsuError('unverified-binary', `the npm registry gives no integrity for ${name}@${version}, so ${file} cannot be checked; it was not unpacked or run`);
-    }
-    const actual = await integrityOf(tarball);
-    if (actual !== expected) {
-        throw new errors_KugetsuError('unverified-binary', `${file} is not ${name}@${version} as published (its sha512 is ${actual.slice(7, 23)}…, the registry's ${expected.slice(7, 23)}…); it was not unpacked or run`);
-    }
-    const exe = process.platform === 'win32' ? 'opencode.exe' : 'opencode';
-    return unpackBinary(tarball, external_node_path_default().join(dir, 'node_modules', name), exe);
-}
-
-;// CONCATENATED MODULE: ./src/opencode/plugin-tree.ts
-/**
- * The package tree of `@opencode-ai/plugin` that a repository's custom tools and plugins import:
- * what a kept one must look like, and installing one with npm.
- */
-
-
-
-const PLUGIN_PACKAGE = '@opencode-ai/plugin';
-/** The kept tree's place under a tool dir: `<toolDir>/opencode-plugin/<version>`. */
-function pluginTreeDir(toolDir, version) {
-    return (0,external_node_path_.join)(toolDir, 'opencode-plugin', version);
-}
-/** npm's arguments for the pinned install: the exact version, no install scripts, no reports. */
-function pluginInstallArgs(version) {
-    return [
-        'install',
-        `${PLUGIN_PACKAGE}@${version}`,
-        '--save-exact',
-        '--ignore-scripts',
-        '--no-audit',
-        '--no-fund',
-        '--no-bin-links',
-        '--loglevel=error'
-    ];
-}
-const readJson = (file) => (0,promises_namespaceObject.readFile)(file, 'utf8').then((text) => JSON.parse(text), () => undefined);
-const record = (value) => value && typeof value === 'object' && !Array.isArray(value)
-    ? value
-    : {};
-/**
- * Why `dir` is not a tree of the plugin package at `version` (undefined when it is one): a real
- * `node_modules` dir holding the package at that version, and a lock whose root depends on it and
- * nothing else. It says nothing of the other files: a kept tree is only ever run as the agent,
- * imported by the repository's own code, which has the same reach.
- */
-async function pluginTreeProblem(dir, version) {
-    const modules = await (0,promises_namespaceObject.lstat)((0,external_node_path_.join)(dir, 'node_modules')).catch(() => undefined);
-    if (!modules?.isDirectory())
-        return 'it has no node_modules dir';
-    const lock = record(await readJson((0,external_node_path_.join)(dir, 'package-lock.json')));
-    const root = record(record(lock.packages)['']);
-    const dependencies = record(root.dependencies);
-    if (Object.keys(dependencies).join() !== PLUGIN_PACKAGE ||
-        dependencies[PLUGIN_PACKAGE] !== version) {
-        return `its package-lock.json does not pin ${PLUGIN_PACKAGE} ${version} alone`;
-    }
-    const manifest = record(await readJson((0,external_node_path_.join)(dir, 'node_modules', ...PLUGIN_PACKAGE.split('/'), 'package.json')));
-    if (manifest.name !== PLUGIN_PACKAGE || manifest.version !== version) {
-        return `its node_modules holds no ${PLUGIN_PACKAGE} ${version}`;
-    }
-    return undefined;
-}
-/**
- * Installs the tree into `dir` with npm (the runner's registry settings apply), in a dir of its
- * own beside it first, so `dir` is either the whole tree or absent. Throws with npm's last error
- * line when it fails.
- */
-async function installPluginTree(dir, version, npm) {
-    const staging = `${dir}.tmp-${process.pid}`;
-    await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
-    await (0,promises_namespaceObject.mkdir)(staging, { recursive: true });
-    try {
-        const manifest = { name: 'kugetsu-opencode-plugin', version: '0.0.0', private: true };
-        await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(staging, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
-        const output = await runNpm(pluginInstallArgs(version), { ...npm, cwd: staging });
-        const failure = npmFailure(output, npm);
-        if (failure)
-            throw new Error(failure);
-        const problem = await pluginTreeProblem(staging, version);
-        if (problem)
-            throw new Error(`npm's install is not usable: ${problem}`);
-        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
-        await (0,promises_namespaceObject.rename)(staging, dir);
-    }
-    finally {
-        await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
-    }
-}
-
-;// CONCATENATED MODULE: ./src/opencode/plugin-config-dir.ts
-/**
- * A repository's `.opencode/` dirs whose plugins or custom tools need only `@opencode-ai/plugin`:
- * lent the pinned tree for the turn, so opencode's own install is a no-op and their import works.
- */
-
-
-
-
-
-
-/** What holds code that imports the plugin package. */
-const CODE_DIRS = ['plugin', 'plugins', 'tool', 'tools'];
-const DEPENDENCY_FIELDS = [
-    'dependencies',
-    'devDependencies',
-    'peerDependencies',
-    'optionalDependencies'
-];
-/**
- * Whether a `package.json`'s text asks for no package but the plugin package (at any version:
- * opencode would install its own version over it anyway). Anything it cannot read is a no.
- */
-function asksOnlyForPlugin(text) {
-    let manifest;
-    try {
-        manifest = JSON.parse(text);
-    }
-    catch {
-        return false;
-    }
-    if (!manifest || typeof manifest !== 'object' || Array.isArray(manifest))
-        return false;
-    for (const field of DEPENDENCY_FIELDS) {
-        const value = manifest[field];
-        if (value === undefined)
-            continue;
-        if (!value || typeof value !== 'object' || Array.isArray(value))
-            return false;
-        if (Object.keys(value).some((name) => name !== PLUGIN_PACKAGE))
-            return false;
-    }
-    return true;
-}
-/**
- * Whether `dir` (a `.opencode` dir found without following links) needs the plugin package and
- * nothing else: plugins or tools, no `node_modules` or lock of its own, and no `package.json`
- * naming other packages (those stay with opencode's install, which resolves them all together).
- */
-async function needsOnlyPluginPackage(dir) {
-    const stat = await (0,promises_namespaceObject.lstat)(dir).catch(() => undefined);
-    if (!stat?.isDirectory())
-        return false;
-    const present = new Set(await (0,promises_namespaceObject.readdir)(dir));
-    if (!CODE_DIRS.some((name) => present.has(name)))
-        return false;
-    if (present.has('node_modules') || present.has('package-lock.json'))
-        return false;
-    if (!present.has('package.json'))
-        return true;
-    const manifest = await (0,promises_namespaceObject.lstat)((0,external_node_path_.join)(dir, 'package.json'));
-    // a link or a huge file is not a manifest kugetsu reads
-    if (!manifest.isFile() || manifest.size > 64 * 1024)
-        return false;
-    return asksOnlyForPlugin(await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(dir, 'package.json'), 'utf8'));
-}
-/**
- * Lends each of `dirs` the kept tree for the turn: `node_modules` as a symbolic link to the
- * tree's (read-only to the agent when it has a user of its own) and the lock that tells opencode
- * it is installed. Neither is ever made through a link (`symlink` and `wx` fail on anything
- * there). Returns the undo, which takes away what is still as it was lent.
- */
-async function lendPluginTree(dirs, tree, version) {
-    const target = (0,external_node_path_.join)(tree, 'node_modules');
-    const lock = configDirSeed(version).files.find((file) => file.path === 'package-lock.json');
-    const lent = [];
-    for (const dir of dirs) {
-        const made = { dir, link: false, lock: false };
-        try {
-            await (0,promises_namespaceObject.symlink)(target, (0,external_node_path_.join)(dir, 'node_modules'), 'dir');
-            made.link = true;
-            lent.push(made);
-            await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(dir, lock.path), lock.content, { mode: 0o644, flag: 'wx' });
-            made.lock = true;
-        }
-        catch (error) {
-            // a dir that cannot be lent the tree costs a fetch, not the turn
-            core/* info */.pq(`could not lend ${dir} the plugin package: ${error.message}`);
-        }
-    }
-    return async () => {
-        for (const { dir, link, lock: wrote } of lent.reverse()) {
-            const kept = [];
-            if (wrote && !(await removeIfUnchanged((0,external_node_path_.join)(dir, lock.path), lock.content))) {
-                kept.push(lock.path);
-            }
-            if (link) {
-                const path = (0,external_node_path_.join)(dir, 'node_modules');
-                const now = await (0,promises_namespaceObject.lstat)(path).catch(() => undefined);
-                if (now?.isSymbolicLink() && (await (0,promises_namespaceObject.readlink)(path)) === target)
-                    await (0,promises_namespaceObject.unlink)(path);
-                else if (now)
-                    kept.push('node_modules');
-            }
-            if (kept.length)
-                core/* info */.pq(`left ${kept.join(', ')} in ${dir}: changed during the turn`);
-        }
-    };
-}
-
 ;// CONCATENATED MODULE: ./src/opencode/model-catalogue.ts
 /**
  * The part of opencode's built-in models.dev catalogue a run can use. On its first provider lookup
@@ -34845,86 +34092,6 @@ async function writeRunCatalogue(dir, version, needs, catalogue = readCatalogue(
     const file = (0,external_node_path_.join)(dir, 'models.json');
     await (0,promises_namespaceObject.writeFile)(file, catalogueText(shipped, keep), { mode: 0o644, flag: 'wx' });
     return { OPENCODE_MODELS_PATH: file };
-}
-
-;// CONCATENATED MODULE: ./src/opencode/named-models.ts
-/**
- * The models named in the markdown files opencode reads agents, modes and commands from
- * (`model: provider/model` in their front matter), so the catalogue kept for a run
- * (model-catalogue.ts) has their providers. The files are a checkout's, anyone's content: links
- * are not followed, only regular files are opened, and the walk and the reads are bounded.
- */
-
-
-
-/** The dirs opencode reads them from, inside a config dir. */
-const MARKDOWN_DIRS = ['agent', 'agents', 'mode', 'modes', 'command', 'commands'];
-const named_models_MAX_DEPTH = 6;
-/** Files read and dirs walked, together. */
-const MAX_FILES = 2000;
-/** Front matter is at the top: no more of a file is read. */
-const HEAD_BYTES = 16 * 1024;
-const MODEL_LINE = /^\s*model\s*:\s*["']?([^\s"'#]+)/gm;
-/** The top of a regular file; a link, FIFO or device swapped in is not read (nor waited on). */
-async function head(path) {
-    const file = await (0,promises_namespaceObject.open)(path, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NOFOLLOW | external_node_fs_.constants.O_NONBLOCK);
-    try {
-        if (!(await file.stat()).isFile())
-            return '';
-        const buffer = Buffer.alloc(HEAD_BYTES);
-        const { bytesRead } = await file.read(buffer, 0, HEAD_BYTES, 0);
-        return buffer.subarray(0, bytesRead).toString('utf8');
-    }
-    finally {
-        await file.close();
-    }
-}
-/** Model names in the front matter of `text` (between the opening and closing `---`). */
-function frontMatterModels(text) {
-    const match = /^---\r?\n([\s\S]*?)\r?\n---/.exec(text);
-    if (!match)
-        return [];
-    return [...match[1].matchAll(MODEL_LINE)].map((found) => found[1]);
-}
-/** Every model named in the agents, modes and commands of the config dirs. */
-async function modelsNamedInConfigDirs(configDirs) {
-    const names = [];
-    let files = 0;
-    const walk = async (dir, depth) => {
-        if (depth > named_models_MAX_DEPTH)
-            return;
-        let entries;
-        try {
-            entries = await (0,promises_namespaceObject.readdir)(dir, { withFileTypes: true });
-        }
-        catch {
-            return;
-        }
-        for (const entry of entries) {
-            if (files >= MAX_FILES)
-                return;
-            const path = (0,external_node_path_.join)(dir, entry.name);
-            // readdir's type is lstat's: a link is neither a dir nor a file here
-            if (entry.isDirectory()) {
-                // a dir counts too: else a tree of many dirs and no .md file is walked to the end
-                files++;
-                await walk(path, depth + 1);
-            }
-            else if (entry.isFile() && entry.name.endsWith('.md')) {
-                files++;
-                names.push(...frontMatterModels(await head(path).catch(() => '')));
-            }
-        }
-    };
-    for (const configDir of configDirs) {
-        for (const name of MARKDOWN_DIRS) {
-            const dir = (0,external_node_path_.join)(configDir, name);
-            const stat = await (0,promises_namespaceObject.lstat)(dir).catch(() => undefined);
-            if (stat?.isDirectory())
-                await walk(dir, 1);
-        }
-    }
-    return names;
 }
 
 ;// CONCATENATED MODULE: ./src/opencode/cost-watch.ts
@@ -36470,52 +35637,444 @@ function createEntryStore(root, codec = stateCodec(undefined)) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/action/secrets/environment.ts
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __nccwpck_require__(8474);
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./src/archive/tar-stream.ts
 /**
- * The environment opencode gets: the job's own (so `{env:VAR}` in opencode.json resolves and
- * providers kugetsu cannot proxy find their keys), minus what only the runner and kugetsu may
- * hold. Covered provider keys are swapped for placeholders afterwards (provider-keys.ts).
+ * A streaming reader of tar archives (POSIX ustar and pax, old GNU with its long names) that
+ * reports each member as GNU tar would name it, so what is checked is what tar would write.
  */
-/** Runner credentials: with these an agent could write other issues' cache entries or mint OIDC tokens. */
-const RUNNER_SECRETS = [
-    'ACTIONS_RUNTIME_TOKEN',
-    'ACTIONS_RUNTIME_URL',
-    'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
-    'ACTIONS_ID_TOKEN_REQUEST_URL',
-    'ACTIONS_CACHE_URL',
-    'ACTIONS_RESULTS_URL',
-    'ACTIONS_CACHE_SERVICE_V2'
-];
-/** Files through which a step changes the job's later steps and its own post step. */
-const RUNNER_FILE_COMMANDS = [
-    'GITHUB_ENV',
-    'GITHUB_OUTPUT',
-    'GITHUB_STATE',
-    'GITHUB_PATH',
-    'GITHUB_STEP_SUMMARY'
-];
-/** The job token under the names runners and tools give it (Forgejo and Gitea add their own). */
-const JOB_TOKENS = ['GITHUB_TOKEN', 'GH_TOKEN', 'FORGEJO_TOKEN', 'GITEA_TOKEN'];
-function agentEnvironment(env, overrides, options = {}) {
-    const withheld = new Set((options.withheld ?? []).filter(Boolean));
-    const out = {};
-    for (const [name, value] of Object.entries(env)) {
-        if (value === undefined)
-            continue;
-        // INPUT_* carries the action's inputs, github-token among them.
-        if (name.startsWith('INPUT_') || name.startsWith('STATE_'))
-            continue;
-        if (RUNNER_SECRETS.includes(name) || RUNNER_FILE_COMMANDS.includes(name))
-            continue;
-        if (JOB_TOKENS.includes(name) || withheld.has(value))
-            continue;
-        out[name] = value;
+/** An archive kugetsu will not extract, and why. */
+class UnsafeArchiveError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'UnsafeArchiveError';
     }
-    if (options.exposeToken) {
-        out.GITHUB_TOKEN = options.exposeToken;
-        out.GH_TOKEN = options.exposeToken;
+}
+/** An archive cut short: damaged in storage or transit, not dangerous in itself. */
+class TruncatedArchiveError extends Error {
+    constructor() {
+        super('the tar archive is truncated');
+        this.name = 'TruncatedArchiveError';
     }
-    return { ...out, ...overrides };
+}
+const BLOCK = 512;
+/** Extended headers (pax, GNU long names) held in memory: far above any real one. */
+const MAX_META = 1024 * 1024;
+const META_TYPES = new Set(['x', 'g', 'L', 'K']);
+const tar_stream_field = (header, start, length) => {
+    const raw = header.subarray(start, start + length);
+    const nul = raw.indexOf(0);
+    return raw.subarray(0, nul < 0 ? length : nul).toString('latin1');
+};
+/** A numeric header field: octal text, or GNU's base-256 (high bit of the first byte set). */
+function numeric(header, start, length, what) {
+    const raw = header.subarray(start, start + length);
+    if (raw[0] & 0x80) {
+        if (raw[0] !== 0x80)
+            throw new UnsafeArchiveError(`negative or huge ${what} in a tar header`);
+        let value = 0;
+        for (const byte of raw.subarray(1))
+            value = value * 256 + byte;
+        if (!Number.isSafeInteger(value))
+            throw new UnsafeArchiveError(`huge ${what} in a tar header`);
+        return value;
+    }
+    const text = tar_stream_field(header, start, length).trim();
+    if (text === '')
+        return 0;
+    if (!/^[0-7]+$/.test(text))
+        throw new UnsafeArchiveError(`bad ${what} in a tar header`);
+    return parseInt(text, 8);
+}
+function checksumOk(header) {
+    const stored = numeric(header, 148, 8, 'checksum');
+    let unsigned = 0;
+    let signed = 0;
+    for (let i = 0; i < BLOCK; i++) {
+        const byte = i >= 148 && i < 156 ? 0x20 : header[i];
+        unsigned += byte;
+        signed += byte > 127 ? byte - 256 : byte;
+    }
+    return stored === unsigned || stored === signed;
+}
+/** `len key=value\n` records; values are kept byte for byte (latin1). */
+function parsePax(data) {
+    const records = new Map();
+    let offset = 0;
+    while (offset < data.length) {
+        const space = data.indexOf(0x20, offset);
+        const lengthText = space < 0 ? '' : data.subarray(offset, space).toString('latin1');
+        const length = Number(lengthText);
+        if (!/^[1-9][0-9]*$/.test(lengthText) || offset + length > data.length) {
+            throw new UnsafeArchiveError('malformed pax header');
+        }
+        const record = data.subarray(space + 1, offset + length);
+        const eq = record.indexOf(0x3d);
+        if (record[record.length - 1] !== 0x0a || eq <= 0) {
+            throw new UnsafeArchiveError('malformed pax header');
+        }
+        records.set(record.subarray(0, eq).toString('latin1'), record.subarray(eq + 1, record.length - 1).toString('latin1'));
+        offset += length;
+    }
+    return records;
+}
+/**
+ * Feed it the decompressed bytes with `write`, then call `end`. Throws UnsafeArchiveError for
+ * anything it cannot read exactly as GNU tar would: bad checksums, unknown header formats,
+ * malformed or ambiguous extended headers, data after the end marker; TruncatedArchiveError for an
+ * archive cut short.
+ */
+class TarStream {
+    handlers;
+    pending = Buffer.alloc(0);
+    state = { kind: 'header' };
+    pax = new Map();
+    longName;
+    longLink;
+    constructor(handlers) {
+        this.handlers = handlers;
+    }
+    write(chunk) {
+        let input = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+        this.pending = Buffer.alloc(0);
+        while (input.length > 0) {
+            const state = this.state;
+            if (state.kind === 'end') {
+                if (input.some((byte) => byte !== 0)) {
+                    throw new UnsafeArchiveError('data after the end of the tar archive');
+                }
+                return;
+            }
+            if (state.kind === 'data') {
+                if (state.left > 0) {
+                    const take = Math.min(state.left, input.length);
+                    if (state.wanted)
+                        this.handlers.data?.(input.subarray(0, take));
+                    state.left -= take;
+                    input = input.subarray(take);
+                    if (state.left === 0 && state.wanted)
+                        this.handlers.end?.();
+                    continue;
+                }
+                const skip = Math.min(state.pad, input.length);
+                state.pad -= skip;
+                input = input.subarray(skip);
+                if (state.pad === 0)
+                    this.state = { kind: 'header' };
+                continue;
+            }
+            if (state.kind === 'meta') {
+                const take = Math.min(state.left + state.pad, input.length);
+                const part = input.subarray(0, Math.min(take, state.left));
+                if (part.length)
+                    state.parts.push(Buffer.from(part));
+                const used = Math.min(take, state.left);
+                state.left -= used;
+                state.pad -= take - used;
+                input = input.subarray(take);
+                if (state.left === 0 && state.pad === 0) {
+                    this.meta(state.type, Buffer.concat(state.parts));
+                    this.state = { kind: 'header' };
+                }
+                continue;
+            }
+            if (input.length < BLOCK) {
+                this.pending = Buffer.from(input);
+                return;
+            }
+            this.header(input.subarray(0, BLOCK));
+            input = input.subarray(BLOCK);
+        }
+    }
+    end() {
+        const state = this.state;
+        if (this.pending.length > 0 || state.kind === 'meta' || state.kind === 'data') {
+            throw new TruncatedArchiveError();
+        }
+        if (this.pax.size > 0 || this.longName !== undefined || this.longLink !== undefined) {
+            throw new UnsafeArchiveError('the tar archive ends with an extended header');
+        }
+    }
+    header(header) {
+        if (header.every((byte) => byte === 0)) {
+            if (this.pax.size > 0 || this.longName !== undefined || this.longLink !== undefined) {
+                throw new UnsafeArchiveError('the tar archive ends with an extended header');
+            }
+            this.state = { kind: 'end' };
+            return;
+        }
+        const magic = header.subarray(257, 265).toString('latin1');
+        const posix = magic === 'ustar\u000000';
+        if (!posix && magic !== 'ustar  \u0000') {
+            throw new UnsafeArchiveError('a tar header is neither POSIX ustar nor GNU');
+        }
+        if (!checksumOk(header))
+            throw new UnsafeArchiveError('bad checksum in a tar header');
+        const type = header[156] === 0 ? '0' : String.fromCharCode(header[156]);
+        let size = numeric(header, 124, 12, 'size');
+        const padOf = (n) => (BLOCK - (n % BLOCK)) % BLOCK;
+        if (META_TYPES.has(type)) {
+            if (size > MAX_META)
+                throw new UnsafeArchiveError('oversized extended tar header');
+            this.state = { kind: 'meta', type, left: size, pad: padOf(size), parts: [] };
+            if (size === 0) {
+                this.meta(type, Buffer.alloc(0));
+                this.state = { kind: 'header' };
+            }
+            return;
+        }
+        const name = tar_stream_field(header, 0, 100);
+        const prefix = posix ? tar_stream_field(header, 345, 155) : '';
+        const fromHeader = prefix ? `${prefix}/${name}` : name;
+        const paxPath = this.pax.get('path');
+        if (paxPath !== undefined && this.longName !== undefined) {
+            throw new UnsafeArchiveError('a tar member has both a pax path and a GNU long name');
+        }
+        const paxLink = this.pax.get('linkpath');
+        if (paxLink !== undefined && this.longLink !== undefined) {
+            throw new UnsafeArchiveError('a tar member has both a pax linkpath and a GNU long link');
+        }
+        const paxSize = this.pax.get('size');
+        if (paxSize !== undefined) {
+            if (!/^[0-9]{1,15}$/.test(paxSize))
+                throw new UnsafeArchiveError('bad pax size');
+            size = Number(paxSize);
+        }
+        const member = {
+            path: paxPath ?? this.longName ?? fromHeader,
+            linkpath: paxLink ?? this.longLink ?? tar_stream_field(header, 157, 100),
+            type,
+            size,
+            mode: numeric(header, 100, 8, 'mode')
+        };
+        this.pax = new Map();
+        this.longName = undefined;
+        this.longLink = undefined;
+        // Readers differ on whether such members' data follows: none may have any.
+        if (['1', '2', '3', '4', '5', '6'].includes(type) && size !== 0) {
+            throw new UnsafeArchiveError('a link, directory or device tar member carries data');
+        }
+        const wanted = this.handlers.member(member) === true;
+        if (wanted && size === 0)
+            this.handlers.end?.();
+        this.state = { kind: 'data', left: size, pad: padOf(size), wanted };
+    }
+    meta(type, data) {
+        if (type === 'L' || type === 'K') {
+            // GNU long names are NUL-terminated within their data.
+            const nul = data.indexOf(0);
+            const value = data.subarray(0, nul < 0 ? data.length : nul).toString('latin1');
+            if (type === 'L')
+                this.longName = value;
+            else
+                this.longLink = value;
+            return;
+        }
+        const records = parsePax(data);
+        for (const key of records.keys()) {
+            if (key.startsWith('GNU.sparse'))
+                throw new UnsafeArchiveError('sparse tar members');
+            if (type === 'g' && ['path', 'linkpath', 'size'].includes(key)) {
+                throw new UnsafeArchiveError(`a global pax header sets ${key}`);
+            }
+        }
+        if (type === 'x')
+            for (const [key, value] of records)
+                this.pax.set(key, value);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/opencode/digests.ts
+/**
+ * npm integrity (sha512 of the tarball) of opencode-ai 1.18.33's platform packages, as the
+ * registry published them. Generated by scripts/opencode-digests.mjs: do not edit.
+ * Not found when generated (asked of the registry at run time): opencode-darwin-arm64, opencode-darwin-x64, opencode-darwin-x64-baseline, opencode-linux-arm64, opencode-linux-arm64-musl, opencode-linux-x64-baseline-musl, opencode-linux-x64-musl, opencode-windows-arm64, opencode-windows-x64, opencode-windows-x64-baseline.
+ */
+const PACKAGE_INTEGRITY = {
+    'opencode-linux-x64@1.18.33': 'sha512-q/t/3p2CTxOT9y2kvjesb/LZab2+1eqlhhWA02Be6mjTtmYtNBcBsrI5yDo4Fw7ZSPBW2oyMIGMNRqiKQjiAWw==',
+    'opencode-linux-x64-baseline@1.18.33': 'sha512-1KQGBiiDDeL/VHHbHkOvvFo8Jr97WT5+C1tear+p7IcDTnXgVHXqIjU4O4jM4mHQzykTP2i884FCnW5LDa+zCA=='
+};
+
+;// CONCATENATED MODULE: ./src/opencode/package-tarball.ts
+/**
+ * opencode's platform packages as npm tarballs: fetched with `npm pack` (so the user's registry
+ * config applies), checked against an integrity no cache writer can choose, then unpacked. The
+ * tarball is what the action caches; the binary is only ever unpacked from a checked one.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+function runNpm(args, options) {
+    return new Promise((resolve) => {
+        let stdout = '';
+        let stderr = '';
+        const child = (0,external_node_child_process_namespaceObject.spawn)(options.npm, args, {
+            env: options.env,
+            cwd: options.cwd,
+            stdio: ['ignore', 'pipe', 'pipe'],
+            shell: process.platform === 'win32' && /\.(cmd|bat)$/i.test(options.npm)
+        });
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15 * 60_000);
+        child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+        child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+        child.on('error', (error) => {
+            clearTimeout(timer);
+            resolve({ code: null, stdout, stderr, error });
+        });
+        child.on('close', (code) => {
+            clearTimeout(timer);
+            resolve({ code, stdout, stderr });
+        });
+    });
+}
+const tarballName = (name, version) => `${name}-${version}.tgz`;
+/** The npm integrity string (`sha512-<base64>`) of a file. */
+async function integrityOf(file) {
+    const hash = (0,external_node_crypto_.createHash)('sha512');
+    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(file, { highWaterMark: 1 << 20 }), hash);
+    return `sha512-${hash.digest('base64')}`;
+}
+/**
+ * The integrity `name@version` must have: shipped with kugetsu for the pinned release, else the
+ * one the npm registry publishes (asked through npm). Undefined when the registry cannot tell.
+ */
+async function expectedIntegrity(name, version, options) {
+    const shipped = PACKAGE_INTEGRITY[`${name}@${version}`];
+    if (shipped)
+        return shipped;
+    const output = await runNpm(['view', `${name}@${version}`, 'dist.integrity', '--loglevel=error'], options);
+    const integrity = output.stdout.trim();
+    return output.code === 0 && /^sha512-[A-Za-z0-9+/]+=*$/.test(integrity) ? integrity : undefined;
+}
+/** Downloads `name@version`'s tarball into `dir` with `npm pack`; npm's last error line on failure. */
+async function packPackage(name, version, dir, options) {
+    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
+    const output = await runNpm(['pack', `${name}@${version}`, '--pack-destination', dir, '--loglevel=error'], { ...options, cwd: dir });
+    const failure = npmFailure(output, options);
+    if (failure)
+        return { error: failure };
+    return { file: external_node_path_default().join(dir, tarballName(name, version)) };
+}
+/** What an npm command's failure says in a line (npm missing, its first error line), if it failed. */
+function npmFailure(output, options) {
+    if (!output.error && output.code === 0)
+        return undefined;
+    if (output.error) {
+        return `${options.npm}: ${output.error.code === 'ENOENT' ? 'not found' : output.error.message}`;
+    }
+    const lines = output.stderr.trim().split('\n');
+    return ((lines.find((line) => /^npm (error|ERR!) (?!code\b)\S/.test(line)) ?? lines.at(-1)) ||
+        `npm exited with ${output.code}`);
+}
+/** The one tarball of one of `names` at `version` in `dir`, if there is exactly one. */
+async function findTarball(dir, names, version) {
+    const files = await (0,promises_namespaceObject.readdir)(dir).catch(() => []);
+    const found = names.filter((name) => files.includes(tarballName(name, version)));
+    if (found.length !== 1 || files.length !== 1)
+        return undefined;
+    return { name: found[0], file: external_node_path_default().join(dir, tarballName(found[0], version)) };
+}
+/**
+ * Unpacks a checked tarball's `package/package.json` and `package/bin/<exe>` into `packageDir`
+ * (and nothing else: the paths written are kugetsu's, not the archive's).
+ */
+async function unpackBinary(tarball, packageDir, exe) {
+    const staging = `${packageDir}.tmp-${process.pid}`;
+    await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
+    await (0,promises_namespaceObject.mkdir)(external_node_path_default().join(staging, 'bin'), { recursive: true });
+    const wanted = new Map([
+        ['package/package.json', external_node_path_default().join(staging, 'package.json')],
+        [`package/bin/${exe}`, external_node_path_default().join(staging, 'bin', exe)]
+    ]);
+    const closed = [];
+    let out;
+    const reader = new TarStream({
+        member: (member) => {
+            const target = wanted.get(member.path);
+            if (!target || member.type !== '0')
+                return false;
+            wanted.delete(member.path);
+            out = (0,external_node_fs_.createWriteStream)(target);
+            closed.push((0,external_node_events_.once)(out, 'close'));
+            return true;
+        },
+        data: (chunk) => void out?.write(chunk),
+        end: () => out?.end()
+    });
+    const chunkSize = 1 << 20;
+    try {
+        await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(tarball, { highWaterMark: chunkSize }), (0,external_node_zlib_.createGunzip)({ chunkSize }), new external_node_stream_.Writable({
+            write(chunk, _encoding, callback) {
+                try {
+                    reader.write(chunk);
+                }
+                catch (error) {
+                    callback(error);
+                    return;
+                }
+                if (out?.writableNeedDrain)
+                    out.once('drain', () => callback());
+                else
+                    callback();
+            },
+            final(callback) {
+                try {
+                    reader.end();
+                    callback();
+                }
+                catch (error) {
+                    callback(error);
+                }
+            }
+        }));
+        await Promise.all(closed);
+    }
+    catch (error) {
+        out?.destroy();
+        await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
+        throw new errors_KugetsuError('binary-missing', `could not unpack ${external_node_path_default().basename(tarball)}: ${error.message}`);
+    }
+    if (wanted.size > 0) {
+        await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
+        throw new errors_KugetsuError('binary-missing', `${external_node_path_default().basename(tarball)} holds no ${[...wanted.keys()].join(' or ')}`);
+    }
+    await (0,promises_namespaceObject.chmod)(external_node_path_default().join(staging, 'bin', exe), 0o755);
+    await (0,promises_namespaceObject.rm)(packageDir, { recursive: true, force: true });
+    await (0,promises_namespaceObject.rename)(staging, packageDir);
+    return external_node_path_default().join(packageDir, 'bin', exe);
+}
+/**
+ * Checks `tarball` against the integrity `name@version` must have, then unpacks its binary into
+ * `<dir>/node_modules/<name>`. Throws `unverified-binary` (nothing unpacked) on a mismatch.
+ */
+async function unpackVerified(tarball, name, version, dir, options) {
+    const file = external_node_path_default().basename(tarball);
+    const expected = await expectedIntegrity(name, version, options);
+    if (!expected) {
+        throw new errors_KugetsuError('unverified-binary', `the npm registry gives no integrity for ${name}@${version}, so ${file} cannot be checked; it was not unpacked or run`);
+    }
+    const actual = await integrityOf(tarball);
+    if (actual !== expected) {
+        throw new errors_KugetsuError('unverified-binary', `${file} is not ${name}@${version} as published (its sha512 is ${actual.slice(7, 23)}…, the registry's ${expected.slice(7, 23)}…); it was not unpacked or run`);
+    }
+    const exe = process.platform === 'win32' ? 'opencode.exe' : 'opencode';
+    return unpackBinary(tarball, external_node_path_default().join(dir, 'node_modules', name), exe);
 }
 
 ;// CONCATENATED MODULE: ./src/opencode/binary.ts
@@ -36889,77 +36448,6 @@ async function unpackCached(key, toolDir, version, env) {
     await writeMarker(dir, binary, version);
     core/* info */.pq(`opencode ${version} checked and unpacked from ${key} in ${Date.now() - started} ms`);
     return binary;
-}
-
-;// CONCATENATED MODULE: ./src/action/cache/plugin-packages.ts
-/**
- * The `@opencode-ai/plugin` tree a repository's custom tools import, pinned once and kept in the
- * Actions cache next to the opencode tool, so a warm run asks no registry for it.
- */
-
-
-
-
-
-
-
-/** The tree is some 64 MB in 3,650 files (opencode 1.18.33); room to grow, no more. */
-const PLUGIN_RESTORE_LIMITS = { maxBytes: 256 * 1024 * 1024, maxMembers: 20_000 };
-/** Lowercase: Gitea's and Forgejo's cache servers lowercase keys. */
-function pluginCacheStream(version) {
-    return `kugetsu-opencode-plugin-${version}-${process.platform}-${process.arch}-`.toLowerCase();
-}
-const fallback = (version) => `opencode installs @opencode-ai/plugin@${version} itself this run, from the registry`;
-/**
- * The dir holding the pinned tree (`node_modules/` and its `package-lock.json`): the runner's
- * tool cache when it has it, else the Actions cache entry (restored through the tar guard, then
- * checked), else installed once with npm and saved there. Undefined, with a warning saying what
- * happens instead, when none of that works: the tree spares requests, the turn never needs it.
- */
-async function pluginPackagesForAction(env, version, loadCache) {
-    const toolDir = kugetsuToolDir(env);
-    const dir = pluginTreeDir(toolDir, version);
-    try {
-        if (!(await pluginTreeProblem(dir, version)))
-            return dir;
-        await (0,promises_namespaceObject.mkdir)(toolDir, { recursive: true });
-        const started = Date.now();
-        const cache = createActionsCacheClient(toolDir, loadCache, PLUGIN_RESTORE_LIMITS);
-        const stream = pluginCacheStream(version);
-        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
-        const restored = await cache.restore(dir, stream).catch((error) => {
-            if (error instanceof CacheEntryRefused) {
-                const key = error.key ?? `${stream}…`;
-                core/* warning */.$e(`the Actions cache entry ${key} of @opencode-ai/plugin ${version} was refused before anything was extracted (${error.reason}); kugetsu never saves such an entry: someone who can write this repository's caches planted it. Delete it (gh cache delete ${key}); installing the package afresh`);
-                return undefined;
-            }
-            if (!(error instanceof CacheRestoreError))
-                throw error;
-            return undefined;
-        });
-        if (restored) {
-            const problem = await pluginTreeProblem(dir, version);
-            if (!problem) {
-                core/* info */.pq(`@opencode-ai/plugin ${version} restored from ${restored} in ${Date.now() - started} ms`);
-                return dir;
-            }
-            core/* warning */.$e(`the Actions cache entry ${restored} is no @opencode-ai/plugin ${version} tree (${problem}); it is not used. Delete it (gh cache delete ${restored}); installing the package afresh`);
-            await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
-        }
-        const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-        await installPluginTree(dir, version, { npm, env });
-        core/* info */.pq(`@opencode-ai/plugin ${version} installed in ${Date.now() - started} ms`);
-        const key = `${stream}${env.GITHUB_RUN_ID || '0'}-${env.GITHUB_RUN_ATTEMPT || '1'}`;
-        await cache
-            .save(dir, key.toLowerCase())
-            .catch((error) => core/* warning */.$e(`could not cache @opencode-ai/plugin ${version} (${(0,external_node_path_.relative)(toolDir, dir)}): ${errorMessage(error)}`));
-        return dir;
-    }
-    catch (error) {
-        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true }).catch(() => undefined);
-        core/* warning */.$e(`could not pin @opencode-ai/plugin ${version} for the repository's opencode tools (${errorMessage(error)}): ${fallback(version)}`);
-        return undefined;
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/opencode/providers.ts
@@ -37538,16 +37026,624 @@ async function guardProviderKeys(options) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/action/stages/workspace.ts
+;// CONCATENATED MODULE: ./src/opencode/config-dir-seed.ts
 /**
- * Everything one run of opencode needs: a private dir, the state store and cache client, the
- * binary, the provider-key proxy, the agent's sandbox and the driver, and closing all of it.
+ * opencode's package install made a no-op in config dirs that do not need it, for one turn: the
+ * runner's own global config dir when the agent runs as the runner (`sandbox: off`), and a
+ * repository's `.opencode/` dirs (agents and commands need no packages). Dirs with plugins, tools
+ * or packages of their own are left to opencode's real install.
+ */
+
+
+
+
+/** What makes a config dir need opencode's package install: code or packages of its own. */
+const NEEDS_PACKAGES = new Set([
+    'package.json',
+    'package-lock.json',
+    'node_modules',
+    'plugin',
+    'plugins',
+    'tool',
+    'tools'
+]);
+const isDir = (path) => (0,promises_namespaceObject.lstat)(path).then((stat) => stat.isDirectory(), () => false);
+/**
+ * The `.opencode` dirs opencode reads for a project in `cwd`: in `cwd` and each dir above it up to
+ * `root` (the checkout). A checkout is anyone's content, so the walk stops at a symbolic link: a
+ * seed is never written through one.
+ */
+async function projectConfigDirs(root, cwd) {
+    const below = (0,external_node_path_.relative)(root, cwd);
+    if (below.startsWith('..') || below.startsWith(external_node_path_.sep))
+        return [];
+    const chain = [root];
+    for (const part of below.split(external_node_path_.sep).filter(Boolean))
+        chain.push((0,external_node_path_.join)(chain.at(-1), part));
+    const dirs = [];
+    for (const dir of chain) {
+        if (!(await isDir(dir)))
+            break;
+        const candidate = (0,external_node_path_.join)(dir, '.opencode');
+        if (await isDir(candidate))
+            dirs.push(candidate);
+    }
+    return dirs.reverse();
+}
+/**
+ * Seeds `dir` for the turn when nothing in it needs packages: absent (made only with `create`),
+ * or holding only config, agents, commands or what opencode makes on its own (such as the
+ * `opencode.jsonc` a version probe leaves in a new home). Returns the undo, which takes away
+ * what the seed put there when it is still as it was, so the dir ends the turn as it began it.
+ */
+async function seedUnusedConfigDir(dir, version, { create }) {
+    const nothing = async () => undefined;
+    const stat = await (0,promises_namespaceObject.lstat)(dir).catch(() => undefined);
+    if (stat
+        ? !stat.isDirectory()
+        : !create || (await (0,promises_namespaceObject.lstat)((0,external_node_path_.dirname)(dir)).catch(() => undefined))?.isSymbolicLink()) {
+        return nothing;
+    }
+    const present = stat ? await (0,promises_namespaceObject.readdir)(dir) : [];
+    if (present.some((name) => NEEDS_PACKAGES.has(name)))
+        return nothing;
+    const made = stat ? undefined : await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o755 });
+    const seed = configDirSeed(version);
+    for (const sub of seed.dirs)
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(dir, sub), { mode: 0o755 });
+    // `wx`: never through a link someone put there since the listing
+    for (const file of seed.files) {
+        await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(dir, file.path), file.content, { mode: 0o644, flag: 'wx' });
+    }
+    return async () => {
+        const kept = [];
+        for (const file of seed.files) {
+            if (!(await removeIfUnchanged((0,external_node_path_.join)(dir, file.path), file.content)))
+                kept.push(file.path);
+        }
+        for (const sub of [...seed.dirs].reverse()) {
+            // only while still empty: opencode installed into it after all, or the agent wrote there
+            await (0,promises_namespaceObject.rmdir)((0,external_node_path_.join)(dir, sub)).catch((error) => {
+                if (error.code !== 'ENOENT')
+                    kept.push(sub);
+            });
+        }
+        if (made !== undefined && kept.length === 0) {
+            await (0,promises_namespaceObject.rm)(made, { recursive: true, force: true });
+        }
+        else if (kept.length) {
+            core/* info */.pq(`left ${kept.join(', ')} in ${dir}: changed during the turn`);
+        }
+    };
+}
+/**
+ * Removes the file kugetsu wrote at `path` when it is still a regular file with `content`: false
+ * when it is something else now (the agent may have swapped in anything), true when gone.
+ */
+async function removeIfUnchanged(path, content) {
+    const now = await (0,promises_namespaceObject.lstat)(path).catch(() => undefined);
+    if (!now)
+        return true;
+    // read only a regular file of the seed's size
+    const same = now.isFile() &&
+        now.size === Buffer.byteLength(content) &&
+        (await (0,promises_namespaceObject.readFile)(path, 'utf8')) === content;
+    if (same)
+        await (0,promises_namespaceObject.rm)(path, { force: true });
+    return same;
+}
+/** Seeds every dir of `dirs` that may be; one undo for all of them. */
+async function seedUnusedConfigDirs(dirs, version) {
+    const undos = [];
+    try {
+        for (const { dir, create } of dirs)
+            undos.push(await seedUnusedConfigDir(dir, version, { create }));
+    }
+    catch (error) {
+        // a dir that cannot be seeded costs a fetch, not the turn
+        core/* info */.pq(`could not prepare opencode's config dirs: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return async () => {
+        for (const undo of undos.reverse())
+            await undo();
+    };
+}
+
+;// CONCATENATED MODULE: ./src/opencode/named-models.ts
+/**
+ * The models named in the markdown files opencode reads agents, modes and commands from
+ * (`model: provider/model` in their front matter), so the catalogue kept for a run
+ * (model-catalogue.ts) has their providers. The files are a checkout's, anyone's content: links
+ * are not followed, only regular files are opened, and the walk and the reads are bounded.
+ */
+
+
+
+/** The dirs opencode reads them from, inside a config dir. */
+const MARKDOWN_DIRS = ['agent', 'agents', 'mode', 'modes', 'command', 'commands'];
+const named_models_MAX_DEPTH = 6;
+/** Files read and dirs walked, together. */
+const MAX_FILES = 2000;
+/** Front matter is at the top: no more of a file is read. */
+const HEAD_BYTES = 16 * 1024;
+const MODEL_LINE = /^\s*model\s*:\s*["']?([^\s"'#]+)/gm;
+/** The top of a regular file; a link, FIFO or device swapped in is not read (nor waited on). */
+async function head(path) {
+    const file = await (0,promises_namespaceObject.open)(path, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NOFOLLOW | external_node_fs_.constants.O_NONBLOCK);
+    try {
+        if (!(await file.stat()).isFile())
+            return '';
+        const buffer = Buffer.alloc(HEAD_BYTES);
+        const { bytesRead } = await file.read(buffer, 0, HEAD_BYTES, 0);
+        return buffer.subarray(0, bytesRead).toString('utf8');
+    }
+    finally {
+        await file.close();
+    }
+}
+/** Model names in the front matter of `text` (between the opening and closing `---`). */
+function frontMatterModels(text) {
+    const match = /^---\r?\n([\s\S]*?)\r?\n---/.exec(text);
+    if (!match)
+        return [];
+    return [...match[1].matchAll(MODEL_LINE)].map((found) => found[1]);
+}
+/** Every model named in the agents, modes and commands of the config dirs. */
+async function modelsNamedInConfigDirs(configDirs) {
+    const names = [];
+    let files = 0;
+    const walk = async (dir, depth) => {
+        if (depth > named_models_MAX_DEPTH)
+            return;
+        let entries;
+        try {
+            entries = await (0,promises_namespaceObject.readdir)(dir, { withFileTypes: true });
+        }
+        catch {
+            return;
+        }
+        for (const entry of entries) {
+            if (files >= MAX_FILES)
+                return;
+            const path = (0,external_node_path_.join)(dir, entry.name);
+            // readdir's type is lstat's: a link is neither a dir nor a file here
+            if (entry.isDirectory()) {
+                // a dir counts too: else a tree of many dirs and no .md file is walked to the end
+                files++;
+                await walk(path, depth + 1);
+            }
+            else if (entry.isFile() && entry.name.endsWith('.md')) {
+                files++;
+                names.push(...frontMatterModels(await head(path).catch(() => '')));
+            }
+        }
+    };
+    for (const configDir of configDirs) {
+        for (const name of MARKDOWN_DIRS) {
+            const dir = (0,external_node_path_.join)(configDir, name);
+            const stat = await (0,promises_namespaceObject.lstat)(dir).catch(() => undefined);
+            if (stat?.isDirectory())
+                await walk(dir, 1);
+        }
+    }
+    return names;
+}
+
+;// CONCATENATED MODULE: ./src/opencode/plugin-tree.ts
+/**
+ * The package tree of `@opencode-ai/plugin` that a repository's custom tools and plugins import:
+ * what a kept one must look like, and installing one with npm.
+ */
+
+
+
+const PLUGIN_PACKAGE = '@opencode-ai/plugin';
+/** The kept tree's place under a tool dir: `<toolDir>/opencode-plugin/<version>`. */
+function pluginTreeDir(toolDir, version) {
+    return (0,external_node_path_.join)(toolDir, 'opencode-plugin', version);
+}
+/** npm's arguments for the pinned install: the exact version, no install scripts, no reports. */
+function pluginInstallArgs(version) {
+    return [
+        'install',
+        `${PLUGIN_PACKAGE}@${version}`,
+        '--save-exact',
+        '--ignore-scripts',
+        '--no-audit',
+        '--no-fund',
+        '--no-bin-links',
+        '--loglevel=error'
+    ];
+}
+const readJson = (file) => (0,promises_namespaceObject.readFile)(file, 'utf8').then((text) => JSON.parse(text), () => undefined);
+const record = (value) => value && typeof value === 'object' && !Array.isArray(value)
+    ? value
+    : {};
+/**
+ * Why `dir` is not a tree of the plugin package at `version` (undefined when it is one): a real
+ * `node_modules` dir holding the package at that version, and a lock whose root depends on it and
+ * nothing else. It says nothing of the other files: a kept tree is only ever run as the agent,
+ * imported by the repository's own code, which has the same reach.
+ */
+async function pluginTreeProblem(dir, version) {
+    const modules = await (0,promises_namespaceObject.lstat)((0,external_node_path_.join)(dir, 'node_modules')).catch(() => undefined);
+    if (!modules?.isDirectory())
+        return 'it has no node_modules dir';
+    const lock = record(await readJson((0,external_node_path_.join)(dir, 'package-lock.json')));
+    const root = record(record(lock.packages)['']);
+    const dependencies = record(root.dependencies);
+    if (Object.keys(dependencies).join() !== PLUGIN_PACKAGE ||
+        dependencies[PLUGIN_PACKAGE] !== version) {
+        return `its package-lock.json does not pin ${PLUGIN_PACKAGE} ${version} alone`;
+    }
+    const manifest = record(await readJson((0,external_node_path_.join)(dir, 'node_modules', ...PLUGIN_PACKAGE.split('/'), 'package.json')));
+    if (manifest.name !== PLUGIN_PACKAGE || manifest.version !== version) {
+        return `its node_modules holds no ${PLUGIN_PACKAGE} ${version}`;
+    }
+    return undefined;
+}
+/**
+ * Installs the tree into `dir` with npm (the runner's registry settings apply), in a dir of its
+ * own beside it first, so `dir` is either the whole tree or absent. Throws with npm's last error
+ * line when it fails.
+ */
+async function installPluginTree(dir, version, npm) {
+    const staging = `${dir}.tmp-${process.pid}`;
+    await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
+    await (0,promises_namespaceObject.mkdir)(staging, { recursive: true });
+    try {
+        const manifest = { name: 'kugetsu-opencode-plugin', version: '0.0.0', private: true };
+        await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(staging, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
+        const output = await runNpm(pluginInstallArgs(version), { ...npm, cwd: staging });
+        const failure = npmFailure(output, npm);
+        if (failure)
+            throw new Error(failure);
+        const problem = await pluginTreeProblem(staging, version);
+        if (problem)
+            throw new Error(`npm's install is not usable: ${problem}`);
+        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
+        await (0,promises_namespaceObject.rename)(staging, dir);
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/opencode/plugin-config-dir.ts
+/**
+ * A repository's `.opencode/` dirs whose plugins or custom tools need only `@opencode-ai/plugin`:
+ * lent the pinned tree for the turn, so opencode's own install is a no-op and their import works.
  */
 
 
 
 
 
+
+/** What holds code that imports the plugin package. */
+const CODE_DIRS = ['plugin', 'plugins', 'tool', 'tools'];
+const DEPENDENCY_FIELDS = [
+    'dependencies',
+    'devDependencies',
+    'peerDependencies',
+    'optionalDependencies'
+];
+/**
+ * Whether a `package.json`'s text asks for no package but the plugin package (at any version:
+ * opencode would install its own version over it anyway). Anything it cannot read is a no.
+ */
+function asksOnlyForPlugin(text) {
+    let manifest;
+    try {
+        manifest = JSON.parse(text);
+    }
+    catch {
+        return false;
+    }
+    if (!manifest || typeof manifest !== 'object' || Array.isArray(manifest))
+        return false;
+    for (const field of DEPENDENCY_FIELDS) {
+        const value = manifest[field];
+        if (value === undefined)
+            continue;
+        if (!value || typeof value !== 'object' || Array.isArray(value))
+            return false;
+        if (Object.keys(value).some((name) => name !== PLUGIN_PACKAGE))
+            return false;
+    }
+    return true;
+}
+/**
+ * Whether `dir` (a `.opencode` dir found without following links) needs the plugin package and
+ * nothing else: plugins or tools, no `node_modules` or lock of its own, and no `package.json`
+ * naming other packages (those stay with opencode's install, which resolves them all together).
+ */
+async function needsOnlyPluginPackage(dir) {
+    const stat = await (0,promises_namespaceObject.lstat)(dir).catch(() => undefined);
+    if (!stat?.isDirectory())
+        return false;
+    const present = new Set(await (0,promises_namespaceObject.readdir)(dir));
+    if (!CODE_DIRS.some((name) => present.has(name)))
+        return false;
+    if (present.has('node_modules') || present.has('package-lock.json'))
+        return false;
+    if (!present.has('package.json'))
+        return true;
+    const manifest = await (0,promises_namespaceObject.lstat)((0,external_node_path_.join)(dir, 'package.json'));
+    // a link or a huge file is not a manifest kugetsu reads
+    if (!manifest.isFile() || manifest.size > 64 * 1024)
+        return false;
+    return asksOnlyForPlugin(await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(dir, 'package.json'), 'utf8'));
+}
+/**
+ * Lends each of `dirs` the kept tree for the turn: `node_modules` as a symbolic link to the
+ * tree's (read-only to the agent when it has a user of its own) and the lock that tells opencode
+ * it is installed. Neither is ever made through a link (`symlink` and `wx` fail on anything
+ * there). Returns the undo, which takes away what is still as it was lent.
+ */
+async function lendPluginTree(dirs, tree, version) {
+    const target = (0,external_node_path_.join)(tree, 'node_modules');
+    const lock = configDirSeed(version).files.find((file) => file.path === 'package-lock.json');
+    const lent = [];
+    for (const dir of dirs) {
+        const made = { dir, link: false, lock: false };
+        try {
+            await (0,promises_namespaceObject.symlink)(target, (0,external_node_path_.join)(dir, 'node_modules'), 'dir');
+            made.link = true;
+            lent.push(made);
+            await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(dir, lock.path), lock.content, { mode: 0o644, flag: 'wx' });
+            made.lock = true;
+        }
+        catch (error) {
+            // a dir that cannot be lent the tree costs a fetch, not the turn
+            core/* info */.pq(`could not lend ${dir} the plugin package: ${error.message}`);
+        }
+    }
+    return async () => {
+        for (const { dir, link, lock: wrote } of lent.reverse()) {
+            const kept = [];
+            if (wrote && !(await removeIfUnchanged((0,external_node_path_.join)(dir, lock.path), lock.content))) {
+                kept.push(lock.path);
+            }
+            if (link) {
+                const path = (0,external_node_path_.join)(dir, 'node_modules');
+                const now = await (0,promises_namespaceObject.lstat)(path).catch(() => undefined);
+                if (now?.isSymbolicLink() && (await (0,promises_namespaceObject.readlink)(path)) === target)
+                    await (0,promises_namespaceObject.unlink)(path);
+                else if (now)
+                    kept.push('node_modules');
+            }
+            if (kept.length)
+                core/* info */.pq(`left ${kept.join(', ')} in ${dir}: changed during the turn`);
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/action/cache/plugin-packages.ts
+/**
+ * The `@opencode-ai/plugin` tree a repository's custom tools import, pinned once and kept in the
+ * Actions cache next to the opencode tool, so a warm run asks no registry for it.
+ */
+
+
+
+
+
+
+
+/** The tree is some 64 MB in 3,650 files (opencode 1.18.33); room to grow, no more. */
+const PLUGIN_RESTORE_LIMITS = { maxBytes: 256 * 1024 * 1024, maxMembers: 20_000 };
+/** Lowercase: Gitea's and Forgejo's cache servers lowercase keys. */
+function pluginCacheStream(version) {
+    return `kugetsu-opencode-plugin-${version}-${process.platform}-${process.arch}-`.toLowerCase();
+}
+const fallback = (version) => `opencode installs @opencode-ai/plugin@${version} itself this run, from the registry`;
+/**
+ * The dir holding the pinned tree (`node_modules/` and its `package-lock.json`): the runner's
+ * tool cache when it has it, else the Actions cache entry (restored through the tar guard, then
+ * checked), else installed once with npm and saved there. Undefined, with a warning saying what
+ * happens instead, when none of that works: the tree spares requests, the turn never needs it.
+ */
+async function pluginPackagesForAction(env, version, loadCache) {
+    const toolDir = kugetsuToolDir(env);
+    const dir = pluginTreeDir(toolDir, version);
+    try {
+        if (!(await pluginTreeProblem(dir, version)))
+            return dir;
+        await (0,promises_namespaceObject.mkdir)(toolDir, { recursive: true });
+        const started = Date.now();
+        const cache = createActionsCacheClient(toolDir, loadCache, PLUGIN_RESTORE_LIMITS);
+        const stream = pluginCacheStream(version);
+        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
+        const restored = await cache.restore(dir, stream).catch((error) => {
+            if (error instanceof CacheEntryRefused) {
+                const key = error.key ?? `${stream}…`;
+                core/* warning */.$e(`the Actions cache entry ${key} of @opencode-ai/plugin ${version} was refused before anything was extracted (${error.reason}); kugetsu never saves such an entry: someone who can write this repository's caches planted it. Delete it (gh cache delete ${key}); installing the package afresh`);
+                return undefined;
+            }
+            if (!(error instanceof CacheRestoreError))
+                throw error;
+            return undefined;
+        });
+        if (restored) {
+            const problem = await pluginTreeProblem(dir, version);
+            if (!problem) {
+                core/* info */.pq(`@opencode-ai/plugin ${version} restored from ${restored} in ${Date.now() - started} ms`);
+                return dir;
+            }
+            core/* warning */.$e(`the Actions cache entry ${restored} is no @opencode-ai/plugin ${version} tree (${problem}); it is not used. Delete it (gh cache delete ${restored}); installing the package afresh`);
+            await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
+        }
+        const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+        await installPluginTree(dir, version, { npm, env });
+        core/* info */.pq(`@opencode-ai/plugin ${version} installed in ${Date.now() - started} ms`);
+        const key = `${stream}${env.GITHUB_RUN_ID || '0'}-${env.GITHUB_RUN_ATTEMPT || '1'}`;
+        await cache
+            .save(dir, key.toLowerCase())
+            .catch((error) => core/* warning */.$e(`could not cache @opencode-ai/plugin ${version} (${(0,external_node_path_.relative)(toolDir, dir)}): ${errorMessage(error)}`));
+        return dir;
+    }
+    catch (error) {
+        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true }).catch(() => undefined);
+        core/* warning */.$e(`could not pin @opencode-ai/plugin ${version} for the repository's opencode tools (${errorMessage(error)}): ${fallback(version)}`);
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/secrets/environment.ts
+/**
+ * The environment opencode gets: the job's own (so `{env:VAR}` in opencode.json resolves and
+ * providers kugetsu cannot proxy find their keys), minus what only the runner and kugetsu may
+ * hold. Covered provider keys are swapped for placeholders afterwards (provider-keys.ts).
+ */
+/** Runner credentials: with these an agent could write other issues' cache entries or mint OIDC tokens. */
+const RUNNER_SECRETS = [
+    'ACTIONS_RUNTIME_TOKEN',
+    'ACTIONS_RUNTIME_URL',
+    'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
+    'ACTIONS_ID_TOKEN_REQUEST_URL',
+    'ACTIONS_CACHE_URL',
+    'ACTIONS_RESULTS_URL',
+    'ACTIONS_CACHE_SERVICE_V2'
+];
+/** Files through which a step changes the job's later steps and its own post step. */
+const RUNNER_FILE_COMMANDS = [
+    'GITHUB_ENV',
+    'GITHUB_OUTPUT',
+    'GITHUB_STATE',
+    'GITHUB_PATH',
+    'GITHUB_STEP_SUMMARY'
+];
+/** The job token under the names runners and tools give it (Forgejo and Gitea add their own). */
+const JOB_TOKENS = ['GITHUB_TOKEN', 'GH_TOKEN', 'FORGEJO_TOKEN', 'GITEA_TOKEN'];
+function agentEnvironment(env, overrides, options = {}) {
+    const withheld = new Set((options.withheld ?? []).filter(Boolean));
+    const out = {};
+    for (const [name, value] of Object.entries(env)) {
+        if (value === undefined)
+            continue;
+        // INPUT_* carries the action's inputs, github-token among them.
+        if (name.startsWith('INPUT_') || name.startsWith('STATE_'))
+            continue;
+        if (RUNNER_SECRETS.includes(name) || RUNNER_FILE_COMMANDS.includes(name))
+            continue;
+        if (JOB_TOKENS.includes(name) || withheld.has(value))
+            continue;
+        out[name] = value;
+    }
+    if (options.exposeToken) {
+        out.GITHUB_TOKEN = options.exposeToken;
+        out.GH_TOKEN = options.exposeToken;
+    }
+    return { ...out, ...overrides };
+}
+
+;// CONCATENATED MODULE: ./src/action/stages/agent-setup.ts
+/**
+ * What the agent's opencode is given for a turn, apart from its user: what it may read, the
+ * seeds and the plugin tree in its config dirs, and its environment (the key proxy's stand-ins,
+ * the models catalogue the run can use). workspace.ts runs these in order.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** Read once `ready` (the turn's checkout) settled: the branch may have its own `.opencode`. */
+async function agentAccess(context, binary, exchange, ready) {
+    const { env, inputs, runner } = context;
+    const cwd = runner.workingDirectory;
+    const readable = [
+        await (0,promises_namespaceObject.realpath)((await binary).path),
+        exchange,
+        ...(env.OPENCODE_CONFIG ? [env.OPENCODE_CONFIG] : [])
+    ];
+    await ready;
+    const projectDirs = await projectConfigDirs(runner.workspace, cwd);
+    // plugins and custom tools import @opencode-ai/plugin: the pinned tree, only when one has them
+    const toolDirs = [];
+    for (const projectDir of projectDirs)
+        if (await needsOnlyPluginPackage(projectDir))
+            toolDirs.push(projectDir);
+    const pluginTree = toolDirs.length
+        ? await pluginPackagesForAction(env, inputs.opencodeVersion, loadCache)
+        : undefined;
+    if (pluginTree)
+        readable.push(await (0,promises_namespaceObject.realpath)((0,external_node_path_.join)(pluginTree, 'node_modules')));
+    const namedModels = await modelsNamedInConfigDirs([
+        ...projectDirs,
+        ...(inputs.sandbox === 'off' ? [globalConfigDir(env)] : []),
+        ...(env.OPENCODE_CONFIG_DIR ? [env.OPENCODE_CONFIG_DIR] : [])
+    ]);
+    return { workspace: cwd, readable, projectDirs, toolDirs, pluginTree, namedModels };
+}
+/**
+ * opencode installs its plugin package into every config dir it reads, on every start: the dirs
+ * that need nothing are seeded so that it does not, those with tools are lent the pinned tree.
+ * Each undo is handed to `undoLater` as soon as there is something to undo.
+ */
+async function seedConfigDirs(context, access, sandbox, undoLater) {
+    const { env, inputs } = context;
+    const unseed = await seedUnusedConfigDirs([
+        // without a user of its own the agent has the runner's home: on a hosted runner, new
+        ...(sandbox.user
+            ? []
+            : [
+                { dir: globalConfigDir(env), create: true },
+                { dir: (0,external_node_path_.join)(env.HOME || (0,external_node_os_.homedir)(), '.opencode'), create: false }
+            ]),
+        ...access.projectDirs.map((dir) => ({ dir, create: false }))
+    ], inputs.opencodeVersion);
+    undoLater("take the seeds out of opencode's config dirs", unseed);
+    if (access.pluginTree) {
+        const unlend = await lendPluginTree(access.toolDirs, access.pluginTree, inputs.opencodeVersion);
+        undoLater("take the plugin package out of the repository's .opencode dirs", unlend);
+    }
+}
+/**
+ * opencode's environment: the job's, less what it must not reach, with the key proxy's stand-ins
+ * for provider keys, the agent's own home and data dir, and the models catalogue cut to the run's
+ * providers (a failure there costs only time: opencode reads its whole catalogue).
+ */
+async function opencodeEnvironment(context, setup) {
+    const { env, inputs } = context;
+    const { keys, sandbox } = setup;
+    const opencodeEnv = keys.environment(agentEnvironment(env, {
+        ...offlineDefaults(env),
+        XDG_DATA_HOME: setup.dataDir,
+        ...(context.agentPath === undefined ? {} : { PATH: context.agentPath }),
+        ...sandbox.env
+    }, {
+        exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined,
+        withheld: [inputs.githubToken, inputs.stateKey]
+    }));
+    const needs = {
+        config: mergeConfig(keys.config, keys.overlay),
+        model: inputs.model || undefined,
+        env: opencodeEnv,
+        namedModels: setup.access.namedModels
+    };
+    const models = await writeRunCatalogue(setup.exchange, setup.tool.version, needs, setup.catalogue).catch((error) => {
+        core/* warning */.$e(`could not cut opencode's models catalogue to the run's providers (${errorMessage(error)}): opencode reads all of it`);
+        return {};
+    });
+    return { ...opencodeEnv, ...models };
+}
+
+;// CONCATENATED MODULE: ./src/action/stages/workspace.ts
+/**
+ * Everything one run of opencode needs: a private dir, the state store and cache client, the
+ * binary, the provider-key proxy, the agent's sandbox and the driver, and closing all of it.
+ */
 
 
 
@@ -37653,31 +37749,7 @@ async function openWorkspace(context, ready = Promise.resolve()) {
             opencodeConfig: inputs.opencodeConfig,
             secrets: context.secrets
         }));
-        const access = (async () => {
-            const readable = [
-                await (0,promises_namespaceObject.realpath)((await binary).path),
-                exchange,
-                ...(env.OPENCODE_CONFIG ? [env.OPENCODE_CONFIG] : [])
-            ];
-            await ready;
-            const projectDirs = await projectConfigDirs(runner.workspace, cwd);
-            // plugins and custom tools import @opencode-ai/plugin: the pinned tree, only when one has them
-            const toolDirs = [];
-            for (const projectDir of projectDirs)
-                if (await needsOnlyPluginPackage(projectDir))
-                    toolDirs.push(projectDir);
-            const pluginTree = toolDirs.length
-                ? await pluginPackagesForAction(env, inputs.opencodeVersion, loadCache)
-                : undefined;
-            if (pluginTree)
-                readable.push(await (0,promises_namespaceObject.realpath)((0,external_node_path_.join)(pluginTree, 'node_modules')));
-            const namedModels = await modelsNamedInConfigDirs([
-                ...projectDirs,
-                ...(inputs.sandbox === 'off' ? [globalConfigDir(env)] : []),
-                ...(env.OPENCODE_CONFIG_DIR ? [env.OPENCODE_CONFIG_DIR] : [])
-            ]);
-            return { workspace: cwd, readable, projectDirs, toolDirs, pluginTree, namedModels };
-        })();
+        const granting = agentAccess(context, binary, exchange, ready);
         // The agent's user is made while the binary, the key proxy and the checkout get ready.
         const [keysSettled, sandboxSettled, accessSettled] = await Promise.allSettled([
             guarding,
@@ -37685,11 +37757,11 @@ async function openWorkspace(context, ready = Promise.resolve()) {
                 mode: inputs.sandbox,
                 // for the post step, should this step be killed before it releases the sandbox
                 onRecord: (record) => core/* saveState */.LZ(SANDBOX_STATE, record ? JSON.stringify(record) : ''),
-                access,
+                access: granting,
                 // the agent's home is new each run: opencode would fetch its plugin package into it
                 seed: opencodeHomeSeed(inputs.opencodeVersion)
             }),
-            access
+            granting
         ]);
         if (keysSettled.status === 'fulfilled') {
             const keys = keysSettled.value;
@@ -37702,50 +37774,26 @@ async function openWorkspace(context, ready = Promise.resolve()) {
         }
         // the failure of an earlier stage first: a missing binary or a failed checkout is what to
         // mend, whatever the sandbox's set-up met meanwhile
-        const { projectDirs, toolDirs, pluginTree, namedModels } = settledValue(accessSettled);
+        const access = settledValue(accessSettled);
         const [keys, sandbox] = [settledValue(keysSettled), settledValue(sandboxSettled)];
         if (!sandbox.user) {
             core/* warning */.$e('sandbox: off: the agent runs as the runner\u2019s user and can reach everything this job can (its credentials among them)');
         }
-        // opencode installs its plugin package into every config dir it reads, on every start
-        const unseed = await seedUnusedConfigDirs([
-            // without a user of its own the agent has the runner's home: on a hosted runner, new
-            ...(sandbox.user
-                ? []
-                : [
-                    { dir: globalConfigDir(env), create: true },
-                    { dir: (0,external_node_path_.join)(env.HOME || (0,external_node_os_.homedir)(), '.opencode'), create: false }
-                ]),
-            ...projectDirs.map((dir) => ({ dir, create: false }))
-        ], inputs.opencodeVersion);
-        agentUndo.add("take the seeds out of opencode's config dirs", unseed);
-        if (pluginTree) {
-            const unlend = await lendPluginTree(toolDirs, pluginTree, inputs.opencodeVersion);
-            agentUndo.add("take the plugin package out of the repository's .opencode dirs", unlend);
-        }
-        const opencodeEnv = keys.environment(agentEnvironment(env, {
-            ...offlineDefaults(env),
-            XDG_DATA_HOME: (0,external_node_path_.join)(dir, 'opencode-data'),
-            ...(context.agentPath === undefined ? {} : { PATH: context.agentPath }),
-            ...sandbox.env
-        }, {
-            exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined,
-            withheld: [inputs.githubToken, inputs.stateKey]
-        }));
+        await seedConfigDirs(context, access, sandbox, agentUndo.add);
         const tool = await binary;
-        const models = await writeRunCatalogue(exchange, tool.version, {
-            config: mergeConfig(keys.config, keys.overlay),
-            model: inputs.model || undefined,
-            env: opencodeEnv,
-            namedModels
-        }, catalogue).catch((error) => {
-            core/* warning */.$e(`could not cut opencode's models catalogue to the run's providers (${errorMessage(error)}): opencode reads all of it`);
-            return {};
+        const opencodeEnv = await opencodeEnvironment(context, {
+            keys,
+            sandbox,
+            access,
+            tool,
+            catalogue,
+            dataDir: (0,external_node_path_.join)(dir, 'opencode-data'),
+            exchange
         });
         const driver = startDriver(context, {
             binary: tool.path,
             cwd,
-            env: { ...opencodeEnv, ...models },
+            env: opencodeEnv,
             configContent: buildOpencodeConfigContent({
                 user: inputs.opencodeConfig,
                 inherited: env.OPENCODE_CONFIG_CONTENT,

@@ -3,29 +3,24 @@
  * binary, the provider-key proxy, the agent's sandbox and the driver, and closing all of it.
  */
 import * as core from '@actions/core'
-import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises'
-import { homedir } from 'node:os'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Engine } from '../../engine.js'
 import { errorMessage } from '../../errors.js'
-import { buildOpencodeConfigContent, mergeConfig } from '../../opencode/config.js'
+import { buildOpencodeConfigContent } from '../../opencode/config.js'
 import { createOpencodeDriver, type OpencodeDriverOptions } from '../../opencode/driver.js'
-import { projectConfigDirs, seedUnusedConfigDirs } from '../../opencode/config-dir-seed.js'
-import { lendPluginTree, needsOnlyPluginPackage } from '../../opencode/plugin-config-dir.js'
-import { globalConfigDir, offlineDefaults, opencodeHomeSeed } from '../../opencode/fresh-home.js'
-import { readCatalogue, writeRunCatalogue } from '../../opencode/model-catalogue.js'
-import { modelsNamedInConfigDirs } from '../../opencode/named-models.js'
+import { opencodeHomeSeed } from '../../opencode/fresh-home.js'
+import { readCatalogue } from '../../opencode/model-catalogue.js'
 import { createServeDriver } from '../../opencode/serve.js'
 import type { OpencodeDriver } from '../../opencode/types.js'
 import { SANDBOX_STATE, openSandbox } from '../../sandbox/sandbox.js'
 import { sealState, stateCodec } from '../../store/crypto.js'
 import { createEntryStore, type EntryCodec, type EntryStore } from '../../store/entries.js'
 import { createActionsCacheClient, type CacheClient } from '../cache/cache-state.js'
-import { agentEnvironment } from '../secrets/environment.js'
 import { redactSecrets } from '../secrets/masking.js'
 import { opencodeForAction } from '../cache/opencode-install.js'
-import { pluginPackagesForAction } from '../cache/plugin-packages.js'
 import { guardProviderKeys } from '../secrets/provider-keys.js'
+import { agentAccess, opencodeEnvironment, seedConfigDirs } from './agent-setup.js'
 import { loadCache, type RunContext } from './context.js'
 
 /** Entries sealed with the state-key (when set), with secret values redacted before sealing. */
@@ -144,29 +139,7 @@ export async function openWorkspace(
         secrets: context.secrets
       })
     )
-    const access = (async () => {
-      const readable = [
-        await realpath((await binary).path),
-        exchange,
-        ...(env.OPENCODE_CONFIG ? [env.OPENCODE_CONFIG] : [])
-      ]
-      await ready
-      const projectDirs = await projectConfigDirs(runner.workspace, cwd)
-      // plugins and custom tools import @opencode-ai/plugin: the pinned tree, only when one has them
-      const toolDirs: string[] = []
-      for (const projectDir of projectDirs)
-        if (await needsOnlyPluginPackage(projectDir)) toolDirs.push(projectDir)
-      const pluginTree = toolDirs.length
-        ? await pluginPackagesForAction(env, inputs.opencodeVersion, loadCache)
-        : undefined
-      if (pluginTree) readable.push(await realpath(join(pluginTree, 'node_modules')))
-      const namedModels = await modelsNamedInConfigDirs([
-        ...projectDirs,
-        ...(inputs.sandbox === 'off' ? [globalConfigDir(env)] : []),
-        ...(env.OPENCODE_CONFIG_DIR ? [env.OPENCODE_CONFIG_DIR] : [])
-      ])
-      return { workspace: cwd, readable, projectDirs, toolDirs, pluginTree, namedModels }
-    })()
+    const granting = agentAccess(context, binary, exchange, ready)
     // The agent's user is made while the binary, the key proxy and the checkout get ready.
     const [keysSettled, sandboxSettled, accessSettled] = await Promise.allSettled([
       guarding,
@@ -174,11 +147,11 @@ export async function openWorkspace(
         mode: inputs.sandbox,
         // for the post step, should this step be killed before it releases the sandbox
         onRecord: (record) => core.saveState(SANDBOX_STATE, record ? JSON.stringify(record) : ''),
-        access,
+        access: granting,
         // the agent's home is new each run: opencode would fetch its plugin package into it
         seed: opencodeHomeSeed(inputs.opencodeVersion)
       }),
-      access
+      granting
     ])
     if (keysSettled.status === 'fulfilled') {
       const keys = keysSettled.value
@@ -191,68 +164,28 @@ export async function openWorkspace(
     }
     // the failure of an earlier stage first: a missing binary or a failed checkout is what to
     // mend, whatever the sandbox's set-up met meanwhile
-    const { projectDirs, toolDirs, pluginTree, namedModels } = settledValue(accessSettled)
+    const access = settledValue(accessSettled)
     const [keys, sandbox] = [settledValue(keysSettled), settledValue(sandboxSettled)]
     if (!sandbox.user) {
       core.warning(
         'sandbox: off: the agent runs as the runner\u2019s user and can reach everything this job can (its credentials among them)'
       )
     }
-    // opencode installs its plugin package into every config dir it reads, on every start
-    const unseed = await seedUnusedConfigDirs(
-      [
-        // without a user of its own the agent has the runner's home: on a hosted runner, new
-        ...(sandbox.user
-          ? []
-          : [
-              { dir: globalConfigDir(env), create: true },
-              { dir: join(env.HOME || homedir(), '.opencode'), create: false }
-            ]),
-        ...projectDirs.map((dir) => ({ dir, create: false }))
-      ],
-      inputs.opencodeVersion
-    )
-    agentUndo.add("take the seeds out of opencode's config dirs", unseed)
-    if (pluginTree) {
-      const unlend = await lendPluginTree(toolDirs, pluginTree, inputs.opencodeVersion)
-      agentUndo.add("take the plugin package out of the repository's .opencode dirs", unlend)
-    }
-    const opencodeEnv = keys.environment(
-      agentEnvironment(
-        env,
-        {
-          ...offlineDefaults(env),
-          XDG_DATA_HOME: join(dir, 'opencode-data'),
-          ...(context.agentPath === undefined ? {} : { PATH: context.agentPath }),
-          ...sandbox.env
-        },
-        {
-          exposeToken: inputs.exposeGithubToken ? inputs.githubToken : undefined,
-          withheld: [inputs.githubToken, inputs.stateKey]
-        }
-      )
-    )
+    await seedConfigDirs(context, access, sandbox, agentUndo.add)
     const tool = await binary
-    const models = await writeRunCatalogue(
-      exchange,
-      tool.version,
-      {
-        config: mergeConfig(keys.config, keys.overlay),
-        model: inputs.model || undefined,
-        env: opencodeEnv,
-        namedModels
-      },
-      catalogue
-    ).catch((error: unknown) => {
-      core.warning(
-        `could not cut opencode's models catalogue to the run's providers (${errorMessage(error)}): opencode reads all of it`
-      )
-      return {}
+    const opencodeEnv = await opencodeEnvironment(context, {
+      keys,
+      sandbox,
+      access,
+      tool,
+      catalogue,
+      dataDir: join(dir, 'opencode-data'),
+      exchange
     })
     const driver = startDriver(context, {
       binary: tool.path,
       cwd,
-      env: { ...opencodeEnv, ...models },
+      env: opencodeEnv,
       configContent: buildOpencodeConfigContent({
         user: inputs.opencodeConfig,
         inherited: env.OPENCODE_CONFIG_CONTENT,
