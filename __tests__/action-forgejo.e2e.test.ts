@@ -325,6 +325,9 @@ describe('the lifecycle on Forgejo, through the cache protocol alone', () => {
   test('destroy forgets the session; the next request starts afresh without the old thread', async () => {
     const destroy = await command({ command: 'destroy', 'issue-ref': '8' })
     expectSuccess(destroy)
+    // the tombstone is all it takes: no caches REST API is asked for entries to delete
+    expectOnlyGiteaApi(destroy)
+    expect(destroy.result.stdout).toContain('Forgejo has no caches REST API: the tombstone')
     expect(destroy.outputs['deleted-entries']).toBe('0')
     expect(destroy.saved.map((e) => e.key)).toEqual([
       `kugetsu-v1-issue-8-${destroy.runId}-1-forgotten`

@@ -14,6 +14,7 @@ import {
 import { requestFromEvent } from '../src/action/github/event.js'
 import {
   actionsLogins,
+  cachesRestApi,
   detectForge,
   isValidLogin,
   runUrl,
@@ -56,6 +57,13 @@ describe('detectForge', () => {
       GITHUB_RUN_ID: '345'
     })
     expect(runner).toMatchObject({ forge: 'gitea', runNumber: '12', runId: '345' })
+  })
+})
+
+describe('cachesRestApi', () => {
+  it('is always on github.com, maybe on GHES (a 404 tells), never on Gitea or Forgejo', () => {
+    const forges: Forge[] = ['github', 'ghes', 'gitea', 'forgejo']
+    expect(forges.map(cachesRestApi)).toEqual(['always', 'maybe', 'none', 'none'])
   })
 })
 

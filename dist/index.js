@@ -28981,6 +28981,17 @@ function isGiteaFamily(forge) {
     return forge === 'gitea' || forge === 'forgejo';
 }
 /**
+ * Whether the forge has the caches REST API that `list`, `prune` and `destroy` read and delete
+ * entries with: github.com always; GitHub Enterprise Server maybe (a release without it answers
+ * 404); Gitea and Forgejo have none, so they are not asked. Where it is not always there, runs keep
+ * a session index in the cache instead.
+ */
+function cachesRestApi(forge) {
+    if (forge === 'github')
+        return 'always';
+    return isGiteaFamily(forge) ? 'none' : 'maybe';
+}
+/**
  * Who the job token posts as, where that is not told by a `[bot]` login or a Bot user type:
  * Gitea's and Forgejo's Actions users (their API shows no user type). kugetsu's own comments
  * are recognised by these logins.
@@ -31820,13 +31831,21 @@ const noCachesApi = (error) => error.status === 404;
  * older entries to the cache's own eviction.
  */
 async function destroySessions(target, context, title) {
-    const listed = await entries(context).catch((error) => {
-        if ('base' in target || target.tombstone === undefined || !noCachesApi(error))
-            throw error;
-        return undefined;
-    });
+    const forge = context.forge ?? 'github';
+    // An issue's tombstone forgets it: where there is no API to delete its older entries with, that is enough
+    const forgetsAlone = 'ref' in target && target.tombstone !== undefined;
+    const listed = forgetsAlone && cachesRestApi(forge) === 'none'
+        ? undefined
+        : await entries(context).catch((error) => {
+            if (!forgetsAlone || !noCachesApi(error))
+                throw error;
+            return undefined;
+        });
     if (listed === undefined) {
-        const note = `The caches REST API answered 404 (Gitea and Forgejo have none): the tombstone ${target.tombstone} forgets the session, and its older entries are left to the cache's own eviction.`;
+        const why = cachesRestApi(forge) === 'none'
+            ? `${forgeName(forge)} has no caches REST API`
+            : 'The caches REST API answered 404 (Gitea and Forgejo have none)';
+        const note = `${why}: the tombstone ${target.tombstone} forgets the session, and its older entries are left to the cache's own eviction.`;
         core/* info */.pq(note);
         core/* summary */.z.addRaw(`\n${note}\n`, true);
     }
@@ -31856,7 +31875,7 @@ async function destroySessions(target, context, title) {
  */
 async function entriesOrNone(context) {
     const forge = context.forge ?? 'github';
-    if (context.readIndex !== undefined && isGiteaFamily(forge)) {
+    if (context.readIndex !== undefined && cachesRestApi(forge) === 'none') {
         core/* info */.pq(`${forgeName(forge)} has no caches REST API: reading the session index`);
         return undefined;
     }
@@ -37919,6 +37938,7 @@ function failureGoesOnTheIssue(error, request, context) {
 
 
 
+
 const FILE = 'index.json';
 const CONTEXT = 'session index';
 /** A sealed full index is under 1 MiB; the guard refuses an archive beyond these. */
@@ -37969,12 +37989,11 @@ async function readSessionIndex(context) {
     });
 }
 /**
- * Whether runs keep the index: not on github.com, whose caches REST API always answers `list` and
- * `prune` (a restore and a save more per turn, for nothing). GHES may lack that API; Gitea and
- * Forgejo have none.
+ * Whether runs keep the index: where the caches REST API may be missing (not on github.com, where
+ * the index would be a restore and a save more per turn, for nothing).
  */
 function keepsSessionIndex(context) {
-    return context.runner.forge !== 'github';
+    return cachesRestApi(context.runner.forge) !== 'always';
 }
 /**
  * Saves the index with `change` merged into the newest one, where runs keep it. Never fails the

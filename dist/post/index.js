@@ -32134,6 +32134,17 @@ function isGiteaFamily(forge) {
     return forge === 'gitea' || forge === 'forgejo';
 }
 /**
+ * Whether the forge has the caches REST API that `list`, `prune` and `destroy` read and delete
+ * entries with: github.com always; GitHub Enterprise Server maybe (a release without it answers
+ * 404); Gitea and Forgejo have none, so they are not asked. Where it is not always there, runs keep
+ * a session index in the cache instead.
+ */
+function cachesRestApi(forge) {
+    if (forge === 'github')
+        return 'always';
+    return isGiteaFamily(forge) ? 'none' : 'maybe';
+}
+/**
  * Who the job token posts as, where that is not told by a `[bot]` login or a Bot user type:
  * Gitea's and Forgejo's Actions users (their API shows no user type). kugetsu's own comments
  * are recognised by these logins.

@@ -29,6 +29,17 @@ export function isGiteaFamily(forge: Forge): boolean {
 }
 
 /**
+ * Whether the forge has the caches REST API that `list`, `prune` and `destroy` read and delete
+ * entries with: github.com always; GitHub Enterprise Server maybe (a release without it answers
+ * 404); Gitea and Forgejo have none, so they are not asked. Where it is not always there, runs keep
+ * a session index in the cache instead.
+ */
+export function cachesRestApi(forge: Forge): 'always' | 'maybe' | 'none' {
+  if (forge === 'github') return 'always'
+  return isGiteaFamily(forge) ? 'none' : 'maybe'
+}
+
+/**
  * Who the job token posts as, where that is not told by a `[bot]` login or a Bot user type:
  * Gitea's and Forgejo's Actions users (their API shows no user type). kugetsu's own comments
  * are recognised by these logins.

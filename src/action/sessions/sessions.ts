@@ -6,7 +6,7 @@ import type { GitHub } from '../github/github.js'
 import { listingFromEntries, type CacheEntryInfo, type EntryScope } from './listing.js'
 import { destroyPlan, issueNumbersWithEntries, planPrune, type DeletionPlan } from './prune.js'
 import { defaultBranchRef } from '../github/scope.js'
-import { forgeName, isGiteaFamily, type Forge } from '../github/forge.js'
+import { cachesRestApi, forgeName, type Forge } from '../github/forge.js'
 import type { ParsedIndex } from './session-index.js'
 import { listFromIndex, pruneFromIndex } from './index-listing.js'
 
@@ -114,12 +114,22 @@ export async function destroySessions(
   context: SessionsContext,
   title?: string
 ): Promise<void> {
-  const listed = await entries(context).catch((error: unknown) => {
-    if ('base' in target || target.tombstone === undefined || !noCachesApi(error)) throw error
-    return undefined
-  })
+  const forge = context.forge ?? 'github'
+  // An issue's tombstone forgets it: where there is no API to delete its older entries with, that is enough
+  const forgetsAlone = 'ref' in target && target.tombstone !== undefined
+  const listed =
+    forgetsAlone && cachesRestApi(forge) === 'none'
+      ? undefined
+      : await entries(context).catch((error: unknown) => {
+          if (!forgetsAlone || !noCachesApi(error)) throw error
+          return undefined
+        })
   if (listed === undefined) {
-    const note = `The caches REST API answered 404 (Gitea and Forgejo have none): the tombstone ${(target as { tombstone: string }).tombstone} forgets the session, and its older entries are left to the cache's own eviction.`
+    const why =
+      cachesRestApi(forge) === 'none'
+        ? `${forgeName(forge)} has no caches REST API`
+        : 'The caches REST API answered 404 (Gitea and Forgejo have none)'
+    const note = `${why}: the tombstone ${(target as { tombstone: string }).tombstone} forgets the session, and its older entries are left to the cache's own eviction.`
     core.info(note)
     core.summary.addRaw(`\n${note}\n`, true)
   }
@@ -163,7 +173,7 @@ async function entriesOrNone(
   context: SessionsContext
 ): Promise<Awaited<ReturnType<typeof entries>> | undefined> {
   const forge = context.forge ?? 'github'
-  if (context.readIndex !== undefined && isGiteaFamily(forge)) {
+  if (context.readIndex !== undefined && cachesRestApi(forge) === 'none') {
     core.info(`${forgeName(forge)} has no caches REST API: reading the session index`)
     return undefined
   }

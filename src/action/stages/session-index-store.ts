@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { errorMessage } from '../../errors.js'
 import { formatIssueRef, parseIssueRef } from '../../refs.js'
 import { createActionsCacheClient } from '../cache/cache-state.js'
+import { cachesRestApi } from '../github/forge.js'
 import {
   MAX_INDEX_TEXT,
   parseSessionIndex,
@@ -84,12 +85,11 @@ export async function readSessionIndex(context: RunContext): Promise<IndexRead> 
 }
 
 /**
- * Whether runs keep the index: not on github.com, whose caches REST API always answers `list` and
- * `prune` (a restore and a save more per turn, for nothing). GHES may lack that API; Gitea and
- * Forgejo have none.
+ * Whether runs keep the index: where the caches REST API may be missing (not on github.com, where
+ * the index would be a restore and a save more per turn, for nothing).
  */
 export function keepsSessionIndex(context: Pick<RunContext, 'runner'>): boolean {
-  return context.runner.forge !== 'github'
+  return cachesRestApi(context.runner.forge) !== 'always'
 }
 
 /**
