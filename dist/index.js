@@ -31844,7 +31844,7 @@ async function destroySessions(target, context, title) {
     if (listed === undefined) {
         const why = cachesRestApi(forge) === 'none'
             ? `${forgeName(forge)} has no caches REST API`
-            : 'The caches REST API answered 404 (Gitea and Forgejo have none)';
+            : 'The caches REST API answered 404';
         const note = `${why}: the tombstone ${target.tombstone} forgets the session, and its older entries are left to the cache's own eviction.`;
         core/* info */.pq(note);
         core/* summary */.z.addRaw(`\n${note}\n`, true);

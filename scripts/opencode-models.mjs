@@ -30,8 +30,7 @@ export function pinnedVersion(root = ROOT) {
 /** The pinned binary of this machine's platform package, installed by `npm install`. */
 export function pinnedBinary(root = ROOT) {
   const require = createRequire(join(root, 'package.json'))
-  const arch = process.arch === 'x64' ? 'x64' : process.arch
-  const name = `opencode-${process.platform === 'win32' ? 'windows' : process.platform}-${arch}`
+  const name = `opencode-${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch}`
   const manifest = require.resolve(`${name}/package.json`)
   const exe = process.platform === 'win32' ? 'opencode.exe' : 'opencode'
   return { file: join(dirname(manifest), 'bin', exe), version: require(manifest).version }

@@ -128,7 +128,7 @@ export async function destroySessions(
     const why =
       cachesRestApi(forge) === 'none'
         ? `${forgeName(forge)} has no caches REST API`
-        : 'The caches REST API answered 404 (Gitea and Forgejo have none)'
+        : 'The caches REST API answered 404'
     const note = `${why}: the tombstone ${(target as { tombstone: string }).tombstone} forgets the session, and its older entries are left to the cache's own eviction.`
     core.info(note)
     core.summary.addRaw(`\n${note}\n`, true)
